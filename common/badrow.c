@@ -1,0 +1,99 @@
+/*
+ * badrow: envelopes and the two generic bad-row types (see badrow.h).
+ */
+#include "badrow.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "timefmt.h"
+#include "utf8.h"
+#include "version.h"
+
+json_t *
+badrow_new(const char *schema, const char *artifact, json_t *failure, json_t *payload)
+{
+	json_t *row, *data, *proc;
+
+	proc = json_pack("{s:s, s:s}", "artifact", artifact, "version", FURROW_VERSION);
+	data = json_object();
+	row = json_object();
+	if (!proc || !data || !row) {
+		json_decref(proc);
+		json_decref(data);
+		json_decref(row);
+		json_decref(failure);
+		json_decref(payload);
+		return NULL;
+	}
+	json_object_set_new(data, "processor", proc);
+	json_object_set_new(data, "failure", failure ? failure : json_null());
+	json_object_set_new(data, "payload", payload ? payload : json_null());
+	json_object_set_new(row, "schema", json_string(schema));
+	json_object_set_new(row, "data", data);
+	return row;
+}
+
+int
+badrow_write(const json_t *row, struct buf *out)
+{
+	char *s = json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = buf_append_str(out, s);
+	free(s);
+	if (rc == 0)
+		rc = buf_append_byte(out, '\n');
+	return rc;
+}
+
+json_t *
+badrow_string(const char *s, size_t len)
+{
+	struct buf b;
+	json_t *j;
+
+	if (utf8_valid_prefix(s, len) == len)
+		return json_stringn(s, len);
+	buf_init(&b, 0);
+	if (utf8_repair(s, len, &b) == -1) {
+		buf_free(&b);
+		return NULL;
+	}
+	j = json_stringn(b.data ? b.data : "", b.len);
+	buf_free(&b);
+	return j;
+}
+
+json_t *
+badrow_generic_error(const char *artifact, const char *payload, size_t len, const char *error)
+{
+	char ts[TIMEFMT_BUFSZ];
+	json_t *failure;
+
+	timefmt_instant(timefmt_now_ms(), ts);
+	failure = json_pack("{s:s, s:[o]}", "timestamp", ts, "errors",
+	    badrow_string(error, strlen(error)));
+	return badrow_new(BADROW_GENERIC_ERROR, artifact, failure, badrow_string(payload, len));
+}
+
+json_t *
+badrow_size_violation(const char *artifact, long long max_bytes, long long actual_bytes,
+    const char *expectation, const char *payload, size_t payload_len)
+{
+	char ts[TIMEFMT_BUFSZ];
+	json_t *failure;
+	size_t elen = strlen(expectation);
+
+	timefmt_instant(timefmt_now_ms(), ts);
+	if (elen > 256)
+		elen = 256;
+	failure = json_pack("{s:s, s:I, s:I, s:o}", "timestamp", ts,
+	    "maximumAllowedSizeBytes", (json_int_t)max_bytes,
+	    "actualSizeBytes", (json_int_t)actual_bytes,
+	    "expectation", badrow_string(expectation, elen));
+	return badrow_new(BADROW_SIZE_VIOLATION, artifact, failure,
+	    badrow_string(payload, payload_len));
+}

@@ -1,0 +1,33 @@
+/*
+ * buf: a growable byte buffer with a hard cap. Every stage builds records, JSON and HTTP bodies
+ * in these; the cap makes "bounded everything" (STYLE.md 7) a property of the type rather than
+ * of each caller. The data is always NUL-terminated so it can be handed to C string functions.
+ */
+#ifndef FURROW_BUF_H
+#define FURROW_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf {
+	char   *data;
+	size_t  len;
+	size_t  cap;   /* allocated bytes, excluding the terminating NUL */
+	size_t  max;   /* hard limit on len; 0 means BUF_DEFAULT_MAX */
+};
+
+#define BUF_DEFAULT_MAX ((size_t)1 << 30)
+
+void buf_init(struct buf *b, size_t max);
+void buf_free(struct buf *b);
+void buf_reset(struct buf *b);
+/* Make room for n more bytes. Returns 0, or -1 if that would pass the cap or malloc failed. */
+int  buf_reserve(struct buf *b, size_t n);
+int  buf_append(struct buf *b, const void *p, size_t n);
+int  buf_append_str(struct buf *b, const char *s);
+int  buf_append_byte(struct buf *b, uint8_t c);
+int  buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Drop the first n bytes (a consumed prefix). */
+void buf_consume(struct buf *b, size_t n);
+
+#endif

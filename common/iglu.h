@@ -1,0 +1,55 @@
+/*
+ * iglu: schema keys, criteria and the resolver (enriched-event.md §15).
+ *
+ * CONTRACT (implemented by common/iglu.c):
+ *  - iglu_key_parse follows IGLU-CORE: INVALID_IGLUURI for a wrong shape, INVALID_SCHEMAVER for
+ *    a bad version.
+ *  - The resolver reads Snowplow's resolver-config 1-0-0 … 1-0-3, always adds the embedded
+ *    --schemas directory as a priority-0 embedded registry, orders repositories as §15.3 says,
+ *    fetches HTTP registries with libcurl (timeouts, apikey header), caches schemas and
+ *    failures (cacheSize, cacheTtl), retries failing HTTP registries with back-off, and keeps
+ *    compiled schemas so nothing is parsed twice.
+ *  - Errors come back as Iglu ClientError JSON (§14.6): ResolutionError with lookupHistory, or
+ *    ValidationError with dataReports / schemaIssues.
+ */
+#ifndef FURROW_IGLU_H
+#define FURROW_IGLU_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "jsonschema.h"
+
+struct iglu_key {
+	char vendor[128];
+	char name[128];
+	char format[64];
+	int  model, revision, addition;
+};
+
+/* Returns 0, or -1 with *code set to "INVALID_IGLUURI" or "INVALID_SCHEMAVER". */
+int iglu_key_parse(const char *uri, struct iglu_key *key, const char **code);
+/* "iglu:v/n/f/M-R-A" into out; returns out. */
+char *iglu_key_format(const struct iglu_key *key, char *out, size_t outlen);
+/* A criterion "iglu:v/n/f/M-R-A" where M, R, A may be '*': 1 when key matches it. */
+int iglu_key_matches(const struct iglu_key *key, const char *criterion);
+
+struct iglu_resolver;
+
+/* config_path may be NULL (embedded registry only: cacheSize 500, no TTL). schemas_dir is the
+ * embedded registry root (the folder that contains "schemas/", or "schemas/" itself). */
+struct iglu_resolver *iglu_resolver_new(const char *config_path, const char *schemas_dir,
+    char *err, size_t errlen);
+void iglu_resolver_free(struct iglu_resolver *r);
+
+/* The compiled schema for key, or NULL with *client_error set (a new ResolutionError object,
+ * caller owns it) when no repository has it. */
+const struct jsonschema *iglu_resolver_lookup(struct iglu_resolver *r,
+    const struct iglu_key *key, json_t **client_error);
+
+/* Validate data against the schema for key. Returns 0 when valid; -1 with *client_error set to
+ * a new ClientError object (ResolutionError or ValidationError) otherwise. */
+int iglu_validate(struct iglu_resolver *r, const struct iglu_key *key, const json_t *data,
+    json_t **client_error);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * linereader: bounded line reading from a file descriptor, blocking or non-blocking.
+ *
+ * Every stage reads newline-framed records from stdin. A line longer than the limit never makes
+ * the reader grow without bound: the caller gets its first max_line bytes once (LR_TOOLONG, to
+ * put into a bad row) and the rest of that line is discarded up to its newline. The total length
+ * of the over-long line is reported once the newline is found (linereader_discarded). A final
+ * line without a newline at EOF is still returned. A trailing "\r" is left to the caller.
+ */
+#ifndef FURROW_LINEREADER_H
+#define FURROW_LINEREADER_H
+
+#include <stddef.h>
+
+enum lr_status {
+	LR_LINE = 0,     /* *line / *len hold one line, without its '\n' */
+	LR_TOOLONG,      /* *line / *len hold the first max_line bytes of an over-long line */
+	LR_AGAIN,        /* no complete line yet: EAGAIN or EINTR; call again later */
+	LR_EOF,          /* end of input, nothing left */
+	LR_ERROR,        /* read failed; errno is set */
+};
+
+struct linereader {
+	int     fd;
+	char   *buf;
+	size_t  bufsz;
+	size_t  max_line;
+	size_t  start, end;
+	int     eof;
+	int     discarding;
+	size_t  discarded;     /* bytes of the current over-long line seen so far */
+};
+
+int  linereader_init(struct linereader *lr, int fd, size_t max_line);
+void linereader_free(struct linereader *lr);
+/* The line stays valid until the next call. */
+enum lr_status linereader_next(struct linereader *lr, const char **line, size_t *len);
+/* Bytes buffered but not yet returned. */
+size_t linereader_pending(const struct linereader *lr);
+
+#endif

@@ -1,0 +1,21 @@
+/*
+ * utf8: validation and repair. Java decodes bytes into Strings by replacing each invalid
+ * sequence with U+FFFD; furrow does the same wherever input bytes become text (a POST body,
+ * a decoded base64 parameter, a line headed for JSON), so jansson only ever sees valid UTF-8.
+ */
+#ifndef FURROW_UTF8_H
+#define FURROW_UTF8_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+/* Length of the longest valid prefix; equals len when s is valid UTF-8. */
+size_t utf8_valid_prefix(const char *s, size_t len);
+/* Append s to out with every maximal invalid subpart replaced by U+FFFD (EF BF BD).
+ * Returns 0 or -1 when out's cap is reached. */
+int utf8_repair(const char *s, size_t len, struct buf *out);
+/* Number of code points in valid UTF-8 s. */
+size_t utf8_codepoints(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,103 @@
+/* Unit tests for common/base64: both encoders and the lenient decoder (tracker-protocol.md §4). */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base64.h"
+
+static char *
+dec(const char *in, size_t *n)
+{
+	uint8_t *out = malloc(base64_decoded_max(strlen(in)) + 1);
+	*n = base64_decode_lenient(in, strlen(in), out);
+	out[*n] = 0;
+	return (char *)out;
+}
+
+START_TEST(encode_rfc4648)
+{
+	static const char *const v[][2] = { { "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" },
+	    { "foo", "Zm9v" }, { "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" },
+	    { "foobar", "Zm9vYmFy" } };
+	char out[32];
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		size_t n = base64_encode((const uint8_t *)v[i][0], strlen(v[i][0]), out);
+		ck_assert_str_eq(out, v[i][1]);
+		ck_assert_uint_eq(n, base64_encoded_len(strlen(v[i][0])));
+	}
+}
+END_TEST
+
+START_TEST(encode_url_unpadded)
+{
+	const uint8_t in[] = { 0xfb, 0xff, 0xfe, 0x3e };
+	char out[16];
+
+	base64url_encode(in, 4, out);
+	ck_assert_str_eq(out, "-__-Pg");
+	base64_encode(in, 4, out);
+	ck_assert_str_eq(out, "+//+Pg==");
+}
+END_TEST
+
+START_TEST(decode_lenient_variants)
+{
+	size_t n;
+	char *s;
+
+	s = dec("Zm9vYmFy", &n); ck_assert_str_eq(s, "foobar"); free(s);
+	s = dec("Zm9vYg==", &n); ck_assert_str_eq(s, "foob"); free(s);
+	s = dec("Zm9vYg", &n); ck_assert_str_eq(s, "foob"); free(s);        /* unpadded */
+	s = dec("Zm 9v\nYg", &n); ck_assert_str_eq(s, "foob"); free(s);     /* junk skipped */
+	s = dec("Zm8=Zm8=", &n); ck_assert_str_eq(s, "fo"); free(s);        /* first '=' ends */
+	s = dec("-__-Pg", &n); ck_assert_uint_eq(n, 4);
+	ck_assert_int_eq((unsigned char)s[0], 0xfb); free(s);
+	s = dec("+//+Pg==", &n); ck_assert_uint_eq(n, 4);
+	ck_assert_int_eq((unsigned char)s[3], 0x3e); free(s);
+	s = dec("Z", &n); ck_assert_uint_eq(n, 0); free(s);                 /* left-over bits */
+	s = dec("!!!", &n); ck_assert_uint_eq(n, 0); free(s);
+}
+END_TEST
+
+START_TEST(roundtrip_all_lengths)
+{
+	uint8_t in[300] = { 0 }, back[400];
+	char enc[500];
+	size_t len, n;
+
+	for (len = 0; len < sizeof(in); len++) {
+		for (n = 0; n < len; n++)
+			in[n] = (uint8_t)(n * 37 + len);
+		base64_encode(in, len, enc);
+		n = base64_decode_lenient(enc, strlen(enc), back);
+		ck_assert_uint_eq(n, len);
+		ck_assert(memcmp(in, back, len) == 0);
+		base64url_encode(in, len, enc);
+		n = base64_decode_lenient(enc, strlen(enc), back);
+		ck_assert_uint_eq(n, len);
+		ck_assert(memcmp(in, back, len) == 0);
+	}
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("base64");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int nf;
+
+	tcase_add_test(tc, encode_rfc4648);
+	tcase_add_test(tc, encode_url_unpadded);
+	tcase_add_test(tc, decode_lenient_variants);
+	tcase_add_test(tc, roundtrip_all_lengths);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf ? 1 : 0;
+}
