@@ -1,0 +1,43 @@
+/*
+ * enrich_event: one event as it moves through enrich. The core (the adapters, the parameter
+ * map, the derived columns) fills it; the configurable enrichments (enrichments.h) read and
+ * amend it; the TSV writer prints col[] in column order.
+ *
+ * This struct is the contract between enrich's core and its enrichments: add fields freely,
+ * do not change the meaning of the ones here.
+ */
+#ifndef FURROW_ENRICH_EVENT_H
+#define FURROW_ENRICH_EVENT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "event.h"
+#include "thrift.h"
+
+/* One tracker parameter after query-string/body merging (tracker-protocol.md §3, §6). */
+struct raw_param {
+	char *name;
+	char *value;
+};
+
+struct enrich_event {
+	char *col[EVENT_NCOLS];               /* owned, NUL-terminated; NULL = empty column */
+	const struct thrift_payload *payload; /* the collector payload: headers, IP, UA, ... */
+	struct raw_param *params;             /* the event's raw parameters, in arrival order */
+	size_t n_params;
+	json_t *contexts;                     /* validated entities from co/cx (array) or NULL */
+	json_t *unstruct;                     /* validated {schema,data} from ue_pr/ue_px or NULL */
+	json_t *derived;                      /* entities added by enrichments (array), or NULL */
+	int64_t collector_tstamp_ms;
+};
+
+/* Set a column to a copy of s[0..len) (NULL or len 0 clears it). Returns 0 or -1. */
+int enrich_event_set(struct enrich_event *ev, int col, const char *s, size_t len);
+int enrich_event_set_str(struct enrich_event *ev, int col, const char *s);
+/* The value of a raw parameter, or NULL. */
+const char *enrich_event_param(const struct enrich_event *ev, const char *name);
+/* Append an entity ({schema,data}, stolen) to derived contexts. Returns 0 or -1. */
+int enrich_event_add_derived(struct enrich_event *ev, json_t *entity);
+
+#endif
