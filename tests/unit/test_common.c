@@ -1,0 +1,270 @@
+/* Unit tests for the small common/ modules: buf, linereader, timefmt, uuid, utf8, badrow,
+ * event. (base64 and thrift have their own programs.) */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "badrow.h"
+#include "buf.h"
+#include "event.h"
+#include "linereader.h"
+#include "timefmt.h"
+#include "utf8.h"
+#include "uuid.h"
+
+START_TEST(buf_cap_enforced)
+{
+	struct buf b;
+
+	buf_init(&b, 10);
+	ck_assert_int_eq(buf_append(&b, "0123456789", 10), 0);
+	ck_assert_int_eq(buf_append_byte(&b, 'x'), -1);
+	ck_assert_uint_eq(b.len, 10);
+	buf_consume(&b, 4);
+	ck_assert_str_eq(b.data, "456789");
+	ck_assert_int_eq(buf_printf(&b, "%d", 1234), 0);
+	ck_assert_str_eq(b.data, "4567891234");
+	ck_assert_int_eq(buf_printf(&b, "x"), -1);
+	buf_free(&b);
+}
+END_TEST
+
+static int
+pipe_with(const char *data, size_t n)
+{
+	int fds[2];
+
+	ck_assert_int_eq(pipe(fds), 0);
+	ck_assert_int_eq(write(fds[1], data, n), (ssize_t)n);
+	close(fds[1]);
+	return fds[0];
+}
+
+START_TEST(linereader_lines_and_limits)
+{
+	static const char in[] = "a\nbb\r\n\nTOOLONGLINE\nccc\nlast";
+	struct linereader lr;
+	const char *l;
+	size_t n;
+	int fd = pipe_with(in, sizeof(in) - 1);
+
+	ck_assert_int_eq(linereader_init(&lr, fd, 5), 0);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);
+	ck_assert_uint_eq(n, 3);                      /* \r left to the caller */
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_TOOLONG);
+	ck_assert_uint_eq(n, 5);
+	ck_assert(memcmp(l, "TOOLO", 5) == 0);
+	ck_assert_uint_eq(lr.discarded, 11);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);
+	ck_assert(n == 3 && memcmp(l, "ccc", 3) == 0);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);
+	ck_assert(n == 4 && memcmp(l, "last", 4) == 0);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_EOF);
+	linereader_free(&lr);
+	close(fd);
+}
+END_TEST
+
+/* A line longer than the whole read buffer is cut once and discarded up to its newline. */
+START_TEST(linereader_huge_line)
+{
+	size_t big = 300000, i;
+	char *in = malloc(big + 10);
+	struct linereader lr;
+	const char *l;
+	size_t n;
+	int fds[2];
+
+	for (i = 0; i < big; i++)
+		in[i] = 'x';
+	memcpy(in + big, "\nok\n", 4);
+	ck_assert_int_eq(pipe(fds), 0);
+	if (fork() == 0) {
+		ssize_t w;
+		size_t off = 0;
+		close(fds[0]);
+		while (off < big + 4 && (w = write(fds[1], in + off, big + 4 - off)) > 0)
+			off += (size_t)w;
+		_exit(0);
+	}
+	close(fds[1]);
+	ck_assert_int_eq(linereader_init(&lr, fds[0], 1000), 0);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_TOOLONG);
+	ck_assert_uint_eq(n, 1000);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);
+	ck_assert(n == 2 && memcmp(l, "ok", 2) == 0);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_EOF);
+	linereader_free(&lr);
+	close(fds[0]);
+	free(in);
+}
+END_TEST
+
+START_TEST(linereader_nonblocking_again)
+{
+	struct linereader lr;
+	const char *l;
+	size_t n;
+	int fds[2];
+
+	ck_assert_int_eq(pipe(fds), 0);
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	ck_assert_int_eq(linereader_init(&lr, fds[0], 100), 0);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_AGAIN);
+	ck_assert_int_eq(write(fds[1], "par", 3), 3);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_AGAIN);
+	ck_assert_int_eq(write(fds[1], "tial\n", 5), 5);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);
+	ck_assert(n == 7 && memcmp(l, "partial", 7) == 0);
+	close(fds[1]);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_EOF);
+	linereader_free(&lr);
+	close(fds[0]);
+}
+END_TEST
+
+START_TEST(timefmt_forms)
+{
+	char out[TIMEFMT_BUFSZ];
+
+	ck_assert_int_eq(timefmt_tsv(1385424125123LL, out), 0);
+	ck_assert_str_eq(out, "2013-11-26 00:02:05.123");
+	timefmt_tsv(0, out);
+	ck_assert_str_eq(out, "1970-01-01 00:00:00.000");
+	timefmt_tsv(-1, out);
+	ck_assert_str_eq(out, "1969-12-31 23:59:59.999");
+	ck_assert_int_eq(timefmt_tsv(253402300800000LL, out), -1);      /* year 10000 */
+	ck_assert_str_eq(out, "");
+	timefmt_instant(1704164645678LL, out);
+	ck_assert_str_eq(out, "2024-01-02T03:04:05.678Z");
+	timefmt_instant(1704164645000LL, out);
+	ck_assert_str_eq(out, "2024-01-02T03:04:05Z");
+	timefmt_joda(1704164645000LL, out);
+	ck_assert_str_eq(out, "2024-01-02T03:04:05.000Z");
+	timefmt_http(1731622400, out);
+	ck_assert_str_eq(out, "Thu, 14 Nov 2024 22:13:20 GMT");
+}
+END_TEST
+
+START_TEST(uuid_v4_shape)
+{
+	char a[UUID_STR_LEN + 1], b[UUID_STR_LEN + 1];
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		ck_assert_int_eq(uuid_v4(a), 0);
+		ck_assert(uuid_is_valid(a, strlen(a)));
+		ck_assert_int_eq(a[14], '4');
+		ck_assert(strchr("89ab", a[19]) != NULL);
+	}
+	uuid_v4(b);
+	ck_assert_str_ne(a, b);
+	ck_assert(!uuid_is_valid("not-a-uuid", 10));
+	ck_assert(uuid_is_valid("9F2B6A3E-1C4D-4E5F-8A7B-0C1D2E3F4A5B", 36));
+	ck_assert(!uuid_is_valid("9f2b6a3e-1c4d-4e5f-8a7b-0c1d2e3f4a5g", 36));
+	ck_assert(!uuid_is_valid("9f2b6a3e11c4d-4e5f-8a7b-0c1d2e3f4a5b", 36));
+}
+END_TEST
+
+START_TEST(utf8_repair_cases)
+{
+	static const struct { const char *in; size_t n; const char *out; } v[] = {
+		{ "plain", 5, "plain" },
+		{ "caf\xc3\xa9", 5, "caf\xc3\xa9" },
+		{ "a\xff" "b", 3, "a\xef\xbf\xbd" "b" },
+		{ "\xe2\x82", 2, "\xef\xbf\xbd" },                     /* truncated: one U+FFFD */
+		{ "\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" }, /* surrogate */
+		{ "\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd" },          /* overlong */
+		{ "\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct buf b;
+		buf_init(&b, 0);
+		ck_assert_int_eq(utf8_repair(v[i].in, v[i].n, &b), 0);
+		ck_assert_msg(b.len == strlen(v[i].out) && memcmp(b.data, v[i].out, b.len) == 0,
+		    "case %zu", i);
+		buf_free(&b);
+	}
+	ck_assert_uint_eq(utf8_valid_prefix("ab\xffz", 4), 2);
+	ck_assert_uint_eq(utf8_codepoints("caf\xc3\xa9\xf0\x9f\x98\x80", 9), 5);
+}
+END_TEST
+
+START_TEST(badrow_envelope)
+{
+	struct buf b;
+	json_t *row, *parsed;
+
+	row = badrow_generic_error("furrow-es-sink", "x\xff", 2, "mapper_parsing_exception");
+	ck_assert_ptr_nonnull(row);
+	buf_init(&b, 0);
+	ck_assert_int_eq(badrow_write(row, &b), 0);
+	ck_assert(b.data[b.len - 1] == '\n');
+	{
+		static const char prefix[] = "{\"schema\":\"iglu:com.snowplowanalytics.snowplow."
+		    "badrows/generic_error/jsonschema/1-0-0\",\"data\":{\"processor\":{\"artifact\":"
+		    "\"furrow-es-sink\",\"version\":\"0.1.0\"},\"failure\":{\"timestamp\":";
+		ck_assert(strncmp(b.data, prefix, sizeof(prefix) - 1) == 0);
+	}
+	parsed = json_loads(b.data, 0, NULL);
+	ck_assert_ptr_nonnull(parsed);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(parsed, "data"),
+	    "payload")), "x\xef\xbf\xbd");
+	json_decref(parsed);
+	json_decref(row);
+	buf_free(&b);
+
+	row = badrow_size_violation("furrow-collector", 100, 250, "too big", "abc", 3);
+	parsed = json_object_get(json_object_get(row, "data"), "failure");
+	ck_assert_int_eq(json_integer_value(json_object_get(parsed, "actualSizeBytes")), 250);
+	ck_assert_int_eq(json_integer_value(json_object_get(parsed, "maximumAllowedSizeBytes")), 100);
+	json_decref(row);
+}
+END_TEST
+
+START_TEST(event_columns)
+{
+	ck_assert_str_eq(event_cols[COL_APP_ID].name, "app_id");
+	ck_assert_str_eq(event_cols[COL_TRUE_TSTAMP].name, "true_tstamp");
+	ck_assert_int_eq(COL_TRUE_TSTAMP, 130);
+	ck_assert_int_eq(event_col_by_name("event_id"), 6);
+	ck_assert_int_eq(event_col_by_name("derived_contexts"), 122);
+	ck_assert_int_eq(event_col_by_name("nope"), -1);
+	ck_assert_int_eq(event_cols[COL_PAGE_URL].max, 10000);
+	ck_assert_int_eq(event_cols[COL_GEO_LATITUDE].type, EVT_FLOAT);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("common");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int nf;
+
+	tcase_add_test(tc, buf_cap_enforced);
+	tcase_add_test(tc, linereader_lines_and_limits);
+	tcase_add_test(tc, linereader_huge_line);
+	tcase_add_test(tc, linereader_nonblocking_again);
+	tcase_add_test(tc, timefmt_forms);
+	tcase_add_test(tc, uuid_v4_shape);
+	tcase_add_test(tc, utf8_repair_cases);
+	tcase_add_test(tc, badrow_envelope);
+	tcase_add_test(tc, event_columns);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf ? 1 : 0;
+}
