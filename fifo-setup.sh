@@ -67,8 +67,12 @@ FURROW_SCHEMAS=${FURROW_SCHEMAS:-}
 FURROW_RESTART=${FURROW_RESTART:-no}
 FURROW_STOP_TIMEOUT=${FURROW_STOP_TIMEOUT:-60}
 FURROW_STATS_INTERVAL=${FURROW_STATS_INTERVAL:-10}
-if [ -z "${FURROW_ENRICHMENTS:-}" ] && [ -d "$here/enrichments/default" ]; then
-	FURROW_ENRICHMENTS=$here/enrichments/default
+# Run from the source tree, or installed as $PREFIX/bin/furrow-fifo-setup with the data in
+# $PREFIX/share/furrow.
+share=$here
+[ -d "$share/tools" ] || share=$(cd "$here/../share/furrow" 2>/dev/null && pwd) || share=$here
+if [ -z "${FURROW_ENRICHMENTS:-}" ] && [ -d "$share/enrichments/default" ]; then
+	FURROW_ENRICHMENTS=$share/enrichments/default
 fi
 FURROW_ENRICHMENTS=${FURROW_ENRICHMENTS:-none}
 if [ -z "${FURROW_BIN:-}" ]; then
@@ -209,7 +213,7 @@ launch fanout "tee -a --output-error=exit $outs < $(q "$run/enriched.fifo") > /d
 
 outs=""
 for o in "${bad_outputs[@]}"; do outs="$outs $(q "$o")"; done
-launch merge-bad "perl $(q "$here/tools/linemerge.pl") $(q "$run/bad-collector.fifo") \
+launch merge-bad "perl $(q "$share/tools/linemerge.pl") $(q "$run/bad-collector.fifo") \
 	$(q "$run/bad-enrich.fifo") -- $outs"
 
 enrich_flags="--bad $(q "$run/bad-enrich.fifo") --stats-interval $FURROW_STATS_INTERVAL"
