@@ -474,10 +474,10 @@ fetch_embedded(struct iglu_resolver *r, const struct iglu_repo *p, const struct 
 	if (read_file(path, &r->body, IGLU_MAX_SCHEMA_BYTES, &enoent) < 0) {
 		if (enoent)
 			return FETCH_NOT_FOUND;
-		snprintf(msg, msglen, "%.400s: %s", path, strerror(errno));
+		snprintf(msg, msglen, "%.400s: %.200s", path, strerror(errno));
 		return FETCH_REPO_FAILURE;
 	}
-	*out = json_loadb(r->body.data ? r->body.data : "", r->body.len, 0, &je);
+	*out = jsonschema_json_loadb(r->body.data ? r->body.data : "", r->body.len, 0, 0, &je);
 	if (*out == NULL) {
 		snprintf(msg, msglen, "%.400s is not valid JSON: %s", path, je.text);
 		return FETCH_REPO_FAILURE;
@@ -539,7 +539,7 @@ fetch_http(struct iglu_resolver *r, const struct iglu_repo *p, const struct iglu
 	curl_easy_setopt(r->curl, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(headers);
 	if (cc != CURLE_OK) {
-		snprintf(msg, msglen, "%.400s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+		snprintf(msg, msglen, "%.400s: %.300s", url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
 		return FETCH_REPO_FAILURE;
 	}
 	if (status == 404)
@@ -552,7 +552,8 @@ fetch_http(struct iglu_resolver *r, const struct iglu_repo *p, const struct iglu
 		snprintf(msg, msglen, "%.400s: unexpected HTTP status %ld", url, status);
 		return FETCH_REPO_FAILURE;
 	}
-	*out = json_loadb(r->body.data ? r->body.data : "", r->body.len, 0, &je);
+	/* big integer bounds (e.g. mobile_context's 9223372036854776000) must load too */
+	*out = jsonschema_json_loadb(r->body.data ? r->body.data : "", r->body.len, 0, 0, &je);
 	if (*out == NULL || !json_is_object(*out)) {
 		json_decref(*out);
 		*out = NULL;
@@ -738,7 +739,7 @@ resolve(struct iglu_resolver *r, const struct iglu_key *k)
 		struct repo_state *st = &e->states[idx[i]];
 		enum fetch_result f;
 		json_t *schema = NULL, *err;
-		char msg[600];
+		char msg[1024];
 
 		if (!repo_due(r, e, idx[i], now))
 			continue;
