@@ -589,6 +589,41 @@ START_TEST(iglu_refs_between_schemas)
 }
 END_TEST
 
+START_TEST(superseding_schema)
+{
+	struct iglu_resolver *r;
+	struct iglu_key k = key("iglu:com.acme/sup/jsonschema/1-0-0"), used;
+	json_t *ok = json_loads("{\"a\":\"x\"}", 0, NULL), *bad = json_loads("{\"a\":1}", 0, NULL);
+	json_t *ce = NULL;
+
+	setup_tmp();
+	write_file("reg/schemas/com.acme/sup/jsonschema/1-0-0",
+	    SELF("com.acme", "sup", "1-0-0") "\"$supersededBy\":\"1-0-2\",\"type\":\"object\","
+	    "\"properties\":{\"a\":{\"type\":\"integer\"}}}");
+	write_file("reg/schemas/com.acme/sup/jsonschema/1-0-2",
+	    SELF("com.acme", "sup", "1-0-2") "\"type\":\"object\","
+	    "\"properties\":{\"a\":{\"type\":\"string\"}}}");
+	r = resolver_with(config("\"cacheSize\":10", LOCAL_REPO));
+	/* plain validation uses 1-0-0 as asked */
+	ck_assert_int_eq(iglu_validate(r, &k, bad, NULL), 0);
+	ck_assert_int_eq(iglu_validate_superseding(r, &k, ok, &ce, &used), 0);
+	ck_assert_int_eq(used.addition, 2);
+	ck_assert_int_eq(iglu_validate_superseding(r, &k, bad, &ce, &used), -1);
+	ck_assert_str_eq(json_string_value(json_object_get(ce, "supersededBy")), "1-0-2");
+	json_decref(ce);
+	/* a superseding version that does not exist: the original is used */
+	write_file("reg/schemas/com.acme/sup2/jsonschema/1-0-0",
+	    SELF("com.acme", "sup2", "1-0-0") "\"$supersededBy\":\"1-0-9\",\"type\":\"object\"}");
+	k = key("iglu:com.acme/sup2/jsonschema/1-0-0");
+	ck_assert_int_eq(iglu_validate_superseding(r, &k, ok, &ce, &used), 0);
+	ck_assert_int_eq(used.addition, 0);
+	iglu_resolver_free(r);
+	json_decref(ok);
+	json_decref(bad);
+	teardown_tmp();
+}
+END_TEST
+
 START_TEST(repository_order)
 {
 	struct iglu_resolver *r;
@@ -1017,6 +1052,7 @@ main(void)
 	tcase_add_test(tc, cache_size_lru);
 	tcase_add_test(tc, invalid_schema_gives_schema_issues);
 	tcase_add_test(tc, iglu_refs_between_schemas);
+	tcase_add_test(tc, superseding_schema);
 	tcase_add_test(tc, repository_order);
 	tcase_add_test(tc, config_errors);
 	tcase_add_test(tc, config_versions_accepted);
