@@ -206,6 +206,8 @@ END_TEST
 /* The tracker entities and events of the embedded registry accept what the published schemas
  * accept and reject what they reject (one or more samples each). */
 #define SPV "iglu:com.snowplowanalytics.snowplow/"
+#define ECV "iglu:com.snowplowanalytics.snowplow.ecommerce/"
+#define MDV "iglu:com.snowplowanalytics.snowplow.media/"
 static const struct {
 	const char *uri;
 	const char *data;
@@ -290,6 +292,36 @@ static const struct {
 	{ SPV "screen_view/jsonschema/1-0-0", "{}", 0 },
 	{ SPV "application_background/jsonschema/1-0-0", "{\"backgroundIndex\":1}", 1 },
 	{ SPV "application_foreground/jsonschema/1-0-0", "{\"foregroundIndex\":-1}", 0 },
+	/* ecommerce plugin: money is a multiple of 0.01, exactly */
+	{ ECV "product/jsonschema/1-0-0", "{\"id\":\"p1\",\"category\":\"c\",\"price\":19.99,"
+	  "\"currency\":\"EUR\",\"quantity\":2}", 1 },
+	{ ECV "product/jsonschema/1-0-0", "{\"id\":\"p1\",\"category\":\"c\",\"price\":19.999,"
+	  "\"currency\":\"EUR\"}", 0 },
+	{ ECV "product/jsonschema/1-0-0", "{\"id\":\"p1\",\"category\":\"c\",\"price\":1,"
+	  "\"currency\":\"EURO\"}", 0 },
+	{ ECV "cart/jsonschema/1-0-0", "{\"total_value\":0.3,\"currency\":\"USD\",\"cart_id\":null}", 1 },
+	{ ECV "cart/jsonschema/1-0-0", "{\"total_value\":-1,\"currency\":\"USD\"}", 0 },
+	{ ECV "transaction/jsonschema/1-0-0", "{\"transaction_id\":\"t\",\"revenue\":1234567.89,"
+	  "\"currency\":\"GBP\",\"payment_method\":\"card\",\"total_quantity\":3,\"tax\":null}", 1 },
+	{ ECV "transaction/jsonschema/1-0-0", "{\"transaction_id\":\"t\",\"revenue\":1,"
+	  "\"currency\":\"GBP\",\"payment_method\":\"card\"}", 0 },
+	{ ECV "snowplow_ecommerce_action/jsonschema/1-0-2", "{\"type\":\"trns_error\"}", 1 },
+	{ ECV "snowplow_ecommerce_action/jsonschema/1-0-1", "{\"type\":\"trns_error\"}", 0 },
+	{ ECV "checkout_step/jsonschema/1-0-0", "{\"step\":91}", 0 },
+	{ ECV "user/jsonschema/1-0-0", "{\"id\":\"u\",\"is_guest\":true,\"email\":null}", 1 },
+	{ ECV "transaction_error/jsonschema/1-0-0", "{\"error_type\":\"fatal\"}", 0 },
+	/* media plugin v2 */
+	{ MDV "play_event/jsonschema/1-0-0", "{}", 1 },
+	{ MDV "play_event/jsonschema/1-0-0", "{\"x\":1}", 0 },
+	{ MDV "session/jsonschema/1-0-0", "{\"mediaSessionId\":\"s\",\"startedAt\":\"2024-01-02T03:04:05Z\","
+	  "\"timePlayed\":12.5,\"ads\":0}", 1 },
+	{ MDV "session/jsonschema/1-0-0", "{\"mediaSessionId\":\"s\",\"startedAt\":\"yesterday\"}", 0 },
+	{ MDV "volume_change_event/jsonschema/1-0-0", "{\"newVolume\":50,\"previousVolume\":null}", 1 },
+	{ MDV "ad_break/jsonschema/1-0-0", "{\"breakId\":\"b\",\"startTime\":0,\"breakType\":\"midroll\"}", 0 },
+	{ SPV "media_player/jsonschema/2-0-0", "{\"currentTime\":3,\"ended\":false,\"paused\":false,"
+	  "\"mediaType\":\"video\",\"playbackRate\":1.5}", 1 },
+	{ SPV "media_player/jsonschema/2-0-0", "{\"currentTime\":3,\"ended\":false,\"paused\":false,"
+	  "\"playbackRate\":17}", 0 },
 };
 
 START_TEST(embedded_entities_table)
@@ -360,7 +392,7 @@ START_TEST(registry_schemas_are_self_describing)
 {
 	n_checked = 0;
 	ck_assert_int_eq(nftw(schemas_dir(), check_schema_cb, 16, FTW_PHYS), 0);
-	ck_assert_int_ge(n_checked, 39);
+	ck_assert_int_ge(n_checked, 80);
 }
 END_TEST
 

@@ -338,6 +338,28 @@ START_TEST(big_integers)
 }
 END_TEST
 
+/* uniqueItems on large arrays (the hashed path): duplicates found, 1 == 1.0, and fast. */
+START_TEST(unique_items_large)
+{
+	json_t *schema = json_loads("{\"uniqueItems\":true}", 0, NULL), *arr = json_array();
+	struct jsonschema *s = jsonschema_compile(schema, NULL, NULL, NULL, 0);
+	int i;
+
+	for (i = 0; i < 200000; i++)
+		json_array_append_new(arr, i % 3 == 0 ? json_integer(i) : i % 3 == 1 ?
+		    json_real(i + 0.5) : json_pack("{s:i,s:[i]}", "k", i, "l", i));
+	ck_assert_int_eq(jsonschema_validate(s, arr, NULL), 1);
+	json_array_append_new(arr, json_real(3.0));   /* equals the integer 3 */
+	ck_assert_int_eq(jsonschema_validate(s, arr, NULL), 0);
+	json_array_remove(arr, json_array_size(arr) - 1);
+	json_array_append_new(arr, json_pack("{s:[i],s:i}", "l", 5, "k", 5));
+	ck_assert_int_eq(jsonschema_validate(s, arr, NULL), 0);
+	jsonschema_free(s);
+	json_decref(schema);
+	json_decref(arr);
+}
+END_TEST
+
 START_TEST(json_depth_limit)
 {
 	char deep[200];
@@ -512,6 +534,7 @@ main(void)
 	tcase_add_loop_test(tc, keyword_table, 0, (int)(sizeof(CASES) / sizeof(CASES[0])));
 	tcase_add_test(tc, report_shapes);
 	tcase_add_test(tc, big_integers);
+	tcase_add_test(tc, unique_items_large);
 	tcase_add_test(tc, json_depth_limit);
 	tcase_add_test(tc, iglu_ref_callback);
 	tcase_add_test(tc, compile_errors);
