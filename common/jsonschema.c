@@ -1441,7 +1441,7 @@ static int
 vnode(struct vctx *c, const struct jnode *n, const json_t *inst, const struct vpath *p)
 {
 	unsigned t = type_of(inst);
-	int ok = 1, r;
+	int ok = 1, r, type_failed = 0;
 
 	if (c->depth >= JS_MAX_VALIDATE_DEPTH) {
 		c->internal_error = 1;
@@ -1467,8 +1467,12 @@ vnode(struct vctx *c, const struct jnode *n, const json_t *inst, const struct vp
 			    exp.data ? exp.data : "");
 			buf_free(&exp);
 		}
-		c->depth--;
-		return 0;
+		if (c->reports == NULL) {
+			c->depth--;
+			return 0;
+		}
+		ok = 0;   /* like networknt, go on: enum, combinators and $ref still report */
+		type_failed = 1;
 	}
 	if (n->enumv != NULL) {
 		size_t i;
@@ -1488,7 +1492,7 @@ vnode(struct vctx *c, const struct jnode *n, const json_t *inst, const struct vp
 			ok = 0;
 		}
 	}
-	switch (t) {
+	switch (type_failed ? 0 : t) {   /* after a type failure its keywords stay silent */
 	case T_INT:
 	case T_NUM: r = v_number(c, n, inst, p); break;
 	case T_STR: r = v_string(c, n, inst, p); break;

@@ -308,6 +308,14 @@ START_TEST(report_shapes)
 	ck_assert_str_eq(json_string_value(json_object_get(x, "path")), "$.a");
 	json_decref(r);
 
+	/* a type failure does not hide enum; an enum failure does not hide maxLength */
+	r = validate_reports("{\"type\":\"string\",\"enum\":[\"a\"]}", "1");
+	ck_assert_uint_eq(json_array_size(r), 2);
+	json_decref(r);
+	r = validate_reports("{\"enum\":[\"a\"],\"maxLength\":1}", "\"bcd\"");
+	ck_assert_uint_eq(json_array_size(r), 2);
+	json_decref(r);
+
 	/* every failure is reported, in order */
 	r = validate_reports("{\"properties\":{\"a\":{\"type\":\"string\"},\"b\":{\"minimum\":3}},"
 	    "\"required\":[\"c\"]}", "{\"a\":1,\"b\":1}");
