@@ -37,6 +37,9 @@
 #define JS_MAX_VALIDATE_DEPTH 400
 #define JS_MATCH_LIMIT 200000
 #define JS_DEPTH_LIMIT 5000
+/* Reports kept per validation: a hostile multi-megabyte array of wrong items must not turn
+ * into a gigabyte of report objects. Validation still visits everything; only the list stops. */
+#define JS_MAX_REPORTS 1000
 
 enum {
 	T_NULL = 1, T_BOOL = 2, T_INT = 4, T_NUM = 8, T_STR = 16, T_ARR = 32, T_OBJ = 64,
@@ -780,7 +783,7 @@ report(struct vctx *c, const struct vpath *p, const char *child, const char *kw,
 	json_t *r;
 	va_list ap;
 
-	if (c->reports == NULL) {
+	if (c->reports == NULL || json_array_size(c->reports) >= JS_MAX_REPORTS) {
 		json_decref(targets);
 		return 0;
 	}

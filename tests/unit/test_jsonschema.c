@@ -370,6 +370,27 @@ START_TEST(unique_items_large)
 }
 END_TEST
 
+/* A huge invalid instance gives a bounded number of reports. */
+START_TEST(reports_bounded)
+{
+	json_t *schema = json_loads("{\"items\":{\"type\":\"string\"}}", 0, NULL);
+	json_t *arr = json_array(), *reports = NULL;
+	struct jsonschema *s = jsonschema_compile(schema, NULL, NULL, NULL, 0);
+	int i;
+
+	for (i = 0; i < 100000; i++)
+		json_array_append_new(arr, json_integer(i));
+	ck_assert_int_eq(jsonschema_validate(s, arr, &reports), 0);
+	ck_assert_uint_eq(json_array_size(reports), 1000);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(reports, 999), "path")),
+	    "$[999]");
+	json_decref(reports);
+	jsonschema_free(s);
+	json_decref(schema);
+	json_decref(arr);
+}
+END_TEST
+
 START_TEST(json_depth_limit)
 {
 	char deep[200];
@@ -638,6 +659,7 @@ main(void)
 	tcase_add_test(tc, report_shapes);
 	tcase_add_test(tc, big_integers);
 	tcase_add_test(tc, unique_items_large);
+	tcase_add_test(tc, reports_bounded);
 	tcase_add_test(tc, json_depth_limit);
 	tcase_add_test(tc, iglu_ref_callback);
 	tcase_add_test(tc, compile_errors);
