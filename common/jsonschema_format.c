@@ -309,7 +309,7 @@ email(const char *s, size_t len)
 			if (c == '.' && s[i + 1] == '.')
 				return 0;
 			if (!is_alpha(c) && !is_digit(c) && c < 0x80 &&
-			    strchr(".!#$%&'*+/=?^_`{|}~-", c) == NULL)
+			    (c == 0 || strchr(".!#$%&'*+/=?^_`{|}~-", c) == NULL))
 				return 0;
 		}
 	}

@@ -184,6 +184,8 @@ static const struct vcase CASES[] = {
 	{ "{\"format\":\"email\"}", "\"a.b+c@example.com\"", 1, NULL, NULL },
 	{ "{\"format\":\"email\"}", "\"a..b@example.com\"", 0, "format", "$" },
 	{ "{\"format\":\"email\"}", "\"example.com\"", 0, "format", "$" },
+	{ "{\"format\":\"email\"}", "\"a\\u0000b@example.com\"", 0, "format", "$" },
+	{ "{\"format\":\"uri\"}", "\"http://a/\\u0000\"", 0, "format", "$" },
 	{ "{\"format\":\"hostname\"}", "\"www.example-1.com\"", 1, NULL, NULL },
 	{ "{\"format\":\"hostname\"}", "\"-bad.com\"", 0, "format", "$" },
 	{ "{\"format\":\"hostname\"}", "\"a_b.com\"", 0, "format", "$" },
@@ -226,7 +228,7 @@ START_TEST(keyword_table)
 	int rc;
 
 	ck_assert_msg(schema != NULL, "case %d: schema JSON: %s", _i, je.text);
-	inst = jsonschema_json_loadb(tc->instance, strlen(tc->instance), JSON_DECODE_ANY, 0, &je);
+	inst = jsonschema_json_loadb(tc->instance, strlen(tc->instance), JSON_DECODE_ANY | JSON_ALLOW_NUL, 0, &je);
 	ck_assert_msg(inst != NULL, "case %d: instance JSON: %s", _i, je.text);
 	s = jsonschema_compile(schema, NULL, NULL, err, sizeof(err));
 	ck_assert_msg(s != NULL, "case %d: compile: %s", _i, err);
