@@ -10,6 +10,13 @@
  *  - `$ref` to "iglu:…" URIs and to the self-describing meta-schema are resolved through the
  *    callback given at compile time; http(s) references other than the meta-schemas validate
  *    as {} (§15.4).
+ *
+ * Implementation notes (iglu helper): at most 1000 reports are kept per validation; keywords
+ * next to a `$ref` are evaluated too (networknt); an integral real beyond the int64 range is an
+ * "integer" (see jsonschema_json_loadb), 1.0 is not; multipleOf is exact for decimals; patterns
+ * are PCRE2 in UTF mode with \uXXXX escapes, `$` only at the very end, and a match limit (a
+ * pattern that hits it counts as not matching). A compiled schema is not thread-safe (each
+ * pattern owns its match data).
  */
 #ifndef FURROW_JSONSCHEMA_H
 #define FURROW_JSONSCHEMA_H
@@ -36,5 +43,15 @@ int jsonschema_validate(const struct jsonschema *s, const json_t *instance, json
  * Returns 1 when it is a valid self-describing schema, else 0 with *issues set to a JSON array
  * of {"path","message"} (the schemaIssues of §14.6). */
 int jsonschema_check_self_describing(const json_t *schema, json_t **issues);
+
+/* Parse JSON text into an instance the validator handles fully (additive helper):
+ *  - integer literals that do not fit in 64 bits (jansson refuses them) are read as reals, and
+ *    the validator counts an integral real beyond the int64 range as an "integer"
+ *    (§15.4: integers larger than 64 bits must still validate); smaller integers stay integers;
+ *  - when max_depth > 0, a document nested deeper than max_depth arrays/objects is rejected with
+ *    error->text "invalid json: maximum allowed JSON depth exceeded" (§15.4: 40 levels).
+ * flags are jansson's decoding flags (e.g. JSON_DECODE_ANY). NULL with *error filled on failure. */
+json_t *jsonschema_json_loadb(const char *text, size_t len, size_t flags, size_t max_depth,
+    json_error_t *error);
 
 #endif
