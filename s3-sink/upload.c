@@ -388,9 +388,11 @@ s3up_request(struct s3up *u, const char *method, const char *key, const char *qu
 	if (s3up_addh(&h, "x-amz-content-sha256: %s", sha) == -1 ||
 	    (body->len > 0 && s3up_addh(&h, "Content-MD5: %s", md5) == -1) ||
 	    (cfg->session_token != NULL && *cfg->session_token &&
-	    s3up_addh(&h, "x-amz-security-token: %s", cfg->session_token) == -1) ||
-	    s3up_addh(&h, "Expect:") == -1 || s3up_addh(&h, "Content-Type:") == -1)
+	    s3up_addh(&h, "x-amz-security-token: %s", cfg->session_token) == -1))
 		goto oom;
+	/* No "Expect:" or "Content-Type:" blanking here: libcurl 7.x would sign those headers with
+	 * empty values while not sending them. libcurl adds neither Content-Type nor (below 1 MiB)
+	 * Expect to an upload; above that, 100-continue is fine with S3. */
 	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -398,6 +400,7 @@ s3up_request(struct s3up *u, const char *method, const char *key, const char *qu
 	curl_easy_setopt(c, CURLOPT_USERPWD, u->userpwd);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, cfg->connect_timeout_s);
+	curl_easy_setopt(c, CURLOPT_EXPECT_100_TIMEOUT_MS, 300L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, cfg->stall_timeout_s);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s3up_write_cb);
