@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -436,6 +437,12 @@ feed_stream(struct sink *s, const char *p, size_t n)
 	const char *q, *end = p + n, *nl;
 	uint64_t lines, room;
 	char err[512];
+	/* Check the size often enough that a small --rotate-bytes is not overshot by much. */
+	ptrdiff_t segment = s->o.rotate_bytes > 0 && s->o.rotate_bytes / 8 < SEGMENT ?
+	    (ptrdiff_t)(s->o.rotate_bytes / 8) : SEGMENT;
+
+	if (segment < 4096)
+		segment = 4096;
 
 	while (p < end) {
 		part = s3batch_part(&s->batch, NULL, err, sizeof(err));
@@ -454,7 +461,7 @@ feed_stream(struct sink *s, const char *p, size_t n)
 				break;
 			}
 			q = nl + 1;
-			if (++lines == room || q - p >= SEGMENT)
+			if (++lines == room || q - p >= segment)
 				break;
 		}
 		if (s3batch_write(part, p, (size_t)(q - p), err, sizeof(err)) == -1) {

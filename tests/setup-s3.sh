@@ -107,7 +107,9 @@ s3_mb() {
 }
 
 s3_ls() {
-	body=$(s3_curl "$S3_ENDPOINT/$1?list-type=2&max-keys=1000&prefix=${2:-}") || return 1
+	# The prefix goes in the query already encoded: libcurl 7.x signs the query as written.
+	pfx=$(printf '%s' "${2:-}" | sed 's|/|%2F|g; s/=/%3D/g')
+	body=$(s3_curl "$S3_ENDPOINT/$1?list-type=2&max-keys=1000&prefix=$pfx") || return 1
 	case "$body" in *"<IsTruncated>true</IsTruncated>"*)
 		echo "setup-s3: s3_ls: more than 1000 keys" >&2; return 1 ;;
 	esac
