@@ -55,8 +55,9 @@ s3proxy.credential=$AWS_SECRET_ACCESS_KEY
 jclouds.provider=filesystem
 jclouds.filesystem.basedir=$S3_DATA
 PROPS
+	# fds 3-9 closed: a test's FIFO write end must not stay open in the server.
 	java -Xmx256m -XX:+UseSerialGC -jar "$S3_JAR" --properties "$S3_WORKDIR/s3proxy.properties" \
-	    >>"$S3_WORKDIR/s3proxy.log" 2>&1 &
+	    >>"$S3_WORKDIR/s3proxy.log" 2>&1 </dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
 	S3_PID=$!
 	export S3_PID
 	deadline=$(( $(date +%s) + ${S3_START_TIMEOUT:-60} ))

@@ -8,7 +8,8 @@ trap 's3_stop; t_cleanup' EXIT
 if ! s3_start; then fail "S3 test server starts"; done_testing; exit 1; fi
 s3_mb bkt || fail "create bucket"
 
-sink() { "$FURROW_BIN/s3-sink" --bucket bkt --endpoint "$S3_ENDPOINT" --path-style "$@"; }
+SINK=("$FURROW_BIN/s3-sink" --bucket bkt --endpoint "$S3_ENDPOINT" --path-style)
+sink() { "${SINK[@]}" "$@"; }
 get() { s3_get bkt "$1" "$T_TMP/o.gz" && gzip -dc "$T_TMP/o.gz"; }
 UUID='[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}'
 TS='[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{6}'
@@ -100,7 +101,7 @@ check "--help on stdout" sh -c '"$1" --help | grep -q -- "--rotate-bytes"' _ "$F
 eq "--version" "s3-sink 0.1.0" "$("$FURROW_BIN/s3-sink" --version)"
 mkdir -p "$T_TMP/spl"
 mkfifo "$T_TMP/fifo5"
-sink --spool "$T_TMP/spl" <"$T_TMP/fifo5" 2>/dev/null &
+"${SINK[@]}" --spool "$T_TMP/spl" <"$T_TMP/fifo5" 2>/dev/null &
 p5=$!
 exec 5>"$T_TMP/fifo5"
 has_lock() { [ -e "$T_TMP/spl/.lock" ]; }

@@ -8,7 +8,8 @@ trap 's3_stop; t_cleanup' EXIT
 if ! s3_start; then fail "S3 test server starts"; done_testing; exit 1; fi
 s3_mb bkt || fail "create bucket"
 
-sink() { "$FURROW_BIN/s3-sink" --bucket bkt --endpoint "$S3_ENDPOINT" --path-style "$@"; }
+SINK=("$FURROW_BIN/s3-sink" --bucket bkt --endpoint "$S3_ENDPOINT" --path-style)
+sink() { "${SINK[@]}" "$@"; }
 # Concatenated content of the objects listed (in order) in file $1.
 fetch_all() { while read -r k; do s3_get bkt "$k" "$T_TMP/o.gz" && gzip -dc "$T_TMP/o.gz"; done <"$1"; }
 # One gzip member, nothing after it, ends in '\n'.
@@ -59,7 +60,7 @@ eq "bytes: every closed object reached the limit (and not far past it)" "" "$(ca
 
 # --- rotation by seconds: stdin stays open ---
 mkfifo "$T_TMP/fifo3"
-sink --spool "$T_TMP/sp3" --prefix sec/ --rotate-seconds 1 --print-keys <"$T_TMP/fifo3" \
+"${SINK[@]}" --spool "$T_TMP/sp3" --prefix sec/ --rotate-seconds 1 --print-keys <"$T_TMP/fifo3" \
     >"$T_TMP/keys3" 2>"$T_TMP/err3" &
 pid3=$!
 exec 3>"$T_TMP/fifo3"
