@@ -76,7 +76,11 @@ struct sink {
 	int              discarding;  /* bad mode: inside an over-long line */
 	uint64_t         discarded;
 	char             endpoint_buf[512];
-	int              fatal;       /* exit status decided by the main thread */
+	int              rotate_pending;  /* stream mode: rotate once the current line ends */
+	char            *chunk;       /* the last block read from stdin ... */
+	size_t           chunk_off;   /* ... how far it has been spooled ... */
+	size_t           chunk_len;   /* ... and its length */
+	int              no_limit;    /* shutting down: spool the rest whatever the spool size */
 };
 
 static void
@@ -390,7 +394,15 @@ closed_cb(void *arg, const char *name, uint64_t size)
 	return s3work_push(&s->work, name, size);
 }
 
-/* Close the open batch into the upload queue. 0, or -1 (exit 74). */
+/* Stream mode, and the last bytes written end in the middle of a line. */
+static int
+stream_in_line(const struct sink *s)
+{
+	return s->o.input != IN_BAD && s->batch.nparts == 1 && s->batch.parts[0]->in_line;
+}
+
+/* Close the open batch into the upload queue. A line is never split between two files: in the
+ * middle of one, the rotation waits for its end. 0, or -1 (exit 74). */
 static int
 rotate(struct sink *s, const char *why)
 {
@@ -398,6 +410,11 @@ rotate(struct sink *s, const char *why)
 	char err[512];
 	int rc;
 
+	if (stream_in_line(s)) {
+		s->rotate_pending = 1;
+		return 0;
+	}
+	s->rotate_pending = 0;
 	if (s->batch.nparts == 0)
 		return 0;
 	log_debug("rotating the batch (%s): %" PRIu64 " records", why, s->batch.records);
@@ -429,10 +446,28 @@ batch_started(struct sink *s)
 		s->batch.first_ms = s3work_now_ms();
 }
 
-/* enriched and raw: compress the block as it is, splitting only where a rotation falls. */
+/* The spool (queued files plus what the open files have written) is at its limit. */
 static int
+spool_over(struct sink *s)
+{
+	struct s3work_counters w;
+	uint64_t open_bytes = 0;
+	size_t i;
+
+	if (s->no_limit)
+		return 0;
+	s3work_counters(&s->work, &w);
+	for (i = 0; i < s->batch.nparts; i++)
+		open_bytes += s->batch.parts[i]->gz.bytes_out - s->batch.parts[i]->accounted;
+	return w.spool_bytes + open_bytes >= s->o.spool_max;
+}
+
+/* enriched and raw: compress the block as it is, splitting only where a rotation falls. Stops
+ * early, at the end of a line, when the spool is full; returns the bytes taken, or -1. */
+static ssize_t
 feed_stream(struct sink *s, const char *p, size_t n)
 {
+	const char *start = p;
 	struct s3part *part;
 	const char *q, *end = p + n, *nl;
 	uint64_t lines, room;
@@ -474,10 +509,13 @@ feed_stream(struct sink *s, const char *p, size_t n)
 		s->c.lines_out += lines;
 		part->in_line = q[-1] != '\n';
 		p = q;
-		if (!part->in_line && batch_full(s) && rotate(s, "size") == -1)
+		if (!part->in_line && (s->rotate_pending || batch_full(s)) &&
+		    rotate(s, "size") == -1)
 			return -1;
+		if (!part->in_line && p < end && spool_over(s))
+			break;     /* back-pressure: the rest waits in s->chunk */
 	}
-	return 0;
+	return p - start;
 }
 
 /* bad: one complete line. */
@@ -575,6 +613,8 @@ feed_bad(struct sink *s, const char *p, size_t n)
 	return 0;
 }
 
+static int spool_block(struct sink *s);
+
 /* End of input (or stop): the last line may have no '\n'. */
 static int
 feed_end(struct sink *s)
@@ -582,6 +622,9 @@ feed_end(struct sink *s)
 	struct s3part *part;
 	char err[256];
 
+	s->no_limit = 1;
+	if (s->chunk != NULL && s->chunk_off < s->chunk_len && spool_block(s) == -1)
+		return -1;
 	if (s->o.input == IN_BAD) {
 		if (s->line.len > 0 || s->discarding)
 			return feed_bad(s, "\n", 1);
@@ -719,6 +762,8 @@ wait_spool_room(struct sink *s, int64_t *next_stats)
 			break;
 		if (sig_terminate || s3work_fatal(&s->work))
 			return 1;
+		if (stream_in_line(s))
+			return 0;     /* read on to the end of the line, then rotate */
 		if (!logged) {
 			log_warn("spool holds %" PRIu64 " bytes (--spool-max-bytes %" PRIu64 "): "
 			    "not reading stdin until uploads make room", w.spool_bytes, s->o.spool_max);
@@ -734,19 +779,44 @@ wait_spool_room(struct sink *s, int64_t *next_stats)
 	return 0;
 }
 
+/* Spool a block (or what is left of one) and sync it. 0 or -1. */
+static int
+spool_block(struct sink *s)
+{
+	uint64_t grown;
+	char err[512];
+	ssize_t took;
+
+	if (s->o.input == IN_BAD) {
+		if (feed_bad(s, s->chunk + s->chunk_off, s->chunk_len - s->chunk_off) == -1)
+			return -1;
+		s->chunk_off = s->chunk_len;
+	} else {
+		took = feed_stream(s, s->chunk + s->chunk_off, s->chunk_len - s->chunk_off);
+		if (took < 0)
+			return -1;
+		s->chunk_off += (size_t)took;
+	}
+	/* The durability point: what was taken is in the spool file before the next read. */
+	if (s3batch_sync(&s->batch, &grown, err, sizeof(err)) == -1) {
+		log_error("spool: %s", err);
+		return -1;
+	}
+	s3work_spool_add(&s->work, (int64_t)grown);
+	return 0;
+}
+
 /* The read loop. Returns 0 at EOF or on a stop request, or an exit status. */
 static int
 run(struct sink *s)
 {
-	char *chunk = malloc(READ_CHUNK);
 	int64_t next_stats, now, timeout;
-	uint64_t grown;
 	struct pollfd pfd;
-	char err[512];
 	ssize_t got;
 	int rc = 0, w;
 
-	if (chunk == NULL)
+	s->chunk = malloc(READ_CHUNK);
+	if (s->chunk == NULL)
 		return EX_SOFTWARE;
 	next_stats = s3work_now_ms() + (int64_t)s->o.stats_interval * 1000;
 	wait_leftovers(s, &next_stats);
@@ -767,19 +837,29 @@ run(struct sink *s)
 		}
 		if (w == 1)
 			continue;
+		if (s->chunk_off < s->chunk_len) {
+			/* The rest of a block held back by a full spool. */
+			if (spool_block(s) == -1) {
+				rc = EX_IOERR;
+				break;
+			}
+			continue;
+		}
 		now = stats_due(s, &next_stats);
 		timeout = s->o.stats_interval > 0 ? next_stats - now : 1000;
 		if (s->batch.first_ms > 0 && s->o.rotate_seconds > 0) {
 			int64_t due = s->batch.first_ms + (int64_t)s->o.rotate_seconds * 1000 - now;
 
-			if (due <= 0) {
+			if (due <= 0 && !stream_in_line(s)) {
 				if (rotate(s, "time") == -1) {
 					rc = EX_IOERR;
 					break;
 				}
 				continue;
 			}
-			if (due < timeout)
+			if (due <= 0)
+				s->rotate_pending = 1;
+			else if (due < timeout)
 				timeout = due;
 		}
 		/* Wake up now and then to notice a failed worker. */
@@ -797,7 +877,7 @@ run(struct sink *s)
 		}
 		if (pfd.revents == 0)
 			continue;
-		got = read(STDIN_FILENO, chunk, READ_CHUNK);
+		got = read(STDIN_FILENO, s->chunk, READ_CHUNK);
 		if (got < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -810,20 +890,13 @@ run(struct sink *s)
 			break;
 		}
 		s->c.bytes_in += (uint64_t)got;
-		if ((s->o.input == IN_BAD ? feed_bad(s, chunk, (size_t)got) :
-		    feed_stream(s, chunk, (size_t)got)) == -1) {
+		s->chunk_off = 0;
+		s->chunk_len = (size_t)got;
+		if (spool_block(s) == -1) {
 			rc = EX_IOERR;
 			break;
 		}
-		/* The durability point: what was read is in the spool file before the next read. */
-		if (s3batch_sync(&s->batch, &grown, err, sizeof(err)) == -1) {
-			log_error("spool: %s", err);
-			rc = EX_IOERR;
-			break;
-		}
-		s3work_spool_add(&s->work, (int64_t)grown);
 	}
-	free(chunk);
 	return rc;
 }
 
@@ -912,6 +985,7 @@ main(int argc, char **argv)
 	rc = shut_down(&s, rc);
 	s3work_destroy(&s.work);
 	buf_free(&s.line);
+	free(s.chunk);
 	if (s.bad_owned)
 		close(s.bad_fd);
 	s3spool_close(&s.spool);

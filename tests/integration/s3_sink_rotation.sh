@@ -67,7 +67,11 @@ exec 3>"$T_TMP/fifo3"
 printf 'one\ntwo\nthree\n' >&3
 has_lines() { [ "$(wc -l <"$1")" -ge "$2" ]; }
 check "seconds: object written while stdin is still open" wait_for 15 has_lines "$T_TMP/keys3" 1
-printf 'four\nfive\n' >&3
+printf 'four\nfi' >&3
+in_part() { gzip -dc "$T_TMP"/sp3/*.part 2>/dev/null | grep -q '^four$'; }
+check "seconds: a line cut by the pipe is in the spool" wait_for 15 in_part
+# The time limit passes in the middle of "five": the rotation waits for its end.
+printf 've\n' >&3
 check "seconds: second object" wait_for 15 has_lines "$T_TMP/keys3" 2
 exec 3>&-
 wait "$pid3"
