@@ -356,7 +356,7 @@ s3key_from_spool_name(const char *name, char *out, size_t outlen)
 {
 	size_t n = strlen(name), i;
 
-	if (n + 1 > outlen || n < 4 || strcmp(name + n - 3, ".gz") != 0 || name[0] == '.')
+	if (n + 1 > outlen || n < 4 || strcmp(name + n - 3, ".gz") != 0)
 		return -1;
 	for (i = 0; i < n; i++) {
 		if (name[i] == '/')

@@ -123,7 +123,8 @@ s3spool_ends_with(const char *s, const char *suffix)
 enum s3spool_kind
 s3spool_classify(const char *name)
 {
-	if (name[0] == '.')
+	/* Keys may start with '.' (a "..a" folder), so only the lock file is special. */
+	if (strcmp(name, ".lock") == 0)
 		return S3SPOOL_OTHER;
 	if (s3spool_ends_with(name, ".part"))
 		return S3SPOOL_PART;
