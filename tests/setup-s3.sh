@@ -1,7 +1,7 @@
 # tests/setup-s3.sh: a real S3 API server on loopback for furrow's tests (sinks.md §3.9).
 #
-# The server is S3Proxy (org.gaul:s3proxy, jar-with-dependencies from Maven Central, cached in
-# .cache/s3proxy/) with its filesystem backend. Unlike s3rver (npm), whose authentication
+# The server is S3Proxy (org.gaul:s3proxy, jar-with-dependencies from Maven Central, fetched once
+# by mvn into .cache/s3proxy/, with Maven's own downloads in .cache/m2/) with its filesystem backend. Unlike s3rver (npm), whose authentication
 # middleware checks only that the access key id exists and leaves SigV4 signatures unverified
 # ("Signature version 4 calculation is unimplemented" in s3rver 3.7.1), S3Proxy verifies SigV4
 # signatures (a wrong secret gives 403 SignatureDoesNotMatch, an unknown key 403
@@ -35,7 +35,7 @@ s3_jar() {
 	jar="$_s3_root/.cache/s3proxy/s3proxy-$S3_PROXY_VERSION-jar-with-dependencies.jar"
 	if [ ! -s "$jar" ]; then
 		mkdir -p "$_s3_root/.cache/s3proxy"
-		mvn -q -B dependency:copy \
+		mvn -q -B -Dmaven.repo.local="$_s3_root/.cache/m2" dependency:copy \
 		    -Dartifact="org.gaul:s3proxy:$S3_PROXY_VERSION:jar:jar-with-dependencies" \
 		    -DoutputDirectory="$_s3_root/.cache/s3proxy" >&2 || return 1
 	fi
@@ -56,7 +56,7 @@ jclouds.provider=filesystem
 jclouds.filesystem.basedir=$S3_DATA
 PROPS
 	# fds 3-9 closed: a test's FIFO write end must not stay open in the server.
-	java -Xmx256m -XX:+UseSerialGC -jar "$S3_JAR" --properties "$S3_WORKDIR/s3proxy.properties" \
+	java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -jar "$S3_JAR" --properties "$S3_WORKDIR/s3proxy.properties" \
 	    >>"$S3_WORKDIR/s3proxy.log" 2>&1 </dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
 	S3_PID=$!
 	export S3_PID
