@@ -76,8 +76,8 @@ enum s3up_status s3up_classify(long http_status, const char *code);
 /* Extract <Code> and <Message> from an S3 XML error body. 0 if a code was found. */
 int  s3up_error_parse(const char *body, size_t len, char *code, size_t codelen, char *message,
     size_t messagelen);
-/* Full-jitter exponential back-off: a value in [min(cap, base*2^attempt)/2 ... that], in ms;
- * rnd is any random 64-bit value. The lower half-floor keeps retries from ever spinning. */
+/* Full-jitter exponential back-off (sinks.md §3.6): uniform in [base/10, min(cap, base*2^attempt)]
+ * ms; rnd is any random 64-bit value. The small floor keeps retries from ever spinning. */
 uint64_t s3up_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms, uint64_t rnd);
 /* The request URL for key (percent-encoded) with an optional query ("uploads=", ...). */
 int  s3up_url(const struct s3up_config *cfg, const char *key, const char *query, char *out,

@@ -1,10 +1,10 @@
 # tests/setup-s3.sh: a real S3 API server on loopback for furrow's tests (sinks.md §3.9).
 #
 # The server is S3Proxy (org.gaul:s3proxy, jar-with-dependencies from Maven Central, fetched once
-# by mvn into .cache/s3proxy/, with Maven's own downloads in .cache/m2/) with its filesystem backend. Unlike s3rver (npm), whose authentication
-# middleware checks only that the access key id exists and leaves SigV4 signatures unverified
-# ("Signature version 4 calculation is unimplemented" in s3rver 3.7.1), S3Proxy verifies SigV4
-# signatures (a wrong secret gives 403 SignatureDoesNotMatch, an unknown key 403
+# by mvn into .cache/s3proxy/, Maven's own downloads in .cache/m2/), filesystem backend.
+# Unlike s3rver (npm), whose authentication middleware checks only that the access key id
+# exists and leaves SigV4 signatures unverified ("Signature version 4 calculation is
+# unimplemented" in s3rver 3.7.1), S3Proxy verifies SigV4 signatures (a wrong secret gives 403 SignatureDoesNotMatch, an unknown key 403
 # InvalidAccessKeyId) and compares x-amz-content-sha256 with the body (400
 # XAmzContentSHA256Mismatch), so the tests exercise furrow's signing for real.
 #
