@@ -4,9 +4,11 @@
 # by mvn into .cache/s3proxy/, Maven's own downloads in .cache/m2/), filesystem backend.
 # Unlike s3rver (npm), whose authentication middleware checks only that the access key id
 # exists and leaves SigV4 signatures unverified ("Signature version 4 calculation is
-# unimplemented" in s3rver 3.7.1), S3Proxy verifies SigV4 signatures (a wrong secret gives 403 SignatureDoesNotMatch, an unknown key 403
-# InvalidAccessKeyId) and compares x-amz-content-sha256 with the body (400
-# XAmzContentSHA256Mismatch), so the tests exercise furrow's signing for real.
+# unimplemented" in s3rver 3.7.1), S3Proxy verifies SigV4 signatures (a wrong secret gives
+# 403 SignatureDoesNotMatch, an unknown key 403 InvalidAccessKeyId) and compares
+# x-amz-content-sha256 with the body (400 XAmzContentSHA256Mismatch), so the tests exercise
+# furrow's signing for real. It does not implement session tokens (501 NotImplemented for
+# x-amz-security-token), so AWS_SESSION_TOKEN is not exercised here.
 #
 # Interface (source it from bash; needs java, mvn, curl):
 #   . tests/setup-s3.sh
