@@ -287,6 +287,7 @@ struct col_conn {
 	size_t wlen, woff, wcap;
 	struct col_http_request req;
 	int have_head;
+	int head_stale;             /* rbuf moved since the head was parsed: views must be redone */
 	size_t body_need;           /* Content-Length framing: total body bytes */
 	/* chunked decoding, in place: decoded bytes at [head_len, head_len + dec), raw parse at pos */
 	enum chunk_state ch;
@@ -550,6 +551,7 @@ static void
 conn_reset_request(struct col_conn *c)
 {
 	c->have_head = 0;
+	c->head_stale = 0;
 	c->sent_continue = 0;
 	c->body_need = 0;
 	c->ch = CH_SIZE;
@@ -715,6 +717,14 @@ conn_process(struct col_conn *c)
 			c->body_need = c->req.content_length > 0 ? (size_t)c->req.content_length : 0;
 			c->state = CONN_BODY;
 		}
+		if (c->head_stale) {
+			/* the views into rbuf point into the old allocation: parse the head again */
+			c->head_stale = 0;
+			if (col_http_parse_head(c->rbuf, c->rlen, &s->cfg.limits, &c->req) != 0) {
+				conn_error(c, 500);
+				return;
+			}
+		}
 		if (c->req.chunked) {
 			rc = conn_dechunk(c);
 			if (rc > 1) {
@@ -796,6 +806,8 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 			conn_close(c);
 			return;
 		}
+		if (p != c->rbuf && c->have_head)
+			c->head_stale = 1;
 		c->rbuf = p;
 		c->rcap = ncap;
 	}
