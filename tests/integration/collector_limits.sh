@@ -146,7 +146,7 @@ check "9th connection answered after the held ones closed ($t)" sh -c "echo '$t'
 
 wait_for 5 sh -c "[ \$(wc -l <'$T_TMP/out.raw') -ge $recs ]"
 eq "records: exactly the accepted tracking requests" "$recs" "$(lines "$T_TMP/out.raw")"
-check "no corrupt line" sh -c "python3 '$TOOLS/collector_decode.py' <'$T_TMP/out.raw' >/dev/null"
+check "no corrupt line" decode_ok "$T_TMP/out.raw"
 check "still alive" curl -sf "$URL/health"
 stop_collector
 eq "exit 0" 0 "$CRC"

@@ -3,6 +3,8 @@
 # $T_TMP/out.raw (unless ARGS give -o) and bad rows in $T_TMP/bad.json, and waits for /health.
 # Sets PORT, CPID and URL.
 TOOLS="$FURROW_ROOT/tests/tools"
+# Prefer the system interpreter: a version-manager shim can cost a second per start.
+if [ -x /usr/bin/python3 ]; then python3() { /usr/bin/python3 "$@"; }; fi
 start_collector() {
 	PORT=$(free_port)
 	URL="http://127.0.0.1:$PORT"
@@ -22,3 +24,5 @@ stop_collector() {
 decode() { python3 "$TOOLS/collector_decode.py" <"$1"; }
 raw() { python3 "$TOOLS/rawhttp.py" "$PORT" "$@"; }
 lines() { if [ -f "$1" ]; then wc -l <"$1" | tr -d ' '; else echo 0; fi; }
+# decode_ok FILE: every line of FILE is a well-formed record.
+decode_ok() { python3 "$TOOLS/collector_decode.py" <"$1" >/dev/null; }
