@@ -76,7 +76,7 @@ col_cookie_domain_match(const char *host, size_t host_len, const char *domain)
 
 	if (host_len == dl)
 		return memcmp(host, domain, dl) == 0;
-	return host_len > dl + 1 && host[host_len - dl - 1] == '.' &&
+	return host_len > dl && host[host_len - dl - 1] == '.' &&
 	    memcmp(host + host_len - dl, domain, dl) == 0;
 }
 
