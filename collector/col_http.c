@@ -532,9 +532,14 @@ conn_flush(struct col_conn *c)
 	}
 	if (c->reading_paused) {
 		conn_pause_reading(c, 0);
-		if (c->rlen > 0)
+		if (c->rlen > 0) {
 			conn_process(c);
+			return;
+		}
 	}
+	/* shutting down: a connection with nothing in progress is done */
+	if (c->srv->stopping && c->state == CONN_IDLE && c->rlen == 0)
+		conn_close(c);
 }
 
 static void
