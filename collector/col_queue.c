@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -25,8 +26,27 @@ struct qblock {
 	struct qblock *next;
 	size_t off;                /* first unwritten byte */
 	size_t len;                /* bytes filled */
-	char data[QBLOCK_SIZE];
+	char data[QBLOCK_SIZE - 3 * sizeof(size_t)];
 };
+
+/* Blocks are mapped, not malloc'd, so that a backlog's memory goes back to the system when it
+ * drains (the heap would keep it and the resident size would stay at the peak). */
+#define QBLOCK_DATA (sizeof(((struct qblock *)0)->data))
+
+static struct qblock *
+qblock_alloc(void)
+{
+	void *p = mmap(NULL, sizeof(struct qblock), PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void
+qblock_free(struct qblock *b)
+{
+	munmap(b, sizeof(*b));
+}
 
 struct col_queue {
 	struct event_base *base;
@@ -226,11 +246,11 @@ col_queue_free(struct col_queue *q)
 	if (q->ev_flush) event_free(q->ev_flush);
 	while ((b = q->head) != NULL) {
 		q->head = b->next;
-		free(b);
+		qblock_free(b);
 	}
 	while ((b = q->spare) != NULL) {
 		q->spare = b->next;
-		free(b);
+		qblock_free(b);
 	}
 	free(q->scratch);
 	free(q->path);
@@ -252,7 +272,7 @@ queue_block_new(struct col_queue *q)
 		q->spare = b->next;
 		q->n_spare--;
 	} else {
-		b = malloc(sizeof(*b));
+		b = qblock_alloc();
 		if (b == NULL)
 			return NULL;
 	}
@@ -283,12 +303,12 @@ col_queue_push(struct col_queue *q, const char *data, size_t len)
 
 	while (len > 0) {
 		b = q->tail;
-		if (b == NULL || b->len == QBLOCK_SIZE) {
+		if (b == NULL || b->len == QBLOCK_DATA) {
 			b = queue_block_new(q);
 			if (b == NULL)
 				return -1;
 		}
-		n = QBLOCK_SIZE - b->len;
+		n = QBLOCK_DATA - b->len;
 		if (n > len)
 			n = len;
 		memcpy(b->data + b->len, data, n);
@@ -309,7 +329,7 @@ col_queue_push_base64(struct col_queue *q, const uint8_t *rec, size_t len)
 	struct qblock *b = q->tail;
 	size_t n;
 
-	if (b && QBLOCK_SIZE - b->len >= need + 1) {
+	if (b && QBLOCK_DATA - b->len >= need + 1) {
 		/* encode straight into the tail block (base64_encode writes a NUL: room for it) */
 		n = base64_encode(rec, len, b->data + b->len);
 		b->data[b->len + n] = '\n';
@@ -319,8 +339,8 @@ col_queue_push_base64(struct col_queue *q, const uint8_t *rec, size_t len)
 		queue_schedule_flush(q);
 		return 0;
 	}
-	if (b == NULL || QBLOCK_SIZE - b->len < 64) {
-		if (need + 1 <= QBLOCK_SIZE) {
+	if (b == NULL || QBLOCK_DATA - b->len < 64) {
+		if (need + 1 <= QBLOCK_DATA) {
 			b = queue_block_new(q);
 			if (b == NULL)
 				return -1;
@@ -339,7 +359,7 @@ col_queue_push_base64(struct col_queue *q, const uint8_t *rec, size_t len)
 	q->scratch[n] = '\n';
 	if (col_queue_push(q, q->scratch, n + 1) == -1)
 		return -1;
-	if (q->scratch_cap > 4 * QBLOCK_SIZE) {
+	if (q->scratch_cap > 4 * QBLOCK_DATA) {
 		free(q->scratch);
 		q->scratch = NULL;
 		q->scratch_cap = 0;
@@ -390,7 +410,7 @@ queue_consume(struct col_queue *q, size_t n)
 
 		b->off += take;
 		n -= take;
-		if (b->off == b->len && (b->len == QBLOCK_SIZE || b != q->tail)) {
+		if (b->off == b->len && (b->len == QBLOCK_DATA || b != q->tail)) {
 			q->head = b->next;
 			if (q->head == NULL)
 				q->tail = NULL;
@@ -399,7 +419,7 @@ queue_consume(struct col_queue *q, size_t n)
 				q->spare = b;
 				q->n_spare++;
 			} else {
-				free(b);
+				qblock_free(b);
 			}
 		}
 	}
