@@ -459,6 +459,8 @@ conn_error(struct col_conn *c, int status)
 	r.body = body;
 	r.body_len = strlen(body);
 	c->srv->stats.parse_errors++;
+	if (status >= 0 && status < 600)
+		c->srv->stats.by_status[status]++;
 	if (status == 408)
 		c->srv->stats.timeouts++;
 	buf_reset(&c->srv->hdrs);

@@ -106,6 +106,7 @@ struct col_http_stats {
 	uint64_t rejected_conns;      /* closed at once because of the cap (never: the listener pauses) */
 	uint64_t timeouts;            /* 408 or idle closes */
 	uint64_t parse_errors;        /* 4xx/5xx answered by the server itself */
+	uint64_t by_status[600];      /* the same, by status code */
 	unsigned open;                /* currently open */
 };
 

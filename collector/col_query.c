@@ -92,7 +92,7 @@ col_query_get(const char *q, size_t len, const char *name, struct buf *out)
 int
 col_path_decode(const char *s, size_t len, struct buf *out)
 {
-	size_t i;
+	size_t i, start = out->len;
 
 	if (buf_reserve(out, len) == -1)
 		return -2;
@@ -102,12 +102,14 @@ col_path_decode(const char *s, size_t len, struct buf *out)
 		if (c == '%') {
 			int h, l;
 
-			if (i + 2 >= len)
+			h = i + 2 < len ? hexval(s[i + 1]) : -1;
+			l = i + 2 < len ? hexval(s[i + 2]) : -1;
+			if (h < 0 || l < 0) {
+				/* leave out as it was */
+				out->len = start;
+				out->data[out->len] = '\0';
 				return -1;
-			h = hexval(s[i + 1]);
-			l = hexval(s[i + 2]);
-			if (h < 0 || l < 0)
-				return -1;
+			}
 			c = (char)(h * 16 + l);
 			i += 2;
 		}

@@ -333,6 +333,8 @@ parse_args(int argc, char **argv, struct opts *o, struct col_config *cfg)
 		die_usage("unexpected argument: %s", argv[optind]);
 	if (o->request_timeout == 0 || o->idle_timeout == 0 || o->max_connections == 0)
 		die_usage("%s", "timeouts and --max-connections must be positive");
+	if (o->bad && strcmp(o->bad, "-") == 0 && (o->output == NULL || strcmp(o->output, "-") == 0))
+		die_usage("%s", "--bad - (standard output) needs -o PATH for the records");
 	if (cfg->max_record == 0 || cfg->max_payload == 0)
 		die_usage("%s", "size limits must be positive");
 }
@@ -353,6 +355,10 @@ log_stats(struct app *a, const char *when)
 			if (st->by_route[r][k] && off < sizeof(routes) - 64)
 				off += (size_t)snprintf(routes + off, sizeof(routes) - off, " %s_%dxx=%" PRIu64,
 				    col_route_name(r), k, st->by_route[r][k]);
+	for (k = 400; k < 600; k++)
+		if (hs->by_status[k] && off < sizeof(routes) - 64)
+			off += (size_t)snprintf(routes + off, sizeof(routes) - off, " server_%d=%" PRIu64, k,
+			    hs->by_status[k]);
 	log_info("stats%s: requests:%s server_errors=%" PRIu64 " timeouts=%" PRIu64
 	    " connections=%" PRIu64 " open=%u; stored_requests=%" PRIu64 " records=%" PRIu64
 	    " bad_rows=%" PRIu64 " split_payloads=%" PRIu64 " refused_503=%" PRIu64
@@ -401,8 +407,9 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (col_queue_broken(a->good) && !a->stopping) {
-		log_error("output: %s", col_queue_error(a->good));
+	if ((col_queue_broken(a->good) || col_queue_broken(a->bad)) && !a->stopping) {
+		log_error("output: %s", col_queue_broken(a->good) ? col_queue_error(a->good) :
+		    col_queue_error(a->bad));
 		a->exit_code = EX_IOERR;
 		begin_shutdown(a, "output closed");
 		a->drain_deadline_ms = mono_ms();
@@ -467,7 +474,10 @@ main(int argc, char **argv)
 		log_error("output: %s", err);
 		return EX_IOERR;
 	}
-	a.bad = col_queue_new(a.base, a.o.bad, 2, a.o.queue_bytes, err, sizeof(err));
+	/* "--bad -" is standard output, which only makes sense when records go elsewhere: two
+	 * queues writing one pipe could interleave partial lines */
+	a.bad = col_queue_new(a.base, a.o.bad, a.o.bad && strcmp(a.o.bad, "-") == 0 ? 1 : 2,
+	    a.o.queue_bytes, err, sizeof(err));
 	if (a.bad == NULL) {
 		log_error("bad output: %s", err);
 		return EX_IOERR;
