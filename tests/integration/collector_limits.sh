@@ -149,4 +149,5 @@ check "no corrupt line" decode_ok "$T_TMP/out.raw"
 check "still alive" curl -sf "$URL/health"
 stop_collector
 eq "exit 0" 0 "$CRC"
+check "exit stats count the server's own answers" grep -q 'server_408=2 server_413=2 server_414=1 server_431=2' "$T_TMP/err.log"
 done_testing

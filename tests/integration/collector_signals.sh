@@ -15,6 +15,7 @@ eq "-V" "collector 0.1.0" "$("$C" -V)"
 "$C" --cookie-same-site Sometimes >/dev/null 2>&1; eq "bad SameSite: 64" 64 "$?"
 "$C" --dnt-cookie 'x=(' >/dev/null 2>&1; eq "bad DNT regex: 64" 64 "$?"
 "$C" extra-arg >/dev/null 2>&1; eq "stray argument: 64" 64 "$?"
+"$C" --bad - >/dev/null 2>&1; eq "--bad - without -o: 64" 64 "$?"
 "$C" -o /nonexistent/dir/out --bind 127.0.0.1 -p 0 2>"$T_TMP/e2"; rc=$?
 eq "cannot open the output: 74" 74 "$rc"
 
