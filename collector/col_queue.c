@@ -54,6 +54,7 @@ struct col_queue {
 	int std_fd;
 	int fd;                    /* -1 while not open */
 	int nonblocking_ok;        /* fd supports EV_WRITE (pipe, FIFO, socket) */
+	int is_fifo;               /* path is a FIFO */
 	int failing;
 	int broken;
 	int waiting_writable;
@@ -102,12 +103,14 @@ queue_open_path(struct col_queue *q)
 			return errno == ENXIO ? 1 : -1;
 		q->fd = fd;
 		q->nonblocking_ok = 1;
+		q->is_fifo = 1;
 		return 0;
 	}
 	fd = open(q->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (fd == -1)
 		return -1;
 	q->fd = fd;
+	q->is_fifo = 0;
 	q->nonblocking_ok = queue_is_pollable(fd);
 	if (q->nonblocking_ok)
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -466,8 +469,12 @@ col_queue_flush(struct col_queue *q)
 		queue_set_error(q, "write", n < 0 ? errno : EIO);
 		if (n < 0 && errno == EPIPE) {
 			if (q->path) {
-				/* the FIFO's reader went away: reopen until a new one arrives */
-				queue_close_fd(q);
+				/* The FIFO's reader went away. Keep our end open: while a writer holds the
+				 * pipe, the kernel keeps what the old reader left unread and hands it to
+				 * the next reader, so nothing already written is lost. Writes are retried
+				 * until a reader is back. */
+				queue_schedule_retry(q);
+				return;
 			} else {
 				q->broken = 1;
 				q->failing = 1;
@@ -485,6 +492,9 @@ col_queue_reopen(struct col_queue *q)
 	int rc;
 
 	if (q->path == NULL)
+		return;
+	/* reopening a FIFO buys nothing and, without a reader, would drop what the pipe holds */
+	if (q->fd >= 0 && q->is_fifo)
 		return;
 	queue_close_fd(q);
 	rc = queue_open_path(q);

@@ -5,8 +5,9 @@
  * Records are appended as whole lines to a chain of fixed-size blocks; the event loop writes
  * them to the output descriptor without ever blocking (non-blocking writes, EV_WRITE when the
  * pipe is full). The queue never drops a line it accepted: when the output is a FIFO whose
- * reader is absent (ENXIO at open) or went away (EPIPE), the descriptor is closed and reopened
- * periodically while lines keep queueing; writing resumes when a reader is back. Callers ask
+ * reader is absent (ENXIO at open) the open is retried periodically; when its reader goes away
+ * (EPIPE) our end stays open, so the pipe keeps what the old reader had not read, and writes
+ * are retried periodically. Lines keep queueing meanwhile; writing resumes when a reader is back. Callers ask
  * col_queue_room() before accepting a request, so a full queue turns into a 503 rather than a
  * lost record.
  */

@@ -35,6 +35,37 @@ check "every line decodes" decode_ok "$T_TMP/got.raw"
 eq "45 distinct requests" 45 "$(decode "$T_TMP/got.raw" | jq -r .querystring | sort -u | wc -l | tr -d ' ')"
 eq "exit 0" 0 "$CRC"
 
+# A2: a reader that leaves with lines still in the pipe: the next reader gets them
+mkfifo "$T_TMP/a2.fifo"
+start_collector -o "$T_TMP/a2.fifo" --bad "$T_TMP/bad.json" || fail "start A2"
+hit 20 a2 >/dev/null
+# read exactly 5 lines, one byte at a time, then leave; the other 15 stay in the pipe
+python3 -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+out, n = b"", 0
+while n < 5:
+    c = os.read(fd, 1)
+    if not c:
+        break
+    out += c
+    n += c == b"\n"
+open(sys.argv[2], "wb").write(out)
+' "$T_TMP/a2.fifo" "$T_TMP/a2.first"
+eq "first reader took 5 lines" 5 "$(lines "$T_TMP/a2.first")"
+hit 5 a2b >/dev/null
+cat "$T_TMP/a2.fifo" >"$T_TMP/a2.rest" &
+ra=$!
+T_PIDS="$T_PIDS $ra"
+check "second reader gets the 15 left in the pipe and the 5 sent after" \
+    wait_for 10 sh -c "[ \$(wc -l <'$T_TMP/a2.rest') -ge 20 ]"
+stop_collector
+wait "$ra" 2>/dev/null
+cat "$T_TMP/a2.first" "$T_TMP/a2.rest" >"$T_TMP/a2.all"
+eq "25 lines in all" 25 "$(lines "$T_TMP/a2.all")"
+check "no line lost or broken" decode_ok "$T_TMP/a2.all"
+eq "25 distinct requests" 25 "$(decode "$T_TMP/a2.all" | jq -r .querystring | sort -u | wc -l | tr -d ' ')"
+
 # B: a full queue answers 503 and stores nothing; a reader frees it
 mkfifo "$T_TMP/b.fifo"
 start_collector -o "$T_TMP/b.fifo" --bad "$T_TMP/bad.json" --queue-bytes 3000 || fail "start B"
