@@ -107,4 +107,20 @@ check "every record decodes" decode_ok "$T_TMP/out.raw"
 eq "records = tracking requests" "$n" "$(lines "$T_TMP/out.raw")"
 check "lines are padded standard base64" sh -c "! grep -q '[^A-Za-z0-9+/=]' '$T_TMP/out.raw'"
 stop_collector
+
+# IPv6: listen on ::1, the peer address in plain text form (§7)
+if python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null; then
+	P6=$(free_port)
+	"$FURROW_BIN/collector" --bind ::1 -p "$P6" --stats-interval 0 -o "$T_TMP/v6.raw" 2>>"$T_TMP/err.log" &
+	p6=$!
+	T_PIDS="$T_PIDS $p6"
+	wait_for 10 curl -sfg "http://[::1]:$P6/health"
+	curl -sg -o /dev/null "http://[::1]:$P6/i?e=pv"
+	kill -TERM "$p6"; wait "$p6"
+	eq "IPv6 peer: plain form" "::1" "$(decode "$T_TMP/v6.raw" | jq -r .ipAddress)"
+	eq "IPv6 Host: the bracketed host without the port" "[::1]" "$(decode "$T_TMP/v6.raw" | jq -r .hostname)"
+else
+	skip "IPv6 peer" "no IPv6 loopback"
+	skip "IPv6 Host" "no IPv6 loopback"
+fi
 done_testing
