@@ -114,6 +114,13 @@ col_split_body(const char *body, size_t body_len, size_t whole, size_t target,
 	}
 	budget = target - (whole - d);
 	n = json_array_size(data);
+	if (n == 0) {
+		/* nothing to split off: the envelope alone is the oversized part (upstream would
+		 * store nothing at all, which would lose the request silently) */
+		rc = set_error(out, "cannot split this POST request because event without \"data\" "
+		    "field is still too big", NULL);
+		goto done;
+	}
 	ev = calloc(n ? n : 1, sizeof(*ev));
 	evlen = calloc(n ? n : 1, sizeof(*evlen));
 	idx = calloc(n ? n : 1, sizeof(*idx));
