@@ -453,9 +453,8 @@ track(struct col_ctx *ctx, const struct col_http_request *req, struct col_http_r
 	buf_append(sc, path, path_len);
 
 	/* §5.1 the nuid */
-	if (cfg->cookie_enabled && !sp_anon)
-		has_cookie = find_cookie(req, cfg->cookie_name, &cookie_val, &cookie_len);
-	else if (cfg->cookie_enabled && sp_anon)
+	/* with SP-Anonymous the cookie is only looked at to know whether to delete it */
+	if (cfg->cookie_enabled)
 		has_cookie = find_cookie(req, cfg->cookie_name, &cookie_val, &cookie_len);
 	if (sp_anon) {
 		nuid = NUID_ANONYMOUS;
@@ -606,12 +605,10 @@ track(struct col_ctx *ctx, const struct col_http_request *req, struct col_http_r
 	/* the answer */
 	if (kind == K_REDIRECT) {
 		const char *host;
-		size_t host_len, before = sc->len;
+		size_t host_len;
 		int ok = 0;
 
-		/* scratch may move now: the payload views into it are still needed, so decode u
-		 * into tmp instead */
-		(void)before;
+		/* the payload holds views into scratch, which must not move now: decode u into tmp */
 		buf_reset(&ctx->tmp);
 		if (t->query && col_query_get(t->query, t->query_len, "u", &ctx->tmp) == 1 &&
 		    col_uri_parse(ctx->tmp.data, ctx->tmp.len, &host, &host_len)) {
