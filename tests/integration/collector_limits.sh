@@ -146,7 +146,7 @@ check "9th connection answered after the held ones closed ($t)" sh -c "echo '$t'
 wait_for 5 sh -c "[ \$(wc -l <'$T_TMP/out.raw') -ge $recs ]"
 eq "records: exactly the accepted tracking requests" "$recs" "$(lines "$T_TMP/out.raw")"
 check "no corrupt line" decode_ok "$T_TMP/out.raw"
-check "still alive" curl -sf "$URL/health"
+check "still alive" curl -sf -o /dev/null "$URL/health"
 stop_collector
 eq "exit 0" 0 "$CRC"
 check "exit stats count the server's own answers" grep -q 'server_408=2 server_413=2 server_414=1 server_431=2' "$T_TMP/err.log"
