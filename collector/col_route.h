@@ -57,11 +57,24 @@ struct col_config {
 	int          crossdomain_secure;
 	int          root_status;           /* 0: GET / is a 404 */
 	const char  *root_location;
+	int          metrics;               /* serve GET /metrics (Prometheus text format) */
 };
 
 enum col_route_id {
 	ROUTE_PIXEL, ROUTE_POST, ROUTE_REDIRECT, ROUTE_OPTIONS, ROUTE_HEALTH, ROUTE_SINK_HEALTH,
-	ROUTE_ROBOTS, ROUTE_CROSSDOMAIN, ROUTE_ROOT, ROUTE_OTHER, ROUTE_N
+	ROUTE_ROBOTS, ROUTE_CROSSDOMAIN, ROUTE_ROOT, ROUTE_METRICS, ROUTE_OTHER, ROUTE_N
+};
+
+/* §12 Prometheus series: one per (route, method, status) seen, with a duration histogram. */
+#define COL_METRIC_BUCKETS 11
+#define COL_METRIC_MAX     256
+struct col_metric {
+	uint8_t  route;
+	uint8_t  method;
+	uint16_t code;
+	uint64_t count;
+	double   seconds;
+	uint64_t buckets[COL_METRIC_BUCKETS];
 };
 
 struct col_route_stats {
@@ -83,6 +96,8 @@ struct col_ctx {
 	struct buf scratch;                 /* decoded and re-rendered strings of one request */
 	struct buf tmp;
 	struct col_payload_header hdrs[COL_PAYLOAD_MAX_HEADERS];
+	struct col_metric metrics[COL_METRIC_MAX];
+	size_t n_metrics;
 };
 
 void col_ctx_init(struct col_ctx *ctx, const struct col_config *cfg, struct col_queue *good,

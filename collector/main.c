@@ -66,7 +66,7 @@ enum {
 	OPT_REDIRECTS, OPT_REDIRECT_DOMAIN, OPT_PATH_MAP, OPT_MAX_PAYLOAD, OPT_DROP_PAYLOAD,
 	OPT_MAX_RECORD, OPT_QUEUE_BYTES, OPT_CORS_MAX_AGE, OPT_HSTS, OPT_CROSSDOMAIN,
 	OPT_CROSSDOMAIN_INSECURE, OPT_ROOT_RESPONSE, OPT_MAX_LINE, OPT_MAX_HEADERS,
-	OPT_REQ_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_MAX_CONNS, OPT_DRAIN_TIMEOUT,
+	OPT_REQ_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_MAX_CONNS, OPT_DRAIN_TIMEOUT, OPT_METRICS,
 };
 
 static const struct option longopts[] = {
@@ -113,6 +113,7 @@ static const struct option longopts[] = {
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNS },
 	{ "drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT },
+	{ "metrics", no_argument, NULL, OPT_METRICS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -162,6 +163,7 @@ usage(FILE *f)
 	    "      --idle-timeout SECONDS   keep-alive idle close (610)\n"
 	    "      --max-connections N      (1024)\n"
 	    "      --drain-timeout SECONDS  on SIGTERM, how long to drain the queue (30)\n"
+	    "      --metrics                serve Prometheus counters on GET /metrics (off)\n"
 	    "  -h, --help, -V, --version\n");
 }
 
@@ -326,6 +328,7 @@ parse_args(int argc, char **argv, struct opts *o, struct col_config *cfg)
 		case OPT_IDLE_TIMEOUT: o->idle_timeout = (unsigned)parse_num(optarg, "--idle-timeout", 86400); break;
 		case OPT_MAX_CONNS: o->max_connections = (unsigned)parse_num(optarg, "--max-connections", 1 << 20); break;
 		case OPT_DRAIN_TIMEOUT: o->drain_timeout = (unsigned)parse_num(optarg, "--drain-timeout", 86400); break;
+		case OPT_METRICS: cfg->metrics = 1; break;
 		default: usage(stderr); exit(EX_USAGE);
 		}
 	}

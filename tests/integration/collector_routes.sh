@@ -76,6 +76,7 @@ curl -s -o "$T_TMP/robots.got" "$URL/robots.txt"
 check "/robots.txt exact bytes" cmp -s "$T_TMP/robots.want" "$T_TMP/robots.got"
 eq "/crossdomain.xml off: 404" 404 "$(st "$URL/crossdomain.xml")"
 eq "GET / off: 404" 404 "$(st "$URL/")"
+eq "/metrics off: 404" 404 "$(st "$URL/metrics")"
 
 # 404s
 eq "POST /i: 404" 404 "$(st -X POST --data x "$URL/i")"
@@ -107,7 +108,7 @@ eq "SIGTERM: exit 0" 0 "$CRC"
 # options: redirects, crossdomain, root response, HSTS, CORS max age
 start_collector -o "$T_TMP/out2.raw" --bad "$T_TMP/bad2.json" --redirects \
     --redirect-domain example.com --crossdomain '*.acme.com' --crossdomain acme.org \
-    --root-response 302:/home --hsts 100 --cors-max-age 10 || fail "collector starts (options)"
+    --root-response 302:/home --hsts 100 --cors-max-age 10 --metrics || fail "collector starts (options)"
 h=$(hdr "$URL/r/tp2?u=http%3A%2F%2Fexample.com%2Fpath%3Fa%3D1&e=pv")
 check "redirect: 302" sh -c "echo '$h' | grep -q '^HTTP/1.1 302'"
 check "redirect: Location is u decoded" sh -c "echo '$h' | grep -qx 'Location: http://example.com/path?a=1'"
@@ -131,5 +132,11 @@ check "root response: Location" sh -c "echo '$h' | grep -qx 'Location: /home'"
 wait_for 5 sh -c "[ \$(wc -l <'$T_TMP/out2.raw') -ge 5 ]"
 eq "redirects store their event, 302 or 400" 5 "$(lines "$T_TMP/out2.raw")"
 eq "redirect paths" "/r/tp2" "$(decode "$T_TMP/out2.raw" | jq -r .path | sort -u)"
+curl -s -D "$T_TMP/m.h" -o "$T_TMP/metrics" "$URL/metrics"
+check "/metrics: Prometheus text type" grep -qi '^Content-Type: text/plain; version=0.0.4' "$T_TMP/m.h"
+check "/metrics: redirect counter" grep -qx 'http_requests_total{endpoint="redirect",method="GET",code="302"} 1' "$T_TMP/metrics"
+check "/metrics: 400 redirects counted" grep -qx 'http_requests_total{endpoint="redirect",method="GET",code="400"} 3' "$T_TMP/metrics"
+check "/metrics: histogram +Inf bucket = count" grep -qx 'http_request_duration_seconds_bucket{endpoint="redirect",method="POST",code="302",le="+Inf"} 1' "$T_TMP/metrics"
+check "/metrics: version gauge" grep -qx 'service_version{version="0.1.0"} 1' "$T_TMP/metrics"
 stop_collector
 done_testing
