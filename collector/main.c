@@ -1,4 +1,547 @@
-/* collector: placeholder until the HTTP server lands. */
+/*
+ * collector: furrow's HTTP front door. Answers Snowplow trackers exactly as Snowplow's Scala
+ * Stream Collector 3.x does (shared/spec/collector.md) and writes one base64 Thrift
+ * CollectorPayload per line to standard output or --output; size_violation bad rows go to --bad.
+ *
+ * main() is a checklist: parse flags, open outputs, listen, install signal events, run the
+ * loop, drain, report. The HTTP server is col_http, the request logic col_route, the output
+ * queues col_queue.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <regex.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "col_http.h"
+#include "col_queue.h"
+#include "col_route.h"
+#include "log.h"
+#include "sig.h"
 #include "version.h"
-int main(void) { printf("collector %s\n", FURROW_VERSION); return 0; }
+
+#define PROG "collector"
+
+struct opts {
+	const char *bind;
+	int port;
+	const char *output;
+	const char *bad;
+	unsigned stats_interval;
+	size_t queue_bytes;
+	size_t drop_payload;
+	size_t max_request_line;
+	size_t max_headers;
+	unsigned request_timeout;
+	unsigned idle_timeout;
+	unsigned max_connections;
+	unsigned drain_timeout;
+};
+
+struct app {
+	struct event_base *base;
+	struct col_http_server *srv;
+	struct col_queue *good, *bad;
+	struct col_ctx ctx;
+	struct opts o;
+	struct event *ev_term, *ev_int, *ev_hup, *ev_stats, *ev_tick;
+	int stopping;
+	int64_t drain_deadline_ms;
+	int exit_code;
+};
+
+enum {
+	OPT_BIND = 256, OPT_BAD, OPT_STATS, OPT_COOKIE_NAME, OPT_COOKIE_DOMAIN, OPT_COOKIE_FALLBACK,
+	OPT_COOKIE_EXPIRY, OPT_COOKIE_SECURE, OPT_NO_COOKIE_SECURE, OPT_COOKIE_HTTP_ONLY,
+	OPT_NO_COOKIE_HTTP_ONLY, OPT_COOKIE_SAME_SITE, OPT_NO_COOKIE, OPT_CLIENT_COOKIE,
+	OPT_DNT_COOKIE, OPT_BOUNCE, OPT_BOUNCE_NAME, OPT_BOUNCE_FALLBACK, OPT_FWD_PROTO,
+	OPT_REDIRECTS, OPT_REDIRECT_DOMAIN, OPT_PATH_MAP, OPT_MAX_PAYLOAD, OPT_DROP_PAYLOAD,
+	OPT_MAX_RECORD, OPT_QUEUE_BYTES, OPT_CORS_MAX_AGE, OPT_HSTS, OPT_CROSSDOMAIN,
+	OPT_CROSSDOMAIN_INSECURE, OPT_ROOT_RESPONSE, OPT_MAX_LINE, OPT_MAX_HEADERS,
+	OPT_REQ_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_MAX_CONNS, OPT_DRAIN_TIMEOUT, OPT_METRICS,
+};
+
+static const struct option longopts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "port", required_argument, NULL, 'p' },
+	{ "bind", required_argument, NULL, OPT_BIND },
+	{ "output", required_argument, NULL, 'o' },
+	{ "bad", required_argument, NULL, OPT_BAD },
+	{ "stats-interval", required_argument, NULL, OPT_STATS },
+	{ "cookie-name", required_argument, NULL, OPT_COOKIE_NAME },
+	{ "cookie-domain", required_argument, NULL, OPT_COOKIE_DOMAIN },
+	{ "cookie-fallback-domain", required_argument, NULL, OPT_COOKIE_FALLBACK },
+	{ "cookie-expiry", required_argument, NULL, OPT_COOKIE_EXPIRY },
+	{ "cookie-secure", no_argument, NULL, OPT_COOKIE_SECURE },
+	{ "no-cookie-secure", no_argument, NULL, OPT_NO_COOKIE_SECURE },
+	{ "cookie-http-only", no_argument, NULL, OPT_COOKIE_HTTP_ONLY },
+	{ "no-cookie-http-only", no_argument, NULL, OPT_NO_COOKIE_HTTP_ONLY },
+	{ "cookie-same-site", required_argument, NULL, OPT_COOKIE_SAME_SITE },
+	{ "no-cookie", no_argument, NULL, OPT_NO_COOKIE },
+	{ "client-cookie-name", required_argument, NULL, OPT_CLIENT_COOKIE },
+	{ "dnt-cookie", required_argument, NULL, OPT_DNT_COOKIE },
+	{ "cookie-bounce", no_argument, NULL, OPT_BOUNCE },
+	{ "cookie-bounce-name", required_argument, NULL, OPT_BOUNCE_NAME },
+	{ "cookie-bounce-fallback", required_argument, NULL, OPT_BOUNCE_FALLBACK },
+	{ "forwarded-proto-header", required_argument, NULL, OPT_FWD_PROTO },
+	{ "redirects", no_argument, NULL, OPT_REDIRECTS },
+	{ "redirect-domain", required_argument, NULL, OPT_REDIRECT_DOMAIN },
+	{ "path-map", required_argument, NULL, OPT_PATH_MAP },
+	{ "max-payload-bytes", required_argument, NULL, OPT_MAX_PAYLOAD },
+	{ "drop-payload-bytes", required_argument, NULL, OPT_DROP_PAYLOAD },
+	{ "max-record-bytes", required_argument, NULL, OPT_MAX_RECORD },
+	{ "queue-bytes", required_argument, NULL, OPT_QUEUE_BYTES },
+	{ "cors-max-age", required_argument, NULL, OPT_CORS_MAX_AGE },
+	{ "hsts", required_argument, NULL, OPT_HSTS },
+	{ "crossdomain", required_argument, NULL, OPT_CROSSDOMAIN },
+	{ "crossdomain-insecure", no_argument, NULL, OPT_CROSSDOMAIN_INSECURE },
+	{ "root-response", required_argument, NULL, OPT_ROOT_RESPONSE },
+	{ "max-request-line", required_argument, NULL, OPT_MAX_LINE },
+	{ "max-header-bytes", required_argument, NULL, OPT_MAX_HEADERS },
+	{ "request-timeout", required_argument, NULL, OPT_REQ_TIMEOUT },
+	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+	{ "max-connections", required_argument, NULL, OPT_MAX_CONNS },
+	{ "drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT },
+	{ "metrics", no_argument, NULL, OPT_METRICS },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: " PROG " [-hqvV] [-p PORT] [--bind ADDR] [-o PATH] [--bad PATH] [options]\n"
+	    "\n"
+	    "Answer Snowplow trackers over HTTP; write one base64 Thrift CollectorPayload per line\n"
+	    "to standard output (or -o PATH, a file or FIFO) and size_violation bad rows to --bad.\n"
+	    "\n"
+	    "  -p, --port PORT              TCP port (8080)\n"
+	    "      --bind ADDR              listen address (0.0.0.0)\n"
+	    "  -o, --output PATH            raw records here instead of standard output\n"
+	    "      --bad PATH               bad rows here (standard error); '-' is standard output\n"
+	    "      --stats-interval SECONDS counters on stderr every N seconds, 0: at exit (60)\n"
+	    "  -q, -v                       less / more logging\n"
+	    "      --cookie-name NAME       network user id cookie (sp)\n"
+	    "      --cookie-domain DOMAIN   cookie domain matched against Origin (repeatable)\n"
+	    "      --cookie-fallback-domain DOMAIN\n"
+	    "      --cookie-expiry DAYS     (365)\n"
+	    "      --[no-]cookie-secure     (on)\n"
+	    "      --[no-]cookie-http-only  (on)\n"
+	    "      --cookie-same-site None|Strict|Lax|omit (None)\n"
+	    "      --no-cookie              no Set-Cookie, cookie not read\n"
+	    "      --client-cookie-name NAME  second cookie readable by scripts\n"
+	    "      --dnt-cookie NAME=REGEX  do-not-track cookie: answer, store nothing\n"
+	    "      --cookie-bounce          302 once to test third-party cookies (n3pc)\n"
+	    "      --cookie-bounce-name NAME, --cookie-bounce-fallback UUID,\n"
+	    "      --forwarded-proto-header NAME\n"
+	    "      --redirects              enable /r/ redirects\n"
+	    "      --redirect-domain DOMAIN allowed redirect host (repeatable; none: any)\n"
+	    "      --path-map FROM=TO       path alias, e.g. /com.acme/t=/com.snowplowanalytics.snowplow/tp2\n"
+	    "      --max-payload-bytes N    larger records become size_violation (1048576)\n"
+	    "      --max-record-bytes N     records at or over this are split (1000000)\n"
+	    "      --drop-payload-bytes N   larger bodies get 413 (2097152)\n"
+	    "      --queue-bytes N          output queue before answering 503 (67108864)\n"
+	    "      --cors-max-age SECONDS   (3600)\n"
+	    "      --hsts SECONDS           send Strict-Transport-Security (off)\n"
+	    "      --crossdomain DOMAIN     serve /crossdomain.xml (repeatable; off)\n"
+	    "      --crossdomain-insecure   secure=\"false\" in it\n"
+	    "      --root-response STATUS[:LOCATION]  answer GET / (off: 404)\n"
+	    "      --max-request-line N     longer: 414 (20480)\n"
+	    "      --max-header-bytes N     larger: 431 (40960)\n"
+	    "      --request-timeout SECONDS  whole request deadline, then 408 (30)\n"
+	    "      --idle-timeout SECONDS   keep-alive idle close (610)\n"
+	    "      --max-connections N      (1024)\n"
+	    "      --drain-timeout SECONDS  on SIGTERM, how long to drain the queue (30)\n"
+	    "      --metrics                serve Prometheus counters on GET /metrics (off)\n"
+	    "  -h, --help, -V, --version\n");
+}
+
+static void
+die_usage(const char *fmt, const char *arg)
+{
+	fprintf(stderr, PROG ": ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	usage(stderr);
+	exit(EX_USAGE);
+}
+
+static unsigned long long
+parse_num(const char *s, const char *flag, unsigned long long max)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v > max)
+		die_usage("bad value for %s", flag);
+	return v;
+}
+
+static void
+push(char ***v, size_t *n, char *s)
+{
+	char **p = realloc(*v, (*n + 1) * sizeof(**v));
+
+	if (p == NULL) {
+		fprintf(stderr, PROG ": out of memory\n");
+		exit(EX_OSERR);
+	}
+	*v = p;
+	p[(*n)++] = s;
+}
+
+static void
+parse_args(int argc, char **argv, struct opts *o, struct col_config *cfg)
+{
+	int c;
+	char *eq, *re;
+
+	memset(o, 0, sizeof(*o));
+	o->bind = "0.0.0.0";
+	o->port = 8080;
+	o->stats_interval = 60;
+	o->queue_bytes = 67108864;
+	o->drop_payload = 2097152;
+	o->max_request_line = 20480;
+	o->max_headers = 40960;
+	o->request_timeout = 30;
+	o->idle_timeout = 610;
+	o->max_connections = 1024;
+	o->drain_timeout = 30;
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->cookie_enabled = 1;
+	cfg->cookie_name = "sp";
+	cfg->cookie_expiry_s = 365LL * 86400;
+	cfg->cookie_secure = 1;
+	cfg->cookie_http_only = 1;
+	cfg->cookie_same_site = "None";
+	cfg->bounce_name = "n3pc";
+	cfg->bounce_fallback = "00000000-0000-4000-A000-000000000000";
+	cfg->max_payload = 1048576;
+	cfg->max_record = 1000000;
+	cfg->cors_max_age = 3600;
+	cfg->crossdomain_secure = 1;
+
+	while ((c = getopt_long(argc, argv, "hVqvp:o:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h': usage(stdout); exit(0);
+		case 'V': printf(PROG " %s\n", FURROW_VERSION); exit(0);
+		case 'q': log_adjust(-1); break;
+		case 'v': log_adjust(1); break;
+		case 'p': o->port = (int)parse_num(optarg, "--port", 65535); break;
+		case OPT_BIND: o->bind = optarg; break;
+		case 'o': o->output = optarg; break;
+		case OPT_BAD: o->bad = optarg; break;
+		case OPT_STATS: o->stats_interval = (unsigned)parse_num(optarg, "--stats-interval", 86400 * 365); break;
+		case OPT_COOKIE_NAME:
+			if (!*optarg || strpbrk(optarg, "=;, \t\r\n"))
+				die_usage("bad cookie name: %s", optarg);
+			cfg->cookie_name = optarg;
+			break;
+		case OPT_COOKIE_DOMAIN: push(&cfg->cookie_domains, &cfg->n_cookie_domains, optarg); break;
+		case OPT_COOKIE_FALLBACK: cfg->cookie_fallback_domain = optarg; break;
+		case OPT_COOKIE_EXPIRY:
+			cfg->cookie_expiry_s = (long long)parse_num(optarg, "--cookie-expiry", 36500) * 86400;
+			break;
+		case OPT_COOKIE_SECURE: cfg->cookie_secure = 1; break;
+		case OPT_NO_COOKIE_SECURE: cfg->cookie_secure = 0; break;
+		case OPT_COOKIE_HTTP_ONLY: cfg->cookie_http_only = 1; break;
+		case OPT_NO_COOKIE_HTTP_ONLY: cfg->cookie_http_only = 0; break;
+		case OPT_COOKIE_SAME_SITE:
+			if (strcasecmp(optarg, "none") == 0) cfg->cookie_same_site = "None";
+			else if (strcasecmp(optarg, "strict") == 0) cfg->cookie_same_site = "Strict";
+			else if (strcasecmp(optarg, "lax") == 0) cfg->cookie_same_site = "Lax";
+			else if (strcasecmp(optarg, "omit") == 0 || !*optarg) cfg->cookie_same_site = NULL;
+			else die_usage("bad --cookie-same-site: %s", optarg);
+			break;
+		case OPT_NO_COOKIE: cfg->cookie_enabled = 0; break;
+		case OPT_CLIENT_COOKIE: cfg->client_cookie_name = optarg; break;
+		case OPT_DNT_COOKIE:
+			eq = strchr(optarg, '=');
+			if (eq == NULL || eq == optarg)
+				die_usage("--dnt-cookie wants NAME=REGEX, not %s", optarg);
+			*eq = '\0';
+			cfg->dnt_name = optarg;
+			re = malloc(strlen(eq + 1) + 8);
+			if (re == NULL)
+				exit(EX_OSERR);
+			sprintf(re, "^(%s)$", eq + 1);
+			if (regcomp(&cfg->dnt_re, re, REG_EXTENDED) != 0)
+				die_usage("--dnt-cookie: bad regular expression: %s", eq + 1);
+			free(re);
+			cfg->dnt_enabled = 1;
+			break;
+		case OPT_BOUNCE: cfg->bounce = 1; break;
+		case OPT_BOUNCE_NAME: cfg->bounce_name = optarg; break;
+		case OPT_BOUNCE_FALLBACK: cfg->bounce_fallback = optarg; break;
+		case OPT_FWD_PROTO: cfg->fwd_proto_header = optarg; break;
+		case OPT_REDIRECTS: cfg->redirects = 1; break;
+		case OPT_REDIRECT_DOMAIN: push(&cfg->redirect_domains, &cfg->n_redirect_domains, optarg); break;
+		case OPT_PATH_MAP:
+			eq = strchr(optarg, '=');
+			if (eq == NULL || optarg[0] != '/' || eq[1] != '/')
+				die_usage("--path-map wants /FROM=/TO, not %s", optarg);
+			*eq = '\0';
+			push(&cfg->map_from, &cfg->n_maps, optarg);
+			cfg->n_maps--;
+			push(&cfg->map_to, &cfg->n_maps, eq + 1);
+			break;
+		case OPT_MAX_PAYLOAD: cfg->max_payload = (size_t)parse_num(optarg, "--max-payload-bytes", 1ULL << 31); break;
+		case OPT_DROP_PAYLOAD: o->drop_payload = (size_t)parse_num(optarg, "--drop-payload-bytes", 1ULL << 31); break;
+		case OPT_MAX_RECORD: cfg->max_record = (size_t)parse_num(optarg, "--max-record-bytes", 1ULL << 31); break;
+		case OPT_QUEUE_BYTES: o->queue_bytes = (size_t)parse_num(optarg, "--queue-bytes", 1ULL << 40); break;
+		case OPT_CORS_MAX_AGE: cfg->cors_max_age = (unsigned)parse_num(optarg, "--cors-max-age", UINT_MAX); break;
+		case OPT_HSTS: cfg->hsts_s = (long long)parse_num(optarg, "--hsts", 1ULL << 40); break;
+		case OPT_CROSSDOMAIN: push(&cfg->crossdomain, &cfg->n_crossdomain, optarg); break;
+		case OPT_CROSSDOMAIN_INSECURE: cfg->crossdomain_secure = 0; break;
+		case OPT_ROOT_RESPONSE: {
+			char *colon = strchr(optarg, ':');
+
+			if (colon)
+				*colon = '\0';
+			cfg->root_status = (int)parse_num(optarg, "--root-response", 599);
+			if (cfg->root_status < 200)
+				die_usage("bad --root-response status: %s", optarg);
+			if (colon) {
+				if (strpbrk(colon + 1, "\r\n"))
+					die_usage("bad --root-response location: %s", colon + 1);
+				cfg->root_location = colon + 1;
+			}
+			break;
+		}
+		case OPT_MAX_LINE: o->max_request_line = (size_t)parse_num(optarg, "--max-request-line", 1 << 24); break;
+		case OPT_MAX_HEADERS: o->max_headers = (size_t)parse_num(optarg, "--max-header-bytes", 1 << 24); break;
+		case OPT_REQ_TIMEOUT: o->request_timeout = (unsigned)parse_num(optarg, "--request-timeout", 86400); break;
+		case OPT_IDLE_TIMEOUT: o->idle_timeout = (unsigned)parse_num(optarg, "--idle-timeout", 86400); break;
+		case OPT_MAX_CONNS: o->max_connections = (unsigned)parse_num(optarg, "--max-connections", 1 << 20); break;
+		case OPT_DRAIN_TIMEOUT: o->drain_timeout = (unsigned)parse_num(optarg, "--drain-timeout", 86400); break;
+		case OPT_METRICS: cfg->metrics = 1; break;
+		default: usage(stderr); exit(EX_USAGE);
+		}
+	}
+	if (optind != argc)
+		die_usage("unexpected argument: %s", argv[optind]);
+	if (o->request_timeout == 0 || o->idle_timeout == 0 || o->max_connections == 0)
+		die_usage("%s", "timeouts and --max-connections must be positive");
+	if (o->bad && strcmp(o->bad, "-") == 0 && (o->output == NULL || strcmp(o->output, "-") == 0))
+		die_usage("%s", "--bad - (standard output) needs -o PATH for the records");
+	if (cfg->max_record == 0 || cfg->max_payload == 0)
+		die_usage("%s", "size limits must be positive");
+}
+
+static void
+log_stats(struct app *a, const char *when)
+{
+	const struct col_route_stats *st = &a->ctx.st;
+	const struct col_http_stats *hs = col_http_server_stats(a->srv);
+	const struct col_queue_stats *gq = col_queue_stats(a->good), *bq = col_queue_stats(a->bad);
+	char routes[1024];
+	size_t off = 0;
+	int r, k;
+
+	routes[0] = '\0';
+	for (r = 0; r < ROUTE_N; r++)
+		for (k = 1; k < 6; k++)
+			if (st->by_route[r][k] && off < sizeof(routes) - 64)
+				off += (size_t)snprintf(routes + off, sizeof(routes) - off, " %s_%dxx=%" PRIu64,
+				    col_route_name(r), k, st->by_route[r][k]);
+	for (k = 400; k < 600; k++)
+		if (hs->by_status[k] && off < sizeof(routes) - 64)
+			off += (size_t)snprintf(routes + off, sizeof(routes) - off, " server_%d=%" PRIu64, k,
+			    hs->by_status[k]);
+	log_info("stats%s: requests:%s server_errors=%" PRIu64 " timeouts=%" PRIu64
+	    " connections=%" PRIu64 " open=%u; stored_requests=%" PRIu64 " records=%" PRIu64
+	    " bad_rows=%" PRIu64 " split_payloads=%" PRIu64 " refused_503=%" PRIu64
+	    " not_stored=%" PRIu64 "; written_bytes=%" PRIu64 " bad_written_bytes=%" PRIu64
+	    " queue_bytes=%zu bad_queue_bytes=%zu write_errors=%" PRIu64,
+	    when, routes[0] ? routes : " none", hs->parse_errors, hs->timeouts, hs->connections,
+	    hs->open, st->stored_requests, st->records, st->bad_rows, st->split_payloads,
+	    st->refused_503, st->not_stored, gq->bytes_written, bq->bytes_written,
+	    col_queue_pending(a->good), col_queue_pending(a->bad),
+	    gq->write_errors + bq->write_errors);
+}
+
+static void
+stats_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	log_stats(arg, "");
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+begin_shutdown(struct app *a, const char *why)
+{
+	if (a->stopping)
+		return;
+	a->stopping = 1;
+	log_info("%s: stop accepting, draining %zu queued bytes", why, col_queue_pending(a->good));
+	col_http_server_stop_accepting(a->srv);
+	a->drain_deadline_ms = mono_ms() + (int64_t)a->o.drain_timeout * 1000;
+}
+
+/* Housekeeping every 20 ms: a broken standard output, and the end of a drain. */
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct app *a = arg;
+
+	(void)fd;
+	(void)what;
+	if ((col_queue_broken(a->good) || col_queue_broken(a->bad)) && !a->stopping) {
+		log_error("output: %s", col_queue_broken(a->good) ? col_queue_error(a->good) :
+		    col_queue_error(a->bad));
+		a->exit_code = EX_IOERR;
+		begin_shutdown(a, "output closed");
+		a->drain_deadline_ms = mono_ms();
+	}
+	if (!a->stopping)
+		return;
+	if (col_http_server_open(a->srv) == 0 && col_queue_pending(a->good) == 0 &&
+	    col_queue_pending(a->bad) == 0) {
+		event_base_loopexit(a->base, NULL);
+		return;
+	}
+	if (mono_ms() >= a->drain_deadline_ms) {
+		if (col_queue_pending(a->good) || col_queue_pending(a->bad)) {
+			log_error("drain: %zu bytes of records and %zu of bad rows not written: %s",
+			    col_queue_pending(a->good), col_queue_pending(a->bad),
+			    col_queue_error(a->good)[0] ? col_queue_error(a->good) : "output not writable");
+			a->exit_code = EX_IOERR;
+		}
+		event_base_loopexit(a->base, NULL);
+	}
+}
+
+static void
+term_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	begin_shutdown(arg, sig == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static void
+hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct app *a = arg;
+
+	(void)sig;
+	(void)what;
+	log_info("SIGHUP: reopening outputs");
+	col_queue_reopen(a->good);
+	col_queue_reopen(a->bad);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct app a;
+	struct col_config cfg;
+	struct col_http_config hc;
+	char err[256];
+	struct timeval tv;
+
+	log_init(PROG);
+	sig_ignore_pipe();
+	parse_args(argc, argv, &a.o, &cfg);
+
+	a.base = event_base_new();
+	if (a.base == NULL) {
+		log_error("cannot create the event loop");
+		return EX_OSERR;
+	}
+	a.good = col_queue_new(a.base, a.o.output, 1, a.o.queue_bytes, err, sizeof(err));
+	if (a.good == NULL) {
+		log_error("output: %s", err);
+		return EX_IOERR;
+	}
+	/* "--bad -" is standard output, which only makes sense when records go elsewhere: two
+	 * queues writing one pipe could interleave partial lines */
+	a.bad = col_queue_new(a.base, a.o.bad, a.o.bad && strcmp(a.o.bad, "-") == 0 ? 1 : 2,
+	    a.o.queue_bytes, err, sizeof(err));
+	if (a.bad == NULL) {
+		log_error("bad output: %s", err);
+		return EX_IOERR;
+	}
+	col_ctx_init(&a.ctx, &cfg, a.good, a.bad);
+
+	memset(&hc, 0, sizeof(hc));
+	hc.limits.max_request_line = a.o.max_request_line;
+	hc.limits.max_headers = a.o.max_headers;
+	hc.limits.max_body = a.o.drop_payload;
+	hc.max_connections = a.o.max_connections;
+	hc.request_timeout_s = a.o.request_timeout;
+	hc.idle_timeout_s = a.o.idle_timeout;
+	hc.handler = col_route_handle;
+	hc.handler_arg = &a.ctx;
+	a.srv = col_http_server_new(a.base, a.o.bind, a.o.port, &hc, err, sizeof(err));
+	if (a.srv == NULL) {
+		log_error("listen: %s", err);
+		return EX_UNAVAILABLE;
+	}
+
+	a.ev_term = sig_event_add(a.base, SIGTERM, term_cb, &a);
+	a.ev_int = sig_event_add(a.base, SIGINT, term_cb, &a);
+	a.ev_hup = sig_event_add(a.base, SIGHUP, hup_cb, &a);
+	a.ev_tick = event_new(a.base, -1, EV_PERSIST, tick_cb, &a);
+	if (!a.ev_term || !a.ev_int || !a.ev_hup || !a.ev_tick) {
+		log_error("cannot install signal events");
+		return EX_OSERR;
+	}
+	tv.tv_sec = 0;
+	tv.tv_usec = 20000;
+	event_add(a.ev_tick, &tv);
+	if (a.o.stats_interval > 0) {
+		a.ev_stats = event_new(a.base, -1, EV_PERSIST, stats_cb, &a);
+		tv.tv_sec = (time_t)a.o.stats_interval;
+		tv.tv_usec = 0;
+		if (a.ev_stats)
+			event_add(a.ev_stats, &tv);
+	}
+	log_info("listening on %s port %d", a.o.bind, col_http_server_port(a.srv));
+
+	event_base_dispatch(a.base);
+
+	log_stats(&a, " at exit");
+	col_http_server_free(a.srv);
+	col_ctx_free(&a.ctx);
+	col_queue_free(a.good);
+	col_queue_free(a.bad);
+	event_free(a.ev_term);
+	event_free(a.ev_int);
+	event_free(a.ev_hup);
+	event_free(a.ev_tick);
+	if (a.ev_stats)
+		event_free(a.ev_stats);
+	event_base_free(a.base);
+	if (cfg.dnt_enabled)
+		regfree(&cfg.dnt_re);
+	free(cfg.cookie_domains);
+	free(cfg.redirect_domains);
+	free(cfg.map_from);
+	free(cfg.map_to);
+	free(cfg.crossdomain);
+	return a.exit_code;
+}

@@ -1,0 +1,1125 @@
+/*
+ * col_http: HTTP/1.x request parser and connection handling for the collector (see col_http.h).
+ */
+#include "col_http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+
+#include "timefmt.h"
+
+/* ------------------------------------------------------------------------------------------ */
+/* Parser                                                                                       */
+
+static const unsigned char col_http_tchar[256] = {
+	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
+	['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+	['8'] = 1, ['9'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+	['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+	['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+	['Y'] = 1, ['Z'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
+	['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
+	['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+	['y'] = 1, ['z'] = 1,
+};
+
+static int
+ieq(const char *a, size_t alen, const char *b)
+{
+	size_t blen = strlen(b);
+
+	return alen == blen && strncasecmp(a, b, blen) == 0;
+}
+
+/* Does the comma-separated list value contain token tok (case-insensitive)? */
+static int
+list_has(const char *v, size_t len, const char *tok)
+{
+	size_t i = 0, s, e;
+
+	while (i < len) {
+		while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		s = i;
+		while (i < len && v[i] != ',')
+			i++;
+		e = i;
+		while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
+			e--;
+		if (e > s && ieq(v + s, e - s, tok))
+			return 1;
+	}
+	return 0;
+}
+
+/* Framing and connection semantics from the parsed headers. Returns 0 or an HTTP status. */
+static int
+col_http_semantics(struct col_http_request *req, const struct col_http_limits *lim)
+{
+	size_t i, k;
+	int have_te = 0;
+
+	req->content_length = -1;
+	req->chunked = 0;
+	req->expect_continue = 0;
+	req->keep_alive = req->minor >= 1;
+	for (i = 0; i < req->n_headers; i++) {
+		const struct col_http_header *h = &req->headers[i];
+
+		if (ieq(h->name, h->name_len, "content-length")) {
+			int64_t v = 0;
+
+			if (h->value_len == 0)
+				return 400;
+			for (k = 0; k < h->value_len; k++) {
+				if (h->value[k] < '0' || h->value[k] > '9')
+					return 400;
+				if (v > (INT64_MAX - 9) / 10)
+					return 413;
+				v = v * 10 + (h->value[k] - '0');
+			}
+			if (req->content_length >= 0 && req->content_length != v)
+				return 400;
+			req->content_length = v;
+		} else if (ieq(h->name, h->name_len, "transfer-encoding")) {
+			have_te = 1;
+			if (ieq(h->value, h->value_len, "chunked"))
+				req->chunked = 1;
+			else
+				return 501;
+		} else if (ieq(h->name, h->name_len, "connection")) {
+			if (list_has(h->value, h->value_len, "close"))
+				req->keep_alive = 0;
+			else if (list_has(h->value, h->value_len, "keep-alive"))
+				req->keep_alive = 1;
+		} else if (ieq(h->name, h->name_len, "expect")) {
+			if (ieq(h->value, h->value_len, "100-continue"))
+				req->expect_continue = req->minor >= 1;
+		}
+	}
+	/* Both framings at once is a request-smuggling shape: refuse it. */
+	if (have_te && req->content_length >= 0)
+		return 400;
+	if (req->content_length > 0 && (uint64_t)req->content_length > lim->max_body)
+		return 413;
+	return 0;
+}
+
+int
+col_http_parse_head(const char *buf, size_t len, const struct col_http_limits *lim,
+    struct col_http_request *req)
+{
+	const char *p = buf, *end = buf + len, *eol, *sp1, *sp2, *line_end, *hstart;
+	size_t line_len;
+
+	req->n_headers = 0;
+	req->head_len = 0;
+	eol = memchr(p, '\n', len);
+	if (eol == NULL)
+		return len > lim->max_request_line + 1 ? 414 : COL_HTTP_INCOMPLETE;
+	line_end = eol;
+	if (line_end > p && line_end[-1] == '\r')
+		line_end--;
+	line_len = (size_t)(line_end - p);
+	if (line_len > lim->max_request_line)
+		return 414;
+	/* method SP request-target SP HTTP-version */
+	sp1 = memchr(p, ' ', line_len);
+	if (sp1 == NULL || sp1 == p)
+		return 400;
+	for (const char *q = p; q < sp1; q++)
+		if (!col_http_tchar[(unsigned char)*q])
+			return 400;
+	sp2 = memchr(sp1 + 1, ' ', (size_t)(line_end - sp1 - 1));
+	if (sp2 == NULL || sp2 == sp1 + 1)
+		return 400;
+	for (const char *q = sp1 + 1; q < sp2; q++) {
+		unsigned char c = (unsigned char)*q;
+		if (c <= 0x20 || c == 0x7f)
+			return 400;
+	}
+	if (line_end - sp2 - 1 != 8 || memcmp(sp2 + 1, "HTTP/", 5) != 0 ||
+	    sp2[6] < '0' || sp2[6] > '9' || sp2[7] != '.' || sp2[8] < '0' || sp2[8] > '9')
+		return 400;
+	if (sp2[6] != '1')
+		return 505;
+	req->method = p;
+	req->method_len = (size_t)(sp1 - p);
+	req->target = sp1 + 1;
+	req->target_len = (size_t)(sp2 - sp1 - 1);
+	req->minor = sp2[8] - '0';
+
+	/* header fields, each "name: value" CRLF, until an empty line */
+	hstart = p = eol + 1;
+	for (;;) {
+		const char *colon, *v, *ve, *le;
+
+		eol = memchr(p, '\n', (size_t)(end - p));
+		if (eol == NULL)
+			return (size_t)(end - hstart) > lim->max_headers ? 431 : COL_HTTP_INCOMPLETE;
+		if ((size_t)(eol + 1 - hstart) > lim->max_headers)
+			return 431;
+		le = eol;
+		if (le > p && le[-1] == '\r')
+			le--;
+		if (le == p) {
+			req->head_len = (size_t)(eol + 1 - buf);
+			break;
+		}
+		if (*p == ' ' || *p == '\t')
+			return 400;        /* obsolete line folding */
+		if (req->n_headers == COL_HTTP_MAX_HEADERS)
+			return 431;
+		colon = memchr(p, ':', (size_t)(le - p));
+		if (colon == NULL || colon == p)
+			return 400;
+		for (const char *q = p; q < colon; q++)
+			if (!col_http_tchar[(unsigned char)*q])
+				return 400;
+		v = colon + 1;
+		ve = le;
+		for (const char *q = v; q < ve; q++) {
+			unsigned char c = (unsigned char)*q;
+			if ((c < 0x20 && c != '\t') || c == 0x7f)
+				return 400;
+		}
+		while (v < ve && (*v == ' ' || *v == '\t'))
+			v++;
+		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+			ve--;
+		req->headers[req->n_headers].name = p;
+		req->headers[req->n_headers].name_len = (size_t)(colon - p);
+		req->headers[req->n_headers].value = v;
+		req->headers[req->n_headers].value_len = (size_t)(ve - v);
+		req->n_headers++;
+		p = eol + 1;
+	}
+	return col_http_semantics(req, lim);
+}
+
+const struct col_http_header *
+col_http_header_get(const struct col_http_request *req, const char *name)
+{
+	size_t i, n = strlen(name);
+
+	for (i = 0; i < req->n_headers; i++)
+		if (req->headers[i].name_len == n && strncasecmp(req->headers[i].name, name, n) == 0)
+			return &req->headers[i];
+	return NULL;
+}
+
+const char *
+col_http_reason(int status)
+{
+	switch (status) {
+	case 100: return "Continue";
+	case 200: return "OK";
+	case 204: return "No Content";
+	case 301: return "Moved Permanently";
+	case 302: return "Found";
+	case 303: return "See Other";
+	case 307: return "Temporary Redirect";
+	case 308: return "Permanent Redirect";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 411: return "Length Required";
+	case 413: return "Payload Too Large";
+	case 414: return "URI Too Long";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Unknown";
+	}
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Server                                                                                       */
+
+#define RBUF_INITIAL   8192
+#define RBUF_KEEP      65536          /* a buffer larger than this is shrunk between requests */
+#define WBUF_INITIAL   2048
+#define LINGER_SECONDS 2
+#define LINGER_BYTES   (1u << 20)
+
+enum conn_state {
+	CONN_IDLE,        /* waiting for the first byte of a request */
+	CONN_HEAD,        /* reading the request line and headers */
+	CONN_BODY,        /* reading the body */
+	CONN_LINGER,      /* response sent, write side shut, discarding input before close */
+};
+
+enum chunk_state { CH_SIZE, CH_DATA, CH_DATA_END, CH_TRAILER, CH_DONE };
+
+struct col_conn {
+	struct col_http_server *srv;
+	struct col_conn *next, *prev;
+	int fd;
+	struct event *ev_read, *ev_write, *ev_timer;
+	enum conn_state state;
+	int closing;                /* close once the write buffer is empty */
+	int reading_paused;
+	char *rbuf;
+	size_t rlen, rcap;
+	char *wbuf;
+	size_t wlen, woff, wcap;
+	struct col_http_request req;
+	int have_head;
+	int head_stale;             /* rbuf moved since the head was parsed: views must be redone */
+	size_t body_need;           /* Content-Length framing: total body bytes */
+	/* chunked decoding, in place: decoded bytes at [head_len, head_len + dec), raw parse at pos */
+	enum chunk_state ch;
+	size_t ch_left, ch_pos, ch_dec;
+	int sent_continue;
+	int64_t deadline_ms;        /* when the timer should act */
+	int64_t armed_ms;           /* when the timer is set to fire */
+	int linger_needed;          /* unread input may follow: linger before closing */
+	int64_t req_start_ms;
+	size_t lingered;
+	char peer[INET6_ADDRSTRLEN];
+};
+
+struct col_http_server {
+	struct event_base *base;
+	struct evconnlistener *listener;
+	struct col_http_config cfg;
+	struct col_conn *conns;
+	struct col_conn *free_conns;
+	unsigned n_free;
+	int stopping;
+	int port;
+	int paused;
+	struct col_http_stats stats;
+	struct buf hdrs;            /* the handler's header scratch, reused */
+};
+
+static void conn_close(struct col_conn *c);
+static void conn_process(struct col_conn *c);
+static void conn_flush(struct col_conn *c);
+
+static int64_t
+now_ms(struct col_http_server *s)
+{
+	struct timeval tv;
+
+	event_base_gettimeofday_cached(s->base, &tv);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* Date header value, recomputed once a second. */
+static const char *
+http_date(void)
+{
+	static char cached[TIMEFMT_BUFSZ];
+	static time_t cached_at = -1;
+	time_t t = time(NULL);
+
+	if (t != cached_at) {
+		timefmt_http(t, cached);
+		cached_at = t;
+	}
+	return cached;
+}
+
+static void
+conn_arm_timer(struct col_conn *c, unsigned seconds)
+{
+	struct timeval tv = { (time_t)seconds, 0 };
+
+	c->deadline_ms = now_ms(c->srv) + (int64_t)seconds * 1000;
+	c->armed_ms = c->deadline_ms;
+	evtimer_add(c->ev_timer, &tv);
+}
+
+/* The timer is moved lazily: a later deadline only updates deadline_ms, and the timer re-arms
+ * for the remainder when it fires early, so most keep-alive requests never touch the timer
+ * heap. An earlier deadline re-arms at once. */
+static void
+conn_set_deadline(struct col_conn *c, unsigned seconds)
+{
+	int64_t d = now_ms(c->srv) + (int64_t)seconds * 1000;
+
+	if (d < c->armed_ms)
+		conn_arm_timer(c, seconds);
+	else
+		c->deadline_ms = d;
+}
+
+static int
+wbuf_reserve(struct col_conn *c, size_t n)
+{
+	size_t need, ncap;
+	char *p;
+
+	if (c->woff > 0 && c->woff == c->wlen)
+		c->woff = c->wlen = 0;
+	need = c->wlen + n;
+	if (need <= c->wcap)
+		return 0;
+	ncap = c->wcap ? c->wcap : WBUF_INITIAL;
+	while (ncap < need)
+		ncap *= 2;
+	p = realloc(c->wbuf, ncap);
+	if (p == NULL)
+		return -1;
+	c->wbuf = p;
+	c->wcap = ncap;
+	return 0;
+}
+
+static int
+wbuf_add(struct col_conn *c, const void *p, size_t n)
+{
+	if (wbuf_reserve(c, n) == -1)
+		return -1;
+	memcpy(c->wbuf + c->wlen, p, n);
+	c->wlen += n;
+	return 0;
+}
+
+static int
+wbuf_str(struct col_conn *c, const char *s)
+{
+	return wbuf_add(c, s, strlen(s));
+}
+
+static int
+wbuf_num(struct col_conn *c, unsigned long long v)
+{
+	char tmp[24];
+	int i = (int)sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return wbuf_add(c, tmp + i, sizeof(tmp) - (size_t)i);
+}
+
+/* Serialise a response into the write buffer. */
+static int
+conn_write_response(struct col_conn *c, const struct col_http_response *r, int head_only,
+    int minor, int keep_alive)
+{
+	if (wbuf_str(c, minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ") == -1 ||
+	    wbuf_num(c, (unsigned)r->status) == -1 || wbuf_str(c, " ") == -1 ||
+	    wbuf_str(c, col_http_reason(r->status)) == -1 ||
+	    wbuf_str(c, "\r\nDate: ") == -1 || wbuf_str(c, http_date()) == -1 ||
+	    wbuf_str(c, "\r\n") == -1)
+		return -1;
+	if (r->headers && r->headers->len && wbuf_add(c, r->headers->data, r->headers->len) == -1)
+		return -1;
+	if (wbuf_str(c, "Content-Length: ") == -1 || wbuf_num(c, r->body_len) == -1 ||
+	    wbuf_str(c, "\r\n") == -1)
+		return -1;
+	if (!keep_alive) {
+		if (wbuf_str(c, "Connection: close\r\n") == -1)
+			return -1;
+	} else if (minor == 0 && wbuf_str(c, "Connection: keep-alive\r\n") == -1) {
+		return -1;
+	}
+	if (wbuf_str(c, "\r\n") == -1)
+		return -1;
+	if (!head_only && r->body_len && wbuf_add(c, r->body, r->body_len) == -1)
+		return -1;
+	return 0;
+}
+
+/* A response the server makes itself (parse errors, limits, timeouts); always closes. */
+static void
+conn_error(struct col_conn *c, int status)
+{
+	struct col_http_response r;
+	const char *body = col_http_reason(status);
+
+	memset(&r, 0, sizeof(r));
+	r.status = status;
+	r.body = body;
+	r.body_len = strlen(body);
+	c->srv->stats.parse_errors++;
+	if (status >= 0 && status < 600)
+		c->srv->stats.by_status[status]++;
+	if (status == 408)
+		c->srv->stats.timeouts++;
+	buf_reset(&c->srv->hdrs);
+	buf_append_str(&c->srv->hdrs, "Content-Type: text/plain\r\n");
+	r.headers = &c->srv->hdrs;
+	conn_write_response(c, &r, 0, 1, 0);
+	c->closing = 1;
+	c->linger_needed = 1;
+	c->have_head = 0;
+	c->rlen = 0;
+	conn_flush(c);
+}
+
+static void
+conn_pause_reading(struct col_conn *c, int pause)
+{
+	if (pause && !c->reading_paused) {
+		event_del(c->ev_read);
+		c->reading_paused = 1;
+	} else if (!pause && c->reading_paused) {
+		event_add(c->ev_read, NULL);
+		c->reading_paused = 0;
+	}
+}
+
+/* Start the lingering close: shut our side, discard what the client still sends, for a while. */
+static void
+conn_linger(struct col_conn *c)
+{
+	shutdown(c->fd, SHUT_WR);
+	c->state = CONN_LINGER;
+	c->lingered = 0;
+	conn_pause_reading(c, 0);
+	conn_arm_timer(c, LINGER_SECONDS);
+}
+
+static void
+conn_flush(struct col_conn *c)
+{
+	ssize_t n;
+
+	while (c->woff < c->wlen) {
+		n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL);
+		if (n > 0) {
+			c->woff += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			event_add(c->ev_write, NULL);
+			/* do not read further requests while the client does not read answers */
+			conn_pause_reading(c, 1);
+			if (c->state == CONN_IDLE)
+				conn_set_deadline(c, c->srv->cfg.request_timeout_s);
+			return;
+		}
+		conn_close(c);
+		return;
+	}
+	c->woff = c->wlen = 0;
+	event_del(c->ev_write);
+	if (c->closing) {
+		if (c->state == CONN_LINGER)
+			return;
+		if (c->linger_needed || c->rlen > 0)
+			conn_linger(c);
+		else
+			conn_close(c);
+		return;
+	}
+	if (c->reading_paused) {
+		conn_pause_reading(c, 0);
+		if (c->rlen > 0) {
+			conn_process(c);
+			return;
+		}
+	}
+	/* shutting down: a connection with nothing in progress is done */
+	if (c->srv->stopping && c->state == CONN_IDLE && c->rlen == 0)
+		conn_close(c);
+}
+
+static void
+conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct col_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	conn_flush(c);
+}
+
+static void
+conn_reset_request(struct col_conn *c)
+{
+	c->have_head = 0;
+	c->head_stale = 0;
+	c->sent_continue = 0;
+	c->body_need = 0;
+	c->ch = CH_SIZE;
+	c->ch_left = c->ch_pos = c->ch_dec = 0;
+}
+
+/*
+ * Decode chunked data in place. Returns 1 when the body is complete, 0 when more is needed,
+ * or an HTTP status on a framing error.
+ */
+static int
+conn_dechunk(struct col_conn *c)
+{
+	const struct col_http_limits *lim = &c->srv->cfg.limits;
+	char *base = c->rbuf + c->req.head_len;
+	size_t avail = c->rlen - c->req.head_len;
+
+	for (;;) {
+		char *nl;
+		size_t n;
+
+		switch (c->ch) {
+		case CH_SIZE:
+			nl = memchr(base + c->ch_pos, '\n', avail - c->ch_pos);
+			if (nl == NULL)
+				return avail - c->ch_pos > 1024 ? 400 : 0;
+			{
+				size_t v = 0, digits = 0;
+				char *q = base + c->ch_pos;
+
+				while (q < nl) {
+					int d;
+					if (*q >= '0' && *q <= '9') d = *q - '0';
+					else if (*q >= 'a' && *q <= 'f') d = *q - 'a' + 10;
+					else if (*q >= 'A' && *q <= 'F') d = *q - 'A' + 10;
+					else break;
+					if (v > (SIZE_MAX >> 5))
+						return 413;
+					v = v * 16 + (size_t)d;
+					digits++;
+					q++;
+				}
+				if (digits == 0 || (q < nl && *q != ';' && *q != '\r' && *q != ' ' && *q != '\t'))
+					return 400;
+				if (v > lim->max_body || c->ch_dec + v > lim->max_body)
+					return 413;
+				c->ch_left = v;
+				c->ch_pos = (size_t)(nl + 1 - base);
+				c->ch = v ? CH_DATA : CH_TRAILER;
+			}
+			break;
+		case CH_DATA:
+			n = avail - c->ch_pos;
+			if (n > c->ch_left)
+				n = c->ch_left;
+			if (n == 0)
+				return 0;
+			memmove(base + c->ch_dec, base + c->ch_pos, n);
+			c->ch_dec += n;
+			c->ch_pos += n;
+			c->ch_left -= n;
+			if (c->ch_left == 0)
+				c->ch = CH_DATA_END;
+			break;
+		case CH_DATA_END:
+			if (avail - c->ch_pos < 1)
+				return 0;
+			if (base[c->ch_pos] == '\r') {
+				if (avail - c->ch_pos < 2)
+					return 0;
+				if (base[c->ch_pos + 1] != '\n')
+					return 400;
+				c->ch_pos += 2;
+			} else if (base[c->ch_pos] == '\n') {
+				c->ch_pos += 1;
+			} else {
+				return 400;
+			}
+			c->ch = CH_SIZE;
+			break;
+		case CH_TRAILER:
+			nl = memchr(base + c->ch_pos, '\n', avail - c->ch_pos);
+			if (nl == NULL)
+				return avail - c->ch_pos > lim->max_headers ? 431 : 0;
+			if (nl == base + c->ch_pos || (nl == base + c->ch_pos + 1 && nl[-1] == '\r')) {
+				c->ch_pos = (size_t)(nl + 1 - base);
+				c->ch = CH_DONE;
+				return 1;
+			}
+			c->ch_pos = (size_t)(nl + 1 - base);    /* trailer fields are ignored */
+			break;
+		case CH_DONE:
+			return 1;
+		}
+	}
+}
+
+static void
+conn_dispatch(struct col_conn *c, size_t consumed)
+{
+	struct col_http_server *s = c->srv;
+	struct col_http_response r;
+	int head_only, keep;
+
+	memset(&r, 0, sizeof(r));
+	buf_reset(&s->hdrs);
+	r.headers = &s->hdrs;
+	c->req.peer = c->peer;
+	c->req.time_ms = c->req_start_ms ? c->req_start_ms : now_ms(s);
+	s->cfg.handler(&c->req, &r, s->cfg.handler_arg);
+	head_only = c->req.method_len == 4 && memcmp(c->req.method, "HEAD", 4) == 0;
+	keep = c->req.keep_alive && !r.close && !s->stopping;
+	if (conn_write_response(c, &r, head_only, c->req.minor, keep) == -1) {
+		conn_close(c);
+		return;
+	}
+	/* drop the request bytes; pipelined bytes move to the front */
+	if (consumed < c->rlen)
+		memmove(c->rbuf, c->rbuf + consumed, c->rlen - consumed);
+	c->rlen -= consumed;
+	conn_reset_request(c);
+	c->state = CONN_IDLE;
+	c->req_start_ms = 0;
+	conn_set_deadline(c, s->cfg.idle_timeout_s);
+	if (!keep)
+		c->closing = 1;
+}
+
+/* Parse and answer every complete request in the read buffer. */
+static void
+conn_process(struct col_conn *c)
+{
+	struct col_http_server *s = c->srv;
+	int rc;
+
+	while (c->rlen > 0 && !c->closing && !c->reading_paused) {
+		if (!c->have_head) {
+			/* tolerate empty lines before a request line (RFC 9112 §2.2) */
+			size_t skip = 0;
+
+			while (skip < c->rlen && (c->rbuf[skip] == '\r' || c->rbuf[skip] == '\n'))
+				skip++;
+			if (skip) {
+				memmove(c->rbuf, c->rbuf + skip, c->rlen - skip);
+				c->rlen -= skip;
+				if (c->rlen == 0)
+					break;
+			}
+			if (c->state == CONN_IDLE) {
+				c->state = CONN_HEAD;
+				c->req_start_ms = now_ms(s);
+				conn_set_deadline(c, s->cfg.request_timeout_s);
+			}
+			rc = col_http_parse_head(c->rbuf, c->rlen, &s->cfg.limits, &c->req);
+			if (rc == COL_HTTP_INCOMPLETE)
+				break;
+			if (rc != 0) {
+				conn_error(c, rc);
+				return;
+			}
+			c->have_head = 1;
+			c->req.has_body = c->req.chunked || c->req.content_length >= 0;
+			c->body_need = c->req.content_length > 0 ? (size_t)c->req.content_length : 0;
+			c->state = CONN_BODY;
+		}
+		if (c->head_stale) {
+			/* the views into rbuf point into the old allocation: parse the head again */
+			c->head_stale = 0;
+			if (col_http_parse_head(c->rbuf, c->rlen, &s->cfg.limits, &c->req) != 0) {
+				conn_error(c, 500);
+				return;
+			}
+		}
+		if (c->req.chunked) {
+			rc = conn_dechunk(c);
+			if (rc > 1) {
+				conn_error(c, rc);
+				return;
+			}
+			if (rc == 0) {
+				if (c->req.expect_continue && !c->sent_continue) {
+					c->sent_continue = 1;
+					wbuf_str(c, "HTTP/1.1 100 Continue\r\n\r\n");
+					conn_flush(c);
+				}
+				break;
+			}
+			c->req.body = c->rbuf + c->req.head_len;
+			c->req.body_len = c->ch_dec;
+			conn_dispatch(c, c->req.head_len + c->ch_pos);
+		} else {
+			if (c->rlen - c->req.head_len < c->body_need) {
+				if (c->req.expect_continue && !c->sent_continue) {
+					c->sent_continue = 1;
+					wbuf_str(c, "HTTP/1.1 100 Continue\r\n\r\n");
+					conn_flush(c);
+				}
+				break;
+			}
+			c->req.body = c->rbuf + c->req.head_len;
+			c->req.body_len = c->body_need;
+			conn_dispatch(c, c->req.head_len + c->body_need);
+		}
+		if (c->fd < 0)
+			return;
+	}
+	if (c->fd < 0)
+		return;
+	if (c->state == CONN_IDLE && c->rlen == 0 && c->rcap > RBUF_KEEP) {
+		free(c->rbuf);
+		c->rbuf = NULL;
+		c->rcap = 0;
+	}
+	if (c->state == CONN_IDLE && c->rlen == 0 && s->stopping && c->wlen == c->woff)
+		c->closing = 1;
+	conn_flush(c);
+}
+
+static void
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct col_conn *c = arg;
+	struct col_http_server *s = c->srv;
+	const struct col_http_limits *lim = &s->cfg.limits;
+	size_t hard;
+	ssize_t n;
+
+	(void)what;
+	if (c->state == CONN_LINGER) {
+		char junk[4096];
+
+		n = recv(fd, junk, sizeof(junk), 0);
+		if (n > 0)
+			c->lingered += (size_t)n;
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) ||
+		    c->lingered > LINGER_BYTES)
+			conn_close(c);
+		return;
+	}
+	/* the most a request can occupy: line, headers, body, and chunk framing slack */
+	hard = lim->max_request_line + lim->max_headers + lim->max_body + lim->max_body / 2 + 65536;
+	if (c->rcap - c->rlen < 4096 && c->rcap < hard) {
+		size_t ncap = c->rcap ? c->rcap * 2 : RBUF_INITIAL;
+		char *p;
+
+		if (c->have_head && !c->req.chunked && c->req.head_len + c->body_need > ncap)
+			ncap = c->req.head_len + c->body_need + 4096;
+		if (ncap > hard)
+			ncap = hard;
+		p = realloc(c->rbuf, ncap);
+		if (p == NULL) {
+			conn_close(c);
+			return;
+		}
+		if (p != c->rbuf && c->have_head)
+			c->head_stale = 1;
+		c->rbuf = p;
+		c->rcap = ncap;
+	}
+	if (c->rcap == c->rlen) {
+		/* cannot happen within the limits; refuse rather than spin */
+		conn_error(c, 413);
+		return;
+	}
+	n = recv(fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		conn_close(c);
+		return;
+	}
+	if (n == 0) {
+		/* EOF: a half-received request is dropped unanswered */
+		conn_close(c);
+		return;
+	}
+	c->rlen += (size_t)n;
+	conn_process(c);
+}
+
+static void
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct col_conn *c = arg;
+	int64_t now = now_ms(c->srv), left;
+	struct timeval tv;
+
+	(void)fd;
+	(void)what;
+	if (c->state == CONN_LINGER) {
+		conn_close(c);
+		return;
+	}
+	left = c->deadline_ms - now;
+	if (left > 0) {
+		tv.tv_sec = (time_t)(left / 1000);
+		tv.tv_usec = (suseconds_t)((left % 1000) * 1000);
+		c->armed_ms = c->deadline_ms;
+		evtimer_add(c->ev_timer, &tv);
+		return;
+	}
+	if (c->state == CONN_IDLE && c->woff == c->wlen) {
+		c->srv->stats.timeouts++;
+		conn_close(c);
+		return;
+	}
+	if (c->woff < c->wlen) {
+		/* the client does not read its answers */
+		c->srv->stats.timeouts++;
+		conn_close(c);
+		return;
+	}
+	conn_error(c, 408);
+	if (c->fd >= 0)
+		conn_arm_timer(c, LINGER_SECONDS);
+}
+
+static void
+conn_close(struct col_conn *c)
+{
+	struct col_http_server *s = c->srv;
+
+	if (c->fd < 0)
+		return;
+	event_del(c->ev_read);
+	event_del(c->ev_write);
+	event_del(c->ev_timer);
+	close(c->fd);
+	c->fd = -1;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	s->stats.open--;
+	/* Never freed here: callers up the stack may still look at c->fd. The structure goes to
+	 * the free list for reuse; accept_cb trims the list. */
+	if (c->rcap > RBUF_KEEP) {
+		free(c->rbuf);
+		c->rbuf = NULL;
+		c->rcap = 0;
+	}
+	c->next = s->free_conns;
+	c->prev = NULL;
+	s->free_conns = c;
+	s->n_free++;
+	if (s->paused && s->listener && !s->stopping && s->stats.open < s->cfg.max_connections) {
+		evconnlistener_enable(s->listener);
+		s->paused = 0;
+	}
+}
+
+static void
+conn_free(struct col_conn *c)
+{
+	event_free(c->ev_read);
+	event_free(c->ev_write);
+	event_free(c->ev_timer);
+	free(c->rbuf);
+	free(c->wbuf);
+	free(c);
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+    void *arg)
+{
+	struct col_http_server *s = arg;
+	struct col_conn *c;
+	int one = 1;
+
+	(void)l;
+	(void)salen;
+	if (s->stopping) {
+		close(fd);
+		return;
+	}
+	while (s->n_free > 64) {
+		c = s->free_conns;
+		s->free_conns = c->next;
+		s->n_free--;
+		conn_free(c);
+	}
+	/* the listener hands over non-blocking, close-on-exec sockets */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (s->free_conns) {
+		c = s->free_conns;
+		s->free_conns = c->next;
+		s->n_free--;
+		event_assign(c->ev_read, s->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
+		event_assign(c->ev_write, s->base, fd, EV_WRITE, conn_write_cb, c);
+	} else {
+		c = calloc(1, sizeof(*c));
+		if (c == NULL) {
+			close(fd);
+			return;
+		}
+		c->srv = s;
+		c->ev_read = event_new(s->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
+		c->ev_write = event_new(s->base, fd, EV_WRITE, conn_write_cb, c);
+		c->ev_timer = evtimer_new(s->base, conn_timer_cb, c);
+		if (!c->ev_read || !c->ev_write || !c->ev_timer) {
+			if (c->ev_read) event_free(c->ev_read);
+			if (c->ev_write) event_free(c->ev_write);
+			if (c->ev_timer) event_free(c->ev_timer);
+			free(c);
+			close(fd);
+			return;
+		}
+	}
+	c->fd = fd;
+	c->state = CONN_IDLE;
+	c->closing = 0;
+	c->linger_needed = 0;
+	c->reading_paused = 0;
+	c->rlen = 0;
+	c->wlen = c->woff = 0;
+	c->req_start_ms = 0;
+	conn_reset_request(c);
+	c->peer[0] = '\0';
+	if (sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, c->peer, sizeof(c->peer));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a6 = &((struct sockaddr_in6 *)sa)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(a6))
+			inet_ntop(AF_INET, &a6->s6_addr[12], c->peer, sizeof(c->peer));
+		else
+			inet_ntop(AF_INET6, a6, c->peer, sizeof(c->peer));
+	}
+	c->prev = NULL;
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	s->stats.open++;
+	s->stats.connections++;
+	event_add(c->ev_read, NULL);
+	conn_arm_timer(c, s->cfg.idle_timeout_s);
+	if (s->stats.open >= s->cfg.max_connections && !s->paused) {
+		evconnlistener_disable(s->listener);
+		s->paused = 1;
+	}
+}
+
+static void
+accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct col_http_server *s = arg;
+
+	(void)l;
+	/* EMFILE and friends: pause accepting until a connection closes */
+	if (s->stats.open > 0 && !s->paused) {
+		evconnlistener_disable(s->listener);
+		s->paused = 1;
+	}
+}
+
+struct col_http_server *
+col_http_server_new(struct event_base *base, const char *bind_addr, int port,
+    const struct col_http_config *cfg, char *err, size_t errlen)
+{
+	struct col_http_server *s;
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t sslen;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, bind_addr, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		sslen = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, bind_addr, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		sslen = sizeof(*sin6);
+	} else {
+		snprintf(err, errlen, "%s: not an IPv4 or IPv6 address", bind_addr);
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->base = base;
+	s->cfg = *cfg;
+	if (s->cfg.max_connections == 0)
+		s->cfg.max_connections = 1;
+	buf_init(&s->hdrs, 1 << 20);
+	s->listener = evconnlistener_new_bind(base, accept_cb, s,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 1024,
+	    (struct sockaddr *)&ss, (int)sslen);
+	if (s->listener == NULL) {
+		snprintf(err, errlen, "%s port %d: %s", bind_addr, port, strerror(errno));
+		buf_free(&s->hdrs);
+		free(s);
+		return NULL;
+	}
+	evconnlistener_set_error_cb(s->listener, accept_error_cb);
+	sslen = sizeof(ss);
+	if (getsockname(evconnlistener_get_fd(s->listener), (struct sockaddr *)&ss, &sslen) == 0)
+		s->port = ntohs(ss.ss_family == AF_INET ? sin->sin_port : sin6->sin6_port);
+	return s;
+}
+
+int
+col_http_server_port(const struct col_http_server *s)
+{
+	return s->port;
+}
+
+void
+col_http_server_stop_accepting(struct col_http_server *s)
+{
+	struct col_conn *c, *next;
+
+	if (s->stopping)
+		return;
+	s->stopping = 1;
+	if (s->listener) {
+		evconnlistener_free(s->listener);
+		s->listener = NULL;
+	}
+	for (c = s->conns; c; c = next) {
+		next = c->next;
+		if (c->state == CONN_IDLE && c->rlen == 0 && c->woff == c->wlen)
+			conn_close(c);
+	}
+}
+
+unsigned
+col_http_server_open(const struct col_http_server *s)
+{
+	return s->stats.open;
+}
+
+const struct col_http_stats *
+col_http_server_stats(const struct col_http_server *s)
+{
+	return &s->stats;
+}
+
+void
+col_http_server_free(struct col_http_server *s)
+{
+	struct col_conn *c;
+
+	if (s == NULL)
+		return;
+	s->stopping = 1;
+	while (s->conns)
+		conn_close(s->conns);
+	while ((c = s->free_conns) != NULL) {
+		s->free_conns = c->next;
+		conn_free(c);
+	}
+	if (s->listener)
+		evconnlistener_free(s->listener);
+	buf_free(&s->hdrs);
+	free(s);
+}

@@ -1,0 +1,194 @@
+/*
+ * col_query: query lookup, path decoding and a URI check for redirects (see col_query.h).
+ */
+#include "col_query.h"
+
+#include <string.h>
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9') return c - '0';
+	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	return -1;
+}
+
+/* Form-decode s[0..len) into out. */
+static int
+form_decode(const char *s, size_t len, struct buf *out)
+{
+	size_t i;
+
+	if (buf_reserve(out, len) == -1)
+		return -1;
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+		int h, l;
+
+		if (c == '+') {
+			c = ' ';
+		} else if (c == '%' && i + 2 < len && (h = hexval(s[i + 1])) >= 0 &&
+		    (l = hexval(s[i + 2])) >= 0) {
+			c = (char)(h * 16 + l);
+			i += 2;
+		}
+		out->data[out->len++] = c;
+	}
+	out->data[out->len] = '\0';
+	return 0;
+}
+
+/* Does the raw name n[0..nlen) decode to name? Names are compared after form decoding. */
+static int
+name_eq(const char *n, size_t nlen, const char *name)
+{
+	size_t i = 0, k = 0, want = strlen(name);
+
+	while (i < nlen) {
+		char c = n[i];
+		int h, l;
+
+		if (c == '+') {
+			c = ' ';
+		} else if (c == '%' && i + 2 < nlen && (h = hexval(n[i + 1])) >= 0 &&
+		    (l = hexval(n[i + 2])) >= 0) {
+			c = (char)(h * 16 + l);
+			i += 2;
+		}
+		if (k >= want || name[k] != c)
+			return 0;
+		k++;
+		i++;
+	}
+	return k == want;
+}
+
+int
+col_query_get(const char *q, size_t len, const char *name, struct buf *out)
+{
+	size_t i = 0;
+
+	while (i <= len) {
+		size_t s = i, e, eq;
+
+		while (i < len && q[i] != '&' && q[i] != ';')
+			i++;
+		e = i;
+		i++;
+		if (e == s)
+			continue;
+		for (eq = s; eq < e && q[eq] != '='; eq++)
+			;
+		if (!name_eq(q + s, eq - s, name))
+			continue;
+		if (eq >= e)
+			return 1;
+		return form_decode(q + eq + 1, e - eq - 1, out) == -1 ? -1 : 1;
+	}
+	return 0;
+}
+
+int
+col_path_decode(const char *s, size_t len, struct buf *out)
+{
+	size_t i, start = out->len;
+
+	if (buf_reserve(out, len) == -1)
+		return -2;
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (c == '%') {
+			int h, l;
+
+			h = i + 2 < len ? hexval(s[i + 1]) : -1;
+			l = i + 2 < len ? hexval(s[i + 2]) : -1;
+			if (h < 0 || l < 0) {
+				/* leave out as it was */
+				out->len = start;
+				out->data[out->len] = '\0';
+				return -1;
+			}
+			c = (char)(h * 16 + l);
+			i += 2;
+		}
+		out->data[out->len++] = c;
+	}
+	out->data[out->len] = '\0';
+	return 0;
+}
+
+/* RFC 3986 unreserved, gen-delims, sub-delims and '%'. */
+static int
+uri_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	    (c && strchr("-._~:/?#[]@!$&'()*+,;=%", c));
+}
+
+int
+col_uri_parse(const char *u, size_t len, const char **host, size_t *host_len)
+{
+	size_t i, k, h, he;
+
+	*host = NULL;
+	*host_len = 0;
+	for (i = 0; i < len; i++) {
+		if (!uri_char((unsigned char)u[i]))
+			return 0;
+		if (u[i] == '%' && (i + 2 >= len || hexval(u[i + 1]) < 0 || hexval(u[i + 2]) < 0))
+			return 0;
+	}
+	/* scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" */
+	for (k = 0; k < len && u[k] != ':' && u[k] != '/' && u[k] != '?' && u[k] != '#'; k++)
+		;
+	if (k < len && u[k] == ':') {
+		if (k == 0)
+			return 0;
+		for (i = 0; i < k; i++) {
+			char c = u[i];
+			int alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+
+			if (i == 0 ? !alpha : !(alpha || (c >= '0' && c <= '9') || c == '+' ||
+			    c == '-' || c == '.'))
+				return 0;
+		}
+		k++;
+	} else {
+		k = 0;
+	}
+	if (k + 1 < len && u[k] == '/' && u[k + 1] == '/') {
+		size_t as = k + 2, ae = as, at;
+
+		while (ae < len && u[ae] != '/' && u[ae] != '?' && u[ae] != '#')
+			ae++;
+		h = as;
+		for (at = as; at < ae; at++)
+			if (u[at] == '@')
+				h = at + 1;
+		if (h < ae && u[h] == '[') {
+			for (he = h; he < ae && u[he] != ']'; he++)
+				;
+			if (he == ae)
+				return 0;
+			*host = u + h + 1;
+			*host_len = he - h - 1;
+			he++;
+		} else {
+			for (he = h; he < ae && u[he] != ':'; he++)
+				if (u[he] == '[' || u[he] == ']')
+					return 0;
+			*host = u + h;
+			*host_len = he - h;
+		}
+		if (he < ae) {
+			if (u[he] != ':')
+				return 0;
+			for (he++; he < ae; he++)
+				if (u[he] < '0' || u[he] > '9')
+					return 0;
+		}
+	}
+	return 1;
+}

@@ -1,0 +1,511 @@
+/*
+ * col_queue: bounded, non-blocking line output with FIFO reconnection (see col_queue.h).
+ */
+#include "col_queue.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "base64.h"
+
+#define QBLOCK_SIZE   (64 * 1024)
+#define QBLOCK_CACHE  8
+#define QWRITE_IOV    16
+#define QRETRY_MS     200
+
+struct qblock {
+	struct qblock *next;
+	size_t off;                /* first unwritten byte */
+	size_t len;                /* bytes filled */
+	char data[QBLOCK_SIZE - 3 * sizeof(size_t)];
+};
+
+/* Blocks are mapped, not malloc'd, so that a backlog's memory goes back to the system when it
+ * drains (the heap would keep it and the resident size would stay at the peak). */
+#define QBLOCK_DATA (sizeof(((struct qblock *)0)->data))
+
+static struct qblock *
+qblock_alloc(void)
+{
+	void *p = mmap(NULL, sizeof(struct qblock), PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void
+qblock_free(struct qblock *b)
+{
+	munmap(b, sizeof(*b));
+}
+
+struct col_queue {
+	struct event_base *base;
+	char *path;                /* NULL: std_fd */
+	int std_fd;
+	int fd;                    /* -1 while not open */
+	int nonblocking_ok;        /* fd supports EV_WRITE (pipe, FIFO, socket) */
+	int is_fifo;               /* path is a FIFO */
+	int failing;
+	int broken;
+	int waiting_writable;
+	int flush_scheduled;
+	size_t max;
+	size_t pending;
+	struct qblock *head, *tail;
+	struct qblock *spare;
+	unsigned n_spare;
+	struct event *ev_write, *ev_retry, *ev_flush;
+	char *scratch;             /* base64 of a record that does not fit in the tail block */
+	size_t scratch_cap;
+	char error[160];
+	struct col_queue_stats stats;
+};
+
+static void queue_schedule_retry(struct col_queue *q);
+
+static void
+queue_set_error(struct col_queue *q, const char *what, int e)
+{
+	snprintf(q->error, sizeof(q->error), "%s%s%s: %s", q->path ? q->path : "standard output",
+	    what[0] ? " " : "", what, strerror(e));
+}
+
+static int
+queue_is_pollable(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1)
+		return 0;
+	return S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode);
+}
+
+/* Open the path. Returns 0, 1 for "FIFO without a reader yet" or -1 with errno set. */
+static int
+queue_open_path(struct col_queue *q)
+{
+	struct stat st;
+	int fd;
+
+	if (stat(q->path, &st) == 0 && S_ISFIFO(st.st_mode)) {
+		fd = open(q->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (fd == -1)
+			return errno == ENXIO ? 1 : -1;
+		q->fd = fd;
+		q->nonblocking_ok = 1;
+		q->is_fifo = 1;
+		return 0;
+	}
+	fd = open(q->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd == -1)
+		return -1;
+	q->fd = fd;
+	q->is_fifo = 0;
+	q->nonblocking_ok = queue_is_pollable(fd);
+	if (q->nonblocking_ok)
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	return 0;
+}
+
+static void
+queue_close_fd(struct col_queue *q)
+{
+	if (q->ev_write)
+		event_del(q->ev_write);
+	q->waiting_writable = 0;
+	if (q->fd >= 0 && q->path)
+		close(q->fd);
+	q->fd = -1;
+}
+
+static void
+queue_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct col_queue *q = arg;
+
+	(void)fd;
+	(void)what;
+	q->waiting_writable = 0;
+	col_queue_flush(q);
+}
+
+static void
+queue_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct col_queue *q = arg;
+
+	(void)fd;
+	(void)what;
+	q->flush_scheduled = 0;
+	col_queue_flush(q);
+}
+
+static void
+queue_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct col_queue *q = arg;
+	int rc;
+
+	(void)fd;
+	(void)what;
+	if (q->fd < 0 && q->path) {
+		rc = queue_open_path(q);
+		if (rc != 0) {
+			if (rc == -1)
+				queue_set_error(q, "open", errno);
+			queue_schedule_retry(q);
+			return;
+		}
+		q->stats.reopens++;
+		event_assign(q->ev_write, q->base, q->fd, EV_WRITE, queue_write_cb, q);
+	}
+	q->failing = 0;
+	col_queue_flush(q);
+}
+
+static void
+queue_schedule_retry(struct col_queue *q)
+{
+	struct timeval tv = { 0, QRETRY_MS * 1000 };
+
+	q->failing = 1;
+	if (!evtimer_pending(q->ev_retry, NULL))
+		evtimer_add(q->ev_retry, &tv);
+}
+
+struct col_queue *
+col_queue_new(struct event_base *base, const char *path, int std_fd, size_t max, char *err,
+    size_t errlen)
+{
+	struct col_queue *q = calloc(1, sizeof(*q));
+	int rc;
+
+	if (q == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	q->base = base;
+	q->max = max;
+	q->fd = -1;
+	q->std_fd = std_fd;
+	if (path && strcmp(path, "-") != 0) {
+		q->path = strdup(path);
+		if (q->path == NULL) {
+			free(q);
+			snprintf(err, errlen, "out of memory");
+			return NULL;
+		}
+		rc = queue_open_path(q);
+		if (rc == -1) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			free(q->path);
+			free(q);
+			return NULL;
+		}
+		if (rc == 1)
+			snprintf(q->error, sizeof(q->error), "%s: no reader yet", path);
+	} else {
+		q->fd = std_fd;
+		/* standard error is shared with the log: it stays blocking */
+		q->nonblocking_ok = std_fd != 2 && queue_is_pollable(std_fd);
+		if (q->nonblocking_ok && !isatty(std_fd))
+			fcntl(std_fd, F_SETFL, fcntl(std_fd, F_GETFL) | O_NONBLOCK);
+		else
+			q->nonblocking_ok = 0;
+	}
+	q->ev_write = event_new(base, q->fd, EV_WRITE, queue_write_cb, q);
+	q->ev_retry = evtimer_new(base, queue_retry_cb, q);
+	q->ev_flush = event_new(base, -1, 0, queue_flush_cb, q);
+	if (!q->ev_write || !q->ev_retry || !q->ev_flush) {
+		snprintf(err, errlen, "cannot create events");
+		col_queue_free(q);
+		return NULL;
+	}
+	if (q->fd < 0)
+		queue_schedule_retry(q);
+	return q;
+}
+
+void
+col_queue_free(struct col_queue *q)
+{
+	struct qblock *b;
+
+	if (q == NULL)
+		return;
+	queue_close_fd(q);
+	if (q->ev_write) event_free(q->ev_write);
+	if (q->ev_retry) event_free(q->ev_retry);
+	if (q->ev_flush) event_free(q->ev_flush);
+	while ((b = q->head) != NULL) {
+		q->head = b->next;
+		qblock_free(b);
+	}
+	while ((b = q->spare) != NULL) {
+		q->spare = b->next;
+		qblock_free(b);
+	}
+	free(q->scratch);
+	free(q->path);
+	free(q);
+}
+
+int
+col_queue_room(const struct col_queue *q, size_t n)
+{
+	return q->pending + n <= q->max;
+}
+
+static struct qblock *
+queue_block_new(struct col_queue *q)
+{
+	struct qblock *b = q->spare;
+
+	if (b) {
+		q->spare = b->next;
+		q->n_spare--;
+	} else {
+		b = qblock_alloc();
+		if (b == NULL)
+			return NULL;
+	}
+	b->next = NULL;
+	b->off = b->len = 0;
+	if (q->tail)
+		q->tail->next = b;
+	else
+		q->head = b;
+	q->tail = b;
+	return b;
+}
+
+static void
+queue_schedule_flush(struct col_queue *q)
+{
+	if (!q->flush_scheduled && !q->waiting_writable && q->fd >= 0) {
+		q->flush_scheduled = 1;
+		event_active(q->ev_flush, EV_WRITE, 0);
+	}
+}
+
+int
+col_queue_push(struct col_queue *q, const char *data, size_t len)
+{
+	struct qblock *b;
+	size_t n;
+
+	while (len > 0) {
+		b = q->tail;
+		if (b == NULL || b->len == QBLOCK_DATA) {
+			b = queue_block_new(q);
+			if (b == NULL)
+				return -1;
+		}
+		n = QBLOCK_DATA - b->len;
+		if (n > len)
+			n = len;
+		memcpy(b->data + b->len, data, n);
+		b->len += n;
+		q->pending += n;
+		data += n;
+		len -= n;
+	}
+	q->stats.lines++;
+	queue_schedule_flush(q);
+	return 0;
+}
+
+int
+col_queue_push_base64(struct col_queue *q, const uint8_t *rec, size_t len)
+{
+	size_t need = base64_encoded_len(len) + 1;   /* the line and its '\n' */
+	struct qblock *b = q->tail;
+	size_t n;
+
+	if (b && QBLOCK_DATA - b->len >= need + 1) {
+		/* encode straight into the tail block (base64_encode writes a NUL: room for it) */
+		n = base64_encode(rec, len, b->data + b->len);
+		b->data[b->len + n] = '\n';
+		b->len += n + 1;
+		q->pending += n + 1;
+		q->stats.lines++;
+		queue_schedule_flush(q);
+		return 0;
+	}
+	if (b == NULL || QBLOCK_DATA - b->len < 64) {
+		if (need + 1 <= QBLOCK_DATA) {
+			b = queue_block_new(q);
+			if (b == NULL)
+				return -1;
+			return col_queue_push_base64(q, rec, len);
+		}
+	}
+	if (q->scratch_cap < need + 1) {
+		char *p = realloc(q->scratch, need + 1);
+
+		if (p == NULL)
+			return -1;
+		q->scratch = p;
+		q->scratch_cap = need + 1;
+	}
+	n = base64_encode(rec, len, q->scratch);
+	q->scratch[n] = '\n';
+	if (col_queue_push(q, q->scratch, n + 1) == -1)
+		return -1;
+	if (q->scratch_cap > 4 * QBLOCK_DATA) {
+		free(q->scratch);
+		q->scratch = NULL;
+		q->scratch_cap = 0;
+	}
+	return 0;
+}
+
+size_t
+col_queue_pending(const struct col_queue *q)
+{
+	return q->pending;
+}
+
+int
+col_queue_healthy(const struct col_queue *q)
+{
+	return !q->failing && !q->broken && q->fd >= 0 && q->pending < q->max;
+}
+
+int
+col_queue_broken(const struct col_queue *q)
+{
+	return q->broken;
+}
+
+const struct col_queue_stats *
+col_queue_stats(const struct col_queue *q)
+{
+	return &q->stats;
+}
+
+const char *
+col_queue_error(const struct col_queue *q)
+{
+	return q->error;
+}
+
+static void
+queue_consume(struct col_queue *q, size_t n)
+{
+	struct qblock *b;
+
+	q->pending -= n;
+	q->stats.bytes_written += n;
+	while (n > 0 && (b = q->head) != NULL) {
+		size_t avail = b->len - b->off;
+		size_t take = n < avail ? n : avail;
+
+		b->off += take;
+		n -= take;
+		if (b->off == b->len && (b->len == QBLOCK_DATA || b != q->tail)) {
+			q->head = b->next;
+			if (q->head == NULL)
+				q->tail = NULL;
+			if (q->n_spare < QBLOCK_CACHE) {
+				b->next = q->spare;
+				q->spare = b;
+				q->n_spare++;
+			} else {
+				qblock_free(b);
+			}
+		}
+	}
+	/* an emptied tail block that is not full is reused from its start */
+	if (q->head && q->head == q->tail && q->head->off == q->head->len)
+		q->head->off = q->head->len = 0;
+}
+
+void
+col_queue_flush(struct col_queue *q)
+{
+	struct iovec iov[QWRITE_IOV];
+	struct qblock *b;
+	ssize_t n;
+	int cnt;
+
+	while (q->pending > 0 && q->fd >= 0 && !q->waiting_writable) {
+		cnt = 0;
+		for (b = q->head; b && cnt < QWRITE_IOV; b = b->next) {
+			if (b->len == b->off)
+				continue;
+			iov[cnt].iov_base = b->data + b->off;
+			iov[cnt].iov_len = b->len - b->off;
+			cnt++;
+		}
+		n = writev(q->fd, iov, cnt);
+		if (n > 0) {
+			queue_consume(q, (size_t)n);
+			q->failing = 0;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (q->nonblocking_ok) {
+				q->waiting_writable = 1;
+				event_add(q->ev_write, NULL);
+			} else {
+				queue_schedule_retry(q);
+			}
+			return;
+		}
+		q->stats.write_errors++;
+		queue_set_error(q, "write", n < 0 ? errno : EIO);
+		if (n < 0 && errno == EPIPE) {
+			if (q->path) {
+				/* The FIFO's reader went away. Keep our end open: while a writer holds the
+				 * pipe, the kernel keeps what the old reader left unread and hands it to
+				 * the next reader, so nothing already written is lost. Writes are retried
+				 * until a reader is back. */
+				queue_schedule_retry(q);
+				return;
+			} else {
+				q->broken = 1;
+				q->failing = 1;
+				return;
+			}
+		}
+		queue_schedule_retry(q);
+		return;
+	}
+}
+
+void
+col_queue_reopen(struct col_queue *q)
+{
+	int rc;
+
+	if (q->path == NULL)
+		return;
+	/* reopening a FIFO buys nothing and, without a reader, would drop what the pipe holds */
+	if (q->fd >= 0 && q->is_fifo)
+		return;
+	queue_close_fd(q);
+	rc = queue_open_path(q);
+	if (rc != 0) {
+		if (rc == -1)
+			queue_set_error(q, "reopen", errno);
+		queue_schedule_retry(q);
+		return;
+	}
+	q->stats.reopens++;
+	event_assign(q->ev_write, q->base, q->fd, EV_WRITE, queue_write_cb, q);
+	q->failing = 0;
+	col_queue_flush(q);
+}

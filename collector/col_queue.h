@@ -1,0 +1,59 @@
+/*
+ * col_queue: a bounded in-memory output queue written by the event loop (collector.md §1,
+ * DESIGN.md "Back-pressure and durability").
+ *
+ * Records are appended as whole lines to a chain of fixed-size blocks; the event loop writes
+ * them to the output descriptor without ever blocking (non-blocking writes, EV_WRITE when the
+ * pipe is full). The queue never drops a line it accepted: when the output is a FIFO whose
+ * reader is absent (ENXIO at open) the open is retried periodically; when its reader goes away
+ * (EPIPE) our end stays open, so the pipe keeps what the old reader had not read, and writes
+ * are retried periodically. Lines keep queueing meanwhile; writing resumes when a reader is back. Callers ask
+ * col_queue_room() before accepting a request, so a full queue turns into a 503 rather than a
+ * lost record.
+ */
+#ifndef COL_QUEUE_H
+#define COL_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct col_queue;
+
+struct col_queue_stats {
+	uint64_t lines;          /* lines accepted */
+	uint64_t bytes_written;  /* bytes handed to the output */
+	uint64_t write_errors;   /* failed writes or opens, EAGAIN excluded */
+	uint64_t reopens;        /* successful (re)opens after a failure or SIGHUP */
+};
+
+/*
+ * path NULL or "-": use std_fd (1 for the good output, 2 for the bad default). Otherwise a file
+ * (appended, created 0644) or a FIFO (opened non-blocking; a missing reader is not an error).
+ * max is the byte bound. Returns NULL with a reason in err.
+ */
+struct col_queue *col_queue_new(struct event_base *base, const char *path, int std_fd,
+    size_t max, char *err, size_t errlen);
+void col_queue_free(struct col_queue *q);
+
+/* 1 if n more bytes fit under the bound. */
+int col_queue_room(const struct col_queue *q, size_t n);
+/* Append one line: the standard padded base64 of rec, then '\n'. Returns 0 or -1 (no memory). */
+int col_queue_push_base64(struct col_queue *q, const uint8_t *rec, size_t len);
+/* Append bytes as they are (a line that already ends in '\n'). Returns 0 or -1. */
+int col_queue_push(struct col_queue *q, const char *data, size_t len);
+/* Bytes queued and not yet written. */
+size_t col_queue_pending(const struct col_queue *q);
+/* 0 when the queue is full, the output is not open, or the last write failed. */
+int col_queue_healthy(const struct col_queue *q);
+/* 1 when the output can never be written again (standard output's reader has gone). */
+int col_queue_broken(const struct col_queue *q);
+/* Close and reopen a path output (SIGHUP, log rotation). Standard streams are left alone. */
+void col_queue_reopen(struct col_queue *q);
+/* Try to write now (used when draining). */
+void col_queue_flush(struct col_queue *q);
+const struct col_queue_stats *col_queue_stats(const struct col_queue *q);
+/* The last error text, "" if none. */
+const char *col_queue_error(const struct col_queue *q);
+
+#endif

@@ -1,0 +1,116 @@
+/*
+ * col_route: what the collector answers and stores for each request (collector.md §2-§10):
+ * route matching, the pixel and fixed bodies, CORS and cache headers, the sp cookie,
+ * SP-Anonymous, the client IP, the CollectorPayload fields, size limits with tp2 splitting and
+ * size_violation bad rows, and the 503 answer when the output queue is full.
+ */
+#ifndef COL_ROUTE_H
+#define COL_ROUTE_H
+
+#include <regex.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "col_http.h"
+#include "col_payload.h"
+
+struct col_queue;
+
+struct col_config {
+	/* §5 cookie */
+	int          cookie_enabled;
+	const char  *cookie_name;
+	char       **cookie_domains;
+	size_t       n_cookie_domains;
+	const char  *cookie_fallback_domain;
+	long long    cookie_expiry_s;
+	int          cookie_secure;
+	int          cookie_http_only;
+	const char  *cookie_same_site;      /* NULL: attribute omitted */
+	const char  *client_cookie_name;    /* NULL: no second cookie */
+	/* §5.4 do-not-track cookie */
+	int          dnt_enabled;
+	const char  *dnt_name;
+	regex_t      dnt_re;
+	/* §5.4 cookie bounce */
+	int          bounce;
+	const char  *bounce_name;
+	const char  *bounce_fallback;
+	const char  *fwd_proto_header;
+	/* §2 redirects */
+	int          redirects;
+	char       **redirect_domains;
+	size_t       n_redirect_domains;
+	/* §2 --path-map */
+	char       **map_from;
+	char       **map_to;
+	size_t       n_maps;
+	/* §10 sizes */
+	size_t       max_payload;           /* P */
+	size_t       max_record;            /* R */
+	/* §4 and §2 extras */
+	unsigned     cors_max_age;
+	long long    hsts_s;                /* 0: off */
+	char       **crossdomain;
+	size_t       n_crossdomain;
+	int          crossdomain_secure;
+	int          root_status;           /* 0: GET / is a 404 */
+	const char  *root_location;
+	int          metrics;               /* serve GET /metrics (Prometheus text format) */
+};
+
+enum col_route_id {
+	ROUTE_PIXEL, ROUTE_POST, ROUTE_REDIRECT, ROUTE_OPTIONS, ROUTE_HEALTH, ROUTE_SINK_HEALTH,
+	ROUTE_ROBOTS, ROUTE_CROSSDOMAIN, ROUTE_ROOT, ROUTE_METRICS, ROUTE_OTHER, ROUTE_N
+};
+
+/* §12 Prometheus series: one per (route, method, status) seen, with a duration histogram. */
+#define COL_METRIC_BUCKETS 11
+#define COL_METRIC_MAX     256
+struct col_metric {
+	uint8_t  route;
+	uint8_t  method;
+	uint16_t code;
+	uint64_t count;
+	double   seconds;
+	uint64_t buckets[COL_METRIC_BUCKETS];
+};
+
+struct col_route_stats {
+	uint64_t by_route[ROUTE_N][6];      /* [route][status / 100] */
+	uint64_t stored_requests;           /* tracking requests whose records were queued */
+	uint64_t records;                   /* good records queued */
+	uint64_t bad_rows;                  /* size_violation rows queued */
+	uint64_t split_payloads;            /* payloads that were split */
+	uint64_t refused_503;               /* tracking requests refused: queue full */
+	uint64_t not_stored;                /* do-not-track and bounce answers */
+};
+
+struct col_ctx {
+	const struct col_config *cfg;
+	struct col_queue *good;
+	struct col_queue *bad;
+	struct col_route_stats st;
+	struct buf enc;                     /* Thrift bytes */
+	struct buf scratch;                 /* decoded and re-rendered strings of one request */
+	struct buf tmp;
+	struct col_payload_header hdrs[COL_PAYLOAD_MAX_HEADERS];
+	struct col_metric metrics[COL_METRIC_MAX];
+	size_t n_metrics;
+};
+
+void col_ctx_init(struct col_ctx *ctx, const struct col_config *cfg, struct col_queue *good,
+    struct col_queue *bad);
+void col_ctx_free(struct col_ctx *ctx);
+
+/* The col_http handler. arg is a struct col_ctx. */
+void col_route_handle(const struct col_http_request *req, struct col_http_response *resp,
+    void *arg);
+
+const char *col_route_name(int route);
+
+/* The 43-byte pixel of collector.md §3. */
+extern const unsigned char col_pixel[43];
+
+#endif
