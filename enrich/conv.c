@@ -647,7 +647,7 @@ conv_uri_parse(const char *s, size_t len, struct buf *norm, struct conv_uri *u,
     char *err, size_t errlen)
 {
 	char err1[512], err2[512];
-	size_t i, n, hashes = 0;
+	size_t i, n, hashes = 0, auth_from = 0, auth_to = 0;
 	int rc;
 
 	buf_reset(norm);
@@ -661,12 +661,23 @@ conv_uri_parse(const char *s, size_t len, struct buf *norm, struct conv_uri *u,
 	}
 	if (uri_strict(norm->data ? norm->data : "", norm->len, u, err1, sizeof(err1)) == 0)
 		return 0;
-	/* lenient: encode what the strict parser rejects, keep the structure characters */
+	/* lenient: encode what the strict parser rejects, keep the structure characters (and the
+	 * brackets of an IPv6 host) */
+	{
+		const char *dslash = memmem(s, len, "://", 3);
+		if (dslash) {
+			auth_from = (size_t)(dslash - s) + 3;
+			for (auth_to = auth_from; auth_to < len && !strchr("/?#", s[auth_to]); auth_to++)
+				;
+		}
+	}
 	buf_reset(norm);
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 		int enc = 0;
-		if (c == '%')
+		if ((c == '[' || c == ']') && i >= auth_from && i < auth_to)
+			enc = 0;
+		else if (c == '%')
 			enc = !(i + 2 < len && is_hex(s[i + 1]) && is_hex(s[i + 2]));
 		else if (c == '#')
 			enc = hashes++ > 0;

@@ -1743,8 +1743,10 @@ enrich_line(struct enrich *e, const char *line, size_t len, struct buf *good, st
 	}
 
 	/* payload checks (ThriftLoader): query string, path, network user id, schema */
+	/* upstream's Charset.forName(null) throws before any other check */
 	if (tp->encoding.s == NULL)
-		msgs[nmsg++] = msg_fallback("error deserializing raw event: encoding is not set");
+		return emit_cpfv(e, msg_fallback("error deserializing raw event: Null charset name"),
+		    raw, rawlen, bad);
 	if (tp->querystring.s && tp->querystring.len > 0) {
 		size_t qlen;
 		const char *what;

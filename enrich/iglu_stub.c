@@ -13,7 +13,8 @@
 #include <sys/stat.h>
 
 struct iglu_resolver {
-	char dir[4096];
+	char dir[8][4096];
+	int n;
 };
 
 static int
@@ -133,13 +134,38 @@ __attribute__((weak)) struct iglu_resolver *
 iglu_resolver_new(const char *config_path, const char *schemas_dir, char *err, size_t errlen)
 {
 	struct iglu_resolver *r = calloc(1, sizeof(*r));
+	json_error_t jerr;
+	json_t *cfg, *repos;
+	size_t i;
 
-	(void)config_path;
 	if (r == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	snprintf(r->dir, sizeof(r->dir), "%s", schemas_dir);
+	snprintf(r->dir[r->n++], sizeof(r->dir[0]), "%s", schemas_dir);
+	if (config_path == NULL)
+		return r;
+	cfg = json_load_file(config_path, 0, &jerr);
+	if (cfg == NULL) {
+		snprintf(err, errlen, "%s", jerr.text);
+		free(r);
+		return NULL;
+	}
+	repos = json_object_get(json_object_get(cfg, "data"), "repositories");
+	for (i = 0; i < json_array_size(repos) && r->n < 8; i++) {
+		json_t *emb = json_object_get(json_object_get(json_array_get(repos, i), "connection"),
+		    "embedded");
+		const char *path = json_string_value(json_object_get(emb, "path"));
+		const char *slash = strrchr(config_path, '/');
+		if (path == NULL)
+			continue;
+		if (path[0] == '/' || slash == NULL)
+			snprintf(r->dir[r->n++], sizeof(r->dir[0]), "%s", path);
+		else
+			snprintf(r->dir[r->n++], sizeof(r->dir[0]), "%.*s/%s",
+			    (int)(slash - config_path), config_path, path);
+	}
+	json_decref(cfg);
 	return r;
 }
 
@@ -164,16 +190,19 @@ iglu_validate(struct iglu_resolver *r, const struct iglu_key *key, const json_t 
 {
 	char path[8192];
 	struct stat st;
+	int i;
 
 	(void)data;
-	snprintf(path, sizeof(path), "%s/schemas/%s/%s/%s/%d-%d-%d", r->dir, key->vendor, key->name,
-	    key->format, key->model, key->revision, key->addition);
-	if (stat(path, &st) == 0)
-		return 0;
-	snprintf(path, sizeof(path), "%s/%s/%s/%s/%d-%d-%d", r->dir, key->vendor, key->name,
-	    key->format, key->model, key->revision, key->addition);
-	if (stat(path, &st) == 0)
-		return 0;
+	for (i = 0; i < r->n; i++) {
+		snprintf(path, sizeof(path), "%s/schemas/%s/%s/%s/%d-%d-%d", r->dir[i], key->vendor,
+		    key->name, key->format, key->model, key->revision, key->addition);
+		if (stat(path, &st) == 0)
+			return 0;
+		snprintf(path, sizeof(path), "%s/%s/%s/%s/%d-%d-%d", r->dir[i], key->vendor, key->name,
+		    key->format, key->model, key->revision, key->addition);
+		if (stat(path, &st) == 0)
+			return 0;
+	}
 	*client_error = json_pack("{s:s,s:[{s:s,s:[{s:s}],s:i,s:s}]}", "error", "ResolutionError",
 	    "lookupHistory", "repository", "Iglu Client Embedded", "errors", "error", "NotFound",
 	    "attempts", 1, "lastAttempt", "1970-01-01T00:00:00Z");

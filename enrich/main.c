@@ -239,6 +239,8 @@ main(int argc, char **argv)
 		log_error("out of memory");
 		return EX_SOFTWARE;
 	}
+	if (getenv("FURROW_ENRICH_NOW_MS"))     /* tests: a fixed processing time */
+		enrich_set_clock(e, strtoll(getenv("FURROW_ENRICH_NOW_MS"), NULL, 10));
 
 	buf_init(&good.b, 0);
 	buf_init(&bad.b, 0);
