@@ -34,6 +34,8 @@ conv_tsv_safe(const char *s, size_t len, struct buf *out)
 	}
 	if (len > run && buf_append(out, s + run, len - run) == -1)
 		return -1;
+	if (out->data)
+		out->data[out->len] = '\0';
 	return (long)(out->len - start);
 }
 
