@@ -32,6 +32,7 @@
 struct opts {
 	const char *resolver, *schemas, *enrichments, *bad;
 	long stats_interval;
+	long registry_timeout_ms;
 	size_t max_line;
 };
 
@@ -46,7 +47,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: enrich [--resolver FILE] [--schemas DIR] [--enrichments DIR] [--bad PATH]\n"
-	    "              [--stats-interval SECONDS] [--max-line-bytes N] [-q] [-v] [-h] [-V]\n"
+	    "              [--stats-interval SECONDS] [--max-line-bytes N] [--registry-timeout MS]\n"
+	    "              [-q] [-v] [-h] [-V]\n"
 	    "Reads raw collector records (base64 Thrift, one per line) on stdin, writes enriched\n"
 	    "events (131-column TSV) on stdout and bad rows (JSON lines) to --bad (default stderr).\n");
 }
@@ -76,6 +78,7 @@ parse_flags(int argc, char **argv, struct opts *o)
 		{ "bad", required_argument, NULL, 'b' },
 		{ "stats-interval", required_argument, NULL, 'i' },
 		{ "max-line-bytes", required_argument, NULL, 'm' },
+		{ "registry-timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -96,6 +99,13 @@ parse_flags(int argc, char **argv, struct opts *o)
 			o->max_line = (size_t)parse_num(optarg, "--max-line-bytes");
 			if (o->max_line < 16) {
 				fprintf(stderr, "enrich: --max-line-bytes: at least 16\n");
+				exit(EX_USAGE);
+			}
+			break;
+		case 't':
+			o->registry_timeout_ms = parse_num(optarg, "--registry-timeout");
+			if (o->registry_timeout_ms == 0) {
+				fprintf(stderr, "enrich: --registry-timeout: at least 1 ms\n");
 				exit(EX_USAGE);
 			}
 			break;
@@ -228,6 +238,9 @@ main(int argc, char **argv)
 		log_error("%s: %s", o.resolver ? o.resolver : schemas, err);
 		return EX_CONFIG;
 	}
+	if (o.registry_timeout_ms)
+		iglu_resolver_set_timeouts(resolver, o.registry_timeout_ms < 2000 ?
+		    o.registry_timeout_ms : 2000, o.registry_timeout_ms);
 	if (o.enrichments) {
 		enrichments = enrichments_load(o.enrichments, resolver, err, sizeof(err));
 		if (enrichments == NULL) {
@@ -284,7 +297,10 @@ main(int argc, char **argv)
 				time_t now = time(NULL);
 				timeout = now >= next_stats ? 0 : (int)(next_stats - now) * 1000;
 			}
-			if (poll(&p, 1, timeout) == 0 || (next_stats && time(NULL) >= next_stats)) {
+			int pr = poll(&p, 1, timeout);
+			if (pr == -1 && errno == EINTR)
+				continue;           /* a signal: look at the flags first */
+			if (pr == 0 || (next_stats && time(NULL) >= next_stats)) {
 				if (next_stats && time(NULL) >= next_stats) {
 					log_counts(e);
 					next_stats = time(NULL) + o.stats_interval;
