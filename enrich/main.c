@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +226,8 @@ main(int argc, char **argv)
 	size_t len;
 	time_t next_stats;
 	enum lr_status st;
+	sigset_t sigs, waitmask;
+	int will_read;
 
 	log_init("enrich");
 	parse_flags(argc, argv, &o);
@@ -273,6 +276,14 @@ main(int argc, char **argv)
 		return EX_SOFTWARE;
 	}
 	sig_flags_install();
+	/* Signals are held while a line is processed and delivered only while enrich waits for
+	 * input (ppoll) or reads it, so a SIGHUP or SIGTERM is never left unseen by a blocked
+	 * wait. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &sigs, &waitmask);
 
 	next_stats = o.stats_interval ? time(NULL) + o.stats_interval : 0;
 	for (;;) {
@@ -284,9 +295,11 @@ main(int argc, char **argv)
 		}
 		if (sig_terminate)
 			break;
-		if (!line_buffered(&lr) && !lr.eof) {
+		will_read = !line_buffered(&lr) && !lr.eof;
+		if (will_read) {
 			/* about to block: let downstream see what we have */
 			struct pollfd p = { 0, POLLIN, 0 };
+			struct timespec ts = { 0, 0 };
 			int timeout = -1;
 			if (good.b.len || bad.b.len) {
 				if (poll(&p, 1, 0) == 0) {
@@ -296,9 +309,11 @@ main(int argc, char **argv)
 			}
 			if (next_stats) {
 				time_t now = time(NULL);
-				timeout = now >= next_stats ? 0 : (int)(next_stats - now) * 1000;
+				timeout = now >= next_stats ? 0 : (int)(next_stats - now);
 			}
-			int pr = poll(&p, 1, timeout);
+			int pr;
+			ts.tv_sec = timeout;
+			pr = ppoll(&p, 1, timeout < 0 ? NULL : &ts, &waitmask);
 			if (pr == -1 && errno == EINTR)
 				continue;           /* a signal: look at the flags first */
 			if (pr == 0 || (next_stats && time(NULL) >= next_stats)) {
@@ -310,7 +325,11 @@ main(int argc, char **argv)
 					continue;
 			}
 		}
+		if (will_read)
+			sigprocmask(SIG_SETMASK, &waitmask, NULL);
 		st = linereader_next(&lr, &line, &len);
+		if (will_read)
+			sigprocmask(SIG_BLOCK, &sigs, NULL);
 		if (st == LR_AGAIN)
 			continue;
 		if (toolong.data && !lr.discarding) {
