@@ -325,8 +325,14 @@ main(int argc, char **argv)
 					continue;
 			}
 		}
-		if (will_read)
+		if (will_read) {
+			/* a signal that came with the data is delivered here: act on it first */
 			sigprocmask(SIG_SETMASK, &waitmask, NULL);
+			if (sig_reopen || sig_terminate) {
+				sigprocmask(SIG_BLOCK, &sigs, NULL);
+				continue;
+			}
+		}
 		st = linereader_next(&lr, &line, &len);
 		if (will_read)
 			sigprocmask(SIG_BLOCK, &sigs, NULL);
