@@ -49,7 +49,7 @@ print(json.dumps(dict(base, path="/i", qs=up.urlencode(pv))))
 print(json.dumps(dict(base, path="/com.snowplowanalytics.snowplow/tp2", ct="application/json", body=body, headers=hdr + ["Content-Type: application/json"])))
 print(json.dumps(dict(base, path="/i", qs=up.urlencode(se))))
 PY
-"$W/mkraw" <"$W/req.jsonl" | awk '{ a[NR % 3] = a[NR % 3] $0 "\n" } END { }1' >"$W/unsorted.raw"
+"$W/mkraw" <"$W/req.jsonl" >"$W/unsorted.raw"
 # interleave the three kinds (the file is grouped by kind)
 python3 -c '
 import sys
@@ -62,7 +62,6 @@ open(sys.argv[2], "w").write("\n".join(out) + "\n")' "$W/unsorted.raw" "$W/in.ra
 records=$(wc -l <"$W/in.raw")
 echo "records: $records ($(du -h "$W/in.raw" | cut -f1))"
 
-"$ROOT/bin/enrich" -q --bad "$W/bad.jsonl" <"$W/in.raw" | head -3 | cut -f6,53 | cut -c1-80 >/dev/null
 : >"$W/bad.jsonl"
 "$ROOT/bin/enrich" -q --bad "$W/bad.jsonl" <"$W/in.raw" >"$W/out.tsv"
 echo "check: good $(wc -l <"$W/out.tsv"), bad $(wc -l <"$W/bad.jsonl")"
