@@ -450,6 +450,17 @@ jtstr(const struct tstr *t)
 
 /* ---- payload objects (enriched-event.md §14.5) ---- */
 
+/* The network user id as upstream prints its java.util.UUID: lower case. */
+static json_t *
+jnuid(const struct tstr *t)
+{
+	char u[UUID_STR_LEN + 1];
+
+	if (t->s && conv_uuid(t->s, u) == 0)
+		return json_string(u);
+	return jtstr(t);
+}
+
 static json_t *
 headers_json(const struct thrift_payload *tp)
 {
@@ -486,7 +497,7 @@ collector_payload_json(struct enrich *e)
 	json_object_set_new(o, "useragent", jtstr(&tp->user_agent));
 	json_object_set_new(o, "refererUri", jtstr(&tp->referer_uri));
 	json_object_set_new(o, "headers", headers_json(tp));
-	json_object_set_new(o, "networkUserId", jtstr(&tp->network_user_id));
+	json_object_set_new(o, "networkUserId", jnuid(&tp->network_user_id));
 	return o;
 }
 
@@ -514,7 +525,7 @@ raw_event_json(struct enrich *e, const struct plist *params)
 	json_object_set_new(o, "useragent", jtstr(&tp->user_agent));
 	json_object_set_new(o, "refererUri", jtstr(&tp->referer_uri));
 	json_object_set_new(o, "headers", headers_json(tp));
-	json_object_set_new(o, "userId", jtstr(&tp->network_user_id));
+	json_object_set_new(o, "userId", jnuid(&tp->network_user_id));
 	return o;
 }
 
@@ -1276,8 +1287,12 @@ enrich_event_run(struct enrich *e, struct buf *good, struct buf *bad)
 		set_clean(&c, COL_V_COLLECTOR, tp->collector.s, tp->collector.len);
 	if (e->ip_len)
 		set_clean(&c, COL_USER_IPADDRESS, e->ip, conv_ip_token(e->ip, e->ip_len));
-	if (tp->network_user_id.s)
-		set_clean(&c, COL_NETWORK_USERID, tp->network_user_id.s, tp->network_user_id.len);
+	if (tp->network_user_id.s) {
+		/* a java.util.UUID upstream: printed in lower case */
+		char nuid[UUID_STR_LEN + 1];
+		if (conv_uuid(tp->network_user_id.s, nuid) == 0)
+			enrich_event_set_str(&c.ev, COL_NETWORK_USERID, nuid);
+	}
 	if (tp->user_agent.s) {
 		const char *s = tp->user_agent.s;
 		size_t n = tp->user_agent.len;

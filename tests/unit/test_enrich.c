@@ -429,7 +429,7 @@ START_TEST(precedence)
 	thrift_tstr_set(&p.user_agent, "UA\t1\r\n\x01", 7);
 	thrift_payload_add_header(&p, "X-Forwarded-For: 198.51.100.9", 29);
 	run_payload(&p, &r);
-	ck_assert_str_eq(col(&r, "network_userid"), "9F2B6A3E-1C4D-4E5F-8A7B-0C1D2E3F4A5B");
+	ck_assert_str_eq(col(&r, "network_userid"), "9f2b6a3e-1c4d-4e5f-8a7b-0c1d2e3f4a5b");
 	ck_assert_str_eq(col(&r, "page_url"), "https://ref.example:444/x?y#z");
 	ck_assert_str_eq(col(&r, "page_urlport"), "444");
 	ck_assert_str_eq(col(&r, "page_referrer"), "");
