@@ -442,6 +442,32 @@ jstrn(const char *s, size_t n)
 	return s ? badrow_string(s, n) : json_null();
 }
 
+/* A JSON string of s[0..n) cut to at most max characters (code points), so that bad rows
+ * respect their schemas' maxLength (enriched-event.md §14.5). */
+static json_t *
+jstrmax(const char *s, size_t n, size_t max)
+{
+	size_t i, chars = 0;
+
+	if (s == NULL)
+		return json_null();
+	for (i = 0; i < n; i++) {
+		if (((unsigned char)s[i] & 0xc0) == 0x80)
+			continue;
+		if (chars++ == max) {
+			n = i;
+			break;
+		}
+	}
+	return badrow_string(s, n);
+}
+
+static json_t *
+jtmax(const struct tstr *t, size_t max)
+{
+	return jstrmax(t->s, t->len, max);
+}
+
 static json_t *
 jtstr(const struct tstr *t)
 {
@@ -476,27 +502,34 @@ static json_t *
 collector_payload_json(struct enrich *e)
 {
 	const struct thrift_payload *tp = &e->tp;
-	json_t *o = json_object(), *qs = json_array();
+	json_t *o = json_object(), *qs = json_array(), *h = json_array();
 	char ts[TIMEFMT_BUFSZ];
 	size_t i;
 
-	for (i = 0; i < e->qs.n; i++)
-		json_array_append_new(qs, json_pack("{s:o,s:o}", "name", jstr(e->qs.p[i].name),
-		    "value", jstr(e->qs.p[i].value)));
+	for (i = 0; i < e->qs.n; i++) {
+		const char *n = e->qs.p[i].name, *v = e->qs.p[i].value;
+		json_array_append_new(qs, json_pack("{s:o,s:o}", "name", jstrmax(n, strlen(n), 512),
+		    "value", v ? jstrmax(v, strlen(v), 512) : json_null()));
+	}
+	for (i = 0; i < tp->n_headers; i++)
+		json_array_append_new(h, jtmax(&tp->headers[i], 8192));
 	timefmt_joda(tp->timestamp, ts);
-	json_object_set_new(o, "vendor", jstr(e->vendor));
-	json_object_set_new(o, "version", jstr(e->version));
+	json_object_set_new(o, "vendor", e->vendor ? jstrmax(e->vendor, strlen(e->vendor), 64) :
+	    json_null());
+	json_object_set_new(o, "version", e->version ? jstrmax(e->version, strlen(e->version), 16) :
+	    json_null());
 	json_object_set_new(o, "querystring", qs);
-	json_object_set_new(o, "contentType", jtstr(&tp->content_type));
+	json_object_set_new(o, "contentType", jtmax(&tp->content_type, 256));
 	json_object_set_new(o, "body", jtstr(&tp->body));
-	json_object_set_new(o, "collector", jtstr(&tp->collector));
+	json_object_set_new(o, "collector", jtmax(&tp->collector, 32));
 	json_object_set_new(o, "encoding", jtstr(&tp->encoding));
 	json_object_set_new(o, "hostname", jtstr(&tp->hostname));
 	json_object_set_new(o, "timestamp", json_string(ts));
-	json_object_set_new(o, "ipAddress", e->ip_len ? jstrn(e->ip, e->ip_len) : json_null());
-	json_object_set_new(o, "useragent", jtstr(&tp->user_agent));
+	json_object_set_new(o, "ipAddress", e->ip_len ? jstrmax(e->ip, e->ip_len, 128) :
+	    json_null());
+	json_object_set_new(o, "useragent", jtmax(&tp->user_agent, 4096));
 	json_object_set_new(o, "refererUri", jtstr(&tp->referer_uri));
-	json_object_set_new(o, "headers", headers_json(tp));
+	json_object_set_new(o, "headers", h);
 	json_object_set_new(o, "networkUserId", jnuid(&tp->network_user_id));
 	return o;
 }
@@ -598,15 +631,17 @@ msg_fallback(const char *text)
 static json_t *
 msg_cp_input(const char *field, json_t *value, const char *expectation)
 {
-	return json_pack("{s:s,s:o,s:o}", "payloadField", field, "value", value ? value : json_null(),
-	    "expectation", jstr(expectation));
+	return json_pack("{s:o,s:o,s:o}", "payloadField", jstrmax(field, strlen(field), 64),
+	    "value", value ? value : json_null(),
+	    "expectation", jstrmax(expectation, strlen(expectation), 256));
 }
 
 static json_t *
 msg_input(const char *field, json_t *value, const char *expectation)
 {
-	return json_pack("{s:s,s:o,s:o}", "field", field, "value", value ? value : json_null(),
-	    "expectation", jstr(expectation));
+	return json_pack("{s:o,s:o,s:o}", "field", jstrmax(field, strlen(field), 64),
+	    "value", value ? value : json_null(),
+	    "expectation", jstrmax(expectation, strlen(expectation), 256));
 }
 
 /* adapter_failures / tracker_protocol_violations: one row per payload. */

@@ -55,6 +55,18 @@ exec 7>&-
 eq "SIGTERM: exit 0" 0 $rc
 check "SIGTERM: counters logged" grep -q 'lines 4, empty 0, good 2, bad 2' "$T_TMP/err2"
 
+# --stats-interval: counters while running, not only at exit.
+mkfifo "$T_TMP/in3"
+"$E" $S --stats-interval 1 --bad /dev/null <"$T_TMP/in3" >/dev/null 2>"$T_TMP/err4" &
+pid=$!
+exec 8>"$T_TMP/in3"
+echo "$SPEC" >&8
+check "--stats-interval logs counters while running" wait_for 10 \
+    grep -q 'lines 1, empty 0, good 1, bad 0' "$T_TMP/err4"
+exec 8>&-
+wait $pid
+eq "EOF after stats: exit 0" 0 $?
+
 # EPIPE on stdout is fatal: exit 74.
 i=0; : >"$T_TMP/many.raw"
 while [ $i -lt 200 ]; do echo "$SPEC"; i=$((i + 1)); done >"$T_TMP/200.raw"
