@@ -43,6 +43,7 @@
 #define UNSTRUCT_OUT      "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0"
 #define URI_REDIRECT      "iglu:com.snowplowanalytics.snowplow/uri_redirect/jsonschema/1-0-0"
 #define CONTEXTS_100      "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0"
+#define VALIDATION_INFO   "iglu:com.snowplowanalytics.iglu/validation_info/jsonschema/1-0-0"
 
 /* ---- the parameter map (tracker-protocol.md §3.2, ENRICH Transform.scala) ---- */
 
@@ -862,23 +863,28 @@ convert_param(struct evctx *c, int k)
 struct entity_ctx {
 	struct buf *out;
 	int first;
-	int rc;
+	json_t *ents;          /* the parsed entities (array), or one entity */
+	size_t index;
 };
 
+/* Write one entity from the tracker's text (so that numbers keep their form), with the schema
+ * URI from the parsed entity (superseding may have rewritten it). */
 static int
 entity_out_cb(const char *s, size_t len, void *arg)
 {
 	struct entity_ctx *x = arg;
-	const char *sv, *dv;
-	size_t sl, dl;
+	json_t *ent = json_is_array(x->ents) ? json_array_get(x->ents, x->index) : x->ents;
+	const char *uri = json_string_value(json_object_get(ent, "schema")), *dv;
+	size_t dl;
 
-	if (conv_json_get(s, len, "schema", &sv, &sl) == -1 || conv_json_get(s, len, "data", &dv, &dl) == -1)
+	x->index++;
+	if (uri == NULL || conv_json_get(s, len, "data", &dv, &dl) == -1)
 		return -1;
 	if (!x->first)
 		buf_append_byte(x->out, ',');
 	x->first = 0;
 	buf_append_str(x->out, "{\"schema\":");
-	conv_json_compact(sv, sl, x->out);
+	conv_json_string(uri, strlen(uri), x->out);
 	buf_append_str(x->out, ",\"data\":");
 	conv_json_compact(dv, dl, x->out);
 	return buf_append_byte(x->out, '}');
@@ -897,6 +903,7 @@ check_entity(struct evctx *c, json_t *ent)
 	const char *code = NULL, *uri;
 	json_t *schema = json_object_get(ent, "schema"), *data = json_object_get(ent, "data");
 	json_t *ce = NULL;
+	struct iglu_key used;
 
 	if (!json_is_object(ent) || !json_is_string(schema) || data == NULL) {
 		phase1_msg(c, json_pack("{s:O,s:s}", "json", ent, "error", "INVALID_DATA_PAYLOAD"));
@@ -907,9 +914,20 @@ check_entity(struct evctx *c, json_t *ent)
 		phase1_msg(c, json_pack("{s:O,s:s}", "json", ent, "error", code ? code : "INVALID_IGLUURI"));
 		return -1;
 	}
-	if (c->e->resolver && iglu_validate(c->e->resolver, &key, data, &ce) == -1) {
+	if (c->e->resolver == NULL)
+		return 0;
+	if (iglu_validate_superseding(c->e->resolver, &key, data, &ce, &used) == -1) {
 		phase1_msg(c, json_pack("{s:s,s:o}", "schemaKey", uri, "error", ce ? ce : json_null()));
 		return -1;
+	}
+	if (used.revision != key.revision || used.addition != key.addition) {
+		/* §15.6: the entity now names the superseding version; say so in derived_contexts */
+		char newuri[512], ver[40];
+		snprintf(ver, sizeof(ver), "%d-%d-%d", used.model, used.revision, used.addition);
+		enrich_event_add_derived(&c->ev, json_pack("{s:s,s:{s:s,s:s}}", "schema",
+		    VALIDATION_INFO, "data", "originalSchema", uri, "validatedWith", ver));
+		iglu_key_format(&used, newuri, sizeof(newuri));
+		json_object_set_new(ent, "schema", json_string(newuri));
 	}
 	return 0;
 }
@@ -987,7 +1005,7 @@ extract_sdj(struct evctx *c, int is_ctx, const char *text, size_t len)
 	}
 	buf_reset(&e->col);
 	if (is_ctx) {
-		struct entity_ctx x = { &e->col, 1, 0 };
+		struct entity_ctx x = { &e->col, 1, data, 0 };
 		if (json_array_size(data) > 0) {
 			buf_append_str(&e->col, "{\"schema\":\"" CONTEXTS_OUT "\",\"data\":[");
 			conv_json_array_each(dv, dl, entity_out_cb, &x);
@@ -996,7 +1014,7 @@ extract_sdj(struct evctx *c, int is_ctx, const char *text, size_t len)
 		}
 		c->ev.contexts = json_incref(data);
 	} else {
-		struct entity_ctx x = { &e->col, 1, 0 };
+		struct entity_ctx x = { &e->col, 1, data, 0 };
 		buf_append_str(&e->col, "{\"schema\":\"" UNSTRUCT_OUT "\",\"data\":");
 		entity_out_cb(dv, dl, &x);
 		buf_append_byte(&e->col, '}');
@@ -1215,6 +1233,8 @@ phase3(struct evctx *c)
 			json_t *s = json_object_get(ent, "schema");
 			struct iglu_key k;
 			const char *code = NULL;
+			if (json_is_string(s) && strcmp(json_string_value(s), VALIDATION_INFO) == 0)
+				continue;        /* written by enrich itself (§15.6) */
 			if (!json_is_string(s) || iglu_key_parse(json_string_value(s), &k, &code) == -1) {
 				json_array_append_new(c->phase3, json_pack("{s:O,s:s}", "json", ent, "error",
 				    code ? code : "INVALID_DATA_PAYLOAD"));

@@ -596,6 +596,25 @@ START_TEST(redirects)
 }
 END_TEST
 
+/* enriched-event.md §15.6: a superseded entity is validated with, and renamed to, the newer
+ * version, and a validation_info entity says so in derived_contexts */
+START_TEST(superseding)
+{
+	struct result r;
+
+	run_qs("e=ue&p=web&tv=t&ue_pr=%7B%22schema%22%3A%22iglu%3Acom.snowplowanalytics.snowplow%2F"
+	    "unstruct_event%2Fjsonschema%2F1-0-0%22%2C%22data%22%3A%7B%22schema%22%3A%22iglu%3Acom.acme"
+	    "%2Frenamed%2Fjsonschema%2F1-0-0%22%2C%22data%22%3A%7B%22a%22%3A%22x%22%7D%7D%7D", &r);
+	ck_assert_str_eq(col(&r, "event_version"), "1-0-1");
+	ck_assert_ptr_nonnull(strstr(col(&r, "unstruct_event"), "iglu:com.acme/renamed/jsonschema/1-0-1"));
+	ck_assert_str_eq(col(&r, "derived_contexts"), "{\"schema\":\"iglu:com.snowplowanalytics.snowplow/"
+	    "contexts/jsonschema/1-0-1\",\"data\":[{\"schema\":\"iglu:com.snowplowanalytics.iglu/"
+	    "validation_info/jsonschema/1-0-0\",\"data\":{\"originalSchema\":\"iglu:com.acme/renamed/"
+	    "jsonschema/1-0-0\",\"validatedWith\":\"1-0-1\"}}]}");
+	result_free(&r);
+}
+END_TEST
+
 START_TEST(json_writer)
 {
 	json_t *j = json_loads("{\"b\":0.1,\"a\":[1,2.5,1e2,true,null,\"\\u00e9\\n\"]}", 0, NULL);
@@ -636,6 +655,7 @@ main(void)
 	tcase_add_test(tc, payload_level_failures);
 	tcase_add_test(tc, raw_lines);
 	tcase_add_test(tc, redirects);
+	tcase_add_test(tc, superseding);
 	tcase_add_test(tc, json_writer);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
