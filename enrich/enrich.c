@@ -591,6 +591,15 @@ partial_event_json(const struct enrich_event *ev)
 
 /* ---- bad rows ---- */
 
+/* The failure timestamp (Instant form), made only when a bad row needs it. */
+static const char *
+fail_ts(struct enrich *e)
+{
+	if (e->fail_ts[0] == '\0')
+		timefmt_instant(e->etl_ms, e->fail_ts);
+	return e->fail_ts;
+}
+
 static int
 emit_row(struct enrich *e, json_t *row, struct buf *bad)
 {
@@ -618,7 +627,7 @@ emit_cpfv(struct enrich *e, json_t *message, const uint8_t *raw, size_t rawlen, 
 	base64_encode(raw, rawlen, b64);
 	payload = json_string(b64);
 	free(b64);
-	failure = json_pack("{s:s,s:s,s:o}", "timestamp", e->fail_ts, "loader", "thrift",
+	failure = json_pack("{s:s,s:s,s:o}", "timestamp", fail_ts(e), "loader", "thrift",
 	    "message", message);
 	return emit_row(e, badrow_new(BADROW_CPFV, ENRICH_ARTIFACT, failure, payload), bad);
 }
@@ -649,7 +658,7 @@ msg_input(const char *field, json_t *value, const char *expectation)
 static int
 emit_payload_failure(struct enrich *e, const char *schema, json_t *messages, struct buf *bad)
 {
-	json_t *failure = json_pack("{s:s,s:o,s:o,s:o}", "timestamp", e->fail_ts,
+	json_t *failure = json_pack("{s:s,s:o,s:o,s:o}", "timestamp", fail_ts(e),
 	    "vendor", jstr(e->vendor), "version", jstr(e->version), "messages", messages);
 
 	return emit_row(e, badrow_new(schema, ENRICH_ARTIFACT, failure, collector_payload_json(e)),
@@ -743,10 +752,16 @@ set_clean(struct evctx *c, int col, const char *s, size_t len)
 static void
 set_int(struct evctx *c, int col, int64_t v)
 {
-	char tmp[32];
+	char tmp[24], *p = tmp + sizeof(tmp);
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
 
-	snprintf(tmp, sizeof(tmp), "%lld", (long long)v);
-	enrich_event_set_str(&c->ev, col, tmp);
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	enrich_event_set(&c->ev, col, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 static void
@@ -1290,7 +1305,7 @@ static int
 emit_event_failure(struct evctx *c, const char *schema, json_t *messages, struct buf *bad)
 {
 	struct enrich *e = c->e;
-	json_t *failure = json_pack("{s:s,s:O}", "timestamp", e->fail_ts, "messages", messages);
+	json_t *failure = json_pack("{s:s,s:O}", "timestamp", fail_ts(e), "messages", messages);
 	json_t *payload = json_pack("{s:o,s:o}", "enriched", partial_event_json(&c->ev), "raw",
 	    raw_event_json(e, &e->evp));
 
@@ -1797,7 +1812,7 @@ enrich_line(struct enrich *e, const char *line, size_t len, struct buf *good, st
 	e->ip_len = 0;
 	e->etl_ms = e->fixed_ms ? e->fixed_ms : timefmt_now_ms();
 	timefmt_tsv(e->etl_ms, e->etl_ts);
-	timefmt_instant(e->etl_ms, e->fail_ts);
+	e->fail_ts[0] = '\0';
 
 	buf_reset(&e->raw);
 	if (buf_reserve(&e->raw, base64_decoded_max(len) + 1) == -1)
