@@ -185,6 +185,22 @@ pmap_find(const char *name)
 	return -1;
 }
 
+/* The criteria enrich itself checks are all "iglu:<vendor>/<name>/<format>/1-0-*": match them
+ * without formatting or parsing anything (iglu_key_matches is the general form). */
+static int
+crit_matches_1_0(const struct iglu_key *k, const char *crit)
+{
+	const char *v = crit + 5, *n = strchr(v, '/'), *f = n ? strchr(n + 1, '/') : NULL;
+	const char *ver = f ? strchr(f + 1, '/') : NULL;
+
+	if (ver == NULL || k->model != 1 || k->revision != 0)
+		return 0;
+	return strlen(k->vendor) == (size_t)(n - v) && memcmp(k->vendor, v, (size_t)(n - v)) == 0 &&
+	    strlen(k->name) == (size_t)(f - n - 1) && memcmp(k->name, n + 1, (size_t)(f - n - 1)) == 0 &&
+	    strlen(k->format) == (size_t)(ver - f - 1) &&
+	    memcmp(k->format, f + 1, (size_t)(ver - f - 1)) == 0;
+}
+
 /* ---- per-line state ---- */
 
 /* A bump allocator for decoded strings, reset per line. */
@@ -986,7 +1002,7 @@ extract_sdj(struct evctx *c, int is_ctx, const char *text, size_t len)
 		json_decref(j);
 		return;
 	}
-	if (!iglu_key_matches(&key, crit)) {
+	if (!crit_matches_1_0(&key, crit)) {
 		phase1_msg(c, json_pack("{s:s,s:s}", "schemaKey", uri, "schemaCriterion", crit));
 		json_decref(j);
 		return;
@@ -1225,7 +1241,7 @@ derived_tstamp(struct evctx *c)
 	ms = c->ev.collector_tstamp_ms;
 	if (c->has_dtm && c->has_stm && c->dtm < c->stm)
 		ms = ms - (c->stm - c->dtm);
-	if (timefmt_tsv(ms, ts) == 0)
+	if (conv_tsv_time(ms, ts) == 0)
 		enrich_event_set_str(&c->ev, COL_DERIVED_TSTAMP, ts);
 	else
 		enrich_failure(c, msg_input("derived_tstamp", NULL,
@@ -1350,7 +1366,7 @@ enrich_event_run(struct enrich *e, struct buf *good, struct buf *bad)
 
 	/* fields set from the payload before the parameters (EnrichmentManager.setupEnrichedEvent) */
 	enrich_event_set_str(&c.ev, COL_ETL_TSTAMP, e->etl_ts);
-	if (timefmt_tsv(tp->timestamp, ts) == 0)
+	if (conv_tsv_time(tp->timestamp, ts) == 0)
 		enrich_event_set_str(&c.ev, COL_COLLECTOR_TSTAMP, ts);
 	enrich_event_set_str(&c.ev, COL_V_ETL, V_ETL);
 	if (tp->collector.s)
@@ -1566,7 +1582,7 @@ adapter_tp2(struct enrich *e, struct buf *good, struct buf *bad)
 		msgs = json_pack("[{s:O,s:s}]", "json", j, "error", code ? code : "INVALID_IGLUURI");
 		goto fail;
 	}
-	if (!iglu_key_matches(&key, CRIT_PAYLOAD_DATA)) {
+	if (!crit_matches_1_0(&key, CRIT_PAYLOAD_DATA)) {
 		msgs = json_pack("[{s:s,s:s}]", "schemaKey", json_string_value(schema),
 		    "schemaCriterion", CRIT_PAYLOAD_DATA);
 		goto fail;
@@ -1811,7 +1827,7 @@ enrich_line(struct enrich *e, const char *line, size_t len, struct buf *good, st
 	e->vendor = e->version = NULL;
 	e->ip_len = 0;
 	e->etl_ms = e->fixed_ms ? e->fixed_ms : timefmt_now_ms();
-	timefmt_tsv(e->etl_ms, e->etl_ts);
+	conv_tsv_time(e->etl_ms, e->etl_ts);
 	e->fail_ts[0] = '\0';
 
 	buf_reset(&e->raw);
@@ -1864,7 +1880,7 @@ enrich_line(struct enrich *e, const char *line, size_t len, struct buf *good, st
 		struct iglu_key k;
 		const char *code;
 		if (tp->schema.s == NULL || iglu_key_parse(tp->schema.s, &k, &code) == -1 ||
-		    !iglu_key_matches(&k, CRIT_THRIFT)) {
+		    !crit_matches_1_0(&k, CRIT_THRIFT)) {
 			char m[512];
 			snprintf(m, sizeof(m), "verifying record as %s failed: found %.300s", CRIT_THRIFT,
 			    tp->schema.s ? tp->schema.s : "null");
