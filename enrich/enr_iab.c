@@ -238,7 +238,7 @@ load_nets(struct iab *b, const char *path, char *err, size_t errlen)
 		char *t = field_dup(line, strlen(line)), *slash;
 		struct iab_net n;
 
-		if (t == NULL || *t == '\0') {
+		if (t == NULL || *t == '\0' || *t == '#') {   /* blank lines and comments */
 			free(t);
 			continue;
 		}
