@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "jsonschema.h"
 
@@ -51,5 +52,22 @@ const struct jsonschema *iglu_resolver_lookup(struct iglu_resolver *r,
  * a new ClientError object (ResolutionError or ValidationError) otherwise. */
 int iglu_validate(struct iglu_resolver *r, const struct iglu_key *key, const json_t *data,
     json_t **client_error);
+
+/* Additions (iglu helper):
+ * - A compiled schema returned by iglu_resolver_lookup stays valid while it is cached, and at
+ *   least until 32 further cache evictions after that; never free it.
+ * - iglu_resolver_schema_json: the schema document as fetched (borrowed), or NULL; for callers
+ *   that need keywords such as "$supersededBy".
+ * - iglu_resolver_set_timeouts: libcurl connect and total timeouts for HTTP registries, in ms
+ *   (defaults 2000 and 5000).
+ * - iglu_resolver_set_clock: replace the wall clock (ms since the epoch) used for cacheTtl,
+ *   back-off and lastAttempt; for tests.
+ * - iglu_resolver_order: the names of the repositories in the order a key of this vendor tries
+ *   them (§15.3); returns how many repositories there are. */
+const json_t *iglu_resolver_schema_json(struct iglu_resolver *r, const struct iglu_key *key);
+void iglu_resolver_set_timeouts(struct iglu_resolver *r, long connect_ms, long total_ms);
+void iglu_resolver_set_clock(struct iglu_resolver *r, int64_t (*now_ms)(void *arg), void *arg);
+size_t iglu_resolver_order(const struct iglu_resolver *r, const char *vendor, const char **names,
+    size_t max);
 
 #endif

@@ -37,4 +37,14 @@ int jsonschema_validate(const struct jsonschema *s, const json_t *instance, json
  * of {"path","message"} (the schemaIssues of §14.6). */
 int jsonschema_check_self_describing(const json_t *schema, json_t **issues);
 
+/* Parse JSON text into an instance the validator handles fully (additive helper):
+ *  - integer literals that do not fit in 64 bits (jansson refuses them) are read as reals, and
+ *    the validator counts an integral real beyond the int64 range as an "integer"
+ *    (§15.4: integers larger than 64 bits must still validate); smaller integers stay integers;
+ *  - when max_depth > 0, a document nested deeper than max_depth arrays/objects is rejected with
+ *    error->text "invalid json: maximum allowed JSON depth exceeded" (§15.4: 40 levels).
+ * flags are jansson's decoding flags (e.g. JSON_DECODE_ANY). NULL with *error filled on failure. */
+json_t *jsonschema_json_loadb(const char *text, size_t len, size_t flags, size_t max_depth,
+    json_error_t *error);
+
 #endif

@@ -1,0 +1,54 @@
+/*
+ * enrich: the per-line core of the enrich stage as a library call, so that main.c, the unit
+ * and golden tests and the fuzzer all run exactly the same code: one raw line (base64 Thrift
+ * CollectorPayload, enriched-event.md §1) in, zero or more 131-column TSV lines and bad rows
+ * out (enriched-event.md §2, §14).
+ */
+#ifndef FURROW_ENRICH_H
+#define FURROW_ENRICH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+struct iglu_resolver;
+struct enrichments;
+
+#define ENRICH_ARTIFACT   "furrow-enrich"
+#define ENRICH_MAX_DEPTH  40
+
+struct enrich_counts {
+	unsigned long long lines;       /* non-empty raw lines processed */
+	unsigned long long empty;       /* empty lines, ignored */
+	unsigned long long good;        /* TSV lines written */
+	unsigned long long bad;         /* bad rows written */
+};
+
+struct enrich;
+
+/* resolver may be NULL (no Iglu validation: every schema passes; tests only). enrichments may
+ * be NULL. Neither is owned. */
+struct enrich *enrich_new(struct iglu_resolver *resolver, struct enrichments *enrichments);
+void enrich_free(struct enrich *e);
+
+/* Fix the processing time (ms since the epoch) for reproducible output; 0 = the clock. */
+void enrich_set_clock(struct enrich *e, int64_t fixed_ms);
+
+/* Process one raw line (without '\n'; a trailing '\r' is stripped). TSV lines are appended to
+ * good, bad rows to bad. Returns 0, or -1 when an output buffer could not grow. */
+int enrich_line(struct enrich *e, const char *line, size_t len, struct buf *good, struct buf *bad);
+
+/* A raw line longer than max_bytes: a size_violation bad row holding its first max_bytes / 10
+ * bytes. */
+int enrich_line_too_long(struct enrich *e, const char *prefix, size_t prefix_len,
+    size_t actual_bytes, size_t max_bytes, struct buf *bad);
+
+const struct enrich_counts *enrich_counts(const struct enrich *e);
+
+/* Helpers exposed for the unit tests. */
+/* Write a jansson value as compact JSON (circe style: reals in shortest form). */
+struct json_t;
+int enrich_json_write(const struct json_t *j, struct buf *out);
+
+#endif
