@@ -22,6 +22,8 @@
 #include "enr.h"
 
 #define PII_PATH_MAX_STEPS 32
+#define PII_CONTEXTS_OUT "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1"
+#define PII_UNSTRUCT_OUT "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0"
 
 /* pii_enrichment_config's "pojo" field names, in the schema's order. */
 static const struct {
@@ -282,7 +284,7 @@ criterion_matches(const struct pii_json *j, const char *uri)
 }
 
 static void
-scramble_string(const struct pii *p, json_t *s)
+scramble_string(const struct pii *p, json_t *s, int *changed)
 {
 	size_t vl = json_string_length(s), sl = strlen(p->salt);
 	char *in = malloc(vl + sl + 1), hex[129];
@@ -291,30 +293,32 @@ scramble_string(const struct pii *p, json_t *s)
 		return;
 	memcpy(in, json_string_value(s), vl);
 	memcpy(in + vl, p->salt, sl);
-	if (enr_hex_digest(p->algo, in, vl + sl, hex) > 0)
+	if (enr_hex_digest(p->algo, in, vl + sl, hex) > 0) {
 		json_string_set(s, hex);
+		*changed = 1;
+	}
 	free(in);
 }
 
 /* Apply the mapping to one selected node: a string, or the strings of an array. */
 static void
-scramble_node(const struct pii *p, json_t *n)
+scramble_node(const struct pii *p, json_t *n, int *changed)
 {
 	size_t i;
 	json_t *e;
 
 	if (json_is_string(n))
-		scramble_string(p, n);
+		scramble_string(p, n, changed);
 	else if (json_is_array(n))
 		json_array_foreach(n, i, e)
 			if (json_is_string(e))
-				scramble_string(p, e);
+				scramble_string(p, e, changed);
 }
 
-static void walk(const struct pii *p, const struct pii_json *j, int step, json_t *n);
+static void walk(const struct pii *p, const struct pii_json *j, int step, json_t *n, int *changed);
 
 static void
-walk_deep(const struct pii *p, const struct pii_json *j, int step, json_t *n)
+walk_deep(const struct pii *p, const struct pii_json *j, int step, json_t *n, int *changed)
 {
 	const struct path_step *st = &j->steps[step];
 	const char *k;
@@ -325,20 +329,20 @@ walk_deep(const struct pii *p, const struct pii_json *j, int step, json_t *n)
 	if (json_is_object(n)) {
 		json_object_foreach(n, k, c) {
 			if (st->kind == STEP_DEEP_ALL || !strcmp(k, st->key))
-				walk(p, j, step + 1, c);
-			walk_deep(p, j, step, c);
+				walk(p, j, step + 1, c, changed);
+			walk_deep(p, j, step, c, changed);
 		}
 	} else if (json_is_array(n)) {
 		json_array_foreach(n, i, c) {
 			if (st->kind == STEP_DEEP_ALL)
-				walk(p, j, step + 1, c);
-			walk_deep(p, j, step, c);
+				walk(p, j, step + 1, c, changed);
+			walk_deep(p, j, step, c, changed);
 		}
 	}
 }
 
 static void
-walk(const struct pii *p, const struct pii_json *j, int step, json_t *n)
+walk(const struct pii *p, const struct pii_json *j, int step, json_t *n, int *changed)
 {
 	const struct path_step *st;
 	const char *k;
@@ -348,40 +352,41 @@ walk(const struct pii *p, const struct pii_json *j, int step, json_t *n)
 	if (n == NULL)
 		return;
 	if (step == j->n_steps) {
-		scramble_node(p, n);
+		scramble_node(p, n, changed);
 		return;
 	}
 	st = &j->steps[step];
 	switch (st->kind) {
 	case STEP_KEY:
-		walk(p, j, step + 1, json_object_get(n, st->key));
+		walk(p, j, step + 1, json_object_get(n, st->key), changed);
 		break;
 	case STEP_INDEX:
 		if (json_is_array(n)) {
 			long idx = st->index;
 			if (idx < 0)
 				idx += (long)json_array_size(n);
-			walk(p, j, step + 1, json_array_get(n, (size_t)idx));
+			walk(p, j, step + 1, json_array_get(n, (size_t)idx), changed);
 		}
 		break;
 	case STEP_ALL:
 		if (json_is_object(n))
 			json_object_foreach(n, k, c)
-				walk(p, j, step + 1, c);
+				walk(p, j, step + 1, c, changed);
 		else if (json_is_array(n))
 			json_array_foreach(n, i, c)
-				walk(p, j, step + 1, c);
+				walk(p, j, step + 1, c, changed);
 		break;
 	case STEP_DEEP_KEY:
 	case STEP_DEEP_ALL:
-		walk_deep(p, j, step, n);
+		walk_deep(p, j, step, n, changed);
 		break;
 	}
 }
 
-static void
+static int
 apply_entities(const struct pii *p, enum pii_target t, json_t *entities)
 {
+	int changed = 0;
 	size_t i, k;
 	json_t *e;
 
@@ -389,8 +394,23 @@ apply_entities(const struct pii *p, enum pii_target t, json_t *entities)
 		const char *schema = json_string_value(json_object_get(e, "schema"));
 		for (k = 0; k < p->n_json; k++)
 			if (p->json[k].target == t && criterion_matches(&p->json[k], schema))
-				walk(p, &p->json[k], 0, json_object_get(e, "data"));
+				walk(p, &p->json[k], 0, json_object_get(e, "data"), &changed);
 	}
+	return changed;
+}
+
+/* The core writes the contexts and unstruct_event columns before the enrichments run; when
+ * pseudonymisation changed the entities, write the columns again (enriched-event.md §8). */
+static void
+rewrite_column(struct enrich_event *ev, int col, const char *wrapper, json_t *data)
+{
+	json_t *w = json_pack("{s:s,s:O}", "schema", wrapper, "data", data);
+	char *s = w ? json_dumps(w, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
+
+	if (s)
+		enrich_event_set_str(ev, col, s);
+	free(s);
+	json_decref(w);
 }
 
 static int
@@ -426,15 +446,19 @@ pii_apply(void *state, struct enrich_event *ev, json_t *failures)
 			enrich_event_set_str(ev, p->cols[i], hex);
 		free(in);
 	}
-	if (ev->contexts)
-		apply_entities(p, PII_CONTEXTS, ev->contexts);
+	if (ev->contexts && apply_entities(p, PII_CONTEXTS, ev->contexts) &&
+	    json_array_size(ev->contexts) > 0)
+		rewrite_column(ev, COL_CONTEXTS, PII_CONTEXTS_OUT, ev->contexts);
 	if (ev->derived)
 		apply_entities(p, PII_DERIVED, ev->derived);
 	if (ev->unstruct) {
 		const char *schema = json_string_value(json_object_get(ev->unstruct, "schema"));
+		int changed = 0;
 		for (k = 0; k < p->n_json; k++)
 			if (p->json[k].target == PII_UNSTRUCT && criterion_matches(&p->json[k], schema))
-				walk(p, &p->json[k], 0, json_object_get(ev->unstruct, "data"));
+				walk(p, &p->json[k], 0, json_object_get(ev->unstruct, "data"), &changed);
+		if (changed)
+			rewrite_column(ev, COL_UNSTRUCT_EVENT, PII_UNSTRUCT_OUT, ev->unstruct);
 	}
 	return 0;
 }
