@@ -83,11 +83,15 @@ int enr_add_failure(json_t *failures, const char *schema_uri, const char *identi
 size_t enr_n_headers(const struct enrich_event *ev);
 const char *enr_header_at(const struct enrich_event *ev, size_t i, size_t *len);
 
+/* Compact JSON as the core writes its JSON columns: keys in order, reals in their shortest
+ * round-trip form (19.9, not 19.899999999999999). */
+struct buf;
+int enr_json_write(const json_t *j, struct buf *out);
+
 /* String helpers on configuration JSON. */
 const char *enr_json_str(const json_t *obj, const char *key);
 
 /* Internals exposed for the unit tests (tests/unit/test_enr_*.c). */
-struct buf;
 /* anon_ip: the masked form of ip into out; 0, or 1 when ip stays as it is. */
 int enr_anon_ip_mask(const char *ip, int octets, int segments, struct buf *out);
 /* event_fingerprint: the hex digest of the parameters; 0 or -1. */

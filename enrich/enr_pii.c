@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "enr.h"
 
 #define PII_PATH_MAX_STEPS 32
@@ -405,11 +406,12 @@ static void
 rewrite_column(struct enrich_event *ev, int col, const char *wrapper, json_t *data)
 {
 	json_t *w = json_pack("{s:s,s:O}", "schema", wrapper, "data", data);
-	char *s = w ? json_dumps(w, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
+	struct buf b;
 
-	if (s)
-		enrich_event_set_str(ev, col, s);
-	free(s);
+	buf_init(&b, 0);
+	if (w && enr_json_write(w, &b) == 0)
+		enrich_event_set(ev, col, b.data, b.len);
+	buf_free(&b);
 	json_decref(w);
 }
 

@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -453,4 +454,69 @@ const char *
 enr_json_str(const json_t *obj, const char *key)
 {
 	return json_string_value(json_object_get(obj, key));
+}
+
+static int
+json_write_real(double d, struct buf *out)
+{
+	char tmp[40];
+	int prec;
+
+	if (!isfinite(d))
+		return buf_append_str(out, "null");
+	for (prec = 15; prec <= 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
+		if (strtod(tmp, NULL) == d)
+			break;
+	}
+	if (strpbrk(tmp, ".eEn") == NULL)
+		strcat(tmp, ".0");
+	return buf_append_str(out, tmp);
+}
+
+int
+enr_json_write(const json_t *j, struct buf *out)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+	int first = 1;
+	char *s;
+
+	switch (json_typeof(j)) {
+	case JSON_OBJECT:
+		if (buf_append_byte(out, '{') < 0)
+			return -1;
+		json_object_foreach((json_t *)j, k, v) {
+			json_t *key = json_string(k);
+			s = key ? json_dumps(key, JSON_ENCODE_ANY) : NULL;
+			json_decref(key);
+			if (s == NULL || (!first && buf_append_byte(out, ',') < 0) ||
+			    buf_append_str(out, s) < 0 || buf_append_byte(out, ':') < 0 ||
+			    enr_json_write(v, out) < 0) {
+				free(s);
+				return -1;
+			}
+			free(s);
+			first = 0;
+		}
+		return buf_append_byte(out, '}');
+	case JSON_ARRAY:
+		if (buf_append_byte(out, '[') < 0)
+			return -1;
+		json_array_foreach((json_t *)j, i, v)
+			if ((i && buf_append_byte(out, ',') < 0) || enr_json_write(v, out) < 0)
+				return -1;
+		return buf_append_byte(out, ']');
+	case JSON_REAL:
+		return json_write_real(json_real_value(j), out);
+	default:
+		s = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
+		if (s == NULL || buf_append_str(out, s) < 0) {
+			free(s);
+			return -1;
+		}
+		free(s);
+		return 0;
+	}
 }

@@ -148,6 +148,14 @@ load_one(struct enrichments *e, const char *dir, const char *fname,
 		key.revision = ver[1];
 		key.addition = ver[2];
 		if (iglu_validate(resolver, &key, data, &ce) != 0) {
+			/* a disabled configuration whose schema furrow cannot resolve (an enrichment
+			 * it does not implement, offline) is skipped rather than refused */
+			if (json_object_get(ce, "lookupHistory") != NULL &&
+			    json_is_false(json_object_get(data, "enabled"))) {
+				json_decref(ce);
+				json_decref(root);
+				return 0;
+			}
 			client_error_text(ce, why, sizeof(why));
 			json_decref(ce);
 			snprintf(err, errlen, "%s: does not validate against %s: %s", path, schema, why);
