@@ -87,11 +87,8 @@ enr_url_decode(const char *s, size_t len, int plus_space)
 	if (utf8_repair(raw.data ? raw.data : "", raw.len, &out) < 0 || buf_reserve(&out, 1) < 0)
 		goto fail;
 	buf_free(&raw);
-	if (out.data == NULL) {
-		buf_free(&out);
-		return strdup("");
-	}
-	r = out.data;   /* hand the NUL-terminated storage over */
+	out.data[out.len] = '\0';   /* buf_reserve alone does not terminate an empty buffer */
+	r = out.data;                /* hand the storage over */
 	return r;
 fail:
 	buf_free(&raw);
@@ -239,6 +236,7 @@ enr_read_file(const char *path, size_t max, size_t *len, char *err, size_t errle
 		buf_free(&b);
 		return NULL;
 	}
+	b.data[b.len] = '\0';
 	if (len)
 		*len = b.len;
 	return b.data;
