@@ -474,10 +474,10 @@ fetch_embedded(struct iglu_resolver *r, const struct iglu_repo *p, const struct 
 	if (read_file(path, &r->body, IGLU_MAX_SCHEMA_BYTES, &enoent) < 0) {
 		if (enoent)
 			return FETCH_NOT_FOUND;
-		snprintf(msg, msglen, "%.400s: %s", path, strerror(errno));
+		snprintf(msg, msglen, "%.400s: %.200s", path, strerror(errno));
 		return FETCH_REPO_FAILURE;
 	}
-	*out = json_loadb(r->body.data ? r->body.data : "", r->body.len, 0, &je);
+	*out = jsonschema_json_loadb(r->body.data ? r->body.data : "", r->body.len, 0, 0, &je);
 	if (*out == NULL) {
 		snprintf(msg, msglen, "%.400s is not valid JSON: %s", path, je.text);
 		return FETCH_REPO_FAILURE;
@@ -539,7 +539,7 @@ fetch_http(struct iglu_resolver *r, const struct iglu_repo *p, const struct iglu
 	curl_easy_setopt(r->curl, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(headers);
 	if (cc != CURLE_OK) {
-		snprintf(msg, msglen, "%.400s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+		snprintf(msg, msglen, "%.400s: %.300s", url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
 		return FETCH_REPO_FAILURE;
 	}
 	if (status == 404)
@@ -552,7 +552,8 @@ fetch_http(struct iglu_resolver *r, const struct iglu_repo *p, const struct iglu
 		snprintf(msg, msglen, "%.400s: unexpected HTTP status %ld", url, status);
 		return FETCH_REPO_FAILURE;
 	}
-	*out = json_loadb(r->body.data ? r->body.data : "", r->body.len, 0, &je);
+	/* big integer bounds (e.g. mobile_context's 9223372036854776000) must load too */
+	*out = jsonschema_json_loadb(r->body.data ? r->body.data : "", r->body.len, 0, 0, &je);
 	if (*out == NULL || !json_is_object(*out)) {
 		json_decref(*out);
 		*out = NULL;
@@ -680,6 +681,51 @@ entry_found(struct iglu_resolver *r, struct entry *e, json_t *schema, struct jso
 		e->issues = json_pack("[{s:s, s:s}]", "path", "$", "message", err);
 }
 
+static char *
+put_str(char *o, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(o, s, n);
+	return o + n;
+}
+
+static char *
+put_int(char *o, int v)
+{
+	char tmp[12];
+	int n = 0;
+
+	if (v < 0)
+		v = 0;
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	while (n > 0)
+		*o++ = tmp[--n];
+	return o;
+}
+
+/* The cache key "vendor/name/format/M-R-A" (no snprintf: this runs for every entity). */
+static void
+cache_key(const struct iglu_key *k, char *out)
+{
+	char *o = out;
+
+	o = put_str(o, k->vendor);
+	*o++ = '/';
+	o = put_str(o, k->name);
+	*o++ = '/';
+	o = put_str(o, k->format);
+	*o++ = '/';
+	o = put_int(o, k->model);
+	*o++ = '-';
+	o = put_int(o, k->revision);
+	*o++ = '-';
+	o = put_int(o, k->addition);
+	*o = 0;
+}
+
 static struct entry *
 resolve(struct iglu_resolver *r, const struct iglu_key *k)
 {
@@ -691,8 +737,7 @@ resolve(struct iglu_resolver *r, const struct iglu_key *k)
 	int64_t now = now_ms(r);
 	int fresh = 0;
 
-	snprintf(key, sizeof(key), "%s/%s/%s/%d-%d-%d", k->vendor, k->name, k->format, k->model,
-	    k->revision, k->addition);
+	cache_key(k, key);
 	e = cache_find(r, key);
 	if (e != NULL) {
 		int expired = r->ttl_ms >= 0 && now - e->stored_ms >= r->ttl_ms;
@@ -738,7 +783,7 @@ resolve(struct iglu_resolver *r, const struct iglu_key *k)
 		struct repo_state *st = &e->states[idx[i]];
 		enum fetch_result f;
 		json_t *schema = NULL, *err;
-		char msg[600];
+		char msg[1024];
 
 		if (!repo_due(r, e, idx[i], now))
 			continue;
@@ -857,6 +902,56 @@ iglu_validate(struct iglu_resolver *r, const struct iglu_key *key, const json_t 
 		    reports ? reports : json_array());
 	}
 	return -1;
+}
+
+/* §15.6: the version named by the schema's "$supersededBy", when it is greater than key's. */
+static int
+superseded_by(const json_t *schema, const struct iglu_key *key, struct iglu_key *out)
+{
+	const char *v = json_string_value(json_object_get(schema, "$supersededBy"));
+	char uri[600];
+	const char *code;
+
+	if (v == NULL)
+		return 0;
+	snprintf(uri, sizeof(uri), "iglu:%s/%s/%s/%s", key->vendor, key->name, key->format, v);
+	if (iglu_key_parse(uri, out, &code) < 0)
+		return 0;
+	if (out->model != key->model)
+		return 0;   /* superseding stays within one model */
+	if (out->revision < key->revision ||
+	    (out->revision == key->revision && out->addition <= key->addition))
+		return 0;
+	return 1;
+}
+
+int
+iglu_validate_superseding(struct iglu_resolver *r, const struct iglu_key *key, const json_t *data,
+    json_t **client_error, struct iglu_key *used)
+{
+	struct iglu_key cur = *key, next;
+	const json_t *schema;
+	int hops, rc;
+	char ver[40];
+
+	for (hops = 0; hops < 5; hops++) {
+		schema = iglu_resolver_schema_json(r, &cur);
+		if (schema == NULL || !superseded_by(schema, &cur, &next))
+			break;
+		if (iglu_resolver_schema_json(r, &next) == NULL)
+			break;   /* the superseding version cannot be fetched: keep this one */
+		cur = next;
+	}
+	if (used != NULL)
+		*used = cur;
+	rc = iglu_validate(r, &cur, data, client_error);
+	if (rc < 0 && client_error != NULL && *client_error != NULL &&
+	    (cur.revision != key->revision || cur.addition != key->addition) &&
+	    json_object_get(*client_error, "dataReports") != NULL) {
+		snprintf(ver, sizeof(ver), "%d-%d-%d", cur.model, cur.revision, cur.addition);
+		json_object_set_new(*client_error, "supersededBy", json_string(ver));
+	}
+	return rc;
 }
 
 /* ---------- configuration ---------- */

@@ -64,6 +64,13 @@ int iglu_validate(struct iglu_resolver *r, const struct iglu_key *key, const jso
  *   back-off and lastAttempt; for tests.
  * - iglu_resolver_order: the names of the repositories in the order a key of this vendor tries
  *   them (§15.3); returns how many repositories there are. */
+/* iglu_validate with §15.6 superseding: when the schema for key carries "$supersededBy":"M-R-A"
+ * (same model, greater version) and that schema resolves, data is validated against it
+ * instead (following at most 5 hops). *used receives the key actually used; when it differs
+ * from key, enrich rewrites the entity URI and adds a validation_info context. A data
+ * ValidationError then carries "supersededBy":"M-R-A". */
+int iglu_validate_superseding(struct iglu_resolver *r, const struct iglu_key *key,
+    const json_t *data, json_t **client_error, struct iglu_key *used);
 const json_t *iglu_resolver_schema_json(struct iglu_resolver *r, const struct iglu_key *key);
 void iglu_resolver_set_timeouts(struct iglu_resolver *r, long connect_ms, long total_ms);
 void iglu_resolver_set_clock(struct iglu_resolver *r, int64_t (*now_ms)(void *arg), void *arg);

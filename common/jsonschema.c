@@ -37,6 +37,9 @@
 #define JS_MAX_VALIDATE_DEPTH 400
 #define JS_MATCH_LIMIT 200000
 #define JS_DEPTH_LIMIT 5000
+/* Reports kept per validation: a hostile multi-megabyte array of wrong items must not turn
+ * into a gigabyte of report objects. Validation still visits everything; only the list stops. */
+#define JS_MAX_REPORTS 1000
 
 enum {
 	T_NULL = 1, T_BOOL = 2, T_INT = 4, T_NUM = 8, T_STR = 16, T_ARR = 32, T_OBJ = 64,
@@ -780,7 +783,7 @@ report(struct vctx *c, const struct vpath *p, const char *child, const char *kw,
 	json_t *r;
 	va_list ap;
 
-	if (c->reports == NULL) {
+	if (c->reports == NULL || json_array_size(c->reports) >= JS_MAX_REPORTS) {
 		json_decref(targets);
 		return 0;
 	}
@@ -909,6 +912,109 @@ js_equal(const json_t *a, const json_t *b)
 	default:
 		return 1;
 	}
+}
+
+/* A hash consistent with js_equal: equal values hash alike (numbers by their double value). */
+static uint64_t
+js_hash(const json_t *v)
+{
+	uint64_t h;
+
+	switch (json_typeof(v)) {
+	case JSON_INTEGER:
+	case JSON_REAL: {
+		double d = json_number_value(v);
+
+		if (d == 0)
+			d = 0;   /* -0.0 */
+		memcpy(&h, &d, sizeof(h));
+		return h * 0x9E3779B97F4A7C15ULL + 1;
+	}
+	case JSON_STRING: {
+		const unsigned char *p = (const unsigned char *)json_string_value(v);
+		size_t i, n = json_string_length(v);
+
+		h = 1469598103934665603ULL;
+		for (i = 0; i < n; i++)
+			h = (h ^ p[i]) * 1099511628211ULL;
+		return h + 2;
+	}
+	case JSON_ARRAY: {
+		size_t i;
+
+		h = 3;
+		for (i = 0; i < json_array_size(v); i++)
+			h = h * 31 + js_hash(json_array_get(v, i));
+		return h;
+	}
+	case JSON_OBJECT: {
+		const char *k;
+		json_t *x;
+		uint64_t sum = 4;
+
+		json_object_foreach((json_t *)v, k, x) {
+			uint64_t kh = 1469598103934665603ULL;
+			const char *q;   /* json_object_foreach needs k untouched */
+
+			for (q = k; *q; q++)
+				kh = (kh ^ (unsigned char)*q) * 1099511628211ULL;
+			sum += (kh ^ (js_hash(x) * 0x9E3779B97F4A7C15ULL)) * 0xff51afd7ed558ccdULL;
+		}
+		return sum;
+	}
+	case JSON_TRUE:  return 5;
+	case JSON_FALSE: return 6;
+	case JSON_NULL:  return 7;
+	}
+	return 0;
+}
+
+struct hashed {
+	uint64_t h;
+	const json_t *v;
+};
+
+static int
+hashed_cmp(const void *a, const void *b)
+{
+	uint64_t x = ((const struct hashed *)a)->h, y = ((const struct hashed *)b)->h;
+
+	return x < y ? -1 : x > y;
+}
+
+/* 1 when two items of arr are equal, 0 when all differ, -1 when out of memory. Small arrays
+ * are compared pairwise; large ones are sorted by hash first so hostile input stays O(n log n). */
+static int
+has_duplicates(const json_t *arr)
+{
+	size_t i, j, n = json_array_size(arr);
+	struct hashed *hv;
+	int dup = 0;
+
+	if (n <= 32) {
+		for (i = 0; i < n; i++)
+			for (j = i + 1; j < n; j++)
+				if (js_equal(json_array_get(arr, i), json_array_get(arr, j)))
+					return 1;
+		return 0;
+	}
+	hv = malloc(n * sizeof(*hv));
+	if (hv == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		hv[i].v = json_array_get(arr, i);
+		hv[i].h = js_hash(hv[i].v);
+	}
+	qsort(hv, n, sizeof(*hv), hashed_cmp);
+	for (i = 0; i < n && !dup; i = j) {
+		for (j = i + 1; j < n && hv[j].h == hv[i].h; j++)
+			;
+		for (size_t a = i; a < j && !dup; a++)
+			for (size_t b = a + 1; b < j && !dup; b++)
+				dup = js_equal(hv[a].v, hv[b].v);
+	}
+	free(hv);
+	return dup;
 }
 
 /* d as mant * 10^exp with the shortest decimal that reads back as d. */
@@ -1079,7 +1185,7 @@ v_string(struct vctx *c, const struct jnode *n, const json_t *inst, const struct
 static int
 v_array(struct vctx *c, const struct jnode *n, const json_t *inst, const struct vpath *p)
 {
-	size_t i, j, len = json_array_size(inst);
+	size_t i, len = json_array_size(inst);
 	int ok = 1, r;
 	struct vpath sub;
 
@@ -1093,17 +1199,15 @@ v_array(struct vctx *c, const struct jnode *n, const json_t *inst, const struct 
 		    n->min_items);
 		FAIL_FAST();
 	}
-	if (n->unique) {
-		for (i = 0; i < len; i++)
-			for (j = i + 1; j < len; j++)
-				if (js_equal(json_array_get(inst, i), json_array_get(inst, j))) {
-					report(c, p, NULL, "uniqueItems", NULL,
-					    "the items in the array must be unique");
-					FAIL_FAST();
-					goto unique_done;
-				}
+	if (n->unique && len > 1) {
+		r = has_duplicates(inst);
+		if (r < 0)
+			return -1;
+		if (r == 1) {
+			report(c, p, NULL, "uniqueItems", NULL, "the items in the array must be unique");
+			FAIL_FAST();
+		}
 	}
-unique_done:
 	sub.up = p;
 	sub.key = NULL;
 	for (i = 0; i < len; i++) {
@@ -1340,7 +1444,7 @@ static int
 vnode(struct vctx *c, const struct jnode *n, const json_t *inst, const struct vpath *p)
 {
 	unsigned t = type_of(inst);
-	int ok = 1, r;
+	int ok = 1, r, type_failed = 0;
 
 	if (c->depth >= JS_MAX_VALIDATE_DEPTH) {
 		c->internal_error = 1;
@@ -1366,8 +1470,12 @@ vnode(struct vctx *c, const struct jnode *n, const json_t *inst, const struct vp
 			    exp.data ? exp.data : "");
 			buf_free(&exp);
 		}
-		c->depth--;
-		return 0;
+		if (c->reports == NULL) {
+			c->depth--;
+			return 0;
+		}
+		ok = 0;   /* like networknt, go on: enum, combinators and $ref still report */
+		type_failed = 1;
 	}
 	if (n->enumv != NULL) {
 		size_t i;
@@ -1387,7 +1495,7 @@ vnode(struct vctx *c, const struct jnode *n, const json_t *inst, const struct vp
 			ok = 0;
 		}
 	}
-	switch (t) {
+	switch (type_failed ? 0 : t) {   /* after a type failure its keywords stay silent */
 	case T_INT:
 	case T_NUM: r = v_number(c, n, inst, p); break;
 	case T_STR: r = v_string(c, n, inst, p); break;

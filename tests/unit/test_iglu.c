@@ -10,8 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <curl/curl.h>
 
 #include "iglu.h"
 
@@ -196,6 +202,147 @@ START_TEST(unknown_schema_resolution_error)
 }
 END_TEST
 
+
+/* The tracker entities and events of the embedded registry accept what the published schemas
+ * accept and reject what they reject (one or more samples each). */
+#define SPV "iglu:com.snowplowanalytics.snowplow/"
+#define ECV "iglu:com.snowplowanalytics.snowplow.ecommerce/"
+#define MDV "iglu:com.snowplowanalytics.snowplow.media/"
+static const struct {
+	const char *uri;
+	const char *data;
+	int valid;
+} ENTITIES[] = {
+	{ SPV "web_page/jsonschema/1-0-0", "{\"id\":\"9f2b6a3e-1c4d-4e5f-8a7b-0c1d2e3f4a5b\"}", 1 },
+	{ SPV "web_page/jsonschema/1-0-0", "{\"id\":\"not-a-uuid\"}", 0 },
+	{ SPV "web_page/jsonschema/1-0-0", "{\"id\":\"9f2b6a3e-1c4d-4e5f-8a7b-0c1d2e3f4a5b\",\"x\":1}", 0 },
+	{ SPV "client_session/jsonschema/1-0-1", "{\"userId\":\"9f2b6a3e-1c4d-4e5f-8a7b-0c1d2e3f4a5b\","
+	  "\"sessionId\":\"0f2b6a3e-1c4d-4e5f-8a7b-0c1d2e3f4a5b\",\"sessionIndex\":3,\"previousSessionId\":null,"
+	  "\"storageMechanism\":\"COOKIE_1\"}", 1 },
+	{ SPV "client_session/jsonschema/1-0-1", "{\"userId\":\"9f2b6a3e-1c4d-4e5f-8a7b-0c1d2e3f4a5b\","
+	  "\"sessionId\":\"0f2b6a3e-1c4d-4e5f-8a7b-0c1d2e3f4a5b\",\"sessionIndex\":3,"
+	  "\"storageMechanism\":\"COOKIE_1\"}", 0 },
+	{ SPV "client_session/jsonschema/1-0-2", "{\"userId\":\"9f2b6a3e-1c4d-4e5f-8a7b-0c1d2e3f4a5b\","
+	  "\"sessionId\":\"0f2b6a3e-1c4d-4e5f-8a7b-0c1d2e3f4a5b\",\"sessionIndex\":3,\"eventIndex\":7,"
+	  "\"storageMechanism\":\"LOCAL_STORAGE\",\"firstEventTimestamp\":\"2024-01-02T03:04:05.678Z\"}", 1 },
+	{ SPV "client_session/jsonschema/1-0-2", "{\"userId\":\"9F2B6A3E-1C4D-4E5F-8A7B-0C1D2E3F4A5B\","
+	  "\"sessionId\":\"0f2b6a3e-1c4d-4e5f-8a7b-0c1d2e3f4a5b\",\"sessionIndex\":3,"
+	  "\"storageMechanism\":\"LOCAL_STORAGE\"}", 0 },
+	{ SPV "client_session/jsonschema/1-0-2", "{\"userId\":\"0123456789abcdef\","
+	  "\"sessionId\":\"0f2b6a3e-1c4d-4e5f-8a7b-0c1d2e3f4a5b\",\"sessionIndex\":-1,"
+	  "\"storageMechanism\":\"SQLITE\"}", 0 },
+	{ SPV "link_click/jsonschema/1-0-1", "{\"targetUrl\":\"https://example.com/\",\"elementClasses\":[\"a\",\"b\"]}", 1 },
+	{ SPV "link_click/jsonschema/1-0-1", "{\"targetUrl\":\"\"}", 0 },
+	{ SPV "add_to_cart/jsonschema/1-0-0", "{\"sku\":\"A1\",\"quantity\":2,\"unitPrice\":9.99}", 1 },
+	{ SPV "add_to_cart/jsonschema/1-0-0", "{\"sku\":\"A1\",\"quantity\":\"2\"}", 0 },
+	{ SPV "remove_from_cart/jsonschema/1-0-0", "{\"sku\":\"A1\",\"quantity\":1}", 1 },
+	{ SPV "remove_from_cart/jsonschema/1-0-0", "{\"quantity\":1}", 0 },
+	{ SPV "change_form/jsonschema/1-0-0", "{\"formId\":\"f\",\"elementId\":\"e\",\"nodeName\":\"INPUT\","
+	  "\"type\":\"text\",\"value\":\"v\"}", 1 },
+	{ SPV "change_form/jsonschema/1-0-0", "{\"formId\":\"f\",\"elementId\":\"e\",\"nodeName\":\"DIV\","
+	  "\"value\":null}", 0 },
+	{ SPV "change_form/jsonschema/1-0-0", "{\"formId\":\"f\",\"elementId\":\"e\",\"nodeName\":\"INPUT\","
+	  "\"type\":null,\"value\":null}", 0 },
+	{ SPV "focus_form/jsonschema/1-0-0", "{\"formId\":\"f\",\"elementId\":\"e\",\"nodeName\":\"TEXTAREA\","
+	  "\"elementClasses\":null,\"value\":null}", 1 },
+	{ SPV "submit_form/jsonschema/1-0-0", "{\"formId\":\"f\",\"elements\":[{\"name\":\"n\",\"value\":null,"
+	  "\"nodeName\":\"SELECT\"}]}", 1 },
+	{ SPV "submit_form/jsonschema/1-0-0", "{\"formId\":\"f\",\"elements\":[{\"name\":\"n\",\"nodeName\":\"SELECT\"}]}", 0 },
+	{ SPV "site_search/jsonschema/1-0-0", "{\"terms\":[\"a\"],\"filters\":{\"x\":true,\"y\":\"z\"},\"totalResults\":10}", 1 },
+	{ SPV "site_search/jsonschema/1-0-0", "{\"terms\":[]}", 0 },
+	{ SPV "site_search/jsonschema/1-0-0", "{\"terms\":[\"a\"],\"filters\":{\"x\":1}}", 0 },
+	{ SPV "social_interaction/jsonschema/1-0-0", "{\"action\":\"like\",\"network\":\"fb\"}", 1 },
+	{ SPV "social_interaction/jsonschema/1-0-0", "{\"action\":\"like\"}", 0 },
+	{ SPV "timing/jsonschema/1-0-0", "{\"category\":\"c\",\"variable\":\"v\",\"timing\":12.5}", 1 },
+	{ SPV "timing/jsonschema/1-0-0", "{\"category\":\"c\",\"variable\":\"v\"}", 0 },
+	{ SPV "application_error/jsonschema/1-0-1", "{\"programmingLanguage\":\"JAVASCRIPT\",\"message\":\"boom\","
+	  "\"lineNumber\":3,\"isFatal\":true}", 1 },
+	{ SPV "application_error/jsonschema/1-0-1", "{\"programmingLanguage\":\"COBOL\",\"message\":\"boom\"}", 0 },
+	{ SPV "application_error/jsonschema/1-0-2", "{\"programmingLanguage\":\"SWIFT\",\"message\":\"boom\","
+	  "\"causeStackTrace\":null}", 1 },
+	{ SPV "desktop_context/jsonschema/1-0-0", "{\"osType\":\"Linux\",\"osVersion\":\"6.1\",\"osIs64Bit\":true}", 1 },
+	{ SPV "desktop_context/jsonschema/1-0-0", "{\"osType\":\"Linux\"}", 0 },
+	{ SPV "geolocation_context/jsonschema/1-0-0", "{\"latitude\":51.5,\"longitude\":-0.1}", 1 },
+	{ SPV "geolocation_context/jsonschema/1-0-0", "{\"latitude\":91,\"longitude\":0}", 0 },
+	{ SPV "geolocation_context/jsonschema/1-1-0", "{\"latitude\":1,\"longitude\":2,\"speed\":null,"
+	  "\"timestamp\":1700000000000}", 1 },
+	{ SPV "geolocation_context/jsonschema/1-0-0", "{\"latitude\":1,\"longitude\":2,\"speed\":null}", 0 },
+	{ SPV "browser_context/jsonschema/1-0-0", "{\"viewport\":\"1280x720\",\"documentSize\":\"1280x3000\","
+	  "\"resolution\":\"1920x1080\",\"colorDepth\":24,\"cookiesEnabled\":true,\"online\":true,"
+	  "\"deviceMemory\":8}", 1 },
+	{ SPV "browser_context/jsonschema/1-0-0", "{\"viewport\":\"1280x720\",\"documentSize\":\"1280x3000\","
+	  "\"resolution\":\"1920x1080\",\"colorDepth\":24,\"cookiesEnabled\":true,\"online\":true,"
+	  "\"deviceMemory\":0.5}", 0 },
+	{ SPV "browser_context/jsonschema/2-0-0", "{\"viewport\":\"1280x720\",\"documentSize\":\"1280x3000\","
+	  "\"resolution\":\"1920x1080\",\"colorDepth\":24,\"cookiesEnabled\":true,\"online\":true,"
+	  "\"deviceMemory\":0.5,\"tabId\":\"9f2b6a3e-1c4d-4e5f-8a7b-0c1d2e3f4a5b\"}", 1 },
+	{ SPV "browser_context/jsonschema/2-0-0", "{\"viewport\":\"a-viewport-string-longer-than-20\","
+	  "\"documentSize\":\"1\",\"resolution\":\"1\",\"colorDepth\":24,\"cookiesEnabled\":true,\"online\":true}", 0 },
+	{ SPV "mobile_context/jsonschema/1-0-2", "{\"osType\":\"ios\",\"osVersion\":\"17\",\"deviceManufacturer\":"
+	  "\"Apple\",\"deviceModel\":\"iPhone\",\"networkType\":\"wifi\",\"physicalMemory\":8589934592}", 1 },
+	{ SPV "mobile_context/jsonschema/1-0-2", "{\"osType\":\"ios\",\"osVersion\":\"17\",\"deviceManufacturer\":"
+	  "\"Apple\",\"deviceModel\":\"iPhone\",\"networkType\":\"5g\"}", 0 },
+	{ SPV "media_player/jsonschema/1-0-0", "{\"currentTime\":1.5,\"duration\":null,\"ended\":false,"
+	  "\"loop\":false,\"muted\":false,\"paused\":true,\"playbackRate\":1,\"volume\":100}", 1 },
+	{ SPV "media_player/jsonschema/1-0-0", "{\"currentTime\":1.5,\"duration\":null,\"ended\":false,"
+	  "\"loop\":false,\"muted\":false,\"paused\":true,\"playbackRate\":1,\"volume\":101}", 0 },
+	{ SPV "media_player_event/jsonschema/1-0-0", "{\"type\":\"play\",\"label\":null}", 1 },
+	{ SPV "media_player_event/jsonschema/1-0-0", "{\"label\":\"x\"}", 0 },
+	{ SPV "screen_view/jsonschema/1-0-0", "{\"name\":\"home\"}", 1 },
+	{ SPV "screen_view/jsonschema/1-0-0", "{}", 0 },
+	{ SPV "application_background/jsonschema/1-0-0", "{\"backgroundIndex\":1}", 1 },
+	{ SPV "application_foreground/jsonschema/1-0-0", "{\"foregroundIndex\":-1}", 0 },
+	/* ecommerce plugin: money is a multiple of 0.01, exactly */
+	{ ECV "product/jsonschema/1-0-0", "{\"id\":\"p1\",\"category\":\"c\",\"price\":19.99,"
+	  "\"currency\":\"EUR\",\"quantity\":2}", 1 },
+	{ ECV "product/jsonschema/1-0-0", "{\"id\":\"p1\",\"category\":\"c\",\"price\":19.999,"
+	  "\"currency\":\"EUR\"}", 0 },
+	{ ECV "product/jsonschema/1-0-0", "{\"id\":\"p1\",\"category\":\"c\",\"price\":1,"
+	  "\"currency\":\"EURO\"}", 0 },
+	{ ECV "cart/jsonschema/1-0-0", "{\"total_value\":0.3,\"currency\":\"USD\",\"cart_id\":null}", 1 },
+	{ ECV "cart/jsonschema/1-0-0", "{\"total_value\":-1,\"currency\":\"USD\"}", 0 },
+	{ ECV "transaction/jsonschema/1-0-0", "{\"transaction_id\":\"t\",\"revenue\":1234567.89,"
+	  "\"currency\":\"GBP\",\"payment_method\":\"card\",\"total_quantity\":3,\"tax\":null}", 1 },
+	{ ECV "transaction/jsonschema/1-0-0", "{\"transaction_id\":\"t\",\"revenue\":1,"
+	  "\"currency\":\"GBP\",\"payment_method\":\"card\"}", 0 },
+	{ ECV "snowplow_ecommerce_action/jsonschema/1-0-2", "{\"type\":\"trns_error\"}", 1 },
+	{ ECV "snowplow_ecommerce_action/jsonschema/1-0-1", "{\"type\":\"trns_error\"}", 0 },
+	{ ECV "checkout_step/jsonschema/1-0-0", "{\"step\":91}", 0 },
+	{ ECV "user/jsonschema/1-0-0", "{\"id\":\"u\",\"is_guest\":true,\"email\":null}", 1 },
+	{ ECV "transaction_error/jsonschema/1-0-0", "{\"error_type\":\"fatal\"}", 0 },
+	/* media plugin v2 */
+	{ MDV "play_event/jsonschema/1-0-0", "{}", 1 },
+	{ MDV "play_event/jsonschema/1-0-0", "{\"x\":1}", 0 },
+	{ MDV "session/jsonschema/1-0-0", "{\"mediaSessionId\":\"s\",\"startedAt\":\"2024-01-02T03:04:05Z\","
+	  "\"timePlayed\":12.5,\"ads\":0}", 1 },
+	{ MDV "session/jsonschema/1-0-0", "{\"mediaSessionId\":\"s\",\"startedAt\":\"yesterday\"}", 0 },
+	{ MDV "volume_change_event/jsonschema/1-0-0", "{\"newVolume\":50,\"previousVolume\":null}", 1 },
+	{ MDV "ad_break/jsonschema/1-0-0", "{\"breakId\":\"b\",\"startTime\":0,\"breakType\":\"midroll\"}", 0 },
+	{ SPV "media_player/jsonschema/2-0-0", "{\"currentTime\":3,\"ended\":false,\"paused\":false,"
+	  "\"mediaType\":\"video\",\"playbackRate\":1.5}", 1 },
+	{ SPV "media_player/jsonschema/2-0-0", "{\"currentTime\":3,\"ended\":false,\"paused\":false,"
+	  "\"playbackRate\":17}", 0 },
+};
+
+START_TEST(embedded_entities_table)
+{
+	struct iglu_resolver *r;
+	char err[256];
+	json_t *ce = NULL;
+	int rc;
+
+	r = iglu_resolver_new(NULL, schemas_dir(), err, sizeof(err));
+	ck_assert_ptr_nonnull(r);
+	rc = validate_text(r, ENTITIES[_i].uri, ENTITIES[_i].data, &ce);
+	ck_assert_msg((rc == 0) == ENTITIES[_i].valid, "%s %s: %s", ENTITIES[_i].uri,
+	    ENTITIES[_i].data, ce ? json_string_value(json_object_get(ce, "error")) : "valid");
+	if (!ENTITIES[_i].valid)
+		ck_assert_str_eq(json_string_value(json_object_get(ce, "error")), "ValidationError");
+	json_decref(ce);
+	iglu_resolver_free(r);
+}
+END_TEST
+
 /* Every file under schemas/ is a valid self-describing schema at the path its self names. */
 static int n_checked;
 
@@ -211,7 +358,17 @@ check_schema_cb(const char *path, const struct stat *st, int type, struct FTW *f
 	(void)ftw;
 	if (type != FTW_F)
 		return 0;
-	j = json_load_file(path, 0, NULL);
+	{
+		FILE *f = fopen(path, "r");
+		static char text[1 << 16];
+		size_t n;
+
+		ck_assert_ptr_nonnull(f);
+		n = fread(text, 1, sizeof(text), f);
+		fclose(f);
+		/* loaded as the resolver loads schemas (integers beyond 64 bits allowed) */
+		j = jsonschema_json_loadb(text, n, 0, 0, NULL);
+	}
 	ck_assert_msg(j != NULL, "%s: not JSON", path);
 	ck_assert_msg(jsonschema_check_self_describing(j, &issues) == 1, "%s: %s", path,
 	    issues ? json_dumps(issues, 0) : "?");
@@ -235,7 +392,7 @@ START_TEST(registry_schemas_are_self_describing)
 {
 	n_checked = 0;
 	ck_assert_int_eq(nftw(schemas_dir(), check_schema_cb, 16, FTW_PHYS), 0);
-	ck_assert_int_ge(n_checked, 14);
+	ck_assert_int_ge(n_checked, 80);
 }
 END_TEST
 
@@ -430,7 +587,12 @@ START_TEST(invalid_schema_gives_schema_issues)
 	write_file("reg/schemas/com.acme/garbage/jsonschema/1-0-0", "{not json");
 	ck_assert_int_eq(validate_text(r, "iglu:com.acme/garbage/jsonschema/1-0-0", "{}", &ce), -1);
 	ck_assert_str_eq(json_string_value(json_object_get(ce, "error")), "ResolutionError");
-	ck_assert_ptr_nonnull(strstr(json_dumps(ce, 0), "RepoFailure"));
+	{
+		char *text = json_dumps(ce, 0);
+
+		ck_assert_ptr_nonnull(strstr(text, "RepoFailure"));
+		free(text);
+	}
 	json_decref(ce);
 	iglu_resolver_free(r);
 	teardown_tmp();
@@ -455,6 +617,41 @@ START_TEST(iglu_refs_between_schemas)
 	    json_object_get(ce, "dataReports"), 0), "path")), "$.in");
 	json_decref(ce);
 	iglu_resolver_free(r);
+	teardown_tmp();
+}
+END_TEST
+
+START_TEST(superseding_schema)
+{
+	struct iglu_resolver *r;
+	struct iglu_key k = key("iglu:com.acme/sup/jsonschema/1-0-0"), used;
+	json_t *ok = json_loads("{\"a\":\"x\"}", 0, NULL), *bad = json_loads("{\"a\":1}", 0, NULL);
+	json_t *ce = NULL;
+
+	setup_tmp();
+	write_file("reg/schemas/com.acme/sup/jsonschema/1-0-0",
+	    SELF("com.acme", "sup", "1-0-0") "\"$supersededBy\":\"1-0-2\",\"type\":\"object\","
+	    "\"properties\":{\"a\":{\"type\":\"integer\"}}}");
+	write_file("reg/schemas/com.acme/sup/jsonschema/1-0-2",
+	    SELF("com.acme", "sup", "1-0-2") "\"type\":\"object\","
+	    "\"properties\":{\"a\":{\"type\":\"string\"}}}");
+	r = resolver_with(config("\"cacheSize\":10", LOCAL_REPO));
+	/* plain validation uses 1-0-0 as asked */
+	ck_assert_int_eq(iglu_validate(r, &k, bad, NULL), 0);
+	ck_assert_int_eq(iglu_validate_superseding(r, &k, ok, &ce, &used), 0);
+	ck_assert_int_eq(used.addition, 2);
+	ck_assert_int_eq(iglu_validate_superseding(r, &k, bad, &ce, &used), -1);
+	ck_assert_str_eq(json_string_value(json_object_get(ce, "supersededBy")), "1-0-2");
+	json_decref(ce);
+	/* a superseding version that does not exist: the original is used */
+	write_file("reg/schemas/com.acme/sup2/jsonschema/1-0-0",
+	    SELF("com.acme", "sup2", "1-0-0") "\"$supersededBy\":\"1-0-9\",\"type\":\"object\"}");
+	k = key("iglu:com.acme/sup2/jsonschema/1-0-0");
+	ck_assert_int_eq(iglu_validate_superseding(r, &k, ok, &ce, &used), 0);
+	ck_assert_int_eq(used.addition, 0);
+	iglu_resolver_free(r);
+	json_decref(ok);
+	json_decref(bad);
 	teardown_tmp();
 }
 END_TEST
@@ -558,6 +755,316 @@ START_TEST(config_versions_accepted)
 }
 END_TEST
 
+
+/* ---------- HTTP registries (a local python3 server, tests/tools/iglu_registry.py) ---------- */
+
+static pid_t server_pid;
+static int server_port;
+static char http_dir[256];
+
+static void
+http_start(void)
+{
+	char portfile[300], cmd[1200];
+	const char *root = getenv("FURROW_ROOT");
+	char script[512];
+	int i;
+	FILE *f;
+
+	snprintf(http_dir, sizeof(http_dir), "/tmp/furrow-iglu-http-XXXXXX");
+	if (mkdtemp(http_dir) == NULL)
+		abort();
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s/schemas/com.acme/thing/jsonschema && "
+	    "printf '%%s' '" SELF("com.acme", "thing", "1-0-0") "\"type\":\"object\",\"required\":[\"id\"]}' "
+	    "> %s/schemas/com.acme/thing/jsonschema/1-0-0", http_dir, http_dir);
+	if (system(cmd) != 0)
+		abort();
+	snprintf(portfile, sizeof(portfile), "%s/port", http_dir);
+	snprintf(script, sizeof(script), "%s/tests/tools/iglu_registry.py", root ? root : ".");
+	server_pid = fork();
+	if (server_pid == 0) {
+		execlp("python3", "python3", script, http_dir, portfile, (char *)NULL);
+		_exit(127);
+	}
+	/* poll for readiness: the server writes its port once it listens */
+	for (i = 0; i < 1000 && server_port == 0; i++) {
+		f = fopen(portfile, "r");
+		if (f != NULL) {
+			if (fscanf(f, "%d", &server_port) != 1)
+				server_port = 0;
+			fclose(f);
+		}
+		if (server_port == 0)
+			usleep(20000);
+	}
+	if (server_port == 0) {
+		fprintf(stderr, "iglu_registry.py did not start\n");
+		abort();
+	}
+}
+
+static void
+http_stop(void)
+{
+	char cmd[300];
+
+	if (server_pid > 0) {
+		kill(server_pid, SIGTERM);
+		waitpid(server_pid, NULL, 0);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", http_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", http_dir);
+}
+
+static size_t
+stats_cb(char *d, size_t sz, size_t n, void *arg)
+{
+	struct { char b[1024]; size_t len; } *o = arg;
+	size_t k = sz * n;
+
+	if (o->len + k < sizeof(o->b)) {
+		memcpy(o->b + o->len, d, k);
+		o->len += k;
+		o->b[o->len] = 0;
+	}
+	return k;
+}
+
+/* How many requests the server received under prefix. */
+static int
+server_count(const char *prefix)
+{
+	struct { char b[1024]; size_t len; } out = { "", 0 };
+	char url[128];
+	CURL *c = curl_easy_init();
+	json_t *j;
+	int n;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/stats", server_port);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, stats_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+	ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+	curl_easy_cleanup(c);
+	j = json_loads(out.b, 0, NULL);
+	n = (int)json_integer_value(json_object_get(j, prefix));
+	json_decref(j);
+	return n;
+}
+
+static struct iglu_resolver *
+http_resolver(const char *prefix, const char *apikey)
+{
+	char repo[512];
+
+	snprintf(repo, sizeof(repo), "{\"name\":\"HTTP %s\",\"priority\":0,\"vendorPrefixes\":[\"com.acme\"],"
+	    "\"connection\":{\"http\":{\"uri\":\"http://127.0.0.1:%d/%s/\"%s%s%s}}}", prefix, server_port,
+	    prefix, apikey ? ",\"apikey\":\"" : "", apikey ? apikey : "", apikey ? "\"" : "");
+	return resolver_with(config("\"cacheSize\":10,\"cacheTtl\":600", repo));
+}
+
+static const char *
+http_error_of(json_t *ce)
+{
+	json_t *hist = json_object_get(ce, "lookupHistory");
+	size_t i;
+
+	for (i = 0; i < json_array_size(hist); i++) {
+		json_t *h = json_array_get(hist, i);
+
+		if (strncmp(json_string_value(json_object_get(h, "repository")), "HTTP ", 5) == 0)
+			return json_string_value(json_object_get(json_array_get(
+			    json_object_get(h, "errors"), 0), "error"));
+	}
+	return "none";
+}
+
+START_TEST(http_found_and_cached)
+{
+	struct iglu_resolver *r;
+	json_t *ce = NULL;
+	int before;
+
+	setup_tmp();
+	fake_now = 1700000000000LL;
+	r = http_resolver("ok", NULL);
+	before = server_count("ok");
+	ck_assert_int_eq(validate_text(r, "iglu:com.acme/thing/jsonschema/1-0-0", "{\"id\":1}", &ce), 0);
+	ck_assert_int_eq(validate_text(r, "iglu:com.acme/thing/jsonschema/1-0-0", "{}", &ce), -1);
+	json_decref(ce);
+	ck_assert_int_eq(server_count("ok"), before + 1);   /* fetched once, then cached */
+	iglu_resolver_free(r);
+	teardown_tmp();
+}
+END_TEST
+
+START_TEST(http_not_found_cached)
+{
+	struct iglu_resolver *r;
+	struct iglu_key k = key("iglu:com.acme/absent/jsonschema/1-0-0");
+	json_t *ce = NULL;
+	int before;
+
+	setup_tmp();
+	fake_now = 1700000000000LL;
+	r = http_resolver("ok", NULL);
+	before = server_count("ok");
+	ck_assert_ptr_null(iglu_resolver_lookup(r, &k, &ce));
+	ck_assert_str_eq(http_error_of(ce), "NotFound");
+	json_decref(ce);
+	fake_now += 10000;   /* well within cacheTtl: no second request */
+	ck_assert_ptr_null(iglu_resolver_lookup(r, &k, &ce));
+	json_decref(ce);
+	ck_assert_int_eq(server_count("ok"), before + 1);
+	fake_now += 600000;  /* past cacheTtl: asked again */
+	ck_assert_ptr_null(iglu_resolver_lookup(r, &k, &ce));
+	json_decref(ce);
+	ck_assert_int_eq(server_count("ok"), before + 2);
+	iglu_resolver_free(r);
+	teardown_tmp();
+}
+END_TEST
+
+START_TEST(http_500_repo_failure_with_backoff)
+{
+	struct iglu_resolver *r;
+	struct iglu_key k = key("iglu:com.acme/thing/jsonschema/1-0-0");
+	json_t *ce = NULL, *h;
+	int before;
+
+	setup_tmp();
+	fake_now = 1700000000000LL;
+	r = http_resolver("e500", NULL);
+	before = server_count("e500");
+	ck_assert_ptr_null(iglu_resolver_lookup(r, &k, &ce));
+	ck_assert_str_eq(http_error_of(ce), "RepoFailure");
+	json_decref(ce);
+	ck_assert_ptr_null(iglu_resolver_lookup(r, &k, &ce));   /* inside the back-off */
+	json_decref(ce);
+	ck_assert_int_eq(server_count("e500"), before + 1);
+	fake_now += 600;                                        /* past 500 ms */
+	ck_assert_ptr_null(iglu_resolver_lookup(r, &k, &ce));
+	ck_assert_int_eq(server_count("e500"), before + 2);
+	h = json_array_get(json_object_get(ce, "lookupHistory"), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(h, "attempts")), 2);
+	json_decref(ce);
+	fake_now += 600;                                        /* back-off doubled to 1 s */
+	ck_assert_ptr_null(iglu_resolver_lookup(r, &k, &ce));
+	json_decref(ce);
+	ck_assert_int_eq(server_count("e500"), before + 2);
+	iglu_resolver_free(r);
+	teardown_tmp();
+}
+END_TEST
+
+START_TEST(http_403_client_failure)
+{
+	struct iglu_resolver *r;
+	struct iglu_key k = key("iglu:com.acme/thing/jsonschema/1-0-0");
+	json_t *ce = NULL;
+
+	setup_tmp();
+	fake_now = 1700000000000LL;
+	r = http_resolver("e403", NULL);
+	ck_assert_ptr_null(iglu_resolver_lookup(r, &k, &ce));
+	ck_assert_str_eq(http_error_of(ce), "ClientFailure");
+	json_decref(ce);
+	iglu_resolver_free(r);
+	teardown_tmp();
+}
+END_TEST
+
+START_TEST(http_garbage_body)
+{
+	struct iglu_resolver *r;
+	struct iglu_key k = key("iglu:com.acme/thing/jsonschema/1-0-0");
+	json_t *ce = NULL;
+
+	setup_tmp();
+	fake_now = 1700000000000LL;
+	r = http_resolver("garbage", NULL);
+	ck_assert_ptr_null(iglu_resolver_lookup(r, &k, &ce));
+	ck_assert_str_eq(http_error_of(ce), "RepoFailure");
+	json_decref(ce);
+	iglu_resolver_free(r);
+	teardown_tmp();
+}
+END_TEST
+
+START_TEST(http_apikey_header)
+{
+	struct iglu_resolver *r;
+	struct iglu_key k = key("iglu:com.acme/thing/jsonschema/1-0-0");
+	json_t *ce = NULL;
+
+	setup_tmp();
+	fake_now = 1700000000000LL;
+	r = http_resolver("key", "secret");
+	ck_assert_ptr_nonnull(iglu_resolver_lookup(r, &k, &ce));
+	iglu_resolver_free(r);
+	r = http_resolver("key", "wrong");
+	ck_assert_ptr_null(iglu_resolver_lookup(r, &k, &ce));
+	ck_assert_str_eq(http_error_of(ce), "ClientFailure");
+	json_decref(ce);
+	iglu_resolver_free(r);
+	teardown_tmp();
+}
+END_TEST
+
+static double
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+START_TEST(http_hanging_registry_times_out)
+{
+	struct iglu_resolver *r;
+	struct iglu_key k = key("iglu:com.acme/thing/jsonschema/1-0-0");
+	json_t *ce = NULL;
+	double t0;
+
+	setup_tmp();
+	fake_now = 1700000000000LL;
+	r = http_resolver("hang", NULL);
+	iglu_resolver_set_timeouts(r, 300, 700);
+	t0 = mono_s();
+	ck_assert_ptr_null(iglu_resolver_lookup(r, &k, &ce));
+	ck_assert_msg(mono_s() - t0 < 3.0, "lookup took %.1f s", mono_s() - t0);
+	ck_assert_str_eq(http_error_of(ce), "RepoFailure");
+	json_decref(ce);
+	/* within the back-off the dead registry costs nothing */
+	t0 = mono_s();
+	ck_assert_ptr_null(iglu_resolver_lookup(r, &k, &ce));
+	ck_assert(mono_s() - t0 < 0.1);
+	json_decref(ce);
+	iglu_resolver_free(r);
+	teardown_tmp();
+}
+END_TEST
+
+START_TEST(http_connection_refused)
+{
+	struct iglu_resolver *r;
+	struct iglu_key k = key("iglu:com.acme/thing/jsonschema/1-0-0");
+	json_t *ce = NULL;
+
+	setup_tmp();
+	fake_now = 1700000000000LL;
+	r = resolver_with(config("\"cacheSize\":10", "{\"name\":\"HTTP dead\",\"priority\":0,"
+	    "\"vendorPrefixes\":[],\"connection\":{\"http\":{\"uri\":\"http://127.0.0.1:1\"}}}"));
+	ck_assert_ptr_null(iglu_resolver_lookup(r, &k, &ce));
+	ck_assert_str_eq(http_error_of(ce), "RepoFailure");
+	json_decref(ce);
+	iglu_resolver_free(r);
+	teardown_tmp();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -571,14 +1078,28 @@ main(void)
 	tcase_add_test(tc, embedded_wrappers);
 	tcase_add_test(tc, unknown_schema_resolution_error);
 	tcase_add_test(tc, registry_schemas_are_self_describing);
+	tcase_add_loop_test(tc, embedded_entities_table, 0, (int)(sizeof(ENTITIES) / sizeof(ENTITIES[0])));
 	tcase_add_test(tc, ttl_and_negative_cache);
 	tcase_add_test(tc, ttl_refresh_keeps_compiled);
 	tcase_add_test(tc, cache_size_lru);
 	tcase_add_test(tc, invalid_schema_gives_schema_issues);
 	tcase_add_test(tc, iglu_refs_between_schemas);
+	tcase_add_test(tc, superseding_schema);
 	tcase_add_test(tc, repository_order);
 	tcase_add_test(tc, config_errors);
 	tcase_add_test(tc, config_versions_accepted);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("http");
+	tcase_add_unchecked_fixture(tc, http_start, http_stop);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, http_found_and_cached);
+	tcase_add_test(tc, http_not_found_cached);
+	tcase_add_test(tc, http_500_repo_failure_with_backoff);
+	tcase_add_test(tc, http_403_client_failure);
+	tcase_add_test(tc, http_garbage_body);
+	tcase_add_test(tc, http_apikey_header);
+	tcase_add_test(tc, http_hanging_registry_times_out);
+	tcase_add_test(tc, http_connection_refused);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
