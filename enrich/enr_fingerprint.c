@@ -73,53 +73,74 @@ fingerprint_load(const struct enr_ctx *ctx, char *err, size_t errlen)
 	return f;
 }
 
+struct param_ref {
+	const struct raw_param *p;
+	size_t                  order;
+};
+
+/* By name, then by arrival, so that the last of equal names ends each run. */
 static int
 cmp_param(const void *a, const void *b)
 {
-	const struct raw_param *x = *(const struct raw_param *const *)a;
-	const struct raw_param *y = *(const struct raw_param *const *)b;
+	const struct param_ref *x = a, *y = b;
+	int c = strcmp(x->p->name, y->p->name);
 
-	return strcmp(x->name, y->name);
+	if (c)
+		return c;
+	return x->order < y->order ? -1 : x->order > y->order;
 }
 
 int
 enr_fingerprint_compute(const char *algo, char *const *exclude, size_t n_exclude,
     const struct raw_param *params, size_t n_params, char out[129])
 {
-	const struct raw_param **v;
+	struct param_ref stackv[64], *v = stackv;
 	struct buf b;
 	size_t i, j, n = 0;
 	int rc = -1;
 
-	if ((v = calloc(n_params + 1, sizeof(*v))) == NULL)
+	if (n_params > 64 && (v = calloc(n_params, sizeof(*v))) == NULL)
 		return -1;
-	/* keep the last occurrence of each name that has a value */
-	for (i = 0; i < n_params; i++) {
-		int later = 0;
-		if (params[i].name == NULL || params[i].value == NULL)
-			continue;
-		for (j = i + 1; j < n_params && !later; j++)
-			later = params[j].name && params[j].value && !strcmp(params[j].name, params[i].name);
-		if (!later)
-			v[n++] = &params[i];
+	for (i = 0; i < n_params; i++)
+		if (params[i].name != NULL && params[i].value != NULL) {
+			v[n].p = &params[i];
+			v[n].order = i;
+			n++;
+		}
+	if (n <= 64) {                  /* insertion sort: a handful of parameters */
+		for (i = 1; i < n; i++) {
+			struct param_ref t = v[i];
+			for (j = i; j > 0 && cmp_param(&v[j - 1], &t) > 0; j--)
+				v[j] = v[j - 1];
+			v[j] = t;
+		}
+	} else {
+		qsort(v, n, sizeof(*v), cmp_param);
 	}
-	qsort(v, n, sizeof(*v), cmp_param);
 	buf_init(&b, 0);
 	for (i = 0; i < n; i++) {
-		int skip = 0;
+		int skip = i + 1 < n && !strcmp(v[i + 1].p->name, v[i].p->name);  /* a later value wins */
+		size_t nl, vl;
 		for (j = 0; j < n_exclude && !skip; j++)
-			skip = !strcmp(exclude[j], v[i]->name);
+			skip = !strcmp(exclude[j], v[i].p->name);
 		if (skip)
 			continue;
-		if (buf_append_str(&b, v[i]->name) < 0 || buf_append_byte(&b, 0x1f) < 0 ||
-		    buf_append_str(&b, v[i]->value) < 0 || buf_append_byte(&b, 0x1f) < 0)
+		nl = strlen(v[i].p->name);
+		vl = strlen(v[i].p->value);
+		if (buf_reserve(&b, nl + vl + 2) < 0)
 			goto out;
+		memcpy(b.data + b.len, v[i].p->name, nl);
+		b.data[b.len + nl] = 0x1f;
+		memcpy(b.data + b.len + nl + 1, v[i].p->value, vl);
+		b.data[b.len + nl + 1 + vl] = 0x1f;
+		b.len += nl + vl + 2;
 	}
 	if (enr_hex_digest(algo, b.data ? b.data : "", b.len, out) > 0)
 		rc = 0;
 out:
 	buf_free(&b);
-	free(v);
+	if (v != stackv)
+		free(v);
 	return rc;
 }
 

@@ -393,9 +393,20 @@ apply_entities(const struct pii *p, enum pii_target t, json_t *entities)
 
 	json_array_foreach(entities, i, e) {
 		const char *schema = json_string_value(json_object_get(e, "schema"));
+		int copied = t != PII_DERIVED;
 		for (k = 0; k < p->n_json; k++)
-			if (p->json[k].target == t && criterion_matches(&p->json[k], schema))
+			if (p->json[k].target == t && criterion_matches(&p->json[k], schema)) {
+				if (!copied) {
+					/* derived entities may be shared with an enrichment's cache
+					 * (ua_parser): change a copy */
+					json_t *c = json_deep_copy(e);
+					if (c == NULL || json_array_set_new(entities, i, c) < 0)
+						return changed;
+					e = c;
+					copied = 1;
+				}
 				walk(p, &p->json[k], 0, json_object_get(e, "data"), &changed);
+			}
 	}
 	return changed;
 }

@@ -377,14 +377,16 @@ uap_context(struct uap *u, const char *ua)
 		h *= 1099511628211ULL;
 	}
 	slot = h % UAP_CACHE_SLOTS;
+	/* shared, not copied: nothing modifies a derived entity in place except the PII
+	 * enrichment, which copies an entity before it changes it */
 	if (u->cache[slot].ua && !strcmp(u->cache[slot].ua, ua))
-		return json_deep_copy(u->cache[slot].ctx);
+		return json_incref(u->cache[slot].ctx);
 	if ((c = make_context(u, ua, len)) == NULL)
 		return NULL;
 	free(u->cache[slot].ua);
 	json_decref(u->cache[slot].ctx);
 	u->cache[slot].ua = strdup(ua);
-	u->cache[slot].ctx = u->cache[slot].ua ? json_deep_copy(c) : NULL;
+	u->cache[slot].ctx = u->cache[slot].ua ? json_incref(c) : NULL;
 	return c;
 }
 

@@ -33,6 +33,11 @@ enr_set_tsv_safe(struct enrich_event *ev, int col, const char *s, size_t len)
 
 	if (s == NULL || len == 0)
 		return enrich_event_set(ev, col, NULL, 0);
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			break;
+	if (i == len)                  /* the usual case: nothing to clean */
+		return enrich_event_set(ev, col, s, len);
 	buf_init(&b, 0);
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -71,6 +76,10 @@ enr_url_decode(const char *s, size_t len, int plus_space)
 	size_t i;
 	char *r;
 
+	/* nothing to decode: a plain copy (the columns handed to enrichments are valid UTF-8) */
+	if (memchr(s, '%', len) == NULL && (!plus_space || memchr(s, '+', len) == NULL) &&
+	    utf8_valid_prefix(s, len) == len)
+		return strndup(s, len);
 	buf_init(&raw, 0);
 	buf_init(&out, 0);
 	for (i = 0; i < len; i++) {
@@ -160,21 +169,36 @@ fail:
 	return -1;
 }
 
+/* Fetched once: with OpenSSL 3, EVP_md5() and friends make every EVP_Digest call fetch the
+ * implementation again, which costs more than hashing a short string. */
+static const EVP_MD *
+digest_fetch(const char *name, int slot)
+{
+	static EVP_MD *cache[6];
+	static int tried[6];
+
+	if (!tried[slot]) {
+		tried[slot] = 1;
+		cache[slot] = EVP_MD_fetch(NULL, name, NULL);
+	}
+	return cache[slot];
+}
+
 static const EVP_MD *
 digest_by_name(const char *algo)
 {
 	if (!strcmp(algo, "MD5"))
-		return EVP_md5();
+		return digest_fetch("MD5", 0);
 	if (!strcmp(algo, "SHA1") || !strcmp(algo, "SHA-1"))
-		return EVP_sha1();
+		return digest_fetch("SHA1", 1);
 	if (!strcmp(algo, "SHA256") || !strcmp(algo, "SHA-256"))
-		return EVP_sha256();
+		return digest_fetch("SHA256", 2);
 	if (!strcmp(algo, "SHA384") || !strcmp(algo, "SHA-384"))
-		return EVP_sha384();
+		return digest_fetch("SHA384", 3);
 	if (!strcmp(algo, "SHA512") || !strcmp(algo, "SHA-512"))
-		return EVP_sha512();
+		return digest_fetch("SHA512", 4);
 	if (!strcmp(algo, "MD2"))
-		return EVP_get_digestbyname("MD2");   /* only with OpenSSL's legacy provider */
+		return digest_fetch("MD2", 5);   /* only with OpenSSL's legacy provider */
 	return NULL;
 }
 
@@ -197,7 +221,12 @@ enr_hex_digest(const char *algo, const void *data, size_t len, char out[129])
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned int dl = 0, i;
 
-	if (md == NULL || EVP_Digest(data, len, d, &dl, md, NULL) != 1 || dl > 64)
+	static EVP_MD_CTX *ctx;     /* one context, reused: enrich is single-threaded */
+
+	if (md == NULL || (ctx == NULL && (ctx = EVP_MD_CTX_new()) == NULL))
+		return -1;
+	if (EVP_DigestInit_ex2(ctx, md, NULL) != 1 || EVP_DigestUpdate(ctx, data, len) != 1 ||
+	    EVP_DigestFinal_ex(ctx, d, &dl) != 1 || dl > 64)
 		return -1;
 	for (i = 0; i < dl; i++) {
 		out[2 * i] = hex[d[i] >> 4];

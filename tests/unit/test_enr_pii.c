@@ -125,6 +125,34 @@ START_TEST(json_paths)
 }
 END_TEST
 
+/* The ua_parser cache shares its entities: PII must change a copy, so the second event with
+ * the same user agent is hashed once, not twice. */
+START_TEST(cached_derived_entities_are_not_hashed_twice)
+{
+	char *dir = tdir_new(), err[512];
+	struct enrichments *e;
+	int i;
+
+	tfile_write(dir, "ua.json", "{\"schema\":\"iglu:com.snowplowanalytics.snowplow/ua_parser_config/jsonschema/1-0-0\","
+	    "\"data\":{\"vendor\":\"com.snowplowanalytics.snowplow\",\"name\":\"ua_parser_config\",\"enabled\":true,\"parameters\":{}}}");
+	e = tload_one(dir, "pii.json", conf("",
+	    "{\"json\":{\"field\":\"derived_contexts\",\"schemaCriterion\":\"iglu:com.snowplowanalytics.snowplow/ua_parser_context/jsonschema/1-*-*\",\"jsonPath\":\"$.useragentFamily\"}}",
+	    "SHA-256"), err, sizeof(err));
+	ck_assert_msg(e != NULL, "%s", err);
+	for (i = 0; i < 3; i++) {
+		struct enrich_event *ev = tev_new();
+		tev_set(ev, COL_USERAGENT, "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36");
+		enrichments_apply(e, ENRICH_STAGE_EARLY, ev, NULL);
+		enrichments_apply(e, ENRICH_STAGE_LATE, ev, NULL);
+		ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_array_get(ev->derived, 0), "data"),
+		    "useragentFamily")), "238cc8bfcf38c53f529e2c0d80a18deb70ef711ba4ae2011b2c64a65534e9b95");
+		tev_free(ev);
+	}
+	enrichments_free(e);
+	tdir_rm(dir);
+}
+END_TEST
+
 START_TEST(unchanged_columns_are_left_alone)
 {
 	char *dir;
@@ -201,6 +229,7 @@ main(void)
 
 	tcase_add_test(tc, pojo_fields_every_hash);
 	tcase_add_test(tc, json_paths);
+	tcase_add_test(tc, cached_derived_entities_are_not_hashed_twice);
 	tcase_add_test(tc, unchanged_columns_are_left_alone);
 	tcase_add_test(tc, anonymous_only);
 	tcase_add_test(tc, configuration_errors);
