@@ -45,6 +45,37 @@ eq "no enrichments: 5 good events" 5 "$(wc -l <"$T_TMP/good0.tsv")"
 eq "no enrichments: no refr_medium, mkt_source, fingerprint or derived contexts" "" \
     "$(cut -f45,49,123,130 "$T_TMP/good0.tsv" | tr -d '\t\n')"
 
+# An http(s) database is fetched once at startup into the cache directory, and the cached
+# copy serves when the server is gone.
+port=$(free_port)
+mkdir -p "$W/http/conf" "$W/http/www"
+cp "$FURROW_ROOT/enrichments/data/referers.json" "$W/http/www/referers-latest.json"
+sed "s|\"file:../data\"|\"http://127.0.0.1:$port/assets/\"|; s|referers.json|referers-latest.json|" \
+    "$FURROW_ROOT/enrichments/default/referer_parser.json" >"$W/http/conf/referer_parser.json"
+mkdir -p "$W/http/www/assets" && mv "$W/http/www/referers-latest.json" "$W/http/www/assets/"
+(cd "$W/http/www" && exec python3 -m http.server --bind 127.0.0.1 "$port") >"$T_TMP/http.log" 2>&1 &
+http_pid=$!
+T_PIDS="$T_PIDS $http_pid"
+check "asset server is up" wait_for 10 curl -sf "http://127.0.0.1:$port/" -o /dev/null
+FURROW_CACHE_DIR=$T_TMP/cache run_enrich --enrichments "$W/http/conf" --bad "$T_TMP/bh.jsonl" \
+    <"$T_TMP/in.raw" >"$T_TMP/gh.tsv" 2>"$T_TMP/eh"
+eq "http database: exit status 0" 0 $?
+eq "http database: referrers classified" "search,social,internal,unknown,," \
+    "$(cut -f45 "$T_TMP/gh.tsv" | tr '\n' ',')"
+check "http database: fetched once into the cache" sh -c 'ls "$1"/*-referers-latest.json >/dev/null' _ "$T_TMP/cache"
+eq "http database: one request" 1 "$(grep -c 'GET /assets/referers-latest.json' "$T_TMP/http.log")"
+kill "$http_pid" 2>/dev/null
+wait "$http_pid" 2>/dev/null
+FURROW_CACHE_DIR=$T_TMP/cache run_enrich --enrichments "$W/http/conf" --bad "$T_TMP/bh2.jsonl" \
+    <"$T_TMP/in.raw" >"$T_TMP/gh2.tsv" 2>"$T_TMP/eh2"
+eq "http database: server gone, cached copy used" 0 $?
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+    FURROW_CACHE_DIR=$T_TMP/empty-cache run_enrich --enrichments "$W/http/conf" \
+    --bad "$T_TMP/bh3.jsonl" </dev/null >/dev/null 2>"$T_TMP/eh3"
+eq "http database: server gone, no cache: exit 78" 78 $?
+check "http database: the error names the file and the URL" \
+    grep -q "referer_parser.json: referer database: cannot download http://127.0.0.1:$port/assets/referers-latest.json" "$T_TMP/eh3"
+
 # Startup errors: exit 78 and "enrich: ... --enrichments: <file>: <reason>" on stderr.
 startup_error() {
 	name=$1 want=$2
