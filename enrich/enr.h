@@ -88,6 +88,9 @@ const char *enr_header_at(const struct enrich_event *ev, size_t i, size_t *len);
 struct buf;
 int enr_json_write(const json_t *j, struct buf *out);
 
+/* A JSON string of s[0..len), invalid UTF-8 replaced by U+FFFD (header bytes are raw). */
+json_t *enr_json_stringn(const char *s, size_t len);
+
 /* String helpers on configuration JSON. */
 const char *enr_json_str(const json_t *obj, const char *key);
 

@@ -132,12 +132,12 @@ cookie_parse(const char *s, size_t len, struct cookie *c, struct enrich_event *e
 			size_t k;
 			for (k = 0; k < c->n; k++)
 				if (strlen(c->names[k]) == ne - ns && !memcmp(c->names[k], s + ns, ne - ns)) {
-					json_t *d = json_object();
-					json_object_set_new(d, "name", json_stringn(s + ns, ne - ns));
-					json_object_set_new(d, "value", has_val ?
-					    json_stringn(val.data ? val.data : "", val.len) : json_null());
-					enrich_event_add_derived(ev, json_pack("{s:s,s:o}", "schema",
-					    COOKIE_SCHEMA, "data", d));
+					json_t *d = json_pack("{s:o*,s:o*}", "name",
+					    enr_json_stringn(s + ns, ne - ns), "value", has_val ?
+					    enr_json_stringn(val.data ? val.data : "", val.len) : json_null());
+					if (d != NULL)
+						enrich_event_add_derived(ev, json_pack("{s:s,s:o}", "schema",
+						    COOKIE_SCHEMA, "data", d));
 					break;
 				}
 		}

@@ -95,8 +95,8 @@ header_apply(void *state, struct enrich_event *ev, json_t *failures)
 		vl = len - nl - 1;
 		java_trim(&name, &nl);
 		java_trim(&val, &vl);
-		enrich_event_add_derived(ev, json_pack("{s:s,s:{s:s%,s:s%}}", "schema", HEADER_SCHEMA,
-		    "data", "name", name, nl, "value", val, vl));
+		enrich_event_add_derived(ev, json_pack("{s:s,s:{s:o,s:o}}", "schema", HEADER_SCHEMA,
+		    "data", "name", enr_json_stringn(name, nl), "value", enr_json_stringn(val, vl)));
 	}
 	return 0;
 }

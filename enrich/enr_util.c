@@ -547,3 +547,17 @@ enr_json_write(const json_t *j, struct buf *out)
 		return 0;
 	}
 }
+
+json_t *
+enr_json_stringn(const char *s, size_t len)
+{
+	struct buf b;
+	json_t *j;
+
+	if (utf8_valid_prefix(s, len) == len)
+		return json_stringn(s, len);
+	buf_init(&b, 0);
+	j = utf8_repair(s, len, &b) == 0 ? json_stringn(b.data ? b.data : "", b.len) : NULL;
+	buf_free(&b);
+	return j;
+}

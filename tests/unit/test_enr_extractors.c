@@ -96,6 +96,35 @@ START_TEST(every_header)
 }
 END_TEST
 
+START_TEST(invalid_utf8_is_repaired)
+{
+	char *dir = tdir_new(), err[512], *s;
+	struct enrichments *e = tload_one(dir, "h.json", header_conf("X-.*"), err, sizeof(err));
+	struct enrich_event *ev = tev_new();
+
+	ck_assert_msg(e != NULL, "%s", err);
+	tfile_write(dir, "cookie.json", COOKIE_CONF);
+	enrichments_free(e);
+	e = enrichments_load(dir, NULL, err, sizeof(err));
+	ck_assert_msg(e != NULL, "%s", err);
+	tev_header(ev, "X-Raw: a\xff\xfe" "b");
+	tev_header(ev, "Cookie: ck1=\xc3(");
+	enrichments_apply(e, ENRICH_STAGE_EARLY, ev, NULL);
+	ck_assert_uint_eq(json_array_size(ev->derived), 2);
+	s = tderived(ev, 0);
+	ck_assert_str_eq(s, "{\"data\":{\"name\":\"ck1\",\"value\":\"\xef\xbf\xbd(\"},"
+	    "\"schema\":\"iglu:org.ietf/http_cookie/jsonschema/1-0-0\"}");
+	free(s);
+	s = tderived(ev, 1);
+	ck_assert_str_eq(s, "{\"data\":{\"name\":\"X-Raw\",\"value\":\"a\xef\xbf\xbd\xef\xbf\xbd""b\"},"
+	    "\"schema\":\"iglu:org.ietf/http_header/jsonschema/1-0-0\"}");
+	free(s);
+	tev_free(ev);
+	enrichments_free(e);
+	tdir_rm(dir);
+}
+END_TEST
+
 START_TEST(bad_pattern_is_a_startup_error)
 {
 	char *dir = tdir_new(), err[512];
@@ -118,6 +147,7 @@ main(void)
 	tcase_add_test(tc, cookies_upstream_example);
 	tcase_add_test(tc, headers_by_pattern);
 	tcase_add_test(tc, every_header);
+	tcase_add_test(tc, invalid_utf8_is_repaired);
 	tcase_add_test(tc, bad_pattern_is_a_startup_error);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
