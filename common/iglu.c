@@ -465,6 +465,9 @@ fetch_embedded(struct iglu_resolver *r, const struct iglu_repo *p, const struct 
 	json_error_t je;
 	int enoent, n;
 
+	/* the key grammar allows a vendor of "." or "..": never leave the registry folder */
+	if (strcmp(k->vendor, ".") == 0 || strcmp(k->vendor, "..") == 0)
+		return FETCH_NOT_FOUND;
 	n = snprintf(path, sizeof(path), "%s/%s/%s/%s/%d-%d-%d", p->path, k->vendor, k->name,
 	    k->format, k->model, k->revision, k->addition);
 	if (n < 0 || (size_t)n >= sizeof(path)) {
@@ -529,6 +532,9 @@ fetch_http(struct iglu_resolver *r, const struct iglu_repo *p, const struct iglu
 	curl_easy_setopt(r->curl, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(r->curl, CURLOPT_USERAGENT, "furrow-iglu/" FURROW_VERSION);
 	curl_easy_setopt(r->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(r->curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(r->curl, CURLOPT_FOLLOWLOCATION, 1L);   /* e.g. http -> https */
+	curl_easy_setopt(r->curl, CURLOPT_MAXREDIRS, 3L);
 	if (p->apikey != NULL) {
 		snprintf(hdr, sizeof(hdr), "apikey: %s", p->apikey);
 		headers = curl_slist_append(headers, hdr);

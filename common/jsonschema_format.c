@@ -231,8 +231,8 @@ uri(const char *s, size_t len)
 		if (!is_alpha((unsigned char)s[i]) && !is_digit((unsigned char)s[i]) &&
 		    s[i] != '+' && s[i] != '-' && s[i] != '.')
 			return 0;
-	if (i >= len)
-		return 0;
+	if (i + 1 >= len || s[i + 1] == '#')
+		return 0;   /* java.net.URI: "Expected scheme-specific part" */
 	for (i++; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
@@ -309,7 +309,7 @@ email(const char *s, size_t len)
 			if (c == '.' && s[i + 1] == '.')
 				return 0;
 			if (!is_alpha(c) && !is_digit(c) && c < 0x80 &&
-			    strchr(".!#$%&'*+/=?^_`{|}~-", c) == NULL)
+			    (c == 0 || strchr(".!#$%&'*+/=?^_`{|}~-", c) == NULL))
 				return 0;
 		}
 	}

@@ -49,6 +49,7 @@ linereader_next(struct linereader *lr, const char **line, size_t *len)
 			const char *p = lr->buf + lr->start;
 			lr->start += l + 1;
 			if (lr->discarding) {
+				lr->discarded += l;     /* the tail: discarded is now the line's length */
 				lr->discarding = 0;
 				continue;
 			}

@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@
 struct opts {
 	const char *resolver, *schemas, *enrichments, *bad;
 	long stats_interval;
+	long registry_timeout_ms;
 	size_t max_line;
 };
 
@@ -46,7 +48,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: enrich [--resolver FILE] [--schemas DIR] [--enrichments DIR] [--bad PATH]\n"
-	    "              [--stats-interval SECONDS] [--max-line-bytes N] [-q] [-v] [-h] [-V]\n"
+	    "              [--stats-interval SECONDS] [--max-line-bytes N] [--registry-timeout MS]\n"
+	    "              [-q] [-v] [-h] [-V]\n"
 	    "Reads raw collector records (base64 Thrift, one per line) on stdin, writes enriched\n"
 	    "events (131-column TSV) on stdout and bad rows (JSON lines) to --bad (default stderr).\n");
 }
@@ -76,6 +79,7 @@ parse_flags(int argc, char **argv, struct opts *o)
 		{ "bad", required_argument, NULL, 'b' },
 		{ "stats-interval", required_argument, NULL, 'i' },
 		{ "max-line-bytes", required_argument, NULL, 'm' },
+		{ "registry-timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -96,6 +100,13 @@ parse_flags(int argc, char **argv, struct opts *o)
 			o->max_line = (size_t)parse_num(optarg, "--max-line-bytes");
 			if (o->max_line < 16) {
 				fprintf(stderr, "enrich: --max-line-bytes: at least 16\n");
+				exit(EX_USAGE);
+			}
+			break;
+		case 't':
+			o->registry_timeout_ms = parse_num(optarg, "--registry-timeout");
+			if (o->registry_timeout_ms == 0) {
+				fprintf(stderr, "enrich: --registry-timeout: at least 1 ms\n");
 				exit(EX_USAGE);
 			}
 			break;
@@ -209,11 +220,14 @@ main(int argc, char **argv)
 	struct enrich *e;
 	struct linereader lr;
 	struct out good = { 1, NULL, { 0 } }, bad = { 2, NULL, { 0 } };
+	struct buf toolong = { NULL, 0, 0, 0 };
 	char err[1024], schemas_buf[PATH_MAX];
 	const char *schemas, *line;
 	size_t len;
 	time_t next_stats;
 	enum lr_status st;
+	sigset_t sigs, waitmask;
+	int will_read;
 
 	log_init("enrich");
 	parse_flags(argc, argv, &o);
@@ -228,6 +242,9 @@ main(int argc, char **argv)
 		log_error("%s: %s", o.resolver ? o.resolver : schemas, err);
 		return EX_CONFIG;
 	}
+	if (o.registry_timeout_ms)
+		iglu_resolver_set_timeouts(resolver, o.registry_timeout_ms < 2000 ?
+		    o.registry_timeout_ms : 2000, o.registry_timeout_ms);
 	if (o.enrichments) {
 		enrichments = enrichments_load(o.enrichments, resolver, err, sizeof(err));
 		if (enrichments == NULL) {
@@ -259,6 +276,14 @@ main(int argc, char **argv)
 		return EX_SOFTWARE;
 	}
 	sig_flags_install();
+	/* Signals are held while a line is processed and delivered only while enrich waits for
+	 * input (ppoll) or reads it, so a SIGHUP or SIGTERM is never left unseen by a blocked
+	 * wait. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &sigs, &waitmask);
 
 	next_stats = o.stats_interval ? time(NULL) + o.stats_interval : 0;
 	for (;;) {
@@ -270,9 +295,11 @@ main(int argc, char **argv)
 		}
 		if (sig_terminate)
 			break;
-		if (!line_buffered(&lr) && !lr.eof) {
+		will_read = !line_buffered(&lr) && !lr.eof;
+		if (will_read) {
 			/* about to block: let downstream see what we have */
 			struct pollfd p = { 0, POLLIN, 0 };
+			struct timespec ts = { 0, 0 };
 			int timeout = -1;
 			if (good.b.len || bad.b.len) {
 				if (poll(&p, 1, 0) == 0) {
@@ -282,9 +309,14 @@ main(int argc, char **argv)
 			}
 			if (next_stats) {
 				time_t now = time(NULL);
-				timeout = now >= next_stats ? 0 : (int)(next_stats - now) * 1000;
+				timeout = now >= next_stats ? 0 : (int)(next_stats - now);
 			}
-			if (poll(&p, 1, timeout) == 0 || (next_stats && time(NULL) >= next_stats)) {
+			int pr;
+			ts.tv_sec = timeout;
+			pr = ppoll(&p, 1, timeout < 0 ? NULL : &ts, &waitmask);
+			if (pr == -1 && errno == EINTR)
+				continue;           /* a signal: look at the flags first */
+			if (pr == 0 || (next_stats && time(NULL) >= next_stats)) {
 				if (next_stats && time(NULL) >= next_stats) {
 					log_counts(e);
 					next_stats = time(NULL) + o.stats_interval;
@@ -293,9 +325,22 @@ main(int argc, char **argv)
 					continue;
 			}
 		}
+		if (will_read)
+			sigprocmask(SIG_SETMASK, &waitmask, NULL);
 		st = linereader_next(&lr, &line, &len);
+		if (will_read)
+			sigprocmask(SIG_BLOCK, &sigs, NULL);
 		if (st == LR_AGAIN)
 			continue;
+		if (toolong.data && !lr.discarding) {
+			/* the over-long line has ended: its full length is known now */
+			if (enrich_line_too_long(e, toolong.data, toolong.len, lr.discarded, o.max_line,
+			    &bad.b) == -1) {
+				log_error("out of memory");
+				return EX_SOFTWARE;
+			}
+			buf_free(&toolong);
+		}
 		if (st == LR_EOF)
 			break;
 		if (st == LR_ERROR) {
@@ -305,12 +350,21 @@ main(int argc, char **argv)
 			return EX_IOERR;
 		}
 		if (st == LR_TOOLONG) {
-			/* the rest of the line is discarded by the reader; the size is a lower bound
-			 * until its newline has been seen */
-			size_t total = lr.discarded > len ? lr.discarded : len + 1;
-			if (enrich_line_too_long(e, line, len, total, o.max_line, &bad.b) == -1) {
+			/* keep the start of the line; the bad row is written once the reader has
+			 * discarded the rest and knows the line's length (at once if it already does) */
+			size_t keep = len < o.max_line / 10 ? len : o.max_line / 10;
+			buf_init(&toolong, 0);
+			if (buf_append(&toolong, line, keep) == -1) {
 				log_error("out of memory");
 				return EX_SOFTWARE;
+			}
+			if (!lr.discarding) {
+				if (enrich_line_too_long(e, toolong.data, toolong.len, lr.discarded,
+				    o.max_line, &bad.b) == -1) {
+					log_error("out of memory");
+					return EX_SOFTWARE;
+				}
+				buf_free(&toolong);
 			}
 		} else if (enrich_line(e, line, len, &good.b, &bad.b) == -1) {
 			log_error("out of memory");
@@ -320,6 +374,11 @@ main(int argc, char **argv)
 			out_flush(&good, "standard output");
 		if (bad.b.len >= OUT_FLUSH_BYTES)
 			out_flush(&bad, "bad rows");
+	}
+	if (toolong.data) {
+		/* input ended inside the over-long line */
+		enrich_line_too_long(e, toolong.data, toolong.len, lr.discarded, o.max_line, &bad.b);
+		buf_free(&toolong);
 	}
 	out_flush(&good, "standard output");
 	out_flush(&bad, "bad rows");

@@ -11,6 +11,7 @@ behave differently, so one server covers every case of enriched-event.md section
   /e403/...     403
   /hang/...     never answers (sleeps 30 s)
   /garbage/...  200 with a body that is not JSON
+  /moved/...    301 to the same path under /ok/
   /stats        JSON: how many requests each prefix received
 It binds 127.0.0.1 on an ephemeral port and writes the port to PORTFILE when ready.
 """
@@ -56,6 +57,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if prefix == "hang":
             time.sleep(30)
             return self.reply(500, "late")
+        if prefix == "moved":
+            self.send_response(301)
+            self.send_header("Location", "/ok/" + rest)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if prefix == "garbage":
             return self.reply(200, "<html>this is not a schema</html>", "text/html")
         if prefix == "key" and self.headers.get("apikey") != "secret":

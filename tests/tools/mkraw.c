@@ -13,6 +13,7 @@
  * unset. "repeat":N writes the line N times. Build:
  *   cc -Icommon tests/tools/mkraw.c common/thrift.c common/base64.c common/buf.c -ljansson
  */
+#define _GNU_SOURCE
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,10 +36,10 @@ set(json_t *o, const char *key, struct tstr *t, const char *dflt)
 int
 main(void)
 {
-	char line[1 << 20];
-	size_t lineno = 0;
+	char *line = NULL;
+	size_t cap = 0, lineno = 0;
 
-	while (fgets(line, sizeof(line), stdin)) {
+	while (getline(&line, &cap, stdin) > 0) {
 		struct thrift_payload p;
 		json_error_t err;
 		json_t *o, *v;
@@ -92,5 +93,6 @@ main(void)
 		thrift_payload_free(&p);
 		json_decref(o);
 	}
+	free(line);
 	return 0;
 }

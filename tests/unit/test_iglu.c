@@ -177,6 +177,7 @@ START_TEST(embedded_wrappers)
 }
 END_TEST
 
+
 START_TEST(unknown_schema_resolution_error)
 {
 	char err[256];
@@ -656,6 +657,25 @@ START_TEST(superseding_schema)
 }
 END_TEST
 
+START_TEST(dot_vendor_stays_inside)
+{
+	struct iglu_resolver *r;
+	struct iglu_key k = key("iglu:../esc/jsonschema/1-0-0");
+	json_t *ce = NULL;
+
+	setup_tmp();
+	/* reg/schemas is the registry; reg/esc/... lies outside it */
+	write_file("reg/schemas/com.acme/x/jsonschema/1-0-0", SELF("com.acme", "x", "1-0-0") "\"type\":\"object\"}");
+	write_file("reg/esc/jsonschema/1-0-0", SELF("com.acme", "esc", "1-0-0") "\"type\":\"object\"}");
+	r = resolver_with(config("\"cacheSize\":10", LOCAL_REPO));
+	ck_assert_ptr_null(iglu_resolver_lookup(r, &k, &ce));
+	ck_assert_str_eq(json_string_value(json_object_get(ce, "error")), "ResolutionError");
+	json_decref(ce);
+	iglu_resolver_free(r);
+	teardown_tmp();
+}
+END_TEST
+
 START_TEST(repository_order)
 {
 	struct iglu_resolver *r;
@@ -899,6 +919,21 @@ START_TEST(http_found_and_cached)
 }
 END_TEST
 
+START_TEST(http_redirect_followed)
+{
+	struct iglu_resolver *r;
+	struct iglu_key k = key("iglu:com.acme/thing/jsonschema/1-0-0");
+	json_t *ce = NULL;
+
+	setup_tmp();
+	fake_now = 1700000000000LL;
+	r = http_resolver("moved", NULL);
+	ck_assert_ptr_nonnull(iglu_resolver_lookup(r, &k, &ce));
+	iglu_resolver_free(r);
+	teardown_tmp();
+}
+END_TEST
+
 START_TEST(http_not_found_cached)
 {
 	struct iglu_resolver *r;
@@ -1077,6 +1112,7 @@ main(void)
 	tcase_add_test(tc, criteria);
 	tcase_add_test(tc, embedded_wrappers);
 	tcase_add_test(tc, unknown_schema_resolution_error);
+	tcase_add_test(tc, dot_vendor_stays_inside);
 	tcase_add_test(tc, registry_schemas_are_self_describing);
 	tcase_add_loop_test(tc, embedded_entities_table, 0, (int)(sizeof(ENTITIES) / sizeof(ENTITIES[0])));
 	tcase_add_test(tc, ttl_and_negative_cache);
@@ -1094,6 +1130,7 @@ main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, http_found_and_cached);
 	tcase_add_test(tc, http_not_found_cached);
+	tcase_add_test(tc, http_redirect_followed);
 	tcase_add_test(tc, http_500_repo_failure_with_backoff);
 	tcase_add_test(tc, http_403_client_failure);
 	tcase_add_test(tc, http_garbage_body);

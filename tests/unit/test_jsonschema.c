@@ -184,6 +184,8 @@ static const struct vcase CASES[] = {
 	{ "{\"format\":\"email\"}", "\"a.b+c@example.com\"", 1, NULL, NULL },
 	{ "{\"format\":\"email\"}", "\"a..b@example.com\"", 0, "format", "$" },
 	{ "{\"format\":\"email\"}", "\"example.com\"", 0, "format", "$" },
+	{ "{\"format\":\"email\"}", "\"a\\u0000b@example.com\"", 0, "format", "$" },
+	{ "{\"format\":\"uri\"}", "\"http://a/\\u0000\"", 0, "format", "$" },
 	{ "{\"format\":\"hostname\"}", "\"www.example-1.com\"", 1, NULL, NULL },
 	{ "{\"format\":\"hostname\"}", "\"-bad.com\"", 0, "format", "$" },
 	{ "{\"format\":\"hostname\"}", "\"a_b.com\"", 0, "format", "$" },
@@ -197,6 +199,9 @@ static const struct vcase CASES[] = {
 	{ "{\"format\":\"uri\"}", "\"https://example.com/a?b=c#d\"", 1, NULL, NULL },
 	{ "{\"format\":\"uri\"}", "\"urn:isbn:0451450523\"", 1, NULL, NULL },
 	{ "{\"format\":\"uri\"}", "\"/relative/path\"", 0, "format", "$" },
+	{ "{\"format\":\"uri\"}", "\"http:\"", 0, "format", "$" },
+	{ "{\"format\":\"uri\"}", "\"mailto:a@b.c\"", 1, NULL, NULL },
+	{ "{\"format\":\"uri\"}", "\"https://b\u00fccher.example/\u00e9t\u00e9\"", 1, NULL, NULL },
 	{ "{\"format\":\"uri\"}", "\"http://exa mple.com\"", 0, "format", "$" },
 	{ "{\"format\":\"uri\"}", "\"http://example.com/%zz\"", 0, "format", "$" },
 	{ "{\"format\":\"uuid\"}", "\"9f2b6a3e-1c4d-4e5f-8a7b-0c1d2e3f4a5b\"", 1, NULL, NULL },
@@ -223,7 +228,7 @@ START_TEST(keyword_table)
 	int rc;
 
 	ck_assert_msg(schema != NULL, "case %d: schema JSON: %s", _i, je.text);
-	inst = jsonschema_json_loadb(tc->instance, strlen(tc->instance), JSON_DECODE_ANY, 0, &je);
+	inst = jsonschema_json_loadb(tc->instance, strlen(tc->instance), JSON_DECODE_ANY | JSON_ALLOW_NUL, 0, &je);
 	ck_assert_msg(inst != NULL, "case %d: instance JSON: %s", _i, je.text);
 	s = jsonschema_compile(schema, NULL, NULL, err, sizeof(err));
 	ck_assert_msg(s != NULL, "case %d: compile: %s", _i, err);
