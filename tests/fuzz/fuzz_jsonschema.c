@@ -82,7 +82,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		init();
 	if (size < 1)
 		return 0;
-	j = jsonschema_json_loadb((const char *)data + 1, size - 1, JSON_DECODE_ANY, 40, &je);
+	j = jsonschema_json_loadb((const char *)data + 1, size - 1, JSON_DECODE_ANY | JSON_ALLOW_NUL,
+	    40, &je);
 	if (j == NULL)
 		return 0;
 	if ((data[0] & 1) == 0) {
