@@ -9,8 +9,10 @@
  *    when the record has no location), geo_timezone = location.time_zone;
  *  - isp (GeoIP2 ISP): ip_isp = isp, ip_organization = organization;
  *  - domain: ip_domain; connectionType: ip_netspeed = connection_type.
+ *  - asn (GeoLite2-ASN, ip_lookups 2-0-1): the derived context
+ *    iglu:com.snowplowanalytics.snowplow/asn/jsonschema/1-0-1 {number, organization}.
  * An address that is not an IP literal or not in a database sets nothing: IP lookups never
- * fail an event. The "asn" database is accepted by the schema but not read (no context).
+ * fail an event.
  */
 #include <errno.h>
 #include <maxminddb.h>
@@ -21,9 +23,11 @@
 
 #include "enr.h"
 
-enum { IPL_GEO, IPL_ISP, IPL_DOMAIN, IPL_CONN, IPL_N };
+enum { IPL_GEO, IPL_ISP, IPL_DOMAIN, IPL_CONN, IPL_ASN, IPL_N };
 
-static const char *const ipl_keys[IPL_N] = { "geo", "isp", "domain", "connectionType" };
+static const char *const ipl_keys[IPL_N] = { "geo", "isp", "domain", "connectionType", "asn" };
+
+#define IPL_ASN_SCHEMA "iglu:com.snowplowanalytics.snowplow/asn/jsonschema/1-0-1"
 
 struct ip_lookups {
 	MMDB_s db[IPL_N];
@@ -215,6 +219,33 @@ lookup_geo(struct enrich_event *ev, MMDB_entry_s *e)
 	set_str(ev, COL_GEO_TIMEZONE, e, tz);
 }
 
+/* upstream makeAsnContext: "number" always, "organization" when the record has one */
+static void
+lookup_asn(struct enrich_event *ev, MMDB_entry_s *e)
+{
+	static const char *const num[] = { "autonomous_system_number", NULL };
+	static const char *const org[] = { "autonomous_system_organization", NULL };
+	MMDB_entry_data_s d;
+	json_t *data;
+
+	if (MMDB_aget_value(e, &d, num) != MMDB_SUCCESS || !d.has_data)
+		return;
+	if (d.type == MMDB_DATA_TYPE_UINT32)
+		data = json_pack("{s:I}", "number", (json_int_t)d.uint32);
+	else if (d.type == MMDB_DATA_TYPE_UINT16)
+		data = json_pack("{s:I}", "number", (json_int_t)d.uint16);
+	else if (d.type == MMDB_DATA_TYPE_UINT64)
+		data = json_pack("{s:I}", "number", (json_int_t)d.uint64);
+	else
+		return;
+	if (data == NULL)
+		return;
+	if (MMDB_aget_value(e, &d, org) == MMDB_SUCCESS && d.has_data &&
+	    d.type == MMDB_DATA_TYPE_UTF8_STRING)
+		json_object_set_new(data, "organization", enr_json_stringn(d.utf8_string, d.data_size));
+	enrich_event_add_derived(ev, json_pack("{s:s,s:o}", "schema", IPL_ASN_SCHEMA, "data", data));
+}
+
 static int
 ip_lookups_apply(void *state, struct enrich_event *ev, json_t *failures)
 {
@@ -253,6 +284,9 @@ ip_lookups_apply(void *state, struct enrich_event *ev, json_t *failures)
 			break;
 		case IPL_CONN:
 			set_str(ev, COL_IP_NETSPEED, &r.entry, conn);
+			break;
+		case IPL_ASN:
+			lookup_asn(ev, &r.entry);
 			break;
 		}
 	}

@@ -199,6 +199,14 @@ pii_t = {"type": "object", "properties": {
     "strategy": obj({"pseudonymize": obj({"hashFunction": {"enum": HASHES, "description": "The digest used"}}, ["hashFunction"])},
                     ["pseudonymize"])},
     "required": ["pii", "strategy"], "additionalProperties": False}
+asn_num = {"type": "integer", "minimum": 0, "maximum": 2147483647, "description": "The autonomous system number of the address"}
+asn_org = {"type": ["string", "null"], "description": "The organisation that registered the autonomous system"}
+out.append(schema(SP, "asn", "1-0-0", "The autonomous system of user_ipaddress, from the ip_lookups enrichment",
+                  obj({"number": asn_num, "organization": asn_org}, ["number"])))
+out.append(schema(SP, "asn", "1-0-1", "The autonomous system of user_ipaddress, from the ip_lookups enrichment",
+                  obj({"number": asn_num, "organization": asn_org,
+                       "likelyBot": {"type": "boolean", "description": "true when the system belongs to hosting providers, data centres and the like"}},
+                      ["number"])))
 out.append(schema(SP, "pii_transformation", "1-0-0", "What the PII enrichment pseudonymised in one event", pii_t))
 
 for vendor, name, version, s in out:

@@ -1,8 +1,8 @@
 #!/usr/bin/perl
 # Write small MaxMind DB files for furrow's ip_lookups tests, with Debian's
 # libmaxmind-db-writer-perl:  write-mmdb.pl OUTDIR
-# Creates GeoIP2-City.mmdb, GeoIP2-ISP.mmdb, GeoIP2-Domain.mmdb and
-# GeoIP2-Connection-Type.mmdb with a handful of documentation/test networks; the values
+# Creates GeoIP2-City.mmdb, GeoIP2-ISP.mmdb, GeoIP2-Domain.mmdb,
+# GeoIP2-Connection-Type.mmdb and GeoLite2-ASN.mmdb with a handful of documentation/test networks; the values
 # follow the layout of MaxMind's own databases (country.iso_code, subdivisions[].iso_code,
 # city.names.en, location.{latitude,longitude,time_zone}, postal.code, isp, organization,
 # domain, connection_type).
@@ -76,4 +76,9 @@ write_db('GeoIP2-Domain.mmdb', 'GeoIP2-Domain', [
 write_db('GeoIP2-Connection-Type.mmdb', 'GeoIP2-Connection-Type', [
     [ '175.16.199.0/24', { connection_type => 'Dialup' } ],
     [ '1.0.1.0/24', { connection_type => 'Cable/DSL' } ],
+]);
+
+write_db('GeoLite2-ASN.mmdb', 'GeoLite2-ASN', [
+    [ '1.128.0.0/11', { autonomous_system_number => 1221, autonomous_system_organization => 'Telstra Pty Ltd' } ],
+    [ '175.16.199.0/24', { autonomous_system_number => 64512 } ],
 ]);

@@ -23,13 +23,14 @@ conf(const char *dir, const char *which)
 
 	if (!strcmp(which, "all"))
 		snprintf(buf, sizeof(buf),
-		    "{\"schema\":\"iglu:com.snowplowanalytics.snowplow/ip_lookups/jsonschema/2-0-0\","
+		    "{\"schema\":\"iglu:com.snowplowanalytics.snowplow/ip_lookups/jsonschema/2-0-1\","
 		    "\"data\":{\"name\":\"ip_lookups\",\"vendor\":\"com.snowplowanalytics.snowplow\",\"enabled\":true,"
 		    "\"parameters\":{\"geo\":{\"database\":\"GeoIP2-City.mmdb\",\"uri\":\"file://%s\"},"
+		    "\"asn\":{\"database\":\"GeoLite2-ASN.mmdb\",\"uri\":\"file:%s\"},"
 		    "\"isp\":{\"database\":\"GeoIP2-ISP.mmdb\",\"uri\":\"file://%s\"},"
 		    "\"domain\":{\"database\":\"GeoIP2-Domain.mmdb\",\"uri\":\"file://%s\"},"
 		    "\"connectionType\":{\"database\":\"GeoIP2-Connection-Type.mmdb\",\"uri\":\"file://%s/\"}}}}",
-		    dir, dir, dir, dir);
+		    dir, dir, dir, dir, dir);
 	else
 		snprintf(buf, sizeof(buf),
 		    "{\"schema\":\"iglu:com.snowplowanalytics.snowplow/ip_lookups/jsonschema/2-0-0\","
@@ -75,6 +76,13 @@ START_TEST(all_databases)
 	ck_assert_str_eq(tev_col(ev, COL_IP_DOMAIN), "shoesfromnowhere.com");
 	ck_assert_str_eq(tev_col(ev, COL_IP_NETSPEED), "Dialup");
 	ck_assert_str_eq(tev_col(ev, COL_USER_IPADDRESS), "175.16.199.7");
+	ck_assert_uint_eq(json_array_size(ev->derived), 1);
+	{
+		char *s = tderived(ev, 0);
+		ck_assert_str_eq(s, "{\"data\":{\"number\":64512},"
+		    "\"schema\":\"iglu:com.snowplowanalytics.snowplow/asn/jsonschema/1-0-1\"}");
+		free(s);
+	}
 	tev_free(ev);
 
 	/* the most specific subdivision; a postal code; a negative longitude */
@@ -101,7 +109,18 @@ START_TEST(all_databases)
 	ck_assert_str_eq(tev_col(ev, COL_GEO_LATITUDE), "47.2513");
 	tev_free(ev);
 
+	ev = lookup(e, "1.128.0.9");
+	ck_assert_str_eq(tev_col(ev, COL_IP_ISP), "Telstra Internet");
+	{
+		char *s = tderived(ev, 0);
+		ck_assert_str_eq(s, "{\"data\":{\"number\":1221,\"organization\":\"Telstra Pty Ltd\"},"
+		    "\"schema\":\"iglu:com.snowplowanalytics.snowplow/asn/jsonschema/1-0-1\"}");
+		free(s);
+	}
+	tev_free(ev);
+
 	ev = lookup(e, "1.0.1.1");
+	ck_assert_ptr_null(ev->derived);
 	ck_assert_ptr_null(ev->col[COL_GEO_COUNTRY]);
 	ck_assert_str_eq(tev_col(ev, COL_IP_NETSPEED), "Cable/DSL");
 	tev_free(ev);

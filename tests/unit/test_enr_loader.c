@@ -181,6 +181,8 @@ START_TEST(every_enrichment_schema_is_served)
 		"com.snowplowanalytics.snowplow.enrichments/pii_enrichment_config/jsonschema/2-0-1",
 		"com.snowplowanalytics.snowplow/ua_parser_context/jsonschema/1-0-0",
 		"com.snowplowanalytics.snowplow/pii_transformation/jsonschema/1-0-0",
+		"com.snowplowanalytics.snowplow/asn/jsonschema/1-0-0",
+		"com.snowplowanalytics.snowplow/asn/jsonschema/1-0-1",
 		"org.ietf/http_cookie/jsonschema/1-0-0",
 		"org.ietf/http_header/jsonschema/1-0-0",
 		"com.iab.snowplow/spiders_and_robots/jsonschema/1-0-0",
