@@ -198,7 +198,7 @@ if [ -n "$FURROW_S3_BUCKET" ]; then
 		--bad $(q "$FURROW_DATA_DIR/sink-bad.json") --stats-interval $FURROW_STATS_INTERVAL \
 		${FURROW_S3_ARGS:-} < $(q "$run/good-s3.fifo")"
 	launch s3-sink-bad "$(q "$(exe s3-sink)") $s3common --input bad \
-		--prefix $(q "${FURROW_S3_PREFIX}bad/") --spool $(q "$FURROW_DATA_DIR/spool/bad") \
+		--partition $(q "${FURROW_S3_PREFIX}bad/{vendor}.{schema}") --spool $(q "$FURROW_DATA_DIR/spool/bad") \
 		--bad $(q "$FURROW_DATA_DIR/sink-bad.json") --stats-interval $FURROW_STATS_INTERVAL \
 		${FURROW_S3_ARGS:-} < $(q "$run/bad-s3.fifo")"
 	sinks+=(s3-sink-good s3-sink-bad)
