@@ -802,6 +802,7 @@ main(int argc, char **argv)
 	char err[512];
 	int64_t next_stats;
 	int eof = 0, fl;
+	size_t logged_n = 0;
 
 	log_init(PROG);
 	parse_args(argc, argv);
@@ -897,6 +898,10 @@ main(int argc, char **argv)
 		if (batch_full() || sig_terminate)
 			continue;
 		flush_outputs();
+		if (batch.n != logged_n) {
+			log_debug("%zu documents in the batch", batch.n);
+			logged_n = batch.n;
+		}
 		timeout = -1;
 		if (batch.n > 0) {
 			int64_t left = batch.first_ms + opt.flush_ms - now_ms();

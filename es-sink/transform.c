@@ -268,6 +268,10 @@ transform_double(double v, char *out)
 		if (strtod(out, NULL) == v)
 			break;
 	}
+	/* Always a JSON real ("40.0", not "40"), as Java prints doubles: an integral first value
+	 * must not make Elasticsearch's dynamic mapping pick `long` for a double column. */
+	if (strpbrk(out, ".eEn") == NULL)
+		strcat(out, ".0");
 }
 
 static int

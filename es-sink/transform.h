@@ -52,7 +52,8 @@ int transform_json_string(struct buf *out, const char *s, size_t n);
  * broken-down time into tm (may be NULL). Returns 0 or -1. */
 int transform_timestamp(const char *s, size_t n, char *iso, struct tm *tm);
 
-/* Format a double with the fewest digits that read back to the same value. out >= 32 bytes. */
+/* Format a double with the fewest digits that read back to the same value, always with a
+ * fraction or exponent ("40.0"). out >= 32 bytes. */
 void transform_double(double v, char *out);
 
 #endif

@@ -172,3 +172,57 @@ for n, v in ((201, {"size": 42}), (202, {"size": "forty-two"}), (203, {"size": 4
 with open(os.path.join(here, "conflict.tsv"), "w") as f:
     for e in conf:
         f.write(line(e) + "\n")
+
+# badrows.jsonl: bad rows of the types enrich and the collector write (enriched-event.md §14),
+# for --input bad: each exercises some of the rename/stringify rules of sinks.md §2.2.
+P = {"artifact": "furrow-enrich", "version": "0.1.0"}
+RAW = {"vendor": "com.snowplowanalytics.snowplow", "version": "tp2",
+       "parameters": [{"name": "e", "value": "pv"}, {"name": "eid", "value": "x"}],
+       "contentType": "application/json", "loaderName": "furrow-collector-0.1.0-stdout",
+       "encoding": "UTF-8", "hostname": "collector.example.com",
+       "timestamp": "2023-11-14T22:13:20.000Z", "ipAddress": "203.0.113.9", "useragent": UA,
+       "refererUri": None, "headers": ["Host: collector.example.com"], "userId": None}
+CP = {"vendor": "com.snowplowanalytics.snowplow", "version": "tp2",
+      "querystring": [{"name": "e", "value": "pv"}], "contentType": None, "body": None,
+      "collector": "furrow-collector-0.1.0-stdout", "encoding": "UTF-8", "hostname": "c.example.com",
+      "timestamp": "2023-11-14T22:13:20.000Z", "ipAddress": "203.0.113.9", "useragent": UA,
+      "refererUri": None, "headers": [], "networkUserId": "0b8e2c4a-7d1f-4e3b-a5c6-9f8e7d6c5b4a"}
+BR = "iglu:com.snowplowanalytics.snowplow.badrows/"
+rows = [
+    {"schema": BR + "size_violation/jsonschema/1-0-0", "data": {"processor": {"artifact": "furrow-collector", "version": "0.1.0"},
+     "failure": {"timestamp": "2023-11-14T22:13:20.123Z", "maximumAllowedSizeBytes": 1000000, "actualSizeBytes": 2000001,
+                 "expectation": "payload must be smaller than the limit"}, "payload": "aGVsbG8="}},
+    {"schema": BR + "schema_violations/jsonschema/2-0-1", "data": {"processor": P,
+     "failure": {"timestamp": "2023-11-14T22:13:21.045Z", "messages": [
+         {"field": "contexts", "value": "{oops", "error": "invalid json: expected json value got '{oops' (line 1, column 1)"},
+         {"json": {"not": "iglu"}, "error": "INVALID_DATA_PAYLOAD"},
+         {"schemaKey": "iglu:com.acme/a/jsonschema/1-0-0", "error": {"error": "ValidationError", "dataReports": [
+             {"message": "$.x: integer found, string expected", "path": "$.x", "keyword": "type", "targets": ["integer", "string"]}]}},
+         {"schemaKey": "iglu:com.acme/b/jsonschema/1-0-0", "error": {"error": "ResolutionError", "lookupHistory": [
+             {"repository": "Iglu Central", "errors": [{"error": "NotFound"}], "attempts": 1, "lastAttempt": "2023-11-14T22:13:21.045Z"}]}}]},
+     "payload": {"enriched": {"app_id": "shop", "collector_tstamp": "2023-11-14 22:13:20.000", "event_id": "9f2b6a3e-1c4d-4e5f-8a7b-0c1d2e3f4a5b",
+                              "v_collector": "furrow-collector-0.1.0-stdout", "v_etl": "furrow-enrich-0.1.0"}, "raw": RAW}}},
+    {"schema": BR + "enrichment_failures/jsonschema/2-0-1", "data": {"processor": P,
+     "failure": {"timestamp": "2023-11-14T22:13:21.045Z", "messages": [
+         {"enrichment": None, "message": {"field": "page_url", "value": "http://bad url", "expectation": "a valid URI"}},
+         {"enrichment": {"schemaKey": "iglu:com.snowplowanalytics.snowplow.enrichments/api_request_enrichment_config/jsonschema/1-0-0",
+                         "identifier": "api-request"}, "message": {"error": "connection refused"}}]},
+     "payload": {"enriched": {"app_id": "shop", "collector_tstamp": "2023-11-14 22:13:20.000"}, "raw": RAW}}},
+    {"schema": BR + "adapter_failures/jsonschema/1-0-0", "data": {"processor": P,
+     "failure": {"timestamp": "2023-11-14T22:13:21.045Z", "vendor": "com.acme", "version": "v9", "messages": [
+         {"field": "vendor/version", "value": "com.acme/v9", "expectation": "vendor/version combination is not supported"},
+         {"actual": "x", "expectedMapping": {"a": "b"}, "expectation": "mapped"}]},
+     "payload": CP}},
+    {"schema": BR + "tracker_protocol_violations/jsonschema/1-0-1", "data": {"processor": P,
+     "failure": {"timestamp": "2023-11-14T22:13:21.045Z", "vendor": "com.snowplowanalytics.snowplow", "version": "tp2", "messages": [
+         {"field": "data", "value": None, "expectation": "data needs to be a non-empty array"}]},
+     "payload": CP}},
+    {"schema": BR + "collector_payload_format_violation/jsonschema/1-0-0", "data": {"processor": P,
+     "failure": {"timestamp": "2023-11-14T22:13:21.045Z", "loader": "thrift", "message": {"error": "error deserializing raw event: Reached end of bytes"}},
+     "payload": "AAAA"}},
+    {"schema": BR + "generic_error/jsonschema/1-0-0", "data": {"processor": {"artifact": "furrow-es-sink", "version": "0.1.0"},
+     "failure": {"timestamp": "2023-11-14T22:13:21.045Z", "errors": ["{\"type\":\"NotTSV\"}"]}, "payload": ""}},
+]
+with open(os.path.join(here, "badrows.jsonl"), "w") as f:
+    for r in rows:
+        f.write(json.dumps(r, separators=(",", ":"), ensure_ascii=False) + "\n")
