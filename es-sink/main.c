@@ -811,11 +811,11 @@ main(int argc, char **argv)
 	bad_fp = open_append(opt.bad_path, stderr);
 	if (bad_fp == NULL) {
 		log_error("--bad %s: %s", opt.bad_path, strerror(errno));
-		return EX_CANTCREAT;
+		return EX_IOERR;
 	}
 	if (opt.spool_path && (spool_fp = fopen(opt.spool_path, "a")) == NULL) {
 		log_error("--spool %s: %s", opt.spool_path, strerror(errno));
-		return EX_CANTCREAT;
+		return EX_IOERR;
 	}
 	if (!opt.dump) {
 		es = esclient_new(&opt.es, err, sizeof(err));
