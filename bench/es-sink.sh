@@ -65,10 +65,11 @@ t2=$(now)
 curl -s -o /dev/null -X POST "$ES_URL/bench_sink,bench_curl/_refresh"
 ns=$(curl -s "$ES_URL/bench_sink/_count" | jq .count)
 nc=$(curl -s "$ES_URL/bench_curl/_count" | jq .count)
-ts=$(echo "$t1 - $t0" | bc -l); tc=$(echo "$t2 - $t1" | bc -l)
-rs=$(echo "$N / $ts" | bc -l); rcu=$(echo "$N / $tc" | bc -l)
+calc() { awk "BEGIN { print $1 }"; }
+ts=$(calc "$t1 - $t0"); tc=$(calc "$t2 - $t1")
+rs=$(calc "$N / $ts"); rcu=$(calc "$N / $tc")
 printf 'es-sink: %d docs indexed (exit %d) in %.2f s = %.0f docs/s, peak RSS %d kB\n' "$ns" "$rc" "$ts" "$rs" "$(cat "$tmp/rss")"
 printf 'curl:    %d docs indexed (%d requests, non-2xx: %d) in %.2f s = %.0f docs/s\n' "$nc" \
     "$(wc -l <"$tmp/curl.codes")" "$(grep -vc '^2' "$tmp/curl.codes")" "$tc" "$rcu"
-printf 'ratio es-sink/curl: %.2f\n' "$(echo "$rs / $rcu" | bc -l)"
+printf 'ratio es-sink/curl: %.2f\n' "$(calc "$rs / $rcu")"
 grep 'exit:' "$tmp/sink.err" | sed 's/^/es-sink counters: /'

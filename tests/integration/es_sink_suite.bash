@@ -57,7 +57,7 @@ eq "boolean query (br_cookies=false)" 1 "$(es_count good '{"query":{"term":{"br_
 eq "date range query (collector_tstamp)" 5 "$(es_count good '{"query":{"range":{"collector_tstamp":{"gte":"2023-11-14T22:13:01Z","lte":"2023-11-14T22:13:05Z"}}}}')"
 eq "geo_distance query (geo_location)" 1 "$(es_count good '{"query":{"geo_distance":{"distance":"10km","geo_location":{"lat":37.44,"lon":-122.41}}}}')"
 eq "double query (tr_total)" 1 "$(es_count good '{"query":{"range":{"tr_total":{"gt":199.9,"lt":200}}}}')"
-eq "context field query" 3 "$(es_count good '{"query":{"term":{"contexts_com_snowplowanalytics_snowplow_web_page_1.id.keyword":"a1b2c3d4-0003"}}}')"
+eq "context field query" 4 "$(es_count good '{"query":{"term":{"contexts_com_snowplowanalytics_snowplow_web_page_1.id.keyword":"a1b2c3d4-0003"}}}')"
 eq "unstruct field query" 1 "$(es_count good '{"query":{"term":{"unstruct_event_com_acme_my_urlclick_2.count":3}}}')"
 eq "_id is the lower-cased event_id" true "$(curl -fsS "$ES_URL/good/_doc/9f2b6a3e-1c4d-4e5f-8a7b-0c1d2e3f4a5b" | jq -r .found)"
 
@@ -98,6 +98,10 @@ check "dead URL skipped: exit 0" [ $? -eq 0 ]
 eq "dead URL skipped: all indexed" 20 "$(es_count multi)"
 
 # ---- the engine stopped for 20 s in the middle of a stream ----
+# (the costliest case: es_sink_opensearch.sh sets FURROW_ES_SKIP_OUTAGE=1 to keep the suite short)
+if [ "${FURROW_ES_SKIP_OUTAGE:-0}" = 1 ]; then
+	skip "engine stopped for 20 s mid-stream" "FURROW_ES_SKIP_OUTAGE=1"
+else
 N=3000
 gen_events $N aaaaaaaa >"$T_TMP/stream.tsv"
 mkfifo "$T_TMP/in.fifo"
@@ -124,6 +128,7 @@ check "outage: es-sink exit 0" [ $? -eq 0 ]
 eq "outage: every event present exactly once" $N "$(es_count outage)"
 check "outage: no bad rows" [ ! -s "$T_TMP/bad6.json" ]
 check "outage: retries were logged" grep -q "retrying" "$T_TMP/outage.err"
+fi
 
 # ---- SIGTERM mid-batch with the index blocked: indexed + bad + spooled = in ----
 gen_events 80 bbbbbbbb >"$T_TMP/term.tsv"
