@@ -28,6 +28,7 @@ gen_events() {
 }
 
 # ---- setup and mappings ----
+diag "$(date +%T) setup and mappings"
 sink --setup-only --index good 2>"$T_TMP/setup.err"
 check "--setup-only creates the good index (exit 0)" [ $? -eq 0 ]
 sink --setup-only --input bad --index bad 2>>"$T_TMP/setup.err"
@@ -43,6 +44,7 @@ eq "bad mapping: data.failure.messages is nested" nested "$(curl -fsS "$ES_URL/b
 eq "refresh_interval set by --setup" 500ms "$(curl -fsS "$ES_URL/good/_settings" | jq -r '.good.settings.index.refresh_interval')"
 
 # ---- good events, searchable with the right types ----
+diag "$(date +%T) good events, searchable with the right types"
 start=$(date +%s%N)
 sink --index good --bad "$T_TMP/bad1.json" <"$GOLD/good.tsv" 2>"$T_TMP/good.err"
 check "good.tsv: exit 0" [ $? -eq 0 ]
@@ -62,11 +64,13 @@ eq "unstruct field query" 1 "$(es_count good '{"query":{"term":{"unstruct_event_
 eq "_id is the lower-cased event_id" true "$(curl -fsS "$ES_URL/good/_doc/9f2b6a3e-1c4d-4e5f-8a7b-0c1d2e3f4a5b" | jq -r .found)"
 
 # ---- replay: no duplicates ----
+diag "$(date +%T) replay: no duplicates"
 sink --index good --bad "$T_TMP/bad1.json" <"$GOLD/good.tsv" 2>/dev/null
 check "replay: exit 0" [ $? -eq 0 ]
 eq "replay leaves 20 documents (_id = event_id)" 20 "$(es_count good)"
 
 # ---- invalid lines → bad rows → bad index ----
+diag "$(date +%T) invalid lines → bad rows → bad index"
 sink --index good --bad "$T_TMP/bad2.json" <"$GOLD/invalid.tsv" 2>/dev/null
 check "invalid.tsv: exit 0" [ $? -eq 0 ]
 eq "one bad row per invalid line" 7 "$(wc -l <"$T_TMP/bad2.json")"
@@ -80,6 +84,7 @@ eq "generic_error errors became errors_list" 8 "$(es_count bad '{"query":{"exist
 eq "nested messages are searchable" 1 "$(es_count bad '{"query":{"nested":{"path":"data.failure.messages","query":{"match":{"data.failure.messages.field":"contexts"}}}}}')"
 
 # ---- a mapping conflict inside one batch ----
+diag "$(date +%T) a mapping conflict inside one batch"
 curl -fsS -o /dev/null -X PUT -H 'Content-Type: application/json' "$ES_URL/conflict" \
     -d '{"mappings":{"properties":{"contexts_com_acme_shoe_1":{"properties":{"size":{"type":"long"}}}}}}'
 sink --index conflict --bad "$T_TMP/bad4.json" <"$GOLD/conflict.tsv" 2>"$T_TMP/conflict.err"
@@ -91,6 +96,7 @@ check "its reason says Elasticsearch rejected it" grep -q "Elasticsearch rejecte
 eq "its payload is the input line" "$(sed -n 2p "$GOLD/conflict.tsv")" "$(jq -r .data.payload "$T_TMP/bad4.json")"
 
 # ---- several URLs, one dead ----
+diag "$(date +%T) several URLs, one dead"
 dead=$(free_port)
 sink --url "http://127.0.0.1:$dead" --index multi --retry-base-ms 10 --retry-max-ms 50 \
     --bad "$T_TMP/bad5.json" <"$GOLD/good.tsv" 2>/dev/null
@@ -98,6 +104,7 @@ check "dead URL skipped: exit 0" [ $? -eq 0 ]
 eq "dead URL skipped: all indexed" 20 "$(es_count multi)"
 
 # ---- the engine stopped for 20 s in the middle of a stream ----
+diag "$(date +%T) the engine stopped for 20 s in the middle of a stream"
 # (the costliest case: es_sink_opensearch.sh sets FURROW_ES_SKIP_OUTAGE=1 to keep the suite short)
 if [ "${FURROW_ES_SKIP_OUTAGE:-0}" = 1 ]; then
 	skip "engine stopped for 20 s mid-stream" "FURROW_ES_SKIP_OUTAGE=1"
@@ -131,6 +138,7 @@ check "outage: retries were logged" grep -q "retrying" "$T_TMP/outage.err"
 fi
 
 # ---- SIGTERM mid-batch with the index blocked: indexed + bad + spooled = in ----
+diag "$(date +%T) SIGTERM mid-batch with the index blocked: indexed + bad + spooled = in"
 gen_events 80 bbbbbbbb >"$T_TMP/term.tsv"
 mkfifo "$T_TMP/term.fifo"
 "$SINK" --url "$ES_URL" --index term --batch-docs 500 --flush-ms 300 --retry-max-ms 500 \
@@ -165,6 +173,7 @@ sink --index term <"$T_TMP/spool.tsv" 2>/dev/null
 eq "the spool replays into the index" 80 "$(es_count term)"
 
 # ---- SIGTERM with a healthy engine: the batch in hand is delivered, exit 0 ----
+diag "$(date +%T) SIGTERM with a healthy engine: the batch in hand is delivered, exit 0"
 gen_events 40 cccccccc >"$T_TMP/term2.tsv"
 mkfifo "$T_TMP/term2.fifo"
 "$SINK" --url "$ES_URL" --index term2 --flush-ms 60000 --stats-interval 0 \
