@@ -697,16 +697,19 @@ handle_line(const char *line, size_t len)
 		}
 		break;
 	case IN_JSON: {
+		/* the object goes out as read (after UTF-8 repair): big numbers keep their text */
 		json_error_t jerr;
 		json_t *j;
 		struct buf fixed;
+		const char *text = line;
+		size_t tlen = len;
 
 		buf_init(&fixed, 0);
 		if (utf8_valid_prefix(line, len) != len && utf8_repair(line, len, &fixed) == 0) {
-			line = fixed.data;
-			len = fixed.len;
+			text = fixed.data;
+			tlen = fixed.len;
 		}
-		j = json_loadb(line, len, JSON_ALLOW_NUL, &jerr);
+		j = json_loadb(text, tlen, JSON_ALLOW_NUL, &jerr);
 		if (!json_is_object(j)) {
 			snprintf(err, sizeof(err), "cannot parse line as JSON: %s",
 			    j ? "not an object" : jerr.text);
@@ -716,7 +719,7 @@ handle_line(const char *line, size_t len)
 			return;
 		}
 		json_decref(j);
-		buf_append(&scratch, line, len);
+		buf_append(&scratch, text, tlen);
 		buf_free(&fixed);
 		break;
 	}

@@ -29,6 +29,13 @@ eq "body ends with a newline" true "$(jq -r .trailing_newline "$LOG")"
 eq "_id is the lower-cased event_id" 9f2b6a3e-1c4d-4e5f-8a7b-0c1d2e3f4a5b "$(jq -r '.ids[18]' "$LOG")"
 eq "basic auth from ES_USER/ES_PASSWORD" "Basic $(printf alice:s3cret | base64)" "$(jq -r '.headers.authorization' "$LOG")"
 
+# ---- json mode: objects sent as read (invalid UTF-8 repaired), no _id ----
+: >"$LOG"
+printf '{"a":"x\377y"}\n[1]\n' | sink --input json --index j --bad "$T_TMP/bj.json" 2>/dev/null
+check "json: exit 0" [ $? -eq 0 ]
+eq "json: one document, no _id" "1 null" "$(jq -r '"\(.ndocs) \(.ids[0])"' "$LOG")"
+eq "json: the non-object is a bad row" 1 "$(wc -l <"$T_TMP/bj.json")"
+
 # ---- SigV4 ----
 : >"$LOG"
 AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=secret AWS_SESSION_TOKEN=tok AWS_REGION=eu-west-1 \
