@@ -22,6 +22,13 @@
 struct esclient {
 	struct esclient_opts o;
 	CURL     *curl;
+	CURLM    *multi;
+	struct curl_slist *hdrs;    /* of the request in flight */
+	int       busy;
+	size_t    cur;              /* URL index of the request in flight */
+	char      url[2048];
+	char      ebuf[CURL_ERROR_SIZE];
+	const char *method;
 	size_t    next;
 	int64_t   dead_until[ESCLIENT_MAX_URLS];
 	int     (*abort_fn)(void *);
@@ -141,7 +148,10 @@ esclient_new(const struct esclient_opts *o, char *err, size_t errlen)
 		return NULL;
 	}
 	c = calloc(1, sizeof(*c));
-	if (c == NULL || (c->curl = curl_easy_init()) == NULL) {
+	if (c == NULL || (c->curl = curl_easy_init()) == NULL ||
+	    (c->multi = curl_multi_init()) == NULL) {
+		if (c && c->curl)
+			curl_easy_cleanup(c->curl);
 		free(c);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -165,8 +175,13 @@ esclient_free(struct esclient *c)
 {
 	if (c == NULL)
 		return;
+	if (c->busy)
+		curl_multi_remove_handle(c->multi, c->curl);
+	curl_slist_free_all(c->hdrs);
 	if (c->curl)
 		curl_easy_cleanup(c->curl);
+	if (c->multi)
+		curl_multi_cleanup(c->multi);
 	free(c);
 	curl_global_cleanup();
 }
@@ -200,25 +215,31 @@ ec_pick(struct esclient *c)
 }
 
 int
-esclient_request(struct esclient *c, const char *method, const char *path,
-    const char *content_type, const char *body, size_t len, long *status, struct buf *resp,
-    char *err, size_t errlen)
+esclient_start(struct esclient *c, const char *method, const char *path,
+    const char *content_type, const char *body, size_t len, struct buf *resp, char *err,
+    size_t errlen)
 {
-	char url[2048], ebuf[CURL_ERROR_SIZE] = "", hdr[300];
+	char hdr[300];
 	struct curl_slist *h = NULL;
 	size_t u = ec_pick(c);
 	const char *base = c->o.urls[u];
 	size_t blen = strlen(base);
 	CURL *e = c->curl;
-	CURLcode rc;
 
+	if (c->busy) {
+		snprintf(err, errlen, "a request is already in flight");
+		return -1;
+	}
 	while (blen > 0 && base[blen - 1] == '/')
 		blen--;
-	snprintf(url, sizeof(url), "%.*s%s", (int)blen, base, path);
+	snprintf(c->url, sizeof(c->url), "%.*s%s", (int)blen, base, path);
+	c->cur = u;
+	c->method = method;
+	c->ebuf[0] = 0;
 	curl_easy_reset(e);
-	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_URL, c->url);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, ebuf);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->ebuf);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->o.connect_timeout_ms);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->o.timeout_ms);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, ec_write_cb);
@@ -270,14 +291,87 @@ esclient_request(struct esclient *c, const char *method, const char *path,
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
-	rc = curl_easy_perform(e);
-	curl_slist_free_all(h);
-	if (rc != CURLE_OK) {
-		snprintf(err, errlen, "%s %s: %s", method, url, ebuf[0] ? ebuf : curl_easy_strerror(rc));
-		c->dead_until[u] = ec_now_ms() + ESCLIENT_DEAD_MS;
+	if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
+		curl_slist_free_all(h);
+		snprintf(err, errlen, "curl_multi_add_handle failed");
 		return -1;
 	}
-	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
-	c->dead_until[u] = 0;
+	c->hdrs = h;
+	c->busy = 1;
 	return 0;
+}
+
+int
+esclient_busy(const struct esclient *c)
+{
+	return c->busy;
+}
+
+/* The request in flight finished? 1 done, -1 failed, 0 not yet. */
+static int
+ec_done(struct esclient *c, long *status, char *err, size_t errlen)
+{
+	CURLMsg *m;
+	int left;
+	CURLcode rc;
+
+	while ((m = curl_multi_info_read(c->multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE || m->easy_handle != c->curl)
+			continue;
+		rc = m->data.result;
+		curl_multi_remove_handle(c->multi, c->curl);
+		curl_slist_free_all(c->hdrs);
+		c->hdrs = NULL;
+		c->busy = 0;
+		if (rc != CURLE_OK) {
+			snprintf(err, errlen, "%s %s: %s", c->method, c->url,
+			    c->ebuf[0] ? c->ebuf : curl_easy_strerror(rc));
+			c->dead_until[c->cur] = ec_now_ms() + ESCLIENT_DEAD_MS;
+			return -1;
+		}
+		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);
+		c->dead_until[c->cur] = 0;
+		return 1;
+	}
+	return 0;
+}
+
+int
+esclient_poll(struct esclient *c, int fd, int timeout_ms, int *fd_ready, long *status,
+    char *err, size_t errlen)
+{
+	struct curl_waitfd w;
+	int running, r;
+
+	if (fd_ready)
+		*fd_ready = 0;
+	if (!c->busy) {
+		snprintf(err, errlen, "no request in flight");
+		return -1;
+	}
+	curl_multi_perform(c->multi, &running);
+	if ((r = ec_done(c, status, err, errlen)) != 0)
+		return r;
+	memset(&w, 0, sizeof(w));
+	w.fd = fd;
+	w.events = CURL_WAIT_POLLIN;
+	curl_multi_poll(c->multi, fd >= 0 ? &w : NULL, fd >= 0 ? 1 : 0, timeout_ms, NULL);
+	if (fd_ready && fd >= 0 && (w.revents & CURL_WAIT_POLLIN))
+		*fd_ready = 1;
+	curl_multi_perform(c->multi, &running);
+	return ec_done(c, status, err, errlen);
+}
+
+int
+esclient_request(struct esclient *c, const char *method, const char *path,
+    const char *content_type, const char *body, size_t len, long *status, struct buf *resp,
+    char *err, size_t errlen)
+{
+	int r;
+
+	if (esclient_start(c, method, path, content_type, body, len, resp, err, errlen) == -1)
+		return -1;
+	while ((r = esclient_poll(c, -1, 1000, NULL, status, err, errlen)) == 0)
+		;
+	return r == 1 ? 0 : -1;
 }

@@ -44,6 +44,20 @@ int esclient_request(struct esclient *c, const char *method, const char *path,
     const char *content_type, const char *body, size_t len, long *status, struct buf *resp,
     char *err, size_t errlen);
 
+/*
+ * The same request without waiting: starts it (body and resp must stay valid until it is
+ * done) and returns 0, or -1 with a reason. esclient_poll then waits at most timeout_ms for
+ * progress or for fd (if >= 0) to become readable (*fd_ready), and returns 1 when the response
+ * is complete (*status set), -1 on a transport failure (err set, URL skipped for a while), 0
+ * while the request is still in flight.
+ */
+int esclient_start(struct esclient *c, const char *method, const char *path,
+    const char *content_type, const char *body, size_t len, struct buf *resp, char *err,
+    size_t errlen);
+int esclient_poll(struct esclient *c, int fd, int timeout_ms, int *fd_ready, long *status,
+    char *err, size_t errlen);
+int esclient_busy(const struct esclient *c);
+
 /* Lower-case hex SHA-256 of data (65 bytes out), used for SigV4's x-amz-content-sha256. */
 void esclient_sha256_hex(const void *data, size_t len, char out[65]);
 
