@@ -84,8 +84,13 @@ static int64_t term_deadline;         /* monotonic ms; 0 until SIGTERM/SIGINT */
 static int undelivered;               /* documents diverted at a deadline */
 static int exit_code;
 static struct buf scratch, errbuf, reqbody, resp;
-static struct bulk_item *items;
+static struct bulk_item *items;     /* per sent document, sized items_cap */
 static size_t *sent_idx;
+static size_t items_cap;
+static struct batch inflight_b;      /* the batch whose first request is in flight */
+static int inflight;
+static int64_t inflight_t0;
+static char bulk_path[64];
 
 static int64_t
 now_ms(void)
@@ -391,7 +396,7 @@ log_stats(const char *when)
 	log_info("%s: in=%" PRIu64 " indexed=%" PRIu64 " bad=%" PRIu64 " spooled=%" PRIu64
 	    " pending=%zu retried=%" PRIu64 " conflicts=%" PRIu64 " requests=%" PRIu64
 	    " failed_requests=%" PRIu64 " bulk_ms_avg=%.1f bulk_ms_max=%" PRIu64, when, st.in,
-	    st.indexed, st.bad, st.spooled, batch.n, st.retried, st.conflicts, st.requests,
+	    st.indexed, st.bad, st.spooled, batch.n + (inflight ? inflight_b.n : 0), st.retried, st.conflicts, st.requests,
 	    st.failed_requests, st.requests ? (double)st.lat_sum_ms / (double)st.requests : 0.0,
 	    st.lat_max_ms);
 }
@@ -445,7 +450,7 @@ backoff_sleep(uint64_t ms)
 /* Divert every pending document of the batch: to the spool at shutdown when there is one,
  * else to --bad. */
 static void
-give_up(int at_shutdown, unsigned attempts, const char *last_err)
+give_up(struct batch *b, int at_shutdown, unsigned attempts, const char *last_err)
 {
 	char msg[1024];
 	size_t i;
@@ -456,14 +461,14 @@ give_up(int at_shutdown, unsigned attempts, const char *last_err)
 	else
 		snprintf(msg, sizeof(msg), "Elasticsearch did not accept the document after %u "
 		    "attempts: %s", attempts, last_err);
-	for (i = 0; i < batch.n; i++) {
-		struct doc *d = &batch.docs[i];
+	for (i = 0; i < b->n; i++) {
+		struct doc *d = &b->docs[i];
 		if (d->done)
 			continue;
 		if (at_shutdown && spool_fp)
-			write_spool(batch.lines.data + d->line_off, d->line_len);
+			write_spool(b->lines.data + d->line_off, d->line_len);
 		else
-			write_bad(batch.lines.data + d->line_off, d->line_len, 1, msg);
+			write_bad(b->lines.data + d->line_off, d->line_len, 1, msg);
 		d->done = 1;
 		undelivered = 1;
 	}
@@ -472,26 +477,29 @@ give_up(int at_shutdown, unsigned attempts, const char *last_err)
 }
 
 static void
-batch_reset(void)
+batch_reset(struct batch *b)
 {
-	batch.n = 0;
-	buf_reset(&batch.lines);
-	buf_reset(&batch.body);
-	batch.first_ms = 0;
+	b->n = 0;
+	buf_reset(&b->lines);
+	buf_reset(&b->body);
+	b->first_ms = 0;
 }
 
+/*
+ * Deliver batch b: every document ends accepted, rejected into a bad row, or (at a deadline)
+ * diverted. When have_first is set, the first request was already made (asynchronously, for
+ * all documents) and rc0/status0/err0/t0 are its outcome, with the response in resp.
+ */
 static void
-flush_batch(void)
+send_batch(struct batch *b, int have_first, int rc0, long status0, const char *err0, int64_t t0_first)
 {
-	char path[64], err[1024], last_err[1024] = "none";
-	size_t pending = batch.n, chunk = batch.n, i;
+	char err[1024], last_err[1024] = "none";
+	size_t pending = b->n, chunk = b->n, i;
 	unsigned attempt = 0;
 	int64_t first_fail = 0;
 
-	if (batch.n == 0)
+	if (b->n == 0)
 		return;
-	snprintf(path, sizeof(path), "/_bulk%s%s", opt.refresh ? "?refresh=" : "",
-	    opt.refresh ? opt.refresh : "");
 	while (pending > 0) {
 		const char *body;
 		size_t blen, k = 0;
@@ -500,17 +508,20 @@ flush_batch(void)
 		int64_t t0;
 
 		/* the next chunk of pending documents */
-		for (i = 0; i < batch.n && k < chunk; i++)
-			if (!batch.docs[i].done)
+		for (i = 0; i < b->n && k < chunk; i++)
+			if (!b->docs[i].done)
 				sent_idx[k++] = i;
-		if (k == batch.n) {
-			body = batch.body.data;
-			blen = batch.body.len;
+		if (have_first) {
+			body = NULL;
+			blen = 0;
+		} else if (k == b->n) {
+			body = b->body.data;
+			blen = b->body.len;
 		} else {
 			buf_reset(&reqbody);
 			for (i = 0; i < k; i++) {
-				struct doc *d = &batch.docs[sent_idx[i]];
-				if (buf_append(&reqbody, batch.body.data + d->body_off, d->body_len) == -1) {
+				struct doc *d = &b->docs[sent_idx[i]];
+				if (buf_append(&reqbody, b->body.data + d->body_off, d->body_len) == -1) {
 					log_error("out of memory building a bulk request");
 					exit(EX_SOFTWARE);
 				}
@@ -518,10 +529,18 @@ flush_batch(void)
 			body = reqbody.data;
 			blen = reqbody.len;
 		}
-		buf_reset(&resp);
-		t0 = now_ms();
-		rc = esclient_request(es, "POST", path, "application/x-ndjson", body, blen, &status,
-		    &resp, err, sizeof(err));
+		if (have_first) {
+			have_first = 0;
+			t0 = t0_first;
+			rc = rc0;
+			status = status0;
+			snprintf(err, sizeof(err), "%s", err0);
+		} else {
+			buf_reset(&resp);
+			t0 = now_ms();
+			rc = esclient_request(es, "POST", bulk_path, "application/x-ndjson", body, blen,
+			    &status, &resp, err, sizeof(err));
+		}
 		st.requests++;
 		st.lat_sum_ms += (uint64_t)(now_ms() - t0);
 		if ((uint64_t)(now_ms() - t0) > st.lat_max_ms)
@@ -539,7 +558,7 @@ flush_batch(void)
 					break;
 				}
 				for (i = 0; i < k; i++) {
-					struct doc *d = &batch.docs[sent_idx[i]];
+					struct doc *d = &b->docs[sent_idx[i]];
 					char msg[BULK_REASON_MAX + 64];
 					switch (items[i].verdict) {
 					case BULK_ACCEPTED:
@@ -551,7 +570,7 @@ flush_batch(void)
 					case BULK_REJECTED:
 						snprintf(msg, sizeof(msg),
 						    "Elasticsearch rejected record with message %s", items[i].reason);
-						write_bad(batch.lines.data + d->line_off, d->line_len, 1, msg);
+						write_bad(b->lines.data + d->line_off, d->line_len, 1, msg);
 						d->done = 1;
 						pending--;
 						break;
@@ -566,8 +585,8 @@ flush_batch(void)
 				break;
 			case BULK_REQ_SPLIT:
 				if (k == 1) {
-					struct doc *d = &batch.docs[sent_idx[0]];
-					write_bad(batch.lines.data + d->line_off, d->line_len, 1,
+					struct doc *d = &b->docs[sent_idx[0]];
+					write_bad(b->lines.data + d->line_off, d->line_len, 1,
 					    "Elasticsearch rejected record: request too large (HTTP 413)");
 					d->done = 1;
 					pending--;
@@ -595,11 +614,11 @@ flush_batch(void)
 		if (first_fail == 0)
 			first_fail = now_ms();
 		if (term_now()) {
-			give_up(1, attempt, last_err);
+			give_up(b, 1, attempt, last_err);
 			break;
 		}
 		if (opt.retry_deadline_s > 0 && now_ms() - first_fail >= opt.retry_deadline_s * 1000) {
-			give_up(0, attempt, last_err);
+			give_up(b, 0, attempt, last_err);
 			exit_code = EX_UNAVAILABLE;
 			break;
 		}
@@ -607,13 +626,65 @@ flush_batch(void)
 			log_warn("retrying %zu documents (attempt %u): %s", pending, attempt, last_err);
 		if (backoff_sleep(bulk_backoff_ms(attempt, (uint64_t)opt.retry_base_ms,
 		    (uint64_t)opt.retry_max_ms, rnd64())) == -1) {
-			give_up(1, attempt, last_err);
+			give_up(b, 1, attempt, last_err);
 			break;
 		}
 	}
 	flush_outputs();
-	batch_reset();
+	batch_reset(b);
 }
+
+/* Hand the filled batch over to the in-flight slot and start its first request. */
+static void
+start_async(void)
+{
+	struct batch tmp = inflight_b;
+	char err[1024];
+
+	inflight_b = batch;
+	batch = tmp;
+	batch_reset(&batch);
+	buf_reset(&resp);
+	inflight_t0 = now_ms();
+	if (esclient_start(es, "POST", bulk_path, "application/x-ndjson", inflight_b.body.data,
+	    inflight_b.body.len, &resp, err, sizeof(err)) == -1) {
+		send_batch(&inflight_b, 1, -1, 0, err, inflight_t0);
+		return;
+	}
+	inflight = 1;
+}
+
+static void
+finish_inflight(int r, long status, const char *err)
+{
+	inflight = 0;
+	send_batch(&inflight_b, 1, r == 1 ? 0 : -1, status, err, inflight_t0);
+}
+
+static void
+wait_inflight(void)
+{
+	char err[1024] = "";
+	long status = 0;
+	int r;
+
+	while (inflight) {
+		r = esclient_poll(es, -1, 1000, NULL, &status, err, sizeof(err));
+		if (r != 0)
+			finish_inflight(r, status, err);
+	}
+}
+
+/* Send the current batch: after the one in flight, if any. */
+static void
+flush_current(void)
+{
+	wait_inflight();
+	if (batch.n > 0 && exit_code == 0)
+		start_async();
+}
+
+
 
 /* ---- reading ---- */
 
@@ -629,22 +700,30 @@ batch_add(const char *line, size_t len, const char *docbody, size_t doclen)
 	struct doc *d;
 
 	if (batch.n > 0 && batch.body.len + doclen > opt.batch_bytes)
-		flush_batch();    /* a document above the limit is sent alone */
+		flush_current();    /* a document above the limit is sent alone */
 	if (batch.n == batch.cap) {
 		size_t ncap = batch.cap ? batch.cap * 2 : 64;
 		struct doc *nd = realloc(batch.docs, ncap * sizeof(*nd));
-		struct bulk_item *ni = realloc(items, ncap * sizeof(*ni));
-		size_t *ns = realloc(sent_idx, ncap * sizeof(*ns));
-		if (ni)
-			items = ni;
-		if (ns)
-			sent_idx = ns;
-		if (nd == NULL || ni == NULL || ns == NULL) {
+		if (nd == NULL) {
 			log_error("out of memory");
 			exit(EX_SOFTWARE);
 		}
 		batch.docs = nd;
 		batch.cap = ncap;
+		if (ncap > items_cap) {
+			struct bulk_item *ni = realloc(items, ncap * sizeof(*ni));
+			size_t *ns;
+			if (ni)
+				items = ni;
+			ns = realloc(sent_idx, ncap * sizeof(*ns));
+			if (ns)
+				sent_idx = ns;
+			if (ni == NULL || ns == NULL) {
+				log_error("out of memory");
+				exit(EX_SOFTWARE);
+			}
+			items_cap = ncap;
+		}
 	}
 	d = &batch.docs[batch.n];
 	d->line_off = batch.lines.len;
@@ -843,6 +922,10 @@ main(int argc, char **argv)
 	buf_init(&resp, 0);
 	buf_init(&batch.lines, 0);
 	buf_init(&batch.body, 0);
+	buf_init(&inflight_b.lines, 0);
+	buf_init(&inflight_b.body, 0);
+	snprintf(bulk_path, sizeof(bulk_path), "/_bulk%s%s", opt.refresh ? "?refresh=" : "",
+	    opt.refresh ? opt.refresh : "");
 	if (linereader_init(&lr, STDIN_FILENO, opt.max_line) == -1) {
 		log_error("out of memory");
 		return EX_SOFTWARE;
@@ -894,12 +977,25 @@ main(int argc, char **argv)
 				exit_code = EX_IOERR;
 			}
 		}
-		if (batch.n > 0 && (batch_full() || eof || now_ms() - batch.first_ms >= opt.flush_ms))
-			flush_batch();
-		if (eof && batch.n == 0)
-			break;
-		if (batch_full() || sig_terminate)
+		if (batch.n > 0 && (batch_full() || eof || sig_terminate ||
+		    now_ms() - batch.first_ms >= opt.flush_ms)) {
+			flush_current();
 			continue;
+		}
+		if (eof && batch.n == 0) {
+			wait_inflight();
+			break;
+		}
+		if (batch_full() || sig_terminate) {
+			if (inflight) {
+				char perr[1024] = "";
+				long pstatus = 0;
+				int r = esclient_poll(es, -1, 1000, NULL, &pstatus, perr, sizeof(perr));
+				if (r != 0)
+					finish_inflight(r, pstatus, perr);
+			}
+			continue;
+		}
 		flush_outputs();
 		if (batch.n != logged_n) {
 			log_debug("%zu documents in the batch", batch.n);
@@ -917,12 +1013,24 @@ main(int argc, char **argv)
 			if (timeout < 0 || left < timeout)
 				timeout = (int)left;
 		}
-		{
+		if (inflight) {
+			/* wait for the response or for more input, whichever comes first */
+			char perr[1024] = "";
+			long pstatus = 0;
+			int r = esclient_poll(es, STDIN_FILENO, timeout < 0 || timeout > 1000 ? 1000 :
+			    timeout, NULL, &pstatus, perr, sizeof(perr));
+			if (r != 0)
+				finish_inflight(r, pstatus, perr);
+		} else {
 			struct pollfd pfd = { STDIN_FILENO, POLLIN, 0 };
 			poll(&pfd, 1, timeout);
 		}
 	}
-	flush_batch();
+	wait_inflight();
+	if (exit_code != 0 && batch.n > 0)
+		give_up(&batch, 0, 0, "not sent: the retry deadline was reached for an earlier batch");
+	flush_current();
+	wait_inflight();
 	flush_outputs();
 	log_stats("exit");
 	if (fl != -1)
@@ -938,6 +1046,9 @@ main(int argc, char **argv)
 	buf_free(&batch.lines);
 	buf_free(&batch.body);
 	free(batch.docs);
+	free(inflight_b.docs);
+	buf_free(&inflight_b.lines);
+	buf_free(&inflight_b.body);
 	free(items);
 	free(sent_idx);
 	if (bad_fp && bad_fp != stderr && bad_fp != stdout)
