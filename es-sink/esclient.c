@@ -247,7 +247,6 @@ esclient_start(struct esclient *c, const char *method, const char *path,
 	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, ec_xfer_cb);
 	curl_easy_setopt(e, CURLOPT_XFERINFODATA, c);
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	if (strcmp(method, "HEAD") == 0) {
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 	} else if (strcmp(method, "GET") != 0) {

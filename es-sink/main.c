@@ -90,7 +90,7 @@ static size_t items_cap;
 static struct batch inflight_b;      /* the batch whose first request is in flight */
 static int inflight;
 static int64_t inflight_t0;
-static char bulk_path[64];
+static char bulk_path[128];
 
 static int64_t
 now_ms(void)
@@ -924,8 +924,10 @@ main(int argc, char **argv)
 	buf_init(&batch.body, 0);
 	buf_init(&inflight_b.lines, 0);
 	buf_init(&inflight_b.body, 0);
-	snprintf(bulk_path, sizeof(bulk_path), "/_bulk%s%s", opt.refresh ? "?refresh=" : "",
-	    opt.refresh ? opt.refresh : "");
+	/* filter_path: the engine sends back only what es-sink reads, not 500 item summaries */
+	snprintf(bulk_path, sizeof(bulk_path),
+	    "/_bulk?filter_path=errors,items.*.status,items.*.error%s%s",
+	    opt.refresh ? "&refresh=" : "", opt.refresh ? opt.refresh : "");
 	if (linereader_init(&lr, STDIN_FILENO, opt.max_line) == -1) {
 		log_error("out of memory");
 		return EX_SOFTWARE;

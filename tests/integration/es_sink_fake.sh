@@ -23,7 +23,7 @@ fake ok
 ES_USER=alice ES_PASSWORD=s3cret sink --bad "$T_TMP/b.json" <"$GOLD/good.tsv" 2>"$T_TMP/ok.err"
 check "ok: exit 0" [ $? -eq 0 ]
 eq "one request for 20 documents" "1 20" "$(jq -r '"\(.n) \(.ndocs)"' "$LOG")"
-eq "path is /_bulk" /_bulk "$(jq -r .path "$LOG")"
+eq "path is /_bulk, response filtered" "/_bulk?filter_path=errors,items.*.status,items.*.error" "$(jq -r .path "$LOG")"
 eq "content type is NDJSON" application/x-ndjson "$(jq -r '.headers["content-type"]' "$LOG")"
 eq "body ends with a newline" true "$(jq -r .trailing_newline "$LOG")"
 eq "_id is the lower-cased event_id" 9f2b6a3e-1c4d-4e5f-8a7b-0c1d2e3f4a5b "$(jq -r '.ids[18]' "$LOG")"
