@@ -29,6 +29,18 @@ eq "body ends with a newline" true "$(jq -r .trailing_newline "$LOG")"
 eq "_id is the lower-cased event_id" 9f2b6a3e-1c4d-4e5f-8a7b-0c1d2e3f4a5b "$(jq -r '.ids[18]' "$LOG")"
 eq "basic auth from ES_USER/ES_PASSWORD" "Basic $(printf alice:s3cret | base64)" "$(jq -r '.headers.authorization' "$LOG")"
 
+# ---- date-suffixed index names ----
+: >"$LOG"
+sink --index ev --shard-date-format '-%Y.%m.%d' --bad "$T_TMP/b.json" <"$GOLD/good.tsv" 2>/dev/null
+eq "shard: suffix from derived_tstamp, none when it is empty" "ev ev-2023.11.14" \
+    "$(jq -r '.indexes[]' "$LOG" | sort -u | tr '\n' ' ' | sed 's/ $//')"
+: >"$LOG"
+sink --index ev --shard-date-format '_%Y%m' --shard-date-field collector_tstamp --bad "$T_TMP/b.json" \
+    <"$GOLD/good.tsv" 2>/dev/null
+eq "shard: another column and format" "ev_202311" "$(jq -r '.indexes[]' "$LOG" | sort -u)"
+"$SINK" --input bad --shard-date-format x </dev/null 2>/dev/null
+eq "shard: enriched input only (exit 64)" 64 $?
+
 # ---- json mode: objects sent as read (invalid UTF-8 repaired), no _id ----
 : >"$LOG"
 printf '{"a":"x\377y"}\n[1]\n' | sink --input json --index j --bad "$T_TMP/bj.json" 2>/dev/null

@@ -42,13 +42,14 @@ class H(BaseHTTPRequestHandler):
         lines = body.split("\n")
         actions = [json.loads(l) for l in lines[0::2] if l]
         ids = [a["index"].get("_id") for a in actions]
+        indexes = [a["index"].get("_index") for a in actions]
         with lock:
             count[0] += 1
             k = count[0]
             with open(logfile, "a") as f:
                 f.write(json.dumps({"method": "POST", "path": self.path, "n": k,
                                     "headers": {h.lower(): v for h, v in self.headers.items()},
-                                    "ndocs": len(actions), "ids": ids,
+                                    "ndocs": len(actions), "ids": ids, "indexes": indexes,
                                     "trailing_newline": body.endswith("\n"),
                                     "body_sha256": hashlib.sha256(raw).hexdigest()}) + "\n")
         ok = {"index": {"status": 201, "result": "created"}}
