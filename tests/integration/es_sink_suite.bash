@@ -20,6 +20,15 @@ diag "$ES_ENGINE $ES_VERSION at $ES_URL"
 
 sink() { "$SINK" --url "$ES_URL" --stats-interval 0 "$@"; }
 mapping_type() { curl -fsS "$ES_URL/$1/_mapping/field/$2" | jq -r ".\"$1\".mappings[\"$2\"].mapping[] .type"; }
+# searchable_is INDEX N [QUERY]: the index answers N without an explicit refresh (for wait_for,
+# which re-runs its command: a $(...) in its arguments would be evaluated only once)
+searchable_is() {
+	local q=${3:-'{"query":{"match_all":{}}}'}
+	test "$(curl -fsS -H 'Content-Type: application/json' "$ES_URL/$1/_count" -d "$q" 2>/dev/null |
+	    jq -r .count)" = "$2"
+}
+# count_is INDEX N: N documents after a refresh
+count_is() { test "$(es_count "$1" 2>/dev/null)" = "$2"; }
 # gen_events N PREFIX: N distinct good events (the golden lines with fresh event_ids)
 gen_events() {
 	awk -F'\t' -v OFS='\t' -v n="$1" -v p="$2" '
@@ -48,7 +57,7 @@ diag "$(date +%T) good events, searchable with the right types"
 start=$(date +%s%N)
 sink --index good --bad "$T_TMP/bad1.json" <"$GOLD/good.tsv" 2>"$T_TMP/good.err"
 check "good.tsv: exit 0" [ $? -eq 0 ]
-wait_for 10 test "$(curl -fsS "$ES_URL/good/_count" | jq -r .count)" = 20
+wait_for 30 searchable_is good 20
 diag "good events searchable after $(( ($(date +%s%N) - start) / 1000000 )) ms (no explicit refresh)"
 eq "20 good events indexed" 20 "$(es_count good)"
 check "no bad rows for good events" [ ! -s "$T_TMP/bad1.json" ]
@@ -62,6 +71,25 @@ eq "double query (tr_total)" 1 "$(es_count good '{"query":{"range":{"tr_total":{
 eq "context field query" 4 "$(es_count good '{"query":{"term":{"contexts_com_snowplowanalytics_snowplow_web_page_1.id.keyword":"a1b2c3d4-0003"}}}')"
 eq "unstruct field query" 1 "$(es_count good '{"query":{"term":{"unstruct_event_com_acme_my_urlclick_2.count":3}}}')"
 eq "_id is the lower-cased event_id" true "$(curl -fsS "$ES_URL/good/_doc/9f2b6a3e-1c4d-4e5f-8a7b-0c1d2e3f4a5b" | jq -r .found)"
+
+# ---- latency of one event at a low rate (reported, not asserted: no timed assertions) ----
+diag "$(date +%T) latency"
+sink --setup-only --index latency 2>/dev/null
+sink --index latency <"$GOLD/good.tsv" 2>/dev/null      # mappings in place, as in steady state
+mkfifo "$T_TMP/lat.fifo"
+"$SINK" --url "$ES_URL" --index latency --stats-interval 0 <"$T_TMP/lat.fifo" 2>/dev/null &
+lpid=$!
+exec 7>"$T_TMP/lat.fifo"
+for k in 1 2 3; do
+	id=$(printf 'dddddddd-1c4d-4e5f-8a7b-%012x' "$k")
+	t0=$(date +%s%N)
+	sed -n "${k}p" "$GOLD/good.tsv" | awk -F'\t' -v OFS='\t' -v id="$id" '{ $7 = id; print }' >&7
+	wait_for 10 searchable_is latency 1 "{\"query\":{\"term\":{\"event_id\":\"$id\"}}}"
+	diag "one event searchable $(( ($(date +%s%N) - t0) / 1000000 )) ms after it was written (flush-ms 200, refresh_interval 500ms, poll overhead included)"
+done
+exec 7>&-
+wait $lpid
+check "latency probe: es-sink exit 0" [ $? -eq 0 ]
 
 # ---- replay: no duplicates ----
 diag "$(date +%T) replay: no duplicates"
@@ -117,7 +145,7 @@ mkfifo "$T_TMP/in.fifo"
 spid=$!
 exec 7>"$T_TMP/in.fifo"
 head -n 1000 "$T_TMP/stream.tsv" >&7
-wait_for 30 test "$(es_count outage 2>/dev/null)" = 1000
+wait_for 30 count_is outage 1000
 eq "outage: first 1000 indexed" 1000 "$(es_count outage)"
 es_stop
 diag "engine stopped"
@@ -147,7 +175,7 @@ mkfifo "$T_TMP/term.fifo"
 spid=$!
 exec 7>"$T_TMP/term.fifo"
 head -n 50 "$T_TMP/term.tsv" >&7
-wait_for 30 test "$(es_count term 2>/dev/null)" = 50
+wait_for 30 count_is term 50
 curl -fsS -o /dev/null -X PUT -H 'Content-Type: application/json' "$ES_URL/term/_settings" \
     -d '{"index.blocks.write":true}'
 { sed -n '51,80p' "$T_TMP/term.tsv"; head -n 2 "$GOLD/invalid.tsv"; } >"$T_TMP/term2of2.tsv"
