@@ -1,0 +1,748 @@
+/*
+ * transform: enriched TSV → Analytics SDK 2.1.0 JSON (sinks.md §1). Each column is decoded by its
+ * SDK class (§1.2), taken from common/event.h's type table with two exceptions the SDK makes:
+ * only event_id is a UUID (domain_sessionid is a plain string), and the four required columns
+ * (§1.2) refuse empty values. Column errors are collected in column order into one
+ * RowDecodingError, exactly as the SDK's Parser does.
+ */
+#include "transform.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event.h"
+#include "utf8.h"
+
+/* SDK column classes (sinks.md §1.2). */
+enum tf_class { TF_STR, TF_INT, TF_DOUBLE, TF_BOOL, TF_TS, TF_UUID, TF_CTX, TF_UNSTRUCT };
+
+static enum tf_class
+tf_class_of(int col)
+{
+	switch (event_cols[col].type) {
+	case EVT_INT:   return TF_INT;
+	case EVT_DEC:
+	case EVT_FLOAT: return TF_DOUBLE;
+	case EVT_BOOL:  return TF_BOOL;
+	case EVT_TS:    return TF_TS;
+	case EVT_UUID:  return col == COL_EVENT_ID ? TF_UUID : TF_STR;
+	case EVT_JSON:  return col == COL_UNSTRUCT_EVENT ? TF_UNSTRUCT : TF_CTX;
+	default:        return TF_STR;
+	}
+}
+
+static int
+tf_required(int col)
+{
+	return col == COL_COLLECTOR_TSTAMP || col == COL_EVENT_ID || col == COL_V_COLLECTOR ||
+	    col == COL_V_ETL;
+}
+
+int
+transform_json_string(struct buf *out, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, run = 0;
+
+	if (buf_reserve(out, n + 2) == -1 || buf_append_byte(out, '"') == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[7];
+		size_t elen = 2;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		if (buf_append(out, s + run, i - run) == -1)
+			return -1;
+		run = i + 1;
+		esc[0] = '\\';
+		switch (c) {
+		case '"':  esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		default:
+			esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
+			esc[4] = hex[c >> 4]; esc[5] = hex[c & 15];
+			elen = 6;
+		}
+		if (buf_append(out, esc, elen) == -1)
+			return -1;
+	}
+	if (buf_append(out, s + run, n - run) == -1)
+		return -1;
+	return buf_append_byte(out, '"');
+}
+
+/* ---- scalar decoders (sinks.md §1.3) ---- */
+
+static int
+tf_digits(const char *s, size_t n, int *v)
+{
+	size_t i;
+
+	*v = 0;
+	if (n == 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return 0;
+}
+
+static int
+tf_days_in_month(int y, int m)
+{
+	static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 29;
+	return d[m - 1];
+}
+
+int
+transform_timestamp(const char *s, size_t n, char *iso, struct tm *tm)
+{
+	char t[64];
+	size_t i, flen = 0;
+	int y, mo, d, h, mi, se;
+	const char *frac = NULL;
+
+	/* replace every space with 'T', append 'Z' */
+	if (n + 1 >= sizeof(t))
+		return -1;
+	for (i = 0; i < n; i++)
+		t[i] = s[i] == ' ' ? 'T' : s[i];
+	t[n] = 'Z';
+	n++;
+	if (n < 20 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':')
+		return -1;
+	if (tf_digits(t, 4, &y) || tf_digits(t + 5, 2, &mo) || tf_digits(t + 8, 2, &d) ||
+	    tf_digits(t + 11, 2, &h) || tf_digits(t + 14, 2, &mi) || tf_digits(t + 17, 2, &se))
+		return -1;
+	if (t[19] == '.') {
+		frac = t + 20;
+		while (20 + flen < n && t[20 + flen] >= '0' && t[20 + flen] <= '9')
+			flen++;
+		if (flen < 1 || flen > 9 || 20 + flen != n - 1)
+			return -1;
+	} else if (n != 20) {
+		return -1;
+	}
+	if (t[n - 1] != 'Z')
+		return -1;
+	if (mo < 1 || mo > 12 || d < 1 || d > tf_days_in_month(y, mo) || h > 23 || mi > 59 ||
+	    se > 59)
+		return -1;
+	if (tm) {
+		memset(tm, 0, sizeof(*tm));
+		tm->tm_year = y - 1900;
+		tm->tm_mon = mo - 1;
+		tm->tm_mday = d;
+		tm->tm_hour = h;
+		tm->tm_min = mi;
+		tm->tm_sec = se;
+	}
+	if (iso) {
+		char digits[10] = "000000000";
+		size_t keep;
+
+		if (frac)
+			memcpy(digits, frac, flen);
+		/* Instant.toString: no fraction when zero, else 3, 6 or 9 digits */
+		if (strcmp(digits, "000000000") == 0)
+			keep = 0;
+		else if (memcmp(digits + 3, "000000", 6) == 0)
+			keep = 3;
+		else if (memcmp(digits + 6, "000", 3) == 0)
+			keep = 6;
+		else
+			keep = 9;
+		digits[keep] = 0;
+		snprintf(iso, 40, "%04d-%02d-%02dT%02d:%02d:%02d%s%sZ", y, mo, d, h, mi, se,
+		    keep ? "." : "", digits);
+	}
+	return 0;
+}
+
+static int
+tf_int(const char *s, size_t n, long *out)
+{
+	size_t i = 0;
+	long v = 0;
+	int neg = 0;
+
+	if (n > 0 && (s[0] == '+' || s[0] == '-')) {
+		neg = s[0] == '-';
+		i = 1;
+	}
+	if (i == n || n - i > 20)
+		return -1;
+	for (; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+		if (v > 2147483648L)
+			return -1;
+	}
+	if (neg)
+		v = -v;
+	if (v > 2147483647L)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Java Double.parseDouble's decimal grammar plus NaN/Infinity. *isnull for NaN, ±Infinity. */
+static int
+tf_double(const char *s, size_t n, double *out, int *isnull)
+{
+	char tmp[128];
+	size_t i = 0, digits = 0;
+	char *end;
+
+	*isnull = 0;
+	if (n == 0 || n >= sizeof(tmp))
+		return -1;
+	if (s[0] == '+' || s[0] == '-')
+		i = 1;
+	if ((n - i == 3 && memcmp(s + i, "NaN", 3) == 0) ||
+	    (n - i == 8 && memcmp(s + i, "Infinity", 8) == 0)) {
+		*isnull = 1;
+		return 0;
+	}
+	while (i < n && s[i] >= '0' && s[i] <= '9') {
+		i++;
+		digits++;
+	}
+	if (i < n && s[i] == '.') {
+		i++;
+		while (i < n && s[i] >= '0' && s[i] <= '9') {
+			i++;
+			digits++;
+		}
+	}
+	if (digits == 0)
+		return -1;
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		size_t ed = 0;
+
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		while (i < n && s[i] >= '0' && s[i] <= '9') {
+			i++;
+			ed++;
+		}
+		if (ed == 0)
+			return -1;
+	}
+	if (i != n)
+		return -1;
+	memcpy(tmp, s, n);
+	tmp[n] = 0;
+	errno = 0;
+	*out = strtod(tmp, &end);
+	if (isinf(*out) || isnan(*out))
+		*isnull = 1;
+	return 0;
+}
+
+void
+transform_double(double v, char *out)
+{
+	int prec;
+
+	for (prec = 15; prec <= 17; prec++) {
+		snprintf(out, 32, "%.*g", prec, v);
+		if (strtod(out, NULL) == v)
+			break;
+	}
+	/* Always a JSON real ("40.0", not "40"), as Java prints doubles: an integral first value
+	 * must not make Elasticsearch's dynamic mapping pick `long` for a double column. */
+	if (strpbrk(out, ".eEn") == NULL)
+		strcat(out, ".0");
+}
+
+static int
+tf_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static int
+tf_uuid(const char *s, size_t n, char *out)
+{
+	size_t i;
+
+	if (n != 36)
+		return -1;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return -1;
+		} else if (!tf_hex(s[i])) {
+			return -1;
+		}
+		out[i] = (s[i] >= 'A' && s[i] <= 'F') ? (char)(s[i] + 32) : s[i];
+	}
+	out[36] = 0;
+	return 0;
+}
+
+/* ---- Iglu keys and self-describing JSON (sinks.md §1.4) ---- */
+
+static int
+tf_seg(const char **p, char *out, size_t outlen, int allow_dot)
+{
+	size_t n = 0;
+
+	while (**p && **p != '/') {
+		char c = **p;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_' || (allow_dot && c == '.')))
+			return -1;
+		if (n + 1 >= outlen)
+			return -1;
+		out[n++] = c;
+		(*p)++;
+	}
+	out[n] = 0;
+	return n ? 0 : -1;
+}
+
+static int
+tf_vernum(const char **p, int *v, int positive)
+{
+	const char *s = *p;
+	long x = 0;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	if (*s == '0' && s[1] >= '0' && s[1] <= '9')
+		return -1;     /* leading zero */
+	while (*s >= '0' && *s <= '9') {
+		x = x * 10 + (*s - '0');
+		if (x > 1000000000L)
+			return -1;
+		s++;
+	}
+	if (positive && x == 0)
+		return -1;
+	*v = (int)x;
+	*p = s;
+	return 0;
+}
+
+int
+transform_iglu_parse(const char *uri, struct transform_iglu_key *k)
+{
+	const char *p = uri;
+
+	if (strncmp(p, "iglu:", 5) != 0)
+		return -1;
+	p += 5;
+	if (tf_seg(&p, k->vendor, sizeof(k->vendor), 1) || *p++ != '/')
+		return -1;
+	if (tf_seg(&p, k->name, sizeof(k->name), 0) || *p++ != '/')
+		return -1;
+	if (tf_seg(&p, k->format, sizeof(k->format), 0) || *p++ != '/')
+		return -1;
+	if (tf_vernum(&p, &k->model, 1) || *p++ != '-' || tf_vernum(&p, &k->revision, 0) ||
+	    *p++ != '-' || tf_vernum(&p, &k->addition, 0) || *p != 0)
+		return -1;
+	return 0;
+}
+
+/* "<prefix><vendor'>_<name'>_<model>" (sinks.md §1.4 naming rules). */
+static void
+tf_field_name(const char *prefix, const struct transform_iglu_key *k, char *out, size_t outlen)
+{
+	char tmp[1100];
+	size_t n = 0, i;
+
+	n = (size_t)snprintf(tmp, sizeof(tmp), "%s", prefix);
+	for (i = 0; k->vendor[i] && n < sizeof(tmp) - 1; i++) {
+		char c = k->vendor[i];
+		if (c == '.' || c == '-')
+			c = '_';
+		else if (c >= 'A' && c <= 'Z')
+			c = (char)(c + 32);
+		tmp[n++] = c;
+	}
+	if (n < sizeof(tmp) - 1)
+		tmp[n++] = '_';
+	for (i = 0; k->name[i] && n < sizeof(tmp) - 2; i++) {
+		char c = k->name[i] == '.' || k->name[i] == '-' ? '_' : k->name[i];
+		if (c >= 'A' && c <= 'Z') {
+			if (i > 0) {
+				char prev = k->name[i - 1] == '.' || k->name[i - 1] == '-' ? '_' :
+				    k->name[i - 1];
+				if (!(prev >= 'A' && prev <= 'Z') && prev != '_')
+					tmp[n++] = '_';
+			}
+			c = (char)(c + 32);
+		}
+		tmp[n++] = c;
+	}
+	tmp[n] = 0;
+	snprintf(out, outlen, "%s_%d", tmp, k->model);
+}
+
+/* Check a self-describing object: schema a valid Iglu URI, data present. */
+static json_t *
+tf_self_describing(json_t *j, struct transform_iglu_key *k, char *msg, size_t msglen)
+{
+	json_t *schema, *data;
+
+	if (!json_is_object(j)) {
+		snprintf(msg, msglen, "self-describing JSON must be an object");
+		return NULL;
+	}
+	schema = json_object_get(j, "schema");
+	data = json_object_get(j, "data");
+	if (!json_is_string(schema)) {
+		snprintf(msg, msglen, "self-describing JSON has no string \"schema\"");
+		return NULL;
+	}
+	if (transform_iglu_parse(json_string_value(schema), k) == -1) {
+		snprintf(msg, msglen, "invalid Iglu schema URI: %.300s", json_string_value(schema));
+		return NULL;
+	}
+	if (data == NULL) {
+		snprintf(msg, msglen, "self-describing JSON has no \"data\"");
+		return NULL;
+	}
+	return data;
+}
+
+/*
+ * Decode a contexts / derived_contexts column into acc (field name → array of data), or the
+ * unstruct_event column into *ukey / *uval. Returns 0 or -1 with msg set.
+ */
+static int
+tf_json_column(int col, const char *s, size_t n, json_t *acc, char *ukey, size_t ukeylen,
+    json_t **uval, char *msg, size_t msglen)
+{
+	struct transform_iglu_key k;
+	json_error_t jerr;
+	json_t *root, *data;
+	int unstruct = col == COL_UNSTRUCT_EVENT;
+	const char *want = unstruct ? "unstruct_event" : "contexts";
+	size_t i;
+
+	root = json_loadb(s, n, JSON_ALLOW_NUL, &jerr);
+	if (root == NULL) {
+		snprintf(msg, msglen, "invalid JSON: %s at position %d", jerr.text, jerr.position);
+		return -1;
+	}
+	data = tf_self_describing(root, &k, msg, msglen);
+	if (data == NULL)
+		goto fail;
+	if (strcmp(k.vendor, "com.snowplowanalytics.snowplow") != 0 || strcmp(k.name, want) != 0 ||
+	    strcmp(k.format, "jsonschema") != 0 || k.model != 1 || k.revision != 0) {
+		snprintf(msg, msglen, "Unknown payload: %.300s",
+		    json_string_value(json_object_get(root, "schema")));
+		goto fail;
+	}
+	if (unstruct) {
+		json_t *inner = tf_self_describing(data, &k, msg, msglen);
+		if (inner == NULL)
+			goto fail;
+		tf_field_name("unstruct_event_", &k, ukey, ukeylen);
+		*uval = json_incref(inner);
+		json_decref(root);
+		return 0;
+	}
+	if (!json_is_array(data)) {
+		snprintf(msg, msglen, "contexts \"data\" must be an array");
+		goto fail;
+	}
+	/* validate every entity first, so a failing column adds nothing */
+	for (i = 0; i < json_array_size(data); i++)
+		if (tf_self_describing(json_array_get(data, i), &k, msg, msglen) == NULL)
+			goto fail;
+	for (i = 0; i < json_array_size(data); i++) {
+		json_t *ent = json_array_get(data, i), *arr;
+		char key[1200];
+
+		tf_self_describing(ent, &k, msg, msglen);
+		tf_field_name("contexts_", &k, key, sizeof(key));
+		arr = json_object_get(acc, key);
+		if (arr == NULL) {
+			arr = json_array();
+			json_object_set_new(acc, key, arr);
+		}
+		json_array_append(arr, json_object_get(ent, "data"));
+	}
+	json_decref(root);
+	return 0;
+fail:
+	json_decref(root);
+	return -1;
+}
+
+static int
+tf_dump_cb(const char *p, size_t n, void *arg)
+{
+	return buf_append(arg, p, n);
+}
+
+static int
+tf_append_json(struct buf *out, const json_t *v)
+{
+	return json_dump_callback(v, tf_dump_cb, out, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+static void
+tf_error(json_t *errors, int col, const char *v, size_t n, const char *msg)
+{
+	json_t *e = json_object();
+
+	json_object_set_new(e, "type", json_string("InvalidValue"));
+	json_object_set_new(e, "key", json_string(event_cols[col].name));
+	json_object_set_new(e, "value", json_stringn(v, n));
+	json_object_set_new(e, "message", json_string(msg));
+	json_array_append_new(errors, e);
+}
+
+static int
+tf_write_fields(struct buf *doc, json_t *obj)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(obj, key, v) {
+		if (buf_append_byte(doc, ',') || transform_json_string(doc, key, strlen(key)) ||
+		    buf_append_byte(doc, ':') || tf_append_json(doc, v))
+			return -1;
+	}
+	return 0;
+}
+
+int
+transform_enriched(const char *line, size_t len, int shard_col, struct buf *doc,
+    struct transform_result *res, struct buf *err)
+{
+	const char *field[EVENT_NCOLS];
+	size_t flen[EVENT_NCOLS];
+	struct buf fixed;
+	const char *p, *end;
+	size_t nf = 0, doc_start = doc->len;
+	json_t *errors = NULL, *ctx = NULL, *dctx = NULL, *uval = NULL;
+	char ukey[1200] = "";
+	double lat = 0, lon = 0;
+	int has_lat = 0, has_lon = 0, col, rc = -1;
+
+	buf_init(&fixed, 0);
+	memset(res, 0, sizeof(*res));
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	if (utf8_valid_prefix(line, len) != len) {
+		if (utf8_repair(line, len, &fixed) == -1)
+			goto oom;
+		line = fixed.data;
+		len = fixed.len;
+	}
+	/* split on TAB, keeping empty trailing fields */
+	p = line;
+	end = line + len;
+	for (;;) {
+		const char *tab = memchr(p, '\t', (size_t)(end - p));
+		const char *fe = tab ? tab : end;
+		if (nf < EVENT_NCOLS) {
+			field[nf] = p;
+			flen[nf] = (size_t)(fe - p);
+		}
+		nf++;
+		if (!tab)
+			break;
+		p = tab + 1;
+	}
+	if (nf == 1) {
+		buf_append_str(err, "{\"type\":\"NotTSV\"}");
+		goto out;
+	}
+	if (nf != EVENT_NCOLS) {
+		buf_printf(err, "{\"type\":\"FieldNumberMismatch\",\"fieldCount\":%zu}", nf);
+		goto out;
+	}
+
+	errors = json_array();
+	ctx = json_object();
+	dctx = json_object();
+	if (!errors || !ctx || !dctx)
+		goto oom;
+	if (buf_append_byte(doc, '{') == -1)
+		goto oom;
+	for (col = 0; col < EVENT_NCOLS; col++) {
+		const char *v = field[col];
+		size_t n = flen[col];
+		enum tf_class cls = tf_class_of(col);
+		const char *name = event_cols[col].name;
+		char num[64], msg[512];
+		int w = 0;
+
+		if (n == 0 && tf_required(col)) {
+			snprintf(msg, sizeof(msg), "Field '%s cannot be empty", name);
+			tf_error(errors, col, v, n, msg);
+			continue;
+		}
+		if (cls == TF_CTX || cls == TF_UNSTRUCT) {
+			if (n == 0)
+				continue;
+			if (tf_json_column(col, v, n, col == COL_DERIVED_CONTEXTS ? dctx : ctx, ukey,
+			    sizeof(ukey), &uval, msg, sizeof(msg)) == -1)
+				tf_error(errors, col, v, n, msg);
+			continue;
+		}
+		if (doc->len > doc_start + 1)
+			w |= buf_append_byte(doc, ',');
+		w |= buf_append_byte(doc, '"');
+		w |= buf_append_str(doc, name);
+		w |= buf_append_str(doc, "\":");
+		if (n == 0) {
+			w |= buf_append_str(doc, "null");
+			if (w)
+				goto oom;
+			continue;
+		}
+		switch (cls) {
+		case TF_STR:
+			w |= transform_json_string(doc, v, n);
+			break;
+		case TF_INT: {
+			long iv;
+			if (tf_int(v, n, &iv) == -1) {
+				snprintf(msg, sizeof(msg), "Cannot parse key '%s with value %.*s into integer",
+				    name, (int)(n > 200 ? 200 : n), v);
+				tf_error(errors, col, v, n, msg);
+				break;
+			}
+			w |= buf_printf(doc, "%ld", iv);
+			break;
+		}
+		case TF_DOUBLE: {
+			double dv;
+			int isnull;
+			if (tf_double(v, n, &dv, &isnull) == -1) {
+				snprintf(msg, sizeof(msg), "Cannot parse key '%s with value %.*s into double",
+				    name, (int)(n > 200 ? 200 : n), v);
+				tf_error(errors, col, v, n, msg);
+				break;
+			}
+			if (isnull) {
+				w |= buf_append_str(doc, "null");
+				break;
+			}
+			transform_double(dv, num);
+			w |= buf_append_str(doc, num);
+			if (col == COL_GEO_LATITUDE) {
+				lat = dv;
+				has_lat = 1;
+			} else if (col == COL_GEO_LONGITUDE) {
+				lon = dv;
+				has_lon = 1;
+			}
+			break;
+		}
+		case TF_BOOL:
+			if (n == 1 && (v[0] == '0' || v[0] == '1')) {
+				w |= buf_append_str(doc, v[0] == '1' ? "true" : "false");
+			} else {
+				snprintf(msg, sizeof(msg), "Cannot parse key '%s with value %.*s into boolean",
+				    name, (int)(n > 200 ? 200 : n), v);
+				tf_error(errors, col, v, n, msg);
+			}
+			break;
+		case TF_TS: {
+			char iso[40];
+			struct tm tm;
+			if (transform_timestamp(v, n, iso, &tm) == -1) {
+				snprintf(msg, sizeof(msg), "Cannot parse key '%s with value %.*s into datetime",
+				    name, (int)(n > 200 ? 200 : n), v);
+				tf_error(errors, col, v, n, msg);
+				break;
+			}
+			w |= buf_printf(doc, "\"%s\"", iso);
+			if (col == shard_col) {
+				res->has_shard = 1;
+				res->shard_tm = tm;
+			}
+			break;
+		}
+		case TF_UUID:
+			if (tf_uuid(v, n, res->event_id) == -1) {
+				snprintf(msg, sizeof(msg), "Cannot parse key '%s with value %.*s into UUID",
+				    name, (int)(n > 200 ? 200 : n), v);
+				tf_error(errors, col, v, n, msg);
+				break;
+			}
+			w |= buf_printf(doc, "\"%s\"", res->event_id);
+			break;
+		default:
+			break;
+		}
+		if (w)
+			goto oom;
+	}
+	if (json_array_size(errors) > 0) {
+		json_t *e = json_pack("{s:s, s:O}", "type", "RowDecodingError", "errors", errors);
+		if (e == NULL || tf_append_json(err, e) == -1) {
+			json_decref(e);
+			goto oom;
+		}
+		json_decref(e);
+		goto out;
+	}
+	/* derived_contexts replaces a custom context of the same key (§1.4) */
+	{
+		const char *key;
+		json_t *v;
+		json_object_foreach(dctx, key, v)
+			json_object_del(ctx, key);
+	}
+	if (tf_write_fields(doc, ctx) == -1 || tf_write_fields(doc, dctx) == -1)
+		goto oom;
+	if (uval) {
+		if (buf_append_byte(doc, ',') || transform_json_string(doc, ukey, strlen(ukey)) ||
+		    buf_append_byte(doc, ':') || tf_append_json(doc, uval))
+			goto oom;
+	}
+	if (has_lat && has_lon) {
+		char a[32], b[32];
+		transform_double(lat, a);
+		transform_double(lon, b);
+		if (buf_printf(doc, ",\"geo_location\":\"%s,%s\"", a, b) == -1)
+			goto oom;
+	}
+	if (buf_append_byte(doc, '}') == -1)
+		goto oom;
+	rc = 0;
+	goto out;
+oom:
+	buf_append_str(err, "{\"type\":\"RowDecodingError\",\"errors\":[{\"type\":"
+	    "\"UnhandledRowDecodingError\",\"message\":\"out of memory or document too large\"}]}");
+out:
+	if (rc == -1) {
+		doc->len = doc_start;
+		if (doc->data)
+			doc->data[doc->len] = 0;
+	}
+	json_decref(errors);
+	json_decref(ctx);
+	json_decref(dctx);
+	json_decref(uval);
+	buf_free(&fixed);
+	return rc;
+}
