@@ -213,7 +213,7 @@ launch fanout "tee -a --output-error=exit $outs < $(q "$run/enriched.fifo") > /d
 
 outs=""
 for o in "${bad_outputs[@]}"; do outs="$outs $(q "$o")"; done
-launch merge-bad "perl $(q "$share/tools/linemerge.pl") $(q "$run/bad-collector.fifo") \
+launch merge-bad "perl $(q "$share/tools/linemerge.pl") -s $(q "$run/bad-collector.fifo") \
 	$(q "$run/bad-enrich.fifo") -- $outs"
 
 enrich_flags="--bad $(q "$run/bad-enrich.fifo") --stats-interval $FURROW_STATS_INTERVAL"
@@ -241,8 +241,10 @@ shutdown_pipeline() {
 		pid=${pids[$name]:-}
 		alive "$pid" || continue
 		# The collector is told to stop; every other stage stops when its input reaches EOF.
-		# A stage that has not finished by the deadline is told too.
-		[ "$name" = collector ] && kill -TERM "$pid" 2>/dev/null
+		# The bad-row merge has two writers that may have been restarted, so it is told to stop
+		# once both are gone, and drains its pipes. A stage that has not finished by the
+		# deadline is told too.
+		case "$name" in collector|merge-bad) kill -TERM "$pid" 2>/dev/null ;; esac
 		while alive "$pid"; do
 			if [ "$(date +%s)" -ge "$deadline" ]; then
 				say "$name (pid $pid) did not drain in time: sending SIGTERM"

@@ -5,9 +5,13 @@
 # than PIPE_BUF and two writers on one pipe could interleave. This reader takes whole lines from
 # every input as they arrive and writes each complete line, with one write, to every output
 # (a file opened for append, or a FIFO). Inputs are opened without blocking, so a writer that
-# has not started yet does not hold up the others; an input is finished when a writer has
-# connected and closed it, and the merge exits when every input is finished, after writing any
-# last unterminated line with a newline added.
+# has not started yet does not hold up the others. When an input's writer closes it, the
+# input is reopened, so a writer that the launcher restarts can connect again; the merge exits
+# when every input has had a writer and none has one any more (the pipeline stopped), after
+# writing any last unterminated line with a newline added. With -s (the launcher and the systemd
+# unit use it) it runs until SIGTERM or SIGINT instead, then drains what the pipes still hold
+# and exits: a supervisor that restarts writers knows better than end-of-file when the
+# pipeline has stopped.
 use strict;
 use warnings;
 use Fcntl qw(O_RDONLY O_NONBLOCK F_GETFL F_SETFL);
@@ -17,11 +21,18 @@ use Errno qw(EAGAIN EINTR);
 $SIG{PIPE} = 'IGNORE';
 my (@in, @out);
 my $list = \@in;
+my $until_signal = 0;
+my $stop = 0;
+if (@ARGV && $ARGV[0] eq '-s') {
+	$until_signal = 1;
+	shift @ARGV;
+	$SIG{TERM} = $SIG{INT} = sub { $stop = 1; };
+}
 for my $a (@ARGV) {
 	if ($a eq '--') { $list = \@out; next; }
 	push @$list, $a;
 }
-die "usage: linemerge.pl IN... -- OUT...\n" unless @in && @out;
+die "usage: linemerge.pl [-s] IN... -- OUT...\n" unless @in && @out;
 
 my @ofh;
 for my $o (@out) {
@@ -31,14 +42,19 @@ for my $o (@out) {
 }
 
 my $sel = IO::Select->new;
-my (%buf, %name);
-for my $i (@in) {
+my (%buf, %name, %idle);
+
+# Open (or reopen) an input. A FIFO opened before any writer reports nothing to select(2)
+# until a writer has connected, so idle inputs cost nothing.
+sub open_input {
+	my ($i) = @_;
 	sysopen(my $fh, $i, O_RDONLY | O_NONBLOCK) or die "linemerge.pl: $i: cannot open: $!\n";
 	binmode $fh;
 	$sel->add($fh);
 	$buf{fileno $fh} = '';
 	$name{fileno $fh} = $i;
 }
+open_input($_) for @in;
 
 sub emit {
 	my ($data) = @_;
@@ -56,7 +72,7 @@ sub emit {
 }
 
 my $lines = 0;
-while ($sel->count) {
+while ($until_signal ? !$stop : keys(%idle) < @in) {
 	my @ready = $sel->can_read;
 	for my $fh (@ready) {
 		my $fd = fileno $fh;
@@ -67,11 +83,15 @@ while ($sel->count) {
 		}
 		if ($n == 0) {
 			emit($buf{$fd} . "\n"), $lines++ if length $buf{$fd};
-			$buf{$fd} = '';
+			my $path = $name{$fd};
 			$sel->remove($fh);
 			close $fh;
+			delete $buf{$fd};
+			$idle{$path} = 1;
+			open_input($path);
 			next;
 		}
+		delete $idle{$name{$fd}};
 		$buf{$fd} .= $chunk;
 		my $end = rindex($buf{$fd}, "\n");
 		next if $end < 0;
@@ -81,6 +101,23 @@ while ($sel->count) {
 			$lines++;
 		}
 		substr($buf{$fd}, 0, $end + 1) = '';
+	}
+}
+# After a stop signal the writers are gone: take what the pipes still hold.
+if ($until_signal) {
+	for my $fh ($sel->handles) {
+		my $fd = fileno $fh;
+		while (1) {
+			my $n = sysread($fh, my $chunk, 1 << 16);
+			last if !defined($n) || $n == 0;
+			$buf{$fd} .= $chunk;
+		}
+		next unless length $buf{$fd};
+		$buf{$fd} .= "\n" unless substr($buf{$fd}, -1) eq "\n";
+		for my $line (split /(?<=\n)/, $buf{$fd}) {
+			emit($line);
+			$lines++;
+		}
 	}
 }
 print STDERR "linemerge.pl: stats: lines=$lines\n";
