@@ -775,7 +775,14 @@ static int
 set_clean(struct evctx *c, int col, const char *s, size_t len)
 {
 	struct buf *t = &c->e->col;
+	size_t i;
 
+	/* common case: printable ASCII needs neither repair nor cleaning */
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
+			break;
+	if (i == len)
+		return enrich_event_set(&c->ev, col, s, len);
 	buf_reset(t);
 	if (utf8_valid_prefix(s, len) != len) {
 		struct buf *r = &c->e->tmp2;
