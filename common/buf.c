@@ -80,12 +80,6 @@ buf_append_str(struct buf *b, const char *s)
 }
 
 int
-buf_append_byte(struct buf *b, uint8_t c)
-{
-	return buf_append(b, &c, 1);
-}
-
-int
 buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;

@@ -25,7 +25,17 @@ void buf_reset(struct buf *b);
 int  buf_reserve(struct buf *b, size_t n);
 int  buf_append(struct buf *b, const void *p, size_t n);
 int  buf_append_str(struct buf *b, const char *s);
-int  buf_append_byte(struct buf *b, uint8_t c);
+/* Append one byte; inline because JSON and URL decoders call it per character. */
+static inline int
+buf_append_byte(struct buf *b, uint8_t c)
+{
+	if (b->len < b->cap && b->len < b->max) {
+		b->data[b->len++] = (char)c;
+		b->data[b->len] = '\0';
+		return 0;
+	}
+	return buf_append(b, &c, 1);
+}
 int  buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Drop the first n bytes (a consumed prefix). */
 void buf_consume(struct buf *b, size_t n);

@@ -364,26 +364,30 @@ is_alnum(int c)
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-static int
-is_unreserved(int c)
-{
-	return is_alnum(c) || (c && strchr("-_.!~*'()", c) != NULL);
-}
-
 /* Component classes. */
 enum { CL_URIC, CL_PATH, CL_USERINFO, CL_REGNAME };
+
+/*
+ * For each ASCII character, bit (1 << class) is set when the class allows it unescaped: the
+ * unreserved characters (alphanumerics and -_.!~*'()) in every class, plus
+ * uric ;/?:@&=+$,[]  path :@&=+$,;/  userinfo ;:&=+$,  reg_name $,;:@&=+
+ * (a table rather than strchr calls: check_chars runs on every URL and query string).
+ */
+static const unsigned char uri_class[128] = {
+	 0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+	 0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+	 0, 15,  0,  0, 15,  0, 15, 15, 15, 15, 15, 15, 15, 15, 15,  3,
+	15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,  0, 15,  0,  1,
+	11, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,
+	15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,  1,  0,  1,  0, 15,
+	 0, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,
+	15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,  0,  0,  0, 15,  0,
+};
 
 static int
 in_class(int c, int cl)
 {
-	if (is_unreserved(c))
-		return 1;
-	switch (cl) {
-	case CL_URIC:     return c && strchr(";/?:@&=+$,[]", c) != NULL;
-	case CL_PATH:     return c && strchr(":@&=+$,;/", c) != NULL;
-	case CL_USERINFO: return c && strchr(";:&=+$,", c) != NULL;
-	default:          return c && strchr("$,;:@&=+", c) != NULL;
-	}
+	return c > 0 && c < 128 && (uri_class[c] >> cl & 1);
 }
 
 /* A non-ASCII character java.net.URI accepts as "other" (not an ISO control, not a space

@@ -25,6 +25,7 @@
 #include "enrichments.h"
 #include "event.h"
 #include "iglu.h"
+#include "jsonschema.h"
 #include "thrift.h"
 #include "timefmt.h"
 #include "utf8.h"
@@ -306,8 +307,26 @@ plist_put(struct plist *l, char *name, char *value, int dedup)
 	return 0;
 }
 
+/*
+ * Phase-3 cache of derived-context entities that passed validation, with their JSON text.
+ * Enrichments hand out shared, never-modified entities for repeated inputs (ua_parser's context
+ * for the same user agent is the same json_t every time; PII copies an entity before changing
+ * it), so an entity pointer seen again is the same content: validation is a pure function of
+ * schema and instance, and the serialised text does not change. The cache holds a reference, so
+ * a cached pointer cannot be freed and reused for another entity. Direct-mapped by pointer.
+ */
+#define DCACHE_SLOTS   256
+#define DCACHE_MAXTEXT 8192
+
+struct dcache_slot {
+	json_t *ent;
+	char   *text;
+	size_t  len;
+};
+
 struct enrich {
 	struct iglu_resolver *resolver;
+	struct dcache_slot dcache[DCACHE_SLOTS];
 	struct enrichments *enrichments;
 	int64_t fixed_ms;
 	struct enrich_counts counts;
@@ -352,6 +371,8 @@ enrich_new(struct iglu_resolver *resolver, struct enrichments *enrichments)
 void
 enrich_free(struct enrich *e)
 {
+	size_t i;
+
 	if (e == NULL)
 		return;
 	buf_free(&e->raw);
@@ -359,6 +380,10 @@ enrich_free(struct enrich *e)
 	buf_free(&e->tmp2);
 	buf_free(&e->norm);
 	buf_free(&e->col);
+	for (i = 0; i < DCACHE_SLOTS; i++) {
+		json_decref(e->dcache[i].ent);
+		free(e->dcache[i].text);
+	}
 	thrift_payload_free(&e->tp);
 	arena_free(&e->arena);
 	free(e->qs.p);
@@ -750,7 +775,14 @@ static int
 set_clean(struct evctx *c, int col, const char *s, size_t len)
 {
 	struct buf *t = &c->e->col;
+	size_t i;
 
+	/* common case: printable ASCII needs neither repair nor cleaning */
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
+			break;
+	if (i == len)
+		return enrich_event_set(&c->ev, col, s, len);
 	buf_reset(t);
 	if (utf8_valid_prefix(s, len) != len) {
 		struct buf *r = &c->e->tmp2;
@@ -983,7 +1015,7 @@ extract_sdj(struct evctx *c, int is_ctx, const char *text, size_t len)
 		    "error", "invalid json: maximum allowed JSON depth exceeded"));
 		return;
 	}
-	j = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+	j = jsonschema_json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, 0, &jerr);
 	if (j == NULL) {
 		snprintf(msg, sizeof(msg), "invalid json: %s", jerr.text);
 		phase1_msg(c, json_pack("{s:s,s:o,s:s}", "field", field, "value", jstrn(text, len),
@@ -1259,11 +1291,24 @@ phase3(struct evctx *c)
 	int col;
 
 	if (c->ev.derived && json_array_size(c->ev.derived) > 0) {
+		buf_reset(&e->col);
+		buf_append_str(&e->col, "{\"schema\":\"" CONTEXTS_OUT "\",\"data\":[");
 		for (i = 0; i < json_array_size(c->ev.derived); i++) {
 			json_t *ent = json_array_get(c->ev.derived, i), *ce = NULL;
 			json_t *s = json_object_get(ent, "schema");
+			struct dcache_slot *slot = &e->dcache[((uintptr_t)ent >> 4) % DCACHE_SLOTS];
 			struct iglu_key k;
 			const char *code = NULL;
+			size_t start;
+			int ok = 1;
+			if (i)
+				buf_append_byte(&e->col, ',');
+			if (ent != NULL && slot->ent == ent) {
+				buf_append(&e->col, slot->text, slot->len);
+				continue;
+			}
+			start = e->col.len;
+			enrich_json_write(ent, &e->col);
 			if (json_is_string(s) && strcmp(json_string_value(s), VALIDATION_INFO) == 0)
 				continue;        /* written by enrich itself (§15.6) */
 			if (!json_is_string(s) || iglu_key_parse(json_string_value(s), &k, &code) == -1) {
@@ -1272,14 +1317,25 @@ phase3(struct evctx *c)
 				continue;
 			}
 			if (e->resolver && iglu_validate(e->resolver, &k,
-			    json_object_get(ent, "data"), &ce) == -1)
+			    json_object_get(ent, "data"), &ce) == -1) {
 				json_array_append_new(c->phase3, json_pack("{s:s,s:o}", "schemaKey",
 				    json_string_value(s), "error", ce ? ce : json_null()));
+				ok = 0;
+			}
+			if (ok && e->col.len - start <= DCACHE_MAXTEXT) {
+				char *t = malloc(e->col.len - start + 1);
+				if (t != NULL) {
+					memcpy(t, e->col.data + start, e->col.len - start);
+					t[e->col.len - start] = '\0';
+					json_decref(slot->ent);
+					free(slot->text);
+					slot->ent = json_incref(ent);
+					slot->text = t;
+					slot->len = e->col.len - start;
+				}
+			}
 		}
-		buf_reset(&e->col);
-		buf_append_str(&e->col, "{\"schema\":\"" CONTEXTS_OUT "\",\"data\":");
-		enrich_json_write(c->ev.derived, &e->col);
-		buf_append_byte(&e->col, '}');
+		buf_append_str(&e->col, "]}");
 		enrich_event_set(&c->ev, COL_DERIVED_CONTEXTS, e->col.data, e->col.len);
 	}
 	for (col = 0; col < EVENT_NCOLS; col++) {
@@ -1567,7 +1623,7 @@ adapter_tp2(struct enrich *e, struct buf *good, struct buf *bad)
 		return emit_payload_failure(e, BADROW_TRACKER_PROTO, json_pack("[{s:s,s:o,s:s}]",
 		    "field", "body", "value", jstrn(body, blen),
 		    "error", "invalid json: maximum allowed JSON depth exceeded"), bad);
-	j = json_loadb(body, blen, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+	j = jsonschema_json_loadb(body, blen, JSON_DECODE_ANY | JSON_ALLOW_NUL, 0, &jerr);
 	if (j == NULL) {
 		snprintf(msg, sizeof(msg), "invalid json: %s", jerr.text);
 		return emit_payload_failure(e, BADROW_TRACKER_PROTO, json_pack("[{s:s,s:o,s:s}]",
@@ -1717,7 +1773,7 @@ adapter_redirect(struct enrich *e, struct buf *good, struct buf *bad)
 			text = dec.data;
 			tl = dec.len;
 		}
-		chk = text ? json_loadb(text, tl, 0, NULL) : NULL;
+		chk = text ? jsonschema_json_loadb(text, tl, 0, 0, NULL) : NULL;
 		if (chk && conv_json_get(text, tl, "data", &dv, &dl) == 0 && dl >= 2 &&
 		    dv[0] == '[') {
 			const char *sv = NULL;

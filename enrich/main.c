@@ -249,11 +249,14 @@ main(int argc, char **argv)
 		enrichments = enrichments_load(o.enrichments, resolver, err, sizeof(err));
 		if (enrichments == NULL) {
 			log_error("--enrichments: %s", err);
+			iglu_resolver_free(resolver);
 			return EX_CONFIG;
 		}
 	}
 	if ((e = enrich_new(resolver, enrichments)) == NULL) {
 		log_error("out of memory");
+		enrichments_free(enrichments);
+		iglu_resolver_free(resolver);
 		return EX_SOFTWARE;
 	}
 	if (getenv("FURROW_ENRICH_NOW_MS"))     /* tests: a fixed processing time */

@@ -69,8 +69,7 @@ wait "$http_pid" 2>/dev/null
 FURROW_CACHE_DIR=$T_TMP/cache run_enrich --enrichments "$W/http/conf" --bad "$T_TMP/bh2.jsonl" \
     <"$T_TMP/in.raw" >"$T_TMP/gh2.tsv" 2>"$T_TMP/eh2"
 eq "http database: server gone, cached copy used" 0 $?
-ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
-    FURROW_CACHE_DIR=$T_TMP/empty-cache run_enrich --enrichments "$W/http/conf" \
+FURROW_CACHE_DIR=$T_TMP/empty-cache run_enrich --enrichments "$W/http/conf" \
     --bad "$T_TMP/bh3.jsonl" </dev/null >/dev/null 2>"$T_TMP/eh3"
 eq "http database: server gone, no cache: exit 78" 78 $?
 check "http database: the error names the file and the URL" \
@@ -79,10 +78,7 @@ check "http database: the error names the file and the URL" \
 # Startup errors: exit 78 and "enrich: ... --enrichments: <file>: <reason>" on stderr.
 startup_error() {
 	name=$1 want=$2
-	# enrich exits at once on a configuration error without freeing the resolver: not a
-	# leak worth failing the sanitizer run for, so LeakSanitizer is off for these runs only.
-	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
-	    run_enrich --enrichments "$W/bad" --bad "$T_TMP/b.jsonl" </dev/null >"$T_TMP/o" 2>"$T_TMP/e"
+	run_enrich --enrichments "$W/bad" --bad "$T_TMP/b.jsonl" </dev/null >"$T_TMP/o" 2>"$T_TMP/e"
 	rc=$?
 	if [ "$rc" -eq 78 ] && grep -q -- "--enrichments: $W/bad/$want" "$T_TMP/e"; then
 		ok "$name"

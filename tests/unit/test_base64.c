@@ -82,6 +82,75 @@ START_TEST(roundtrip_all_lengths)
 }
 END_TEST
 
+/* The per-character definition of the lenient decoder, to check the table-driven fast path. */
+static size_t
+ref_decode(const char *in, size_t n, uint8_t *out)
+{
+	static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	uint32_t acc = 0;
+	size_t i, o = 0;
+	int bits = 0;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)in[i];
+		const char *q;
+		uint32_t v;
+		if (c == '=')
+			break;
+		if (c == '+' || c == '-')
+			v = 62;
+		else if (c == '/' || c == '_')
+			v = 63;
+		else if (c != 0 && (q = strchr(alpha, c)) != NULL)
+			v = (uint32_t)(q - alpha);
+		else
+			continue;
+		acc = (acc << 6) | v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (uint8_t)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	return o;
+}
+
+START_TEST(decode_matches_reference)
+{
+	/* mostly alphabet characters, some junk (whitespace, '%', high and NUL bytes), rare '=' */
+	static const char pool[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 \n%\x80\xff";
+	char in[64];
+	uint8_t a[64], b[64];
+	uint32_t seed = 12345;
+	size_t len, i, na, nb;
+	int round;
+
+	for (round = 0; round < 200000; round++) {
+		len = (size_t)round % 40;
+		for (i = 0; i < len; i++) {
+			seed = seed * 1103515245u + 12345u;
+			in[i] = (seed >> 16) % 997 == 0 ? '=' : (seed >> 16) % 211 == 0 ? '\0' :
+			    pool[(seed >> 16) % (sizeof(pool) - 1)];
+		}
+		na = base64_decode_lenient(in, len, a);
+		nb = ref_decode(in, len, b);
+		ck_assert_uint_eq(na, nb);
+		ck_assert(memcmp(a, b, na) == 0);
+	}
+	/* junk at every offset of an otherwise aligned text */
+	for (i = 0; i <= 12; i++) {
+		char t[16] = "Zm9vYmFyYmF6";
+		memmove(t + i + 1, t + i, 12 - i);
+		t[i] = '.';
+		na = base64_decode_lenient(t, 13, a);
+		ck_assert_uint_eq(na, 9);
+		ck_assert(memcmp(a, "foobarbaz", 9) == 0);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -93,6 +162,7 @@ main(void)
 	tcase_add_test(tc, encode_rfc4648);
 	tcase_add_test(tc, encode_url_unpadded);
 	tcase_add_test(tc, decode_lenient_variants);
+	tcase_add_test(tc, decode_matches_reference);
 	tcase_add_test(tc, roundtrip_all_lengths);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

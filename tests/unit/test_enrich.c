@@ -615,6 +615,46 @@ START_TEST(superseding)
 }
 END_TEST
 
+/*
+ * An integer wider than 64 bits in a context is valid JSON (upstream accepts it; jansson alone
+ * does not): it validates as an integer, and the contexts column keeps the tracker's digits.
+ */
+START_TEST(big_integer)
+{
+	static const char ctx[] = "{\"schema\":\"iglu:com.snowplowanalytics.snowplow/contexts/"
+	    "jsonschema/1-0-0\",\"data\":[{\"schema\":\"iglu:com.snowplowanalytics.snowplow/"
+	    "geolocation_context/jsonschema/1-1-0\",\"data\":{\"latitude\":51.5,\"longitude\":-0.12,"
+	    "\"timestamp\":123456789012345678901234567890}}]}";
+	char qs[1024], *q;
+	const char *p, *v;
+	struct result r;
+
+	q = qs + snprintf(qs, sizeof(qs), BASE "co=");
+	for (p = ctx; *p; p++)
+		q += snprintf(q, 4, "%%%02X", (unsigned char)*p);
+	run_qs(qs, &r);
+	ck_assert_msg(r.ngood == 1, "bad row: %s", r.bad.data ? r.bad.data : "");
+	v = col(&r, "contexts");
+	ck_assert_msg(strstr(v, "\"timestamp\":123456789012345678901234567890}") != NULL, "%s", v);
+	result_free(&r);
+
+	/* and it is still checked: as a latitude it is beyond the maximum of 90 */
+	q = qs + snprintf(qs, sizeof(qs), BASE "co=");
+	for (p = ctx; *p; p++) {
+		if (strncmp(p, "51.5", 4) == 0) {
+			q += snprintf(q, 40, "123456789012345678901234567890");
+			p += 3;
+		} else {
+			q += snprintf(q, 4, "%%%02X", (unsigned char)*p);
+		}
+	}
+	run_qs(qs, &r);
+	ck_assert_int_eq(r.ngood, 0);
+	ck_assert_str_eq(bad_type(&r), "schema_violations/jsonschema/2-0-1");
+	result_free(&r);
+}
+END_TEST
+
 START_TEST(json_writer)
 {
 	json_t *j = json_loads("{\"b\":0.1,\"a\":[1,2.5,1e2,true,null,\"\\u00e9\\n\"]}", 0, NULL);
@@ -657,6 +697,7 @@ main(void)
 	tcase_add_test(tc, redirects);
 	tcase_add_test(tc, superseding);
 	tcase_add_test(tc, json_writer);
+	tcase_add_test(tc, big_integer);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
