@@ -86,7 +86,6 @@ const char *enr_header_at(const struct enrich_event *ev, size_t i, size_t *len);
 /* Compact JSON as the core writes its JSON columns: keys in order, reals in their shortest
  * round-trip form (19.9, not 19.899999999999999). */
 struct buf;
-int enr_json_write(const json_t *j, struct buf *out);
 
 /* A JSON string of s[0..len), invalid UTF-8 replaced by U+FFFD (header bytes are raw). */
 json_t *enr_json_stringn(const char *s, size_t len);
