@@ -75,6 +75,10 @@ if [ -z "${FURROW_ENRICHMENTS:-}" ] && [ -d "$share/enrichments/default" ]; then
 	FURROW_ENRICHMENTS=$share/enrichments/default
 fi
 FURROW_ENRICHMENTS=${FURROW_ENRICHMENTS:-none}
+# The embedded Iglu registry that belongs with this launcher, wherever the executables are.
+if [ -z "$FURROW_SCHEMAS" ] && [ -d "$share/schemas" ]; then
+	FURROW_SCHEMAS=$share/schemas
+fi
 if [ -z "${FURROW_BIN:-}" ]; then
 	if [ -x "$here/bin/collector" ]; then FURROW_BIN=$here/bin; else FURROW_BIN=""; fi
 fi
