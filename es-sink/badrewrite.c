@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "transform.h"
+#include "sdkjson.h"
 #include "utf8.h"
 
 static void
@@ -89,12 +89,12 @@ br_rewrite_data(json_t *data)
 json_t *
 badrewrite(json_t *row)
 {
-	struct transform_iglu_key k;
+	struct sdkjson_iglu_key k;
 	json_t *schema = br_get(row, "schema"), *data = br_get(row, "data"), *out;
 	char uri[1024];
 
 	if (!json_is_string(schema) || data == NULL ||
-	    transform_iglu_parse(json_string_value(schema), &k) == -1 ||
+	    sdkjson_iglu_parse(json_string_value(schema), &k) == -1 ||
 	    strstr(k.vendor, "badrows") == NULL)
 		return json_incref(row);
 	snprintf(uri, sizeof(uri), "iglu:%s/%s/%s/%d-%d-%d", k.vendor, k.name, k.format, k.model,

@@ -31,7 +31,7 @@
 #include "log.h"
 #include "mapping.h"
 #include "sig.h"
-#include "transform.h"
+#include "sdkjson.h"
 #include "utf8.h"
 #include "version.h"
 
@@ -744,7 +744,7 @@ batch_add(const char *line, size_t len, const char *docbody, size_t doclen)
 static void
 handle_line(const char *line, size_t len)
 {
-	struct transform_result res;
+	struct sdkjson_result res;
 	char err[512], index[512];
 	size_t doc_start;
 	const char *id = NULL;
@@ -758,7 +758,7 @@ handle_line(const char *line, size_t len)
 	switch (opt.input) {
 	case IN_ENRICHED:
 		/* the document first (to learn event_id), then the action line in front */
-		if (transform_enriched(line, len, opt.shard_col, &scratch, &res, &errbuf) == -1) {
+		if (sdkjson_enriched(line, len, opt.shard_col, &scratch, &res, &errbuf) == -1) {
 			write_bad(line, len, 0, errbuf.data ? errbuf.data : "transform failed");
 			return;
 		}

@@ -1,30 +1,30 @@
 /*
- * transform: one enriched TSV line into the JSON document Snowplow's Scala Analytics SDK 2.1.0
+ * sdkjson: one enriched TSV line into the JSON document Snowplow's Scala Analytics SDK 2.1.0
  * produces with Event.parse(line) and toJson(lossy = true) (sinks.md §1), which is what Snowplow
- * Mini's loader indexes. Also the small Iglu URI parser the bad-row rewrite shares, and the JSON
- * string escaper the other es-sink modules use.
+ * Mini's loader indexes (es-sink) and Micro's API returns (inspect). Also the small Iglu URI parser the bad-row rewrite shares, and the JSON
+ * string escaper the sinks use.
  *
  * The document is written straight into a buffer (no jansson tree for the 128 atomic columns);
  * only contexts, derived_contexts and unstruct_event are parsed with jansson.
  */
-#ifndef ES_TRANSFORM_H
-#define ES_TRANSFORM_H
+#ifndef FURROW_SDKJSON_H
+#define FURROW_SDKJSON_H
 
 #include <stddef.h>
 #include <time.h>
 
 #include "buf.h"
 
-#define TRANSFORM_EVENT_ID_LEN 36
+#define SDKJSON_EVENT_ID_LEN 36
 
-struct transform_result {
-	char      event_id[TRANSFORM_EVENT_ID_LEN + 1];  /* lower-cased */
+struct sdkjson_result {
+	char      event_id[SDKJSON_EVENT_ID_LEN + 1];  /* lower-cased */
 	int       has_shard;       /* the shard column was non-null */
 	struct tm shard_tm;        /* its UTC time, for --shard-date-format */
 };
 
 /* An Iglu schema key (enriched-event.md §15.1). */
-struct transform_iglu_key {
+struct sdkjson_iglu_key {
 	char vendor[256];
 	char name[256];
 	char format[256];
@@ -38,22 +38,22 @@ struct transform_iglu_key {
  * {"type":"RowDecodingError","errors":[...]}); doc is then left as it was. shard_col is the
  * column whose timestamp fills res->shard_tm, or -1.
  */
-int transform_enriched(const char *line, size_t len, int shard_col, struct buf *doc,
-    struct transform_result *res, struct buf *err);
+int sdkjson_enriched(const char *line, size_t len, int shard_col, struct buf *doc,
+    struct sdkjson_result *res, struct buf *err);
 
 /* Parse "iglu:vendor/name/format/M-R-A". Returns 0 or -1. */
-int transform_iglu_parse(const char *uri, struct transform_iglu_key *key);
+int sdkjson_iglu_parse(const char *uri, struct sdkjson_iglu_key *key);
 
 /* Append s[0..n) (valid UTF-8) as a JSON string literal, quotes included. Returns 0 or -1. */
-int transform_json_string(struct buf *out, const char *s, size_t n);
+int sdkjson_json_string(struct buf *out, const char *s, size_t n);
 
 /* Parse an SDK timestamp (sinks.md §1.3): ' ' → 'T', 'Z' appended, then
  * YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z. Writes Java Instant.toString into iso (>= 40 bytes) and the
  * broken-down time into tm (may be NULL). Returns 0 or -1. */
-int transform_timestamp(const char *s, size_t n, char *iso, struct tm *tm);
+int sdkjson_timestamp(const char *s, size_t n, char *iso, struct tm *tm);
 
 /* Format a double with the fewest digits that read back to the same value, always with a
  * fraction or exponent ("40.0"). out >= 32 bytes. */
-void transform_double(double v, char *out);
+void sdkjson_double(double v, char *out);
 
 #endif

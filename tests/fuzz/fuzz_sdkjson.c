@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for es-sink's line transforms: the input is taken as one enriched TSV line
+ * libFuzzer target for the enriched TSV -> Analytics SDK JSON transform (common/sdkjson): the input is taken as one enriched TSV line
  * (sinks.md §1) and as one bad-row line (§2.2). Both must return cleanly for any bytes: on
  * success the document must be valid JSON; on failure the TSV error must be valid JSON too.
  * A first byte of 'T' additionally forces a 131-column line by padding with TABs, so the column
@@ -14,7 +14,7 @@
 #include "buf.h"
 #include "event.h"
 #include "../../es-sink/badrewrite.h"
-#include "../../es-sink/transform.h"
+#include "sdkjson.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -34,12 +34,12 @@ check_json(const struct buf *b)
 static void
 run_tsv(const char *s, size_t n)
 {
-	struct transform_result res;
+	struct sdkjson_result res;
 	struct buf doc, err;
 
 	buf_init(&doc, 0);
 	buf_init(&err, 0);
-	if (transform_enriched(s, n, COL_DERIVED_TSTAMP, &doc, &res, &err) == 0)
+	if (sdkjson_enriched(s, n, COL_DERIVED_TSTAMP, &doc, &res, &err) == 0)
 		check_json(&doc);
 	else
 		check_json(&err);

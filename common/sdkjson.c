@@ -1,11 +1,11 @@
 /*
- * transform: enriched TSV → Analytics SDK 2.1.0 JSON (sinks.md §1). Each column is decoded by its
+ * sdkjson: enriched TSV → Analytics SDK 2.1.0 JSON (sinks.md §1). Each column is decoded by its
  * SDK class (§1.2), taken from common/event.h's type table with two exceptions the SDK makes:
  * only event_id is a UUID (domain_sessionid is a plain string), and the four required columns
  * (§1.2) refuse empty values. Column errors are collected in column order into one
  * RowDecodingError, exactly as the SDK's Parser does.
  */
-#include "transform.h"
+#include "sdkjson.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -43,7 +43,7 @@ tf_required(int col)
 }
 
 int
-transform_json_string(struct buf *out, const char *s, size_t n)
+sdkjson_json_string(struct buf *out, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t i, run = 0;
@@ -111,7 +111,7 @@ tf_days_in_month(int y, int m)
 }
 
 int
-transform_timestamp(const char *s, size_t n, char *iso, struct tm *tm)
+sdkjson_timestamp(const char *s, size_t n, char *iso, struct tm *tm)
 {
 	char t[64];
 	size_t i, flen = 0;
@@ -259,7 +259,7 @@ tf_double(const char *s, size_t n, double *out, int *isnull)
 }
 
 void
-transform_double(double v, char *out)
+sdkjson_double(double v, char *out)
 {
 	int prec;
 
@@ -345,7 +345,7 @@ tf_vernum(const char **p, int *v, int positive)
 }
 
 int
-transform_iglu_parse(const char *uri, struct transform_iglu_key *k)
+sdkjson_iglu_parse(const char *uri, struct sdkjson_iglu_key *k)
 {
 	const char *p = uri;
 
@@ -366,7 +366,7 @@ transform_iglu_parse(const char *uri, struct transform_iglu_key *k)
 
 /* "<prefix><vendor'>_<name'>_<model>" (sinks.md §1.4 naming rules). */
 static void
-tf_field_name(const char *prefix, const struct transform_iglu_key *k, char *out, size_t outlen)
+tf_field_name(const char *prefix, const struct sdkjson_iglu_key *k, char *out, size_t outlen)
 {
 	char tmp[1100];
 	size_t n = 0, i;
@@ -401,7 +401,7 @@ tf_field_name(const char *prefix, const struct transform_iglu_key *k, char *out,
 
 /* Check a self-describing object: schema a valid Iglu URI, data present. */
 static json_t *
-tf_self_describing(json_t *j, struct transform_iglu_key *k, char *msg, size_t msglen)
+tf_self_describing(json_t *j, struct sdkjson_iglu_key *k, char *msg, size_t msglen)
 {
 	json_t *schema, *data;
 
@@ -415,7 +415,7 @@ tf_self_describing(json_t *j, struct transform_iglu_key *k, char *msg, size_t ms
 		snprintf(msg, msglen, "self-describing JSON has no string \"schema\"");
 		return NULL;
 	}
-	if (transform_iglu_parse(json_string_value(schema), k) == -1) {
+	if (sdkjson_iglu_parse(json_string_value(schema), k) == -1) {
 		snprintf(msg, msglen, "invalid Iglu schema URI: %.300s", json_string_value(schema));
 		return NULL;
 	}
@@ -434,7 +434,7 @@ static int
 tf_json_column(int col, const char *s, size_t n, json_t *acc, char *ukey, size_t ukeylen,
     json_t **uval, char *msg, size_t msglen)
 {
-	struct transform_iglu_key k;
+	struct sdkjson_iglu_key k;
 	json_error_t jerr;
 	json_t *root, *data;
 	int unstruct = col == COL_UNSTRUCT_EVENT;
@@ -523,7 +523,7 @@ tf_write_fields(struct buf *doc, json_t *obj)
 	json_t *v;
 
 	json_object_foreach(obj, key, v) {
-		if (buf_append_byte(doc, ',') || transform_json_string(doc, key, strlen(key)) ||
+		if (buf_append_byte(doc, ',') || sdkjson_json_string(doc, key, strlen(key)) ||
 		    buf_append_byte(doc, ':') || tf_append_json(doc, v))
 			return -1;
 	}
@@ -531,8 +531,8 @@ tf_write_fields(struct buf *doc, json_t *obj)
 }
 
 int
-transform_enriched(const char *line, size_t len, int shard_col, struct buf *doc,
-    struct transform_result *res, struct buf *err)
+sdkjson_enriched(const char *line, size_t len, int shard_col, struct buf *doc,
+    struct sdkjson_result *res, struct buf *err)
 {
 	const char *field[EVENT_NCOLS];
 	size_t flen[EVENT_NCOLS];
@@ -619,7 +619,7 @@ transform_enriched(const char *line, size_t len, int shard_col, struct buf *doc,
 		}
 		switch (cls) {
 		case TF_STR:
-			w |= transform_json_string(doc, v, n);
+			w |= sdkjson_json_string(doc, v, n);
 			break;
 		case TF_INT: {
 			long iv;
@@ -645,7 +645,7 @@ transform_enriched(const char *line, size_t len, int shard_col, struct buf *doc,
 				w |= buf_append_str(doc, "null");
 				break;
 			}
-			transform_double(dv, num);
+			sdkjson_double(dv, num);
 			w |= buf_append_str(doc, num);
 			if (col == COL_GEO_LATITUDE) {
 				lat = dv;
@@ -668,7 +668,7 @@ transform_enriched(const char *line, size_t len, int shard_col, struct buf *doc,
 		case TF_TS: {
 			char iso[40];
 			struct tm tm;
-			if (transform_timestamp(v, n, iso, &tm) == -1) {
+			if (sdkjson_timestamp(v, n, iso, &tm) == -1) {
 				snprintf(msg, sizeof(msg), "Cannot parse key '%s with value %.*s into datetime",
 				    name, (int)(n > 200 ? 200 : n), v);
 				tf_error(errors, col, v, n, msg);
@@ -715,14 +715,14 @@ transform_enriched(const char *line, size_t len, int shard_col, struct buf *doc,
 	if (tf_write_fields(doc, ctx) == -1 || tf_write_fields(doc, dctx) == -1)
 		goto oom;
 	if (uval) {
-		if (buf_append_byte(doc, ',') || transform_json_string(doc, ukey, strlen(ukey)) ||
+		if (buf_append_byte(doc, ',') || sdkjson_json_string(doc, ukey, strlen(ukey)) ||
 		    buf_append_byte(doc, ':') || tf_append_json(doc, uval))
 			goto oom;
 	}
 	if (has_lat && has_lon) {
 		char a[32], b[32];
-		transform_double(lat, a);
-		transform_double(lon, b);
+		sdkjson_double(lat, a);
+		sdkjson_double(lon, b);
 		if (buf_printf(doc, ",\"geo_location\":\"%s,%s\"", a, b) == -1)
 			goto oom;
 	}

@@ -1,4 +1,4 @@
-/* Unit tests for es-sink/transform: the SDK 2.1.0 column classes (sinks.md §1.2-1.5). */
+/* Unit tests for common/sdkjson: the SDK 2.1.0 column classes (sinks.md §1.2-1.5). */
 #include <check.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -7,7 +7,7 @@
 
 #include "buf.h"
 #include "event.h"
-#include "../../es-sink/transform.h"
+#include "sdkjson.h"
 
 /* A valid line with the four required columns set and col = val (val may contain TABs). */
 static char *
@@ -40,13 +40,13 @@ line_with(int col, const char *val)
 static json_t *
 run(const char *line, struct buf *err)
 {
-	struct transform_result res;
+	struct sdkjson_result res;
 	struct buf doc;
 	json_t *j = NULL;
 
 	buf_init(&doc, 0);
 	buf_reset(err);
-	if (transform_enriched(line, strlen(line), -1, &doc, &res, err) == 0) {
+	if (sdkjson_enriched(line, strlen(line), -1, &doc, &res, err) == 0) {
 		j = json_loads(doc.data, 0, NULL);
 		ck_assert_ptr_nonnull(j);
 	}
@@ -95,13 +95,13 @@ expect(int col, const char *val, const char *json)
 static void
 expect_raw(int col, const char *val, const char *text)
 {
-	struct transform_result res;
+	struct sdkjson_result res;
 	struct buf doc, err;
 	char *l = line_with(col, val), want[256];
 
 	buf_init(&doc, 0);
 	buf_init(&err, 0);
-	ck_assert_int_eq(transform_enriched(l, strlen(l), -1, &doc, &res, &err), 0);
+	ck_assert_int_eq(sdkjson_enriched(l, strlen(l), -1, &doc, &res, &err), 0);
 	snprintf(want, sizeof(want), "\"%s\":%s,", event_cols[col].name, text);
 	ck_assert_msg(strstr(doc.data, want) != NULL, "%s not in the document", want);
 	buf_free(&doc);
@@ -378,37 +378,37 @@ END_TEST
 
 START_TEST(iglu_keys)
 {
-	struct transform_iglu_key k;
+	struct sdkjson_iglu_key k;
 
-	ck_assert_int_eq(transform_iglu_parse("iglu:com.acme/ev-1/jsonschema/10-0-2", &k), 0);
+	ck_assert_int_eq(sdkjson_iglu_parse("iglu:com.acme/ev-1/jsonschema/10-0-2", &k), 0);
 	ck_assert_str_eq(k.vendor, "com.acme");
 	ck_assert_str_eq(k.name, "ev-1");
 	ck_assert_int_eq(k.model, 10);
 	ck_assert_int_eq(k.addition, 2);
-	ck_assert_int_eq(transform_iglu_parse("iglu:com.acme/ev/jsonschema/0-1-0", &k), -1);
-	ck_assert_int_eq(transform_iglu_parse("iglu:com.acme/ev/jsonschema/1-01-0", &k), -1);
-	ck_assert_int_eq(transform_iglu_parse("iglu:com.acme/e.v/jsonschema/1-0-0", &k), -1);
-	ck_assert_int_eq(transform_iglu_parse("iglu:com.acme/ev/jsonschema/1-0", &k), -1);
-	ck_assert_int_eq(transform_iglu_parse("com.acme/ev/jsonschema/1-0-0", &k), -1);
-	ck_assert_int_eq(transform_iglu_parse("iglu:com.acme/ev/jsonschema/1-0-0/", &k), -1);
+	ck_assert_int_eq(sdkjson_iglu_parse("iglu:com.acme/ev/jsonschema/0-1-0", &k), -1);
+	ck_assert_int_eq(sdkjson_iglu_parse("iglu:com.acme/ev/jsonschema/1-01-0", &k), -1);
+	ck_assert_int_eq(sdkjson_iglu_parse("iglu:com.acme/e.v/jsonschema/1-0-0", &k), -1);
+	ck_assert_int_eq(sdkjson_iglu_parse("iglu:com.acme/ev/jsonschema/1-0", &k), -1);
+	ck_assert_int_eq(sdkjson_iglu_parse("com.acme/ev/jsonschema/1-0-0", &k), -1);
+	ck_assert_int_eq(sdkjson_iglu_parse("iglu:com.acme/ev/jsonschema/1-0-0/", &k), -1);
 }
 END_TEST
 
 START_TEST(shard_and_result)
 {
-	struct transform_result res;
+	struct sdkjson_result res;
 	struct buf doc, err;
 	char *l = line_with(COL_APP_ID, "x");
 
 	buf_init(&doc, 0);
 	buf_init(&err, 0);
-	ck_assert_int_eq(transform_enriched(l, strlen(l), COL_COLLECTOR_TSTAMP, &doc, &res, &err), 0);
+	ck_assert_int_eq(sdkjson_enriched(l, strlen(l), COL_COLLECTOR_TSTAMP, &doc, &res, &err), 0);
 	ck_assert_str_eq(res.event_id, "9f2b6a3e-1c4d-4e5f-8a7b-0c1d2e3f4a5b");
 	ck_assert_int_eq(res.has_shard, 1);
 	ck_assert_int_eq(res.shard_tm.tm_year, 123);
 	ck_assert_int_eq(res.shard_tm.tm_mday, 14);
 	buf_reset(&doc);
-	ck_assert_int_eq(transform_enriched(l, strlen(l), COL_DERIVED_TSTAMP, &doc, &res, &err), 0);
+	ck_assert_int_eq(sdkjson_enriched(l, strlen(l), COL_DERIVED_TSTAMP, &doc, &res, &err), 0);
 	ck_assert_int_eq(res.has_shard, 0);
 	buf_free(&doc);
 	buf_free(&err);
