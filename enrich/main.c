@@ -1,5 +1,5 @@
 /*
- * enrich: raw collector records (stdin, or --input) -> enriched TSV (stdout, or --output), bad
+ * enrich: raw collector records (stdin, or --source) -> enriched TSV (stdout, or --output), bad
  * rows to --bad.
  *
  * main() is a checklist: flags, Iglu resolver, enrichments, the streams, the loop (loop.c),
@@ -32,7 +32,7 @@
 
 struct opts {
 	const char *resolver, *schemas, *enrichments, *bad;
-	const char *input, *output, *group;
+	const char *source, *output, *group;
 	int reclaim;
 	long stats_interval;
 	long registry_timeout_ms;
@@ -44,7 +44,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: enrich [--resolver FILE] [--schemas DIR] [--enrichments DIR] [--bad STREAM]\n"
-	    "              [--input STREAM] [--output STREAM] [--group NAME] [--reclaim]\n"
+	    "              [--source STREAM] [--output STREAM] [--group NAME] [--reclaim]\n"
 	    "              [--stats-interval SECONDS] [--max-line-bytes N] [--registry-timeout MS]\n"
 	    "              [-q] [-v] [-h] [-V]\n"
 	    "Reads raw collector records (base64 Thrift, one per line) on stdin, writes enriched\n"
@@ -79,7 +79,7 @@ parse_flags(int argc, char **argv, struct opts *o)
 		{ "stats-interval", required_argument, NULL, 'i' },
 		{ "max-line-bytes", required_argument, NULL, 'm' },
 		{ "registry-timeout", required_argument, NULL, 't' },
-		{ "input", required_argument, NULL, 'I' },
+		{ "source", required_argument, NULL, 'I' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "group", required_argument, NULL, 'g' },
 		{ "reclaim", no_argument, NULL, 'R' },
@@ -92,7 +92,7 @@ parse_flags(int argc, char **argv, struct opts *o)
 	memset(o, 0, sizeof(*o));
 	o->stats_interval = 60;
 	o->max_line = DEFAULT_MAX_LINE;
-	o->input = "-";
+	o->source = "-";
 	o->output = "-";
 	o->group = "enrich";
 	while ((c = getopt_long(argc, argv, "qvhV", longopts, NULL)) != -1) {
@@ -101,7 +101,7 @@ parse_flags(int argc, char **argv, struct opts *o)
 		case 's': o->schemas = optarg; break;
 		case 'e': o->enrichments = optarg; break;
 		case 'b': o->bad = optarg; break;
-		case 'I': o->input = optarg; break;
+		case 'I': o->source = optarg; break;
 		case 'o': o->output = optarg; break;
 		case 'g': o->group = optarg; break;
 		case 'R': o->reclaim = 1; break;
@@ -176,15 +176,15 @@ open_streams(const struct opts *o, struct enrich_loop *l)
 {
 	struct stream_source_opts so;
 	char err[512];
-	int log_input = strncmp(o->input, "log:", 4) == 0;
+	int log_input = strncmp(o->source, "log:", 4) == 0;
 
 	memset(&so, 0, sizeof(so));
 	so.max_line = o->max_line;
 	so.toolong_keep = o->max_line / 10;     /* what a size_violation bad row keeps */
 	so.group = log_input ? o->group : NULL;
 	so.reclaim = o->reclaim;
-	if ((l->in = stream_source_open(o->input, &so, err, sizeof(err))) == NULL) {
-		log_error("--input %s", err);
+	if ((l->in = stream_source_open(o->source, &so, err, sizeof(err))) == NULL) {
+		log_error("--source %s", err);
 		return errno == ENOENT ? EX_NOINPUT : EX_IOERR;
 	}
 	if ((l->good = stream_sink_open(o->output, STDOUT_FILENO, err, sizeof(err))) == NULL) {
