@@ -131,7 +131,7 @@ install: all
 	for m in man/*.1; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/; done; true
 	for m in man/*.7; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man7/; done; true
 	[ ! -f fifo-setup.sh ] || install -m 755 fifo-setup.sh $(DESTDIR)$(PREFIX)/bin/furrow-fifo-setup
-	cp -R schemas tools systemd $(DESTDIR)$(PREFIX)/share/furrow/
+	cp -R schemas systemd $(DESTDIR)$(PREFIX)/share/furrow/
 	[ ! -d enrichments ] || cp -R enrichments $(DESTDIR)$(PREFIX)/share/furrow/
 
 clean:
