@@ -106,10 +106,12 @@ check: test-deps
 	$(MAKE) WERROR=1 test TEST_EXTRA="$(sort $(wildcard tests/e2e/*.sh))"
 	$(MAKE) WERROR=1 sanitize
 
-# The README's first command.
+# The README's first command. The launcher is a bash script (/bin/sh is dash on Debian), and
+# make runs this line without a shell, so Ctrl-C reaches make and the launcher, which stops the
+# pipeline in order; make waits for it.
 run: deps
 	$(MAKE) all
-	sh fifo-setup.sh start
+	bash fifo-setup.sh start
 
 # libFuzzer targets: tests/fuzz/fuzz_<name>.c, built with clang.
 FUZZ_SECONDS ?= 60
