@@ -126,13 +126,15 @@ fuzz-build: $(STAGE_LIBS) $(LIBFURROW)
 	    $(CC) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $(BUILD)/fuzzers/$$n $$f \
 	        $(STAGE_LIBS) $(LIBFURROW) $(PKG_LIBS) || exit 1; done
 
+# The launcher keeps its name (fifo-setup.sh(1)) and finds the stages beside it and its data in
+# $(PREFIX)/share/furrow.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 	    $(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(PREFIX)/share/furrow
 	install -m 755 $(STAGE_BINS) $(DESTDIR)$(PREFIX)/bin/
 	for m in man/*.1; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/; done; true
 	for m in man/*.7; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man7/; done; true
-	[ ! -f fifo-setup.sh ] || install -m 755 fifo-setup.sh $(DESTDIR)$(PREFIX)/bin/furrow-fifo-setup
+	install -m 755 fifo-setup.sh $(DESTDIR)$(PREFIX)/bin/fifo-setup.sh
 	cp -R schemas systemd $(DESTDIR)$(PREFIX)/share/furrow/
 	[ ! -d enrichments ] || cp -R enrichments $(DESTDIR)$(PREFIX)/share/furrow/
 
