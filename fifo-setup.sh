@@ -432,6 +432,9 @@ launch() {
 	echo "$p" >"$run/$name.pid"
 }
 
+# Standard error may be a pipe whose reader a Ctrl-C has killed: a log line must not kill the
+# supervisor halfway through stopping the pipeline.
+trap '' PIPE
 stop_requested=0      # a signal asked for a stop
 failed=0              # a stage failed: the pipeline stops, and `start` exits 1
 ticker=""

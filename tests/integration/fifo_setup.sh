@@ -56,6 +56,19 @@ out=$(status)
 eq "status after the stop exits 3" 3 $?
 check "status after the stop: supervisor not running" sh -c "echo \"\$1\" | grep -q '^supervisor  *not running'" _ "$out"
 
+# ---- the supervisor's standard error is a pipe whose reader has gone (Ctrl-C killed it) ----
+export FURROW_DATA_DIR=$T_TMP/p FURROW_PORT=$(free_port)
+( bash "$LAUNCHER" start 2>&1 | head -c 1 >/dev/null ) &
+T_PIDS="$T_PIDS $!"
+wait_for 60 test -f "$T_TMP/p/run/ready"
+eq "an event" 200 "$(pv "$(uuid 6)")"
+check "the supervisor is still there after a line to its broken standard error" sh -c "bash '$LAUNCHER' status | grep -q '^supervisor .* running'"
+bash "$LAUNCHER" stop >"$T_TMP/p.stop.log" 2>&1
+eq "stop after the supervisor lost its standard error: 0" 0 $?
+eq "the supervisor stopped the pipeline itself" "0" "$(cat "$T_TMP/p/run/exit-status" | tr -d ' ')"
+eq "no stage left running" "" "$(alive_stages)"
+check "the event is delivered" good_has "$(uuid 6)"
+
 # ---- stop and status while the process that ran start has not reaped the supervisor ----
 export FURROW_DATA_DIR=$T_TMP/z FURROW_PORT=$(free_port)
 out=$("$PYTHON" - "$LAUNCHER" "$T_TMP/z" <<'EOF'
