@@ -12,8 +12,9 @@
 #   acked FILE               how many ids FILE holds
 #   acked_grows FILE N       wait (30 s) until FILE holds N more ids than now
 #   reconcile ACKED FILE...  compare the ids answered 200 with the event ids (column 7) of the
-#                            enriched files: sets N_ACKED N_DELIVERED N_LOST N_DUPS and lists the
-#                            lost ids in $T_TMP/lost
+#                            enriched files: sets N_ACKED (ids), N_DELIVERED (their lines),
+#                            N_LOST (ids missing, listed in $T_TMP/lost), N_DUPS (ids delivered
+#                            more than once)
 LAUNCHER=${FURROW_LAUNCHER:-$FURROW_ROOT/fifo-setup.sh}
 # Prefer the system interpreter (a version-manager shim can cost a second per start); a command,
 # not a function, so that $! is the interpreter's own pid.
@@ -73,9 +74,10 @@ reconcile() {
 	sort -u "$ackfile" >"$T_TMP/acked.sorted"
 	cat "$@" 2>/dev/null | cut -f 7 | sort >"$T_TMP/delivered.sorted"
 	N_ACKED=$(wc -l <"$T_TMP/acked.sorted" | tr -d ' ')
-	N_DELIVERED=$(wc -l <"$T_TMP/delivered.sorted" | tr -d ' ')
+	# of the ids in ACKED: how many lines delivered, how many missing, how many more than once
+	N_DELIVERED=$(join "$T_TMP/acked.sorted" "$T_TMP/delivered.sorted" | wc -l | tr -d ' ')
 	sort -u "$T_TMP/delivered.sorted" >"$T_TMP/delivered.unique"
 	comm -23 "$T_TMP/acked.sorted" "$T_TMP/delivered.unique" >"$T_TMP/lost"
 	N_LOST=$(wc -l <"$T_TMP/lost" | tr -d ' ')
-	N_DUPS=$(( N_DELIVERED - $(wc -l <"$T_TMP/delivered.unique") ))
+	N_DUPS=$(uniq -d "$T_TMP/delivered.sorted" | comm -12 - "$T_TMP/acked.sorted" | wc -l | tr -d ' ')
 }
