@@ -35,8 +35,6 @@ struct enrich_event {
 /* Set a column to a copy of s[0..len) (NULL or len 0 clears it). Returns 0 or -1. */
 int enrich_event_set(struct enrich_event *ev, int col, const char *s, size_t len);
 int enrich_event_set_str(struct enrich_event *ev, int col, const char *s);
-/* The value of a raw parameter, or NULL. */
-const char *enrich_event_param(const struct enrich_event *ev, const char *name);
 /*
  * Append an entity ({schema,data}, stolen) to derived contexts. Returns 0 or -1. An entity may
  * be shared between events (an enrichment's cache), but must never be modified once added: the
