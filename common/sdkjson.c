@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "event.h"
+#include "iglu.h"
 #include "utf8.h"
 
 /* SDK column classes (sinks.md §1.2). */
@@ -302,71 +303,9 @@ tf_uuid(const char *s, size_t n, char *out)
 
 /* ---- Iglu keys and self-describing JSON (sinks.md §1.4) ---- */
 
-static int
-tf_seg(const char **p, char *out, size_t outlen, int allow_dot)
-{
-	size_t n = 0;
-
-	while (**p && **p != '/') {
-		char c = **p;
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '_' || (allow_dot && c == '.')))
-			return -1;
-		if (n + 1 >= outlen)
-			return -1;
-		out[n++] = c;
-		(*p)++;
-	}
-	out[n] = 0;
-	return n ? 0 : -1;
-}
-
-static int
-tf_vernum(const char **p, int *v, int positive)
-{
-	const char *s = *p;
-	long x = 0;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	if (*s == '0' && s[1] >= '0' && s[1] <= '9')
-		return -1;     /* leading zero */
-	while (*s >= '0' && *s <= '9') {
-		x = x * 10 + (*s - '0');
-		if (x > 1000000000L)
-			return -1;
-		s++;
-	}
-	if (positive && x == 0)
-		return -1;
-	*v = (int)x;
-	*p = s;
-	return 0;
-}
-
-int
-sdkjson_iglu_parse(const char *uri, struct sdkjson_iglu_key *k)
-{
-	const char *p = uri;
-
-	if (strncmp(p, "iglu:", 5) != 0)
-		return -1;
-	p += 5;
-	if (tf_seg(&p, k->vendor, sizeof(k->vendor), 1) || *p++ != '/')
-		return -1;
-	if (tf_seg(&p, k->name, sizeof(k->name), 0) || *p++ != '/')
-		return -1;
-	if (tf_seg(&p, k->format, sizeof(k->format), 0) || *p++ != '/')
-		return -1;
-	if (tf_vernum(&p, &k->model, 1) || *p++ != '-' || tf_vernum(&p, &k->revision, 0) ||
-	    *p++ != '-' || tf_vernum(&p, &k->addition, 0) || *p != 0)
-		return -1;
-	return 0;
-}
-
 /* "<prefix><vendor'>_<name'>_<model>" (sinks.md §1.4 naming rules). */
 static void
-tf_field_name(const char *prefix, const struct sdkjson_iglu_key *k, char *out, size_t outlen)
+tf_field_name(const char *prefix, const struct iglu_key *k, char *out, size_t outlen)
 {
 	char tmp[1100];
 	size_t n = 0, i;
@@ -401,7 +340,7 @@ tf_field_name(const char *prefix, const struct sdkjson_iglu_key *k, char *out, s
 
 /* Check a self-describing object: schema a valid Iglu URI, data present. */
 static json_t *
-tf_self_describing(json_t *j, struct sdkjson_iglu_key *k, char *msg, size_t msglen)
+tf_self_describing(json_t *j, struct iglu_key *k, char *msg, size_t msglen)
 {
 	json_t *schema, *data;
 
@@ -415,7 +354,7 @@ tf_self_describing(json_t *j, struct sdkjson_iglu_key *k, char *msg, size_t msgl
 		snprintf(msg, msglen, "self-describing JSON has no string \"schema\"");
 		return NULL;
 	}
-	if (sdkjson_iglu_parse(json_string_value(schema), k) == -1) {
+	if (iglu_key_parsen(json_string_value(schema), json_string_length(schema), k, NULL) == -1) {
 		snprintf(msg, msglen, "invalid Iglu schema URI: %.300s", json_string_value(schema));
 		return NULL;
 	}
@@ -434,7 +373,7 @@ static int
 tf_json_column(int col, const char *s, size_t n, json_t *acc, char *ukey, size_t ukeylen,
     json_t **uval, char *msg, size_t msglen)
 {
-	struct sdkjson_iglu_key k;
+	struct iglu_key k;
 	json_error_t jerr;
 	json_t *root, *data;
 	int unstruct = col == COL_UNSTRUCT_EVENT;

@@ -186,20 +186,23 @@ pmap_find(const char *name)
 	return -1;
 }
 
-/* The criteria enrich itself checks are all "iglu:<vendor>/<name>/<format>/1-0-*": match them
- * without formatting or parsing anything (iglu_key_matches is the general form). */
-static int
-crit_matches_1_0(const struct iglu_key *k, const char *crit)
-{
-	const char *v = crit + 5, *n = strchr(v, '/'), *f = n ? strchr(n + 1, '/') : NULL;
-	const char *ver = f ? strchr(f + 1, '/') : NULL;
+/* The criteria enrich itself checks, parsed once (enrich_new). */
+enum { CRIT_I_PAYLOAD_DATA, CRIT_I_CONTEXTS, CRIT_I_UNSTRUCT, CRIT_I_THRIFT, CRIT_I_N };
+static const char *const crit_text[CRIT_I_N] = {
+	[CRIT_I_PAYLOAD_DATA] = CRIT_PAYLOAD_DATA, [CRIT_I_CONTEXTS] = CRIT_CONTEXTS,
+	[CRIT_I_UNSTRUCT] = CRIT_UNSTRUCT, [CRIT_I_THRIFT] = CRIT_THRIFT,
+};
+static struct iglu_criterion crit[CRIT_I_N];
 
-	if (ver == NULL || k->model != 1 || k->revision != 0)
-		return 0;
-	return strlen(k->vendor) == (size_t)(n - v) && memcmp(k->vendor, v, (size_t)(n - v)) == 0 &&
-	    strlen(k->name) == (size_t)(f - n - 1) && memcmp(k->name, n + 1, (size_t)(f - n - 1)) == 0 &&
-	    strlen(k->format) == (size_t)(ver - f - 1) &&
-	    memcmp(k->format, f + 1, (size_t)(ver - f - 1)) == 0;
+static int
+crit_init(void)
+{
+	int i;
+
+	for (i = 0; i < CRIT_I_N; i++)
+		if (iglu_criterion_parse(crit_text[i], &crit[i]) < 0)
+			return -1;
+	return 0;
 }
 
 /* ---- per-line state ---- */
@@ -357,6 +360,10 @@ enrich_new(struct iglu_resolver *resolver, struct enrichments *enrichments)
 	if (e == NULL)
 		return NULL;
 	pmap_init();
+	if (crit_init() < 0) {
+		free(e);
+		return NULL;
+	}
 	e->resolver = resolver;
 	e->enrichments = enrichments;
 	buf_init(&e->raw, 0);
@@ -973,7 +980,7 @@ check_entity(struct evctx *c, json_t *ent)
 		return -1;
 	}
 	uri = json_string_value(schema);
-	if (iglu_key_parse(uri, &key, &code) == -1) {
+	if (iglu_key_parsen(uri, json_string_length(schema), &key, &code) == -1) {
 		phase1_msg(c, json_pack("{s:O,s:s}", "json", ent, "error", code ? code : "INVALID_IGLUURI"));
 		return -1;
 	}
@@ -985,7 +992,7 @@ check_entity(struct evctx *c, json_t *ent)
 	}
 	if (used.revision != key.revision || used.addition != key.addition) {
 		/* §15.6: the entity now names the superseding version; say so in derived_contexts */
-		char newuri[512], ver[40];
+		char newuri[IGLU_URI_MAX], ver[40];
 		snprintf(ver, sizeof(ver), "%d-%d-%d", used.model, used.revision, used.addition);
 		enrich_event_add_derived(&c->ev, json_pack("{s:s,s:{s:s,s:s}}", "schema",
 		    VALIDATION_INFO, "data", "originalSchema", uri, "validatedWith", ver));
@@ -1001,7 +1008,7 @@ extract_sdj(struct evctx *c, int is_ctx, const char *text, size_t len)
 {
 	struct enrich *e = c->e;
 	const char *field = is_ctx ? "contexts" : "unstruct";
-	const char *crit = is_ctx ? CRIT_CONTEXTS : CRIT_UNSTRUCT;
+	int ci = is_ctx ? CRIT_I_CONTEXTS : CRIT_I_UNSTRUCT;
 	struct iglu_key key;
 	json_error_t jerr;
 	json_t *j, *schema, *data, *ce = NULL;
@@ -1029,13 +1036,14 @@ extract_sdj(struct evctx *c, int is_ctx, const char *text, size_t len)
 		return;
 	}
 	uri = json_string_value(schema);
-	if (iglu_key_parse(uri, &key, &code) == -1) {
+	if (iglu_key_parsen(uri, json_string_length(schema), &key, &code) == -1) {
 		phase1_msg(c, json_pack("{s:O,s:s}", "json", j, "error", code ? code : "INVALID_IGLUURI"));
 		json_decref(j);
 		return;
 	}
-	if (!crit_matches_1_0(&key, crit)) {
-		phase1_msg(c, json_pack("{s:s,s:s}", "schemaKey", uri, "schemaCriterion", crit));
+	if (!iglu_criterion_matches(&crit[ci], &key)) {
+		phase1_msg(c, json_pack("{s:s,s:s}", "schemaKey", uri, "schemaCriterion",
+		    crit_text[ci]));
 		json_decref(j);
 		return;
 	}
@@ -1231,7 +1239,8 @@ event_schema(struct evctx *c)
 		struct iglu_key k;
 		const char *code;
 		char ver[48];
-		if (s && iglu_key_parse(json_string_value(s), &k, &code) == 0) {
+		if (json_is_string(s) &&
+		    iglu_key_parsen(json_string_value(s), json_string_length(s), &k, &code) == 0) {
 			enrich_event_set_str(&c->ev, COL_EVENT_VENDOR, k.vendor);
 			enrich_event_set_str(&c->ev, COL_EVENT_NAME, k.name);
 			enrich_event_set_str(&c->ev, COL_EVENT_FORMAT, k.format);
@@ -1311,7 +1320,8 @@ phase3(struct evctx *c)
 			enrich_json_write(ent, &e->col);
 			if (json_is_string(s) && strcmp(json_string_value(s), VALIDATION_INFO) == 0)
 				continue;        /* written by enrich itself (§15.6) */
-			if (!json_is_string(s) || iglu_key_parse(json_string_value(s), &k, &code) == -1) {
+			if (!json_is_string(s) ||
+			    iglu_key_parsen(json_string_value(s), json_string_length(s), &k, &code) == -1) {
 				json_array_append_new(c->phase3, json_pack("{s:O,s:s}", "json", ent, "error",
 				    code ? code : "INVALID_DATA_PAYLOAD"));
 				continue;
@@ -1634,11 +1644,12 @@ adapter_tp2(struct enrich *e, struct buf *good, struct buf *bad)
 	if (!json_is_object(j) || !json_is_string(schema) || data == NULL)
 		return emit_payload_failure(e, BADROW_TRACKER_PROTO, json_pack("[{s:o,s:s}]",
 		    "json", j, "error", "INVALID_DATA_PAYLOAD"), bad);
-	if (iglu_key_parse(json_string_value(schema), &key, &code) == -1) {
+	if (iglu_key_parsen(json_string_value(schema), json_string_length(schema), &key,
+	    &code) == -1) {
 		msgs = json_pack("[{s:O,s:s}]", "json", j, "error", code ? code : "INVALID_IGLUURI");
 		goto fail;
 	}
-	if (!crit_matches_1_0(&key, CRIT_PAYLOAD_DATA)) {
+	if (!iglu_criterion_matches(&crit[CRIT_I_PAYLOAD_DATA], &key)) {
 		msgs = json_pack("[{s:s,s:s}]", "schemaKey", json_string_value(schema),
 		    "schemaCriterion", CRIT_PAYLOAD_DATA);
 		goto fail;
@@ -1935,8 +1946,9 @@ enrich_line(struct enrich *e, const char *line, size_t len, struct buf *good, st
 	{
 		struct iglu_key k;
 		const char *code;
-		if (tp->schema.s == NULL || iglu_key_parse(tp->schema.s, &k, &code) == -1 ||
-		    !crit_matches_1_0(&k, CRIT_THRIFT)) {
+		if (tp->schema.s == NULL ||
+		    iglu_key_parsen(tp->schema.s, tp->schema.len, &k, &code) == -1 ||
+		    !iglu_criterion_matches(&crit[CRIT_I_THRIFT], &k)) {
 			char m[512];
 			snprintf(m, sizeof(m), "verifying record as %s failed: found %.300s", CRIT_THRIFT,
 			    tp->schema.s ? tp->schema.s : "null");
