@@ -16,6 +16,7 @@
 
 #include "event.h"
 #include "iglu.h"
+#include "jsonw.h"
 #include "utf8.h"
 
 /* SDK column classes (sinks.md §1.2). */
@@ -41,46 +42,6 @@ tf_required(int col)
 {
 	return col == COL_COLLECTOR_TSTAMP || col == COL_EVENT_ID || col == COL_V_COLLECTOR ||
 	    col == COL_V_ETL;
-}
-
-int
-sdkjson_json_string(struct buf *out, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i, run = 0;
-
-	if (buf_reserve(out, n + 2) == -1 || buf_append_byte(out, '"') == -1)
-		return -1;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char esc[7];
-		size_t elen = 2;
-
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		if (buf_append(out, s + run, i - run) == -1)
-			return -1;
-		run = i + 1;
-		esc[0] = '\\';
-		switch (c) {
-		case '"':  esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		default:
-			esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
-			esc[4] = hex[c >> 4]; esc[5] = hex[c & 15];
-			elen = 6;
-		}
-		if (buf_append(out, esc, elen) == -1)
-			return -1;
-	}
-	if (buf_append(out, s + run, n - run) == -1)
-		return -1;
-	return buf_append_byte(out, '"');
 }
 
 /* ---- scalar decoders (sinks.md §1.3) ---- */
@@ -462,7 +423,7 @@ tf_write_fields(struct buf *doc, json_t *obj)
 	json_t *v;
 
 	json_object_foreach(obj, key, v) {
-		if (buf_append_byte(doc, ',') || sdkjson_json_string(doc, key, strlen(key)) ||
+		if (buf_append_byte(doc, ',') || jsonw_string(doc, key, strlen(key)) ||
 		    buf_append_byte(doc, ':') || tf_append_json(doc, v))
 			return -1;
 	}
@@ -558,7 +519,7 @@ sdkjson_enriched(const char *line, size_t len, int shard_col, struct buf *doc,
 		}
 		switch (cls) {
 		case TF_STR:
-			w |= sdkjson_json_string(doc, v, n);
+			w |= jsonw_string(doc, v, n);
 			break;
 		case TF_INT: {
 			long iv;
@@ -654,7 +615,7 @@ sdkjson_enriched(const char *line, size_t len, int shard_col, struct buf *doc,
 	if (tf_write_fields(doc, ctx) == -1 || tf_write_fields(doc, dctx) == -1)
 		goto oom;
 	if (uval) {
-		if (buf_append_byte(doc, ',') || sdkjson_json_string(doc, ukey, strlen(ukey)) ||
+		if (buf_append_byte(doc, ',') || jsonw_string(doc, ukey, strlen(ukey)) ||
 		    buf_append_byte(doc, ':') || tf_append_json(doc, uval))
 			goto oom;
 	}

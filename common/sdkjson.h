@@ -32,9 +32,6 @@ struct sdkjson_result {
 int sdkjson_enriched(const char *line, size_t len, int shard_col, struct buf *doc,
     struct sdkjson_result *res, struct buf *err);
 
-/* Append s[0..n) (valid UTF-8) as a JSON string literal, quotes included. Returns 0 or -1. */
-int sdkjson_json_string(struct buf *out, const char *s, size_t n);
-
 /* Parse an SDK timestamp (sinks.md §1.3): ' ' → 'T', 'Z' appended, then
  * YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z. Writes Java Instant.toString into iso (>= 40 bytes) and the
  * broken-down time into tm (may be NULL). Returns 0 or -1. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonw.h"
 #include "timefmt.h"
 #include "uuid.h"
 #include "utf8.h"
@@ -927,78 +928,6 @@ skip_value(const char *s, size_t i, size_t len)
 }
 
 static int
-put_utf8(uint32_t cp, struct buf *out)
-{
-	uint8_t b[4];
-	size_t n;
-
-	if (cp < 0x80) {
-		b[0] = (uint8_t)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		b[0] = (uint8_t)(0xc0 | cp >> 6);
-		b[1] = (uint8_t)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		b[0] = (uint8_t)(0xe0 | cp >> 12);
-		b[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-		b[2] = (uint8_t)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		b[0] = (uint8_t)(0xf0 | cp >> 18);
-		b[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
-		b[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-		b[3] = (uint8_t)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	return buf_append(out, b, n);
-}
-
-static int
-put_escaped_byte(unsigned char c, struct buf *out)
-{
-	char tmp[8];
-
-	switch (c) {
-	case '"':  return buf_append(out, "\\\"", 2);
-	case '\\': return buf_append(out, "\\\\", 2);
-	case '\b': return buf_append(out, "\\b", 2);
-	case '\f': return buf_append(out, "\\f", 2);
-	case '\n': return buf_append(out, "\\n", 2);
-	case '\r': return buf_append(out, "\\r", 2);
-	case '\t': return buf_append(out, "\\t", 2);
-	default:
-		if (c < 0x20) {
-			snprintf(tmp, sizeof(tmp), "\\u%04x", c);
-			return buf_append(out, tmp, 6);
-		}
-		return buf_append_byte(out, c);
-	}
-}
-
-int
-conv_json_string(const char *s, size_t len, struct buf *out)
-{
-	size_t i, run = 0;
-
-	if (buf_append_byte(out, '"') == -1)
-		return -1;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		if (i > run && buf_append(out, s + run, i - run) == -1)
-			return -1;
-		if (put_escaped_byte(c, out) == -1)
-			return -1;
-		run = i + 1;
-	}
-	if (len > run && buf_append(out, s + run, len - run) == -1)
-		return -1;
-	return buf_append_byte(out, '"');
-}
-
-static int
 hex4(const char *s, size_t i, size_t len, uint32_t *v)
 {
 	size_t k;
@@ -1026,25 +955,30 @@ compact_string(const char *s, size_t i, size_t len, struct buf *out, int *rc)
 	run = i;
 	while (i < len && s[i] != '"') {
 		unsigned char c = (unsigned char)s[i];
-		if (c != '\\' && c >= 0x20) {
+		int c1 = c == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] <= 0x9f;
+
+		if (c != '\\' && c >= 0x20 && c != 0x7f && !c1) {
 			i++;
 			continue;
 		}
 		if (i > run && buf_append(out, s + run, i - run) == -1)
 			*rc = -1;
-		if (c != '\\') {
-			put_escaped_byte(c, out);
+		if (c1) {          /* U+0080-U+009F: an ISO control, escaped by circe */
+			jsonw_codepoint(out, (unsigned char)s[i + 1]);
+			i += 2;
+		} else if (c != '\\') {
+			jsonw_codepoint(out, c);
 			i++;
 		} else if (i + 1 < len) {
 			char e = s[i + 1];
 			uint32_t cp, lo;
 			i += 2;
 			switch (e) {
-			case 'b': put_escaped_byte('\b', out); break;
-			case 'f': put_escaped_byte('\f', out); break;
-			case 'n': put_escaped_byte('\n', out); break;
-			case 'r': put_escaped_byte('\r', out); break;
-			case 't': put_escaped_byte('\t', out); break;
+			case 'b': jsonw_codepoint(out, '\b'); break;
+			case 'f': jsonw_codepoint(out, '\f'); break;
+			case 'n': jsonw_codepoint(out, '\n'); break;
+			case 'r': jsonw_codepoint(out, '\r'); break;
+			case 't': jsonw_codepoint(out, '\t'); break;
 			case 'u':
 				if (hex4(s, i, len, &cp) == -1)
 					break;
@@ -1057,13 +991,10 @@ compact_string(const char *s, size_t i, size_t len, struct buf *out, int *rc)
 				} else if (cp >= 0xd800 && cp <= 0xdfff) {
 					cp = 0xfffd;
 				}
-				if (cp < 0x20 || cp == '"' || cp == '\\')
-					put_escaped_byte((unsigned char)cp, out);
-				else
-					put_utf8(cp, out);
+				jsonw_codepoint(out, cp);
 				break;
 			default:   /* \" \\ \/ */
-				put_escaped_byte((unsigned char)e, out);
+				jsonw_codepoint(out, (unsigned char)e);
 				break;
 			}
 		} else {

@@ -88,8 +88,6 @@ int conv_json_get(const char *s, size_t len, const char *key, const char **vs, s
 /* Elements of a valid JSON array: call cb for each element's span; returns the count or -1. */
 long conv_json_array_each(const char *s, size_t len,
     int (*cb)(const char *, size_t, void *), void *arg);
-/* Append s as a JSON string literal (circe escaping). */
-int conv_json_string(const char *s, size_t len, struct buf *out);
 
 /* UTF-16 code units of valid UTF-8 s. */
 size_t conv_utf16_len(const char *s, size_t len);

@@ -83,12 +83,6 @@ int enr_add_failure(json_t *failures, const char *schema_uri, const char *identi
 size_t enr_n_headers(const struct enrich_event *ev);
 const char *enr_header_at(const struct enrich_event *ev, size_t i, size_t *len);
 
-/* Compact JSON as the core writes its JSON columns: keys in order, reals in their shortest
- * round-trip form (19.9, not 19.899999999999999). */
-struct buf;
-
-/* A JSON string of s[0..len), invalid UTF-8 replaced by U+FFFD (header bytes are raw). */
-json_t *enr_json_stringn(const char *s, size_t len);
 
 /* String helpers on configuration JSON. */
 const char *enr_json_str(const json_t *obj, const char *key);

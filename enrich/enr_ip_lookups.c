@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "enr.h"
+#include "jsonw.h"
 
 enum { IPL_GEO, IPL_ISP, IPL_DOMAIN, IPL_CONN, IPL_ASN, IPL_N };
 
@@ -242,7 +243,7 @@ lookup_asn(struct enrich_event *ev, MMDB_entry_s *e)
 		return;
 	if (MMDB_aget_value(e, &d, org) == MMDB_SUCCESS && d.has_data &&
 	    d.type == MMDB_DATA_TYPE_UTF8_STRING)
-		json_object_set_new(data, "organization", enr_json_stringn(d.utf8_string, d.data_size));
+		json_object_set_new(data, "organization", jsonw_string_new(d.utf8_string, d.data_size));
 	enrich_event_add_derived(ev, json_pack("{s:s,s:o}", "schema", IPL_ASN_SCHEMA, "data", data));
 }
 

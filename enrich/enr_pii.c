@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "enr.h"
 #include "enrich.h"
+#include "jsonw.h"
 
 #define PII_PATH_MAX_STEPS 32
 #define PII_CONTEXTS_OUT "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1"
@@ -395,7 +396,7 @@ rewrite_column(struct enrich_event *ev, int col, const char *wrapper, json_t *da
 	struct buf b;
 
 	buf_init(&b, 0);
-	if (w && enrich_json_write(w, &b) == 0)
+	if (w && jsonw_value(&b, w) == 0)
 		enrich_event_set(ev, col, b.data, b.len);
 	buf_free(&b);
 	json_decref(w);

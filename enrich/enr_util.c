@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "enr.h"
+#include "jsonw.h"
 #include "utf8.h"
 
 /* Assets larger than this are refused (the full referer database is ~300 KB, regexes.yaml
@@ -483,16 +484,3 @@ enr_json_str(const json_t *obj, const char *key)
 	return json_string_value(json_object_get(obj, key));
 }
 
-json_t *
-enr_json_stringn(const char *s, size_t len)
-{
-	struct buf b;
-	json_t *j;
-
-	if (utf8_valid_prefix(s, len) == len)
-		return json_stringn(s, len);
-	buf_init(&b, 0);
-	j = utf8_repair(s, len, &b) == 0 ? json_stringn(b.data ? b.data : "", b.len) : NULL;
-	buf_free(&b);
-	return j;
-}

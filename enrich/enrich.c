@@ -26,6 +26,7 @@
 #include "event.h"
 #include "iglu.h"
 #include "jsonschema.h"
+#include "jsonw.h"
 #include "thrift.h"
 #include "timefmt.h"
 #include "utf8.h"
@@ -412,83 +413,16 @@ enrich_counts(const struct enrich *e)
 
 /* ---- JSON helpers ---- */
 
-static int
-write_real(double d, struct buf *out)
-{
-	char tmp[40];
-	int prec;
-
-	if (!isfinite(d))
-		return buf_append_str(out, "null");
-	for (prec = 15; prec <= 17; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
-		if (strtod(tmp, NULL) == d)
-			break;
-	}
-	if (strpbrk(tmp, ".eEn") == NULL)
-		strcat(tmp, ".0");
-	return buf_append_str(out, tmp);
-}
-
-int
-enrich_json_write(const json_t *j, struct buf *out)
-{
-	const char *k;
-	json_t *v;
-	size_t i, n;
-	int first = 1;
-	char tmp[32];
-
-	switch (json_typeof(j)) {
-	case JSON_OBJECT:
-		if (buf_append_byte(out, '{') == -1)
-			return -1;
-		json_object_foreach((json_t *)j, k, v) {
-			if (!first && buf_append_byte(out, ',') == -1)
-				return -1;
-			first = 0;
-			if (conv_json_string(k, strlen(k), out) == -1 || buf_append_byte(out, ':') == -1 ||
-			    enrich_json_write(v, out) == -1)
-				return -1;
-		}
-		return buf_append_byte(out, '}');
-	case JSON_ARRAY:
-		if (buf_append_byte(out, '[') == -1)
-			return -1;
-		n = json_array_size(j);
-		for (i = 0; i < n; i++) {
-			if (i && buf_append_byte(out, ',') == -1)
-				return -1;
-			if (enrich_json_write(json_array_get(j, i), out) == -1)
-				return -1;
-		}
-		return buf_append_byte(out, ']');
-	case JSON_STRING:
-		return conv_json_string(json_string_value(j), json_string_length(j), out);
-	case JSON_INTEGER:
-		snprintf(tmp, sizeof(tmp), "%" JSON_INTEGER_FORMAT, json_integer_value(j));
-		return buf_append_str(out, tmp);
-	case JSON_REAL:
-		return write_real(json_real_value(j), out);
-	case JSON_TRUE:
-		return buf_append_str(out, "true");
-	case JSON_FALSE:
-		return buf_append_str(out, "false");
-	default:
-		return buf_append_str(out, "null");
-	}
-}
-
 static json_t *
 jstr(const char *s)
 {
-	return s ? badrow_string(s, strlen(s)) : json_null();
+	return s ? jsonw_string_new(s, strlen(s)) : json_null();
 }
 
 static json_t *
 jstrn(const char *s, size_t n)
 {
-	return s ? badrow_string(s, n) : json_null();
+	return s ? jsonw_string_new(s, n) : json_null();
 }
 
 /* A JSON string of s[0..n) cut to at most max characters (code points), so that bad rows
@@ -508,7 +442,7 @@ jstrmax(const char *s, size_t n, size_t max)
 			break;
 		}
 	}
-	return badrow_string(s, n);
+	return jsonw_string_new(s, n);
 }
 
 static json_t *
@@ -520,7 +454,7 @@ jtmax(const struct tstr *t, size_t max)
 static json_t *
 jtstr(const struct tstr *t)
 {
-	return t->s ? badrow_string(t->s, t->len) : json_null();
+	return t->s ? jsonw_string_new(t->s, t->len) : json_null();
 }
 
 /* ---- payload objects (enriched-event.md §14.5) ---- */
@@ -543,7 +477,7 @@ headers_json(const struct thrift_payload *tp)
 	size_t i;
 
 	for (i = 0; i < tp->n_headers; i++)
-		json_array_append_new(a, badrow_string(tp->headers[i].s, tp->headers[i].len));
+		json_array_append_new(a, jsonw_string_new(tp->headers[i].s, tp->headers[i].len));
 	return a;
 }
 
@@ -954,7 +888,7 @@ entity_out_cb(const char *s, size_t len, void *arg)
 		buf_append_byte(x->out, ',');
 	x->first = 0;
 	buf_append_str(x->out, "{\"schema\":");
-	conv_json_string(uri, strlen(uri), x->out);
+	jsonw_string(x->out, uri, strlen(uri));
 	buf_append_str(x->out, ",\"data\":");
 	conv_json_compact(dv, dl, x->out);
 	return buf_append_byte(x->out, '}');
@@ -1317,7 +1251,7 @@ phase3(struct evctx *c)
 				continue;
 			}
 			start = e->col.len;
-			enrich_json_write(ent, &e->col);
+			jsonw_value(&e->col, ent);
 			if (json_is_string(s) && strcmp(json_string_value(s), VALIDATION_INFO) == 0)
 				continue;        /* written by enrich itself (§15.6) */
 			if (!json_is_string(s) ||
@@ -1746,7 +1680,7 @@ adapter_redirect(struct enrich *e, struct buf *good, struct buf *bad)
 		    bad);
 	buf_init(&j, 0);
 	buf_append_str(&j, "{\"schema\":\"" URI_REDIRECT "\",\"data\":{\"uri\":");
-	conv_json_string(u, strlen(u), &j);
+	jsonw_string(&j, u, strlen(u));
 	buf_append_str(&j, "}}");
 	e->evp.n = 0;
 	for (i = 0; i < e->qs.n; i++) {

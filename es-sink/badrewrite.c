@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "iglu.h"
+#include "jsonw.h"
 #include "sdkjson.h"
 #include "utf8.h"
 
@@ -36,15 +37,14 @@ static void
 br_stringify(json_t *o, const char *k)
 {
 	json_t *v;
-	char *s;
+	struct buf b;
 
 	if (!json_is_object(o) || (v = json_object_get(o, k)) == NULL || json_is_string(v))
 		return;
-	s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
-	if (s == NULL)
-		return;
-	json_object_set_new(o, k, json_string(s));
-	free(s);
+	buf_init(&b, 0);
+	if (jsonw_value(&b, v) == 0)
+		json_object_set_new(o, k, json_stringn(b.data, b.len));
+	buf_free(&b);
 }
 
 static json_t *

@@ -1,5 +1,5 @@
 /* Unit tests for the small common/ modules: buf, linereader, timefmt, uuid, utf8, badrow,
- * event. (base64 and thrift have their own programs.) */
+ * event, jsonw. (base64 and thrift have their own programs.) */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +10,7 @@
 #include "badrow.h"
 #include "buf.h"
 #include "event.h"
+#include "jsonw.h"
 #include "linereader.h"
 #include "timefmt.h"
 #include "utf8.h"
@@ -231,6 +232,67 @@ START_TEST(badrow_envelope)
 }
 END_TEST
 
+/* jsonw prints strings as circe's Printer.noSpaces does (io/circe/Printer.scala, onString):
+ * '"' '\' \b \f \n \r \t by name, any other Character.isISOControl char (U+0000-U+001F,
+ * U+007F-U+009F) as "\u%04x" with lower-case hex (toHex: nibble + 87), everything else as is.
+ * jansson would print U+001F as \u001F and U+007F, U+0085 raw. */
+START_TEST(jsonw_escapes_as_circe)
+{
+	static const struct { const char *in; size_t n; const char *want; } cases[] = {
+		{ "", 0, "\"\"" },
+		{ "plain", 5, "\"plain\"" },
+		{ "q\"b\\s/", 6, "\"q\\\"b\\\\s/\"" },
+		{ "\b\f\n\r\t\x01\x1f", 7, "\"\\b\\f\\n\\r\\t\\u0001\\u001f\"" },
+		{ "a\0b", 3, "\"a\\u0000b\"" },
+		{ "del\x7f", 4, "\"del\\u007f\"" },
+		{ "nel\xc2\x85 c1\xc2\x9f nbsp\xc2\xa0", 17, "\"nel\\u0085 c1\\u009f nbsp\xc2\xa0\"" },
+		{ "Zo\xc3\xab \xe2\x80\x93 \xf0\x9f\x98\x80", 13, "\"Zo\xc3\xab \xe2\x80\x93 \xf0\x9f\x98\x80\"" },
+	};
+	struct buf b;
+	size_t i;
+
+	buf_init(&b, 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		buf_reset(&b);
+		ck_assert_int_eq(jsonw_string(&b, cases[i].in, cases[i].n), 0);
+		ck_assert_str_eq(b.data, cases[i].want);
+	}
+	buf_free(&b);
+	buf_init(&b, 4);
+	ck_assert_int_eq(jsonw_string(&b, "abcdef", 6), -1);
+	buf_free(&b);
+}
+END_TEST
+
+/* Bad rows are printed by the same writer: key order kept, circe's escaping. */
+START_TEST(badrow_printed_as_circe)
+{
+	json_t *row = badrow_new(BADROW_GENERIC_ERROR, "t", json_pack("{s:s,s:[s]}", "timestamp",
+	    "2023-11-14T22:13:20Z", "errors", "bad\x7f\x01"), jsonw_string_new("p\xc2\x80", 3));
+	struct buf b;
+
+	buf_init(&b, 0);
+	ck_assert_int_eq(badrow_write(row, &b), 0);
+	ck_assert_str_eq(b.data, "{\"schema\":\"" BADROW_GENERIC_ERROR "\",\"data\":{\"processor\":"
+	    "{\"artifact\":\"t\",\"version\":\"" FURROW_VERSION "\"},\"failure\":{\"timestamp\":"
+	    "\"2023-11-14T22:13:20Z\",\"errors\":[\"bad\\u007f\\u0001\"]},\"payload\":\"p\\u0080\"}}\n");
+	buf_free(&b);
+	json_decref(row);
+}
+END_TEST
+
+START_TEST(jsonw_string_new_repairs)
+{
+	json_t *j = jsonw_string_new("a\xff" "b\xe2\x80", 5);
+
+	ck_assert_str_eq(json_string_value(j), "a\xef\xbf\xbd" "b\xef\xbf\xbd");
+	json_decref(j);
+	j = jsonw_string_new("ok\0x", 4);
+	ck_assert_uint_eq(json_string_length(j), 4);
+	json_decref(j);
+}
+END_TEST
+
 START_TEST(event_columns)
 {
 	ck_assert_str_eq(event_cols[COL_APP_ID].name, "app_id");
@@ -261,6 +323,9 @@ main(void)
 	tcase_add_test(tc, utf8_repair_cases);
 	tcase_add_test(tc, badrow_envelope);
 	tcase_add_test(tc, event_columns);
+	tcase_add_test(tc, jsonw_escapes_as_circe);
+	tcase_add_test(tc, badrow_printed_as_circe);
+	tcase_add_test(tc, jsonw_string_new_repairs);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -13,6 +13,7 @@
 #include "base64.h"
 #include "event.h"
 #include "iglu.h"
+#include "jsonw.h"
 #include "thrift.h"
 
 static struct iglu_resolver *resolver;
@@ -661,7 +662,7 @@ START_TEST(json_writer)
 	struct buf b;
 
 	buf_init(&b, 0);
-	ck_assert_int_eq(enrich_json_write(j, &b), 0);
+	ck_assert_int_eq(jsonw_value(&b, j), 0);
 	ck_assert_str_eq(b.data, "{\"b\":0.1,\"a\":[1,2.5,100.0,true,null,\"\xc3\xa9\\n\"]}");
 	buf_free(&b);
 	json_decref(j);

@@ -384,6 +384,10 @@ START_TEST(json_texts)
 	compact_case("\"\\u0000\\u001F\\\"\\\\\"", "\"\\u0000\\u001f\\\"\\\\\"");
 	compact_case("[true, false, null, -0.0]", "[true,false,null,-0.0]");
 	compact_case("\"caf\xc3\xa9\"", "\"caf\xc3\xa9\"");
+	/* circe escapes every ISO control (Printer.onString, Character.isISOControl), raw or
+	 * written as an escape by the tracker: DEL and U+0080-U+009F too; U+00A0 is not one */
+	compact_case("\"a\x7f b\xc2\x85 c\\u007F d\\u0090 e\\u00a0\"",
+	    "\"a\\u007f b\\u0085 c\\u007f d\\u0090 e\xc2\xa0\"");
 
 	ck_assert_int_eq(conv_json_get("{\"schema\":\"s\", \"data\" : [1, {\"a\":2}] }", 36, "data",
 	    &v, &n), 0);

@@ -1,0 +1,35 @@
+/*
+ * jsonw: the one JSON writer. Every stage that prints JSON itself (enrich's contexts columns
+ * and bad rows, the SDK documents of es-sink, bulk action lines) or turns untrusted bytes into
+ * a jansson string (bad rows, derived contexts from headers) does it here, so that escaping and
+ * UTF-8 repair are the same everywhere.
+ *
+ * Strings are escaped as circe's Printer.noSpaces escapes them (Snowplow prints every JSON it
+ * emits with it): '"' and '\' escaped, \b \f \n \r \t by name, every other ISO control
+ * character (U+0000-U+001F and U+007F-U+009F, Character.isISOControl) as \u00xx in lower-case
+ * hex, everything else copied as it is. Objects keep their insertion order.
+ */
+#ifndef FURROW_JSONW_H
+#define FURROW_JSONW_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+/* Append s[0..n) (valid UTF-8) as a JSON string literal, quotes included. Returns 0 or -1
+ * when out's cap is reached. */
+int jsonw_string(struct buf *out, const char *s, size_t n);
+/* Append one code point as it stands inside a string literal (escaped when circe escapes it),
+ * for writers that copy string contents piecewise. Returns 0 or -1. */
+int jsonw_codepoint(struct buf *out, uint32_t cp);
+/* Append a jansson value as compact JSON: strings as above, integers in decimal, reals in the
+ * fewest digits that read back to the same double (always with a '.' or an exponent), objects
+ * in insertion order. Returns 0 or -1. */
+int jsonw_value(struct buf *out, const json_t *j);
+/* A jansson string of arbitrary bytes, each invalid UTF-8 sequence replaced by U+FFFD as Java
+ * decodes bytes (utf8_repair). NULL on allocation failure. */
+json_t *jsonw_string_new(const char *s, size_t n);
+
+#endif
