@@ -32,6 +32,7 @@
 #include "jsonschema.h"
 #include "jsonschema_format.h"
 #include "jsonschema_meta.h"
+#include "pct.h"
 
 #define JS_MAX_COMPILE_DEPTH 200
 #define JS_MAX_VALIDATE_DEPTH 400
@@ -305,19 +306,14 @@ ptr_token(const char *s, size_t n, char *out, size_t outlen)
 {
 	size_t i, o = 0;
 
-	for (i = 0; i < n; i++) {
-		char ch = s[i];
+	for (i = 0; i < n;) {
+		char ch;
 
-		if (ch == '~' && i + 1 < n && (s[i + 1] == '0' || s[i + 1] == '1')) {
+		if (s[i] == '~' && i + 1 < n && (s[i + 1] == '0' || s[i + 1] == '1')) {
 			ch = s[i + 1] == '0' ? '~' : '/';
-			i++;
-		} else if (ch == '%' && i + 2 < n) {
-			unsigned v;
-
-			if (sscanf(s + i + 1, "%2x", &v) == 1) {
-				ch = (char)v;
-				i += 2;
-			}
+			i += 2;
+		} else {
+			ch = (char)pct_next(s, n, &i, 0);   /* RFC 6901 §6: a URI fragment */
 		}
 		if (o + 1 >= outlen)
 			return -1;

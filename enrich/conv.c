@@ -471,42 +471,6 @@ conv_qs_check(const char *qs, size_t len, size_t *qlen, const char **what)
 	return bad;
 }
 
-int
-conv_form_decode(const char *s, size_t len, struct buf *out)
-{
-	size_t i, start = out->len;
-	int need_repair = 0;
-
-	if (buf_reserve(out, len) == -1)
-		return -1;
-	for (i = 0; i < len; i++) {
-		char c = s[i];
-		if (c == '+') {
-			c = ' ';
-		} else if (c == '%' && i + 2 < len &&
-		    is_hex(s[i + 1]) && is_hex(s[i + 2])) {
-			c = (char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
-			i += 2;
-		}
-		if ((unsigned char)c >= 0x80)
-			need_repair = 1;
-		out->data[out->len++] = c;
-	}
-	out->data[out->len] = '\0';
-	if (need_repair && utf8_valid_prefix(out->data + start, out->len - start) != out->len - start) {
-		struct buf tmp;
-		int rc;
-		buf_init(&tmp, 0);
-		rc = utf8_repair(out->data + start, out->len - start, &tmp);
-		out->len = start;
-		if (rc == 0)
-			rc = buf_append(out, tmp.data ? tmp.data : "", tmp.len);
-		buf_free(&tmp);
-		return rc;
-	}
-	return 0;
-}
-
 void
 conv_qs_split(const char *qs, size_t len,
     void (*cb)(const char *, size_t, const char *, size_t, void *), void *arg)

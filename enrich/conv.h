@@ -46,9 +46,6 @@ int conv_platform_ok(const char *s);
  * problem, with *what set to "Illegal character in query" or "Malformed escape pair".
  * *qlen is set to the length before a raw '#'. */
 long conv_qs_check(const char *qs, size_t len, size_t *qlen, const char **what);
-/* Form-decode s[0..len) ('+' = space, %XX bytes; a bad % kept literally) as UTF-8 with U+FFFD
- * for invalid sequences. Appends to out; returns 0 or -1. */
-int conv_form_decode(const char *s, size_t len, struct buf *out);
 /* Split a query on '&' and ';'; calls cb(name, nlen, value or NULL, vlen, arg) with the raw
  * (still encoded) pieces. Empty pieces are skipped. */
 void conv_qs_split(const char *qs, size_t len,

@@ -27,6 +27,7 @@
 #include "iglu.h"
 #include "jsonschema.h"
 #include "jsonw.h"
+#include "pct.h"
 #include "thrift.h"
 #include "timefmt.h"
 #include "utf8.h"
@@ -662,7 +663,7 @@ qs_pair_cb(const char *n, size_t nlen, const char *v, size_t vlen, void *arg)
 	char *name, *value = NULL;
 
 	buf_reset(&e->tmp);
-	if (conv_form_decode(n, nlen, &e->tmp) == -1) {
+	if (pct_decode(&e->tmp, n, nlen, PCT_PLUS | PCT_UTF8) == -1) {
 		c->err = 1;
 		return;
 	}
@@ -671,7 +672,7 @@ qs_pair_cb(const char *n, size_t nlen, const char *v, size_t vlen, void *arg)
 	name = arena_strndup(&e->arena, e->tmp.data, e->tmp.len);
 	if (v) {
 		buf_reset(&e->tmp);
-		if (conv_form_decode(v, vlen, &e->tmp) == -1) {
+		if (pct_decode(&e->tmp, v, vlen, PCT_PLUS | PCT_UTF8) == -1) {
 			c->err = 1;
 			return;
 		}
@@ -1138,7 +1139,7 @@ cross_domain(struct evctx *c)
 	if (x.val == NULL)
 		return;
 	buf_reset(&e->tmp);
-	if (conv_form_decode(x.val, x.len, &e->tmp) == -1)
+	if (pct_decode(&e->tmp, x.val, x.len, PCT_PLUS | PCT_UTF8) == -1)
 		return;
 	sp = arena_strndup(&e->arena, e->tmp.data ? e->tmp.data : "", e->tmp.len);
 	if (sp == NULL)

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pct.h"
+
 /* Characters allowed in template text and prefixes (sinks.md §3.3 "characters"). */
 static int
 s3key_literal_ok(unsigned char c)
@@ -259,29 +261,7 @@ s3key_schema_eq(const struct s3key_schema *a, const struct s3key_schema *b)
 int
 s3key_url_path(const char *key, char *out, size_t outlen)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t o = 0;
-	unsigned char c;
-
-	for (; *key; key++) {
-		c = (unsigned char)*key;
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
-			if (o + 1 >= outlen)
-				return -1;
-			out[o++] = (char)c;
-		} else {
-			if (o + 3 >= outlen)
-				return -1;
-			out[o++] = '%';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		}
-	}
-	if (outlen == 0)
-		return -1;
-	out[o] = '\0';
-	return (int)o;
+	return pct_encode(key, strlen(key), "/", out, outlen);
 }
 
 int

@@ -1,5 +1,5 @@
 /* Unit tests for the small common/ modules: buf, linereader, timefmt, uuid, utf8, badrow,
- * event, jsonw. (base64 and thrift have their own programs.) */
+ * event, jsonw, pct. (base64 and thrift have their own programs.) */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +12,7 @@
 #include "event.h"
 #include "jsonw.h"
 #include "linereader.h"
+#include "pct.h"
 #include "timefmt.h"
 #include "utf8.h"
 #include "uuid.h"
@@ -293,6 +294,58 @@ START_TEST(jsonw_string_new_repairs)
 }
 END_TEST
 
+static int
+pdec(const char *s, unsigned flags, char *out)
+{
+	struct buf b;
+	int rc;
+
+	buf_init(&b, 0);
+	buf_append_str(&b, "<");
+	rc = pct_decode(&b, s, strlen(s), flags);
+	strcpy(out, b.data);
+	buf_free(&b);
+	return rc;
+}
+
+/* Lenient (form) decoding keeps a malformed escape literally, as URLEncodedUtils and the
+ * collector do; strict decoding (collector path segments) refuses it and leaves out as it was. */
+START_TEST(pct_decoding)
+{
+	char v[64];
+
+	ck_assert_int_eq(pdec("a%2Fb+c%41%e2%80%93", PCT_PLUS, v), 0);
+	ck_assert_str_eq(v, "<a/b cA\xe2\x80\x93");
+	ck_assert_int_eq(pdec("a+b%2B", 0, v), 0);
+	ck_assert_str_eq(v, "<a+b+");
+	ck_assert_int_eq(pdec("%zz%4%", PCT_PLUS, v), 0);
+	ck_assert_str_eq(v, "<%zz%4%");
+	ck_assert_int_eq(pdec("x%ff%C3", PCT_PLUS | PCT_UTF8, v), 0);
+	ck_assert_str_eq(v, "<x\xef\xbf\xbd\xef\xbf\xbd");
+	ck_assert_int_eq(pdec("a%2Fb+c%41", PCT_STRICT, v), 0);
+	ck_assert_str_eq(v, "<a/b+cA");
+	ck_assert_int_eq(pdec("bad%zz", PCT_STRICT, v), -2);
+	ck_assert_str_eq(v, "<");
+	ck_assert_int_eq(pdec("bad%4", PCT_STRICT, v), -2);
+	ck_assert_int_eq(pdec("bad%", PCT_STRICT, v), -2);
+	ck_assert_int_eq(pdec("", PCT_STRICT, v), 0);
+	ck_assert_str_eq(v, "<");
+}
+END_TEST
+
+START_TEST(pct_encoding)
+{
+	char out[32];
+
+	ck_assert_int_eq(pct_encode("a/b=c x~.-_", 11, "/", out, sizeof(out)), 15);
+	ck_assert_str_eq(out, "a/b%3Dc%20x~.-_");
+	ck_assert_int_eq(pct_encode("\xe2\x80\x93/", 4, NULL, out, sizeof(out)), 12);
+	ck_assert_str_eq(out, "%E2%80%93%2F");
+	ck_assert_int_eq(pct_encode("abcdef", 6, NULL, out, 4), -1);
+	ck_assert_int_eq(pct_encode("", 0, NULL, out, 1), 0);
+}
+END_TEST
+
 START_TEST(event_columns)
 {
 	ck_assert_str_eq(event_cols[COL_APP_ID].name, "app_id");
@@ -323,6 +376,8 @@ main(void)
 	tcase_add_test(tc, utf8_repair_cases);
 	tcase_add_test(tc, badrow_envelope);
 	tcase_add_test(tc, event_columns);
+	tcase_add_test(tc, pct_decoding);
+	tcase_add_test(tc, pct_encoding);
 	tcase_add_test(tc, jsonw_escapes_as_circe);
 	tcase_add_test(tc, badrow_printed_as_circe);
 	tcase_add_test(tc, jsonw_string_new_repairs);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../../enrich/conv.h"
+#include "pct.h"
 #include "timefmt.h"
 
 START_TEST(decimal_rendering)
@@ -178,7 +179,7 @@ START_TEST(form_decoding)
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		struct buf b;
 		buf_init(&b, 0);
-		ck_assert_int_eq(conv_form_decode(t[i].in, strlen(t[i].in), &b), 0);
+		ck_assert_int_eq(pct_decode(&b, t[i].in, strlen(t[i].in), PCT_PLUS | PCT_UTF8), 0);
 		ck_assert_msg(strcmp(b.data ? b.data : "", t[i].out) == 0, "%s -> %s", t[i].in,
 		    b.data ? b.data : "");
 		buf_free(&b);
