@@ -33,6 +33,7 @@
 #include "jsonschema_format.h"
 #include "jsonschema_meta.h"
 #include "pct.h"
+#include "utf8.h"
 
 #define JS_MAX_COMPILE_DEPTH 200
 #define JS_MAX_VALIDATE_DEPTH 400
@@ -1088,17 +1089,6 @@ multiple_ok(const json_t *x, const json_t *m)
 	}
 	q = dx / dm;
 	return isfinite(q) && fabs(q - nearbyint(q)) <= 1e-9 * fmax(1.0, fabs(q));
-}
-
-static size_t
-utf8_codepoints(const char *s, size_t len)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < len; i++)
-		if (((unsigned char)s[i] & 0xC0) != 0x80)
-			n++;
-	return n;
 }
 
 /* 1 when the pattern matches somewhere in s, 0 when not, -1 when PCRE2 gave up. */

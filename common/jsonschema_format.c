@@ -10,6 +10,8 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "timefmt.h"
+
 #include "jsonschema_format.h"
 
 static const struct {
@@ -88,19 +90,13 @@ digits(const char *s, int n, int *v)
 static int
 full_date(const char *s, size_t len)
 {
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int y, m, d, leap;
+	int y, m, d;
 
 	if (len < 10 || s[4] != '-' || s[7] != '-')
 		return 0;
 	if (!digits(s, 4, &y) || !digits(s + 5, 2, &m) || !digits(s + 8, 2, &d))
 		return 0;
-	if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
-		return 0;
-	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (m == 2 && d == 29 && !leap)
-		return 0;
-	return 1;
+	return timefmt_date_valid(y, m, d);
 }
 
 /* RFC 3339 date-time: full-date "T" HH:MM:SS[.frac] ("Z" / ±HH:MM); "t" and "z" allowed. */

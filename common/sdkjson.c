@@ -17,6 +17,7 @@
 #include "event.h"
 #include "iglu.h"
 #include "jsonw.h"
+#include "timefmt.h"
 #include "utf8.h"
 
 /* SDK column classes (sinks.md §1.2). */
@@ -62,16 +63,6 @@ tf_digits(const char *s, size_t n, int *v)
 	return 0;
 }
 
-static int
-tf_days_in_month(int y, int m)
-{
-	static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 29;
-	return d[m - 1];
-}
-
 int
 sdkjson_timestamp(const char *s, size_t n, char *iso, struct tm *tm)
 {
@@ -103,8 +94,7 @@ sdkjson_timestamp(const char *s, size_t n, char *iso, struct tm *tm)
 	}
 	if (t[n - 1] != 'Z')
 		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || d > tf_days_in_month(y, mo) || h > 23 || mi > 59 ||
-	    se > 59)
+	if (!timefmt_date_valid(y, mo, d) || h > 23 || mi > 59 || se > 59)
 		return -1;
 	if (tm) {
 		memset(tm, 0, sizeof(*tm));

@@ -129,6 +129,17 @@ utf8_codepoints(const char *s, size_t len)
 	return n;
 }
 
+size_t
+utf8_cut(const char *s, size_t len, size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++)
+		if (((uint8_t)s[i] & 0xc0) != 0x80 && n++ == max)
+			return i;
+	return len;
+}
+
 int
 utf8_append(struct buf *out, uint32_t cp)
 {

@@ -246,75 +246,13 @@ conv_wxh(const char *s, int32_t *w, int32_t *h)
 	return 0;
 }
 
-/* Civil date from days since 1970-01-01 (H. Hinnant's algorithm). */
-static void
-civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	int64_t era, yy;
-	unsigned doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = (unsigned)(z - era * 146097);
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	yy = (int64_t)yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = yy + (*m <= 2);
-}
-
-static char *
-put2(char *p, unsigned v)
-{
-	p[0] = (char)('0' + v / 10);
-	p[1] = (char)('0' + v % 10);
-	return p + 2;
-}
-
-int
-conv_tsv_time(int64_t ms, char out[40])
-{
-	int64_t days, secs, y;
-	unsigned mo, d, sod, milli;
-	char *p = out;
-
-	out[0] = '\0';
-	/* the year range 0..9999 bounds ms well inside int64 */
-	if (ms < -62167219200000LL || ms > 253402300799999LL)
-		return -1;
-	secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
-	milli = (unsigned)(ms - secs * 1000);
-	days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-	sod = (unsigned)(secs - days * 86400);
-	civil_from_days(days, &y, &mo, &d);
-	p = put2(p, (unsigned)(y / 100));
-	p = put2(p, (unsigned)(y % 100));
-	*p++ = '-';
-	p = put2(p, mo);
-	*p++ = '-';
-	p = put2(p, d);
-	*p++ = ' ';
-	p = put2(p, sod / 3600);
-	*p++ = ':';
-	p = put2(p, sod / 60 % 60);
-	*p++ = ':';
-	p = put2(p, sod % 60);
-	*p++ = '.';
-	*p++ = (char)('0' + milli / 100);
-	p = put2(p, milli % 100);
-	*p = '\0';
-	return 0;
-}
-
 int
 conv_ts(const char *s, int64_t *ms, char out[40])
 {
 	out[0] = '\0';
 	if (conv_int64(s, ms) == -1)
 		return -1;
-	if (conv_tsv_time(*ms, out) == -1)
+	if (timefmt_tsv(*ms, out) == -1)
 		return -2;
 	return 0;
 }

@@ -30,11 +30,9 @@ int conv_decimal(const char *s, struct buf *out);
 int conv_bool(const char *s);
 /* Full match of (\d+)x(\d+), both parts 32-bit ints: 0 ok, -1 error. */
 int conv_wxh(const char *s, int32_t *w, int32_t *h);
-/* timefmt_tsv without stdio: yyyy-MM-dd HH:mm:ss.SSS in UTC; -1 when the year is outside
- * 0..9999. */
-int conv_tsv_time(int64_t ms, char out[40]);
-/* ms since the epoch as a TSV timestamp (yyyy-MM-dd HH:mm:ss.SSS). 0 ok; -1 not a long
- * ("Not in the expected format: ms since epoch"); -2 year out of 0..9999. */
+/* ms since the epoch as a TSV timestamp (yyyy-MM-dd HH:mm:ss.SSS, timefmt_tsv). 0 ok; -1 not a
+ * long ("Not in the expected format: ms since epoch"); -2 year out of 0..9999, out then holds
+ * Joda's rendering for the error message. */
 int conv_ts(const char *s, int64_t *ms, char out[40]);
 /* Canonical UUID, lower-cased into out: 0 ok, -1 error. */
 int conv_uuid(const char *s, char out[37]);

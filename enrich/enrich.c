@@ -431,19 +431,7 @@ jstrn(const char *s, size_t n)
 static json_t *
 jstrmax(const char *s, size_t n, size_t max)
 {
-	size_t i, chars = 0;
-
-	if (s == NULL)
-		return json_null();
-	for (i = 0; i < n; i++) {
-		if (((unsigned char)s[i] & 0xc0) == 0x80)
-			continue;
-		if (chars++ == max) {
-			n = i;
-			break;
-		}
-	}
-	return jsonw_string_new(s, n);
+	return s ? jsonw_string_new(s, utf8_cut(s, n, max)) : json_null();
 }
 
 static json_t *
@@ -807,7 +795,9 @@ convert_param(struct evctx *c, int k)
 		} else if (rc == -1) {
 			atomic_error(c, m->name, "Not in the expected format: ms since epoch");
 		} else {
-			atomic_error(c, m->name, "Formatted as a timestamp, this is not Redshift-compatible");
+			char msg[128];   /* EventEnrichments.extractTimestamp */
+			snprintf(msg, sizeof(msg), "Formatting as %s is not Redshift-compatible", tmp);
+			atomic_error(c, m->name, msg);
 		}
 		return;
 	case CV_UUID:
@@ -1217,11 +1207,9 @@ derived_tstamp(struct evctx *c)
 	ms = c->ev.collector_tstamp_ms;
 	if (c->has_dtm && c->has_stm && c->dtm < c->stm)
 		ms = ms - (c->stm - c->dtm);
-	if (conv_tsv_time(ms, ts) == 0)
-		enrich_event_set_str(&c->ev, COL_DERIVED_TSTAMP, ts);
-	else
-		enrich_failure(c, msg_input("derived_tstamp", NULL,
-		    "Formatted as a timestamp, this is not Redshift-compatible"));
+	/* getDerivedTimestamp formats whatever it gets: no range check (Joda's rendering) */
+	timefmt_tsv(ms, ts);
+	enrich_event_set_str(&c->ev, COL_DERIVED_TSTAMP, ts);
 }
 
 /* Phase 3: derived contexts and field lengths. */
@@ -1367,8 +1355,13 @@ enrich_event_run(struct enrich *e, struct buf *good, struct buf *bad)
 
 	/* fields set from the payload before the parameters (EnrichmentManager.setupEnrichedEvent) */
 	enrich_event_set_str(&c.ev, COL_ETL_TSTAMP, e->etl_ts);
-	if (conv_tsv_time(tp->timestamp, ts) == 0)
+	if (timefmt_tsv(tp->timestamp, ts) == 0) {
 		enrich_event_set_str(&c.ev, COL_COLLECTOR_TSTAMP, ts);
+	} else {   /* EventEnrichments.formatCollectorTstamp: an atomic error, before the others */
+		char msg[128];
+		snprintf(msg, sizeof(msg), "Formatted as %s is not Redshift-compatible", ts);
+		atomic_error(&c, "collector_tstamp", msg);
+	}
 	enrich_event_set_str(&c.ev, COL_V_ETL, V_ETL);
 	if (tp->collector.s)
 		set_clean(&c, COL_V_COLLECTOR, tp->collector.s, tp->collector.len);
@@ -1429,9 +1422,6 @@ enrich_event_run(struct enrich *e, struct buf *good, struct buf *bad)
 	/* phase 2 (EnrichmentManager order) */
 	if (c.ev.col[COL_V_COLLECTOR] == NULL)
 		enrich_failure(&c, msg_input("v_collector", NULL, "should be set"));
-	if (c.ev.col[COL_COLLECTOR_TSTAMP] == NULL)
-		enrich_failure(&c, msg_input("collector_tstamp", NULL,
-		    "Formatted as a timestamp, this is not Redshift-compatible"));
 	{
 		const char *url = c.ev.col[COL_PAGE_URL];
 		char *copy = NULL;
@@ -1829,7 +1819,7 @@ enrich_line(struct enrich *e, const char *line, size_t len, struct buf *good, st
 	e->vendor = e->version = NULL;
 	e->ip_len = 0;
 	e->etl_ms = e->fixed_ms ? e->fixed_ms : timefmt_now_ms();
-	conv_tsv_time(e->etl_ms, e->etl_ts);
+	timefmt_tsv(e->etl_ms, e->etl_ts);
 	e->fail_ts[0] = '\0';
 
 	buf_reset(&e->raw);

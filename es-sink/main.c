@@ -347,29 +347,13 @@ flush_outputs(void)
 		fatal_output("stdout");
 }
 
-/* The payload of item-level bad rows: the line cut to PAYLOAD_CUT_CHARS code points. */
-static size_t
-cut_chars(const char *s, size_t len, size_t chars)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < len; i++) {
-		if (((unsigned char)s[i] & 0xc0) != 0x80) {
-			if (n == chars)
-				return i;
-			n++;
-		}
-	}
-	return len;
-}
-
 static void
 write_bad(const char *line, size_t len, int cut, const char *error)
 {
 	json_t *row;
 
 	if (cut)
-		len = cut_chars(line, len, PAYLOAD_CUT_CHARS);
+		len = utf8_cut(line, len, PAYLOAD_CUT_CHARS);   /* item-level bad rows */
 	row = badrow_generic_error(ARTIFACT, line, len, error);
 	buf_reset(&scratch);
 	if (row == NULL || badrow_write(row, &scratch) == -1) {

@@ -2,6 +2,9 @@
  * event, jsonw, pct. (base64 and thrift have their own programs.) */
 #include <check.h>
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,7 +146,7 @@ START_TEST(timefmt_forms)
 	timefmt_tsv(-1, out);
 	ck_assert_str_eq(out, "1969-12-31 23:59:59.999");
 	ck_assert_int_eq(timefmt_tsv(253402300800000LL, out), -1);      /* year 10000 */
-	ck_assert_str_eq(out, "");
+	ck_assert_str_eq(out, "10000-01-01 00:00:00.000");
 	timefmt_instant(1704164645678LL, out);
 	ck_assert_str_eq(out, "2024-01-02T03:04:05.678Z");
 	timefmt_instant(1704164645000LL, out);
@@ -152,6 +155,78 @@ START_TEST(timefmt_forms)
 	ck_assert_str_eq(out, "2024-01-02T03:04:05.000Z");
 	timefmt_http(1731622400, out);
 	ck_assert_str_eq(out, "Thu, 14 Nov 2024 22:13:20 GMT");
+}
+END_TEST
+
+/* The one TSV formatter agrees with libc's gmtime in the year range 0..9999; outside it, it
+ * renders as Joda's "yyyy-MM-dd HH:mm:ss.SSS" does (at least four year digits, '-' before a
+ * negative year: eventEnrichmentSpecs "Formatted as -0030-01-01 00:00:00.000"). */
+static void
+libc_tsv(int64_t ms, char *out)
+{
+	int64_t sec = ms / 1000, rem = ms % 1000;
+	time_t t;
+	struct tm tm;
+
+	if (rem < 0) {
+		rem += 1000;
+		sec--;
+	}
+	t = (time_t)sec;
+	gmtime_r(&t, &tm);
+	snprintf(out, TIMEFMT_BUFSZ, "%s%04d-%02d-%02d %02d:%02d:%02d.%03d",
+	    tm.tm_year + 1900 < 0 ? "-" : "", abs(tm.tm_year + 1900), tm.tm_mon + 1, tm.tm_mday,
+	    tm.tm_hour, tm.tm_min, tm.tm_sec, (int)rem);
+}
+
+START_TEST(timefmt_tsv_everywhere)
+{
+	static const int64_t fixed[] = { 0, -1, 1, 999, 1000, -999, -1000, -1001, 86399999, 86400000,
+	    -86400000, 951782400000LL, 951868799999LL, 4107542400000LL, 1700000000123LL,
+	    -62167219200000LL, 253402300799999LL };
+	char a[TIMEFMT_BUFSZ], b[TIMEFMT_BUFSZ];
+	uint64_t x = 88172645463325252ULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		ck_assert_int_eq(timefmt_tsv(fixed[i], a), 0);
+		libc_tsv(fixed[i], b);
+		ck_assert_str_eq(a, b);
+	}
+	for (i = 0; i < 200000; i++) {
+		int64_t ms;
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		ms = (int64_t)(x % 316000000000000ULL) - 62200000000000LL;
+		ck_assert_int_eq(timefmt_tsv(ms, a), ms >= -62167219200000LL &&
+		    ms <= 253402300799999LL ? 0 : -1);
+		libc_tsv(ms, b);
+		ck_assert_msg(strcmp(a, b) == 0, "%lld: %s vs %s", (long long)ms, a, b);
+	}
+	ck_assert_int_eq(timefmt_tsv(-62167219200001LL, a), -1);
+	ck_assert_str_eq(a, "-0001-12-31 23:59:59.999");
+	ck_assert_int_eq(timefmt_tsv(-63113904000000LL, a), -1);
+	ck_assert_str_eq(a, "-0030-01-01 00:00:00.000");
+	ck_assert_int_eq(timefmt_tsv(INT64_MAX, a), -1);
+	ck_assert_str_eq(a, "292278994-08-17 07:12:55.807");
+	ck_assert_int_eq(timefmt_tsv(INT64_MIN, a), -1);
+	ck_assert_str_eq(a, "-292275055-05-16 16:47:04.192");
+}
+END_TEST
+
+START_TEST(timefmt_dates)
+{
+	ck_assert(timefmt_date_valid(2024, 2, 29));
+	ck_assert(!timefmt_date_valid(2023, 2, 29));
+	ck_assert(timefmt_date_valid(2000, 2, 29));
+	ck_assert(!timefmt_date_valid(1900, 2, 29));
+	ck_assert(timefmt_date_valid(0, 2, 29));
+	ck_assert(!timefmt_date_valid(2024, 4, 31));
+	ck_assert(!timefmt_date_valid(2024, 13, 1));
+	ck_assert(!timefmt_date_valid(2024, 0, 1));
+	ck_assert(!timefmt_date_valid(2024, 1, 0));
+	ck_assert(timefmt_date_valid(2024, 12, 31));
 }
 END_TEST
 
@@ -198,6 +273,19 @@ START_TEST(utf8_repair_cases)
 	}
 	ck_assert_uint_eq(utf8_valid_prefix("ab\xffz", 4), 2);
 	ck_assert_uint_eq(utf8_codepoints("caf\xc3\xa9\xf0\x9f\x98\x80", 9), 5);
+}
+END_TEST
+
+/* One cut for every bad-row payload: never inside a sequence, max code points kept. */
+START_TEST(utf8_cut_cases)
+{
+	ck_assert_uint_eq(utf8_cut("abc", 3, 2), 2);
+	ck_assert_uint_eq(utf8_cut("abc", 3, 3), 3);
+	ck_assert_uint_eq(utf8_cut("abc", 3, 0), 0);
+	ck_assert_uint_eq(utf8_cut("\xc3\xa9\xf0\x9f\x98\x80z", 7, 1), 2);
+	ck_assert_uint_eq(utf8_cut("\xc3\xa9\xf0\x9f\x98\x80z", 7, 2), 6);
+	ck_assert_uint_eq(utf8_cut("\xc3\xa9\xf0\x9f\x98\x80z", 7, 9), 7);
+	ck_assert_uint_eq(utf8_codepoints("\xc3\xa9\xf0\x9f\x98\x80z", 7), 3);
 }
 END_TEST
 
@@ -372,8 +460,11 @@ main(void)
 	tcase_add_test(tc, linereader_huge_line);
 	tcase_add_test(tc, linereader_nonblocking_again);
 	tcase_add_test(tc, timefmt_forms);
+	tcase_add_test(tc, timefmt_tsv_everywhere);
+	tcase_add_test(tc, timefmt_dates);
 	tcase_add_test(tc, uuid_v4_shape);
 	tcase_add_test(tc, utf8_repair_cases);
+	tcase_add_test(tc, utf8_cut_cases);
 	tcase_add_test(tc, badrow_envelope);
 	tcase_add_test(tc, event_columns);
 	tcase_add_test(tc, pct_decoding);

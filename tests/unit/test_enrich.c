@@ -121,6 +121,22 @@ bad_type(struct result *r)
 
 #define BASE "e=pv&p=web&tv=t-1&"
 
+/* The first data report of a schema_violations row's first message: "path: message". */
+static const char *
+first_report(struct result *r)
+{
+	static char out[512];
+	json_t *rep;
+
+	ck_assert_msg(r->nbad >= 1, "expected a bad row, got a good event");
+	rep = json_array_get(json_object_get(json_object_get(json_array_get(json_object_get(
+	    json_object_get(json_object_get(r->row, "data"), "failure"), "messages"), 0), "error"),
+	    "dataReports"), 0);
+	snprintf(out, sizeof(out), "%s: %s", json_string_value(json_object_get(rep, "path")),
+	    json_string_value(json_object_get(rep, "message")));
+	return out;
+}
+
 /* tracker-protocol.md §3.2: every simple parameter -> its column */
 START_TEST(parameter_map)
 {
@@ -311,9 +327,26 @@ START_TEST(timestamp_rules)
 		base_payload(&p, "/i", BASE "x=1");
 		p.timestamp = 253402300800000LL;    /* year 10000 */
 		run_payload(&p, &r);
-		ck_assert_str_eq(bad_type(&r), "enrichment_failures/jsonschema/2-0-1");
+		/* EnrichmentManager.setupEnrichedEvent: an atomic error, not an enrichment failure
+		 * (EventEnrichments.formatCollectorTstamp, eventEnrichmentSpecs) */
+		ck_assert_str_eq(bad_type(&r), "schema_violations/jsonschema/2-0-1");
+		ck_assert_str_eq(first_report(&r), "collector_tstamp: Formatted as 10000-01-01 "
+		    "00:00:00.000 is not Redshift-compatible");
 		result_free(&r);
 	}
+	/* EventEnrichments.extractTimestamp quotes Joda's rendering of the time */
+	run_qs(BASE "dtm=253402300800000", &r);
+	ck_assert_str_eq(first_report(&r), "dtm: Formatting as 10000-01-01 00:00:00.000 is not "
+	    "Redshift-compatible");
+	result_free(&r);
+	run_qs(BASE "ttm=-62167219200001", &r);
+	ck_assert_str_eq(first_report(&r), "ttm: Formatting as -0001-12-31 23:59:59.999 is not "
+	    "Redshift-compatible");
+	result_free(&r);
+	/* getDerivedTimestamp has no range check: a derived time before year 0 is printed as is */
+	run_qs(BASE "dtm=0&stm=253402300799999", &r);
+	ck_assert_str_eq(col(&r, "derived_tstamp"), "-6007-11-14 22:13:20.001");
+	result_free(&r);
 }
 END_TEST
 

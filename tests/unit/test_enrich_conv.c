@@ -115,34 +115,6 @@ START_TEST(timestamps_uuids_platforms)
 }
 END_TEST
 
-/* conv_tsv_time must agree with common/timefmt everywhere in the year range 0..9999 */
-START_TEST(tsv_time_matches_timefmt)
-{
-	static const int64_t fixed[] = { 0, -1, 1, 999, 1000, -999, -1000, -1001, 86399999, 86400000,
-	    -86400000, 951782400000LL, 951868799999LL, 4107542400000LL, 1700000000123LL,
-	    -62167219200000LL, 253402300799999LL };
-	char a[40], b[40];
-	uint64_t x = 88172645463325252ULL;
-	size_t i;
-
-	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-		ck_assert_int_eq(conv_tsv_time(fixed[i], a), timefmt_tsv(fixed[i], b));
-		ck_assert_str_eq(a, b);
-	}
-	for (i = 0; i < 200000; i++) {
-		int64_t ms;
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		ms = (int64_t)(x % 316000000000000ULL) - 62200000000000LL;
-		ck_assert_int_eq(conv_tsv_time(ms, a), timefmt_tsv(ms, b));
-		ck_assert_msg(strcmp(a, b) == 0, "%lld: %s vs %s", (long long)ms, a, b);
-	}
-	ck_assert_int_eq(conv_tsv_time(-62167219200001LL, a), -1);
-	ck_assert_int_eq(conv_tsv_time(253402300800000LL, a), -1);
-}
-END_TEST
-
 START_TEST(querystring_validity)
 {
 	static const struct { const char *qs; long bad; int escape; size_t qlen; } t[] = {
@@ -419,7 +391,6 @@ main(void)
 	tcase_add_test(tc, decimal_rendering);
 	tcase_add_test(tc, integers_booleans_dimensions);
 	tcase_add_test(tc, timestamps_uuids_platforms);
-	tcase_add_test(tc, tsv_time_matches_timefmt);
 	tcase_add_test(tc, querystring_validity);
 	tcase_add_test(tc, form_decoding);
 	tcase_add_test(tc, querystring_split);
