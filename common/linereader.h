@@ -4,8 +4,9 @@
  * Every stage reads newline-framed records from stdin. A line longer than the limit never makes
  * the reader grow without bound: the caller gets its first max_line bytes once (LR_TOOLONG, to
  * put into a bad row) and the rest of that line is discarded up to its newline. The total length
- * of the over-long line is reported once the newline is found (linereader_discarded). A final
- * line without a newline at EOF is still returned. A trailing "\r" is left to the caller.
+ * of the over-long line is in `discarded` once the newline is found (`discarding` is 0 again).
+ * A final line without a newline at EOF is still returned. A trailing "\r" is left to the
+ * caller. Callers use the functions below, never the buffer offsets.
  */
 #ifndef FURROW_LINEREADER_H
 #define FURROW_LINEREADER_H
@@ -18,6 +19,7 @@ enum lr_status {
 	LR_AGAIN,        /* no complete line yet: EAGAIN or EINTR; call again later */
 	LR_EOF,          /* end of input, nothing left */
 	LR_ERROR,        /* read failed; errno is set */
+	LR_PARTIAL,      /* linereader_next_buffered: the start of an unterminated line */
 };
 
 struct linereader {
@@ -35,7 +37,11 @@ int  linereader_init(struct linereader *lr, int fd, size_t max_line);
 void linereader_free(struct linereader *lr);
 /* The line stays valid until the next call. */
 enum lr_status linereader_next(struct linereader *lr, const char **line, size_t *len);
-/* Bytes buffered but not yet returned. */
-size_t linereader_pending(const struct linereader *lr);
+/* 1 when a whole line is buffered, so that linereader_next returns it without reading. */
+int linereader_has_line(const struct linereader *lr);
+/* linereader_next without ever reading, for a stage that stops reading (SIGTERM) but keeps
+ * what it has read: a buffered whole line (LR_LINE or LR_TOOLONG), else the buffered start of
+ * an unterminated line, cut to max_line bytes and consumed (LR_PARTIAL), else LR_AGAIN. */
+enum lr_status linereader_next_buffered(struct linereader *lr, const char **line, size_t *len);
 
 #endif

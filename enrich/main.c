@@ -204,13 +204,6 @@ log_counts(const struct enrich *e)
 	log_info("lines %llu, empty %llu, good %llu, bad %llu", c->lines, c->empty, c->good, c->bad);
 }
 
-/* 1 when a complete line is already buffered. */
-static int
-line_buffered(const struct linereader *lr)
-{
-	return lr->end > lr->start && memchr(lr->buf + lr->start, '\n', lr->end - lr->start) != NULL;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -298,7 +291,7 @@ main(int argc, char **argv)
 		}
 		if (sig_terminate)
 			break;
-		will_read = !line_buffered(&lr) && !lr.eof;
+		will_read = !linereader_has_line(&lr) && !lr.eof;
 		if (will_read) {
 			/* about to block: let downstream see what we have */
 			struct pollfd p = { 0, POLLIN, 0 };

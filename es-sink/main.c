@@ -809,16 +809,9 @@ handle_line(const char *line, size_t len)
 static int
 take_buffered_line(struct linereader *lr, const char **line, size_t *len)
 {
-	size_t have = lr->end - lr->start;
+	enum lr_status s = linereader_next_buffered(lr, line, len);
 
-	if (have == 0 || lr->discarding)
-		return 0;
-	if (memchr(lr->buf + lr->start, '\n', have))
-		return linereader_next(lr, line, len) == LR_LINE;
-	*line = lr->buf + lr->start;
-	*len = have > lr->max_line ? lr->max_line : have;
-	lr->start = lr->end;
-	return 1;
+	return s == LR_LINE || s == LR_PARTIAL;
 }
 
 static void

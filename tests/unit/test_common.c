@@ -135,6 +135,36 @@ START_TEST(linereader_nonblocking_again)
 }
 END_TEST
 
+/* What enrich (will it block?) and es-sink (SIGTERM: keep what was read) need, without
+ * reaching into the reader. */
+START_TEST(linereader_buffered_only)
+{
+	static const char in[] = "one\ntwo\n0123456789\nthree-unterminated-and-long";
+	struct linereader lr;
+	const char *l;
+	size_t n;
+	int fd = pipe_with(in, sizeof(in) - 1);
+
+	ck_assert_int_eq(linereader_init(&lr, fd, 8), 0);
+	ck_assert(!linereader_has_line(&lr));
+	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_AGAIN);   /* reads nothing */
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);
+	ck_assert(n == 3 && memcmp(l, "one", 3) == 0);
+	ck_assert(linereader_has_line(&lr));
+	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_LINE);
+	ck_assert(n == 3 && memcmp(l, "two", 3) == 0);
+	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_TOOLONG);
+	ck_assert(n == 8 && memcmp(l, "01234567", 8) == 0);
+	ck_assert(!linereader_has_line(&lr));
+	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_PARTIAL);
+	ck_assert(n == 8 && memcmp(l, "three-un", 8) == 0);
+	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_AGAIN);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_EOF);
+	linereader_free(&lr);
+	close(fd);
+}
+END_TEST
+
 START_TEST(timefmt_forms)
 {
 	char out[TIMEFMT_BUFSZ];
@@ -459,6 +489,7 @@ main(void)
 	tcase_add_test(tc, linereader_lines_and_limits);
 	tcase_add_test(tc, linereader_huge_line);
 	tcase_add_test(tc, linereader_nonblocking_again);
+	tcase_add_test(tc, linereader_buffered_only);
 	tcase_add_test(tc, timefmt_forms);
 	tcase_add_test(tc, timefmt_tsv_everywhere);
 	tcase_add_test(tc, timefmt_dates);
