@@ -98,7 +98,8 @@ conv_int32(const char *s, int32_t *v)
 
 	if (is_null_literal(s))
 		return 0;
-	if (strlen(s) > 12 || conv_int64(s, &x) == -1 || x < INT32_MIN || x > INT32_MAX)
+	/* Integer.parseInt: any number of leading zeros ("028288" is 28288) */
+	if (conv_int64(s, &x) == -1 || x < INT32_MIN || x > INT32_MAX)
 		return -1;
 	*v = (int32_t)x;
 	return 1;
@@ -223,12 +224,13 @@ digits_int32(const char *s, size_t n, int32_t *v)
 
 	if (n == 0)
 		return -1;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		if (s[i] < '0' || s[i] > '9')
 			return -1;
+	for (i = 0; i < n; i++) {
 		acc = acc * 10 + (s[i] - '0');
 		if (acc > INT32_MAX)
-			return -1;
+			return -2;     /* digits, but not an int */
 	}
 	*v = (int32_t)acc;
 	return 0;
@@ -238,12 +240,15 @@ int
 conv_wxh(const char *s, int32_t *w, int32_t *h)
 {
 	const char *x = strchr(s, 'x');
+	int rw, rh;
 
 	if (x == NULL)
 		return -1;
-	if (digits_int32(s, (size_t)(x - s), w) == -1 || digits_int32(x + 1, strlen(x + 1), h) == -1)
+	rw = digits_int32(s, (size_t)(x - s), w);
+	rh = digits_int32(x + 1, strlen(x + 1), h);
+	if (rw == -1 || rh == -1)
 		return -1;
-	return 0;
+	return rw == -2 || rh == -2 ? -2 : 0;
 }
 
 int

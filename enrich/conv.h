@@ -19,7 +19,8 @@ long conv_tsv_safe(const char *s, size_t len, struct buf *out);
 /* The light cleaning for the HTTP User-Agent: TAB -> 4 spaces, CR and LF deleted. */
 long conv_ua_light(const char *s, size_t len, struct buf *out);
 
-/* Java Integer.parseInt: 1 ok (*v set), 0 for the literal "null" (any case), -1 error. */
+/* ConversionUtils.stringToJInteger: Integer.parseInt (optional sign, any number of leading
+ * zeros): 1 ok (*v set), 0 for the literal "null" (any case: NULL), -1 error. */
 int conv_int32(const char *s, int32_t *v);
 /* Java Long.parseLong: 0 ok, -1 error. */
 int conv_int64(const char *s, int64_t *v);
@@ -28,7 +29,8 @@ int conv_int64(const char *s, int64_t *v);
 int conv_decimal(const char *s, struct buf *out);
 /* "1" or "0": 1 / 0; anything else -1. */
 int conv_bool(const char *s);
-/* Full match of (\d+)x(\d+), both parts 32-bit ints: 0 ok, -1 error. */
+/* ClientEnrichments.extractViewDimensions: 0 ok; -1 not a full match of (\d+)x(\d+); -2 a
+ * match whose parts are not both 32-bit ints. */
 int conv_wxh(const char *s, int32_t *w, int32_t *h);
 /* ms since the epoch as a TSV timestamp (yyyy-MM-dd HH:mm:ss.SSS, timefmt_tsv). 0 ok; -1 not a
  * long ("Not in the expected format: ms since epoch"); -2 year out of 0..9999, out then holds

@@ -75,7 +75,7 @@ static const struct pmap PMAP[PK_N] = {
 	[PK_IP]      = { "ip", CV_SPECIAL, COL_USER_IPADDRESS, -1 },
 	[PK_AID]     = { "aid", CV_S, COL_APP_ID, -1 },
 	[PK_P]       = { "p", CV_SPECIAL, COL_PLATFORM, -1 },
-	[PK_TID]     = { "tid", CV_SPECIAL, COL_TXN_ID, -1 },
+	[PK_TID]     = { "tid", CV_I, COL_TXN_ID, -1 },
 	[PK_UID]     = { "uid", CV_S, COL_USER_ID, -1 },
 	[PK_DUID]    = { "duid", CV_S, COL_DOMAIN_USERID, -1 },
 	[PK_NUID]    = { "nuid", CV_S, COL_NETWORK_USERID, -1 },
@@ -829,21 +829,18 @@ convert_param(struct evctx *c, int k)
 		else
 			atomic_error(c, "p", "Not a valid platform");
 		return;
-	case PK_TID:
-		if (conv_int32(v, &i32) == 1 && strcasecmp(v, "null") != 0)
-			enrich_event_set_str(&c->ev, COL_TXN_ID, v);
-		else
-			atomic_error(c, "tid", "Not a valid integer");
-		return;
 	case PK_IP:
 		set_clean(c, COL_USER_IPADDRESS, v, conv_ip_token(v, strlen(v)));
 		return;
 	case PK_RES:
 	case PK_VP:
 	case PK_DS:
-		if (conv_wxh(v, &i32, &h32) == 0) {
+		rc = conv_wxh(v, &i32, &h32);
+		if (rc == 0) {
 			set_int(c, m->col, i32);
 			set_int(c, m->col + 1, h32);
+		} else if (rc == -2) {   /* sic: ClientEnrichments.extractViewDimensions */
+			atomic_error(c, m->name, "Could not be converted to java.lang.Integer s");
 		} else {
 			atomic_error(c, m->name, "Does not conform to regex (\\d+)x(\\d+)");
 		}

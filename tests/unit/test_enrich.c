@@ -236,6 +236,59 @@ START_TEST(parameter_errors)
 }
 END_TEST
 
+/*
+ * Every integer-typed parameter of enrich's Transform table (tid, vid, ti_qu, pp_mix, pp_max,
+ * pp_miy, pp_may: CU.stringToJInteger2) is Integer.parseInt of the value, "null" in any case
+ * meaning NULL: EnrichmentManagerSpec "emit an EnrichedEvent for valid integer fields" (42,
+ * -42, null) and ConversionUtils.stringToJInteger. So tid=028288 is txn_id 28288 (before,
+ * tid was kept as text, and null was a bad row).
+ */
+START_TEST(integer_parameters)
+{
+	static const char *const fields[][2] = { { "tid", "txn_id" }, { "vid", "domain_sessionidx" },
+	    { "ti_qu", "ti_quantity" }, { "pp_mix", "pp_xoffset_min" }, { "pp_max", "pp_xoffset_max" },
+	    { "pp_miy", "pp_yoffset_min" }, { "pp_may", "pp_yoffset_max" } };
+	static const char *const values[][2] = { { "42", "42" }, { "-42", "-42" }, { "null", "" },
+	    { "NULL", "" }, { "Null", "" }, { "028288", "28288" }, { "%2B007", "7" },
+	    { "-0000000000000000000000000002147483648", "-2147483648" } };
+	static const char *const bad[] = { "1.5", "", "2147483648", "0x54", "6.72E5", "%201" };
+	char qs[256];
+	size_t i, k;
+	struct result r;
+
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		for (k = 0; k < sizeof(values) / sizeof(values[0]); k++) {
+			snprintf(qs, sizeof(qs), BASE "%s=%s", fields[i][0], values[k][0]);
+			run_qs(qs, &r);
+			ck_assert_msg(strcmp(col(&r, fields[i][1]), values[k][1]) == 0, "%s: %s = '%s'",
+			    qs, fields[i][1], col(&r, fields[i][1]));
+			result_free(&r);
+		}
+		for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+			char want[128];
+
+			snprintf(qs, sizeof(qs), BASE "%s=%s", fields[i][0], bad[k]);
+			run_qs(qs, &r);
+			snprintf(want, sizeof(want), "%s: Cannot be converted to java.lang.Integer",
+			    fields[i][0]);
+			ck_assert_str_eq(first_report(&r), want);
+			result_free(&r);
+		}
+	}
+	/* ClientEnrichments.extractViewDimensions: the regex's message, or toInt's */
+	run_qs(BASE "res=99999999999x1", &r);
+	ck_assert_str_eq(first_report(&r), "res: Could not be converted to java.lang.Integer s");
+	result_free(&r);
+	run_qs(BASE "vp=1x", &r);
+	ck_assert_str_eq(first_report(&r), "vp: Does not conform to regex (\\d+)x(\\d+)");
+	result_free(&r);
+	run_qs(BASE "ds=0800x0600", &r);
+	ck_assert_str_eq(col(&r, "doc_width"), "800");
+	ck_assert_str_eq(col(&r, "doc_height"), "600");
+	result_free(&r);
+}
+END_TEST
+
 /* tracker-protocol.md §2 */
 START_TEST(event_types)
 {
@@ -719,6 +772,7 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, parameter_map);
 	tcase_add_test(tc, parameter_errors);
+	tcase_add_test(tc, integer_parameters);
 	tcase_add_test(tc, event_types);
 	tcase_add_test(tc, timestamp_rules);
 	tcase_add_test(tc, base64_variants);

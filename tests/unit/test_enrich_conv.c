@@ -58,6 +58,17 @@ START_TEST(integers_booleans_dimensions)
 	ck_assert_int_eq(conv_int32("1.0", &v), -1);
 	ck_assert_int_eq(conv_int32(" 1", &v), -1);
 	ck_assert_int_eq(conv_int32("-", &v), -1);
+	/* Integer.parseInt takes any number of leading zeros, and a '+' */
+	ck_assert_int_eq(conv_int32("028288", &v), 1);
+	ck_assert_int_eq(v, 28288);
+	ck_assert_int_eq(conv_int32("00000000000000000000000000002147483647", &v), 1);
+	ck_assert_int_eq(v, 2147483647);
+	ck_assert_int_eq(conv_int32("-0000000000000000000000000002147483648", &v), 1);
+	ck_assert_int_eq(v, INT32_MIN);
+	ck_assert_int_eq(conv_int32("+0042", &v), 1);
+	ck_assert_int_eq(v, 42);
+	ck_assert_int_eq(conv_int32("NULL", &v), 0);
+	ck_assert_int_eq(conv_int32("0000000000000000000000000002147483648", &v), -1);
 
 	ck_assert_int_eq(conv_bool("1"), 1);
 	ck_assert_int_eq(conv_bool("0"), 0);
@@ -72,7 +83,10 @@ START_TEST(integers_booleans_dimensions)
 	ck_assert_int_eq(conv_wxh("1920X1080", &w, &h), -1);
 	ck_assert_int_eq(conv_wxh("1920x", &w, &h), -1);
 	ck_assert_int_eq(conv_wxh("x1080", &w, &h), -1);
-	ck_assert_int_eq(conv_wxh("99999999999x1", &w, &h), -1);
+	/* the regex matches, toInt fails: ClientEnrichments' other message */
+	ck_assert_int_eq(conv_wxh("99999999999x1", &w, &h), -2);
+	ck_assert_int_eq(conv_wxh("0001920x01080", &w, &h), 0);
+	ck_assert_int_eq(w, 1920);
 	ck_assert_int_eq(conv_wxh("12x34x5", &w, &h), -1);
 	ck_assert_int_eq(conv_wxh("-1x5", &w, &h), -1);
 	ck_assert_int_eq(conv_wxh("", &w, &h), -1);
