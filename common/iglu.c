@@ -587,7 +587,8 @@ fetch_embedded(struct iglu_resolver *r, const struct iglu_repo *p, const struct 
 		snprintf(msg, msglen, "%.400s: %.200s", path, strerror(errno));
 		return FETCH_REPO_FAILURE;
 	}
-	*out = jsonschema_json_loadb(r->body.data ? r->body.data : "", r->body.len, 0, 0, &je);
+	*out = jsonschema_json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_ALLOW_NUL, 0,
+	    &je);
 	if (*out == NULL) {
 		snprintf(msg, msglen, "%.400s is not valid JSON: %s", path, je.text);
 		return FETCH_REPO_FAILURE;
@@ -668,7 +669,8 @@ fetch_http(struct iglu_resolver *r, const struct iglu_repo *p, const struct iglu
 		return FETCH_REPO_FAILURE;
 	}
 	/* big integer bounds (e.g. mobile_context's 9223372036854776000) must load too */
-	*out = jsonschema_json_loadb(r->body.data ? r->body.data : "", r->body.len, 0, 0, &je);
+	*out = jsonschema_json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_ALLOW_NUL, 0,
+	    &je);
 	if (*out == NULL || !json_is_object(*out)) {
 		json_decref(*out);
 		*out = NULL;

@@ -688,6 +688,39 @@ START_TEST(invalid_schema_gives_schema_issues)
 }
 END_TEST
 
+/* Issue 11: a schema holding \u0000 in a string loads (Snowplow's circe parser and networknt
+ * accept it); before, jansson refused it without JSON_ALLOW_NUL and every event using the
+ * schema became a ResolutionError. Data strings with NUL compare by length in enum and
+ * pattern. (jansson refuses a NUL inside an object key, in schemas and data alike.) */
+START_TEST(schema_with_nul_in_strings)
+{
+	static const char data_ok[] = "{\"v\":\"x\\u0000y\",\"p\":\"a\\u0000b\"}";
+	static const char data_bad[] = "{\"v\":\"x\",\"p\":\"ab\"}";
+	struct iglu_resolver *r;
+	struct iglu_key k = key("iglu:com.acme/nul/jsonschema/1-0-0");
+	json_t *ce = NULL, *d;
+
+	setup_tmp();
+	write_file("reg/schemas/com.acme/nul/jsonschema/1-0-0", SELF("com.acme", "nul", "1-0-0")
+	    "\"description\":\"NUL \\u0000 here\",\"type\":\"object\",\"properties\":{"
+	    "\"v\":{\"enum\":[\"x\\u0000y\",\"z\"]},\"p\":{\"type\":\"string\","
+	    "\"pattern\":\"^a\\u0000b$\",\"maxLength\":3}}}");
+	r = resolver_with(config("\"cacheSize\":10", LOCAL_REPO));
+	ck_assert_ptr_nonnull(iglu_resolver_lookup(r, &k, &ce));
+	d = json_loadb(data_ok, sizeof(data_ok) - 1, JSON_ALLOW_NUL, NULL);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(iglu_validate(r, &k, d, &ce), 0);
+	json_decref(d);
+	d = json_loadb(data_bad, sizeof(data_bad) - 1, 0, NULL);
+	ck_assert_int_eq(iglu_validate(r, &k, d, &ce), -1);
+	ck_assert_uint_eq(json_array_size(json_object_get(ce, "dataReports")), 2);
+	json_decref(ce);
+	json_decref(d);
+	iglu_resolver_free(r);
+	teardown_tmp();
+}
+END_TEST
+
 START_TEST(iglu_refs_between_schemas)
 {
 	struct iglu_resolver *r;
@@ -1293,6 +1326,7 @@ main(void)
 	tcase_add_test(tc, ttl_refresh_keeps_compiled);
 	tcase_add_test(tc, cache_size_lru);
 	tcase_add_test(tc, invalid_schema_gives_schema_issues);
+	tcase_add_test(tc, schema_with_nul_in_strings);
 	tcase_add_test(tc, iglu_refs_between_schemas);
 	tcase_add_test(tc, superseding_schema);
 	tcase_add_test(tc, repository_order);
