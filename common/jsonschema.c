@@ -360,6 +360,36 @@ json_pointer(json_t *doc, const char *frag)
 	return cur;
 }
 
+/*
+ * The subschema a location-independent "$ref": "#foo" names: the first object, in document
+ * order and depth first from the root, whose "id" is the string "#foo" (draft 4 §7.2; networknt
+ * JsonMetaSchema.getNodeByFragmentRef, which Snowplow's validator uses, compares the whole
+ * reference with "id" exactly that way).
+ */
+static json_t *
+find_by_id(json_t *node, const char *ref, int depth)
+{
+	json_t *v, *hit;
+	const char *k;
+	size_t i;
+
+	if (depth > 256)
+		return NULL;
+	if (json_is_object(node)) {
+		v = json_object_get(node, "id");
+		if (json_is_string(v) && strcmp(json_string_value(v), ref) == 0)
+			return node;
+		json_object_foreach(node, k, v)
+			if ((hit = find_by_id(v, ref, depth + 1)) != NULL)
+				return hit;
+	} else if (json_is_array(node)) {
+		json_array_foreach(node, i, v)
+			if ((hit = find_by_id(v, ref, depth + 1)) != NULL)
+				return hit;
+	}
+	return NULL;
+}
+
 static int
 bind_ref(struct cctx *c, struct jnode *n, const char *uri)
 {
@@ -371,7 +401,8 @@ bind_ref(struct cctx *c, struct jnode *n, const char *uri)
 	n->has_ref = 1;
 	n->ref_uri = uri;
 	if (base == 0) {
-		target = json_pointer(c->s->doc, frag);
+		target = *frag == 0 || *frag == '/' ? json_pointer(c->s->doc, frag) :
+		    find_by_id(c->s->doc, uri, 0);
 		if (target == NULL || !json_is_object(target))
 			return cerr(c, "cannot resolve $ref \"%s\"", uri);
 		n->ref = compile_node(c, target);

@@ -166,6 +166,16 @@ static const struct vcase CASES[] = {
 	{ "{\"definitions\":{\"a~b\":{\"type\":\"string\"},\"c/d\":{\"minimum\":1}},"
 	  "\"items\":[{\"$ref\":\"#/definitions/a~0b\"},{\"$ref\":\"#/definitions/c~1d\"}]}",
 	  "[\"s\",0]", 0, "minimum", "$[1]" },
+	/* location-independent identifiers: "$ref":"#foo" names the first subschema, depth first
+	 * in document order, whose "id" is "#foo" (networknt getNodeByFragmentRef, draft 4) */
+	{ "{\"definitions\":{\"x\":{\"id\":\"#foo\",\"type\":\"integer\"}},"
+	  "\"properties\":{\"a\":{\"$ref\":\"#foo\"}}}", "{\"a\":1}", 1, NULL, NULL },
+	{ "{\"definitions\":{\"x\":{\"id\":\"#foo\",\"type\":\"integer\"}},"
+	  "\"properties\":{\"a\":{\"$ref\":\"#foo\"}}}", "{\"a\":\"1\"}", 0, "type", "$.a" },
+	{ "{\"items\":[{\"id\":\"#bar\",\"minimum\":5}],\"additionalItems\":{\"$ref\":\"#bar\"}}",
+	  "[5,4]", 0, "minimum", "$[1]" },
+	{ "{\"a\":{\"id\":\"#d\",\"maxLength\":1},\"b\":{\"id\":\"#d\",\"maxLength\":5},"
+	  "\"$ref\":\"#d\"}", "\"abc\"", 0, "maxLength", "$" },
 	{ "{\"$ref\":\"http://example.com/remote.json#\"}", "1", 1, NULL, NULL },
 	{ "{\"$ref\":\"http://json-schema.org/draft-04/schema#\"}", "{\"type\":\"string\"}", 1, NULL,
 	  NULL },
@@ -469,6 +479,7 @@ START_TEST(compile_errors)
 		"{\"required\":[1]}",
 		"{\"properties\":{\"a\":5}}",
 		"{\"$ref\":\"#/definitions/nope\"}",
+		"{\"$ref\":\"#nope\",\"definitions\":{\"x\":{\"id\":\"nope\"}}}",
 		"{\"multipleOf\":0}",
 		"{\"allOf\":[]}",
 		"{\"enum\":5}",
