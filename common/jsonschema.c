@@ -30,6 +30,7 @@
 
 #include "buf.h"
 #include "jsonschema.h"
+#include "jnum.h"
 #include "jsonschema_format.h"
 #include "jsonschema_meta.h"
 #include "pct.h"
@@ -1045,81 +1046,58 @@ has_duplicates(const json_t *arr)
 	return dup;
 }
 
-/* d as mant * 10^exp with the shortest decimal that reads back as d. */
-static int
-decimal_of(double d, uint64_t *mant, int *exp)
+/* (a * b) mod m without overflow. */
+static uint64_t
+mulmod(uint64_t a, uint64_t b, uint64_t m)
 {
-	char tmp[40], *p, *e;
-	int prec, ndig = 0;
-	uint64_t m = 0;
-
-	if (!isfinite(d))
-		return -1;
-	for (prec = 0; prec < 17; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*e", prec, d);
-		if (strtod(tmp, NULL) == d)
-			break;
-	}
-	p = tmp;
-	if (*p == '-')
-		p++;
-	for (; *p && *p != 'e'; p++) {
-		if (*p == '.')
-			continue;
-		m = m * 10 + (uint64_t)(*p - '0');
-		ndig++;
-	}
-	if (*p != 'e')
-		return -1;
-	*exp = (int)strtol(p + 1, &e, 10) - (ndig - 1);
-	*mant = m;
-	return 0;
+	return (uint64_t)((unsigned __int128)a * b % m);
 }
 
-static int
-scale128(unsigned __int128 *v, int k)
+/* 10^k mod m. */
+static uint64_t
+pow10mod(int k, uint64_t m)
 {
-	while (k-- > 0) {
-		if (*v > ((unsigned __int128)-1) / 10)
-			return -1;
-		*v *= 10;
+	uint64_t r = 1 % m, base = 10 % m;
+
+	for (; k > 0; k >>= 1) {
+		if (k & 1)
+			r = mulmod(r, base, m);
+		base = mulmod(base, base, m);
 	}
-	return 0;
+	return r;
 }
 
+/*
+ * multipleOf as networknt 1.0.76 decides it (MultipleOfValidator): both numbers become
+ * BigDecimals of Java's Double.toString of their double values, and the remainder of the
+ * division must be zero. jnum_decimal gives those decimals as mant * 10^exp; the remainder is
+ * then exact integer arithmetic for any exponents (1e308 against 0.5 included), with no
+ * stdio in the usual cases. (networknt keeps a data literal with a '.' or an exponent as
+ * written; jansson hands over its double, so literals of more than 17 significant digits are
+ * taken at their double's value.)
+ */
 static int
 multiple_ok(const json_t *x, const json_t *m)
 {
-	uint64_t ma, mb;
-	int ea, eb, e;
-	unsigned __int128 a, b;
-	double q, dx, dm;
+	uint64_t ma, mb, div;
+	int ea, eb, k;
 
-	if (json_is_integer(x) && json_is_integer(m)) {
-		json_int_t i = json_integer_value(x), j = json_integer_value(m);
-
-		if (j == 0)
-			return 0;
-		if (j == 1 || j == -1)
-			return 1;
-		return i % j == 0;
-	}
-	dx = json_number_value(x);
-	dm = json_number_value(m);
-	if (dm == 0 || !isfinite(dx))
+	if (jnum_decimal(json_number_value(x), &ma, &ea) < 0 ||
+	    jnum_decimal(json_number_value(m), &mb, &eb) < 0 || mb == 0)
 		return 0;
-	if (dx == 0)
+	if (ma == 0)
 		return 1;
-	if (decimal_of(fabs(dx), &ma, &ea) == 0 && decimal_of(fabs(dm), &mb, &eb) == 0 && mb != 0) {
-		e = ea < eb ? ea : eb;
-		a = ma;
-		b = mb;
-		if (ea - e <= 40 && eb - e <= 40 && scale128(&a, ea - e) == 0 &&
-		    scale128(&b, eb - e) == 0)
-			return a % b == 0;
+	if (eb <= ea)   /* ma * 10^(ea-eb) divisible by mb */
+		return mulmod(ma % mb, pow10mod(ea - eb, mb), mb) == 0;
+	k = eb - ea;    /* ma divisible by mb * 10^k, which exceeds ma (< 10^17) once k > 17 */
+	if (k > 17)
+		return 0;
+	for (div = mb; k > 0; k--) {
+		if (div > ma / 10)
+			return 0;
+		div *= 10;
 	}
-	q = dx / dm;
-	return isfinite(q) && fabs(q - nearbyint(q)) <= 1e-9 * fmax(1.0, fabs(q));
+	return ma % div == 0;
 }
 
 /* 1 when the pattern matches somewhere in s, 0 when not, -1 when PCRE2 gave up. */
@@ -1158,8 +1136,10 @@ v_number(struct vctx *c, const struct jnode *n, const json_t *inst, const struct
 		}
 	}
 	if (n->multiple_of != NULL && !multiple_ok(inst, n->multiple_of)) {
-		report(c, p, NULL, "multipleOf", NULL, "must be multiple of %s",
-		    jtext(n->multiple_of, t, sizeof(t)));
+		char d[JNUM_BUFSZ];   /* networknt prints the divisor as a Java double: "2.0" */
+
+		jnum_java_double(json_number_value(n->multiple_of), d);
+		report(c, p, NULL, "multipleOf", NULL, "must be multiple of %s", d);
 		FAIL_FAST();
 	}
 	return ok;

@@ -98,9 +98,6 @@ int enr_fingerprint_compute(const char *algo, char *const *exclude, size_t n_exc
 int enr_referer_classify(void *state, const char *scheme, const char *host, const char *path,
     const char *query, const char *page_host, const char **medium, const char **source,
     char **term);
-/* ip_lookups: Java's Float.toString for finite values (enriched-event.md §4): shortest
- * digits; plain with a fraction digit when 1e-3 <= |x| < 1e7, else d.dddE[-]n. */
-void enr_java_float(float f, char *out, size_t outlen);
 /* iab: the check itself; 0, or -1 with error filled (bad primary-impact flag). */
 int enr_iab_check(void *state, const char *useragent, const char *ip, int64_t at_ms,
     int *spider, const char **category, const char **reason, const char **impact,

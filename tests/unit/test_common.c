@@ -2,6 +2,7 @@
  * event, jsonw, pct. (base64 and thrift have their own programs.) */
 #include <check.h>
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
@@ -13,6 +14,7 @@
 #include "badrow.h"
 #include "buf.h"
 #include "event.h"
+#include "jnum.h"
 #include "jsonw.h"
 #include "linereader.h"
 #include "pct.h"
@@ -464,6 +466,55 @@ START_TEST(pct_encoding)
 }
 END_TEST
 
+/* jnum_decimal is the shortest decimal that reads back (what %.{p}e + strtod finds), for
+ * doubles of every kind; jnum_java_double prints it as Double.toString does. */
+START_TEST(jnum_decimals)
+{
+	static const struct { double d; const char *java; } cases[] = {
+		{ 2.0, "2.0" }, { 0.01, "0.01" }, { 0.1, "0.1" }, { 1e-4, "1.0E-4" }, { 0.001, "0.001" },
+		{ 1e7, "1.0E7" }, { 9999999.0, "9999999.0" }, { 123456789.0, "1.23456789E8" },
+		{ 1e308, "1.0E308" }, { -19.99, "-19.99" }, { -0.0, "-0.0" }, { 0.0, "0.0" },
+		{ 4.9e-324, "4.9E-324" }, { 1.7976931348623157e308, "1.7976931348623157E308" },
+		{ 0.30000000000000004, "0.30000000000000004" }, { 1234567.125, "1234567.125" },
+	};
+	char out[JNUM_BUFSZ], ref[40];
+	uint64_t x = 0x9e3779b97f4a7c15ULL, m;
+	size_t i;
+	int e, prec;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		jnum_java_double(cases[i].d, out);
+		ck_assert_str_eq(out, cases[i].java);
+	}
+	for (i = 0; i < 60000; i++) {
+		double d;
+		char mine[48];
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		switch (i % 3) {
+		case 0: memcpy(&d, &x, sizeof(d)); break;                 /* any bit pattern */
+		case 1: d = (double)(x % 100000000) / 100.0; break;       /* prices */
+		default: d = (double)(x % 1000000) * 1e-6; break;
+		}
+		if (!isfinite(d) || d == 0)
+			continue;
+		for (prec = 0; prec < 17; prec++) {
+			snprintf(ref, sizeof(ref), "%.*e", prec, fabs(d));
+			if (strtod(ref, NULL) == fabs(d))
+				break;
+		}
+		ck_assert_int_eq(jnum_decimal(d, &m, &e), 0);
+		snprintf(mine, sizeof(mine), "%llue%d", (unsigned long long)m, e);
+		ck_assert_msg(strtod(mine, NULL) == fabs(d), "%.17g: %s", d, mine);
+		/* as few digits as the %e search found (Java's "d.d" for subnormals aside) */
+		ck_assert_msg((int)strlen(mine) - (int)strlen(strchr(mine, 'e')) <= prec + 1 ||
+		    fabs(d) < 2.2250738585072014e-308, "%.17g: %s vs %s", d, mine, ref);
+	}
+}
+END_TEST
+
 START_TEST(event_columns)
 {
 	ck_assert_str_eq(event_cols[COL_APP_ID].name, "app_id");
@@ -485,6 +536,8 @@ main(void)
 	SRunner *sr;
 	int nf;
 
+	tcase_set_timeout(tc, 60);   /* the randomised time and number checks, under ASan too */
+
 	tcase_add_test(tc, buf_cap_enforced);
 	tcase_add_test(tc, linereader_lines_and_limits);
 	tcase_add_test(tc, linereader_huge_line);
@@ -499,6 +552,7 @@ main(void)
 	tcase_add_test(tc, badrow_envelope);
 	tcase_add_test(tc, event_columns);
 	tcase_add_test(tc, pct_decoding);
+	tcase_add_test(tc, jnum_decimals);
 	tcase_add_test(tc, pct_encoding);
 	tcase_add_test(tc, jsonw_escapes_as_circe);
 	tcase_add_test(tc, badrow_printed_as_circe);

@@ -144,6 +144,21 @@ static const struct vcase CASES[] = {
 	{ "{\"multipleOf\":0.5}", "3", 1, NULL, NULL },
 	{ "{\"multipleOf\":2}", "3.0", 0, "multipleOf", "$" },
 	{ "{\"multipleOf\":0.0001}", "1e300", 1, NULL, NULL },
+	/* networknt MultipleOfValidator: BigDecimal(Double.toString(x)) % BigDecimal(Double.
+	 * toString(m)) == 0, whatever the exponents (issue 11: 1e308 against 0.5 failed) */
+	{ "{\"multipleOf\":0.5}", "1e308", 1, NULL, NULL },
+	{ "{\"multipleOf\":3}", "1e308", 0, "multipleOf", "$" },
+	{ "{\"multipleOf\":1e-320}", "1e-310", 1, NULL, NULL },
+	{ "{\"multipleOf\":1e-310}", "1e-320", 0, "multipleOf", "$" },
+	{ "{\"multipleOf\":0.1}", "0.3", 1, NULL, NULL },
+	{ "{\"multipleOf\":0.1}", "-0.7", 1, NULL, NULL },
+	{ "{\"multipleOf\":0.01}", "1234567.89", 1, NULL, NULL },
+	{ "{\"multipleOf\":0.01}", "1234567.891", 0, "multipleOf", "$" },
+	{ "{\"multipleOf\":7}", "1e25", 0, "multipleOf", "$" },
+	{ "{\"multipleOf\":1e20}", "3e25", 1, NULL, NULL },
+	{ "{\"multipleOf\":0.3}", "0.6000000000000001", 0, "multipleOf", "$" },
+	/* integers above 2^53 go through their double, as networknt's IntNode.doubleValue() */
+	{ "{\"multipleOf\":2}", "9007199254740993", 1, NULL, NULL },
 	/* allOf / anyOf / oneOf / not */
 	{ "{\"allOf\":[{\"type\":\"integer\"},{\"minimum\":2}]}", "3", 1, NULL, NULL },
 	{ "{\"allOf\":[{\"type\":\"integer\"},{\"minimum\":2}]}", "1", 0, "minimum", "$" },
@@ -310,6 +325,20 @@ START_TEST(report_shapes)
 	ck_assert_str_eq(json_string_value(json_object_get(x, "path")), "$");
 	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(x, "targets"), 0)),
 	    "beers");
+	json_decref(r);
+
+	/* networknt prints the divisor as a Java double ("" + divisor) */
+	r = validate_reports("{\"multipleOf\":2}", "3");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(r, 0), "message")),
+	    "$: must be multiple of 2.0");
+	json_decref(r);
+	r = validate_reports("{\"multipleOf\":0.1}", "0.35");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(r, 0), "message")),
+	    "$: must be multiple of 0.1");
+	json_decref(r);
+	r = validate_reports("{\"multipleOf\":0.0001}", "0.00005");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(r, 0), "message")),
+	    "$: must be multiple of 1.0E-4");
 	json_decref(r);
 
 	r = validate_reports("{\"properties\":{\"x\":{\"maxLength\":3}}}", "{\"x\":\"abcd\"}");
