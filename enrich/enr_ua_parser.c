@@ -438,8 +438,10 @@ ua_parser_apply(void *state, struct enrich_event *ev, json_t *failures)
 	const char *ua = ev->col[COL_USERAGENT];
 	json_t *c;
 
-	if (ua == NULL)
+	if (ua == NULL && !ev->useragent_empty)
 		return 0;
+	if (ua == NULL)
+		ua = "";   /* enrich 6.10: an empty User-Agent gives the all-"Other" context */
 	if ((c = uap_context(u, ua)) == NULL) {
 		enr_add_failure(failures, u->schema_uri, "ua-parser",
 		    json_pack("{s:s,s:s,s:s}", "field", "useragent", "value", ua, "expectation",

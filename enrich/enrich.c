@@ -544,12 +544,9 @@ partial_event_json(const struct enrich_event *ev)
 		const char *v = ev->col[i];
 		json_t *jv;
 		if (v == NULL) {
-			jv = json_null();
+			jv = i == COL_USERAGENT && ev->useragent_empty ? json_string("") : json_null();
 		} else if (event_cols[i].type == EVT_INT || event_cols[i].type == EVT_BOOL) {
-			if (i == COL_TXN_ID)
-				jv = jstr(v);
-			else
-				jv = json_integer(strtoll(v, NULL, 10));
+			jv = json_integer(strtoll(v, NULL, 10));   /* txn_id included: an Int */
 		} else if (event_cols[i].type == EVT_FLOAT) {
 			jv = json_real(strtod(v, NULL));
 		} else {
@@ -1382,6 +1379,8 @@ enrich_event_run(struct enrich *e, struct buf *good, struct buf *bad)
 		buf_reset(&e->col);
 		conv_ua_light(s, n, &e->col);
 		enrich_event_set(&c.ev, COL_USERAGENT, e->col.data, e->col.len);
+		/* EnrichmentManager.setUseragent keeps "" (not null): ua_parser then parses it */
+		c.ev.useragent_empty = e->col.len == 0;
 	}
 
 	/* the parameter map: collect (last wins), then convert in map order */

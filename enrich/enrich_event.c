@@ -23,6 +23,8 @@ enrich_event_set(struct enrich_event *ev, int col, const char *s, size_t len)
 	}
 	free(ev->col[col]);
 	ev->col[col] = p;
+	if (col == COL_USERAGENT)
+		ev->useragent_empty = 0;   /* set again (the ua parameter): "" becomes null */
 	return 0;
 }
 

@@ -30,6 +30,9 @@ struct enrich_event {
 	json_t *unstruct;                     /* validated {schema,data} from ue_pr/ue_px or NULL */
 	json_t *derived;                      /* entities added by enrichments (array), or NULL */
 	int64_t collector_tstamp_ms;
+	int useragent_empty;                  /* col[COL_USERAGENT] is NULL but the payload's
+	                                         User-Agent was there, empty: upstream's useragent
+	                                         is "" rather than null (ua_parser parses it) */
 };
 
 /* Set a column to a copy of s[0..len) (NULL or len 0 clears it). Returns 0 or -1. */

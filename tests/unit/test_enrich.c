@@ -289,6 +289,36 @@ START_TEST(integer_parameters)
 }
 END_TEST
 
+/* An empty User-Agent header stays "" (EnrichmentManager.setUseragent), not null: the partial
+ * event of a bad row shows it, and the ua parameter replaces it (empty: null again). txn_id is
+ * an Int in the partial event. */
+START_TEST(empty_useragent_and_partial_event)
+{
+	struct thrift_payload p;
+	struct result r;
+	json_t *enr;
+
+	base_payload(&p, "/i", "e=xx&p=web&tv=t&tid=0042");
+	thrift_tstr_set(&p.user_agent, "", 0);
+	run_payload(&p, &r);
+	enr = json_object_get(json_object_get(json_object_get(r.row, "data"), "payload"), "enriched");
+	ck_assert_str_eq(json_string_value(json_object_get(enr, "useragent")), "");
+	ck_assert_int_eq(json_integer_value(json_object_get(enr, "txn_id")), 42);
+	result_free(&r);
+	base_payload(&p, "/i", "e=xx&p=web&tv=t&ua=");
+	thrift_tstr_set(&p.user_agent, "", 0);
+	run_payload(&p, &r);
+	enr = json_object_get(json_object_get(json_object_get(r.row, "data"), "payload"), "enriched");
+	ck_assert(json_is_null(json_object_get(enr, "useragent")));
+	result_free(&r);
+	base_payload(&p, "/i", "e=xx&p=web&tv=t");
+	run_payload(&p, &r);
+	enr = json_object_get(json_object_get(json_object_get(r.row, "data"), "payload"), "enriched");
+	ck_assert(json_is_null(json_object_get(enr, "useragent")));
+	result_free(&r);
+}
+END_TEST
+
 /* tracker-protocol.md §2 */
 START_TEST(event_types)
 {
@@ -773,6 +803,7 @@ main(void)
 	tcase_add_test(tc, parameter_map);
 	tcase_add_test(tc, parameter_errors);
 	tcase_add_test(tc, integer_parameters);
+	tcase_add_test(tc, empty_useragent_and_partial_event);
 	tcase_add_test(tc, event_types);
 	tcase_add_test(tc, timestamp_rules);
 	tcase_add_test(tc, base64_variants);
