@@ -281,23 +281,111 @@ arena_free(struct arena *a)
 	a->head = NULL;
 }
 
-/* A list of parameters (name, value or NULL). */
+/*
+ * A list of parameters (name, value or NULL), in arrival order. Deduplicating puts replace the
+ * value of the first entry with the same name. Past PLIST_HASH_MIN entries, names are found
+ * through a hash of first occurrences (linear probing, slots stamped with a generation so that
+ * a reset costs nothing), so a query string with 80,000 parameters is linear, not quadratic.
+ */
+#define PLIST_HASH_MIN 16
+
+struct plist_slot {
+	uint32_t gen;
+	uint32_t idx;
+};
+
 struct plist {
 	struct raw_param *p;
 	size_t n, cap;
+	struct plist_slot *slot;   /* nslot (a power of two) slots, or NULL */
+	size_t nslot, hashed;      /* entries [0, hashed) are in the table */
+	uint32_t gen;              /* a slot is in use when its gen equals this */
 };
+
+static void
+plist_reset(struct plist *l)
+{
+	l->n = 0;
+	l->hashed = 0;
+	if (++l->gen == 0) {       /* wrapped: old stamps could look current */
+		if (l->slot)
+			memset(l->slot, 0, l->nslot * sizeof(*l->slot));
+		l->gen = 1;
+	}
+}
+
+static size_t
+plist_hash(const char *s)
+{
+	size_t h = 1469598103934665603ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+/* Bring the table up to date with entries [hashed, n); -1 when it cannot grow. */
+static int
+plist_index(struct plist *l)
+{
+	size_t i, k;
+
+	if (l->slot == NULL || l->nslot < 2 * l->n) {
+		size_t ns = l->nslot ? l->nslot : 64;
+		struct plist_slot *t;
+
+		while (ns < 4 * l->n)
+			ns *= 2;
+		if (l->n > UINT32_MAX || (t = calloc(ns, sizeof(*t))) == NULL)
+			return -1;
+		free(l->slot);
+		l->slot = t;
+		l->nslot = ns;
+		l->gen = 1;
+		l->hashed = 0;
+	}
+	for (i = l->hashed; i < l->n; i++) {
+		for (k = plist_hash(l->p[i].name) & (l->nslot - 1); l->slot[k].gen == l->gen;
+		    k = (k + 1) & (l->nslot - 1))
+			if (strcmp(l->p[l->slot[k].idx].name, l->p[i].name) == 0)
+				break;             /* keep the first occurrence */
+		if (l->slot[k].gen != l->gen) {
+			l->slot[k].gen = l->gen;
+			l->slot[k].idx = (uint32_t)i;
+		}
+	}
+	l->hashed = l->n;
+	return 0;
+}
+
+/* The first entry named name, or -1. */
+static long
+plist_find(struct plist *l, const char *name)
+{
+	size_t i, k;
+
+	if (l->n < PLIST_HASH_MIN || plist_index(l) == -1) {
+		for (i = 0; i < l->n; i++)
+			if (strcmp(l->p[i].name, name) == 0)
+				return (long)i;
+		return -1;
+	}
+	for (k = plist_hash(name) & (l->nslot - 1); l->slot[k].gen == l->gen;
+	    k = (k + 1) & (l->nslot - 1))
+		if (strcmp(l->p[l->slot[k].idx].name, name) == 0)
+			return (long)l->slot[k].idx;
+	return -1;
+}
 
 static int
 plist_put(struct plist *l, char *name, char *value, int dedup)
 {
-	size_t i;
+	long at;
 
-	if (dedup)
-		for (i = 0; i < l->n; i++)
-			if (strcmp(l->p[i].name, name) == 0) {
-				l->p[i].value = value;
-				return 0;
-			}
+	if (dedup && (at = plist_find(l, name)) >= 0) {
+		l->p[at].value = value;
+		return 0;
+	}
 	if (l->n == l->cap) {
 		size_t nc = l->cap ? l->cap * 2 : 64;
 		struct raw_param *np = realloc(l->p, nc * sizeof(*np));
@@ -310,6 +398,13 @@ plist_put(struct plist *l, char *name, char *value, int dedup)
 	l->p[l->n].value = value;
 	l->n++;
 	return 0;
+}
+
+static void
+plist_free(struct plist *l)
+{
+	free(l->p);
+	free(l->slot);
 }
 
 /*
@@ -395,8 +490,8 @@ enrich_free(struct enrich *e)
 	}
 	thrift_payload_free(&e->tp);
 	arena_free(&e->arena);
-	free(e->qs.p);
-	free(e->evp.p);
+	plist_free(&e->qs);
+	plist_free(&e->evp);
 	free(e);
 }
 
@@ -1471,7 +1566,7 @@ evp_from_qs(struct enrich *e)
 {
 	size_t i;
 
-	e->evp.n = 0;
+	plist_reset(&e->evp);
 	for (i = 0; i < e->qs.n; i++)
 		if (e->qs.p[i].value && plist_put(&e->evp, e->qs.p[i].name, e->qs.p[i].value, 0) == -1)
 			return -1;
@@ -1612,7 +1707,7 @@ adapter_tp2(struct enrich *e, struct buf *good, struct buf *bad)
 		json_t *ev = json_array_get(data, i), *v;
 		const char *k;
 		size_t q;
-		e->evp.n = 0;
+		plist_reset(&e->evp);
 		json_object_foreach(ev, k, v) {
 			if (plist_put(&e->evp, (char *)k, (char *)json_string_value(v), 0) == -1) {
 				rc = -1;
@@ -1669,7 +1764,7 @@ adapter_redirect(struct enrich *e, struct buf *good, struct buf *bad)
 	buf_append_str(&j, "{\"schema\":\"" URI_REDIRECT "\",\"data\":{\"uri\":");
 	jsonw_string(&j, u, strlen(u));
 	buf_append_str(&j, "}}");
-	e->evp.n = 0;
+	plist_reset(&e->evp);
 	for (i = 0; i < e->qs.n; i++) {
 		const char *n = e->qs.p[i].name;
 		if (e->qs.p[i].value == NULL || strcmp(n, "u") == 0 || strcmp(n, "tv") == 0)
@@ -1810,8 +1905,8 @@ enrich_line(struct enrich *e, const char *line, size_t len, struct buf *good, st
 	}
 	e->counts.lines++;
 	arena_reset(&e->arena);
-	e->qs.n = 0;
-	e->evp.n = 0;
+	plist_reset(&e->qs);
+	plist_reset(&e->evp);
 	e->vendor = e->version = NULL;
 	e->ip_len = 0;
 	e->etl_ms = e->fixed_ms ? e->fixed_ms : timefmt_now_ms();

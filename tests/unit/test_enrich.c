@@ -319,6 +319,53 @@ START_TEST(empty_useragent_and_partial_event)
 }
 END_TEST
 
+/* Repeated query-string parameters: one entry each, the last value, at the first one's place
+ * (the qs becomes a Map upstream), also past the point where names are hashed; and a tp2
+ * POST's query string overrides the body's fields the same way. */
+START_TEST(repeated_parameters)
+{
+	struct buf qs;
+	struct result r;
+	json_t *params;
+	int i, n_aid = 0;
+	size_t k;
+
+	buf_init(&qs, 0);
+	buf_append_str(&qs, "e=xx&p=web&tv=t&aid=first");
+	for (i = 0; i < 3000; i++)
+		buf_printf(&qs, "&x%d=%d", i % 1000, i);
+	buf_append_str(&qs, "&aid=second&tv=t2");
+	run_qs(qs.data, &r);
+	params = json_object_get(json_object_get(json_object_get(json_object_get(r.row, "data"),
+	    "payload"), "raw"), "parameters");
+	ck_assert_uint_eq(json_array_size(params), 4 + 1000);
+	for (k = 0; k < json_array_size(params); k++) {
+		json_t *pr = json_array_get(params, k);
+		const char *name = json_string_value(json_object_get(pr, "name"));
+
+		if (strcmp(name, "aid") == 0) {
+			n_aid++;
+			ck_assert_uint_eq(k, 3);
+			ck_assert_str_eq(json_string_value(json_object_get(pr, "value")), "second");
+		}
+		if (strcmp(name, "x999") == 0)
+			ck_assert_str_eq(json_string_value(json_object_get(pr, "value")), "2999");
+	}
+	ck_assert_int_eq(n_aid, 1);
+	result_free(&r);
+	buf_reset(&qs);
+	buf_append_str(&qs, "e=pv&p=web&tv=t&aid=first");
+	for (i = 0; i < 3000; i++)
+		buf_printf(&qs, "&x%d=%d", i % 1000, i);
+	buf_append_str(&qs, "&aid=second&tv=t2");
+	run_qs(qs.data, &r);
+	ck_assert_str_eq(col(&r, "app_id"), "second");
+	ck_assert_str_eq(col(&r, "v_tracker"), "t2");
+	result_free(&r);
+	buf_free(&qs);
+}
+END_TEST
+
 /* tracker-protocol.md §2 */
 START_TEST(event_types)
 {
@@ -804,6 +851,7 @@ main(void)
 	tcase_add_test(tc, parameter_errors);
 	tcase_add_test(tc, integer_parameters);
 	tcase_add_test(tc, empty_useragent_and_partial_event);
+	tcase_add_test(tc, repeated_parameters);
 	tcase_add_test(tc, event_types);
 	tcase_add_test(tc, timestamp_rules);
 	tcase_add_test(tc, base64_variants);
