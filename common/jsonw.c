@@ -42,6 +42,17 @@ jsonw_codepoint(struct buf *out, uint32_t cp)
 	return buf_append(out, esc, 2);
 }
 
+/* Bytes that may need an escape: the controls, '"', '\', DEL, and 0xC2 (which starts
+ * U+0080-U+00BF, of which U+0080-U+009F are controls). */
+const unsigned char jsonw_special_byte[256] = {
+	[0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1,
+	[0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1,
+	[0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1,
+	[0x15] = 1, [0x16] = 1, [0x17] = 1, [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1,
+	[0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x7f] = 1,
+	[0xc2] = 1,
+};
+
 int
 jsonw_string(struct buf *out, const char *s, size_t n)
 {
@@ -53,7 +64,7 @@ jsonw_string(struct buf *out, const char *s, size_t n)
 		unsigned char c = (unsigned char)s[i];
 		uint32_t cp = c;
 
-		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f && c != 0xc2)
+		if (!jsonw_special_byte[c])
 			continue;
 		if (c == 0xc2) {   /* U+0080-U+009F are C2 80-C2 9F */
 			if (i + 1 >= n || (unsigned char)s[i + 1] > 0x9f)

@@ -24,6 +24,14 @@ int jsonw_string(struct buf *out, const char *s, size_t n);
 /* Append one code point as it stands inside a string literal (escaped when circe escapes it),
  * for writers that copy string contents piecewise. Returns 0 or -1. */
 int jsonw_codepoint(struct buf *out, uint32_t cp);
+/* 1 when byte c of UTF-8 text may start something jsonw_codepoint escapes (a control, '"',
+ * '\', DEL, or 0xC2, the lead byte of U+0080-U+009F): writers copy runs of other bytes. */
+extern const unsigned char jsonw_special_byte[256];
+static inline int
+jsonw_special(unsigned char c)
+{
+	return jsonw_special_byte[c];
+}
 /* Append a jansson value as compact JSON: strings as above, integers in decimal, reals in the
  * fewest digits that read back to the same double (always with a '.' or an exponent), objects
  * in insertion order. Returns 0 or -1. */

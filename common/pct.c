@@ -8,40 +8,36 @@
 #include "utf8.h"
 
 int
-pct_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int
 pct_decode(struct buf *out, const char *s, size_t n, unsigned flags)
 {
-	size_t i = 0, start = out->len;
-	int plus = (flags & PCT_PLUS) != 0, high = 0;
+	size_t i, start = out->len;
+	unsigned char high = 0, *o;
+	int h, l;
 
 	if (buf_reserve(out, n) == -1)     /* decoding never grows the text */
 		return -1;
-	while (i < n) {
-		unsigned char c;
+	o = (unsigned char *)out->data + out->len;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
 
-		if ((flags & PCT_STRICT) && s[i] == '%' &&
-		    (i + 2 >= n || pct_hexval(s[i + 1]) < 0 || pct_hexval(s[i + 2]) < 0)) {
-			out->len = start;
-			out->data[start] = '\0';
-			return -2;
+		if (c == '%') {
+			if (i + 2 < n && (h = pct_hexval(s[i + 1])) >= 0 &&
+			    (l = pct_hexval(s[i + 2])) >= 0) {
+				c = (unsigned char)(h << 4 | l);
+				i += 2;
+			} else if (flags & PCT_STRICT) {
+				out->data[start] = '\0';
+				return -2;
+			}
+		} else if (c == '+' && (flags & PCT_PLUS)) {
+			c = ' ';
 		}
-		c = pct_next(s, n, &i, plus);
-		high |= c >= 0x80;
-		out->data[out->len++] = (char)c;
+		high |= c;
+		*o++ = c;
 	}
+	out->len = (size_t)((char *)o - out->data);
 	out->data[out->len] = '\0';
-	if ((flags & PCT_UTF8) && high &&
+	if ((flags & PCT_UTF8) && (high & 0x80) &&
 	    utf8_valid_prefix(out->data + start, out->len - start) != out->len - start) {
 		struct buf tmp;
 		int rc;

@@ -19,7 +19,14 @@
 #define PCT_UTF8   4u   /* invalid UTF-8 in the result becomes U+FFFD (utf8_repair) */
 
 /* 0-15 for a hex digit, else -1. */
-int pct_hexval(int c);
+static inline int
+pct_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
 
 /* The decoded byte at s[*i] (s holds n bytes), advancing *i past what it used: "%XX" with two
  * hex digits, '+' when plus is set, or the byte itself. */

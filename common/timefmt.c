@@ -38,11 +38,12 @@ civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 
 struct civil {
 	int64_t  year;
-	unsigned mon, day, hour, min, sec, milli, wday;
+	unsigned mon, day, hour, min, sec, milli;
+	int64_t  days;         /* since 1970-01-01 */
 };
 
 /* Split ms (floor division for times before the epoch) into its civil parts. */
-static void
+static inline void
 split_ms(int64_t ms, struct civil *c)
 {
 	int64_t secs = ms / 1000, milli = ms % 1000, days, sod;
@@ -62,7 +63,7 @@ split_ms(int64_t ms, struct civil *c)
 	c->hour = (unsigned)(sod / 3600);
 	c->min = (unsigned)(sod / 60 % 60);
 	c->sec = (unsigned)(sod % 60);
-	c->wday = (unsigned)((days % 7 + 11) % 7);   /* 1970-01-01 was a Thursday (4) */
+	c->days = days;
 }
 
 static char *
@@ -165,8 +166,9 @@ timefmt_http(time_t t, char out[TIMEFMT_BUFSZ])
 	if (t < -62167219200LL || t > 253402300799LL)
 		return -1;   /* years 0..9999 */
 	split_ms((int64_t)t * 1000, &c);
-	snprintf(out, TIMEFMT_BUFSZ, "%s, %02u %s %04d %02u:%02u:%02u GMT", days[c.wday], c.day,
-	    mons[c.mon - 1], (int)c.year, c.hour, c.min, c.sec);
+	snprintf(out, TIMEFMT_BUFSZ, "%s, %02u %s %04d %02u:%02u:%02u GMT",
+	    days[(c.days % 7 + 11) % 7],   /* 1970-01-01 was a Thursday (4) */
+	    c.day, mons[c.mon - 1], (int)c.year, c.hour, c.min, c.sec);
 	return 0;
 }
 

@@ -221,17 +221,19 @@ digits_int32(const char *s, size_t n, int32_t *v)
 {
 	int64_t acc = 0;
 	size_t i;
+	int over = 0;
 
 	if (n == 0)
 		return -1;
-	for (i = 0; i < n; i++)
+
+	for (i = 0; i < n; i++) {
 		if (s[i] < '0' || s[i] > '9')
 			return -1;
-	for (i = 0; i < n; i++) {
-		acc = acc * 10 + (s[i] - '0');
-		if (acc > INT32_MAX)
-			return -2;     /* digits, but not an int */
+		if (!over && (acc = acc * 10 + (s[i] - '0')) > INT32_MAX)
+			over = 1;
 	}
+	if (over)
+		return -2;     /* digits, but not an int */
 	*v = (int32_t)acc;
 	return 0;
 }
@@ -862,9 +864,14 @@ compact_string(const char *s, size_t i, size_t len, struct buf *out, int *rc)
 	run = i;
 	while (i < len && s[i] != '"') {
 		unsigned char c = (unsigned char)s[i];
-		int c1 = c == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] <= 0x9f;
+		int c1;
 
-		if (c != '\\' && c >= 0x20 && c != 0x7f && !c1) {
+		if (!jsonw_special(c) || c == '"') {   /* '"' ends the loop */
+			i++;
+			continue;
+		}
+		c1 = c == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] <= 0x9f;
+		if (c == 0xc2 && !c1) {
 			i++;
 			continue;
 		}
