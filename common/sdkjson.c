@@ -16,6 +16,7 @@
 
 #include "event.h"
 #include "iglu.h"
+#include "jnum.h"
 #include "jsonw.h"
 #include "timefmt.h"
 #include "utf8.h"
@@ -213,17 +214,7 @@ tf_double(const char *s, size_t n, double *out, int *isnull)
 void
 sdkjson_double(double v, char *out)
 {
-	int prec;
-
-	for (prec = 15; prec <= 17; prec++) {
-		snprintf(out, 32, "%.*g", prec, v);
-		if (strtod(out, NULL) == v)
-			break;
-	}
-	/* Always a JSON real ("40.0", not "40"), as Java prints doubles: an integral first value
-	 * must not make Elasticsearch's dynamic mapping pick `long` for a double column. */
-	if (strpbrk(out, ".eEn") == NULL)
-		strcat(out, ".0");
+	jnum_java_double(v, out);   /* circe prints a JsonDouble with Double.toString */
 }
 
 static int

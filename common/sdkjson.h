@@ -37,8 +37,8 @@ int sdkjson_enriched(const char *line, size_t len, int shard_col, struct buf *do
  * broken-down time into tm (may be NULL). Returns 0 or -1. */
 int sdkjson_timestamp(const char *s, size_t n, char *iso, struct tm *tm);
 
-/* Format a double with the fewest digits that read back to the same value, always with a
- * fraction or exponent ("40.0"). out >= 32 bytes. */
+/* A double as the SDK's JSON prints it: Java's Double.toString ("40.0", "1.0E7"), the way
+ * circe writes a JsonDouble. out >= JNUM_BUFSZ (32) bytes. */
 void sdkjson_double(double v, char *out);
 
 #endif

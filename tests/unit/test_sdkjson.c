@@ -160,6 +160,12 @@ START_TEST(doubles)
 	expect_raw(COL_TR_TOTAL, "5.", "5.0");
 	expect_raw(COL_TR_TOTAL, "1e3", "1000.0");
 	expect_raw(COL_TR_TOTAL, "0.1", "0.1");
+	/* circe prints a JsonDouble with Double.toString: scientific outside [1e-3, 1e7) */
+	expect_raw(COL_TR_TOTAL, "12345678.9", "1.23456789E7");
+	expect_raw(COL_TR_TOTAL, "10000000", "1.0E7");
+	expect_raw(COL_TR_TOTAL, "9999999", "9999999.0");
+	expect_raw(COL_TR_TOTAL, "0.0005", "5.0E-4");
+	expect_raw(COL_TR_TOTAL, "-0", "-0.0");
 	expect(COL_TR_TOTAL, "NaN", "null");
 	expect(COL_TR_TOTAL, "-Infinity", "null");
 	expect_error(COL_TR_TOTAL, "abc", "Cannot parse key 'tr_total with value abc into double");
