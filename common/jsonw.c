@@ -6,9 +6,9 @@
 
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "jnum.h"
 #include "utf8.h"
 
 /* "\u00xx" for a control character (circe's writeEscapedChar). */
@@ -84,21 +84,16 @@ jsonw_string(struct buf *out, const char *s, size_t n)
 	return buf_append_byte(out, '"');
 }
 
+/* A real as circe prints a JsonDouble (Double.toString); NaN and infinities, which JSON cannot
+ * hold, as null (circe's encoder). */
 static int
 put_real(struct buf *out, double d)
 {
-	char tmp[40];
-	int prec;
+	char tmp[JNUM_BUFSZ];
 
 	if (!isfinite(d))
 		return buf_append_str(out, "null");
-	for (prec = 15; prec <= 17; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
-		if (strtod(tmp, NULL) == d)
-			break;
-	}
-	if (strpbrk(tmp, ".eEn") == NULL)
-		strcat(tmp, ".0");
+	jnum_java_double(d, tmp);
 	return buf_append_str(out, tmp);
 }
 

@@ -32,9 +32,9 @@ jsonw_special(unsigned char c)
 {
 	return jsonw_special_byte[c];
 }
-/* Append a jansson value as compact JSON: strings as above, integers in decimal, reals in the
- * fewest digits that read back to the same double (always with a '.' or an exponent), objects
- * in insertion order. Returns 0 or -1. */
+/* Append a jansson value as compact JSON: strings as above, integers in decimal, reals as
+ * Java's Double.toString (circe's JsonDouble: "100.0", "1.0E7"), objects in insertion order.
+ * Returns 0 or -1. */
 int jsonw_value(struct buf *out, const json_t *j);
 /* A jansson string of arbitrary bytes, each invalid UTF-8 sequence replaced by U+FFFD as Java
  * decodes bytes (utf8_repair). NULL on allocation failure. */

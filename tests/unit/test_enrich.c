@@ -827,6 +827,12 @@ START_TEST(json_writer)
 	buf_init(&b, 0);
 	ck_assert_int_eq(jsonw_value(&b, j), 0);
 	ck_assert_str_eq(b.data, "{\"b\":0.1,\"a\":[1,2.5,100.0,true,null,\"\xc3\xa9\\n\"]}");
+	json_decref(j);
+	/* reals as circe prints a JsonDouble: Double.toString */
+	j = json_pack("[f,f,f]", 12345678.9, 0.0005, 40.0);
+	buf_reset(&b);
+	ck_assert_int_eq(jsonw_value(&b, j), 0);
+	ck_assert_str_eq(b.data, "[1.23456789E7,5.0E-4,40.0]");
 	buf_free(&b);
 	json_decref(j);
 }
