@@ -30,6 +30,7 @@
 
 #include "buf.h"
 #include "iglu.h"
+#include "fnv.h"
 #include "jsonschema_meta.h"
 #include "timefmt.h"
 
@@ -344,16 +345,6 @@ iglu_resolver_set_timeouts(struct iglu_resolver *r, long connect_ms, long total_
 	r->total_ms = total_ms;
 }
 
-static size_t
-str_hash(const char *s)
-{
-	size_t h = 1469598103934665603ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
-}
-
 static void
 retire(struct iglu_resolver *r, struct jsonschema *s)
 {
@@ -429,7 +420,7 @@ cache_find(struct iglu_resolver *r, const char *key)
 {
 	struct entry *e;
 
-	for (e = r->buckets[str_hash(key) % r->n_buckets]; e != NULL; e = e->hnext)
+	for (e = r->buckets[(size_t)fnv_str(key) % r->n_buckets]; e != NULL; e = e->hnext)
 		if (strcmp(e->key, key) == 0)
 			return e;
 	return NULL;
@@ -453,7 +444,7 @@ entry_clear(struct iglu_resolver *r, struct entry *e)
 static void
 cache_remove(struct iglu_resolver *r, struct entry *e)
 {
-	struct entry **pp = &r->buckets[str_hash(e->key) % r->n_buckets];
+	struct entry **pp = &r->buckets[(size_t)fnv_str(e->key) % r->n_buckets];
 
 	while (*pp != e)
 		pp = &(*pp)->hnext;
@@ -477,7 +468,7 @@ cache_add(struct iglu_resolver *r, const char *key)
 	}
 	while (r->n_entries >= r->cache_size && r->lru_tail != NULL)
 		cache_remove(r, r->lru_tail);
-	b = str_hash(key) % r->n_buckets;
+	b = (size_t)fnv_str(key) % r->n_buckets;
 	e->hnext = r->buckets[b];
 	r->buckets[b] = e;
 	lru_push(r, e);

@@ -30,6 +30,7 @@
 
 #include "buf.h"
 #include "jsonschema.h"
+#include "fnv.h"
 #include "jnum.h"
 #include "jsonschema_format.h"
 #include "jsonschema_meta.h"
@@ -960,13 +961,7 @@ js_hash(const json_t *v)
 		return h * 0x9E3779B97F4A7C15ULL + 1;
 	}
 	case JSON_STRING: {
-		const unsigned char *p = (const unsigned char *)json_string_value(v);
-		size_t i, n = json_string_length(v);
-
-		h = 1469598103934665603ULL;
-		for (i = 0; i < n; i++)
-			h = (h ^ p[i]) * 1099511628211ULL;
-		return h + 2;
+		return fnv_bytes(FNV_OFFSET, json_string_value(v), json_string_length(v)) + 2;
 	}
 	case JSON_ARRAY: {
 		size_t i;
@@ -982,11 +977,8 @@ js_hash(const json_t *v)
 		uint64_t sum = 4;
 
 		json_object_foreach((json_t *)v, k, x) {
-			uint64_t kh = 1469598103934665603ULL;
-			const char *q;   /* json_object_foreach needs k untouched */
+			uint64_t kh = fnv_str(k);
 
-			for (q = k; *q; q++)
-				kh = (kh ^ (unsigned char)*q) * 1099511628211ULL;
 			sum += (kh ^ (js_hash(x) * 0x9E3779B97F4A7C15ULL)) * 0xff51afd7ed558ccdULL;
 		}
 		return sum;

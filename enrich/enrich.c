@@ -24,6 +24,7 @@
 #include "enrich_event.h"
 #include "enrichments.h"
 #include "event.h"
+#include "fnv.h"
 #include "iglu.h"
 #include "jsonschema.h"
 #include "jsonw.h"
@@ -314,16 +315,6 @@ plist_reset(struct plist *l)
 	}
 }
 
-static size_t
-plist_hash(const char *s)
-{
-	size_t h = 1469598103934665603ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
-}
-
 /* Bring the table up to date with entries [hashed, n); -1 when it cannot grow. */
 static int
 plist_index(struct plist *l)
@@ -345,7 +336,7 @@ plist_index(struct plist *l)
 		l->hashed = 0;
 	}
 	for (i = l->hashed; i < l->n; i++) {
-		for (k = plist_hash(l->p[i].name) & (l->nslot - 1); l->slot[k].gen == l->gen;
+		for (k = (size_t)fnv_str(l->p[i].name) & (l->nslot - 1); l->slot[k].gen == l->gen;
 		    k = (k + 1) & (l->nslot - 1))
 			if (strcmp(l->p[l->slot[k].idx].name, l->p[i].name) == 0)
 				break;             /* keep the first occurrence */
@@ -370,7 +361,7 @@ plist_find(struct plist *l, const char *name)
 				return (long)i;
 		return -1;
 	}
-	for (k = plist_hash(name) & (l->nslot - 1); l->slot[k].gen == l->gen;
+	for (k = (size_t)fnv_str(name) & (l->nslot - 1); l->slot[k].gen == l->gen;
 	    k = (k + 1) & (l->nslot - 1))
 		if (strcmp(l->p[l->slot[k].idx].name, name) == 0)
 			return (long)l->slot[k].idx;
