@@ -231,15 +231,6 @@ parse_version_quiet(const char *v, struct iglu_key *k)
 	return igs_store_key("x", "x", "x", v, k, &code);
 }
 
-/* iglu-core's checkSchemaUri: a self-describing schema names the self-describing meta-schema. */
-static int
-self_schema_uri_ok(const json_t *body)
-{
-	const char *v = json_string_value(json_object_get(body, "$schema"));
-
-	return v != NULL && strcmp(v, IGS_SELFDESC_URI) == 0;
-}
-
 static char *
 uri_of(const struct iglu_key *k, char *out, size_t outlen)
 {
@@ -474,7 +465,7 @@ post_schema(struct call *c)
 		return;
 	}
 	if (split_superseding(c, body, &sup) == 0) {
-		if (!igs_lint_self(body, &k) || !self_schema_uri_ok(body)) {
+		if (!igs_lint_self(body, &k)) {
 			reply_msg(c, 400, MSG_DECODE_ERROR);
 		} else {
 			snprintf(ver, sizeof(ver), "%d-%d-%d", k.model, k.revision, k.addition);
@@ -502,7 +493,7 @@ put_schema(struct call *c, const char *vendor, const char *name, const char *for
 		return;
 	}
 	if (split_superseding(c, body, &sup) == 0) {
-		if (igs_lint_self(body, &k) && self_schema_uri_ok(body)) {
+		if (igs_lint_self(body, &k)) {
 			char uri[600], path_uri[600];
 
 			snprintf(path_uri, sizeof(path_uri), "iglu:%s/%s/%s/%d-%d-%d", vendor, name, format,

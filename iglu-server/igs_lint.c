@@ -515,6 +515,10 @@ igs_lint_self(const json_t *schema, struct iglu_key *key)
 
 	if (!json_is_object(schema) || !json_is_object(self))
 		return 0;
+	/* iglu-core's checkSchemaUri: it names the self-describing meta-schema */
+	if (!json_is_string(json_object_get(schema, "$schema")) ||
+	    strcmp(json_string_value(json_object_get(schema, "$schema")), IGS_SELFDESC_URI) != 0)
+		return 0;
 	if (!json_is_string(json_object_get(self, "vendor")) ||
 	    !json_is_string(json_object_get(self, "name")) ||
 	    !json_is_string(json_object_get(self, "format")) ||

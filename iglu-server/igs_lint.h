@@ -25,7 +25,8 @@ void igs_lint_free(struct igs_lint *l);
 json_t *igs_lint_schema(struct igs_lint *l, const json_t *schema, size_t *errors,
     struct iglu_key *key, int *self_describing);
 
-/* The self-describing check alone (SelfDescribingSchema.parse): 1 with *key filled, else 0. */
+/* The self-describing check alone (SelfDescribingSchema.parse: a `self` with a valid key and
+ * the self-describing `$schema`): 1 with *key filled, else 0. */
 int igs_lint_self(const json_t *schema, struct iglu_key *key);
 
 #endif
