@@ -205,7 +205,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		die_usage("%s", "--create-super-key needs --super-key-file");
 }
 
-/* The super key: the environment or a file; both is a mistake worth refusing. */
+/* The super key: the environment, else a file (so that a unit can offer both). */
 static int
 load_keys(struct app *a)
 {
@@ -222,16 +222,14 @@ load_keys(struct app *a)
 		log_error("keys: %s", err);
 		return EX_CONFIG;
 	}
-	if (env != NULL && *env != '\0' && a->o.super_key_file != NULL) {
-		log_error("super key: both $%s and --super-key-file are set; give one",
-		    IGS_ENV_SUPER_KEY);
-		return EX_CONFIG;
-	}
 	if (env != NULL && *env != '\0') {
 		if (igs_keys_set_super(a->keys, env) < 0) {
 			log_error("super key: $%s is not a UUID", IGS_ENV_SUPER_KEY);
 			return EX_CONFIG;
 		}
+		if (a->o.super_key_file != NULL)
+			log_info("super key from $%s; %s is not read", IGS_ENV_SUPER_KEY,
+			    a->o.super_key_file);
 	} else if (a->o.super_key_file != NULL) {
 		if (igs_keys_read_super_file(a->o.super_key_file, a->o.create_super_key, key, &created,
 		    err, sizeof(err)) < 0) {

@@ -36,8 +36,9 @@ eq "there is no flag that takes a key on the command line" 64 $?
 IGLU_SUPER_API_KEY=not-a-uuid "$IGS" -n -d "$DIR" 2>"$T_TMP/e"; eq "a bad super key exits 78" 78 $?
 check "... and says why" grep -q 'super key: $IGLU_SUPER_API_KEY is not a UUID' "$T_TMP/e"
 echo "$SUPER" >"$T_TMP/super.key"
-IGLU_SUPER_API_KEY=$SUPER "$IGS" -n -d "$DIR" --super-key-file "$T_TMP/super.key" 2>/dev/null
-eq "environment and file together exit 78" 78 $?
+IGLU_SUPER_API_KEY=$SUPER "$IGS" -n -d "$DIR" --super-key-file "$T_TMP/nonexistent.key" 2>"$T_TMP/e"
+eq "the environment wins over --super-key-file" 0 $?
+check "... and says so" grep -q "not read" "$T_TMP/e"
 "$IGS" -n -d "$DIR" --super-key-file "$T_TMP/new.key" --create-super-key 2>"$T_TMP/e"
 eq "--create-super-key writes a key" 0 $?
 check "... a UUID, mode 0600" sh -c '[ "$(stat -c %a "$1")" = 600 ] && grep -Eq "^[0-9a-f-]{36}$" "$1"' _ "$T_TMP/new.key"
