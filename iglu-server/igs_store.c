@@ -44,6 +44,7 @@ struct igs_entry {
 struct igs_store {
 	char             *dir, *schemas, *metas;
 	int               lock_fd;
+	int               schemas_fd, metas_fd;   /* reads walk paths relative to these */
 	struct igs_entry *buckets[IGS_STORE_BUCKETS];
 	size_t            cached_bytes;
 	struct buf        io;
@@ -84,11 +85,47 @@ igs_store_key(const char *vendor, const char *name, const char *format, const ch
 	return iglu_key_parse(uri, key, code);
 }
 
+static char *
+put_int(char *o, int v)
+{
+	char tmp[12];
+	int n = 0;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	while (n > 0)
+		*o++ = tmp[--n];
+	return o;
+}
+
+/* No snprintf: this runs for every GET. The key's fields are bounded (struct iglu_key), and
+ * 512 bytes hold the longest. */
 void
 igs_store_path_of(const struct iglu_key *k, char *out, size_t outlen)
 {
-	snprintf(out, outlen, "%s/%s/%s/%d-%d-%d", k->vendor, k->name, k->format, k->model,
-	    k->revision, k->addition);
+	size_t lv = strlen(k->vendor), ln = strlen(k->name), lf = strlen(k->format);
+	char *o = out;
+
+	if (outlen < lv + ln + lf + 3 * 12 + 6) {
+		out[0] = '\0';
+		return;
+	}
+	memcpy(o, k->vendor, lv);
+	o += lv;
+	*o++ = '/';
+	memcpy(o, k->name, ln);
+	o += ln;
+	*o++ = '/';
+	memcpy(o, k->format, lf);
+	o += lf;
+	*o++ = '/';
+	o = put_int(o, k->model);
+	*o++ = '-';
+	o = put_int(o, k->revision);
+	*o++ = '-';
+	o = put_int(o, k->addition);
+	*o = '\0';
 }
 
 static int
@@ -169,12 +206,12 @@ cache_drop(struct igs_store *s, const char *ckey)
 /* ---------- reading ---------- */
 
 static int
-ident_of(const char *path, struct igs_ident *id)
+ident_of(int dirfd, const char *path, struct igs_ident *id)
 {
 	struct stat st;
 
 	memset(id, 0, sizeof(*id));
-	if (stat(path, &st) < 0)
+	if (fstatat(dirfd, path, &st, 0) < 0)
 		return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
 	if (!S_ISREG(st.st_mode)) {
 		errno = EISDIR;
@@ -306,10 +343,10 @@ igs_store_get(struct igs_store *s, const struct iglu_key *k, const struct igs_sc
 	json_t *raw;
 
 	igs_store_path_of(k, ckey, sizeof(ckey));
-	if (full_path(s, 0, k, path, sizeof(path)) < 0 || full_path(s, 1, k, mpath, sizeof(mpath)) < 0)
+	if (ckey[0] == '\0')
 		return 0;
-	if (ident_of(path, &file) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (ident_of(s->schemas_fd, ckey, &file) < 0) {
+		snprintf(err, errlen, "%s/%s: %s", s->schemas, ckey, strerror(errno));
 		return -1;
 	}
 	pp = cache_slot(s, ckey);
@@ -318,14 +355,18 @@ igs_store_get(struct igs_store *s, const struct iglu_key *k, const struct igs_sc
 			cache_drop(s, ckey);
 		return 0;
 	}
-	if (ident_of(mpath, &mid) < 0)
-		mid.present = 0;
-	if ((e = *pp) != NULL && ident_eq(&e->file, &file) && ident_eq(&e->meta, &mid)) {
+	/* The metadata file is written before its schema file (igs_store_publish), so a schema
+	 * file that did not change means metadata that did not either: one stat per read. */
+	if ((e = *pp) != NULL && ident_eq(&e->file, &file)) {
 		*out = &e->s;
 		return 1;
 	}
 	if (e != NULL)
 		cache_drop(s, ckey);
+	if (full_path(s, 0, k, path, sizeof(path)) < 0 || full_path(s, 1, k, mpath, sizeof(mpath)) < 0)
+		return 0;
+	if (ident_of(s->metas_fd, ckey, &mid) < 0)
+		mid.present = 0;
 	raw = read_json(s, path, err, errlen);
 	if (raw == NULL)
 		return -1;
@@ -826,7 +867,7 @@ igs_store_open(const char *dir, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	s->lock_fd = -1;
+	s->lock_fd = s->schemas_fd = s->metas_fd = -1;
 	buf_init(&s->io, IGS_STORE_MAX_SCHEMA_BYTES + 1);
 	while (n > 1 && dir[n - 1] == '/')
 		n--;
@@ -841,7 +882,9 @@ igs_store_open(const char *dir, char *err, size_t errlen)
 	    atomicfile_mkdirs(s->metas, 0755, err, errlen) < 0)
 		goto fail;
 	s->lock_fd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->lock_fd < 0) {
+	s->schemas_fd = open(s->schemas, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	s->metas_fd = open(s->metas, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->lock_fd < 0 || s->schemas_fd < 0 || s->metas_fd < 0) {
 		snprintf(err, errlen, "%s: %s", s->dir, strerror(errno));
 		goto fail;
 	}
@@ -864,6 +907,10 @@ igs_store_free(struct igs_store *s)
 	cache_clear(s);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
+	if (s->schemas_fd >= 0)
+		close(s->schemas_fd);
+	if (s->metas_fd >= 0)
+		close(s->metas_fd);
 	buf_free(&s->io);
 	free(s->dir);
 	free(s->schemas);
