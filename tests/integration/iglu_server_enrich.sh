@@ -29,13 +29,15 @@ push() { # push NAME [isPublic] -> status
 lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
 has_lines() { [ "$(lines "$1")" -ge "$2" ]; }
 
-IGLU_SUPER_API_KEY=$SUPER bg "$IGS" -d "$DIR" -p "$PORT" --bind 127.0.0.1 --stats-interval 0 2>"$T_TMP/igs.log"
+IGLU_SUPER_API_KEY=$SUPER bg "$IGS" -d "$DIR" -p "$PORT" --bind 127.0.0.1 --stats-interval 0 \
+    --allow-patches 2>"$T_TMP/igs.log"
 check "iglu-server is up" wait_for 10 curl -sf "$B/api/meta/health"
 
-# ---- the launcher's wiring: the server's folder as a local registry in enrich's resolver ----
+# ---- the launcher's wiring: the server's folder as a local registry in enrich's resolver,
+# with a cacheTtl of 1 s so that a patched version (--allow-patches) is used after a second ----
 cat >"$T_TMP/resolver-local.json" <<JSON
 {"schema":"iglu:com.snowplowanalytics.iglu/resolver-config/jsonschema/1-0-3",
- "data":{"cacheSize":500,"cacheTtl":600,"repositories":[
+ "data":{"cacheSize":500,"cacheTtl":1,"repositories":[
    {"name":"iglu-server","priority":0,"vendorPrefixes":[],
     "connection":{"embedded":{"path":"$DIR"}}}]}}
 JSON
@@ -62,9 +64,16 @@ eq "push a second schema, private this time: 201" 201 "$(push other false)"
 sleep 0.3
 event other '{"id":"y"}' >&7
 check "a private schema is used too (the folder needs no key)" wait_for 5 has_lines "$T_TMP/good" 2
+patch=$(curl -s -o /dev/null -w '%{http_code}' -X PUT "$B/api/schemas/com.acme/late/jsonschema/1-0-0?isPublic=true" \
+    -H "apikey: $SUPER" -H 'Content-Type: application/json' \
+    -d '{"description":"t","type":"object","properties":{"id":{"type":"integer","minimum":0,"maximum":9,"description":"id"}},"required":["id"],"additionalProperties":false}')
+eq "patch com.acme/late 1-0-0 (id now an integer): 200" 200 "$patch"
+sleep 1.2   # cacheTtl (1 s) passes: the cached schema is looked up again
+event late '{"id":5}' >&7
+check "after cacheTtl the patched version is used" wait_for 5 has_lines "$T_TMP/good" 3
 exec 7>&-
 wait "$epid"; eq "enrich exits 0 at EOF" 0 $?
-eq "lines in (4) = good + bad" 4 $(( $(lines "$T_TMP/good") + $(lines "$T_TMP/bad") ))
+eq "lines in (5) = good + bad" 5 $(( $(lines "$T_TMP/good") + $(lines "$T_TMP/bad") ))
 
 # ---- enrich as an HTTP client of the server (Mini's wiring: uri .../api and an apikey) ----
 r=$(curl -s -X POST "$B/api/auth/keygen" -H "apikey: $SUPER" -H 'Content-Type: application/json' -d '{"vendorPrefix":"com.acme"}')
@@ -77,7 +86,7 @@ resolver_http() {
     "connection":{"http":{"uri":"$B/api"$1}}}]}}
 JSON
 }
-{ event late '{"id":"a"}'; event other '{"id":"b"}'; } >"$T_TMP/two.raw"
+{ event late '{"id":3}'; event other '{"id":"b"}'; } >"$T_TMP/two.raw"
 resolver_http ",\"apikey\":\"$READ\""
 "$E" --schemas "$FURROW_ROOT/schemas" --resolver "$T_TMP/resolver-http.json" --bad "$T_TMP/hbad" \
     --stats-interval 0 <"$T_TMP/two.raw" >"$T_TMP/hgood" 2>/dev/null
