@@ -325,6 +325,8 @@ store(struct col_ctx *ctx, struct col_payload *p)
 			return 1;
 		if (col_queue_push_base64(ctx->good, (const uint8_t *)ctx->enc.data, w) == -1)
 			return -1;
+		if (col_queue_commit(ctx->good) == -1)
+			return 1;
 		ctx->st.records++;
 		return 0;
 	}
@@ -397,7 +399,7 @@ store(struct col_ctx *ctx, struct col_payload *p)
 		if (col_queue_push(ctx->bad, bad.data, bad.len) == -1)
 			goto done;
 	}
-	rc = 0;
+	rc = col_queue_commit(ctx->good) == -1 || col_queue_commit(ctx->bad) == -1 ? 1 : 0;
 done:
 	for (i = 0; i < n_recs; i++)
 		buf_free(&recs[i]);

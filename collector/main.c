@@ -44,6 +44,7 @@ struct opts {
 	unsigned idle_timeout;
 	unsigned max_connections;
 	unsigned drain_timeout;
+	const char *spill;
 };
 
 struct app {
@@ -67,6 +68,7 @@ enum {
 	OPT_MAX_RECORD, OPT_QUEUE_BYTES, OPT_CORS_MAX_AGE, OPT_HSTS, OPT_CROSSDOMAIN,
 	OPT_CROSSDOMAIN_INSECURE, OPT_ROOT_RESPONSE, OPT_MAX_LINE, OPT_MAX_HEADERS,
 	OPT_REQ_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_MAX_CONNS, OPT_DRAIN_TIMEOUT, OPT_METRICS,
+	OPT_SPILL,
 };
 
 static const struct option longopts[] = {
@@ -113,6 +115,7 @@ static const struct option longopts[] = {
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNS },
 	{ "drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT },
+	{ "spill", required_argument, NULL, OPT_SPILL },
 	{ "metrics", no_argument, NULL, OPT_METRICS },
 	{ NULL, 0, NULL, 0 },
 };
@@ -163,6 +166,8 @@ usage(FILE *f)
 	    "      --idle-timeout SECONDS   keep-alive idle close (610)\n"
 	    "      --max-connections N      (1024)\n"
 	    "      --drain-timeout SECONDS  on SIGTERM, how long to drain the queue (30)\n"
+	    "      --spill PATH             what a drain could not write goes here (and PATH.bad),\n"
+	    "                               and is written out first at the next start\n"
 	    "      --metrics                serve Prometheus counters on GET /metrics (off)\n"
 	    "  -h, --help, -V, --version\n");
 }
@@ -328,6 +333,7 @@ parse_args(int argc, char **argv, struct opts *o, struct col_config *cfg)
 		case OPT_IDLE_TIMEOUT: o->idle_timeout = (unsigned)parse_num(optarg, "--idle-timeout", 86400); break;
 		case OPT_MAX_CONNS: o->max_connections = (unsigned)parse_num(optarg, "--max-connections", 1 << 20); break;
 		case OPT_DRAIN_TIMEOUT: o->drain_timeout = (unsigned)parse_num(optarg, "--drain-timeout", 86400); break;
+		case OPT_SPILL: o->spill = optarg; break;
 		case OPT_METRICS: cfg->metrics = 1; break;
 		default: usage(stderr); exit(EX_USAGE);
 		}
@@ -398,8 +404,28 @@ begin_shutdown(struct app *a, const char *why)
 		return;
 	a->stopping = 1;
 	log_info("%s: stop accepting, draining %zu queued bytes", why, col_queue_pending(a->good));
-	httpd_server_stop_accepting(a->srv);
+	if (a->srv)
+		httpd_server_stop_accepting(a->srv);
 	a->drain_deadline_ms = mono_ms() + (int64_t)a->o.drain_timeout * 1000;
+}
+
+/* The drain ran out of time: what could not be written goes to the spill file. */
+static void
+spill(struct app *a)
+{
+	char bad_path[PATH_MAX];
+	size_t good = 0, bad = 0;
+
+	snprintf(bad_path, sizeof(bad_path), "%s.bad", a->o.spill);
+	if (col_queue_spill(a->good, a->o.spill, &good) == -1 ||
+	    col_queue_spill(a->bad, bad_path, &bad) == -1) {
+		log_error("--spill %s: %s", a->o.spill, strerror(errno));
+		return;
+	}
+	if (good + bad)
+		log_warn("drain: output not writable (%s): %zu bytes of records and %zu of bad rows "
+		    "spilled to %s, written out at the next start", col_queue_error(a->good)[0] ?
+		    col_queue_error(a->good) : "no reader", good, bad, a->o.spill);
 }
 
 /* Housekeeping every 20 ms: a broken standard output, and the end of a drain. */
@@ -425,6 +451,8 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (mono_ms() >= a->drain_deadline_ms) {
+		if (a->o.spill)
+			spill(a);
 		if (col_queue_pending(a->good) || col_queue_pending(a->bad)) {
 			log_error("drain: %zu bytes of records and %zu of bad rows not written: %s",
 			    col_queue_pending(a->good), col_queue_pending(a->bad),
@@ -433,6 +461,47 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		event_base_loopexit(a->base, NULL);
 	}
+}
+
+/* Replay: a previous run's spill is written out before any request is taken. Returns 0, or an
+ * exit status. */
+static int
+replay_spill(struct app *a)
+{
+	char bad_path[PATH_MAX];
+	struct timeval tv = { 0, 20000 };
+	size_t good = 0, bad = 0;
+
+	if (a->o.spill == NULL)
+		return 0;
+	snprintf(bad_path, sizeof(bad_path), "%s.bad", a->o.spill);
+	if (col_queue_replay(a->good, a->o.spill, &good) == -1 ||
+	    col_queue_replay(a->bad, bad_path, &bad) == -1) {
+		log_error("--spill %s: %s", a->o.spill, strerror(errno));
+		return EX_IOERR;
+	}
+	if (good + bad == 0)
+		return 0;
+	log_info("replaying %zu bytes of records and %zu of bad rows spilled by the last run",
+	    good, bad);
+	while (col_queue_pending(a->good) || col_queue_pending(a->bad)) {
+		if (col_queue_broken(a->good) || col_queue_broken(a->bad)) {
+			log_error("replaying the spill: %s", col_queue_error(a->good));
+			return EX_IOERR;
+		}
+		event_base_loopexit(a->base, &tv);
+		event_base_dispatch(a->base);
+		if (a->stopping) {
+			log_warn("stopped while replaying the spill; it is replayed again next time");
+			return EX_TEMPFAIL;
+		}
+	}
+	if ((good && unlink(a->o.spill) == -1) || (bad && unlink(bad_path) == -1)) {
+		log_error("removing the replayed spill %s: %s", a->o.spill, strerror(errno));
+		return EX_IOERR;
+	}
+	log_info("spill replayed");
+	return 0;
 }
 
 static void
@@ -487,6 +556,16 @@ main(int argc, char **argv)
 	}
 	col_ctx_init(&a.ctx, &cfg, a.good, a.bad);
 
+	a.ev_term = sig_event_add(a.base, SIGTERM, term_cb, &a);
+	a.ev_int = sig_event_add(a.base, SIGINT, term_cb, &a);
+	a.ev_hup = sig_event_add(a.base, SIGHUP, hup_cb, &a);
+	a.ev_tick = event_new(a.base, -1, EV_PERSIST, tick_cb, &a);
+	if (!a.ev_term || !a.ev_int || !a.ev_hup || !a.ev_tick) {
+		log_error("cannot install signal events");
+		return EX_OSERR;
+	}
+	if ((a.exit_code = replay_spill(&a)) != 0)
+		return a.exit_code;
 	memset(&hc, 0, sizeof(hc));
 	hc.limits.max_request_line = a.o.max_request_line;
 	hc.limits.max_headers = a.o.max_headers;
@@ -502,14 +581,6 @@ main(int argc, char **argv)
 		return EX_UNAVAILABLE;
 	}
 
-	a.ev_term = sig_event_add(a.base, SIGTERM, term_cb, &a);
-	a.ev_int = sig_event_add(a.base, SIGINT, term_cb, &a);
-	a.ev_hup = sig_event_add(a.base, SIGHUP, hup_cb, &a);
-	a.ev_tick = event_new(a.base, -1, EV_PERSIST, tick_cb, &a);
-	if (!a.ev_term || !a.ev_int || !a.ev_hup || !a.ev_tick) {
-		log_error("cannot install signal events");
-		return EX_OSERR;
-	}
 	tv.tv_sec = 0;
 	tv.tv_usec = 20000;
 	event_add(a.ev_tick, &tv);

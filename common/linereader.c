@@ -34,6 +34,15 @@ linereader_pending(const struct linereader *lr)
 	return lr->end - lr->start;
 }
 
+size_t
+linereader_drop(struct linereader *lr)
+{
+	size_t n = lr->end - lr->start;
+
+	lr->start = lr->end = 0;
+	return n;
+}
+
 enum lr_status
 linereader_next(struct linereader *lr, const char **line, size_t *len)
 {
@@ -48,9 +57,11 @@ linereader_next(struct linereader *lr, const char **line, size_t *len)
 			size_t l = (size_t)(nl - (lr->buf + lr->start));
 			const char *p = lr->buf + lr->start;
 			lr->start += l + 1;
+			lr->consumed += l + 1;
 			if (lr->discarding) {
 				lr->discarded += l;     /* the tail: discarded is now the line's length */
 				lr->discarding = 0;
+				lr->discard_end = lr->consumed;
 				continue;
 			}
 			if (l > lr->max_line) {
@@ -58,6 +69,7 @@ linereader_next(struct linereader *lr, const char **line, size_t *len)
 				*line = p;
 				*len = lr->max_line;
 				lr->discarded = l;
+				lr->discard_end = lr->consumed;
 				return LR_TOOLONG;
 			}
 			*line = p;
@@ -66,12 +78,14 @@ linereader_next(struct linereader *lr, const char **line, size_t *len)
 		}
 		if (lr->discarding) {
 			lr->discarded += have;
+			lr->consumed += have;
 			lr->start = lr->end = 0;
 		} else if (have > lr->max_line) {
 			*line = lr->buf + lr->start;
 			*len = lr->max_line;
 			lr->discarding = 1;
 			lr->discarded = have;
+			lr->consumed += have;
 			lr->start = lr->end = 0;
 			return LR_TOOLONG;
 		}
@@ -79,6 +93,7 @@ linereader_next(struct linereader *lr, const char **line, size_t *len)
 			if (lr->end > lr->start && !lr->discarding) {
 				*line = lr->buf + lr->start;
 				*len = lr->end - lr->start;
+				lr->consumed += *len;
 				lr->start = lr->end;
 				return LR_LINE;
 			}
@@ -96,8 +111,11 @@ linereader_next(struct linereader *lr, const char **line, size_t *len)
 				return LR_AGAIN;
 			return LR_ERROR;
 		}
-		if (n == 0)
+		if (n == 0) {
+			if (lr->follow)
+				return LR_AGAIN;
 			lr->eof = 1;
+		}
 		lr->end += (size_t)n;
 	}
 }

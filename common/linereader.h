@@ -6,6 +6,10 @@
  * put into a bad row) and the rest of that line is discarded up to its newline. The total length
  * of the over-long line is reported once the newline is found (linereader_discarded). A final
  * line without a newline at EOF is still returned. A trailing "\r" is left to the caller.
+ *
+ * In follow mode (a log that is still being written) the end of the file is not the end of the
+ * input: read(2) returning 0 gives LR_AGAIN, and an unterminated tail is never returned as a
+ * line, because its writer has not finished it.
  */
 #ifndef FURROW_LINEREADER_H
 #define FURROW_LINEREADER_H
@@ -29,6 +33,9 @@ struct linereader {
 	int     eof;
 	int     discarding;
 	size_t  discarded;     /* bytes of the current over-long line seen so far */
+	int     follow;        /* set by the caller: see above */
+	unsigned long long consumed;     /* bytes of input returned or discarded, newlines included */
+	unsigned long long discard_end;  /* consumed when the last over-long line ended */
 };
 
 int  linereader_init(struct linereader *lr, int fd, size_t max_line);
@@ -37,5 +44,8 @@ void linereader_free(struct linereader *lr);
 enum lr_status linereader_next(struct linereader *lr, const char **line, size_t *len);
 /* Bytes buffered but not yet returned. */
 size_t linereader_pending(const struct linereader *lr);
+/* Forget the buffered bytes that were not returned (the caller seeks back over them) and return
+ * how many there were. */
+size_t linereader_drop(struct linereader *lr);
 
 #endif
