@@ -34,11 +34,12 @@ IGLU_SUPER_API_KEY=$SUPER bg "$IGS" -d "$DIR" -p "$PORT" --bind 127.0.0.1 --stat
 check "iglu-server is up" wait_for 10 curl -sf "$B/api/meta/health"
 
 # ---- the launcher's wiring: the server's folder as a local registry in enrich's resolver,
-# with a cacheTtl of 1 s so that a patched version (--allow-patches) is used after a second ----
+# asked before the built-in registry (priority -1 sorts ahead of its 0), with a cacheTtl of 1 s
+# so that a patched version (--allow-patches) is used after a second ----
 cat >"$T_TMP/resolver-local.json" <<JSON
 {"schema":"iglu:com.snowplowanalytics.iglu/resolver-config/jsonschema/1-0-3",
  "data":{"cacheSize":500,"cacheTtl":1,"repositories":[
-   {"name":"iglu-server","priority":0,"vendorPrefixes":[],
+   {"name":"iglu-server","priority":-1,"vendorPrefixes":[],
     "connection":{"embedded":{"path":"$DIR"}}}]}}
 JSON
 mkfifo "$T_TMP/in"

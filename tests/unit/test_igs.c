@@ -15,6 +15,7 @@
 #include "../../iglu-server/igs_path.h"
 #include "../../iglu-server/igs_store.h"
 #include "atomicfile.h"
+#include "iglu.h"
 
 #define SD "\"$schema\":\"" IGS_SELFDESC_URI "\""
 
@@ -265,6 +266,39 @@ START_TEST(lint_table)
 }
 END_TEST
 
+/* ---------- the launcher's resolver wiring ---------- */
+
+/* iglu-server's folder as an embedded repository with priority -1 is asked before the built-in
+ * registry (priority 0) for every vendor (enriched-event.md §15.3 ordering). */
+START_TEST(resolver_wiring)
+{
+	char dir[] = "/tmp/test_igs_res.XXXXXX", path[300], err[300];
+	const char *names[4];
+	struct iglu_resolver *r;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/resolver.json", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "{\"schema\":\"iglu:com.snowplowanalytics.iglu/resolver-config/jsonschema/1-0-3\","
+	    "\"data\":{\"cacheSize\":500,\"cacheTtl\":1,\"repositories\":[{\"name\":\"iglu-server\","
+	    "\"priority\":-1,\"vendorPrefixes\":[],\"connection\":{\"embedded\":{\"path\":\"%s\"}}}]}}",
+	    dir);
+	fclose(f);
+	r = iglu_resolver_new(path, "schemas", err, sizeof(err));
+	ck_assert_msg(r != NULL, "%s", err);
+	ck_assert_uint_eq(iglu_resolver_order(r, "com.acme", names, 4), 2);
+	ck_assert_str_eq(names[0], "iglu-server");
+	ck_assert_str_eq(names[1], "Iglu Client Embedded");
+	ck_assert_uint_eq(iglu_resolver_order(r, "com.snowplowanalytics.snowplow", names, 4), 2);
+	ck_assert_str_eq(names[0], "iglu-server");
+	iglu_resolver_free(r);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 /* ---------- atomicfile ---------- */
 
 START_TEST(atomic_write)
@@ -309,6 +343,7 @@ main(void)
 	tcase_add_test(tc, keys_from_segments);
 	tcase_add_loop_test(tc, lint_table, 0, (int)(sizeof(LINTS) / sizeof(LINTS[0])));
 	tcase_add_test(tc, atomic_write);
+	tcase_add_test(tc, resolver_wiring);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
