@@ -11,6 +11,12 @@
  * timeouts so that a dead registry costs each lookup at most a few seconds, and the negative
  * cache makes it cost that only once per back-off period.
  *
+ * A miss in a local folder (an embedded registry) is the exception to negative caching: the
+ * folder is looked at again when the key is next asked for, at most every
+ * IGLU_LOCAL_RECHECK_MS, because iglu-server publishes into such a folder while enrich runs and
+ * a failed open(2) costs microseconds. The re-check keeps attempts and lastAttempt as they
+ * were, so a bad row's lookupHistory reads as upstream's (one attempt per embedded registry).
+ *
  * Lifetime of compiled schemas: a pointer returned by iglu_resolver_lookup stays valid while its
  * entry is cached; an evicted or replaced schema is kept on a retired list that is only freed
  * at a later top-level call, once it holds more than IGLU_RETIRED_MAX entries, so a caller may
@@ -39,6 +45,7 @@
 #define IGLU_RETIRED_MAX          32
 #define IGLU_BACKOFF_START_MS     500
 #define IGLU_BACKOFF_MAX_MS       60000
+#define IGLU_LOCAL_RECHECK_MS     200    /* a miss in a local folder is looked at again after */
 #define IGLU_EMBEDDED_NAME        "Iglu Client Embedded"
 #define IGLU_CONFIG_CRITERION     "iglu:com.snowplowanalytics.iglu/resolver-config/jsonschema/1-0-*"
 
@@ -287,6 +294,7 @@ struct repo_state {
 	json_t  *errors;        /* array of RegistryError objects, deduplicated */
 	int      attempts;
 	int64_t  last_ms;
+	int64_t  checked_ms;    /* embedded: when the folder was last looked at */
 	enum fetch_result last;
 };
 
@@ -741,7 +749,9 @@ repo_due(const struct iglu_resolver *r, const struct entry *e, size_t i, int64_t
 
 	if (st->attempts == 0)
 		return 1;
-	if (r->repos[i].kind == REPO_EMBEDDED || st->last != FETCH_REPO_FAILURE)
+	if (r->repos[i].kind == REPO_EMBEDDED)
+		return st->last == FETCH_NOT_FOUND && now - st->checked_ms >= IGLU_LOCAL_RECHECK_MS;
+	if (st->last != FETCH_REPO_FAILURE)
 		return 0;
 	return now >= st->last_ms + backoff_ms(st->attempts);
 }
@@ -906,6 +916,9 @@ resolve(struct iglu_resolver *r, const struct iglu_key *k)
 			json_decref(old_schema);
 			return e;
 		}
+		st->checked_ms = now;
+		if (p->kind == REPO_EMBEDDED && st->attempts > 0 && f == FETCH_NOT_FOUND)
+			continue;   /* a re-check of a local folder: still missing, history unchanged */
 		st->attempts++;
 		st->last_ms = now_ms(r);
 		st->last = f;

@@ -97,38 +97,57 @@ put_real(struct buf *out, double d)
 	return buf_append_str(out, tmp);
 }
 
-int
-jsonw_value(struct buf *out, const json_t *j)
+/* A newline and depth levels of indent spaces (nothing when compact). */
+static int
+put_indent(struct buf *out, int indent, int depth)
+{
+	int i;
+
+	if (indent == 0)
+		return 0;
+	if (buf_append_byte(out, '\n') == -1)
+		return -1;
+	for (i = 0; i < indent * depth; i++)
+		if (buf_append_byte(out, ' ') == -1)
+			return -1;
+	return 0;
+}
+
+static int
+put_value(struct buf *out, const json_t *j, int indent, int depth)
 {
 	const char *k;
 	json_t *v;
 	size_t i, n;
-	int first = 1;
 	char tmp[32];
 
 	switch (json_typeof(j)) {
 	case JSON_OBJECT:
 		if (buf_append_byte(out, '{') == -1)
 			return -1;
+		i = 0;
 		json_object_foreach((json_t *)j, k, v) {
-			if (!first && buf_append_byte(out, ',') == -1)
-				return -1;
-			first = 0;
-			if (jsonw_string(out, k, strlen(k)) == -1 || buf_append_byte(out, ':') == -1 ||
-			    jsonw_value(out, v) == -1)
+			if ((i++ > 0 && buf_append_byte(out, ',') == -1) ||
+			    put_indent(out, indent, depth + 1) == -1 ||
+			    jsonw_string(out, k, strlen(k)) == -1 ||
+			    buf_append_str(out, indent ? ": " : ":") == -1 ||
+			    put_value(out, v, indent, depth + 1) == -1)
 				return -1;
 		}
+		if (i > 0 && put_indent(out, indent, depth) == -1)
+			return -1;
 		return buf_append_byte(out, '}');
 	case JSON_ARRAY:
 		if (buf_append_byte(out, '[') == -1)
 			return -1;
 		n = json_array_size(j);
-		for (i = 0; i < n; i++) {
-			if (i && buf_append_byte(out, ',') == -1)
+		for (i = 0; i < n; i++)
+			if ((i > 0 && buf_append_byte(out, ',') == -1) ||
+			    put_indent(out, indent, depth + 1) == -1 ||
+			    put_value(out, json_array_get(j, i), indent, depth + 1) == -1)
 				return -1;
-			if (jsonw_value(out, json_array_get(j, i)) == -1)
-				return -1;
-		}
+		if (n > 0 && put_indent(out, indent, depth) == -1)
+			return -1;
 		return buf_append_byte(out, ']');
 	case JSON_STRING:
 		return jsonw_string(out, json_string_value(j), json_string_length(j));
@@ -144,6 +163,18 @@ jsonw_value(struct buf *out, const json_t *j)
 	default:
 		return buf_append_str(out, "null");
 	}
+}
+
+int
+jsonw_value(struct buf *out, const json_t *j)
+{
+	return put_value(out, j, 0, 0);
+}
+
+int
+jsonw_pretty(struct buf *out, const json_t *j, int indent)
+{
+	return put_value(out, j, indent, 0);
 }
 
 json_t *

@@ -36,6 +36,10 @@ jsonw_special(unsigned char c)
  * Java's Double.toString (circe's JsonDouble: "100.0", "1.0E7"), objects in insertion order.
  * Returns 0 or -1. */
 int jsonw_value(struct buf *out, const json_t *j);
+/* jsonw_value indented by indent spaces per level, with ": " after keys: for files people read
+ * and keep in git (iglu-server's schema files). */
+int jsonw_pretty(struct buf *out, const json_t *j, int indent);
+
 /* A jansson string of arbitrary bytes, each invalid UTF-8 sequence replaced by U+FFFD as Java
  * decodes bytes (utf8_repair). NULL on allocation failure. */
 json_t *jsonw_string_new(const char *s, size_t n);

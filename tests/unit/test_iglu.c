@@ -255,7 +255,8 @@ START_TEST(unknown_schema_resolution_error)
 	ck_assert_int_eq(json_integer_value(json_object_get(h, "attempts")), 1);
 	ck_assert_uint_eq(strlen(json_string_value(json_object_get(h, "lastAttempt"))), 24);
 	json_decref(ce);
-	/* cached: the attempt count does not grow (embedded repositories are never retried) */
+	/* cached: the attempt count does not grow (an embedded registry's miss may be re-checked,
+	 * but the history stays as upstream's: one attempt) */
 	ck_assert_ptr_null(iglu_resolver_lookup(r, &k, &ce));
 	h = json_array_get(json_object_get(ce, "lookupHistory"), 0);
 	ck_assert_int_eq(json_integer_value(json_object_get(h, "attempts")), 1);
@@ -586,11 +587,12 @@ START_TEST(ttl_and_negative_cache)
 	json_decref(ce);
 	write_file("reg/schemas/com.acme/thing/jsonschema/1-0-0",
 	    SELF("com.acme", "thing", "1-0-0") "\"type\":\"object\",\"required\":[\"id\"]}");
-	/* NotFound is cached until cacheTtl */
-	fake_now += 59000;
+	/* a miss in a local folder is looked at again after 200 ms (iglu-server publishes there),
+	 * not after cacheTtl */
+	fake_now += 100;
 	ck_assert_ptr_null(iglu_resolver_lookup(r, &k, &ce));
 	json_decref(ce);
-	fake_now += 2000;
+	fake_now += 100;
 	ck_assert_ptr_nonnull(iglu_resolver_lookup(r, &k, &ce));
 	ck_assert_ptr_null(ce);
 	ck_assert_int_eq(validate_text(r, "iglu:com.acme/thing/jsonschema/1-0-0", "{\"id\":1}", &ce), 0);
@@ -603,6 +605,44 @@ START_TEST(ttl_and_negative_cache)
 	fake_now += 31000;
 	ck_assert_ptr_null(iglu_resolver_lookup(r, &k, &ce));
 	json_decref(ce);
+	iglu_resolver_free(r);
+	teardown_tmp();
+}
+END_TEST
+
+/* A local folder's miss is re-checked at most every 200 ms, keeps upstream's lookupHistory
+ * (attempts 1, the first lastAttempt), and a key that appears is used at once. */
+START_TEST(local_miss_rechecked)
+{
+	struct iglu_resolver *r;
+	struct iglu_key k = key("iglu:com.acme/later/jsonschema/1-0-0");
+	json_t *ce = NULL, *h;
+	char first[64];
+	int i;
+
+	setup_tmp();
+	fake_now = 1700000000000LL;
+	r = resolver_with(config("\"cacheSize\":10,\"cacheTtl\":600", LOCAL_REPO));
+	ck_assert_ptr_null(iglu_resolver_lookup(r, &k, &ce));
+	h = json_array_get(json_object_get(ce, "lookupHistory"), 0);
+	snprintf(first, sizeof(first), "%s", json_string_value(json_object_get(h, "lastAttempt")));
+	json_decref(ce);
+	for (i = 0; i < 5; i++) {
+		fake_now += 250;
+		ck_assert_ptr_null(iglu_resolver_lookup(r, &k, &ce));
+		h = json_array_get(json_object_get(ce, "lookupHistory"), 0);
+		ck_assert_int_eq(json_integer_value(json_object_get(h, "attempts")), 1);
+		ck_assert_str_eq(json_string_value(json_object_get(h, "lastAttempt")), first);
+		json_decref(ce);
+	}
+	write_file("reg/schemas/com.acme/later/jsonschema/1-0-0",
+	    SELF("com.acme", "later", "1-0-0") "\"type\":\"object\"}");
+	fake_now += 199;
+	ck_assert_ptr_null(iglu_resolver_lookup(r, &k, &ce));   /* inside the re-check period */
+	json_decref(ce);
+	fake_now += 1;
+	ck_assert_ptr_nonnull(iglu_resolver_lookup(r, &k, &ce));
+	ck_assert_ptr_null(ce);
 	iglu_resolver_free(r);
 	teardown_tmp();
 }
@@ -1323,6 +1363,7 @@ main(void)
 	tcase_add_test(tc, registry_schemas_are_self_describing);
 	tcase_add_loop_test(tc, embedded_entities_table, 0, (int)(sizeof(ENTITIES) / sizeof(ENTITIES[0])));
 	tcase_add_test(tc, ttl_and_negative_cache);
+	tcase_add_test(tc, local_miss_rechecked);
 	tcase_add_test(tc, ttl_refresh_keeps_compiled);
 	tcase_add_test(tc, cache_size_lru);
 	tcase_add_test(tc, invalid_schema_gives_schema_issues);
