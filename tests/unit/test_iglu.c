@@ -253,7 +253,13 @@ START_TEST(unknown_schema_resolution_error)
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(h, "errors"), 0),
 	    "error")), "NotFound");
 	ck_assert_int_eq(json_integer_value(json_object_get(h, "attempts")), 1);
-	ck_assert_uint_eq(strlen(json_string_value(json_object_get(h, "lastAttempt"))), 24);
+	/* Instant.toString: "...:05.678Z", or "...:05Z" in the one millisecond in a thousand that
+	 * has a zero fraction (the test failed then when it asked for 24 characters) */
+	{
+		const char *la = json_string_value(json_object_get(h, "lastAttempt"));
+		ck_assert_msg(strlen(la) == 24 || strlen(la) == 20, "lastAttempt %s", la);
+		ck_assert_int_eq(la[strlen(la) - 1], 'Z');
+	}
 	json_decref(ce);
 	/* cached: the attempt count does not grow (an embedded registry's miss may be re-checked,
 	 * but the history stays as upstream's: one attempt) */
