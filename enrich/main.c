@@ -220,7 +220,6 @@ main(int argc, char **argv)
 	struct enrich *e;
 	struct linereader lr;
 	struct out good = { 1, NULL, { 0 } }, bad = { 2, NULL, { 0 } };
-	struct buf toolong = { NULL, 0, 0, 0 };
 	char err[1024], schemas_buf[PATH_MAX];
 	const char *schemas, *line;
 	size_t len;
@@ -341,15 +340,6 @@ main(int argc, char **argv)
 			sigprocmask(SIG_BLOCK, &sigs, NULL);
 		if (st == LR_AGAIN)
 			continue;
-		if (toolong.data && !lr.discarding) {
-			/* the over-long line has ended: its full length is known now */
-			if (enrich_line_too_long(e, toolong.data, toolong.len, lr.discarded, o.max_line,
-			    &bad.b) == -1) {
-				log_error("out of memory");
-				return EX_SOFTWARE;
-			}
-			buf_free(&toolong);
-		}
 		if (st == LR_EOF)
 			break;
 		if (st == LR_ERROR) {
@@ -359,21 +349,10 @@ main(int argc, char **argv)
 			return EX_IOERR;
 		}
 		if (st == LR_TOOLONG) {
-			/* keep the start of the line; the bad row is written once the reader has
-			 * discarded the rest and knows the line's length (at once if it already does) */
-			size_t keep = len < o.max_line / 10 ? len : o.max_line / 10;
-			buf_init(&toolong, 0);
-			if (buf_append(&toolong, line, keep) == -1) {
+			/* reported once the line has ended: lr.discarded is its whole length */
+			if (enrich_line_too_long(e, line, len, lr.discarded, o.max_line, &bad.b) == -1) {
 				log_error("out of memory");
 				return EX_SOFTWARE;
-			}
-			if (!lr.discarding) {
-				if (enrich_line_too_long(e, toolong.data, toolong.len, lr.discarded,
-				    o.max_line, &bad.b) == -1) {
-					log_error("out of memory");
-					return EX_SOFTWARE;
-				}
-				buf_free(&toolong);
 			}
 		} else if (enrich_line(e, line, len, &good.b, &bad.b) == -1) {
 			log_error("out of memory");
@@ -383,11 +362,6 @@ main(int argc, char **argv)
 			out_flush(&good, "standard output");
 		if (bad.b.len >= OUT_FLUSH_BYTES)
 			out_flush(&bad, "bad rows");
-	}
-	if (toolong.data) {
-		/* input ended inside the over-long line */
-		enrich_line_too_long(e, toolong.data, toolong.len, lr.discarded, o.max_line, &bad.b);
-		buf_free(&toolong);
 	}
 	out_flush(&good, "standard output");
 	out_flush(&bad, "bad rows");

@@ -98,11 +98,125 @@ START_TEST(linereader_huge_line)
 	ck_assert_int_eq(linereader_init(&lr, fds[0], 1000), 0);
 	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_TOOLONG);
 	ck_assert_uint_eq(n, 1000);
+	ck_assert_uint_eq(lr.discarded, big);
 	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);
 	ck_assert(n == 2 && memcmp(l, "ok", 2) == 0);
 	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_EOF);
 	linereader_free(&lr);
 	close(fds[0]);
+	free(in);
+}
+END_TEST
+
+/* Write data into a pipe from a child (it may be larger than the pipe); returns the read end. */
+static int
+pipe_from_child(const char *data, size_t n)
+{
+	int fds[2];
+
+	ck_assert_int_eq(pipe(fds), 0);
+	if (fork() == 0) {
+		ssize_t w;
+		size_t off = 0;
+		close(fds[0]);
+		while (off < n && (w = write(fds[1], data + off, n - off)) > 0)
+			off += (size_t)w;
+		_exit(0);
+	}
+	close(fds[1]);
+	return fds[0];
+}
+
+/* Two over-long lines in a row, each larger than the read buffer, then two that fit the buffer
+ * but not the limit: each is reported once, with its own prefix and its own full length
+ * (issue 10: the first one used to be swallowed by the second). */
+START_TEST(linereader_toolong_runs)
+{
+	size_t big = 200000, off = 0, i;
+	char *in = malloc(2 * big + 64);
+	struct linereader lr;
+	const char *l;
+	size_t n;
+	int fd;
+
+	for (i = 0; i < big; i++)
+		in[off++] = 'a';
+	in[off++] = '\n';
+	for (i = 0; i < big + 7; i++)
+		in[off++] = 'b';
+	in[off++] = '\n';
+	memcpy(in + off, "cccccccc\ndddddd\nok\n", 19);
+	off += 19;
+	fd = pipe_from_child(in, off);
+	ck_assert_int_eq(linereader_init(&lr, fd, 1000), 0);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_TOOLONG);
+	ck_assert_uint_eq(n, 1000);
+	ck_assert(l[0] == 'a' && l[999] == 'a');
+	ck_assert_uint_eq(lr.discarded, big);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_TOOLONG);
+	ck_assert_uint_eq(n, 1000);
+	ck_assert(l[0] == 'b' && l[999] == 'b');
+	ck_assert_uint_eq(lr.discarded, big + 7);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);
+	ck_assert(n == 8 && memcmp(l, "cccccccc", 8) == 0);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);
+	ck_assert(n == 6 && memcmp(l, "dddddd", 6) == 0);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_EOF);
+	linereader_free(&lr);
+	close(fd);
+
+	/* the same with a small limit: lines that fit the buffer but not the limit */
+	fd = pipe_with("cccccccc\ndddddd\nok\n", 19);
+	ck_assert_int_eq(linereader_init(&lr, fd, 5), 0);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_TOOLONG);
+	ck_assert(n == 5 && memcmp(l, "ccccc", 5) == 0);
+	ck_assert_uint_eq(lr.discarded, 8);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_TOOLONG);
+	ck_assert(n == 5 && memcmp(l, "ddddd", 5) == 0);
+	ck_assert_uint_eq(lr.discarded, 6);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);
+	ck_assert(n == 2 && memcmp(l, "ok", 2) == 0);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_EOF);
+	linereader_free(&lr);
+	close(fd);
+	free(in);
+}
+END_TEST
+
+/* A huge over-long line followed at once by one that fits the buffer but not the limit, and an
+ * over-long line cut by EOF: one LR_TOOLONG each. */
+START_TEST(linereader_toolong_mixed_and_eof)
+{
+	size_t big = 150000, off = 0, i;
+	char *in = malloc(2 * big + 2000);
+	struct linereader lr;
+	const char *l;
+	size_t n;
+	int fd;
+
+	for (i = 0; i < big; i++)
+		in[off++] = 'x';
+	in[off++] = '\n';
+	for (i = 0; i < 1500; i++)
+		in[off++] = 'y';
+	in[off++] = '\n';
+	for (i = 0; i < big; i++)
+		in[off++] = 'z';          /* no newline: input ends inside it */
+	fd = pipe_from_child(in, off);
+	ck_assert_int_eq(linereader_init(&lr, fd, 1000), 0);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_TOOLONG);
+	ck_assert(n == 1000 && l[0] == 'x');
+	ck_assert_uint_eq(lr.discarded, big);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_TOOLONG);
+	ck_assert(n == 1000 && l[0] == 'y' && l[999] == 'y');
+	ck_assert_uint_eq(lr.discarded, 1500);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_TOOLONG);
+	ck_assert(n == 1000 && l[0] == 'z' && l[999] == 'z');
+	ck_assert_uint_eq(lr.discarded, big);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_EOF);
+	linereader_free(&lr);
+	close(fd);
 	free(in);
 }
 END_TEST
@@ -254,6 +368,8 @@ main(void)
 
 	tcase_add_test(tc, buf_cap_enforced);
 	tcase_add_test(tc, linereader_lines_and_limits);
+	tcase_add_test(tc, linereader_toolong_runs);
+	tcase_add_test(tc, linereader_toolong_mixed_and_eof);
 	tcase_add_test(tc, linereader_huge_line);
 	tcase_add_test(tc, linereader_nonblocking_again);
 	tcase_add_test(tc, timefmt_forms);
