@@ -277,7 +277,7 @@ main(int argc, char **argv)
 		log_error("out of memory");
 		return EX_SOFTWARE;
 	}
-	sig_flags_install();
+	sig_flags_install_eintr();
 	/* Signals are held while a line is processed and delivered only while enrich waits for
 	 * input (ppoll) or reads it, so a SIGHUP or SIGTERM is never left unseen by a blocked
 	 * wait. */
@@ -295,8 +295,14 @@ main(int argc, char **argv)
 			if (open_bad(&bad) == -1)
 				log_error("reopening %s: %s", bad.path, strerror(errno));
 		}
-		if (sig_terminate)
+		if (sig_terminate && !line_buffered(&lr)) {
+			/* the whole lines already read were in hand and are done; a fragment is not
+			 * a record (its writer had not finished it) */
+			if (linereader_next_buffered(&lr, &line, &len) == LR_PARTIAL)
+				log_warn("unterminated line at shutdown: %zu bytes without a newline, "
+				    "not enriched", lr.discarded);
 			break;
+		}
 		will_read = !line_buffered(&lr) && !lr.eof;
 		if (will_read) {
 			/* about to block: let downstream see what we have */

@@ -309,31 +309,40 @@ open_append(const char *path, FILE *dflt)
 }
 
 static void
-reopen_outputs(void)
-{
-	if (opt.bad_path && strcmp(opt.bad_path, "-") != 0) {
-		FILE *f = fopen(opt.bad_path, "a");
-		if (f) {
-			fclose(bad_fp);
-			bad_fp = f;
-		} else {
-			log_error("--bad %s: reopen: %s", opt.bad_path, strerror(errno));
-		}
-	}
-	if (spool_fp) {
-		FILE *f = fopen(opt.spool_path, "a");
-		if (f) {
-			fclose(spool_fp);
-			spool_fp = f;
-		}
-	}
-}
-
-static void
 fatal_output(const char *what)
 {
 	log_error("%s: write failed: %s", what, strerror(errno));
 	exit(EX_IOERR);
+}
+
+/* SIGHUP: reopen --bad and --spool (log rotation). What the old stream still buffers is written
+ * and its close checked: a failure there is a lost bad row, as fatal as any other write. */
+static FILE *
+reopen_one(FILE *old, const char *path, const char *what)
+{
+	FILE *f = fopen(path, "a");
+
+	if (f == NULL) {
+		log_error("%s %s: reopen: %s (still writing to the old file)", what, path,
+		    strerror(errno));
+		return old;
+	}
+	if (fclose(old) == EOF) {
+		int e = errno;
+		fclose(f);
+		errno = e;
+		fatal_output(path);
+	}
+	return f;
+}
+
+static void
+reopen_outputs(void)
+{
+	if (opt.bad_path && strcmp(opt.bad_path, "-") != 0)
+		bad_fp = reopen_one(bad_fp, opt.bad_path, "--bad");
+	if (spool_fp)
+		spool_fp = reopen_one(spool_fp, opt.spool_path, "--spool");
 }
 
 static void
@@ -821,22 +830,6 @@ handle_line(const char *line, size_t len)
 	batch_add(line, len, errbuf.data, errbuf.len);
 }
 
-/* Without reading more: take every line already buffered, and a final unterminated piece. */
-static int
-take_buffered_line(struct linereader *lr, const char **line, size_t *len)
-{
-	size_t have = lr->end - lr->start;
-
-	if (have == 0 || lr->discarding)
-		return 0;
-	if (memchr(lr->buf + lr->start, '\n', have))
-		return linereader_next(lr, line, len) == LR_LINE;
-	*line = lr->buf + lr->start;
-	*len = have > lr->max_line ? lr->max_line : have;
-	lr->start = lr->end;
-	return 1;
-}
-
 static void
 handle_toolong(const char *line, size_t len)
 {
@@ -845,6 +838,20 @@ handle_toolong(const char *line, size_t len)
 	st.in++;
 	snprintf(msg, sizeof(msg), "line longer than the limit of %zu bytes (--max-line)",
 	    opt.max_line);
+	write_bad(line, len, 1, msg);
+}
+
+/* SIGTERM with part of a line in hand: its writer had not finished it, so it is not a record.
+ * It goes to --bad (never indexed, never silently dropped). */
+static void
+handle_partial(const char *line, size_t len, size_t total)
+{
+	char msg[160];
+
+	st.in++;
+	snprintf(msg, sizeof(msg), "unterminated line at shutdown: %zu bytes without a newline, "
+	    "not indexed", total);
+	log_warn("%s", msg);
 	write_bad(line, len, 1, msg);
 }
 
@@ -957,11 +964,18 @@ main(int argc, char **argv)
 		}
 		while (!eof && !batch_full() && exit_code == 0) {
 			if (sig_terminate) {
-				if (!take_buffered_line(&lr, &line, &len)) {
+				/* take what is buffered, read nothing more */
+				enum lr_status b = linereader_next_buffered(&lr, &line, &len);
+				if (b == LR_LINE) {
+					handle_line(line, len);
+				} else if (b == LR_TOOLONG) {
+					handle_toolong(line, len);
+				} else {
+					if (b == LR_PARTIAL)
+						handle_partial(line, len, lr.discarded);
 					eof = 1;
 					break;
 				}
-				handle_line(line, len);
 				continue;
 			}
 			enum lr_status s = linereader_next(&lr, &line, &len);
@@ -1053,9 +1067,13 @@ main(int argc, char **argv)
 	buf_free(&inflight_b.body);
 	free(items);
 	free(sent_idx);
-	if (bad_fp && bad_fp != stderr && bad_fp != stdout)
-		fclose(bad_fp);
-	if (spool_fp)
-		fclose(spool_fp);
+	if (bad_fp && bad_fp != stderr && bad_fp != stdout && fclose(bad_fp) == EOF) {
+		log_error("%s: write failed: %s", opt.bad_path, strerror(errno));
+		exit_code = EX_IOERR;
+	}
+	if (spool_fp && fclose(spool_fp) == EOF) {
+		log_error("%s: write failed: %s", opt.spool_path, strerror(errno));
+		exit_code = EX_IOERR;
+	}
 	return exit_code;
 }

@@ -221,6 +221,46 @@ START_TEST(linereader_toolong_mixed_and_eof)
 }
 END_TEST
 
+/* Stopping on a signal: whole buffered lines, then the unterminated fragment as LR_PARTIAL
+ * (never a line), nothing read meanwhile. */
+START_TEST(linereader_buffered_partial)
+{
+	struct linereader lr;
+	const char *l;
+	size_t n;
+	int fds[2];
+
+	ck_assert_int_eq(pipe(fds), 0);
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	ck_assert_int_eq(linereader_init(&lr, fds[0], 10), 0);
+	ck_assert_int_eq(write(fds[1], "one\ntwo\nthr", 11), 11);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);
+	ck_assert(n == 3 && memcmp(l, "one", 3) == 0);
+	ck_assert_int_eq(write(fds[1], "ee\nfour\n", 8), 8);     /* not read: still in the pipe */
+	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_LINE);
+	ck_assert(n == 3 && memcmp(l, "two", 3) == 0);
+	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_PARTIAL);
+	ck_assert(n == 3 && memcmp(l, "thr", 3) == 0);
+	ck_assert_uint_eq(lr.discarded, 3);
+	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_EOF);
+	linereader_free(&lr);
+
+	/* an over-long line cut short: its prefix, and how much of it was seen */
+	ck_assert_int_eq(linereader_init(&lr, fds[0], 4), 0);
+	ck_assert_int_eq(write(fds[1], "abcdefghij", 10), 10);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);     /* "ee" */
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);     /* "four" */
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_AGAIN);
+	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_PARTIAL);
+	ck_assert(n == 4 && memcmp(l, "abcd", 4) == 0);
+	ck_assert_uint_eq(lr.discarded, 10);
+	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_EOF);
+	linereader_free(&lr);
+	close(fds[0]);
+	close(fds[1]);
+}
+END_TEST
+
 START_TEST(linereader_nonblocking_again)
 {
 	struct linereader lr;
@@ -372,6 +412,7 @@ main(void)
 	tcase_add_test(tc, linereader_toolong_mixed_and_eof);
 	tcase_add_test(tc, linereader_huge_line);
 	tcase_add_test(tc, linereader_nonblocking_again);
+	tcase_add_test(tc, linereader_buffered_partial);
 	tcase_add_test(tc, timefmt_forms);
 	tcase_add_test(tc, uuid_v4_shape);
 	tcase_add_test(tc, utf8_repair_cases);
