@@ -61,6 +61,7 @@ struct col_queue {
 	int flush_scheduled;
 	size_t max;
 	size_t pending;
+	size_t refused;            /* size of the last record refused for want of room; 0: none */
 	struct qblock *head, *tail;
 	struct qblock *spare;
 	unsigned n_spare;
@@ -261,9 +262,19 @@ col_queue_free(struct col_queue *q)
 }
 
 int
-col_queue_room(const struct col_queue *q, size_t n)
+col_queue_room(struct col_queue *q, size_t n)
 {
-	return q->pending + n <= q->max;
+	if (q->pending + n <= q->max)
+		return 1;
+	q->refused = n;
+	return 0;
+}
+
+/* A record was refused and would still not fit: requests like it get 503. */
+static int
+queue_refusing(const struct col_queue *q)
+{
+	return q->refused > 0 && q->pending > 0 && q->pending + q->refused > q->max;
 }
 
 static struct qblock *
@@ -379,7 +390,8 @@ col_queue_pending(const struct col_queue *q)
 int
 col_queue_healthy(const struct col_queue *q)
 {
-	return !q->failing && !q->broken && q->fd >= 0 && q->pending < q->max;
+	return !q->failing && !q->broken && q->fd >= 0 && q->pending < q->max &&
+	    !queue_refusing(q);
 }
 
 int
