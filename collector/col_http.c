@@ -305,7 +305,8 @@ struct col_http_server {
 	struct event_base *base;
 	struct evconnlistener *listener;
 	struct col_http_config cfg;
-	struct col_conn *conns;
+	struct col_conn *conns;     /* most recently active first ... */
+	struct col_conn *conns_tail;   /* ... least recently active last */
 	struct col_conn *free_conns;
 	unsigned n_free;
 	int stopping;
@@ -316,8 +317,52 @@ struct col_http_server {
 };
 
 static void conn_close(struct col_conn *c);
+static void server_resume_accepting(struct col_http_server *s);
+static void server_pause_if_full(struct col_http_server *s, const struct col_conn *spare);
 static void conn_process(struct col_conn *c);
 static void conn_flush(struct col_conn *c);
+
+/* The open connections form a list by activity: a connection goes to the front when it is
+ * accepted and each time it completes a request, so the back holds those that have done the
+ * least for the longest (at a flood of silent or slowloris connections, the attackers). */
+static void
+conn_list_unlink(struct col_conn *c)
+{
+	struct col_http_server *s = c->srv;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		s->conns_tail = c->prev;
+	c->next = c->prev = NULL;
+}
+
+static void
+conn_list_push_front(struct col_conn *c)
+{
+	struct col_http_server *s = c->srv;
+
+	c->prev = NULL;
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	else
+		s->conns_tail = c;
+	s->conns = c;
+}
+
+static void
+conn_touch(struct col_conn *c)
+{
+	if (c->srv->conns != c) {
+		conn_list_unlink(c);
+		conn_list_push_front(c);
+	}
+}
 
 static int64_t
 now_ms(struct col_http_server *s)
@@ -683,6 +728,8 @@ conn_dispatch(struct col_conn *c, size_t consumed)
 	c->state = CONN_IDLE;
 	c->req_start_ms = 0;
 	conn_set_deadline(c, s->cfg.idle_timeout_s);
+	conn_touch(c);
+	server_resume_accepting(s);     /* c could make room now */
 	if (!keep)
 		c->closing = 1;
 }
@@ -723,6 +770,7 @@ conn_process(struct col_conn *c)
 			c->req.has_body = c->req.chunked || c->req.content_length >= 0;
 			c->body_need = c->req.content_length > 0 ? (size_t)c->req.content_length : 0;
 			c->state = CONN_BODY;
+			server_pause_if_full(s, NULL);     /* c is busy now */
 		}
 		if (c->head_stale) {
 			/* the views into rbuf point into the old allocation: parse the head again */
@@ -888,12 +936,7 @@ conn_close(struct col_conn *c)
 	event_del(c->ev_timer);
 	close(c->fd);
 	c->fd = -1;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		s->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	conn_list_unlink(c);
 	s->stats.open--;
 	/* Never freed here: callers up the stack may still look at c->fd. The structure goes to
 	 * the free list for reuse; accept_cb trims the list. */
@@ -906,10 +949,8 @@ conn_close(struct col_conn *c)
 	c->prev = NULL;
 	s->free_conns = c;
 	s->n_free++;
-	if (s->paused && s->listener && !s->stopping && s->stats.open < s->cfg.max_connections) {
-		evconnlistener_enable(s->listener);
-		s->paused = 0;
-	}
+	if (s->stats.open < s->cfg.max_connections)
+		server_resume_accepting(s);
 }
 
 static void
@@ -921,6 +962,57 @@ conn_free(struct col_conn *c)
 	free(c->rbuf);
 	free(c->wbuf);
 	free(c);
+}
+
+/*
+ * The connection to close to make room for a new one: the least recently active one that has no
+ * request under way or is still sending its head (nothing to answer yet, nothing half-answered).
+ * A busy connection (a body arriving, an answer being written) is never chosen. NULL when every
+ * connection is busy.
+ */
+static struct col_conn *
+conn_victim(struct col_http_server *s, const struct col_conn *spare)
+{
+	struct col_conn *c;
+
+	for (c = s->conns_tail; c; c = c->prev)
+		if (c != spare && c->woff == c->wlen && (c->state == CONN_IDLE ||
+		    c->state == CONN_HEAD || c->state == CONN_LINGER))
+			return c;
+	return NULL;
+}
+
+static int
+conn_evict_one(struct col_http_server *s)
+{
+	struct col_conn *c = conn_victim(s, NULL);
+
+	if (c == NULL)
+		return -1;
+	s->stats.evicted++;
+	conn_close(c);
+	return 0;
+}
+
+/* Accepting pauses only at the cap with every connection busy (but spare); it resumes when one
+ * closes or finishes a request (and so could make room). */
+static void
+server_pause_if_full(struct col_http_server *s, const struct col_conn *spare)
+{
+	if (s->stats.open >= s->cfg.max_connections && !s->paused && s->listener &&
+	    conn_victim(s, spare) == NULL) {
+		evconnlistener_disable(s->listener);
+		s->paused = 1;
+	}
+}
+
+static void
+server_resume_accepting(struct col_http_server *s)
+{
+	if (s->paused && s->listener && !s->stopping) {
+		evconnlistener_enable(s->listener);
+		s->paused = 0;
+	}
 }
 
 static void
@@ -990,19 +1082,18 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 		else
 			inet_ntop(AF_INET6, a6, c->peer, sizeof(c->peer));
 	}
-	c->prev = NULL;
-	c->next = s->conns;
-	if (s->conns)
-		s->conns->prev = c;
-	s->conns = c;
+	/* at the cap, the new connection takes the place of an idle or slow one */
+	if (s->stats.open >= s->cfg.max_connections)
+		conn_evict_one(s);
+	conn_list_push_front(c);
 	s->stats.open++;
 	s->stats.connections++;
 	event_add(c->ev_read, NULL);
-	conn_arm_timer(c, s->cfg.idle_timeout_s);
-	if (s->stats.open >= s->cfg.max_connections && !s->paused) {
-		evconnlistener_disable(s->listener);
-		s->paused = 1;
-	}
+	/* nothing sent yet: the request deadline, not the keep-alive one */
+	conn_arm_timer(c, s->cfg.request_timeout_s);
+	/* the new one is idle, but it must get its chance to send a request rather than be pushed
+	 * out by the next */
+	server_pause_if_full(s, c);
 }
 
 static void
@@ -1011,7 +1102,11 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 	struct col_http_server *s = arg;
 
 	(void)l;
-	/* EMFILE and friends: pause accepting until a connection closes */
+	/* EMFILE and friends: free a descriptor by closing an idle or slow connection (the
+	 * listener tries again at once); when every connection is busy, pause accepting until
+	 * one closes */
+	if ((errno == EMFILE || errno == ENFILE) && conn_evict_one(s) == 0)
+		return;
 	if (s->stats.open > 0 && !s->paused) {
 		evconnlistener_disable(s->listener);
 		s->paused = 1;

@@ -11,7 +11,9 @@
  * tested and fuzzed. The server owns connections: it reads, frames requests (Content-Length or
  * chunked bodies, Expect: 100-continue, keep-alive and pipelining), hands each complete request
  * to one handler callback, writes the response, and enforces the connection cap, the idle and
- * request timeouts and the size limits.
+ * request timeouts and the size limits. At the cap it keeps accepting: the new connection takes
+ * the place of the least recently active one that is idle or still sending its head, so silent
+ * or slowloris connections cannot lock other clients out.
  */
 #ifndef COL_HTTP_H
 #define COL_HTTP_H
@@ -95,15 +97,15 @@ typedef void (*col_http_handler_cb)(const struct col_http_request *req,
 struct col_http_config {
 	struct col_http_limits limits;
 	unsigned max_connections;
-	unsigned request_timeout_s;   /* first byte of a request to its end; then 408 */
-	unsigned idle_timeout_s;      /* keep-alive connection with no request in progress */
+	unsigned request_timeout_s;   /* accept or first byte of a request to its end; then 408 */
+	unsigned idle_timeout_s;      /* keep-alive connection between requests */
 	col_http_handler_cb handler;
 	void *handler_arg;
 };
 
 struct col_http_stats {
 	uint64_t connections;         /* accepted */
-	uint64_t rejected_conns;      /* closed at once because of the cap (never: the listener pauses) */
+	uint64_t evicted;             /* idle or slow connections closed to make room (cap, EMFILE) */
 	uint64_t timeouts;            /* 408 or idle closes */
 	uint64_t parse_errors;        /* 4xx/5xx answered by the server itself */
 	uint64_t by_status[600];      /* the same, by status code */

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -363,15 +364,42 @@ log_stats(struct app *a, const char *when)
 			off += (size_t)snprintf(routes + off, sizeof(routes) - off, " server_%d=%" PRIu64, k,
 			    hs->by_status[k]);
 	log_info("stats%s: requests:%s server_errors=%" PRIu64 " timeouts=%" PRIu64
-	    " connections=%" PRIu64 " open=%u; stored_requests=%" PRIu64 " records=%" PRIu64
+	    " connections=%" PRIu64 " open=%u evicted=%" PRIu64 "; stored_requests=%" PRIu64 " records=%" PRIu64
 	    " bad_rows=%" PRIu64 " split_payloads=%" PRIu64 " refused_503=%" PRIu64
 	    " not_stored=%" PRIu64 "; written_bytes=%" PRIu64 " bad_written_bytes=%" PRIu64
 	    " queue_bytes=%zu bad_queue_bytes=%zu write_errors=%" PRIu64,
 	    when, routes[0] ? routes : " none", hs->parse_errors, hs->timeouts, hs->connections,
-	    hs->open, st->stored_requests, st->records, st->bad_rows, st->split_payloads,
+	    hs->open, hs->evicted, st->stored_requests, st->records, st->bad_rows, st->split_payloads,
 	    st->refused_503, st->not_stored, gq->bytes_written, bq->bytes_written,
 	    col_queue_pending(a->good), col_queue_pending(a->bad),
 	    gq->write_errors + bq->write_errors);
+}
+
+/* Descriptors kept for everything but client connections: listener, outputs, event loop, logs. */
+#define FD_RESERVE 32
+
+/* Each connection is a descriptor: raise the soft RLIMIT_NOFILE to the hard limit, and keep
+ * --max-connections within what it allows (above it accept(2) would fail with EMFILE). */
+static void
+fit_fd_limit(struct opts *o)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)o->max_connections + FD_RESERVE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		unsigned fit = rl.rlim_cur > FD_RESERVE + 1 ? (unsigned)(rl.rlim_cur - FD_RESERVE) : 1;
+
+		log_warn("--max-connections %u: the descriptor limit (RLIMIT_NOFILE %llu) allows %u",
+		    o->max_connections, (unsigned long long)rl.rlim_cur, fit);
+		o->max_connections = fit;
+	}
 }
 
 static void
@@ -466,6 +494,7 @@ main(int argc, char **argv)
 	log_init(PROG);
 	sig_ignore_pipe();
 	parse_args(argc, argv, &a.o, &cfg);
+	fit_fd_limit(&a.o);
 
 	a.base = event_base_new();
 	if (a.base == NULL) {

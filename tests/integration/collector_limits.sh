@@ -127,21 +127,57 @@ wait $slow; wait $hold
 check "one byte per second: 408" grep -q '^HTTP/1.1 408' "$T_TMP/slow.out"
 check "headers never finished: 408" grep -q '^HTTP/1.1 408' "$T_TMP/hold.out"
 
-# connection cap: 8 held connections; the 9th waits until one closes
+# connection cap (issue 10): 8 silent connections; a 9th is served at once and the oldest silent
+# one is closed to make room. 8 connections in the middle of a body are busy and never closed to
+# make room: then the 9th waits until one ends (their 408 after --request-timeout).
 python3 - "$PORT" "$T_TMP/cap" <<'PY' &
-import socket, sys, time, os
-port = int(sys.argv[1])
+import os, socket, sys, time
+port, flag = int(sys.argv[1]), sys.argv[2]
 socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(8)]
-open(sys.argv[2], "w").close()
-time.sleep(1.5)
+time.sleep(0.2)      # let the server accept them all before the 9th comes
+open(flag, "w").close()
+while not os.path.exists(flag + ".done"):
+    time.sleep(0.05)
+closed = 0
 for s in socks:
-    s.close()
+    s.setblocking(False)
+    try:
+        closed += s.recv(1) == b""
+    except BlockingIOError:
+        pass
+    except OSError:
+        closed += 1
+open(flag + ".closed", "w").write(str(closed))
 PY
 cap=$!
 wait_for 5 test -f "$T_TMP/cap"
 t=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 8 "$URL/health")
+touch "$T_TMP/cap.done"
 wait $cap
-check "9th connection answered after the held ones closed ($t)" sh -c "echo '$t' | awk '{exit !(\$1 == 200 && \$2 > 0.8)}'"
+check "9th connection served at once while 8 silent ones are held ($t)" sh -c "echo '$t' | awk '{exit !(\$1 == 200 && \$2 < 0.5)}'"
+eq "... and the oldest silent connection was closed for it" 1 "$(cat "$T_TMP/cap.closed")"
+python3 - "$PORT" "$T_TMP/busy" <<'PY' &
+import socket, sys, time
+port, flag = int(sys.argv[1]), sys.argv[2]
+socks = []
+for _ in range(8):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"POST /com.snowplowanalytics.snowplow/tp2 HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly ten b")
+    socks.append(s)
+time.sleep(0.2)
+open(flag, "w").close()
+for s in socks:
+    s.settimeout(10)
+    try:
+        s.recv(100)
+    except OSError:
+        pass
+PY
+busy=$!
+wait_for 5 test -f "$T_TMP/busy"
+t=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 8 "$URL/health")
+wait $busy
+check "8 busy connections: the 9th waits for the first to end ($t)" sh -c "echo '$t' | awk '{exit !(\$1 == 200 && \$2 > 0.8)}'"
 
 wait_for 5 sh -c "[ \$(wc -l <'$T_TMP/out.raw') -ge $recs ]"
 eq "records: exactly the accepted tracking requests" "$recs" "$(lines "$T_TMP/out.raw")"
@@ -149,5 +185,5 @@ check "no corrupt line" decode_ok "$T_TMP/out.raw"
 check "still alive" curl -sf -o /dev/null "$URL/health"
 stop_collector
 eq "exit 0" 0 "$CRC"
-check "exit stats count the server's own answers" grep -q 'server_408=2 server_413=2 server_414=1 server_431=2' "$T_TMP/err.log"
+check "exit stats count the server's own answers" grep -q 'server_408=10 server_413=2 server_414=1 server_431=2' "$T_TMP/err.log"
 done_testing
