@@ -69,12 +69,30 @@ list_has(const char *v, size_t len, const char *tok)
 	return 0;
 }
 
+/* A Host field value: uri-host [ ":" port ] (RFC 9110 §7.2, RFC 3986 §3.2.2): reg-name and
+ * IP-literal characters only; empty is allowed (a target without an authority). */
+static int
+host_value_ok(const char *v, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)v[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+			continue;
+		if (strchr("-._~%!$&'()*+,;=:[]", c) == NULL || c == '\0')
+			return 0;
+	}
+	return 1;
+}
+
 /* Framing and connection semantics from the parsed headers. Returns 0 or an HTTP status. */
 static int
 col_http_semantics(struct col_http_request *req, const struct col_http_limits *lim)
 {
 	size_t i, k;
-	int have_te = 0;
+	int have_te = 0, n_host = 0;
 
 	req->content_length = -1;
 	req->chunked = 0;
@@ -112,6 +130,10 @@ col_http_semantics(struct col_http_request *req, const struct col_http_limits *l
 		} else if (ieq(h->name, h->name_len, "expect")) {
 			if (ieq(h->value, h->value_len, "100-continue"))
 				req->expect_continue = req->minor >= 1;
+		} else if (ieq(h->name, h->name_len, "host")) {
+			n_host++;
+			if (!host_value_ok(h->value, h->value_len))
+				return 400;
 		}
 	}
 	/* Both framings at once is a request-smuggling shape: refuse it. */
@@ -119,6 +141,10 @@ col_http_semantics(struct col_http_request *req, const struct col_http_limits *l
 		return 400;
 	if (req->content_length > 0 && (uint64_t)req->content_length > lim->max_body)
 		return 413;
+	/* RFC 9112 §3.2: 400 for an HTTP/1.1 request without Host, and for any request with more
+	 * than one */
+	if (n_host > 1 || (n_host == 0 && req->minor >= 1))
+		return 400;
 	return 0;
 }
 
@@ -144,8 +170,10 @@ col_http_parse_head(const char *buf, size_t len, const struct col_http_limits *l
 	sp1 = memchr(p, ' ', line_len);
 	if (sp1 == NULL || sp1 == p)
 		return 400;
+	/* a method is a token, and case-sensitive (RFC 9110 §9.1): "get" is not GET but a malformed
+	 * request line (nginx answers 400 too), not a request for an unknown route */
 	for (const char *q = p; q < sp1; q++)
-		if (!col_http_tchar[(unsigned char)*q])
+		if (!col_http_tchar[(unsigned char)*q] || (*q >= 'a' && *q <= 'z'))
 			return 400;
 	sp2 = memchr(sp1 + 1, ' ', (size_t)(line_end - sp1 - 1));
 	if (sp2 == NULL || sp2 == sp1 + 1)
@@ -879,7 +907,13 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (n == 0) {
-		/* EOF: a half-received request is dropped unanswered */
+		/* EOF. A request cut short (head or body incomplete) is answered 400 before the close:
+		 * after a half-close the client may still be reading (RFC 9112 §6.3: the message is
+		 * incomplete). Nothing of a request received: just close. */
+		if (c->state == CONN_HEAD || c->state == CONN_BODY) {
+			conn_error(c, 400);
+			return;
+		}
 		conn_close(c);
 		return;
 	}

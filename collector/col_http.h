@@ -66,7 +66,8 @@ struct col_http_request {
 /*
  * Parse the request line and headers at buf[0..len). Returns 0 when the head is complete (req
  * filled, head_len set), COL_HTTP_INCOMPLETE when more bytes are needed (the limits have been
- * checked on what is there), or an HTTP status for a request that must be refused: 400, 413
+ * checked on what is there), or an HTTP status for a request that must be refused: 400 (also an
+ * HTTP/1.1 request without exactly one valid Host, and a method with lower-case letters), 413
  * (Content-Length over max_body), 414, 431, 501 (unknown transfer coding), 505.
  */
 int col_http_parse_head(const char *buf, size_t len, const struct col_http_limits *lim,

@@ -95,14 +95,32 @@ m "header without colon: 400" 'GET /i HTTP/1.1\r\nHost x\r\n\r\n' 400
 m "space before colon: 400" 'GET /i HTTP/1.1\r\nHost : x\r\n\r\n' 400
 m "obsolete line folding: 400" 'GET /i HTTP/1.1\r\nX-A: a\r\n b\r\n\r\n' 400
 m "control character in a header: 400" 'GET /i HTTP/1.1\r\nX-A: a\001b\r\n\r\n' 400
-m "NUL in the target: 400" 'GET /i\000x HTTP/1.1\r\n\r\n' 400
+m "NUL in the target: 400" 'GET /i\000x HTTP/1.1\r\nHost: x\r\n\r\n' 400
 m "bad Content-Length: 400" 'POST /a/b HTTP/1.1\r\nContent-Length: 1x\r\n\r\n' 400
 m "two Content-Lengths: 400" 'POST /a/b HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab' 400
 m "CL and TE together: 400" 'POST /a/b HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n' 400
 m "unknown transfer coding: 501" 'POST /a/b HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n' 501
 m "bad chunk size: 400" 'POST /a/b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n' 400
-m "invalid escape in a path segment: 400" 'GET /com.acme/tp%2 HTTP/1.1\r\n\r\n' 400
-m "relative target: 400" 'GET i HTTP/1.1\r\n\r\n' 400
+m "invalid escape in a path segment: 400" 'GET /com.acme/tp%2 HTTP/1.1\r\nHost: x\r\n\r\n' 400
+m "relative target: 400" 'GET i HTTP/1.1\r\nHost: x\r\n\r\n' 400
+# RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without Host, with two, or with
+# an invalid value; HTTP/1.0 needs none
+m "HTTP/1.1 without Host: 400" 'GET /health HTTP/1.1\r\n\r\n' 400
+m "HTTP/1.1 with two Hosts: 400" 'GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n' 400
+m "HTTP/1.1 with an invalid Host: 400" 'GET /health HTTP/1.1\r\nHost: a b\r\n\r\n' 400
+m "HTTP/1.0 without Host: 200" 'GET /health HTTP/1.0\r\n\r\n' 200
+# RFC 9110 §9.1: the method is case-sensitive; a lower-case one is malformed (400, as nginx), not an
+# unknown route
+m "lower-case method: 400" 'get /health HTTP/1.1\r\nHost: x\r\n\r\n' 400
+m "mixed-case method: 400" 'Get /i?e=pv HTTP/1.1\r\nHost: x\r\n\r\n' 400
+# a request cut short by a half-close (the client still reads): 400, not a silent close
+# (RFC 9112 §6.3: the message is incomplete; the server answers before it closes)
+hc() { printf '%b' "$2" | raw --shut --status --timeout 5 >"$T_TMP/st"; eq "$1" "$3" "$(cat "$T_TMP/st")"; }
+hc "body shorter than Content-Length, then half-close: 400" 'POST /com.snowplowanalytics.snowplow/tp2 HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly ten b' 400
+hc "chunked body cut, then half-close: 400" 'POST /com.snowplowanalytics.snowplow/tp2 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab' 400
+hc "head cut, then half-close: 400" 'GET /i?e=pv HTTP/1.1\r\nHost: x' 400
+hc "a whole request, then half-close: answered" 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n' 200
+hc "nothing but empty lines, then half-close: closed without an answer" '\r\n\r\n' none
 m "bare LF line ends accepted" 'GET /health HTTP/1.1\nHost: x\n\n' 200
 printf 'POST /a/b HTTP/1.1\r\nContent-Length: 100\r\n\r\nonly ten b' | raw --half
 printf 'POST /a/b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab' | raw --half
