@@ -27,6 +27,7 @@
 #include "batch.h"
 #include "buf.h"
 #include "gz.h"
+#include "redact.h"
 #include "keys.h"
 #include "log.h"
 #include "sig.h"
@@ -303,8 +304,10 @@ configure(struct sink *s)
 			o->endpoint = s->endpoint_buf;
 	}
 	if (strncmp(o->endpoint, "http://", 7) != 0 && strncmp(o->endpoint, "https://", 8) != 0) {
+		char shown[1024];
+
 		log_error("configuration: --endpoint must start with http:// or https://: %s",
-		    o->endpoint);
+		    redact_urls(o->endpoint, shown, sizeof(shown)));
 		return EX_CONFIG;
 	}
 	u->endpoint = o->endpoint;
@@ -943,7 +946,7 @@ int
 main(int argc, char **argv)
 {
 	struct sink s;
-	char err[512];
+	char err[512], shown_endpoint[1024];
 	int rc;
 
 	memset(&s, 0, sizeof(s));
@@ -980,7 +983,8 @@ main(int argc, char **argv)
 	}
 	log_info("archiving %s lines to s3://%s/%s%s (endpoint %s, region %s, spool %s)",
 	    s.o.input == IN_BAD ? "bad-row" : s.o.input == IN_RAW ? "raw" : "enriched", s.o.bucket,
-	    s.o.partition, *s.o.partition ? "/" : "", s.o.endpoint, s.o.region, s.o.spool);
+	    s.o.partition, *s.o.partition ? "/" : "",
+	    redact_urls(s.o.endpoint, shown_endpoint, sizeof(shown_endpoint)), s.o.region, s.o.spool);
 	rc = run(&s);
 	rc = shut_down(&s, rc);
 	s3work_destroy(&s.work);

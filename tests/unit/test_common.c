@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "event.h"
 #include "linereader.h"
+#include "redact.h"
 #include "timefmt.h"
 #include "utf8.h"
 #include "uuid.h"
@@ -284,6 +285,40 @@ START_TEST(linereader_nonblocking_again)
 }
 END_TEST
 
+/* Secrets never reach logs or bad rows: the userinfo of every URL in a text is masked. */
+START_TEST(redact_userinfo)
+{
+	static const struct { const char *in, *want; } cases[] = {
+		{ "http://elastic:s3cret@es.local:9200/_bulk", "http://***@es.local:9200/_bulk" },
+		{ "https://user@host/x?y=1", "https://***@host/x?y=1" },
+		{ "http://host:9200/a@b", "http://host:9200/a@b" },        /* '@' in the path */
+		{ "http://host?q=a@b", "http://host?q=a@b" },
+		{ "http://host#a@b", "http://host#a@b" },
+		{ "no url here", "no url here" },
+		{ "", "" },
+		{ "POST http://a:b@h1/_bulk: failed; retry http://c:d@h2", "POST http://***@h1/_bulk: failed; retry http://***@h2" },
+		{ "http://a:p@ss@host/", "http://***@host/" },              /* the last '@' ends it */
+		{ "\"http://u:pw@h\"", "\"http://***@h\"" },
+		{ "http://u:pw@", "http://***@" },
+		{ "://u:pw@h", "://***@h" },
+	};
+	char out[256], small[12];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		redact_urls(cases[i].in, out, sizeof(out));
+		ck_assert_msg(strcmp(out, cases[i].want) == 0, "case %zu: got %s want %s", i, out,
+		    cases[i].want);
+	}
+	/* truncation never leaves a secret half-copied */
+	redact_urls("http://user:secretsecret@h", small, sizeof(small));
+	ck_assert_ptr_null(strstr(small, "sec"));
+	ck_assert_uint_lt(strlen(small), sizeof(small));
+	redact_urls("http://user:secretsecret@h", out, 1);
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
 START_TEST(timefmt_forms)
 {
 	char out[TIMEFMT_BUFSZ];
@@ -413,6 +448,7 @@ main(void)
 	tcase_add_test(tc, linereader_huge_line);
 	tcase_add_test(tc, linereader_nonblocking_again);
 	tcase_add_test(tc, linereader_buffered_partial);
+	tcase_add_test(tc, redact_userinfo);
 	tcase_add_test(tc, timefmt_forms);
 	tcase_add_test(tc, uuid_v4_shape);
 	tcase_add_test(tc, utf8_repair_cases);
