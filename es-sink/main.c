@@ -27,6 +27,7 @@
 #include "bulk.h"
 #include "esclient.h"
 #include "event.h"
+#include "flagval.h"
 #include "linereader.h"
 #include "log.h"
 #include "mapping.h"
@@ -118,19 +119,51 @@ usage(FILE *fp)
 	    "AWS_SESSION_TOKEN with --aws-sigv4. See es-sink(1).\n");
 }
 
+#define MAX_PATH_FLAG 4096
+
+static void
+usage_error(const char *msg)
+{
+	fprintf(stderr, PROG ": %s\n", msg);
+	exit(EX_USAGE);
+}
+
 static long
 num_arg(const char *name, const char *s, long min, long max)
 {
-	char *end;
-	long v;
+	char err[256];
+	long long v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || end == s || v < min || v > max) {
-		fprintf(stderr, PROG ": %s: invalid value '%s' (%ld..%ld)\n", name, s, min, max);
-		exit(EX_USAGE);
-	}
-	return v;
+	if (flagval_num(name, s, min, max, &v, err, sizeof(err)) == -1)
+		usage_error(err);
+	return (long)v;
+}
+
+/* A string flag: length bounds and, unless chars is NULL, a character set (flagval_str). */
+static const char *
+str_arg(const char *name, const char *s, size_t minlen, size_t maxlen, const char *chars)
+{
+	char err[256];
+
+	if (flagval_str(name, s, minlen, maxlen, chars, err, sizeof(err)) == -1)
+		usage_error(err);
+	return s;
+}
+
+/* Elasticsearch's index names: lower case, none of \\ / * ? " < > | space , # :, not starting
+ * with - _ +, at most 255 bytes (and room for a date suffix). */
+static const char *
+index_arg(const char *s)
+{
+	const char *p;
+
+	str_arg("--index", s, 1, 200, "-_.+");
+	for (p = s; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			usage_error("--index: lower case only (an Elasticsearch index name)");
+	if (strchr("-_+", s[0]) || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		usage_error("--index: must not start with '-', '_' or '+', nor be '.' or '..'");
+	return s;
 }
 
 static void
@@ -189,13 +222,19 @@ parse_args(int argc, char **argv)
 	opt.es.connect_timeout_ms = 5000;
 	while ((c = getopt_long(argc, argv, "hVqv", lo, NULL)) != -1) {
 		switch (c) {
-		case O_URL:
+		case O_URL: {
+			char err[256];
+
 			if (opt.es.nurls == ESCLIENT_MAX_URLS) {
 				fprintf(stderr, PROG ": --url: at most %d\n", ESCLIENT_MAX_URLS);
 				exit(EX_USAGE);
 			}
+			/* the request URL (base + path) must fit esclient's buffer */
+			if (flagval_http_url("--url", optarg, 1800, err, sizeof(err)) == -1)
+				usage_error(err);
 			opt.es.urls[opt.es.nurls++] = optarg;
 			break;
+		}
 		case O_INPUT:
 			if (strcmp(optarg, "enriched") == 0)
 				opt.input = IN_ENRICHED;
@@ -208,7 +247,7 @@ parse_args(int argc, char **argv)
 				exit(EX_USAGE);
 			}
 			break;
-		case O_INDEX: opt.index = optarg; break;
+		case O_INDEX: opt.index = index_arg(optarg); break;
 		case O_SETUP: opt.setup = 1; break;
 		case O_SETUP_ONLY: opt.setup = opt.setup_only = 1; break;
 		case O_BDOCS: opt.batch_docs = (size_t)num_arg("--batch-docs", optarg, 1, 100000); break;
@@ -220,12 +259,12 @@ parse_args(int argc, char **argv)
 		case O_RMAX: opt.retry_max_ms = num_arg("--retry-max-ms", optarg, 1, 86400000); break;
 		case O_RDEAD: opt.retry_deadline_s = num_arg("--retry-deadline", optarg, 0, 1L << 30); break;
 		case O_TERM: opt.term_timeout_s = num_arg("--term-timeout", optarg, 0, 86400); break;
-		case O_SPOOL: opt.spool_path = optarg; break;
-		case O_BAD: opt.bad_path = optarg; break;
+		case O_SPOOL: opt.spool_path = str_arg("--spool", optarg, 1, MAX_PATH_FLAG, NULL); break;
+		case O_BAD: opt.bad_path = str_arg("--bad", optarg, 1, MAX_PATH_FLAG, NULL); break;
 		case O_STATS: opt.stats_interval = num_arg("--stats-interval", optarg, 0, 86400); break;
-		case O_CACERT: opt.es.cacert = optarg; break;
-		case O_CERT: opt.es.cert = optarg; break;
-		case O_KEY: opt.es.key = optarg; break;
+		case O_CACERT: opt.es.cacert = str_arg("--cacert", optarg, 1, MAX_PATH_FLAG, NULL); break;
+		case O_CERT: opt.es.cert = str_arg("--cert", optarg, 1, MAX_PATH_FLAG, NULL); break;
+		case O_KEY: opt.es.key = str_arg("--key", optarg, 1, MAX_PATH_FLAG, NULL); break;
 		case O_INSECURE: opt.es.insecure = 1; break;
 		case O_SIGV4:
 			if (strcmp(optarg, "es") != 0 && strcmp(optarg, "aoss") != 0) {
@@ -234,15 +273,17 @@ parse_args(int argc, char **argv)
 			}
 			opt.es.sigv4_service = optarg;
 			break;
-		case O_REGION: opt.es.region = optarg; break;
+		case O_REGION: opt.es.region = str_arg("--aws-region", optarg, 1, 64, "-_"); break;
 		case O_TIMEOUT: opt.es.timeout_ms = num_arg("--timeout-ms", optarg, 100, 3600000); break;
 		case O_CTIMEOUT:
 			opt.es.connect_timeout_ms = num_arg("--connect-timeout-ms", optarg, 10, 600000);
 			break;
 		case O_MAXLINE: opt.max_line = (size_t)num_arg("--max-line", optarg, 1024, 1L << 30); break;
 		case O_DUMP: opt.dump = 1; break;
-		case O_SHARDF: opt.shard_format = optarg; break;
-		case O_SHARDC: shard_field = optarg; break;
+		case O_SHARDF:
+			opt.shard_format = str_arg("--shard-date-format", optarg, 1, 64, NULL);
+			break;
+		case O_SHARDC: shard_field = str_arg("--shard-date-field", optarg, 1, 64, "_"); break;
 		case O_REFRESH:
 			if (strcmp(optarg, "false") && strcmp(optarg, "true") && strcmp(optarg, "wait_for")) {
 				fprintf(stderr, PROG ": --refresh: expected false, true or wait_for\n");
@@ -294,6 +335,15 @@ parse_args(int argc, char **argv)
 		opt.es.region = getenv("AWS_REGION");
 	if (opt.es.region == NULL)
 		opt.es.region = getenv("AWS_DEFAULT_REGION");
+	if (opt.es.region != NULL) {
+		char err[256];
+
+		if (flagval_str("region (AWS_REGION, AWS_DEFAULT_REGION)", opt.es.region, 1, 64, "-_",
+		    err, sizeof(err)) == -1) {
+			fprintf(stderr, PROG ": %s\n", err);
+			exit(EX_CONFIG);
+		}
+	}
 }
 
 /* ---- outputs: bad rows, spool ---- */

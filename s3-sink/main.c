@@ -26,6 +26,7 @@
 #include "badrow.h"
 #include "batch.h"
 #include "buf.h"
+#include "flagval.h"
 #include "gz.h"
 #include "redact.h"
 #include "keys.h"
@@ -119,20 +120,26 @@ usage(FILE *f)
 	    "credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN\n");
 }
 
-static int
-parse_u64(const char *name, const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
+/* Bounds of the numeric flags: large enough for any real use, small enough that no product
+ * (seconds * 1000, sizes added up) can overflow. */
+#define MAX_SECONDS    31536000LL           /* a year */
+#define MAX_BYTES      (1LL << 50)
+#define MAX_OBJECT     (5LL << 40)          /* S3's largest object */
+#define MAX_PART       (5LL << 30)          /* S3's largest part */
+#define MAX_PATH_FLAG  4096
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-') {
-		log_error("--%s: not a non-negative integer: %s", name, s);
-		return -1;
-	}
-	*out = v;
-	return 0;
+static int
+usage_error(const char *msg)
+{
+	fprintf(stderr, PROG ": %s\n", msg);
+	return EX_USAGE;
+}
+
+/* Region names: AWS's (us-east-1, cn-north-1, ...) and S3-compatible stores' own. */
+static int
+region_check(const char *what, const char *r, char *err, size_t errlen)
+{
+	return flagval_str(what, r, 1, 64, "-_", err, errlen);
 }
 
 enum {
@@ -179,6 +186,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 	};
 	uint64_t level = 6;
 	int ch, partition_set = 0, li = 0;
+	char err[256];
 
 	memset(o, 0, sizeof(*o));
 	o->prefix = "";
@@ -197,20 +205,48 @@ parse_opts(int argc, char **argv, struct opts *o)
 	o->stats_interval = 60;
 	while ((ch = getopt_long(argc, argv, "qvhV", lo, &li)) != -1) {
 		uint64_t *u = NULL;
+		long long min = 0, max = 0, v;
+		char flag[64];
+		int rc = 0;
 
 		if (ch < O_BUCKET)
 			li = 0;
+		snprintf(flag, sizeof(flag), "--%s", lo[li].name);
 
 		switch (ch) {
-		case O_BUCKET: o->bucket = optarg; break;
-		case O_PREFIX: o->prefix = optarg; break;
-		case O_ENDPOINT: o->endpoint = optarg; break;
-		case O_REGION: o->region = optarg; break;
+		case O_BUCKET:
+			/* S3 names are 3-63 of [a-z0-9.-]; compatible stores and legacy buckets allow
+			 * more, up to 255 */
+			rc = flagval_str(flag, optarg, 1, 255, "._-", err, sizeof(err));
+			o->bucket = optarg;
+			break;
+		case O_PREFIX:
+			rc = flagval_str(flag, optarg, 0, S3KEY_MAX / 2, NULL, err, sizeof(err));
+			o->prefix = optarg;
+			break;
+		case O_ENDPOINT:
+			rc = flagval_http_url(flag, optarg, 1024, err, sizeof(err));
+			o->endpoint = optarg;
+			break;
+		case O_REGION:
+			rc = region_check(flag, optarg, err, sizeof(err));
+			o->region = optarg;
+			break;
 		case O_PATH_STYLE: o->path_style = 1; break;
-		case O_SPOOL: o->spool = optarg; break;
-		case O_PARTITION: o->partition = optarg; partition_set = 1; break;
+		case O_SPOOL:
+			rc = flagval_str(flag, optarg, 1, MAX_PATH_FLAG, NULL, err, sizeof(err));
+			o->spool = optarg;
+			break;
+		case O_PARTITION:
+			rc = flagval_str(flag, optarg, 0, S3KEY_MAX / 2, NULL, err, sizeof(err));
+			o->partition = optarg;
+			partition_set = 1;
+			break;
 		case O_PRINT_KEYS: o->print_keys = 1; break;
-		case O_BAD: o->bad_path = optarg; break;
+		case O_BAD:
+			rc = flagval_str(flag, optarg, 1, MAX_PATH_FLAG, NULL, err, sizeof(err));
+			o->bad_path = optarg;
+			break;
 		case O_INPUT:
 			if (strcmp(optarg, "enriched") == 0)
 				o->input = IN_ENRICHED;
@@ -223,28 +259,32 @@ parse_opts(int argc, char **argv, struct opts *o)
 				return EX_USAGE;
 			}
 			break;
-		case O_ROT_BYTES: u = &o->rotate_bytes; break;
-		case O_ROT_RECORDS: u = &o->rotate_records; break;
-		case O_ROT_SECONDS: u = &o->rotate_seconds; break;
-		case O_SPOOL_MAX: u = &o->spool_max; break;
-		case O_LEVEL: u = &level; break;
-		case O_MP_THRESHOLD: u = &o->multipart_threshold; break;
-		case O_PART_SIZE: u = &o->part_size; break;
-		case O_RETRY_BASE: u = &o->retry_base_ms; break;
-		case O_RETRY_MAX: u = &o->retry_max_ms; break;
-		case O_RETRY_DEADLINE: u = &o->retry_deadline; break;
-		case O_DRAIN: u = &o->drain_seconds; break;
-		case O_CONNECT: u = &o->connect_timeout; break;
-		case O_MAX_LINE: u = &o->max_line; break;
-		case O_STATS: u = &o->stats_interval; break;
+		case O_ROT_BYTES: u = &o->rotate_bytes; max = MAX_OBJECT; break;
+		case O_ROT_RECORDS: u = &o->rotate_records; max = MAX_BYTES; break;
+		case O_ROT_SECONDS: u = &o->rotate_seconds; max = MAX_SECONDS; break;
+		case O_SPOOL_MAX: u = &o->spool_max; min = 1; max = MAX_BYTES; break;
+		case O_LEVEL: u = &level; min = 1; max = 9; break;
+		case O_MP_THRESHOLD: u = &o->multipart_threshold; max = MAX_OBJECT; break;
+		case O_PART_SIZE: u = &o->part_size; min = (long long)S3UP_MIN_PART; max = MAX_PART; break;
+		case O_RETRY_BASE: u = &o->retry_base_ms; min = 1; max = 3600000; break;
+		case O_RETRY_MAX: u = &o->retry_max_ms; min = 1; max = 86400000; break;
+		case O_RETRY_DEADLINE: u = &o->retry_deadline; max = MAX_SECONDS; break;
+		case O_DRAIN: u = &o->drain_seconds; max = 86400; break;
+		case O_CONNECT: u = &o->connect_timeout; min = 1; max = 3600; break;
+		case O_MAX_LINE: u = &o->max_line; min = 1; max = 1LL << 30; break;
+		case O_STATS: u = &o->stats_interval; max = MAX_SECONDS; break;
 		case 'q': log_adjust(-1); break;
 		case 'v': log_adjust(+1); break;
 		case 'h': usage(stdout); return -1;
 		case 'V': printf(PROG " %s\n", FURROW_VERSION); return -1;
 		default: usage(stderr); return EX_USAGE;
 		}
-		if (u != NULL && parse_u64(lo[li].name, optarg, u) == -1)
-			return EX_USAGE;
+		if (u != NULL) {
+			rc = flagval_num(flag, optarg, min, max, &v, err, sizeof(err));
+			*u = (uint64_t)v;
+		}
+		if (rc == -1)
+			return usage_error(err);
 	}
 	if (optind < argc) {
 		log_error("unexpected argument: %s (input is always stdin)", argv[optind]);
@@ -252,21 +292,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 	}
 	if (o->input == IN_BAD && !partition_set)
 		o->partition = "{vendor}.{schema}";
-	if (level < 1 || level > 9) {
-		log_error("--compression-level: expected 1 to 9");
-		return EX_USAGE;
-	}
 	o->level = (int)level;
-	if (o->part_size < S3UP_MIN_PART) {
-		log_error("--part-size: at least %" PRIu64 " bytes", (uint64_t)S3UP_MIN_PART);
-		return EX_USAGE;
-	}
-	if (o->max_line == 0 || o->retry_base_ms == 0 || o->retry_max_ms < o->retry_base_ms ||
-	    o->spool_max == 0 || o->connect_timeout == 0 || o->retry_max_ms > 86400000) {
-		log_error("--max-line-bytes, --retry-base-ms, --spool-max-bytes and --connect-timeout "
-		    "must be positive, and --retry-max-ms at least --retry-base-ms (at most a day)");
-		return EX_USAGE;
-	}
+	if (o->retry_max_ms < o->retry_base_ms)
+		return usage_error("--retry-max-ms: at least --retry-base-ms");
 	return 0;
 }
 
@@ -295,6 +323,11 @@ configure(struct sink *s)
 	if (o->region == NULL || !*o->region)
 		o->region = (v = getenv("AWS_REGION")) && *v ? v :
 		    (v = getenv("AWS_DEFAULT_REGION")) && *v ? v : "us-east-1";
+	if (region_check("region (AWS_REGION, AWS_DEFAULT_REGION)", o->region, err,
+	    sizeof(err)) == -1) {
+		log_error("configuration: %s", err);
+		return EX_CONFIG;
+	}
 	if (o->endpoint == NULL || !*o->endpoint) {
 		if ((v = getenv("AWS_ENDPOINT_URL_S3")) && *v)
 			o->endpoint = v;
@@ -302,12 +335,12 @@ configure(struct sink *s)
 			o->endpoint = v;
 		else if (s3up_default_endpoint(o->region, s->endpoint_buf, sizeof(s->endpoint_buf)) == 0)
 			o->endpoint = s->endpoint_buf;
+		else
+			o->endpoint = "";
 	}
-	if (strncmp(o->endpoint, "http://", 7) != 0 && strncmp(o->endpoint, "https://", 8) != 0) {
-		char shown[1024];
-
-		log_error("configuration: --endpoint must start with http:// or https://: %s",
-		    redact_urls(o->endpoint, shown, sizeof(shown)));
+	if (flagval_http_url("endpoint (--endpoint, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL)",
+	    o->endpoint, 1024, err, sizeof(err)) == -1) {
+		log_error("configuration: %s", err);
 		return EX_CONFIG;
 	}
 	u->endpoint = o->endpoint;

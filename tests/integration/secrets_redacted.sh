@@ -40,7 +40,7 @@ check "s3-sink: the log names the endpoint" grep -q "endpoint http://\*\*\*@127.
 AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI "$FURROW_BIN/s3-sink" --bucket b \
     --spool "$T_TMP/spool" --endpoint "ftp://minio:$SECRET@127.0.0.1:$dead" </dev/null \
     >/dev/null 2>>"$T_TMP/s3.err"
-eq "s3-sink: a non-HTTP endpoint is a configuration error" 78 $?
+eq "s3-sink: a non-HTTP endpoint is a usage error" 64 $?
 no_secret "s3-sink: no password in its log" "$T_TMP/s3.err" "$T_TMP/s3.bad"
 
 # ---- enrich: an Iglu registry URI with credentials, and the registry down ----

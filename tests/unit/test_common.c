@@ -10,6 +10,7 @@
 #include "badrow.h"
 #include "buf.h"
 #include "event.h"
+#include "flagval.h"
 #include "linereader.h"
 #include "redact.h"
 #include "timefmt.h"
@@ -319,6 +320,47 @@ START_TEST(redact_userinfo)
 }
 END_TEST
 
+/* The shared flag checks: every number bounded both ways, strings by length and characters. */
+START_TEST(flagval_checks)
+{
+	char err[256];
+	long long v;
+
+	ck_assert_int_eq(flagval_num("--n", "42", 0, 100, &v, err, sizeof(err)), 0);
+	ck_assert_int_eq((int)v, 42);
+	ck_assert_int_eq(flagval_num("--n", "0", 0, 100, &v, err, sizeof(err)), 0);
+	ck_assert_int_eq(flagval_num("--n", "100", 0, 100, &v, err, sizeof(err)), 0);
+	ck_assert_int_eq(flagval_num("--n", "101", 0, 100, &v, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "--n: expected an integer from 0 to 100, not '101'");
+	ck_assert_int_eq(flagval_num("--n", "-1", 0, 100, &v, err, sizeof(err)), -1);
+	ck_assert_int_eq(flagval_num("--n", "-1", -5, 100, &v, err, sizeof(err)), 0);
+	ck_assert_int_eq(flagval_num("--n", " 5", 0, 100, &v, err, sizeof(err)), -1);
+	ck_assert_int_eq(flagval_num("--n", "+5", 0, 100, &v, err, sizeof(err)), -1);
+	ck_assert_int_eq(flagval_num("--n", "5s", 0, 100, &v, err, sizeof(err)), -1);
+	ck_assert_int_eq(flagval_num("--n", "", 0, 100, &v, err, sizeof(err)), -1);
+	ck_assert_int_eq(flagval_num("--n", "0x10", 0, 100, &v, err, sizeof(err)), -1);
+	ck_assert_int_eq(flagval_num("--n", "99999999999999999999", 0, 1LL << 62, &v, err,
+	    sizeof(err)), -1);
+
+	ck_assert_int_eq(flagval_str("--r", "us-east-1", 1, 64, "-_", err, sizeof(err)), 0);
+	ck_assert_int_eq(flagval_str("--r", "us east", 1, 64, "-_", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "--r: only letters, digits and '-_' allowed, not 'us east'");
+	ck_assert_int_eq(flagval_str("--r", "", 1, 64, "-_", err, sizeof(err)), -1);
+	ck_assert_int_eq(flagval_str("--r", "abcde", 1, 4, "-_", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "--r: expected 1 to 4 bytes, not 5 ('abcde')");
+	ck_assert_int_eq(flagval_str("--p", "any thing; \"ok\"", 0, 64, NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(flagval_str("--p", "a\r\nSet-Cookie: x", 0, 64, NULL, err, sizeof(err)), -1);
+
+	ck_assert_int_eq(flagval_http_url("--u", "https://h:9200", 100, err, sizeof(err)), 0);
+	ck_assert_int_eq(flagval_http_url("--u", "ftp://h", 100, err, sizeof(err)), -1);
+	ck_assert_int_eq(flagval_http_url("--u", "http://", 100, err, sizeof(err)), -1);
+	ck_assert_int_eq(flagval_http_url("--u", "http://a b", 100, err, sizeof(err)), -1);
+	/* a rejected URL is shown without its credentials */
+	ck_assert_int_eq(flagval_http_url("--u", "gopher://u:secret@h", 100, err, sizeof(err)), -1);
+	ck_assert_ptr_null(strstr(err, "secret"));
+}
+END_TEST
+
 START_TEST(timefmt_forms)
 {
 	char out[TIMEFMT_BUFSZ];
@@ -449,6 +491,7 @@ main(void)
 	tcase_add_test(tc, linereader_nonblocking_again);
 	tcase_add_test(tc, linereader_buffered_partial);
 	tcase_add_test(tc, redact_userinfo);
+	tcase_add_test(tc, flagval_checks);
 	tcase_add_test(tc, timefmt_forms);
 	tcase_add_test(tc, uuid_v4_shape);
 	tcase_add_test(tc, utf8_repair_cases);
