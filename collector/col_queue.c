@@ -10,17 +10,22 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
 #include "base64.h"
+#include "buf.h"
+#include "linelog.h"
 
 #define QBLOCK_SIZE   (64 * 1024)
 #define QBLOCK_CACHE  8
 #define QWRITE_IOV    16
 #define QRETRY_MS     200
+#define QBACKLOG_MS   100      /* how often a log output's backlog is measured */
+#define QSPACE_MIN    65536    /* free bytes that make a full disk "writable again" */
 
 struct qblock {
 	struct qblock *next;
@@ -70,6 +75,14 @@ struct col_queue {
 	size_t scratch_cap;
 	char error[160];
 	struct col_queue_stats stats;
+	/* A regular file or log: every request's lines are appended before it is answered
+	 * (col_queue_commit), so nothing acknowledged lives only in our memory. */
+	int durable;
+	struct linelog_writer log;
+	struct buf batch;          /* this request's lines */
+	size_t backlog;            /* bytes appended that the slowest reader group has not read */
+	size_t failed_need;        /* the size of the last append that failed */
+	struct event *ev_backlog;
 };
 
 static void queue_schedule_retry(struct col_queue *q);
@@ -98,7 +111,18 @@ queue_open_path(struct col_queue *q)
 	struct stat st;
 	int fd;
 
-	if (stat(q->path, &st) == 0 && S_ISFIFO(st.st_mode)) {
+	if (q->durable || stat(q->path, &st) == -1 || S_ISREG(st.st_mode)) {
+		if (q->durable)
+			linelog_writer_close(&q->log);
+		if (linelog_writer_open(&q->log, q->path) == -1)
+			return -1;
+		q->durable = 1;
+		q->fd = q->log.fd;
+		q->nonblocking_ok = 0;
+		q->is_fifo = 0;
+		return 0;
+	}
+	if (S_ISFIFO(st.st_mode)) {
 		fd = open(q->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 		if (fd == -1)
 			return errno == ENXIO ? 1 : -1;
@@ -124,7 +148,9 @@ queue_close_fd(struct col_queue *q)
 	if (q->ev_write)
 		event_del(q->ev_write);
 	q->waiting_writable = 0;
-	if (q->fd >= 0 && q->path)
+	if (q->durable)
+		linelog_writer_close(&q->log);
+	else if (q->fd >= 0 && q->path)
 		close(q->fd);
 	q->fd = -1;
 }
@@ -184,6 +210,31 @@ queue_schedule_retry(struct col_queue *q)
 		evtimer_add(q->ev_retry, &tv);
 }
 
+/* A log output: how far behind its slowest reader group is, and whether a full disk has room
+ * again. */
+static void
+queue_backlog_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct col_queue *q = arg;
+	struct stat st;
+	uint64_t min = 0;
+	unsigned groups = 0;
+
+	(void)fd;
+	(void)what;
+	if (q->fd >= 0 && fstat(q->fd, &st) == 0 &&
+	    linelog_committed_min(q->path, &min, &groups) == 0)
+		q->backlog = groups && (uint64_t)st.st_size > min ? (size_t)((uint64_t)st.st_size - min) : 0;
+	if (q->refused && q->backlog + q->refused <= q->max)
+		q->refused = 0;
+	if (q->failing && q->fd >= 0) {
+		struct statvfs vfs;
+		if (fstatvfs(q->fd, &vfs) == 0 &&
+		    (uint64_t)vfs.f_bavail * vfs.f_bsize >= QSPACE_MIN + q->failed_need)
+			q->failing = 0;
+	}
+}
+
 struct col_queue *
 col_queue_new(struct event_base *base, const char *path, int std_fd, size_t max, char *err,
     size_t errlen)
@@ -199,6 +250,12 @@ col_queue_new(struct event_base *base, const char *path, int std_fd, size_t max,
 	q->max = max;
 	q->fd = -1;
 	q->std_fd = std_fd;
+	buf_init(&q->batch, 0);
+	q->log.fd = -1;
+	if (path && strncmp(path, "log:", 4) == 0) {
+		path += 4;
+		q->durable = 1;
+	}
 	if (path && strcmp(path, "-") != 0) {
 		q->path = strdup(path);
 		if (q->path == NULL) {
@@ -232,6 +289,16 @@ col_queue_new(struct event_base *base, const char *path, int std_fd, size_t max,
 		col_queue_free(q);
 		return NULL;
 	}
+	if (q->durable) {
+		struct timeval tv = { 0, QBACKLOG_MS * 1000 };
+		q->ev_backlog = event_new(base, -1, EV_PERSIST, queue_backlog_cb, q);
+		if (q->ev_backlog == NULL || event_add(q->ev_backlog, &tv) == -1) {
+			snprintf(err, errlen, "cannot create events");
+			col_queue_free(q);
+			return NULL;
+		}
+		queue_backlog_cb(-1, 0, q);
+	}
 	if (q->fd < 0)
 		queue_schedule_retry(q);
 	return q;
@@ -248,6 +315,8 @@ col_queue_free(struct col_queue *q)
 	if (q->ev_write) event_free(q->ev_write);
 	if (q->ev_retry) event_free(q->ev_retry);
 	if (q->ev_flush) event_free(q->ev_flush);
+	if (q->ev_backlog) event_free(q->ev_backlog);
+	buf_free(&q->batch);
 	while ((b = q->head) != NULL) {
 		q->head = b->next;
 		qblock_free(b);
@@ -264,6 +333,11 @@ col_queue_free(struct col_queue *q)
 int
 col_queue_room(struct col_queue *q, size_t n)
 {
+	if (q->durable) {
+		/* remembered, so that /sink-health says 503 as long as requests would get it */
+		q->refused = q->backlog + q->batch.len + n > q->max ? n : 0;
+		return q->refused == 0;
+	}
 	if (q->pending + n <= q->max)
 		return 1;
 	q->refused = n;
@@ -275,6 +349,33 @@ static int
 queue_refusing(const struct col_queue *q)
 {
 	return q->refused > 0 && q->pending > 0 && q->pending + q->refused > q->max;
+}
+
+int
+col_queue_commit(struct col_queue *q)
+{
+	size_t lines = 0, i;
+
+	if (!q->durable || q->batch.len == 0)
+		return 0;
+	if (q->fd < 0 || linelog_append(&q->log, q->batch.data, q->batch.len) == -1) {
+		/* nothing of this request stays queued: it is answered 503 and retried by the
+		 * tracker */
+		q->stats.write_errors++;
+		queue_set_error(q, "append", q->fd < 0 ? EBADF : errno);
+		q->failing = 1;
+		q->failed_need = q->batch.len;
+		buf_reset(&q->batch);
+		return -1;
+	}
+	for (i = 0; i < q->batch.len; i++)
+		lines += q->batch.data[i] == '\n';
+	q->stats.lines += lines;
+	q->stats.bytes_written += q->batch.len;
+	q->backlog += q->batch.len;
+	q->failing = 0;
+	buf_reset(&q->batch);
+	return 0;
 }
 
 static struct qblock *
@@ -315,6 +416,8 @@ col_queue_push(struct col_queue *q, const char *data, size_t len)
 	struct qblock *b;
 	size_t n;
 
+	if (q->durable)
+		return buf_append(&q->batch, data, len);
 	while (len > 0) {
 		b = q->tail;
 		if (b == NULL || b->len == QBLOCK_DATA) {
@@ -343,6 +446,15 @@ col_queue_push_base64(struct col_queue *q, const uint8_t *rec, size_t len)
 	struct qblock *b = q->tail;
 	size_t n;
 
+	if (q->durable) {
+		if (buf_reserve(&q->batch, need + 1) == -1)
+			return -1;
+		n = base64_encode(rec, len, q->batch.data + q->batch.len);
+		q->batch.len += n;
+		q->batch.data[q->batch.len++] = '\n';
+		q->batch.data[q->batch.len] = '\0';
+		return 0;
+	}
 	if (b && QBLOCK_DATA - b->len >= need + 1) {
 		/* encode straight into the tail block (base64_encode writes a NUL: room for it) */
 		n = base64_encode(rec, len, b->data + b->len);
@@ -384,12 +496,20 @@ col_queue_push_base64(struct col_queue *q, const uint8_t *rec, size_t len)
 size_t
 col_queue_pending(const struct col_queue *q)
 {
-	return q->pending;
+	return q->durable ? q->batch.len : q->pending;
+}
+
+size_t
+col_queue_backlog(const struct col_queue *q)
+{
+	return q->durable ? q->backlog : q->pending;
 }
 
 int
 col_queue_healthy(const struct col_queue *q)
 {
+	if (q->durable)
+		return !q->failing && q->fd >= 0 && q->refused == 0 && q->backlog < q->max;
 	return !q->failing && !q->broken && q->fd >= 0 && q->pending < q->max &&
 	    !queue_refusing(q);
 }
@@ -508,6 +628,16 @@ col_queue_reopen(struct col_queue *q)
 	/* reopening a FIFO buys nothing and, without a reader, would drop what the pipe holds */
 	if (q->fd >= 0 && q->is_fifo)
 		return;
+	if (q->durable) {
+		/* a log: the same lock and tail checks on the file now at the path */
+		if (queue_open_path(q) == -1) {
+			queue_set_error(q, "reopen", errno);
+			q->failing = 1;
+		} else {
+			q->stats.reopens++;
+		}
+		return;
+	}
 	queue_close_fd(q);
 	rc = queue_open_path(q);
 	if (rc != 0) {
@@ -520,4 +650,74 @@ col_queue_reopen(struct col_queue *q)
 	event_assign(q->ev_write, q->base, q->fd, EV_WRITE, queue_write_cb, q);
 	q->failing = 0;
 	col_queue_flush(q);
+}
+
+int
+col_queue_spill(struct col_queue *q, const char *path, size_t *bytes)
+{
+	struct linelog_writer w;
+	struct qblock *b;
+	struct buf all;
+	int rc = 0;
+
+	*bytes = 0;
+	if (q->durable || q->pending == 0)
+		return 0;
+	buf_init(&all, 0);
+	for (b = q->head; b; b = b->next)
+		if (buf_append(&all, b->data + b->off, b->len - b->off) == -1) {
+			buf_free(&all);
+			errno = ENOMEM;
+			return -1;
+		}
+	if (linelog_writer_open(&w, path) == -1) {
+		buf_free(&all);
+		return -1;
+	}
+	if (linelog_append(&w, all.data, all.len) == -1)
+		rc = -1;
+	else if (fsync(w.fd) == -1)
+		rc = -1;
+	if (rc == 0) {
+		*bytes = all.len;
+		queue_consume(q, all.len);
+	}
+	linelog_writer_close(&w);
+	buf_free(&all);
+	return rc;
+}
+
+int
+col_queue_replay(struct col_queue *q, const char *path, size_t *bytes)
+{
+	char chunk[65536];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	uint64_t lines = q->stats.lines;     /* replayed lines are not new ones */
+	ssize_t n;
+
+	*bytes = 0;
+	if (fd == -1)
+		return errno == ENOENT ? 0 : -1;
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			return -1;
+		}
+		if (col_queue_push(q, chunk, (size_t)n) == -1) {
+			close(fd);
+			errno = ENOMEM;
+			return -1;
+		}
+		*bytes += (size_t)n;
+	}
+	close(fd);
+	if (*bytes && !q->durable && q->tail && q->tail->len &&
+	    q->tail->data[q->tail->len - 1] != '\n' && col_queue_push(q, "\n", 1) == -1)
+		return -1;     /* a damaged spill ends cleanly so that no record is glued on */
+	q->stats.lines = lines;
+	if (q->durable)
+		return col_queue_commit(q);
+	return 0;
 }

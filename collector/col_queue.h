@@ -10,6 +10,12 @@
  * are retried periodically. Lines keep queueing meanwhile; writing resumes when a reader is back. Callers ask
  * col_queue_room() before accepting a request, so a full queue turns into a 503 rather than a
  * lost record.
+ *
+ * A regular file, or a path given as log:PATH, is a line log (linelog.h) instead: a request's
+ * lines are appended by col_queue_commit before the request is answered, so an event answered
+ * 200 is on its way to disk even if the collector is killed the next moment. There the bound is
+ * the backlog: bytes appended that the slowest consumer group of the log has not committed; a
+ * failed append (a full disk) answers 503 and keeps the queue unhealthy until there is room.
  */
 #ifndef COL_QUEUE_H
 #define COL_QUEUE_H
@@ -44,8 +50,14 @@ int col_queue_room(struct col_queue *q, size_t n);
 int col_queue_push_base64(struct col_queue *q, const uint8_t *rec, size_t len);
 /* Append bytes as they are (a line that already ends in '\n'). Returns 0 or -1. */
 int col_queue_push(struct col_queue *q, const char *data, size_t len);
+/* Hand on this request's lines: appended to a log output before the answer (a no-op for a
+ * queue, which writes later). Returns 0, or -1 when they could not be appended (answer 503;
+ * they are dropped). */
+int col_queue_commit(struct col_queue *q);
 /* Bytes queued and not yet written. */
 size_t col_queue_pending(const struct col_queue *q);
+/* What counts against the bound: queued bytes, or a log's unread backlog. */
+size_t col_queue_backlog(const struct col_queue *q);
 /* 0 when the queue is full or refusing records (col_queue_room), the output is not open, or the
  * last write failed. */
 int col_queue_healthy(const struct col_queue *q);
@@ -55,6 +67,12 @@ int col_queue_broken(const struct col_queue *q);
 void col_queue_reopen(struct col_queue *q);
 /* Try to write now (used when draining). */
 void col_queue_flush(struct col_queue *q);
+/* At the end of a drain that ran out of time: append what is still queued to the file PATH
+ * (created; fsynced) instead of dropping it, and set *bytes. Returns 0 or -1 (errno). */
+int col_queue_spill(struct col_queue *q, const char *path, size_t *bytes);
+/* At start: queue the contents of a spill file left by an earlier run (*bytes: how much; 0 when
+ * there is none). The caller removes the file once the queue has written them. Returns 0 or -1. */
+int col_queue_replay(struct col_queue *q, const char *path, size_t *bytes);
 const struct col_queue_stats *col_queue_stats(const struct col_queue *q);
 /* The last error text, "" if none. */
 const char *col_queue_error(const struct col_queue *q);

@@ -4,7 +4,7 @@
  * CollectorPayload per line to standard output or --output; size_violation bad rows go to --bad.
  *
  * main() is a checklist: parse flags, open outputs, listen, install signal events, run the
- * loop, drain, report. The HTTP server is col_http, the request logic col_route, the output
+ * loop, drain, report. The HTTP server is httpd, the request logic col_route, the output
  * queues col_queue.
  */
 #include <errno.h>
@@ -23,7 +23,7 @@
 #include <arpa/inet.h>
 #include <event2/event.h>
 
-#include "col_http.h"
+#include "httpd.h"
 #include "col_queue.h"
 #include "col_route.h"
 #include "flagval.h"
@@ -47,11 +47,12 @@ struct opts {
 	unsigned idle_timeout;
 	unsigned max_connections;
 	unsigned drain_timeout;
+	const char *spill;
 };
 
 struct app {
 	struct event_base *base;
-	struct col_http_server *srv;
+	struct httpd_server *srv;
 	struct col_queue *good, *bad;
 	struct col_ctx ctx;
 	struct opts o;
@@ -70,6 +71,7 @@ enum {
 	OPT_MAX_RECORD, OPT_QUEUE_BYTES, OPT_CORS_MAX_AGE, OPT_HSTS, OPT_CROSSDOMAIN,
 	OPT_CROSSDOMAIN_INSECURE, OPT_ROOT_RESPONSE, OPT_MAX_LINE, OPT_MAX_HEADERS,
 	OPT_REQ_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_MAX_CONNS, OPT_DRAIN_TIMEOUT, OPT_METRICS,
+	OPT_SPILL,
 };
 
 static const struct option longopts[] = {
@@ -116,6 +118,7 @@ static const struct option longopts[] = {
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNS },
 	{ "drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT },
+	{ "spill", required_argument, NULL, OPT_SPILL },
 	{ "metrics", no_argument, NULL, OPT_METRICS },
 	{ NULL, 0, NULL, 0 },
 };
@@ -166,6 +169,8 @@ usage(FILE *f)
 	    "      --idle-timeout SECONDS   keep-alive idle close (610)\n"
 	    "      --max-connections N      (1024)\n"
 	    "      --drain-timeout SECONDS  on SIGTERM, how long to drain the queue (30)\n"
+	    "      --spill PATH             what a drain could not write goes here (and PATH.bad),\n"
+	    "                               and is written out first at the next start\n"
 	    "      --metrics                serve Prometheus counters on GET /metrics (off)\n"
 	    "  -h, --help, -V, --version\n");
 }
@@ -390,6 +395,7 @@ parse_args(int argc, char **argv, struct opts *o, struct col_config *cfg)
 		case OPT_IDLE_TIMEOUT: o->idle_timeout = (unsigned)parse_num(optarg, "--idle-timeout", 1, 86400); break;
 		case OPT_MAX_CONNS: o->max_connections = (unsigned)parse_num(optarg, "--max-connections", 1, 1 << 20); break;
 		case OPT_DRAIN_TIMEOUT: o->drain_timeout = (unsigned)parse_num(optarg, "--drain-timeout", 0, 86400); break;
+		case OPT_SPILL: o->spill = optarg; break;
 		case OPT_METRICS: cfg->metrics = 1; break;
 		default: usage(stderr); exit(EX_USAGE);
 		}
@@ -408,7 +414,7 @@ static void
 log_stats(struct app *a, const char *when)
 {
 	const struct col_route_stats *st = &a->ctx.st;
-	const struct col_http_stats *hs = col_http_server_stats(a->srv);
+	const struct httpd_stats *hs = httpd_server_stats(a->srv);
 	const struct col_queue_stats *gq = col_queue_stats(a->good), *bq = col_queue_stats(a->bad);
 	char routes[1024];
 	size_t off = 0;
@@ -487,8 +493,28 @@ begin_shutdown(struct app *a, const char *why)
 		return;
 	a->stopping = 1;
 	log_info("%s: stop accepting, draining %zu queued bytes", why, col_queue_pending(a->good));
-	col_http_server_stop_accepting(a->srv);
+	if (a->srv)
+		httpd_server_stop_accepting(a->srv);
 	a->drain_deadline_ms = mono_ms() + (int64_t)a->o.drain_timeout * 1000;
+}
+
+/* The drain ran out of time: what could not be written goes to the spill file. */
+static void
+spill(struct app *a)
+{
+	char bad_path[PATH_MAX];
+	size_t good = 0, bad = 0;
+
+	snprintf(bad_path, sizeof(bad_path), "%s.bad", a->o.spill);
+	if (col_queue_spill(a->good, a->o.spill, &good) == -1 ||
+	    col_queue_spill(a->bad, bad_path, &bad) == -1) {
+		log_error("--spill %s: %s", a->o.spill, strerror(errno));
+		return;
+	}
+	if (good + bad)
+		log_warn("drain: output not writable (%s): %zu bytes of records and %zu of bad rows "
+		    "spilled to %s, written out at the next start", col_queue_error(a->good)[0] ?
+		    col_queue_error(a->good) : "no reader", good, bad, a->o.spill);
 }
 
 /* Housekeeping every 20 ms: a broken standard output, and the end of a drain. */
@@ -508,12 +534,14 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (!a->stopping)
 		return;
-	if (col_http_server_open(a->srv) == 0 && col_queue_pending(a->good) == 0 &&
+	if (httpd_server_open(a->srv) == 0 && col_queue_pending(a->good) == 0 &&
 	    col_queue_pending(a->bad) == 0) {
 		event_base_loopexit(a->base, NULL);
 		return;
 	}
 	if (mono_ms() >= a->drain_deadline_ms) {
+		if (a->o.spill)
+			spill(a);
 		if (col_queue_pending(a->good) || col_queue_pending(a->bad)) {
 			log_error("drain: %zu bytes of records and %zu of bad rows not written: %s",
 			    col_queue_pending(a->good), col_queue_pending(a->bad),
@@ -522,6 +550,47 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		event_base_loopexit(a->base, NULL);
 	}
+}
+
+/* Replay: a previous run's spill is written out before any request is taken. Returns 0, or an
+ * exit status. */
+static int
+replay_spill(struct app *a)
+{
+	char bad_path[PATH_MAX];
+	struct timeval tv = { 0, 20000 };
+	size_t good = 0, bad = 0;
+
+	if (a->o.spill == NULL)
+		return 0;
+	snprintf(bad_path, sizeof(bad_path), "%s.bad", a->o.spill);
+	if (col_queue_replay(a->good, a->o.spill, &good) == -1 ||
+	    col_queue_replay(a->bad, bad_path, &bad) == -1) {
+		log_error("--spill %s: %s", a->o.spill, strerror(errno));
+		return EX_IOERR;
+	}
+	if (good + bad == 0)
+		return 0;
+	log_info("replaying %zu bytes of records and %zu of bad rows spilled by the last run",
+	    good, bad);
+	while (col_queue_pending(a->good) || col_queue_pending(a->bad)) {
+		if (col_queue_broken(a->good) || col_queue_broken(a->bad)) {
+			log_error("replaying the spill: %s", col_queue_error(a->good));
+			return EX_IOERR;
+		}
+		event_base_loopexit(a->base, &tv);
+		event_base_dispatch(a->base);
+		if (a->stopping) {
+			log_warn("stopped while replaying the spill; it is replayed again next time");
+			return EX_TEMPFAIL;
+		}
+	}
+	if ((good && unlink(a->o.spill) == -1) || (bad && unlink(bad_path) == -1)) {
+		log_error("removing the replayed spill %s: %s", a->o.spill, strerror(errno));
+		return EX_IOERR;
+	}
+	log_info("spill replayed");
+	return 0;
 }
 
 static void
@@ -548,7 +617,7 @@ main(int argc, char **argv)
 {
 	static struct app a;
 	struct col_config cfg;
-	struct col_http_config hc;
+	struct httpd_config hc;
 	char err[256];
 	struct timeval tv;
 
@@ -577,6 +646,16 @@ main(int argc, char **argv)
 	}
 	col_ctx_init(&a.ctx, &cfg, a.good, a.bad);
 
+	a.ev_term = sig_event_add(a.base, SIGTERM, term_cb, &a);
+	a.ev_int = sig_event_add(a.base, SIGINT, term_cb, &a);
+	a.ev_hup = sig_event_add(a.base, SIGHUP, hup_cb, &a);
+	a.ev_tick = event_new(a.base, -1, EV_PERSIST, tick_cb, &a);
+	if (!a.ev_term || !a.ev_int || !a.ev_hup || !a.ev_tick) {
+		log_error("cannot install signal events");
+		return EX_OSERR;
+	}
+	if ((a.exit_code = replay_spill(&a)) != 0)
+		return a.exit_code;
 	memset(&hc, 0, sizeof(hc));
 	hc.limits.max_request_line = a.o.max_request_line;
 	hc.limits.max_headers = a.o.max_headers;
@@ -586,20 +665,12 @@ main(int argc, char **argv)
 	hc.idle_timeout_s = a.o.idle_timeout;
 	hc.handler = col_route_handle;
 	hc.handler_arg = &a.ctx;
-	a.srv = col_http_server_new(a.base, a.o.bind, a.o.port, &hc, err, sizeof(err));
+	a.srv = httpd_server_new(a.base, a.o.bind, a.o.port, &hc, err, sizeof(err));
 	if (a.srv == NULL) {
 		log_error("listen: %s", err);
 		return EX_UNAVAILABLE;
 	}
 
-	a.ev_term = sig_event_add(a.base, SIGTERM, term_cb, &a);
-	a.ev_int = sig_event_add(a.base, SIGINT, term_cb, &a);
-	a.ev_hup = sig_event_add(a.base, SIGHUP, hup_cb, &a);
-	a.ev_tick = event_new(a.base, -1, EV_PERSIST, tick_cb, &a);
-	if (!a.ev_term || !a.ev_int || !a.ev_hup || !a.ev_tick) {
-		log_error("cannot install signal events");
-		return EX_OSERR;
-	}
 	tv.tv_sec = 0;
 	tv.tv_usec = 20000;
 	event_add(a.ev_tick, &tv);
@@ -610,12 +681,12 @@ main(int argc, char **argv)
 		if (a.ev_stats)
 			event_add(a.ev_stats, &tv);
 	}
-	log_info("listening on %s port %d", a.o.bind, col_http_server_port(a.srv));
+	log_info("listening on %s port %d", a.o.bind, httpd_server_port(a.srv));
 
 	event_base_dispatch(a.base);
 
 	log_stats(&a, " at exit");
-	col_http_server_free(a.srv);
+	httpd_server_free(a.srv);
 	col_ctx_free(&a.ctx);
 	col_queue_free(a.good);
 	col_queue_free(a.bad);

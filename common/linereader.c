@@ -126,8 +126,12 @@ linereader_next(struct linereader *lr, const char **line, size_t *len)
 				return LR_AGAIN;
 			return LR_ERROR;
 		}
-		if (n == 0)
+		if (n == 0) {
+			if (lr->follow)
+				return LR_AGAIN;
 			lr->eof = 1;
+		}
+		lr->read_total += (unsigned long long)n;
 		lr->end += (size_t)n;
 	}
 }
@@ -155,4 +159,26 @@ linereader_next_buffered(struct linereader *lr, const char **line, size_t *len)
 		return LR_PARTIAL;
 	}
 	return LR_EOF;
+}
+
+unsigned long long
+linereader_offset(const struct linereader *lr)
+{
+	return lr->read_total - (lr->end - lr->start);
+}
+
+void
+linereader_restart(struct linereader *lr, unsigned long long off)
+{
+	lr->start = lr->end = 0;
+	lr->discarding = 0;
+	lr->discarded = 0;
+	lr->eof = 0;
+	lr->read_total = off;
+}
+
+int
+linereader_has_line(const struct linereader *lr)
+{
+	return lr->end > lr->start && memchr(lr->buf + lr->start, '\n', lr->end - lr->start) != NULL;
 }

@@ -12,6 +12,11 @@
  * A stage stopping on a signal takes what is buffered without reading more
  * (linereader_next_buffered): whole lines, then the unterminated fragment as LR_PARTIAL, which
  * is not a record (its writer had not finished it).
+ *
+ * In follow mode (a log that is still being written) the end of the file is not the end of the
+ * input: read(2) returning 0 gives LR_AGAIN, and an unterminated tail is never returned as a
+ * line, because its writer has not finished it. linereader_offset tells where in the input the
+ * last returned line ended, which is what a reader of a log commits.
  */
 #ifndef FURROW_LINEREADER_H
 #define FURROW_LINEREADER_H
@@ -39,6 +44,8 @@ struct linereader {
 	int     discarding;
 	size_t  discarded;     /* bytes of the current over-long line seen so far; after
 	                          LR_TOOLONG or LR_PARTIAL, that line's length */
+	int     follow;        /* set by the caller: see above */
+	unsigned long long read_total;   /* input offset of the end of what was read */
 };
 
 int  linereader_init(struct linereader *lr, int fd, size_t max_line);
@@ -51,5 +58,11 @@ enum lr_status linereader_next(struct linereader *lr, const char **line, size_t 
 enum lr_status linereader_next_buffered(struct linereader *lr, const char **line, size_t *len);
 /* Bytes buffered but not yet returned. */
 size_t linereader_pending(const struct linereader *lr);
+/* 1 when a whole line is buffered, so that linereader_next returns it without reading. */
+int linereader_has_line(const struct linereader *lr);
+/* The input offset just after the last line returned (its '\n' included). */
+unsigned long long linereader_offset(const struct linereader *lr);
+/* Forget what is buffered: the caller has put the descriptor at input offset off. */
+void linereader_restart(struct linereader *lr, unsigned long long off);
 
 #endif

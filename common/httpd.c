@@ -1,7 +1,7 @@
 /*
- * col_http: HTTP/1.x request parser and connection handling for the collector (see col_http.h).
+ * httpd: HTTP/1.x request parser and connection handling (see httpd.h).
  */
-#include "col_http.h"
+#include "httpd.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,7 +25,7 @@
 /* ------------------------------------------------------------------------------------------ */
 /* Parser                                                                                       */
 
-static const unsigned char col_http_tchar[256] = {
+static const unsigned char httpd_tchar[256] = {
 	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
 	['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
 	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
@@ -89,7 +89,7 @@ host_value_ok(const char *v, size_t len)
 
 /* Framing and connection semantics from the parsed headers. Returns 0 or an HTTP status. */
 static int
-col_http_semantics(struct col_http_request *req, const struct col_http_limits *lim)
+httpd_semantics(struct httpd_request *req, const struct httpd_limits *lim)
 {
 	size_t i, k;
 	int have_te = 0, n_host = 0;
@@ -99,7 +99,7 @@ col_http_semantics(struct col_http_request *req, const struct col_http_limits *l
 	req->expect_continue = 0;
 	req->keep_alive = req->minor >= 1;
 	for (i = 0; i < req->n_headers; i++) {
-		const struct col_http_header *h = &req->headers[i];
+		const struct httpd_header *h = &req->headers[i];
 
 		if (ieq(h->name, h->name_len, "content-length")) {
 			int64_t v = 0;
@@ -149,8 +149,8 @@ col_http_semantics(struct col_http_request *req, const struct col_http_limits *l
 }
 
 int
-col_http_parse_head(const char *buf, size_t len, const struct col_http_limits *lim,
-    struct col_http_request *req)
+httpd_parse_head(const char *buf, size_t len, const struct httpd_limits *lim,
+    struct httpd_request *req)
 {
 	const char *p = buf, *end = buf + len, *eol, *sp1, *sp2, *line_end, *hstart;
 	size_t line_len;
@@ -159,7 +159,7 @@ col_http_parse_head(const char *buf, size_t len, const struct col_http_limits *l
 	req->head_len = 0;
 	eol = memchr(p, '\n', len);
 	if (eol == NULL)
-		return len > lim->max_request_line + 1 ? 414 : COL_HTTP_INCOMPLETE;
+		return len > lim->max_request_line + 1 ? 414 : HTTPD_INCOMPLETE;
 	line_end = eol;
 	if (line_end > p && line_end[-1] == '\r')
 		line_end--;
@@ -173,7 +173,7 @@ col_http_parse_head(const char *buf, size_t len, const struct col_http_limits *l
 	/* a method is a token, and case-sensitive (RFC 9110 §9.1): "get" is not GET but a malformed
 	 * request line (nginx answers 400 too), not a request for an unknown route */
 	for (const char *q = p; q < sp1; q++)
-		if (!col_http_tchar[(unsigned char)*q] || (*q >= 'a' && *q <= 'z'))
+		if (!httpd_tchar[(unsigned char)*q] || (*q >= 'a' && *q <= 'z'))
 			return 400;
 	sp2 = memchr(sp1 + 1, ' ', (size_t)(line_end - sp1 - 1));
 	if (sp2 == NULL || sp2 == sp1 + 1)
@@ -201,7 +201,7 @@ col_http_parse_head(const char *buf, size_t len, const struct col_http_limits *l
 
 		eol = memchr(p, '\n', (size_t)(end - p));
 		if (eol == NULL)
-			return (size_t)(end - hstart) > lim->max_headers ? 431 : COL_HTTP_INCOMPLETE;
+			return (size_t)(end - hstart) > lim->max_headers ? 431 : HTTPD_INCOMPLETE;
 		if ((size_t)(eol + 1 - hstart) > lim->max_headers)
 			return 431;
 		le = eol;
@@ -213,13 +213,13 @@ col_http_parse_head(const char *buf, size_t len, const struct col_http_limits *l
 		}
 		if (*p == ' ' || *p == '\t')
 			return 400;        /* obsolete line folding */
-		if (req->n_headers == COL_HTTP_MAX_HEADERS)
+		if (req->n_headers == HTTPD_MAX_HEADERS)
 			return 431;
 		colon = memchr(p, ':', (size_t)(le - p));
 		if (colon == NULL || colon == p)
 			return 400;
 		for (const char *q = p; q < colon; q++)
-			if (!col_http_tchar[(unsigned char)*q])
+			if (!httpd_tchar[(unsigned char)*q])
 				return 400;
 		v = colon + 1;
 		ve = le;
@@ -239,11 +239,11 @@ col_http_parse_head(const char *buf, size_t len, const struct col_http_limits *l
 		req->n_headers++;
 		p = eol + 1;
 	}
-	return col_http_semantics(req, lim);
+	return httpd_semantics(req, lim);
 }
 
-const struct col_http_header *
-col_http_header_get(const struct col_http_request *req, const char *name)
+const struct httpd_header *
+httpd_header_get(const struct httpd_request *req, const char *name)
 {
 	size_t i, n = strlen(name);
 
@@ -254,7 +254,7 @@ col_http_header_get(const struct col_http_request *req, const char *name)
 }
 
 const char *
-col_http_reason(int status)
+httpd_reason(int status)
 {
 	switch (status) {
 	case 100: return "Continue";
@@ -301,9 +301,9 @@ enum conn_state {
 
 enum chunk_state { CH_SIZE, CH_DATA, CH_DATA_END, CH_TRAILER, CH_DONE };
 
-struct col_conn {
-	struct col_http_server *srv;
-	struct col_conn *next, *prev;
+struct httpd_conn {
+	struct httpd_server *srv;
+	struct httpd_conn *next, *prev;
 	int fd;
 	struct event *ev_read, *ev_write, *ev_timer;
 	enum conn_state state;
@@ -313,7 +313,7 @@ struct col_conn {
 	size_t rlen, rcap;
 	char *wbuf;
 	size_t wlen, woff, wcap;
-	struct col_http_request req;
+	struct httpd_request req;
 	int have_head;
 	int head_stale;             /* rbuf moved since the head was parsed: views must be redone */
 	size_t body_need;           /* Content-Length framing: total body bytes */
@@ -329,34 +329,34 @@ struct col_conn {
 	char peer[INET6_ADDRSTRLEN];
 };
 
-struct col_http_server {
+struct httpd_server {
 	struct event_base *base;
 	struct evconnlistener *listener;
-	struct col_http_config cfg;
-	struct col_conn *conns;     /* most recently active first ... */
-	struct col_conn *conns_tail;   /* ... least recently active last */
-	struct col_conn *free_conns;
+	struct httpd_config cfg;
+	struct httpd_conn *conns;     /* most recently active first ... */
+	struct httpd_conn *conns_tail;   /* ... least recently active last */
+	struct httpd_conn *free_conns;
 	unsigned n_free;
 	int stopping;
 	int port;
 	int paused;
-	struct col_http_stats stats;
+	struct httpd_stats stats;
 	struct buf hdrs;            /* the handler's header scratch, reused */
 };
 
-static void conn_close(struct col_conn *c);
-static void server_resume_accepting(struct col_http_server *s);
-static void server_pause_if_full(struct col_http_server *s, const struct col_conn *spare);
-static void conn_process(struct col_conn *c);
-static void conn_flush(struct col_conn *c);
+static void conn_close(struct httpd_conn *c);
+static void server_resume_accepting(struct httpd_server *s);
+static void server_pause_if_full(struct httpd_server *s, const struct httpd_conn *spare);
+static void conn_process(struct httpd_conn *c);
+static void conn_flush(struct httpd_conn *c);
 
 /* The open connections form a list by activity: a connection goes to the front when it is
  * accepted and each time it completes a request, so the back holds those that have done the
  * least for the longest (at a flood of silent or slowloris connections, the attackers). */
 static void
-conn_list_unlink(struct col_conn *c)
+conn_list_unlink(struct httpd_conn *c)
 {
-	struct col_http_server *s = c->srv;
+	struct httpd_server *s = c->srv;
 
 	if (c->prev)
 		c->prev->next = c->next;
@@ -370,9 +370,9 @@ conn_list_unlink(struct col_conn *c)
 }
 
 static void
-conn_list_push_front(struct col_conn *c)
+conn_list_push_front(struct httpd_conn *c)
 {
-	struct col_http_server *s = c->srv;
+	struct httpd_server *s = c->srv;
 
 	c->prev = NULL;
 	c->next = s->conns;
@@ -384,7 +384,7 @@ conn_list_push_front(struct col_conn *c)
 }
 
 static void
-conn_touch(struct col_conn *c)
+conn_touch(struct httpd_conn *c)
 {
 	if (c->srv->conns != c) {
 		conn_list_unlink(c);
@@ -393,7 +393,7 @@ conn_touch(struct col_conn *c)
 }
 
 static int64_t
-now_ms(struct col_http_server *s)
+now_ms(struct httpd_server *s)
 {
 	struct timeval tv;
 
@@ -417,7 +417,7 @@ http_date(void)
 }
 
 static void
-conn_arm_timer(struct col_conn *c, unsigned seconds)
+conn_arm_timer(struct httpd_conn *c, unsigned seconds)
 {
 	struct timeval tv = { (time_t)seconds, 0 };
 
@@ -430,7 +430,7 @@ conn_arm_timer(struct col_conn *c, unsigned seconds)
  * for the remainder when it fires early, so most keep-alive requests never touch the timer
  * heap. An earlier deadline re-arms at once. */
 static void
-conn_set_deadline(struct col_conn *c, unsigned seconds)
+conn_set_deadline(struct httpd_conn *c, unsigned seconds)
 {
 	int64_t d = now_ms(c->srv) + (int64_t)seconds * 1000;
 
@@ -441,7 +441,7 @@ conn_set_deadline(struct col_conn *c, unsigned seconds)
 }
 
 static int
-wbuf_reserve(struct col_conn *c, size_t n)
+wbuf_reserve(struct httpd_conn *c, size_t n)
 {
 	size_t need, ncap;
 	char *p;
@@ -463,7 +463,7 @@ wbuf_reserve(struct col_conn *c, size_t n)
 }
 
 static int
-wbuf_add(struct col_conn *c, const void *p, size_t n)
+wbuf_add(struct httpd_conn *c, const void *p, size_t n)
 {
 	if (wbuf_reserve(c, n) == -1)
 		return -1;
@@ -473,13 +473,13 @@ wbuf_add(struct col_conn *c, const void *p, size_t n)
 }
 
 static int
-wbuf_str(struct col_conn *c, const char *s)
+wbuf_str(struct httpd_conn *c, const char *s)
 {
 	return wbuf_add(c, s, strlen(s));
 }
 
 static int
-wbuf_num(struct col_conn *c, unsigned long long v)
+wbuf_num(struct httpd_conn *c, unsigned long long v)
 {
 	char tmp[24];
 	int i = (int)sizeof(tmp);
@@ -493,12 +493,12 @@ wbuf_num(struct col_conn *c, unsigned long long v)
 
 /* Serialise a response into the write buffer. */
 static int
-conn_write_response(struct col_conn *c, const struct col_http_response *r, int head_only,
+conn_write_response(struct httpd_conn *c, const struct httpd_response *r, int head_only,
     int minor, int keep_alive)
 {
 	if (wbuf_str(c, minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ") == -1 ||
 	    wbuf_num(c, (unsigned)r->status) == -1 || wbuf_str(c, " ") == -1 ||
-	    wbuf_str(c, col_http_reason(r->status)) == -1 ||
+	    wbuf_str(c, httpd_reason(r->status)) == -1 ||
 	    wbuf_str(c, "\r\nDate: ") == -1 || wbuf_str(c, http_date()) == -1 ||
 	    wbuf_str(c, "\r\n") == -1)
 		return -1;
@@ -522,10 +522,10 @@ conn_write_response(struct col_conn *c, const struct col_http_response *r, int h
 
 /* A response the server makes itself (parse errors, limits, timeouts); always closes. */
 static void
-conn_error(struct col_conn *c, int status)
+conn_error(struct httpd_conn *c, int status)
 {
-	struct col_http_response r;
-	const char *body = col_http_reason(status);
+	struct httpd_response r;
+	const char *body = httpd_reason(status);
 
 	memset(&r, 0, sizeof(r));
 	r.status = status;
@@ -548,7 +548,7 @@ conn_error(struct col_conn *c, int status)
 }
 
 static void
-conn_pause_reading(struct col_conn *c, int pause)
+conn_pause_reading(struct httpd_conn *c, int pause)
 {
 	if (pause && !c->reading_paused) {
 		event_del(c->ev_read);
@@ -561,7 +561,7 @@ conn_pause_reading(struct col_conn *c, int pause)
 
 /* Start the lingering close: shut our side, discard what the client still sends, for a while. */
 static void
-conn_linger(struct col_conn *c)
+conn_linger(struct httpd_conn *c)
 {
 	shutdown(c->fd, SHUT_WR);
 	c->state = CONN_LINGER;
@@ -571,7 +571,7 @@ conn_linger(struct col_conn *c)
 }
 
 static void
-conn_flush(struct col_conn *c)
+conn_flush(struct httpd_conn *c)
 {
 	ssize_t n;
 
@@ -620,7 +620,7 @@ conn_flush(struct col_conn *c)
 static void
 conn_write_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct col_conn *c = arg;
+	struct httpd_conn *c = arg;
 
 	(void)fd;
 	(void)what;
@@ -628,7 +628,7 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-conn_reset_request(struct col_conn *c)
+conn_reset_request(struct httpd_conn *c)
 {
 	c->have_head = 0;
 	c->head_stale = 0;
@@ -643,9 +643,9 @@ conn_reset_request(struct col_conn *c)
  * or an HTTP status on a framing error.
  */
 static int
-conn_dechunk(struct col_conn *c)
+conn_dechunk(struct httpd_conn *c)
 {
-	const struct col_http_limits *lim = &c->srv->cfg.limits;
+	const struct httpd_limits *lim = &c->srv->cfg.limits;
 	char *base = c->rbuf + c->req.head_len;
 	size_t avail = c->rlen - c->req.head_len;
 
@@ -730,10 +730,10 @@ conn_dechunk(struct col_conn *c)
 }
 
 static void
-conn_dispatch(struct col_conn *c, size_t consumed)
+conn_dispatch(struct httpd_conn *c, size_t consumed)
 {
-	struct col_http_server *s = c->srv;
-	struct col_http_response r;
+	struct httpd_server *s = c->srv;
+	struct httpd_response r;
 	int head_only, keep;
 
 	memset(&r, 0, sizeof(r));
@@ -764,9 +764,9 @@ conn_dispatch(struct col_conn *c, size_t consumed)
 
 /* Parse and answer every complete request in the read buffer. */
 static void
-conn_process(struct col_conn *c)
+conn_process(struct httpd_conn *c)
 {
-	struct col_http_server *s = c->srv;
+	struct httpd_server *s = c->srv;
 	int rc;
 
 	while (c->rlen > 0 && !c->closing && !c->reading_paused) {
@@ -787,8 +787,8 @@ conn_process(struct col_conn *c)
 				c->req_start_ms = now_ms(s);
 				conn_set_deadline(c, s->cfg.request_timeout_s);
 			}
-			rc = col_http_parse_head(c->rbuf, c->rlen, &s->cfg.limits, &c->req);
-			if (rc == COL_HTTP_INCOMPLETE)
+			rc = httpd_parse_head(c->rbuf, c->rlen, &s->cfg.limits, &c->req);
+			if (rc == HTTPD_INCOMPLETE)
 				break;
 			if (rc != 0) {
 				conn_error(c, rc);
@@ -803,7 +803,7 @@ conn_process(struct col_conn *c)
 		if (c->head_stale) {
 			/* the views into rbuf point into the old allocation: parse the head again */
 			c->head_stale = 0;
-			if (col_http_parse_head(c->rbuf, c->rlen, &s->cfg.limits, &c->req) != 0) {
+			if (httpd_parse_head(c->rbuf, c->rlen, &s->cfg.limits, &c->req) != 0) {
 				conn_error(c, 500);
 				return;
 			}
@@ -856,9 +856,9 @@ conn_process(struct col_conn *c)
 static void
 conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct col_conn *c = arg;
-	struct col_http_server *s = c->srv;
-	const struct col_http_limits *lim = &s->cfg.limits;
+	struct httpd_conn *c = arg;
+	struct httpd_server *s = c->srv;
+	const struct httpd_limits *lim = &s->cfg.limits;
 	size_t hard;
 	ssize_t n;
 
@@ -924,7 +924,7 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 static void
 conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct col_conn *c = arg;
+	struct httpd_conn *c = arg;
 	int64_t now = now_ms(c->srv), left;
 	struct timeval tv;
 
@@ -959,9 +959,9 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-conn_close(struct col_conn *c)
+conn_close(struct httpd_conn *c)
 {
-	struct col_http_server *s = c->srv;
+	struct httpd_server *s = c->srv;
 
 	if (c->fd < 0)
 		return;
@@ -988,7 +988,7 @@ conn_close(struct col_conn *c)
 }
 
 static void
-conn_free(struct col_conn *c)
+conn_free(struct httpd_conn *c)
 {
 	event_free(c->ev_read);
 	event_free(c->ev_write);
@@ -1004,10 +1004,10 @@ conn_free(struct col_conn *c)
  * A busy connection (a body arriving, an answer being written) is never chosen. NULL when every
  * connection is busy.
  */
-static struct col_conn *
-conn_victim(struct col_http_server *s, const struct col_conn *spare)
+static struct httpd_conn *
+conn_victim(struct httpd_server *s, const struct httpd_conn *spare)
 {
-	struct col_conn *c;
+	struct httpd_conn *c;
 
 	for (c = s->conns_tail; c; c = c->prev)
 		if (c != spare && c->woff == c->wlen && (c->state == CONN_IDLE ||
@@ -1017,9 +1017,9 @@ conn_victim(struct col_http_server *s, const struct col_conn *spare)
 }
 
 static int
-conn_evict_one(struct col_http_server *s)
+conn_evict_one(struct httpd_server *s)
 {
-	struct col_conn *c = conn_victim(s, NULL);
+	struct httpd_conn *c = conn_victim(s, NULL);
 
 	if (c == NULL)
 		return -1;
@@ -1031,7 +1031,7 @@ conn_evict_one(struct col_http_server *s)
 /* Accepting pauses only at the cap with every connection busy (but spare); it resumes when one
  * closes or finishes a request (and so could make room). */
 static void
-server_pause_if_full(struct col_http_server *s, const struct col_conn *spare)
+server_pause_if_full(struct httpd_server *s, const struct httpd_conn *spare)
 {
 	if (s->stats.open >= s->cfg.max_connections && !s->paused && s->listener &&
 	    conn_victim(s, spare) == NULL) {
@@ -1041,7 +1041,7 @@ server_pause_if_full(struct col_http_server *s, const struct col_conn *spare)
 }
 
 static void
-server_resume_accepting(struct col_http_server *s)
+server_resume_accepting(struct httpd_server *s)
 {
 	if (s->paused && s->listener && !s->stopping) {
 		evconnlistener_enable(s->listener);
@@ -1053,8 +1053,8 @@ static void
 accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
     void *arg)
 {
-	struct col_http_server *s = arg;
-	struct col_conn *c;
+	struct httpd_server *s = arg;
+	struct httpd_conn *c;
 	int one = 1;
 
 	(void)l;
@@ -1133,7 +1133,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 static void
 accept_error_cb(struct evconnlistener *l, void *arg)
 {
-	struct col_http_server *s = arg;
+	struct httpd_server *s = arg;
 
 	(void)l;
 	/* EMFILE and friends: free a descriptor by closing an idle or slow connection (the
@@ -1147,11 +1147,11 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 	}
 }
 
-struct col_http_server *
-col_http_server_new(struct event_base *base, const char *bind_addr, int port,
-    const struct col_http_config *cfg, char *err, size_t errlen)
+struct httpd_server *
+httpd_server_new(struct event_base *base, const char *bind_addr, int port,
+    const struct httpd_config *cfg, char *err, size_t errlen)
 {
-	struct col_http_server *s;
+	struct httpd_server *s;
 	struct sockaddr_storage ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
@@ -1197,15 +1197,15 @@ col_http_server_new(struct event_base *base, const char *bind_addr, int port,
 }
 
 int
-col_http_server_port(const struct col_http_server *s)
+httpd_server_port(const struct httpd_server *s)
 {
 	return s->port;
 }
 
 void
-col_http_server_stop_accepting(struct col_http_server *s)
+httpd_server_stop_accepting(struct httpd_server *s)
 {
-	struct col_conn *c, *next;
+	struct httpd_conn *c, *next;
 
 	if (s->stopping)
 		return;
@@ -1222,21 +1222,21 @@ col_http_server_stop_accepting(struct col_http_server *s)
 }
 
 unsigned
-col_http_server_open(const struct col_http_server *s)
+httpd_server_open(const struct httpd_server *s)
 {
 	return s->stats.open;
 }
 
-const struct col_http_stats *
-col_http_server_stats(const struct col_http_server *s)
+const struct httpd_stats *
+httpd_server_stats(const struct httpd_server *s)
 {
 	return &s->stats;
 }
 
 void
-col_http_server_free(struct col_http_server *s)
+httpd_server_free(struct httpd_server *s)
 {
-	struct col_conn *c;
+	struct httpd_conn *c;
 
 	if (s == NULL)
 		return;

@@ -1,0 +1,506 @@
+/*
+ * stream: sources and sinks over standard input/output, files, FIFOs and line logs
+ * (see stream.h). Kafka and Kinesis add their own struct stream_ops.
+ */
+#include "stream.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "linelog.h"
+#include "linereader.h"
+
+#define STREAM_LOG_PREFIX      "log:"
+#define STREAM_RETRY_MS        1000    /* a full disk: try again after this long */
+#define STREAM_RECLAIM_BYTES   (4u << 20)
+#define STREAM_SINK_MAX        ((size_t)256 << 20)
+#define STREAM_TOOLONG_KEEP    65536
+
+/* ---- sources ---- */
+
+struct stream_source {
+	char               *name;
+	int                 fd;          /* what is read */
+	int                 own_fd;
+	int                 is_log;
+	int                 wake_fd;     /* inotify on the log, or fd */
+	int                 offset_fd;   /* the group's offset file, or -1 */
+	char               *log_path;
+	uint64_t            boundary;    /* input offset after the last record returned */
+	uint64_t            committed;
+	uint64_t            reclaimed;
+	int                 reclaim;
+	struct linereader   lr;
+	size_t              keep;        /* bytes of an over-long record returned */
+	char                error[256];
+};
+
+static void
+set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int
+is_log_spec(const char *spec)
+{
+	return strncmp(spec, STREAM_LOG_PREFIX, strlen(STREAM_LOG_PREFIX)) == 0;
+}
+
+void
+stream_source_close(struct stream_source *s)
+{
+	if (s == NULL)
+		return;
+	if (s->own_fd && s->fd >= 0)
+		close(s->fd);
+	if (s->wake_fd >= 0 && s->wake_fd != s->fd)
+		close(s->wake_fd);
+	if (s->offset_fd >= 0)
+		close(s->offset_fd);
+	linereader_free(&s->lr);
+	free(s->log_path);
+	free(s->name);
+	free(s);
+}
+
+static int
+open_log_source(struct stream_source *s, const char *path, const struct stream_source_opts *o,
+    char *err, size_t errlen)
+{
+	struct stat st;
+	uint64_t start = 0;
+
+	s->is_log = 1;
+	s->reclaim = o->reclaim;
+	if ((s->log_path = strdup(path)) == NULL) {
+		set_err(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	/* created if it is not there yet, so that the writer appends to the file we follow */
+	s->fd = open(path, (o->reclaim ? O_RDWR : O_RDONLY) | O_CREAT | O_CLOEXEC, 0644);
+	if (s->fd == -1) {
+		set_err(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	s->own_fd = 1;
+	if (fstat(s->fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		set_err(err, errlen, "%s: not a regular file (a log is one)", path);
+		errno = EINVAL;
+		return -1;
+	}
+	if (o->group) {
+		s->offset_fd = linelog_offset_open(path, s->fd, o->group, o->from_end, &start);
+		if (s->offset_fd == -1) {
+			set_err(err, errlen, "%s: offsets of group %s: %s", path, o->group,
+			    errno == EINVAL ? "invalid group name or offset file" : strerror(errno));
+			return -1;
+		}
+		if (start > (uint64_t)st.st_size)
+			start = 0;     /* the log was made anew under the group: read it all */
+		s->committed = start;
+	} else if (o->from_end) {
+		start = linelog_tail_offset(s->fd, 0);
+	} else if (o->tail_bytes) {
+		start = linelog_tail_offset(s->fd, o->tail_bytes);
+	}
+	if (lseek(s->fd, (off_t)start, SEEK_SET) == -1) {
+		set_err(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	s->boundary = start;
+	if ((s->wake_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1 ||
+	    inotify_add_watch(s->wake_fd, path, IN_MODIFY) == -1) {
+		set_err(err, errlen, "%s: inotify: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+struct stream_source *
+stream_source_open(const char *spec, const struct stream_source_opts *o, char *err, size_t errlen)
+{
+	struct stream_source *s = calloc(1, sizeof(*s));
+	size_t max_line = o->max_line ? o->max_line : 10u << 20;
+
+	if (s == NULL || (s->name = strdup(spec)) == NULL) {
+		free(s);
+		set_err(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->fd = s->wake_fd = s->offset_fd = -1;
+	s->keep = o->toolong_keep ? o->toolong_keep : STREAM_TOOLONG_KEEP;
+	if (s->keep > max_line)
+		s->keep = max_line;
+	if (linereader_init(&s->lr, -1, max_line) == -1) {
+		set_err(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (strcmp(spec, "-") == 0) {
+		s->fd = 0;
+	} else if (is_log_spec(spec)) {
+		if (open_log_source(s, spec + strlen(STREAM_LOG_PREFIX), o, err, errlen) == -1)
+			goto fail;
+	} else {
+		if (o->group) {
+			set_err(err, errlen, "%s: a consumer group needs a log (log:%s)", spec, spec);
+			errno = EINVAL;
+			goto fail;
+		}
+		if ((s->fd = open(spec, O_RDONLY | O_CLOEXEC)) == -1) {
+			set_err(err, errlen, "%s: %s", spec, strerror(errno));
+			goto fail;
+		}
+		s->own_fd = 1;
+	}
+	if (s->wake_fd == -1)
+		s->wake_fd = s->fd;
+	s->lr.fd = s->fd;
+	s->lr.follow = s->is_log;
+	linereader_restart(&s->lr, s->boundary);
+	return s;
+fail:
+	stream_source_close(s);
+	return NULL;
+}
+
+int
+stream_source_fd(const struct stream_source *s)
+{
+	return s->wake_fd;
+}
+
+int
+stream_source_follows(const struct stream_source *s)
+{
+	return s->is_log;
+}
+
+const char *
+stream_source_error(const struct stream_source *s)
+{
+	return s->error;
+}
+
+const char *
+stream_source_name(const struct stream_source *s)
+{
+	return s->name;
+}
+
+/* Nothing more to read in the log now: empty the inotify queue, then look once more, so a write
+ * between our last read and the next poll still wakes the poll. A shrunken file means a writer
+ * cut off a fragment a killed writer had left: go back to the last whole line. */
+static int
+log_settle(struct stream_source *s)
+{
+	char events[4096];
+	struct stat st;
+	uint64_t readpos;
+
+	while (read(s->wake_fd, events, sizeof(events)) > 0)
+		;
+	if (fstat(s->fd, &st) == -1)
+		return -1;
+	readpos = s->lr.read_total;
+	if ((uint64_t)st.st_size < readpos) {
+		if (lseek(s->fd, (off_t)s->boundary, SEEK_SET) == -1)
+			return -1;
+		linereader_restart(&s->lr, s->boundary);
+		return 1;
+	}
+	return (uint64_t)st.st_size > readpos;
+}
+
+enum stream_status
+stream_source_next(struct stream_source *s, struct stream_rec *rec)
+{
+	enum lr_status st;
+	const char *line;
+	size_t len;
+
+	for (;;) {
+		if (!s->is_log && !linereader_has_line(&s->lr) && !s->lr.eof) {
+			/* do not let read(2) block on a pipe or a terminal */
+			struct pollfd p = { s->fd, POLLIN, 0 };
+			if (poll(&p, 1, 0) == 0)
+				return STREAM_AGAIN;
+		}
+		st = linereader_next(&s->lr, &line, &len);
+		if (st == LR_AGAIN && s->is_log) {
+			int more = log_settle(s);
+			if (more == -1) {
+				snprintf(s->error, sizeof(s->error), "%s: %s", s->name, strerror(errno));
+				return STREAM_ERROR;
+			}
+			if (more)
+				continue;
+		}
+		switch (st) {
+		case LR_LINE:
+		case LR_TOOLONG:
+			rec->data = line;
+			rec->len = st == LR_TOOLONG && len > s->keep ? s->keep : len;
+			rec->full_len = st == LR_TOOLONG ? s->lr.discarded : len;
+			rec->pos = s->boundary = linereader_offset(&s->lr);
+			return st == LR_LINE ? STREAM_OK : STREAM_TOOLONG;
+		case LR_AGAIN:
+			return STREAM_AGAIN;
+		case LR_EOF:
+			return STREAM_EOF;
+		case LR_ERROR:
+		default:
+			snprintf(s->error, sizeof(s->error), "%s: %s", s->name, strerror(errno));
+			return STREAM_ERROR;
+		}
+	}
+}
+
+enum stream_status
+stream_source_next_buffered(struct stream_source *s, struct stream_rec *rec)
+{
+	enum lr_status st;
+	const char *line;
+	size_t len;
+
+	if (s->is_log)
+		return STREAM_EOF;
+	st = linereader_next_buffered(&s->lr, &line, &len);
+	if (st != LR_LINE && st != LR_TOOLONG && st != LR_PARTIAL)
+		return STREAM_EOF;
+	rec->data = line;
+	rec->len = st == LR_TOOLONG && len > s->keep ? s->keep : len;
+	rec->full_len = st == LR_LINE ? len : s->lr.discarded;
+	rec->pos = s->boundary = linereader_offset(&s->lr);
+	return st == LR_LINE ? STREAM_OK : st == LR_TOOLONG ? STREAM_TOOLONG : STREAM_PARTIAL;
+}
+
+int
+stream_source_commit(struct stream_source *s, uint64_t pos, char *err, size_t errlen)
+{
+	if (s->offset_fd == -1 || pos <= s->committed)
+		return 0;
+	if (linelog_offset_commit(s->offset_fd, pos) == -1) {
+		set_err(err, errlen, "%s: committing offset %llu: %s", s->name,
+		    (unsigned long long)pos, strerror(errno));
+		return -1;
+	}
+	s->committed = pos;
+	if (s->reclaim && pos - s->reclaimed >= STREAM_RECLAIM_BYTES &&
+	    linelog_reclaim(s->log_path, s->fd, &s->reclaimed) == -1) {
+		if (errno == EOPNOTSUPP) {
+			s->reclaim = 0;      /* this file system keeps the space; nothing is lost */
+			return 0;
+		}
+		set_err(err, errlen, "%s: reclaiming read space: %s", s->name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- sinks ---- */
+
+struct stream_sink {
+	char                 *name;
+	char                 *path;      /* NULL: the standard descriptor */
+	int                   fd;
+	int                   is_file;   /* a regular file: appended under the log's lock */
+	struct linelog_writer log;
+	struct buf            q;
+	char                  error[256];
+};
+
+static int
+sink_open_path(struct stream_sink *s)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(s->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		close(fd);
+		if (s->is_file)
+			linelog_writer_close(&s->log);
+		if (linelog_writer_open(&s->log, s->path) == -1)
+			return -1;
+		s->is_file = 1;
+		s->fd = s->log.fd;
+		return 0;
+	}
+	if (s->is_file) {
+		linelog_writer_close(&s->log);
+		s->is_file = 0;
+	} else if (s->fd > 2) {
+		close(s->fd);
+	}
+	s->fd = fd;
+	return 0;
+}
+
+struct stream_sink *
+stream_sink_open(const char *spec, int std_fd, char *err, size_t errlen)
+{
+	struct stream_sink *s = calloc(1, sizeof(*s));
+	const char *path = spec;
+
+	if (s == NULL || (s->name = strdup(spec)) == NULL) {
+		free(s);
+		set_err(err, errlen, "out of memory");
+		return NULL;
+	}
+	buf_init(&s->q, STREAM_SINK_MAX);
+	s->fd = -1;
+	s->log.fd = -1;
+	if (strcmp(spec, "-") == 0) {
+		s->fd = std_fd;
+		return s;
+	}
+	if (is_log_spec(spec))
+		path = spec + strlen(STREAM_LOG_PREFIX);
+	if ((s->path = strdup(path)) == NULL || sink_open_path(s) == -1) {
+		set_err(err, errlen, "%s: %s", path, s->path ? strerror(errno) : "out of memory");
+		stream_sink_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+stream_sink_close(struct stream_sink *s)
+{
+	if (s == NULL)
+		return;
+	if (s->is_file)
+		linelog_writer_close(&s->log);
+	else if (s->path && s->fd > 2)
+		close(s->fd);
+	buf_free(&s->q);
+	free(s->path);
+	free(s->name);
+	free(s);
+}
+
+int
+stream_sink_put(struct stream_sink *s, const char *data, size_t len)
+{
+	if (buf_reserve(&s->q, len + 1) == -1)
+		return -1;
+	memcpy(s->q.data + s->q.len, data, len);
+	s->q.len += len;
+	s->q.data[s->q.len++] = '\n';
+	s->q.data[s->q.len] = '\0';
+	return 0;
+}
+
+int
+stream_sink_put_lines(struct stream_sink *s, const char *data, size_t len)
+{
+	return buf_append(&s->q, data, len);
+}
+
+struct buf *
+stream_sink_queue(struct stream_sink *s)
+{
+	return &s->q;
+}
+
+enum stream_status
+stream_sink_flush(struct stream_sink *s)
+{
+	size_t off = 0;
+
+	if (s->q.len == 0)
+		return STREAM_OK;
+	if (s->is_file) {
+		if (linelog_append(&s->log, s->q.data, s->q.len) == 0) {
+			buf_reset(&s->q);
+			return STREAM_OK;
+		}
+		snprintf(s->error, sizeof(s->error), "writing %s: %s", s->path, strerror(errno));
+		if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG || errno == EAGAIN)
+			return STREAM_BLOCKED;
+		return STREAM_ERROR;
+	}
+	/* a pipe, a FIFO, a terminal: block (that is the back-pressure), but never give up on
+	 * EINTR; a line longer than the pipe's buffer is still written whole, in order */
+	while (off < s->q.len) {
+		ssize_t n = write(s->fd, s->q.data + off, s->q.len - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				struct pollfd p = { s->fd, POLLOUT, 0 };
+				poll(&p, 1, -1);
+				continue;
+			}
+			buf_consume(&s->q, off);
+			snprintf(s->error, sizeof(s->error), "writing %s: %s",
+			    s->path ? s->path : "standard output", strerror(errno));
+			return STREAM_ERROR;
+		}
+		off += (size_t)n;
+	}
+	buf_reset(&s->q);
+	return STREAM_OK;
+}
+
+size_t
+stream_sink_pending(const struct stream_sink *s)
+{
+	return s->q.len;
+}
+
+int
+stream_sink_fd(const struct stream_sink *s)
+{
+	(void)s;
+	return -1;
+}
+
+int
+stream_sink_retry_ms(const struct stream_sink *s)
+{
+	(void)s;
+	return STREAM_RETRY_MS;
+}
+
+int
+stream_sink_reopen(struct stream_sink *s)
+{
+	if (s->path == NULL)
+		return 0;
+	if (sink_open_path(s) == -1) {
+		snprintf(s->error, sizeof(s->error), "reopening %s: %s", s->path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+const char *
+stream_sink_error(const struct stream_sink *s)
+{
+	return s->error;
+}
+
+const char *
+stream_sink_name(const struct stream_sink *s)
+{
+	return s->name;
+}
