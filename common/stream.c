@@ -325,33 +325,41 @@ struct stream_sink {
 	char                  error[256];
 };
 
+/* Open (or, for SIGHUP, reopen) the sink's path. Returns 0, -1 when it cannot be opened (the
+ * old descriptor stays), or -2 when the new one is open but closing the old one failed. */
 static int
 sink_open_path(struct stream_sink *s)
 {
+	struct linelog_writer w;
 	struct stat st;
-	int fd;
+	int fd, rc = 0, e = 0;
 
 	fd = open(s->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (fd == -1)
 		return -1;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
 		close(fd);
-		if (s->is_file)
-			linelog_writer_close(&s->log);
-		if (linelog_writer_open(&s->log, s->path) == -1)
+		if (linelog_writer_open(&w, s->path) == -1)
 			return -1;
-		s->is_file = 1;
-		s->fd = s->log.fd;
-		return 0;
+		fd = -1;
 	}
 	if (s->is_file) {
-		linelog_writer_close(&s->log);
-		s->is_file = 0;
-	} else if (s->fd > 2) {
-		close(s->fd);
+		if (linelog_writer_close(&s->log) == -1)
+			rc = -2, e = errno;
+	} else if (s->fd > 2 && s->path && s->fd != fd) {
+		if (close(s->fd) == -1)
+			rc = -2, e = errno;
 	}
-	s->fd = fd;
-	return 0;
+	if (fd == -1) {
+		s->log = w;
+		s->is_file = 1;
+		s->fd = s->log.fd;
+	} else {
+		s->is_file = 0;
+		s->fd = fd;
+	}
+	errno = e;
+	return rc;
 }
 
 struct stream_sink *
@@ -374,7 +382,7 @@ stream_sink_open(const char *spec, int std_fd, char *err, size_t errlen)
 	}
 	if (is_log_spec(spec))
 		path = spec + strlen(STREAM_LOG_PREFIX);
-	if ((s->path = strdup(path)) == NULL || sink_open_path(s) == -1) {
+	if ((s->path = strdup(path)) == NULL || sink_open_path(s) != 0) {
 		set_err(err, errlen, "%s: %s", path, s->path ? strerror(errno) : "out of memory");
 		stream_sink_close(s);
 		return NULL;
@@ -382,19 +390,24 @@ stream_sink_open(const char *spec, int std_fd, char *err, size_t errlen)
 	return s;
 }
 
-void
+int
 stream_sink_close(struct stream_sink *s)
 {
+	int rc = 0, e = 0;
+
 	if (s == NULL)
-		return;
+		return 0;
 	if (s->is_file)
-		linelog_writer_close(&s->log);
+		rc = linelog_writer_close(&s->log);
 	else if (s->path && s->fd > 2)
-		close(s->fd);
+		rc = close(s->fd);
+	e = errno;
 	buf_free(&s->q);
 	free(s->path);
 	free(s->name);
 	free(s);
+	errno = e;
+	return rc;
 }
 
 int
@@ -486,11 +499,18 @@ stream_sink_reopen(struct stream_sink *s)
 {
 	if (s->path == NULL)
 		return 0;
-	if (sink_open_path(s) == -1) {
-		snprintf(s->error, sizeof(s->error), "reopening %s: %s", s->path, strerror(errno));
+	switch (sink_open_path(s)) {
+	case 0:
+		return 0;
+	case -1:
+		snprintf(s->error, sizeof(s->error), "reopening %s: %s (still writing to the old "
+		    "file)", s->path, strerror(errno));
 		return -1;
+	default:
+		snprintf(s->error, sizeof(s->error), "closing the old %s: %s (what was written to it "
+		    "may be lost)", s->path, strerror(errno));
+		return -2;
 	}
-	return 0;
 }
 
 const char *

@@ -85,7 +85,9 @@ struct buf;
 /* Open a sink; std_fd is the descriptor "-" means (1 for --output, 1 or 2 for --bad).
  * Returns NULL and fills err on failure (errno set). */
 struct stream_sink *stream_sink_open(const char *spec, int std_fd, char *err, size_t errlen);
-void stream_sink_close(struct stream_sink *s);
+/* Close, after stream_sink_flush. Returns 0, or -1 when close(2) reported a failed write (errno
+ * set; the error text says which file). */
+int  stream_sink_close(struct stream_sink *s);
 /* Queue one record (without '\n'). Returns 0, or -1 when it cannot be buffered (out of memory
  * or over the sink's limit: flush first). */
 int stream_sink_put(struct stream_sink *s, const char *data, size_t len);
@@ -102,7 +104,10 @@ enum stream_status stream_sink_flush(struct stream_sink *s);
 size_t stream_sink_pending(const struct stream_sink *s);
 int stream_sink_fd(const struct stream_sink *s);
 int stream_sink_retry_ms(const struct stream_sink *s);
-/* SIGHUP: reopen a file sink (log rotation). Returns 0 or -1. */
+/* SIGHUP: reopen a file sink (log rotation), after stream_sink_flush. Returns 0; -1 when the
+ * file cannot be opened (the old one stays in use); -2 when closing the old one reported a failed
+ * write (the new one is in use; what the old one was told may be lost: treat it as an output
+ * failure). */
 int stream_sink_reopen(struct stream_sink *s);
 const char *stream_sink_error(const struct stream_sink *s);
 const char *stream_sink_name(const struct stream_sink *s);

@@ -107,7 +107,7 @@ parse_flags(int argc, char **argv, struct opts *o)
 	o->max_line = DEFAULT_MAX_LINE;
 	o->source = "-";
 	o->output = "-";
-	o->group = "enrich";
+	o->group = NULL;
 	while ((c = getopt_long(argc, argv, "qvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r': o->resolver = parse_path(optarg, "--resolver"); break;
@@ -132,6 +132,12 @@ parse_flags(int argc, char **argv, struct opts *o)
 		default: usage(stderr); exit(EX_USAGE);
 		}
 	}
+	if (o->group && strncmp(o->source, "log:", 4) != 0) {
+		fprintf(stderr, "enrich: --group: a consumer group needs a log (--source log:PATH)\n");
+		exit(EX_USAGE);
+	}
+	if (o->group == NULL)
+		o->group = "enrich";
 	if (optind < argc) {
 		fprintf(stderr, "enrich: unexpected argument: %s\n", argv[optind]);
 		usage(stderr);
@@ -255,8 +261,10 @@ main(int argc, char **argv)
 	status = enrich_loop_run(&loop);
 out:
 	stream_source_close(loop.in);
-	stream_sink_close(loop.good);
-	stream_sink_close(loop.bad);
+	if (stream_sink_close(loop.good) == -1 || stream_sink_close(loop.bad) == -1) {
+		log_error("closing the outputs: %s", strerror(errno));
+		status = status ? status : EX_IOERR;
+	}
 	enrich_free(loop.e);
 	if (enrichments)
 		enrichments_free(enrichments);
