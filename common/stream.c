@@ -271,6 +271,66 @@ stream_source_next(struct stream_source *s, struct stream_rec *rec)
 	}
 }
 
+ssize_t
+stream_source_read(struct stream_source *s, char *buf, size_t cap, uint64_t *pos)
+{
+	ssize_t n;
+	char *nl;
+
+	for (;;) {
+		if (!s->is_log) {
+			struct pollfd p = { s->fd, POLLIN, 0 };
+			if (poll(&p, 1, 0) == 0) {
+				errno = EAGAIN;
+				return -1;
+			}
+		}
+		n = read(s->fd, buf, cap);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				snprintf(s->error, sizeof(s->error), "%s: %s", s->name, strerror(errno));
+			return -1;
+		}
+		if (!s->is_log) {
+			s->boundary += (uint64_t)n;
+			*pos = s->boundary;
+			return n;
+		}
+		/* a log: whole lines only; the unfinished end of the file waits for its writer */
+		nl = n > 0 ? memrchr(buf, '\n', (size_t)n) : NULL;
+		if (nl == NULL && (size_t)n == cap) {
+			s->boundary += (uint64_t)n;    /* one line longer than cap: take it in parts */
+			*pos = s->boundary;
+			return n;
+		}
+		if (nl != NULL) {
+			size_t take = (size_t)(nl - buf) + 1;
+			if (take < (size_t)n && lseek(s->fd, (off_t)(s->boundary + take), SEEK_SET) == -1)
+				return -1;
+			s->boundary += take;
+			*pos = s->boundary;
+			return (ssize_t)take;
+		}
+		if (n > 0 && lseek(s->fd, (off_t)s->boundary, SEEK_SET) == -1)
+			return -1;
+		/* nothing whole to read: empty inotify's queue, then look once more */
+		{
+			char events[4096];
+			struct stat st;
+			while (read(s->wake_fd, events, sizeof(events)) > 0)
+				;
+			if (fstat(s->fd, &st) == -1)
+				return -1;
+			if ((uint64_t)st.st_size > s->boundary + (uint64_t)n)
+				continue;
+		}
+		errno = EAGAIN;
+		return -1;
+	}
+}
+
 enum stream_status
 stream_source_next_buffered(struct stream_source *s, struct stream_rec *rec)
 {

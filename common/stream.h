@@ -27,6 +27,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 enum stream_status {
 	STREAM_OK = 0,        /* a record (sources) / everything handed on (sinks) */
@@ -65,6 +66,14 @@ struct stream_source *stream_source_open(const char *spec, const struct stream_s
 void stream_source_close(struct stream_source *s);
 /* The next record. STREAM_AGAIN: poll stream_source_fd for input, then call again. */
 enum stream_status stream_source_next(struct stream_source *s, struct stream_rec *rec);
+/*
+ * Raw reading, for a stage that takes bytes rather than records (s3-sink compresses whole
+ * blocks): up to cap bytes; from a log only whole lines, unless one line is longer than cap.
+ * Returns the number of bytes; 0 at the end of a finite input; -1 with errno EAGAIN when nothing
+ * can be read now (poll stream_source_fd); -1 with another errno on failure. *pos is the input
+ * offset after the bytes returned. Do not mix with stream_source_next on one source.
+ */
+ssize_t stream_source_read(struct stream_source *s, char *buf, size_t cap, uint64_t *pos);
 /* Stopping: the records already read, without reading more (STREAM_OK / STREAM_TOOLONG), then
  * STREAM_PARTIAL for an unterminated fragment of a pipe or file, then STREAM_EOF. A log has
  * nothing to hand over this way: what was not read is read at the next start. */

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +34,7 @@
 #include "log.h"
 #include "sig.h"
 #include "spool.h"
+#include "stream.h"
 #include "upload.h"
 #include "version.h"
 #include "worker.h"
@@ -40,11 +42,6 @@
 #define PROG     "s3-sink"
 #define ARTIFACT "furrow-s3-sink"
 
-#define EX_OK          0
-#define EX_USAGE       64
-#define EX_SOFTWARE    70
-#define EX_IOERR       74
-#define EX_CONFIG      78
 
 #define READ_CHUNK     (256 * 1024)
 #define SEGMENT        (64 * 1024)       /* input compressed between two rotation checks */
@@ -54,6 +51,8 @@ enum input_kind { IN_ENRICHED, IN_RAW, IN_BAD };
 
 struct opts {
 	const char *bucket, *prefix, *endpoint, *region, *spool, *partition, *bad_path;
+	const char *source, *group;
+	int reclaim;
 	enum input_kind input;
 	int path_style, print_keys, level;
 	uint64_t rotate_bytes, rotate_records, rotate_seconds;
@@ -79,9 +78,11 @@ struct sink {
 	uint64_t         discarded;
 	char             endpoint_buf[512];
 	int              rotate_pending;  /* stream mode: rotate once the current line ends */
-	char            *chunk;       /* the last block read from stdin ... */
+	struct stream_source *in;     /* --source: standard input, a file, a log */
+	char            *chunk;       /* the last block read ... */
 	size_t           chunk_off;   /* ... how far it has been spooled ... */
 	size_t           chunk_len;   /* ... and its length */
+	uint64_t         chunk_end;   /* the input position after the block */
 	int              no_limit;    /* shutting down: spool the rest whatever the spool size */
 };
 
@@ -115,6 +116,10 @@ usage(FILE *f)
 	    "  --print-keys             print each uploaded key on stdout\n"
 	    "  --bad PATH               bad rows (file, FIFO or - for stdout; default stderr)\n"
 	    "  --stats-interval S       log counters every S s (60; 0: only at exit)\n"
+	    "  --source STREAM          read from STREAM instead of stdin: a file, a FIFO, or\n"
+	    "                           log:PATH (a durable log, from --group's committed offset)\n"
+	    "  --group NAME             consumer group of a log source (s3-sink-<input>)\n"
+	    "  --reclaim                give back the space of what every group has read\n"
 	    "  -q, -v                   less / more logging\n"
 	    "  -h, --help, -V, --version\n"
 	    "credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN\n");
@@ -146,7 +151,7 @@ enum {
 	O_BUCKET = 256, O_PREFIX, O_ENDPOINT, O_REGION, O_PATH_STYLE, O_INPUT, O_SPOOL, O_ROT_BYTES,
 	O_ROT_RECORDS, O_ROT_SECONDS, O_PARTITION, O_SPOOL_MAX, O_LEVEL, O_MP_THRESHOLD, O_PART_SIZE,
 	O_RETRY_BASE, O_RETRY_MAX, O_RETRY_DEADLINE, O_DRAIN, O_CONNECT, O_MAX_LINE, O_PRINT_KEYS,
-	O_BAD, O_STATS,
+	O_BAD, O_STATS, O_SOURCE, O_GROUP, O_RECLAIM,
 };
 
 /* Returns -1 to exit 0 (help, version), 0 to go on, or an exit status. */
@@ -178,6 +183,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "print-keys", no_argument, NULL, O_PRINT_KEYS },
 		{ "bad", required_argument, NULL, O_BAD },
 		{ "stats-interval", required_argument, NULL, O_STATS },
+		{ "source", required_argument, NULL, O_SOURCE },
+		{ "group", required_argument, NULL, O_GROUP },
+		{ "reclaim", no_argument, NULL, O_RECLAIM },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -243,6 +251,15 @@ parse_opts(int argc, char **argv, struct opts *o)
 			partition_set = 1;
 			break;
 		case O_PRINT_KEYS: o->print_keys = 1; break;
+		case O_SOURCE:
+			rc = flagval_str(flag, optarg, 1, MAX_PATH_FLAG, NULL, err, sizeof(err));
+			o->source = optarg;
+			break;
+		case O_GROUP:
+			rc = flagval_str(flag, optarg, 1, 64, "-_.", err, sizeof(err));
+			o->group = optarg;
+			break;
+		case O_RECLAIM: o->reclaim = 1; break;
 		case O_BAD:
 			rc = flagval_str(flag, optarg, 1, MAX_PATH_FLAG, NULL, err, sizeof(err));
 			o->bad_path = optarg;
@@ -287,9 +304,16 @@ parse_opts(int argc, char **argv, struct opts *o)
 			return usage_error(err);
 	}
 	if (optind < argc) {
-		log_error("unexpected argument: %s (input is always stdin)", argv[optind]);
+		log_error("unexpected argument: %s (the input is stdin or --source)", argv[optind]);
 		return EX_USAGE;
 	}
+	if (o->source == NULL)
+		o->source = "-";
+	if (o->group && strncmp(o->source, "log:", 4) != 0)
+		return usage_error("--group: a consumer group needs a log (--source log:PATH)");
+	if (o->group == NULL)
+		o->group = o->input == IN_BAD ? "s3-sink-bad" : o->input == IN_RAW ? "s3-sink-raw" :
+		    "s3-sink-good";
 	if (o->input == IN_BAD && !partition_set)
 		o->partition = "{vendor}.{schema}";
 	o->level = (int)level;
@@ -839,6 +863,14 @@ spool_block(struct sink *s)
 		return -1;
 	}
 	s3work_spool_add(&s->work, (int64_t)grown);
+	/* ... and a log is told so, up to the last whole line taken (feed_stream stops at a line
+	 * end; a longer line in parts is committed when it ends) */
+	if (s->chunk_off > 0 && s->chunk[s->chunk_off - 1] == '\n' &&
+	    stream_source_commit(s->in, s->chunk_end - (s->chunk_len - s->chunk_off), err,
+	    sizeof(err)) == -1) {
+		log_error("%s", err);
+		return -1;
+	}
 	return 0;
 }
 
@@ -901,23 +933,21 @@ run(struct sink *s)
 		/* Wake up now and then to notice a failed worker. */
 		if (timeout > 500 || timeout < 0)
 			timeout = 500;
-		pfd.fd = STDIN_FILENO;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		if (poll(&pfd, 1, (int)timeout) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_error("poll: %s", strerror(errno));
-			rc = EX_IOERR;
-			break;
-		}
-		if (pfd.revents == 0)
+		got = stream_source_read(s->in, s->chunk, READ_CHUNK, &s->chunk_end);
+		if (got < 0 && (errno == EINTR || errno == EAGAIN)) {
+			/* nothing to read now: wait for input, a rotation time or a stats line */
+			pfd.fd = stream_source_fd(s->in);
+			pfd.events = POLLIN;
+			pfd.revents = 0;
+			if (poll(&pfd, 1, (int)timeout) < 0 && errno != EINTR) {
+				log_error("poll: %s", strerror(errno));
+				rc = EX_IOERR;
+				break;
+			}
 			continue;
-		got = read(STDIN_FILENO, s->chunk, READ_CHUNK);
+		}
 		if (got < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			log_error("reading stdin: %s", strerror(errno));
+			log_error("reading %s", stream_source_error(s->in));
 			rc = EX_IOERR;
 			break;
 		}
@@ -975,6 +1005,24 @@ shut_down(struct sink *s, int rc)
 	return rc;
 }
 
+/* --source: standard input unless told otherwise. Returns 0 or an exit status. */
+static int
+open_source(struct sink *s)
+{
+	struct stream_source_opts so;
+	char err[512];
+
+	memset(&so, 0, sizeof(so));
+	so.max_line = READ_CHUNK;
+	so.group = strncmp(s->o.source, "log:", 4) == 0 ? s->o.group : NULL;
+	so.reclaim = s->o.reclaim;
+	if ((s->in = stream_source_open(s->o.source, &so, err, sizeof(err))) == NULL) {
+		log_error("--source %s", err);
+		return errno == ENOENT ? EX_NOINPUT : EX_IOERR;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1008,6 +1056,8 @@ main(int argc, char **argv)
 	buf_init(&s.line, s.o.max_line + BAD_PAYLOAD_CUT);
 	if (bad_open(&s) == -1)
 		return EX_IOERR;
+	if ((rc = open_source(&s)) != 0)
+		return rc;
 	if (recover_spool(&s) == -1)
 		return EX_IOERR;
 	if (s3work_start(&s.work, err, sizeof(err)) == -1) {
@@ -1023,6 +1073,7 @@ main(int argc, char **argv)
 	s3work_destroy(&s.work);
 	buf_free(&s.line);
 	free(s.chunk);
+	stream_source_close(s.in);
 	if (s.bad_owned)
 		close(s.bad_fd);
 	s3spool_close(&s.spool);
