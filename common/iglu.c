@@ -37,6 +37,7 @@
 #include "buf.h"
 #include "iglu.h"
 #include "fnv.h"
+#include "redact.h"
 #include "jsonschema_meta.h"
 #include "timefmt.h"
 
@@ -610,7 +611,7 @@ static enum fetch_result
 fetch_http(struct iglu_resolver *r, const struct iglu_repo *p, const struct iglu_key *k,
     json_t **out, char *msg, size_t msglen)
 {
-	char url[2048 + IGLU_URI_MAX], hdr[600], errbuf[CURL_ERROR_SIZE];
+	char url[2048 + IGLU_URI_MAX], shown[2048 + IGLU_URI_MAX], hdr[600], errbuf[CURL_ERROR_SIZE];
 	struct curl_slist *headers = NULL;
 	json_error_t je;
 	CURLcode cc;
@@ -629,6 +630,7 @@ fetch_http(struct iglu_resolver *r, const struct iglu_repo *p, const struct iglu
 		snprintf(msg, msglen, "URL too long");
 		return FETCH_CLIENT_FAILURE;
 	}
+	redact_urls(url, shown, sizeof(shown));     /* messages reach logs and bad rows */
 	buf_reset(&r->body);
 	errbuf[0] = 0;
 	curl_easy_reset(r->curl);
@@ -654,17 +656,17 @@ fetch_http(struct iglu_resolver *r, const struct iglu_repo *p, const struct iglu
 	curl_easy_setopt(r->curl, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(headers);
 	if (cc != CURLE_OK) {
-		snprintf(msg, msglen, "%.400s: %.300s", url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+		snprintf(msg, msglen, "%.400s: %.300s", shown, errbuf[0] ? errbuf : curl_easy_strerror(cc));
 		return FETCH_REPO_FAILURE;
 	}
 	if (status == 404)
 		return FETCH_NOT_FOUND;
 	if (status >= 400 && status < 500) {
-		snprintf(msg, msglen, "%.400s: unexpected HTTP status %ld", url, status);
+		snprintf(msg, msglen, "%.400s: unexpected HTTP status %ld", shown, status);
 		return FETCH_CLIENT_FAILURE;
 	}
 	if (status < 200 || status >= 300) {
-		snprintf(msg, msglen, "%.400s: unexpected HTTP status %ld", url, status);
+		snprintf(msg, msglen, "%.400s: unexpected HTTP status %ld", shown, status);
 		return FETCH_REPO_FAILURE;
 	}
 	/* big integer bounds (e.g. mobile_context's 9223372036854776000) must load too */
@@ -673,7 +675,7 @@ fetch_http(struct iglu_resolver *r, const struct iglu_repo *p, const struct iglu
 	if (*out == NULL || !json_is_object(*out)) {
 		json_decref(*out);
 		*out = NULL;
-		snprintf(msg, msglen, "%.400s: the response is not a JSON schema: %s", url,
+		snprintf(msg, msglen, "%.400s: the response is not a JSON schema: %s", shown,
 		    je.text[0] ? je.text : "not an object");
 		return FETCH_REPO_FAILURE;
 	}

@@ -19,6 +19,7 @@
 #include "enr.h"
 #include "jsonw.h"
 #include "pct.h"
+#include "redact.h"
 #include "utf8.h"
 
 /* Assets larger than this are refused (the full referer database is ~300 KB, regexes.yaml
@@ -337,11 +338,14 @@ download(const char *url, const char *path, char *err, size_t errlen)
 	if (fclose(s.f) != 0 && rc == CURLE_OK)
 		rc = CURLE_WRITE_ERROR;
 	if (rc != CURLE_OK || status < 200 || status > 299) {
+		char shown[4096];
+
 		unlink(tmp);
+		redact_urls(url, shown, sizeof(shown));     /* no credentials in the message */
 		if (rc != CURLE_OK)
-			snprintf(err, errlen, "cannot download %.300s: %s", url, curl_easy_strerror(rc));
+			snprintf(err, errlen, "cannot download %.300s: %s", shown, curl_easy_strerror(rc));
 		else
-			snprintf(err, errlen, "cannot download %.300s: HTTP status %ld", url, status);
+			snprintf(err, errlen, "cannot download %.300s: HTTP status %ld", shown, status);
 		return -1;
 	}
 	if (rename(tmp, path) < 0) {
@@ -413,7 +417,12 @@ enr_asset_path(const struct enr_ctx *ctx, const char *uri, const char *database,
 		snprintf(err, errlen, "%s", derr);
 		return -1;
 	}
-	snprintf(err, errlen, "uri %s: scheme not supported (file:, http: or https:)", uri);
+	{
+		char shown[1024];
+
+		snprintf(err, errlen, "uri %s: scheme not supported (file:, http: or https:)",
+		    redact_urls(uri, shown, sizeof(shown)));
+	}
 	return -1;
 }
 

@@ -89,6 +89,28 @@ stop_collector
 wait "$rb" 2>/dev/null
 eq "lines = requests answered 200" $((n200 + 1)) "$(lines "$T_TMP/b.raw")"
 
+# B2: a reader that is there but does not read (issue 10). The pipe fills, then the queue: once a
+# tracking request gets 503, /sink-health must say 503 too, although the queue (which takes only
+# records that fit) is not byte-for-byte full.
+mkfifo "$T_TMP/b2.fifo"
+start_collector -o "$T_TMP/b2.fifo" --bad "$T_TMP/bad.json" --queue-bytes 3000 || fail "start B2"
+exec 3<"$T_TMP/b2.fifo"
+eq "/sink-health: 200 with a reader" 200 "$(code "$URL/sink-health")"
+got503=0
+for i in $(seq 1 400); do
+	if [ "$(code "$URL/i?e=pv&tag=b2&n=$i")" = 503 ]; then got503=1; break; fi
+done
+eq "a reader that does not read: tracking requests get 503" 1 "$got503"
+eq "/sink-health: 503 as soon as a record is refused" 503 "$(code "$URL/sink-health")"
+cat <&3 >"$T_TMP/b2.raw" &
+rb2=$!
+T_PIDS="$T_PIDS $rb2"
+check "/sink-health back to 200 once the reader reads" wait_for 5 sh -c "[ \$(curl -s -o /dev/null -w '%{http_code}' '$URL/sink-health') = 200 ]"
+exec 3<&-
+stop_collector
+wait "$rb2" 2>/dev/null
+eq "B2: lines = requests answered 200" $((i - 1)) "$(lines "$T_TMP/b2.raw")"
+
 # C: SIGTERM drains the queue to a reader that arrives late; exit 0
 mkfifo "$T_TMP/c.fifo"
 check "start C" start_collector -o "$T_TMP/c.fifo" --bad "$T_TMP/bad.json" --drain-timeout 20

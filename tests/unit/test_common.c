@@ -14,10 +14,12 @@
 #include "badrow.h"
 #include "buf.h"
 #include "event.h"
+#include "flagval.h"
 #include "jnum.h"
 #include "jsonw.h"
 #include "linereader.h"
 #include "pct.h"
+#include "redact.h"
 #include "timefmt.h"
 #include "utf8.h"
 #include "uuid.h"
@@ -105,12 +107,166 @@ START_TEST(linereader_huge_line)
 	ck_assert_int_eq(linereader_init(&lr, fds[0], 1000), 0);
 	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_TOOLONG);
 	ck_assert_uint_eq(n, 1000);
+	ck_assert_uint_eq(lr.discarded, big);
 	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);
 	ck_assert(n == 2 && memcmp(l, "ok", 2) == 0);
 	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_EOF);
 	linereader_free(&lr);
 	close(fds[0]);
 	free(in);
+}
+END_TEST
+
+/* Write data into a pipe from a child (it may be larger than the pipe); returns the read end. */
+static int
+pipe_from_child(const char *data, size_t n)
+{
+	int fds[2];
+
+	ck_assert_int_eq(pipe(fds), 0);
+	if (fork() == 0) {
+		ssize_t w;
+		size_t off = 0;
+		close(fds[0]);
+		while (off < n && (w = write(fds[1], data + off, n - off)) > 0)
+			off += (size_t)w;
+		_exit(0);
+	}
+	close(fds[1]);
+	return fds[0];
+}
+
+/* Two over-long lines in a row, each larger than the read buffer, then two that fit the buffer
+ * but not the limit: each is reported once, with its own prefix and its own full length
+ * (issue 10: the first one used to be swallowed by the second). */
+START_TEST(linereader_toolong_runs)
+{
+	size_t big = 200000, off = 0, i;
+	char *in = malloc(2 * big + 64);
+	struct linereader lr;
+	const char *l;
+	size_t n;
+	int fd;
+
+	for (i = 0; i < big; i++)
+		in[off++] = 'a';
+	in[off++] = '\n';
+	for (i = 0; i < big + 7; i++)
+		in[off++] = 'b';
+	in[off++] = '\n';
+	memcpy(in + off, "cccccccc\ndddddd\nok\n", 19);
+	off += 19;
+	fd = pipe_from_child(in, off);
+	ck_assert_int_eq(linereader_init(&lr, fd, 1000), 0);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_TOOLONG);
+	ck_assert_uint_eq(n, 1000);
+	ck_assert(l[0] == 'a' && l[999] == 'a');
+	ck_assert_uint_eq(lr.discarded, big);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_TOOLONG);
+	ck_assert_uint_eq(n, 1000);
+	ck_assert(l[0] == 'b' && l[999] == 'b');
+	ck_assert_uint_eq(lr.discarded, big + 7);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);
+	ck_assert(n == 8 && memcmp(l, "cccccccc", 8) == 0);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);
+	ck_assert(n == 6 && memcmp(l, "dddddd", 6) == 0);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_EOF);
+	linereader_free(&lr);
+	close(fd);
+
+	/* the same with a small limit: lines that fit the buffer but not the limit */
+	fd = pipe_with("cccccccc\ndddddd\nok\n", 19);
+	ck_assert_int_eq(linereader_init(&lr, fd, 5), 0);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_TOOLONG);
+	ck_assert(n == 5 && memcmp(l, "ccccc", 5) == 0);
+	ck_assert_uint_eq(lr.discarded, 8);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_TOOLONG);
+	ck_assert(n == 5 && memcmp(l, "ddddd", 5) == 0);
+	ck_assert_uint_eq(lr.discarded, 6);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);
+	ck_assert(n == 2 && memcmp(l, "ok", 2) == 0);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_EOF);
+	linereader_free(&lr);
+	close(fd);
+	free(in);
+}
+END_TEST
+
+/* A huge over-long line followed at once by one that fits the buffer but not the limit, and an
+ * over-long line cut by EOF: one LR_TOOLONG each. */
+START_TEST(linereader_toolong_mixed_and_eof)
+{
+	size_t big = 150000, off = 0, i;
+	char *in = malloc(2 * big + 2000);
+	struct linereader lr;
+	const char *l;
+	size_t n;
+	int fd;
+
+	for (i = 0; i < big; i++)
+		in[off++] = 'x';
+	in[off++] = '\n';
+	for (i = 0; i < 1500; i++)
+		in[off++] = 'y';
+	in[off++] = '\n';
+	for (i = 0; i < big; i++)
+		in[off++] = 'z';          /* no newline: input ends inside it */
+	fd = pipe_from_child(in, off);
+	ck_assert_int_eq(linereader_init(&lr, fd, 1000), 0);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_TOOLONG);
+	ck_assert(n == 1000 && l[0] == 'x');
+	ck_assert_uint_eq(lr.discarded, big);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_TOOLONG);
+	ck_assert(n == 1000 && l[0] == 'y' && l[999] == 'y');
+	ck_assert_uint_eq(lr.discarded, 1500);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_TOOLONG);
+	ck_assert(n == 1000 && l[0] == 'z' && l[999] == 'z');
+	ck_assert_uint_eq(lr.discarded, big);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_EOF);
+	linereader_free(&lr);
+	close(fd);
+	free(in);
+}
+END_TEST
+
+/* Stopping on a signal: whole buffered lines, then the unterminated fragment as LR_PARTIAL
+ * (never a line), nothing read meanwhile. */
+START_TEST(linereader_buffered_partial)
+{
+	struct linereader lr;
+	const char *l;
+	size_t n;
+	int fds[2];
+
+	ck_assert_int_eq(pipe(fds), 0);
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	ck_assert_int_eq(linereader_init(&lr, fds[0], 10), 0);
+	ck_assert_int_eq(write(fds[1], "one\ntwo\nthr", 11), 11);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);
+	ck_assert(n == 3 && memcmp(l, "one", 3) == 0);
+	ck_assert_int_eq(write(fds[1], "ee\nfour\n", 8), 8);     /* not read: still in the pipe */
+	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_LINE);
+	ck_assert(n == 3 && memcmp(l, "two", 3) == 0);
+	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_PARTIAL);
+	ck_assert(n == 3 && memcmp(l, "thr", 3) == 0);
+	ck_assert_uint_eq(lr.discarded, 3);
+	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_EOF);
+	linereader_free(&lr);
+
+	/* an over-long line cut short: its prefix, and how much of it was seen */
+	ck_assert_int_eq(linereader_init(&lr, fds[0], 4), 0);
+	ck_assert_int_eq(write(fds[1], "abcdefghij", 10), 10);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);     /* "ee" */
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);     /* "four" */
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_AGAIN);
+	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_PARTIAL);
+	ck_assert(n == 4 && memcmp(l, "abcd", 4) == 0);
+	ck_assert_uint_eq(lr.discarded, 10);
+	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_EOF);
+	linereader_free(&lr);
+	close(fds[0]);
+	close(fds[1]);
 }
 END_TEST
 
@@ -149,7 +305,7 @@ START_TEST(linereader_buffered_only)
 
 	ck_assert_int_eq(linereader_init(&lr, fd, 8), 0);
 	ck_assert(!linereader_has_line(&lr));
-	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_AGAIN);   /* reads nothing */
+	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_EOF);   /* reads nothing */
 	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);
 	ck_assert(n == 3 && memcmp(l, "one", 3) == 0);
 	ck_assert(linereader_has_line(&lr));
@@ -160,10 +316,84 @@ START_TEST(linereader_buffered_only)
 	ck_assert(!linereader_has_line(&lr));
 	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_PARTIAL);
 	ck_assert(n == 8 && memcmp(l, "three-un", 8) == 0);
-	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_AGAIN);
-	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_EOF);
+	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_EOF);
 	linereader_free(&lr);
 	close(fd);
+}
+END_TEST
+
+/* Secrets never reach logs or bad rows: the userinfo of every URL in a text is masked. */
+START_TEST(redact_userinfo)
+{
+	static const struct { const char *in, *want; } cases[] = {
+		{ "http://elastic:s3cret@es.local:9200/_bulk", "http://***@es.local:9200/_bulk" },
+		{ "https://user@host/x?y=1", "https://***@host/x?y=1" },
+		{ "http://host:9200/a@b", "http://host:9200/a@b" },        /* '@' in the path */
+		{ "http://host?q=a@b", "http://host?q=a@b" },
+		{ "http://host#a@b", "http://host#a@b" },
+		{ "no url here", "no url here" },
+		{ "", "" },
+		{ "POST http://a:b@h1/_bulk: failed; retry http://c:d@h2", "POST http://***@h1/_bulk: failed; retry http://***@h2" },
+		{ "http://a:p@ss@host/", "http://***@host/" },              /* the last '@' ends it */
+		{ "\"http://u:pw@h\"", "\"http://***@h\"" },
+		{ "http://u:pw@", "http://***@" },
+		{ "://u:pw@h", "://***@h" },
+	};
+	char out[256], small[12];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		redact_urls(cases[i].in, out, sizeof(out));
+		ck_assert_msg(strcmp(out, cases[i].want) == 0, "case %zu: got %s want %s", i, out,
+		    cases[i].want);
+	}
+	/* truncation never leaves a secret half-copied */
+	redact_urls("http://user:secretsecret@h", small, sizeof(small));
+	ck_assert_ptr_null(strstr(small, "sec"));
+	ck_assert_uint_lt(strlen(small), sizeof(small));
+	redact_urls("http://user:secretsecret@h", out, 1);
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
+/* The shared flag checks: every number bounded both ways, strings by length and characters. */
+START_TEST(flagval_checks)
+{
+	char err[256];
+	long long v;
+
+	ck_assert_int_eq(flagval_num("--n", "42", 0, 100, &v, err, sizeof(err)), 0);
+	ck_assert_int_eq((int)v, 42);
+	ck_assert_int_eq(flagval_num("--n", "0", 0, 100, &v, err, sizeof(err)), 0);
+	ck_assert_int_eq(flagval_num("--n", "100", 0, 100, &v, err, sizeof(err)), 0);
+	ck_assert_int_eq(flagval_num("--n", "101", 0, 100, &v, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "--n: expected an integer from 0 to 100, not '101'");
+	ck_assert_int_eq(flagval_num("--n", "-1", 0, 100, &v, err, sizeof(err)), -1);
+	ck_assert_int_eq(flagval_num("--n", "-1", -5, 100, &v, err, sizeof(err)), 0);
+	ck_assert_int_eq(flagval_num("--n", " 5", 0, 100, &v, err, sizeof(err)), -1);
+	ck_assert_int_eq(flagval_num("--n", "+5", 0, 100, &v, err, sizeof(err)), -1);
+	ck_assert_int_eq(flagval_num("--n", "5s", 0, 100, &v, err, sizeof(err)), -1);
+	ck_assert_int_eq(flagval_num("--n", "", 0, 100, &v, err, sizeof(err)), -1);
+	ck_assert_int_eq(flagval_num("--n", "0x10", 0, 100, &v, err, sizeof(err)), -1);
+	ck_assert_int_eq(flagval_num("--n", "99999999999999999999", 0, 1LL << 62, &v, err,
+	    sizeof(err)), -1);
+
+	ck_assert_int_eq(flagval_str("--r", "us-east-1", 1, 64, "-_", err, sizeof(err)), 0);
+	ck_assert_int_eq(flagval_str("--r", "us east", 1, 64, "-_", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "--r: only letters, digits and '-_' allowed, not 'us east'");
+	ck_assert_int_eq(flagval_str("--r", "", 1, 64, "-_", err, sizeof(err)), -1);
+	ck_assert_int_eq(flagval_str("--r", "abcde", 1, 4, "-_", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "--r: expected 1 to 4 bytes, not 5 ('abcde')");
+	ck_assert_int_eq(flagval_str("--p", "any thing; \"ok\"", 0, 64, NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(flagval_str("--p", "a\r\nSet-Cookie: x", 0, 64, NULL, err, sizeof(err)), -1);
+
+	ck_assert_int_eq(flagval_http_url("--u", "https://h:9200", 100, err, sizeof(err)), 0);
+	ck_assert_int_eq(flagval_http_url("--u", "ftp://h", 100, err, sizeof(err)), -1);
+	ck_assert_int_eq(flagval_http_url("--u", "http://", 100, err, sizeof(err)), -1);
+	ck_assert_int_eq(flagval_http_url("--u", "http://a b", 100, err, sizeof(err)), -1);
+	/* a rejected URL is shown without its credentials */
+	ck_assert_int_eq(flagval_http_url("--u", "gopher://u:secret@h", 100, err, sizeof(err)), -1);
+	ck_assert_ptr_null(strstr(err, "secret"));
 }
 END_TEST
 
@@ -540,9 +770,14 @@ main(void)
 
 	tcase_add_test(tc, buf_cap_enforced);
 	tcase_add_test(tc, linereader_lines_and_limits);
+	tcase_add_test(tc, linereader_toolong_runs);
+	tcase_add_test(tc, linereader_toolong_mixed_and_eof);
 	tcase_add_test(tc, linereader_huge_line);
 	tcase_add_test(tc, linereader_nonblocking_again);
 	tcase_add_test(tc, linereader_buffered_only);
+	tcase_add_test(tc, linereader_buffered_partial);
+	tcase_add_test(tc, redact_userinfo);
+	tcase_add_test(tc, flagval_checks);
 	tcase_add_test(tc, timefmt_forms);
 	tcase_add_test(tc, timefmt_tsv_everywhere);
 	tcase_add_test(tc, timefmt_dates);
