@@ -66,6 +66,7 @@ struct col_queue {
 	int flush_scheduled;
 	size_t max;
 	size_t pending;
+	size_t refused;            /* size of the last record refused for want of room; 0: none */
 	struct qblock *head, *tail;
 	struct qblock *spare;
 	unsigned n_spare;
@@ -80,7 +81,6 @@ struct col_queue {
 	struct linelog_writer log;
 	struct buf batch;          /* this request's lines */
 	size_t backlog;            /* bytes appended that the slowest reader group has not read */
-	size_t refused;            /* the size of the last record refused for the backlog, or 0 */
 	size_t failed_need;        /* the size of the last append that failed */
 	struct event *ev_backlog;
 };
@@ -338,7 +338,17 @@ col_queue_room(struct col_queue *q, size_t n)
 		q->refused = q->backlog + q->batch.len + n > q->max ? n : 0;
 		return q->refused == 0;
 	}
-	return q->pending + n <= q->max;
+	if (q->pending + n <= q->max)
+		return 1;
+	q->refused = n;
+	return 0;
+}
+
+/* A record was refused and would still not fit: requests like it get 503. */
+static int
+queue_refusing(const struct col_queue *q)
+{
+	return q->refused > 0 && q->pending > 0 && q->pending + q->refused > q->max;
 }
 
 int
@@ -500,7 +510,8 @@ col_queue_healthy(const struct col_queue *q)
 {
 	if (q->durable)
 		return !q->failing && q->fd >= 0 && q->refused == 0 && q->backlog < q->max;
-	return !q->failing && !q->broken && q->fd >= 0 && q->pending < q->max;
+	return !q->failing && !q->broken && q->fd >= 0 && q->pending < q->max &&
+	    !queue_refusing(q);
 }
 
 int

@@ -42,7 +42,9 @@ struct col_queue *col_queue_new(struct event_base *base, const char *path, int s
     size_t max, char *err, size_t errlen);
 void col_queue_free(struct col_queue *q);
 
-/* 1 if n more bytes fit under the bound. */
+/* 1 if n more bytes fit under the bound. A 0 is remembered: the queue is unhealthy until a
+ * record of that size would fit again (the queue takes only whole records that fit, so it may
+ * refuse one long before pending reaches max). */
 int col_queue_room(struct col_queue *q, size_t n);
 /* Append one line: the standard padded base64 of rec, then '\n'. Returns 0 or -1 (no memory). */
 int col_queue_push_base64(struct col_queue *q, const uint8_t *rec, size_t len);
@@ -56,7 +58,8 @@ int col_queue_commit(struct col_queue *q);
 size_t col_queue_pending(const struct col_queue *q);
 /* What counts against the bound: queued bytes, or a log's unread backlog. */
 size_t col_queue_backlog(const struct col_queue *q);
-/* 0 when the queue is full, the output is not open, or the last write failed. */
+/* 0 when the queue is full or refusing records (col_queue_room), the output is not open, or the
+ * last write failed. */
 int col_queue_healthy(const struct col_queue *q);
 /* 1 when the output can never be written again (standard output's reader has gone). */
 int col_queue_broken(const struct col_queue *q);

@@ -19,6 +19,7 @@
 #include "col_query.h"
 #include "col_queue.h"
 #include "col_split.h"
+#include "pct.h"
 #include "utf8.h"
 #include "uuid.h"
 
@@ -861,7 +862,7 @@ classify(struct col_ctx *ctx, const struct httpd_request *req, struct httpd_resp
 	if ((get || head || post) && cfg->redirects && t.path_len >= 3 &&
 	    memcmp(t.path, "/r/", 3) == 0) {
 		buf_reset(&ctx->tmp);
-		if (col_path_decode(t.path, t.path_len, &ctx->tmp) != 0) {
+		if (pct_decode(&ctx->tmp, t.path, t.path_len, PCT_STRICT) != 0) {
 			answer_text(resp, 400, "text/plain", "Bad Request", 11);
 			return ROUTE_REDIRECT;
 		}
@@ -895,9 +896,9 @@ classify(struct col_ctx *ctx, const struct httpd_request *req, struct httpd_resp
 		    == NULL) {
 			buf_reset(d);
 			if (buf_append_byte(d, '/') == -1 ||
-			    col_path_decode(p + 1, (size_t)(slash - p - 1), d) != 0 ||
+			    pct_decode(d, p + 1, (size_t)(slash - p - 1), PCT_STRICT) != 0 ||
 			    buf_append_byte(d, '/') == -1 ||
-			    col_path_decode(slash + 1, (size_t)(end - slash - 1), d) != 0) {
+			    pct_decode(d, slash + 1, (size_t)(end - slash - 1), PCT_STRICT) != 0) {
 				answer_text(resp, 400, "text/plain", "Bad Request", 11);
 				return ROUTE_OTHER;
 			}

@@ -16,14 +16,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <event2/event.h>
 
 #include "httpd.h"
 #include "col_queue.h"
 #include "col_route.h"
+#include "flagval.h"
 #include "log.h"
 #include "sig.h"
 #include "version.h"
@@ -182,17 +185,48 @@ die_usage(const char *fmt, const char *arg)
 	exit(EX_USAGE);
 }
 
-static unsigned long long
-parse_num(const char *s, const char *flag, unsigned long long max)
-{
-	char *end;
-	unsigned long long v;
+#define MAX_SECONDS   31536000LL          /* a year */
+#define TOKEN_CHARS   "!#$%&'*+-.^_`|~"   /* RFC 9110 tchar besides letters and digits */
+#define HOST_CHARS    ".-"
+#define MAX_PATH_FLAG 4096
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v > max)
-		die_usage("bad value for %s", flag);
+static long long
+parse_num(const char *s, const char *flag, long long min, long long max)
+{
+	char err[256];
+	long long v;
+
+	if (flagval_num(flag, s, min, max, &v, err, sizeof(err)) == -1)
+		die_usage("%s", err);
 	return v;
+}
+
+/* A string flag within bounds, of letters, digits and chars (any printable byte if NULL). */
+static char *
+parse_str(char *s, const char *flag, size_t minlen, size_t maxlen, const char *chars)
+{
+	char err[256];
+
+	if (flagval_str(flag, s, minlen, maxlen, chars, err, sizeof(err)) == -1)
+		die_usage("%s", err);
+	return s;
+}
+
+/* The nuid used while bouncing goes into the payload as a network user id: a UUID. */
+static char *
+parse_uuid(char *s, const char *flag)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++) {
+		int dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (i >= 36 || (dash ? s[i] != '-' : !strchr("0123456789abcdefABCDEF", s[i])))
+			break;
+	}
+	if (i != 36 || s[i] != '\0')
+		die_usage("%s: expected a UUID such as 00000000-0000-4000-A000-000000000000", flag);
+	return s;
 }
 
 static void
@@ -246,20 +280,32 @@ parse_args(int argc, char **argv, struct opts *o, struct col_config *cfg)
 		case 'V': printf(PROG " %s\n", FURROW_VERSION); exit(0);
 		case 'q': log_adjust(-1); break;
 		case 'v': log_adjust(1); break;
-		case 'p': o->port = (int)parse_num(optarg, "--port", 65535); break;
-		case OPT_BIND: o->bind = optarg; break;
-		case 'o': o->output = optarg; break;
-		case OPT_BAD: o->bad = optarg; break;
-		case OPT_STATS: o->stats_interval = (unsigned)parse_num(optarg, "--stats-interval", 86400 * 365); break;
-		case OPT_COOKIE_NAME:
-			if (!*optarg || strpbrk(optarg, "=;, \t\r\n"))
-				die_usage("bad cookie name: %s", optarg);
-			cfg->cookie_name = optarg;
+		case 'p': o->port = (int)parse_num(optarg, "--port", 0, 65535); break;
+		case OPT_BIND: {
+			unsigned char a[16];
+
+			if (inet_pton(AF_INET, optarg, a) != 1 && inet_pton(AF_INET6, optarg, a) != 1)
+				die_usage("--bind: not an IPv4 or IPv6 address: %s", optarg);
+			o->bind = optarg;
 			break;
-		case OPT_COOKIE_DOMAIN: push(&cfg->cookie_domains, &cfg->n_cookie_domains, optarg); break;
-		case OPT_COOKIE_FALLBACK: cfg->cookie_fallback_domain = optarg; break;
+		}
+		case 'o': o->output = parse_str(optarg, "--output", 1, MAX_PATH_FLAG, NULL); break;
+		case OPT_BAD: o->bad = parse_str(optarg, "--bad", 1, MAX_PATH_FLAG, NULL); break;
+		case OPT_STATS: o->stats_interval = (unsigned)parse_num(optarg, "--stats-interval", 0, MAX_SECONDS); break;
+		case OPT_COOKIE_NAME:
+			/* a cookie-name is a token (RFC 6265 §4.1.1) */
+			cfg->cookie_name = parse_str(optarg, "--cookie-name", 1, 256, TOKEN_CHARS);
+			break;
+		case OPT_COOKIE_DOMAIN:
+			push(&cfg->cookie_domains, &cfg->n_cookie_domains,
+			    parse_str(optarg, "--cookie-domain", 1, 253, HOST_CHARS));
+			break;
+		case OPT_COOKIE_FALLBACK:
+			cfg->cookie_fallback_domain = parse_str(optarg, "--cookie-fallback-domain", 1, 253,
+			    HOST_CHARS);
+			break;
 		case OPT_COOKIE_EXPIRY:
-			cfg->cookie_expiry_s = (long long)parse_num(optarg, "--cookie-expiry", 36500) * 86400;
+			cfg->cookie_expiry_s = parse_num(optarg, "--cookie-expiry", 0, 36500) * 86400;
 			break;
 		case OPT_COOKIE_SECURE: cfg->cookie_secure = 1; break;
 		case OPT_NO_COOKIE_SECURE: cfg->cookie_secure = 0; break;
@@ -273,13 +319,17 @@ parse_args(int argc, char **argv, struct opts *o, struct col_config *cfg)
 			else die_usage("bad --cookie-same-site: %s", optarg);
 			break;
 		case OPT_NO_COOKIE: cfg->cookie_enabled = 0; break;
-		case OPT_CLIENT_COOKIE: cfg->client_cookie_name = optarg; break;
+		case OPT_CLIENT_COOKIE:
+			cfg->client_cookie_name = parse_str(optarg, "--client-cookie-name", 1, 256,
+			    TOKEN_CHARS);
+			break;
 		case OPT_DNT_COOKIE:
 			eq = strchr(optarg, '=');
 			if (eq == NULL || eq == optarg)
 				die_usage("--dnt-cookie wants NAME=REGEX, not %s", optarg);
 			*eq = '\0';
-			cfg->dnt_name = optarg;
+			cfg->dnt_name = parse_str(optarg, "--dnt-cookie", 1, 256, TOKEN_CHARS);
+			parse_str(eq + 1, "--dnt-cookie", 0, 1024, NULL);
 			re = malloc(strlen(eq + 1) + 8);
 			if (re == NULL)
 				exit(EX_OSERR);
@@ -290,49 +340,61 @@ parse_args(int argc, char **argv, struct opts *o, struct col_config *cfg)
 			cfg->dnt_enabled = 1;
 			break;
 		case OPT_BOUNCE: cfg->bounce = 1; break;
-		case OPT_BOUNCE_NAME: cfg->bounce_name = optarg; break;
-		case OPT_BOUNCE_FALLBACK: cfg->bounce_fallback = optarg; break;
-		case OPT_FWD_PROTO: cfg->fwd_proto_header = optarg; break;
+		case OPT_BOUNCE_NAME:
+			/* a query parameter name in the Location header */
+			cfg->bounce_name = parse_str(optarg, "--cookie-bounce-name", 1, 64, "-_.");
+			break;
+		case OPT_BOUNCE_FALLBACK:
+			cfg->bounce_fallback = parse_uuid(optarg, "--cookie-bounce-fallback");
+			break;
+		case OPT_FWD_PROTO:
+			cfg->fwd_proto_header = parse_str(optarg, "--forwarded-proto-header", 1, 128,
+			    TOKEN_CHARS);
+			break;
 		case OPT_REDIRECTS: cfg->redirects = 1; break;
-		case OPT_REDIRECT_DOMAIN: push(&cfg->redirect_domains, &cfg->n_redirect_domains, optarg); break;
+		case OPT_REDIRECT_DOMAIN:
+			push(&cfg->redirect_domains, &cfg->n_redirect_domains,
+			    parse_str(optarg, "--redirect-domain", 1, 253, HOST_CHARS));
+			break;
 		case OPT_PATH_MAP:
 			eq = strchr(optarg, '=');
 			if (eq == NULL || optarg[0] != '/' || eq[1] != '/')
 				die_usage("--path-map wants /FROM=/TO, not %s", optarg);
+			/* both are request paths, matched and stored: printable, no blanks, bounded */
+			parse_str(optarg, "--path-map", 4, 1000, "/-._~%!$&'()*+,;=:@");
 			*eq = '\0';
 			push(&cfg->map_from, &cfg->n_maps, optarg);
 			cfg->n_maps--;
 			push(&cfg->map_to, &cfg->n_maps, eq + 1);
 			break;
-		case OPT_MAX_PAYLOAD: cfg->max_payload = (size_t)parse_num(optarg, "--max-payload-bytes", 1ULL << 31); break;
-		case OPT_DROP_PAYLOAD: o->drop_payload = (size_t)parse_num(optarg, "--drop-payload-bytes", 1ULL << 31); break;
-		case OPT_MAX_RECORD: cfg->max_record = (size_t)parse_num(optarg, "--max-record-bytes", 1ULL << 31); break;
-		case OPT_QUEUE_BYTES: o->queue_bytes = (size_t)parse_num(optarg, "--queue-bytes", 1ULL << 40); break;
-		case OPT_CORS_MAX_AGE: cfg->cors_max_age = (unsigned)parse_num(optarg, "--cors-max-age", UINT_MAX); break;
-		case OPT_HSTS: cfg->hsts_s = (long long)parse_num(optarg, "--hsts", 1ULL << 40); break;
-		case OPT_CROSSDOMAIN: push(&cfg->crossdomain, &cfg->n_crossdomain, optarg); break;
+		case OPT_MAX_PAYLOAD: cfg->max_payload = (size_t)parse_num(optarg, "--max-payload-bytes", 1, 1LL << 31); break;
+		case OPT_DROP_PAYLOAD: o->drop_payload = (size_t)parse_num(optarg, "--drop-payload-bytes", 1, 1LL << 31); break;
+		case OPT_MAX_RECORD: cfg->max_record = (size_t)parse_num(optarg, "--max-record-bytes", 1, 1LL << 31); break;
+		case OPT_QUEUE_BYTES: o->queue_bytes = (size_t)parse_num(optarg, "--queue-bytes", 1, 1LL << 40); break;
+		case OPT_CORS_MAX_AGE: cfg->cors_max_age = (unsigned)parse_num(optarg, "--cors-max-age", 0, MAX_SECONDS); break;
+		case OPT_HSTS: cfg->hsts_s = parse_num(optarg, "--hsts", 0, 10 * MAX_SECONDS); break;
+		case OPT_CROSSDOMAIN:
+			/* written into the XML policy as an attribute: a host, '*' wildcards allowed */
+			push(&cfg->crossdomain, &cfg->n_crossdomain,
+			    parse_str(optarg, "--crossdomain", 1, 253, ".-*:"));
+			break;
 		case OPT_CROSSDOMAIN_INSECURE: cfg->crossdomain_secure = 0; break;
 		case OPT_ROOT_RESPONSE: {
 			char *colon = strchr(optarg, ':');
 
 			if (colon)
 				*colon = '\0';
-			cfg->root_status = (int)parse_num(optarg, "--root-response", 599);
-			if (cfg->root_status < 200)
-				die_usage("bad --root-response status: %s", optarg);
-			if (colon) {
-				if (strpbrk(colon + 1, "\r\n"))
-					die_usage("bad --root-response location: %s", colon + 1);
-				cfg->root_location = colon + 1;
-			}
+			cfg->root_status = (int)parse_num(optarg, "--root-response", 200, 599);
+			if (colon)
+				cfg->root_location = parse_str(colon + 1, "--root-response", 1, 2048, NULL);
 			break;
 		}
-		case OPT_MAX_LINE: o->max_request_line = (size_t)parse_num(optarg, "--max-request-line", 1 << 24); break;
-		case OPT_MAX_HEADERS: o->max_headers = (size_t)parse_num(optarg, "--max-header-bytes", 1 << 24); break;
-		case OPT_REQ_TIMEOUT: o->request_timeout = (unsigned)parse_num(optarg, "--request-timeout", 86400); break;
-		case OPT_IDLE_TIMEOUT: o->idle_timeout = (unsigned)parse_num(optarg, "--idle-timeout", 86400); break;
-		case OPT_MAX_CONNS: o->max_connections = (unsigned)parse_num(optarg, "--max-connections", 1 << 20); break;
-		case OPT_DRAIN_TIMEOUT: o->drain_timeout = (unsigned)parse_num(optarg, "--drain-timeout", 86400); break;
+		case OPT_MAX_LINE: o->max_request_line = (size_t)parse_num(optarg, "--max-request-line", 64, 1 << 24); break;
+		case OPT_MAX_HEADERS: o->max_headers = (size_t)parse_num(optarg, "--max-header-bytes", 64, 1 << 24); break;
+		case OPT_REQ_TIMEOUT: o->request_timeout = (unsigned)parse_num(optarg, "--request-timeout", 1, 86400); break;
+		case OPT_IDLE_TIMEOUT: o->idle_timeout = (unsigned)parse_num(optarg, "--idle-timeout", 1, 86400); break;
+		case OPT_MAX_CONNS: o->max_connections = (unsigned)parse_num(optarg, "--max-connections", 1, 1 << 20); break;
+		case OPT_DRAIN_TIMEOUT: o->drain_timeout = (unsigned)parse_num(optarg, "--drain-timeout", 0, 86400); break;
 		case OPT_SPILL: o->spill = optarg; break;
 		case OPT_METRICS: cfg->metrics = 1; break;
 		default: usage(stderr); exit(EX_USAGE);
@@ -369,15 +431,42 @@ log_stats(struct app *a, const char *when)
 			off += (size_t)snprintf(routes + off, sizeof(routes) - off, " server_%d=%" PRIu64, k,
 			    hs->by_status[k]);
 	log_info("stats%s: requests:%s server_errors=%" PRIu64 " timeouts=%" PRIu64
-	    " connections=%" PRIu64 " open=%u; stored_requests=%" PRIu64 " records=%" PRIu64
+	    " connections=%" PRIu64 " open=%u evicted=%" PRIu64 "; stored_requests=%" PRIu64 " records=%" PRIu64
 	    " bad_rows=%" PRIu64 " split_payloads=%" PRIu64 " refused_503=%" PRIu64
 	    " not_stored=%" PRIu64 "; written_bytes=%" PRIu64 " bad_written_bytes=%" PRIu64
 	    " queue_bytes=%zu bad_queue_bytes=%zu write_errors=%" PRIu64,
 	    when, routes[0] ? routes : " none", hs->parse_errors, hs->timeouts, hs->connections,
-	    hs->open, st->stored_requests, st->records, st->bad_rows, st->split_payloads,
+	    hs->open, hs->evicted, st->stored_requests, st->records, st->bad_rows, st->split_payloads,
 	    st->refused_503, st->not_stored, gq->bytes_written, bq->bytes_written,
 	    col_queue_pending(a->good), col_queue_pending(a->bad),
 	    gq->write_errors + bq->write_errors);
+}
+
+/* Descriptors kept for everything but client connections: listener, outputs, event loop, logs. */
+#define FD_RESERVE 32
+
+/* Each connection is a descriptor: raise the soft RLIMIT_NOFILE to the hard limit, and keep
+ * --max-connections within what it allows (above it accept(2) would fail with EMFILE). */
+static void
+fit_fd_limit(struct opts *o)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)o->max_connections + FD_RESERVE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		unsigned fit = rl.rlim_cur > FD_RESERVE + 1 ? (unsigned)(rl.rlim_cur - FD_RESERVE) : 1;
+
+		log_warn("--max-connections %u: the descriptor limit (RLIMIT_NOFILE %llu) allows %u",
+		    o->max_connections, (unsigned long long)rl.rlim_cur, fit);
+		o->max_connections = fit;
+	}
 }
 
 static void
@@ -535,6 +624,7 @@ main(int argc, char **argv)
 	log_init(PROG);
 	sig_ignore_pipe();
 	parse_args(argc, argv, &a.o, &cfg);
+	fit_fd_limit(&a.o);
 
 	a.base = event_base_new();
 	if (a.base == NULL) {

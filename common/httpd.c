@@ -69,12 +69,30 @@ list_has(const char *v, size_t len, const char *tok)
 	return 0;
 }
 
+/* A Host field value: uri-host [ ":" port ] (RFC 9110 §7.2, RFC 3986 §3.2.2): reg-name and
+ * IP-literal characters only; empty is allowed (a target without an authority). */
+static int
+host_value_ok(const char *v, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)v[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+			continue;
+		if (strchr("-._~%!$&'()*+,;=:[]", c) == NULL || c == '\0')
+			return 0;
+	}
+	return 1;
+}
+
 /* Framing and connection semantics from the parsed headers. Returns 0 or an HTTP status. */
 static int
 httpd_semantics(struct httpd_request *req, const struct httpd_limits *lim)
 {
 	size_t i, k;
-	int have_te = 0;
+	int have_te = 0, n_host = 0;
 
 	req->content_length = -1;
 	req->chunked = 0;
@@ -112,6 +130,10 @@ httpd_semantics(struct httpd_request *req, const struct httpd_limits *lim)
 		} else if (ieq(h->name, h->name_len, "expect")) {
 			if (ieq(h->value, h->value_len, "100-continue"))
 				req->expect_continue = req->minor >= 1;
+		} else if (ieq(h->name, h->name_len, "host")) {
+			n_host++;
+			if (!host_value_ok(h->value, h->value_len))
+				return 400;
 		}
 	}
 	/* Both framings at once is a request-smuggling shape: refuse it. */
@@ -119,6 +141,10 @@ httpd_semantics(struct httpd_request *req, const struct httpd_limits *lim)
 		return 400;
 	if (req->content_length > 0 && (uint64_t)req->content_length > lim->max_body)
 		return 413;
+	/* RFC 9112 §3.2: 400 for an HTTP/1.1 request without Host, and for any request with more
+	 * than one */
+	if (n_host > 1 || (n_host == 0 && req->minor >= 1))
+		return 400;
 	return 0;
 }
 
@@ -144,8 +170,10 @@ httpd_parse_head(const char *buf, size_t len, const struct httpd_limits *lim,
 	sp1 = memchr(p, ' ', line_len);
 	if (sp1 == NULL || sp1 == p)
 		return 400;
+	/* a method is a token, and case-sensitive (RFC 9110 §9.1): "get" is not GET but a malformed
+	 * request line (nginx answers 400 too), not a request for an unknown route */
 	for (const char *q = p; q < sp1; q++)
-		if (!httpd_tchar[(unsigned char)*q])
+		if (!httpd_tchar[(unsigned char)*q] || (*q >= 'a' && *q <= 'z'))
 			return 400;
 	sp2 = memchr(sp1 + 1, ' ', (size_t)(line_end - sp1 - 1));
 	if (sp2 == NULL || sp2 == sp1 + 1)
@@ -305,7 +333,8 @@ struct httpd_server {
 	struct event_base *base;
 	struct evconnlistener *listener;
 	struct httpd_config cfg;
-	struct httpd_conn *conns;
+	struct httpd_conn *conns;     /* most recently active first ... */
+	struct httpd_conn *conns_tail;   /* ... least recently active last */
 	struct httpd_conn *free_conns;
 	unsigned n_free;
 	int stopping;
@@ -316,8 +345,52 @@ struct httpd_server {
 };
 
 static void conn_close(struct httpd_conn *c);
+static void server_resume_accepting(struct httpd_server *s);
+static void server_pause_if_full(struct httpd_server *s, const struct httpd_conn *spare);
 static void conn_process(struct httpd_conn *c);
 static void conn_flush(struct httpd_conn *c);
+
+/* The open connections form a list by activity: a connection goes to the front when it is
+ * accepted and each time it completes a request, so the back holds those that have done the
+ * least for the longest (at a flood of silent or slowloris connections, the attackers). */
+static void
+conn_list_unlink(struct httpd_conn *c)
+{
+	struct httpd_server *s = c->srv;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		s->conns_tail = c->prev;
+	c->next = c->prev = NULL;
+}
+
+static void
+conn_list_push_front(struct httpd_conn *c)
+{
+	struct httpd_server *s = c->srv;
+
+	c->prev = NULL;
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	else
+		s->conns_tail = c;
+	s->conns = c;
+}
+
+static void
+conn_touch(struct httpd_conn *c)
+{
+	if (c->srv->conns != c) {
+		conn_list_unlink(c);
+		conn_list_push_front(c);
+	}
+}
 
 static int64_t
 now_ms(struct httpd_server *s)
@@ -683,6 +756,8 @@ conn_dispatch(struct httpd_conn *c, size_t consumed)
 	c->state = CONN_IDLE;
 	c->req_start_ms = 0;
 	conn_set_deadline(c, s->cfg.idle_timeout_s);
+	conn_touch(c);
+	server_resume_accepting(s);     /* c could make room now */
 	if (!keep)
 		c->closing = 1;
 }
@@ -723,6 +798,7 @@ conn_process(struct httpd_conn *c)
 			c->req.has_body = c->req.chunked || c->req.content_length >= 0;
 			c->body_need = c->req.content_length > 0 ? (size_t)c->req.content_length : 0;
 			c->state = CONN_BODY;
+			server_pause_if_full(s, NULL);     /* c is busy now */
 		}
 		if (c->head_stale) {
 			/* the views into rbuf point into the old allocation: parse the head again */
@@ -831,7 +907,13 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (n == 0) {
-		/* EOF: a half-received request is dropped unanswered */
+		/* EOF. A request cut short (head or body incomplete) is answered 400 before the close:
+		 * after a half-close the client may still be reading (RFC 9112 §6.3: the message is
+		 * incomplete). Nothing of a request received: just close. */
+		if (c->state == CONN_HEAD || c->state == CONN_BODY) {
+			conn_error(c, 400);
+			return;
+		}
 		conn_close(c);
 		return;
 	}
@@ -888,12 +970,7 @@ conn_close(struct httpd_conn *c)
 	event_del(c->ev_timer);
 	close(c->fd);
 	c->fd = -1;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		s->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	conn_list_unlink(c);
 	s->stats.open--;
 	/* Never freed here: callers up the stack may still look at c->fd. The structure goes to
 	 * the free list for reuse; accept_cb trims the list. */
@@ -906,10 +983,8 @@ conn_close(struct httpd_conn *c)
 	c->prev = NULL;
 	s->free_conns = c;
 	s->n_free++;
-	if (s->paused && s->listener && !s->stopping && s->stats.open < s->cfg.max_connections) {
-		evconnlistener_enable(s->listener);
-		s->paused = 0;
-	}
+	if (s->stats.open < s->cfg.max_connections)
+		server_resume_accepting(s);
 }
 
 static void
@@ -921,6 +996,57 @@ conn_free(struct httpd_conn *c)
 	free(c->rbuf);
 	free(c->wbuf);
 	free(c);
+}
+
+/*
+ * The connection to close to make room for a new one: the least recently active one that has no
+ * request under way or is still sending its head (nothing to answer yet, nothing half-answered).
+ * A busy connection (a body arriving, an answer being written) is never chosen. NULL when every
+ * connection is busy.
+ */
+static struct httpd_conn *
+conn_victim(struct httpd_server *s, const struct httpd_conn *spare)
+{
+	struct httpd_conn *c;
+
+	for (c = s->conns_tail; c; c = c->prev)
+		if (c != spare && c->woff == c->wlen && (c->state == CONN_IDLE ||
+		    c->state == CONN_HEAD || c->state == CONN_LINGER))
+			return c;
+	return NULL;
+}
+
+static int
+conn_evict_one(struct httpd_server *s)
+{
+	struct httpd_conn *c = conn_victim(s, NULL);
+
+	if (c == NULL)
+		return -1;
+	s->stats.evicted++;
+	conn_close(c);
+	return 0;
+}
+
+/* Accepting pauses only at the cap with every connection busy (but spare); it resumes when one
+ * closes or finishes a request (and so could make room). */
+static void
+server_pause_if_full(struct httpd_server *s, const struct httpd_conn *spare)
+{
+	if (s->stats.open >= s->cfg.max_connections && !s->paused && s->listener &&
+	    conn_victim(s, spare) == NULL) {
+		evconnlistener_disable(s->listener);
+		s->paused = 1;
+	}
+}
+
+static void
+server_resume_accepting(struct httpd_server *s)
+{
+	if (s->paused && s->listener && !s->stopping) {
+		evconnlistener_enable(s->listener);
+		s->paused = 0;
+	}
 }
 
 static void
@@ -990,19 +1116,18 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 		else
 			inet_ntop(AF_INET6, a6, c->peer, sizeof(c->peer));
 	}
-	c->prev = NULL;
-	c->next = s->conns;
-	if (s->conns)
-		s->conns->prev = c;
-	s->conns = c;
+	/* at the cap, the new connection takes the place of an idle or slow one */
+	if (s->stats.open >= s->cfg.max_connections)
+		conn_evict_one(s);
+	conn_list_push_front(c);
 	s->stats.open++;
 	s->stats.connections++;
 	event_add(c->ev_read, NULL);
-	conn_arm_timer(c, s->cfg.idle_timeout_s);
-	if (s->stats.open >= s->cfg.max_connections && !s->paused) {
-		evconnlistener_disable(s->listener);
-		s->paused = 1;
-	}
+	/* nothing sent yet: the request deadline, not the keep-alive one */
+	conn_arm_timer(c, s->cfg.request_timeout_s);
+	/* the new one is idle, but it must get its chance to send a request rather than be pushed
+	 * out by the next */
+	server_pause_if_full(s, c);
 }
 
 static void
@@ -1011,7 +1136,11 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 	struct httpd_server *s = arg;
 
 	(void)l;
-	/* EMFILE and friends: pause accepting until a connection closes */
+	/* EMFILE and friends: free a descriptor by closing an idle or slow connection (the
+	 * listener tries again at once); when every connection is busy, pause accepting until
+	 * one closes */
+	if ((errno == EMFILE || errno == ENFILE) && conn_evict_one(s) == 0)
+		return;
 	if (s->stats.open > 0 && !s->paused) {
 		evconnlistener_disable(s->listener);
 		s->paused = 1;

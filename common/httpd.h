@@ -12,7 +12,9 @@
  * tested and fuzzed. The server owns connections: it reads, frames requests (Content-Length or
  * chunked bodies, Expect: 100-continue, keep-alive and pipelining), hands each complete request
  * to one handler callback, writes the response, and enforces the connection cap, the idle and
- * request timeouts and the size limits.
+ * request timeouts and the size limits. At the cap it keeps accepting: the new connection takes
+ * the place of the least recently active one that is idle or still sending its head, so silent
+ * or slowloris connections cannot lock other clients out.
  */
 #ifndef FURROW_HTTPD_H
 #define FURROW_HTTPD_H
@@ -65,7 +67,8 @@ struct httpd_request {
 /*
  * Parse the request line and headers at buf[0..len). Returns 0 when the head is complete (req
  * filled, head_len set), HTTPD_INCOMPLETE when more bytes are needed (the limits have been
- * checked on what is there), or an HTTP status for a request that must be refused: 400, 413
+ * checked on what is there), or an HTTP status for a request that must be refused: 400 (also an
+ * HTTP/1.1 request without exactly one valid Host, and a method with lower-case letters), 413
  * (Content-Length over max_body), 414, 431, 501 (unknown transfer coding), 505.
  */
 int httpd_parse_head(const char *buf, size_t len, const struct httpd_limits *lim,
@@ -96,15 +99,15 @@ typedef void (*httpd_handler_cb)(const struct httpd_request *req,
 struct httpd_config {
 	struct httpd_limits limits;
 	unsigned max_connections;
-	unsigned request_timeout_s;   /* first byte of a request to its end; then 408 */
-	unsigned idle_timeout_s;      /* keep-alive connection with no request in progress */
+	unsigned request_timeout_s;   /* accept or first byte of a request to its end; then 408 */
+	unsigned idle_timeout_s;      /* keep-alive connection between requests */
 	httpd_handler_cb handler;
 	void *handler_arg;
 };
 
 struct httpd_stats {
 	uint64_t connections;         /* accepted */
-	uint64_t rejected_conns;      /* closed at once because of the cap (never: the listener pauses) */
+	uint64_t evicted;             /* idle or slow connections closed to make room (cap, EMFILE) */
 	uint64_t timeouts;            /* 408 or idle closes */
 	uint64_t parse_errors;        /* 4xx/5xx answered by the server itself */
 	uint64_t by_status[600];      /* the same, by status code */

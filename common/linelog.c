@@ -40,14 +40,17 @@ linelog_writer_open(struct linelog_writer *w, const char *path)
 	return 0;
 }
 
-void
+int
 linelog_writer_close(struct linelog_writer *w)
 {
+	int rc = 0;
+
 	if (w->fd >= 0)
-		close(w->fd);
+		rc = close(w->fd);
 	w->fd = -1;
 	free(w->path);
 	w->path = NULL;
+	return rc;
 }
 
 static int

@@ -39,7 +39,9 @@ struct linelog_writer {
 
 /* Open (creating it, mode 0644) PATH for appending. Returns 0, or -1 with errno set. */
 int  linelog_writer_open(struct linelog_writer *w, const char *path);
-void linelog_writer_close(struct linelog_writer *w);
+/* Returns close(2)'s result: -1 with errno when the file system reports a failed write late
+ * (NFS, quotas). */
+int  linelog_writer_close(struct linelog_writer *w);
 /* Append data[0..len), which must be whole '\n'-terminated lines. Returns 0 when all of it is
  * in the file, or -1 with errno set and the file as it was (ENOSPC: wait and call again). */
 int  linelog_append(struct linelog_writer *w, const char *data, size_t len);

@@ -1,5 +1,10 @@
 /*
  * linereader: bounded newline framing over read(2) (see linereader.h).
+ *
+ * The buffer holds max_line + LR_READ_CHUNK bytes. While an over-long line is being discarded,
+ * its first max_line bytes stay at the front of the buffer and the rest of the line is read
+ * through the last LR_READ_CHUNK bytes, so the line can be reported once, with its prefix, when
+ * its end is known.
  */
 #include "linereader.h"
 
@@ -34,73 +39,83 @@ linereader_pending(const struct linereader *lr)
 	return lr->end - lr->start;
 }
 
-size_t
-linereader_drop(struct linereader *lr)
+/* The over-long line being discarded has ended (newline or EOF): report it. */
+static enum lr_status
+lr_toolong_done(struct linereader *lr, const char **line, size_t *len)
 {
-	size_t n = lr->end - lr->start;
+	lr->discarding = 0;
+	*line = lr->buf;
+	*len = lr->max_line;
+	return LR_TOOLONG;
+}
 
-	lr->start = lr->end = 0;
-	return n;
+/*
+ * One step without reading: a complete line (LR_LINE, LR_TOOLONG), or LR_AGAIN when the buffer
+ * holds no complete line. Starts discarding a partial line that is already over the limit.
+ */
+static enum lr_status
+lr_take(struct linereader *lr, const char **line, size_t *len)
+{
+	size_t have = lr->end - lr->start, l;
+	char *nl = have ? memchr(lr->buf + lr->start, '\n', have) : NULL;
+	const char *p = lr->buf + lr->start;
+
+	if (nl) {
+		l = (size_t)(nl - p);
+		lr->start += l + 1;
+		if (lr->discarding) {
+			lr->discarded += l;     /* discarded is now the whole line's length */
+			return lr_toolong_done(lr, line, len);
+		}
+		if (l > lr->max_line) {
+			/* a line that fit the read buffer but not the limit */
+			lr->discarded = l;
+			*line = p;
+			*len = lr->max_line;
+			return LR_TOOLONG;
+		}
+		*line = p;
+		*len = l;
+		return LR_LINE;
+	}
+	if (lr->discarding) {
+		lr->discarded += have;
+		lr->start = lr->end = lr->max_line;
+	} else if (have > lr->max_line) {
+		/* keep the prefix at the front; read the rest of the line behind it */
+		memmove(lr->buf, p, lr->max_line);
+		lr->discarding = 1;
+		lr->discarded = have;
+		lr->start = lr->end = lr->max_line;
+	}
+	return LR_AGAIN;
 }
 
 enum lr_status
 linereader_next(struct linereader *lr, const char **line, size_t *len)
 {
-	char *nl;
+	enum lr_status s;
 	ssize_t n;
-	size_t have;
 
 	for (;;) {
-		have = lr->end - lr->start;
-		nl = have ? memchr(lr->buf + lr->start, '\n', have) : NULL;
-		if (nl) {
-			size_t l = (size_t)(nl - (lr->buf + lr->start));
-			const char *p = lr->buf + lr->start;
-			lr->start += l + 1;
-			lr->consumed += l + 1;
-			if (lr->discarding) {
-				lr->discarded += l;     /* the tail: discarded is now the line's length */
-				lr->discarding = 0;
-				lr->discard_end = lr->consumed;
-				continue;
-			}
-			if (l > lr->max_line) {
-				/* a line that fit the read buffer but not the limit */
-				*line = p;
-				*len = lr->max_line;
-				lr->discarded = l;
-				lr->discard_end = lr->consumed;
-				return LR_TOOLONG;
-			}
-			*line = p;
-			*len = l;
-			return LR_LINE;
-		}
-		if (lr->discarding) {
-			lr->discarded += have;
-			lr->consumed += have;
-			lr->start = lr->end = 0;
-		} else if (have > lr->max_line) {
-			*line = lr->buf + lr->start;
-			*len = lr->max_line;
-			lr->discarding = 1;
-			lr->discarded = have;
-			lr->consumed += have;
-			lr->start = lr->end = 0;
-			return LR_TOOLONG;
-		}
+		s = lr_take(lr, line, len);
+		if (s != LR_AGAIN)
+			return s;
 		if (lr->eof) {
-			if (lr->end > lr->start && !lr->discarding) {
+			if (lr->discarding) {
+				lr->start = lr->end = 0;
+				return lr_toolong_done(lr, line, len);
+			}
+			if (lr->end > lr->start) {
 				*line = lr->buf + lr->start;
 				*len = lr->end - lr->start;
-				lr->consumed += *len;
 				lr->start = lr->end;
 				return LR_LINE;
 			}
 			lr->start = lr->end = 0;
 			return LR_EOF;
 		}
-		if (lr->start > 0) {
+		if (!lr->discarding && lr->start > 0) {
 			memmove(lr->buf, lr->buf + lr->start, lr->end - lr->start);
 			lr->end -= lr->start;
 			lr->start = 0;
@@ -116,6 +131,54 @@ linereader_next(struct linereader *lr, const char **line, size_t *len)
 				return LR_AGAIN;
 			lr->eof = 1;
 		}
+		lr->read_total += (unsigned long long)n;
 		lr->end += (size_t)n;
 	}
+}
+
+enum lr_status
+linereader_next_buffered(struct linereader *lr, const char **line, size_t *len)
+{
+	enum lr_status s = lr_take(lr, line, len);
+
+	if (s != LR_AGAIN)
+		return s;
+	if (lr->discarding) {
+		/* the prefix of an over-long line whose end was never seen */
+		lr->start = lr->end = 0;
+		lr->discarding = 0;
+		*line = lr->buf;
+		*len = lr->max_line;
+		return LR_PARTIAL;
+	}
+	if (lr->end > lr->start) {
+		*line = lr->buf + lr->start;
+		*len = lr->end - lr->start;
+		lr->discarded = *len;
+		lr->start = lr->end = 0;
+		return LR_PARTIAL;
+	}
+	return LR_EOF;
+}
+
+unsigned long long
+linereader_offset(const struct linereader *lr)
+{
+	return lr->read_total - (lr->end - lr->start);
+}
+
+void
+linereader_restart(struct linereader *lr, unsigned long long off)
+{
+	lr->start = lr->end = 0;
+	lr->discarding = 0;
+	lr->discarded = 0;
+	lr->eof = 0;
+	lr->read_total = off;
+}
+
+int
+linereader_has_line(const struct linereader *lr)
+{
+	return lr->end > lr->start && memchr(lr->buf + lr->start, '\n', lr->end - lr->start) != NULL;
 }

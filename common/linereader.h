@@ -2,14 +2,21 @@
  * linereader: bounded line reading from a file descriptor, blocking or non-blocking.
  *
  * Every stage reads newline-framed records from stdin. A line longer than the limit never makes
- * the reader grow without bound: the caller gets its first max_line bytes once (LR_TOOLONG, to
- * put into a bad row) and the rest of that line is discarded up to its newline. The total length
- * of the over-long line is reported once the newline is found (linereader_discarded). A final
- * line without a newline at EOF is still returned. A trailing "\r" is left to the caller.
+ * the reader grow without bound: its first max_line bytes are kept and the rest is discarded up
+ * to its newline. The line is then reported once, as LR_TOOLONG, with that prefix (to put into a
+ * bad row) and its full length in lr->discarded, so a run of over-long lines gives one
+ * LR_TOOLONG each and lines in = lines returned. A final line without a newline at the end of
+ * the input is still a line (an over-long one is still LR_TOOLONG). A trailing "\r" is left to
+ * the caller.
+ *
+ * A stage stopping on a signal takes what is buffered without reading more
+ * (linereader_next_buffered): whole lines, then the unterminated fragment as LR_PARTIAL, which
+ * is not a record (its writer had not finished it).
  *
  * In follow mode (a log that is still being written) the end of the file is not the end of the
  * input: read(2) returning 0 gives LR_AGAIN, and an unterminated tail is never returned as a
- * line, because its writer has not finished it.
+ * line, because its writer has not finished it. linereader_offset tells where in the input the
+ * last returned line ended, which is what a reader of a log commits.
  */
 #ifndef FURROW_LINEREADER_H
 #define FURROW_LINEREADER_H
@@ -18,10 +25,13 @@
 
 enum lr_status {
 	LR_LINE = 0,     /* *line / *len hold one line, without its '\n' */
-	LR_TOOLONG,      /* *line / *len hold the first max_line bytes of an over-long line */
+	LR_TOOLONG,      /* *line / *len hold the first max_line bytes of an over-long line;
+	                    lr->discarded is its whole length */
 	LR_AGAIN,        /* no complete line yet: EAGAIN or EINTR; call again later */
 	LR_EOF,          /* end of input, nothing left */
 	LR_ERROR,        /* read failed; errno is set */
+	LR_PARTIAL,      /* linereader_next_buffered: an unterminated fragment (at most max_line
+	                    bytes of it); lr->discarded is its length so far */
 };
 
 struct linereader {
@@ -32,20 +42,27 @@ struct linereader {
 	size_t  start, end;
 	int     eof;
 	int     discarding;
-	size_t  discarded;     /* bytes of the current over-long line seen so far */
+	size_t  discarded;     /* bytes of the current over-long line seen so far; after
+	                          LR_TOOLONG or LR_PARTIAL, that line's length */
 	int     follow;        /* set by the caller: see above */
-	unsigned long long consumed;     /* bytes of input returned or discarded, newlines included */
-	unsigned long long discard_end;  /* consumed when the last over-long line ended */
+	unsigned long long read_total;   /* input offset of the end of what was read */
 };
 
 int  linereader_init(struct linereader *lr, int fd, size_t max_line);
 void linereader_free(struct linereader *lr);
 /* The line stays valid until the next call. */
 enum lr_status linereader_next(struct linereader *lr, const char **line, size_t *len);
+/* Like linereader_next, but never reads: LR_LINE or LR_TOOLONG for a complete line already
+ * buffered, then LR_PARTIAL for an unterminated fragment, then LR_EOF. The reader is spent for
+ * new input once it returned LR_PARTIAL. */
+enum lr_status linereader_next_buffered(struct linereader *lr, const char **line, size_t *len);
 /* Bytes buffered but not yet returned. */
 size_t linereader_pending(const struct linereader *lr);
-/* Forget the buffered bytes that were not returned (the caller seeks back over them) and return
- * how many there were. */
-size_t linereader_drop(struct linereader *lr);
+/* 1 when a whole line is buffered, so that linereader_next returns it without reading. */
+int linereader_has_line(const struct linereader *lr);
+/* The input offset just after the last line returned (its '\n' included). */
+unsigned long long linereader_offset(const struct linereader *lr);
+/* Forget what is buffered: the caller has put the descriptor at input offset off. */
+void linereader_restart(struct linereader *lr, unsigned long long off);
 
 #endif

@@ -3,10 +3,12 @@
  */
 #include "log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *log_progname = "furrow";
 static int log_threshold = LOG_LVL_INFO;
@@ -52,6 +54,24 @@ log_enabled(int level)
 	return level <= log_threshold;
 }
 
+/* One write(2) per line keeps lines whole when several processes share stderr; a signal that
+ * interrupts it (a stage may install its handlers without SA_RESTART) must not lose the line. */
+static void
+log_write_line(const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(STDERR_FILENO, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;          /* nowhere left to report it */
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
 void
 log_msg(int level, const char *fmt, ...)
 {
@@ -59,7 +79,7 @@ log_msg(int level, const char *fmt, ...)
 	struct timespec now;
 	struct tm tm;
 	va_list ap;
-	int n;
+	int n, saved_errno = errno;
 
 	if (!log_enabled(level))
 		return;
@@ -74,7 +94,6 @@ log_msg(int level, const char *fmt, ...)
 	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	va_end(ap);
 	strcat(line, "\n");
-	/* One write per line keeps lines whole when several processes share stderr. */
-	fputs(line, stderr);
-	fflush(stderr);
+	log_write_line(line, strlen(line));
+	errno = saved_errno;      /* callers may still look at it */
 }

@@ -29,8 +29,8 @@ sig_flag_handler(int signo)
 		sig_terminate = 1;
 }
 
-void
-sig_flags_install(void)
+static void
+sig_flags_install_with(int sa_flags)
 {
 	struct sigaction sa;
 
@@ -38,10 +38,22 @@ sig_flags_install(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = sig_flag_handler;
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0;          /* no SA_RESTART: blocked reads return EINTR */
+	sa.sa_flags = sa_flags;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+}
+
+void
+sig_flags_install(void)
+{
+	sig_flags_install_with(SA_RESTART);
+}
+
+void
+sig_flags_install_eintr(void)
+{
+	sig_flags_install_with(0);
 }
 
 struct event *

@@ -35,19 +35,12 @@ struct stream_source {
 	int                 wake_fd;     /* inotify on the log, or fd */
 	int                 offset_fd;   /* the group's offset file, or -1 */
 	char               *log_path;
-	uint64_t            base;        /* input offset where the line reader started */
 	uint64_t            boundary;    /* input offset after the last record returned */
 	uint64_t            committed;
 	uint64_t            reclaimed;
 	int                 reclaim;
 	struct linereader   lr;
-	struct buf          toolong;     /* the kept start of an over-long record */
-	int                 in_toolong;  /* toolong holds a record whose end is not read yet */
-	enum lr_status      held;        /* a result read past the end of an over-long record */
-	const char         *held_line;
-	size_t              held_len;
-	int                 has_held;
-	size_t              keep;
+	size_t              keep;        /* bytes of an over-long record returned */
 	char                error[256];
 };
 
@@ -81,7 +74,6 @@ stream_source_close(struct stream_source *s)
 	if (s->offset_fd >= 0)
 		close(s->offset_fd);
 	linereader_free(&s->lr);
-	buf_free(&s->toolong);
 	free(s->log_path);
 	free(s->name);
 	free(s);
@@ -131,7 +123,7 @@ open_log_source(struct stream_source *s, const char *path, const struct stream_s
 		set_err(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	s->base = s->boundary = start;
+	s->boundary = start;
 	if ((s->wake_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1 ||
 	    inotify_add_watch(s->wake_fd, path, IN_MODIFY) == -1) {
 		set_err(err, errlen, "%s: inotify: %s", path, strerror(errno));
@@ -155,7 +147,6 @@ stream_source_open(const char *spec, const struct stream_source_opts *o, char *e
 	s->keep = o->toolong_keep ? o->toolong_keep : STREAM_TOOLONG_KEEP;
 	if (s->keep > max_line)
 		s->keep = max_line;
-	buf_init(&s->toolong, 0);
 	if (linereader_init(&s->lr, -1, max_line) == -1) {
 		set_err(err, errlen, "out of memory");
 		goto fail;
@@ -181,6 +172,7 @@ stream_source_open(const char *spec, const struct stream_source_opts *o, char *e
 		s->wake_fd = s->fd;
 	s->lr.fd = s->fd;
 	s->lr.follow = s->is_log;
+	linereader_restart(&s->lr, s->boundary);
 	return s;
 fail:
 	stream_source_close(s);
@@ -225,29 +217,14 @@ log_settle(struct stream_source *s)
 		;
 	if (fstat(s->fd, &st) == -1)
 		return -1;
-	readpos = s->base + s->lr.consumed + linereader_pending(&s->lr);
+	readpos = s->lr.read_total;
 	if ((uint64_t)st.st_size < readpos) {
-		linereader_drop(&s->lr);
-		s->lr.discarding = 0;
-		s->in_toolong = 0;
-		buf_reset(&s->toolong);
 		if (lseek(s->fd, (off_t)s->boundary, SEEK_SET) == -1)
 			return -1;
-		s->lr.consumed = s->boundary - s->base;
+		linereader_restart(&s->lr, s->boundary);
 		return 1;
 	}
 	return (uint64_t)st.st_size > readpos;
-}
-
-static enum stream_status
-toolong_record(struct stream_source *s, struct stream_rec *rec, uint64_t end, uint64_t full_len)
-{
-	s->in_toolong = 0;
-	rec->data = s->toolong.data;
-	rec->len = s->toolong.len;
-	rec->full_len = full_len;
-	rec->pos = s->boundary = end;
-	return STREAM_TOOLONG;
 }
 
 enum stream_status
@@ -257,15 +234,8 @@ stream_source_next(struct stream_source *s, struct stream_rec *rec)
 	const char *line;
 	size_t len;
 
-	if (s->has_held) {
-		s->has_held = 0;
-		st = s->held;
-		line = s->held_line;
-		len = s->held_len;
-		goto got;
-	}
 	for (;;) {
-		if (!s->is_log && linereader_pending(&s->lr) == 0 && !s->lr.eof) {
+		if (!s->is_log && !linereader_has_line(&s->lr) && !s->lr.eof) {
 			/* do not let read(2) block on a pipe or a terminal */
 			struct pollfd p = { s->fd, POLLIN, 0 };
 			if (poll(&p, 1, 0) == 0)
@@ -281,39 +251,17 @@ stream_source_next(struct stream_source *s, struct stream_rec *rec)
 			if (more)
 				continue;
 		}
-got:
-		if (s->in_toolong && !s->lr.discarding && st != LR_AGAIN) {
-			/* the over-long record has ended; what came after it waits for the next call */
-			if (st == LR_LINE || st == LR_TOOLONG) {
-				s->held = st;
-				s->held_line = line;
-				s->held_len = len;
-				s->has_held = 1;
-			}
-			return toolong_record(s, rec, s->base + s->lr.discard_end, s->lr.discarded);
-		}
 		switch (st) {
 		case LR_LINE:
-			rec->data = line;
-			rec->len = len;
-			rec->full_len = len;
-			rec->pos = s->boundary = s->base + s->lr.consumed;
-			return STREAM_OK;
 		case LR_TOOLONG:
-			buf_reset(&s->toolong);
-			if (buf_append(&s->toolong, line, len < s->keep ? len : s->keep) == -1) {
-				snprintf(s->error, sizeof(s->error), "%s: out of memory", s->name);
-				return STREAM_ERROR;
-			}
-			s->in_toolong = 1;
-			if (!s->lr.discarding)
-				return toolong_record(s, rec, s->base + s->lr.discard_end, s->lr.discarded);
-			continue;
+			rec->data = line;
+			rec->len = st == LR_TOOLONG && len > s->keep ? s->keep : len;
+			rec->full_len = st == LR_TOOLONG ? s->lr.discarded : len;
+			rec->pos = s->boundary = linereader_offset(&s->lr);
+			return st == LR_LINE ? STREAM_OK : STREAM_TOOLONG;
 		case LR_AGAIN:
 			return STREAM_AGAIN;
 		case LR_EOF:
-			if (s->in_toolong)     /* the input ended inside the over-long record */
-				return toolong_record(s, rec, s->base + s->lr.consumed, s->lr.discarded);
 			return STREAM_EOF;
 		case LR_ERROR:
 		default:
@@ -321,6 +269,85 @@ got:
 			return STREAM_ERROR;
 		}
 	}
+}
+
+ssize_t
+stream_source_read(struct stream_source *s, char *buf, size_t cap, uint64_t *pos)
+{
+	ssize_t n;
+	char *nl;
+
+	for (;;) {
+		if (!s->is_log) {
+			struct pollfd p = { s->fd, POLLIN, 0 };
+			if (poll(&p, 1, 0) == 0) {
+				errno = EAGAIN;
+				return -1;
+			}
+		}
+		n = read(s->fd, buf, cap);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				snprintf(s->error, sizeof(s->error), "%s: %s", s->name, strerror(errno));
+			return -1;
+		}
+		if (!s->is_log) {
+			s->boundary += (uint64_t)n;
+			*pos = s->boundary;
+			return n;
+		}
+		/* a log: whole lines only; the unfinished end of the file waits for its writer */
+		nl = n > 0 ? memrchr(buf, '\n', (size_t)n) : NULL;
+		if (nl == NULL && (size_t)n == cap) {
+			s->boundary += (uint64_t)n;    /* one line longer than cap: take it in parts */
+			*pos = s->boundary;
+			return n;
+		}
+		if (nl != NULL) {
+			size_t take = (size_t)(nl - buf) + 1;
+			if (take < (size_t)n && lseek(s->fd, (off_t)(s->boundary + take), SEEK_SET) == -1)
+				return -1;
+			s->boundary += take;
+			*pos = s->boundary;
+			return (ssize_t)take;
+		}
+		if (n > 0 && lseek(s->fd, (off_t)s->boundary, SEEK_SET) == -1)
+			return -1;
+		/* nothing whole to read: empty inotify's queue, then look once more */
+		{
+			char events[4096];
+			struct stat st;
+			while (read(s->wake_fd, events, sizeof(events)) > 0)
+				;
+			if (fstat(s->fd, &st) == -1)
+				return -1;
+			if ((uint64_t)st.st_size > s->boundary + (uint64_t)n)
+				continue;
+		}
+		errno = EAGAIN;
+		return -1;
+	}
+}
+
+enum stream_status
+stream_source_next_buffered(struct stream_source *s, struct stream_rec *rec)
+{
+	enum lr_status st;
+	const char *line;
+	size_t len;
+
+	if (s->is_log)
+		return STREAM_EOF;
+	st = linereader_next_buffered(&s->lr, &line, &len);
+	if (st != LR_LINE && st != LR_TOOLONG && st != LR_PARTIAL)
+		return STREAM_EOF;
+	rec->data = line;
+	rec->len = st == LR_TOOLONG && len > s->keep ? s->keep : len;
+	rec->full_len = st == LR_LINE ? len : s->lr.discarded;
+	rec->pos = s->boundary = linereader_offset(&s->lr);
+	return st == LR_LINE ? STREAM_OK : st == LR_TOOLONG ? STREAM_TOOLONG : STREAM_PARTIAL;
 }
 
 int
@@ -358,33 +385,41 @@ struct stream_sink {
 	char                  error[256];
 };
 
+/* Open (or, for SIGHUP, reopen) the sink's path. Returns 0, -1 when it cannot be opened (the
+ * old descriptor stays), or -2 when the new one is open but closing the old one failed. */
 static int
 sink_open_path(struct stream_sink *s)
 {
+	struct linelog_writer w;
 	struct stat st;
-	int fd;
+	int fd, rc = 0, e = 0;
 
 	fd = open(s->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (fd == -1)
 		return -1;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
 		close(fd);
-		if (s->is_file)
-			linelog_writer_close(&s->log);
-		if (linelog_writer_open(&s->log, s->path) == -1)
+		if (linelog_writer_open(&w, s->path) == -1)
 			return -1;
-		s->is_file = 1;
-		s->fd = s->log.fd;
-		return 0;
+		fd = -1;
 	}
 	if (s->is_file) {
-		linelog_writer_close(&s->log);
-		s->is_file = 0;
-	} else if (s->fd > 2) {
-		close(s->fd);
+		if (linelog_writer_close(&s->log) == -1)
+			rc = -2, e = errno;
+	} else if (s->fd > 2 && s->path && s->fd != fd) {
+		if (close(s->fd) == -1)
+			rc = -2, e = errno;
 	}
-	s->fd = fd;
-	return 0;
+	if (fd == -1) {
+		s->log = w;
+		s->is_file = 1;
+		s->fd = s->log.fd;
+	} else {
+		s->is_file = 0;
+		s->fd = fd;
+	}
+	errno = e;
+	return rc;
 }
 
 struct stream_sink *
@@ -407,7 +442,7 @@ stream_sink_open(const char *spec, int std_fd, char *err, size_t errlen)
 	}
 	if (is_log_spec(spec))
 		path = spec + strlen(STREAM_LOG_PREFIX);
-	if ((s->path = strdup(path)) == NULL || sink_open_path(s) == -1) {
+	if ((s->path = strdup(path)) == NULL || sink_open_path(s) != 0) {
 		set_err(err, errlen, "%s: %s", path, s->path ? strerror(errno) : "out of memory");
 		stream_sink_close(s);
 		return NULL;
@@ -415,19 +450,24 @@ stream_sink_open(const char *spec, int std_fd, char *err, size_t errlen)
 	return s;
 }
 
-void
+int
 stream_sink_close(struct stream_sink *s)
 {
+	int rc = 0, e = 0;
+
 	if (s == NULL)
-		return;
+		return 0;
 	if (s->is_file)
-		linelog_writer_close(&s->log);
+		rc = linelog_writer_close(&s->log);
 	else if (s->path && s->fd > 2)
-		close(s->fd);
+		rc = close(s->fd);
+	e = errno;
 	buf_free(&s->q);
 	free(s->path);
 	free(s->name);
 	free(s);
+	errno = e;
+	return rc;
 }
 
 int
@@ -519,11 +559,18 @@ stream_sink_reopen(struct stream_sink *s)
 {
 	if (s->path == NULL)
 		return 0;
-	if (sink_open_path(s) == -1) {
-		snprintf(s->error, sizeof(s->error), "reopening %s: %s", s->path, strerror(errno));
+	switch (sink_open_path(s)) {
+	case 0:
+		return 0;
+	case -1:
+		snprintf(s->error, sizeof(s->error), "reopening %s: %s (still writing to the old "
+		    "file)", s->path, strerror(errno));
 		return -1;
+	default:
+		snprintf(s->error, sizeof(s->error), "closing the old %s: %s (what was written to it "
+		    "may be lost)", s->path, strerror(errno));
+		return -2;
 	}
-	return 0;
 }
 
 const char *

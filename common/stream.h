@@ -27,6 +27,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 enum stream_status {
 	STREAM_OK = 0,        /* a record (sources) / everything handed on (sinks) */
@@ -35,6 +36,8 @@ enum stream_status {
 	STREAM_BLOCKED,       /* the sink cannot take more now (full pipe, full disk): poll
 	                       * stream_sink_fd, or retry after stream_sink_retry_ms */
 	STREAM_EOF,           /* the end of a finite input */
+	STREAM_PARTIAL,       /* stream_source_next_buffered: an unterminated fragment, not a
+	                       * record (its writer had not finished it); full_len is its length */
 	STREAM_ERROR,         /* failed; the error text says why */
 };
 
@@ -63,6 +66,18 @@ struct stream_source *stream_source_open(const char *spec, const struct stream_s
 void stream_source_close(struct stream_source *s);
 /* The next record. STREAM_AGAIN: poll stream_source_fd for input, then call again. */
 enum stream_status stream_source_next(struct stream_source *s, struct stream_rec *rec);
+/*
+ * Raw reading, for a stage that takes bytes rather than records (s3-sink compresses whole
+ * blocks): up to cap bytes; from a log only whole lines, unless one line is longer than cap.
+ * Returns the number of bytes; 0 at the end of a finite input; -1 with errno EAGAIN when nothing
+ * can be read now (poll stream_source_fd); -1 with another errno on failure. *pos is the input
+ * offset after the bytes returned. Do not mix with stream_source_next on one source.
+ */
+ssize_t stream_source_read(struct stream_source *s, char *buf, size_t cap, uint64_t *pos);
+/* Stopping: the records already read, without reading more (STREAM_OK / STREAM_TOOLONG), then
+ * STREAM_PARTIAL for an unterminated fragment of a pipe or file, then STREAM_EOF. A log has
+ * nothing to hand over this way: what was not read is read at the next start. */
+enum stream_status stream_source_next_buffered(struct stream_source *s, struct stream_rec *rec);
 /* Say that everything up to pos (a rec.pos) is handed on. Returns 0 or -1 (err filled). */
 int stream_source_commit(struct stream_source *s, uint64_t pos, char *err, size_t errlen);
 int stream_source_fd(const struct stream_source *s);
@@ -79,7 +94,9 @@ struct buf;
 /* Open a sink; std_fd is the descriptor "-" means (1 for --output, 1 or 2 for --bad).
  * Returns NULL and fills err on failure (errno set). */
 struct stream_sink *stream_sink_open(const char *spec, int std_fd, char *err, size_t errlen);
-void stream_sink_close(struct stream_sink *s);
+/* Close, after stream_sink_flush. Returns 0, or -1 when close(2) reported a failed write (errno
+ * set; the error text says which file). */
+int  stream_sink_close(struct stream_sink *s);
 /* Queue one record (without '\n'). Returns 0, or -1 when it cannot be buffered (out of memory
  * or over the sink's limit: flush first). */
 int stream_sink_put(struct stream_sink *s, const char *data, size_t len);
@@ -96,7 +113,10 @@ enum stream_status stream_sink_flush(struct stream_sink *s);
 size_t stream_sink_pending(const struct stream_sink *s);
 int stream_sink_fd(const struct stream_sink *s);
 int stream_sink_retry_ms(const struct stream_sink *s);
-/* SIGHUP: reopen a file sink (log rotation). Returns 0 or -1. */
+/* SIGHUP: reopen a file sink (log rotation), after stream_sink_flush. Returns 0; -1 when the
+ * file cannot be opened (the old one stays in use); -2 when closing the old one reported a failed
+ * write (the new one is in use; what the old one was told may be lost: treat it as an output
+ * failure). */
 int stream_sink_reopen(struct stream_sink *s);
 const char *stream_sink_error(const struct stream_sink *s);
 const char *stream_sink_name(const struct stream_sink *s);

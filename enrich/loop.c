@@ -29,6 +29,7 @@ struct loop_state {
 	int                 have_pos;
 	time_t              blocked_since;   /* a sink could not take its output */
 	time_t              blocked_logged;
+	int                 failed;          /* an output failed for good */
 };
 
 static void
@@ -148,9 +149,14 @@ reopen_outputs(struct loop_state *st)
 
 	if (hand_on_wait(st) == -1)
 		return;
-	for (i = 0; i < 2; i++)
-		if (stream_sink_reopen(sinks[i]) == -1)
-			log_error("%s", stream_sink_error(sinks[i]));
+	for (i = 0; i < 2; i++) {
+		int r = stream_sink_reopen(sinks[i]);
+		if (r == 0)
+			continue;
+		log_error("%s", stream_sink_error(sinks[i]));
+		if (r == -2)
+			st->failed = 1;      /* a failed close is a lost write: stop (exit 74) */
+	}
 }
 
 int
@@ -178,12 +184,14 @@ enrich_loop_run(struct enrich_loop *l)
 		if (sig_reopen) {
 			sig_reopen = 0;
 			reopen_outputs(&st);
+			if (st.failed)
+				goto out_error;
 		}
-		if (sig_terminate)
-			break;
 		if (stats_due(&st))
 			log_counts(l->e);
-		s = stream_source_next(l->in, &rec);
+		/* stopping: the whole records already read are enriched, nothing more is read */
+		s = sig_terminate ? stream_source_next_buffered(l->in, &rec) :
+		    stream_source_next(l->in, &rec);
 		switch (s) {
 		case STREAM_OK:
 			r = enrich_line(l->e, rec.data, rec.len, good, bad);
@@ -197,6 +205,10 @@ enrich_loop_run(struct enrich_loop *l)
 				goto out_error;
 			wait_for(&st, stream_source_fd(l->in), -1);
 			continue;
+		case STREAM_PARTIAL:
+			log_warn("unterminated line at shutdown: %llu bytes without a newline, not "
+			    "enriched", (unsigned long long)rec.full_len);
+			goto done;
 		case STREAM_EOF:
 			goto done;
 		default:

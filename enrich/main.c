@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "enrich.h"
 #include "enrichments.h"
+#include "flagval.h"
 #include "iglu.h"
 #include "log.h"
 #include "loop.h"
@@ -53,19 +54,31 @@ usage(FILE *f)
 	    "read from the offset group --group (default enrich) committed).\n");
 }
 
+/* A number flag within [min, max], or exit 64. */
 static long
-parse_num(const char *s, const char *flag)
+parse_num(const char *s, const char *flag, long min, long max)
 {
-	char *end;
-	long v;
+	char err[256];
+	long long v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || v < 0) {
-		fprintf(stderr, "enrich: %s: not a non-negative number: %s\n", flag, s);
+	if (flagval_num(flag, s, min, max, &v, err, sizeof(err)) == -1) {
+		fprintf(stderr, "enrich: %s\n", err);
 		exit(EX_USAGE);
 	}
-	return v;
+	return (long)v;
+}
+
+/* A path or stream flag: not empty, bounded, no control characters, or exit 64. */
+static const char *
+parse_path(const char *s, const char *flag)
+{
+	char err[256];
+
+	if (flagval_str(flag, s, 1, 4096, NULL, err, sizeof(err)) == -1) {
+		fprintf(stderr, "enrich: %s\n", err);
+		exit(EX_USAGE);
+	}
+	return s;
 }
 
 static void
@@ -94,31 +107,23 @@ parse_flags(int argc, char **argv, struct opts *o)
 	o->max_line = DEFAULT_MAX_LINE;
 	o->source = "-";
 	o->output = "-";
-	o->group = "enrich";
+	o->group = NULL;
 	while ((c = getopt_long(argc, argv, "qvhV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'r': o->resolver = optarg; break;
-		case 's': o->schemas = optarg; break;
-		case 'e': o->enrichments = optarg; break;
-		case 'b': o->bad = optarg; break;
-		case 'I': o->source = optarg; break;
-		case 'o': o->output = optarg; break;
-		case 'g': o->group = optarg; break;
+		case 'r': o->resolver = parse_path(optarg, "--resolver"); break;
+		case 's': o->schemas = parse_path(optarg, "--schemas"); break;
+		case 'e': o->enrichments = parse_path(optarg, "--enrichments"); break;
+		case 'b': o->bad = parse_path(optarg, "--bad"); break;
+		case 'I': o->source = parse_path(optarg, "--source"); break;
+		case 'o': o->output = parse_path(optarg, "--output"); break;
+		case 'g': o->group = parse_path(optarg, "--group"); break;
 		case 'R': o->reclaim = 1; break;
-		case 'i': o->stats_interval = parse_num(optarg, "--stats-interval"); break;
+		case 'i': o->stats_interval = parse_num(optarg, "--stats-interval", 0, 31536000); break;
 		case 'm':
-			o->max_line = (size_t)parse_num(optarg, "--max-line-bytes");
-			if (o->max_line < 16) {
-				fprintf(stderr, "enrich: --max-line-bytes: at least 16\n");
-				exit(EX_USAGE);
-			}
+			o->max_line = (size_t)parse_num(optarg, "--max-line-bytes", 16, 1L << 30);
 			break;
 		case 't':
-			o->registry_timeout_ms = parse_num(optarg, "--registry-timeout");
-			if (o->registry_timeout_ms == 0) {
-				fprintf(stderr, "enrich: --registry-timeout: at least 1 ms\n");
-				exit(EX_USAGE);
-			}
+			o->registry_timeout_ms = parse_num(optarg, "--registry-timeout", 1, 3600000);
 			break;
 		case 'q': log_adjust(-1); break;
 		case 'v': log_adjust(1); break;
@@ -127,6 +132,12 @@ parse_flags(int argc, char **argv, struct opts *o)
 		default: usage(stderr); exit(EX_USAGE);
 		}
 	}
+	if (o->group && strncmp(o->source, "log:", 4) != 0) {
+		fprintf(stderr, "enrich: --group: a consumer group needs a log (--source log:PATH)\n");
+		exit(EX_USAGE);
+	}
+	if (o->group == NULL)
+		o->group = "enrich";
 	if (optind < argc) {
 		fprintf(stderr, "enrich: unexpected argument: %s\n", argv[optind]);
 		usage(stderr);
@@ -250,8 +261,10 @@ main(int argc, char **argv)
 	status = enrich_loop_run(&loop);
 out:
 	stream_source_close(loop.in);
-	stream_sink_close(loop.good);
-	stream_sink_close(loop.bad);
+	if (stream_sink_close(loop.good) == -1 || stream_sink_close(loop.bad) == -1) {
+		log_error("closing the outputs: %s", strerror(errno));
+		status = status ? status : EX_IOERR;
+	}
 	enrich_free(loop.e);
 	if (enrichments)
 		enrichments_free(enrichments);

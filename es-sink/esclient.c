@@ -8,6 +8,7 @@
  * only for s3) and x-amz-security-token for temporary credentials.
  */
 #include "esclient.h"
+#include "redact.h"
 
 #include <curl/curl.h>
 #include <stdint.h>
@@ -323,7 +324,11 @@ ec_done(struct esclient *c, long *status, char *err, size_t errlen)
 		c->hdrs = NULL;
 		c->busy = 0;
 		if (rc != CURLE_OK) {
-			snprintf(err, errlen, "%s %s: %s", c->method, c->url,
+			char shown[sizeof(c->url)];
+
+			/* the message reaches logs and bad rows: no credentials from the URL */
+			snprintf(err, errlen, "%s %s: %s", c->method,
+			    redact_urls(c->url, shown, sizeof(shown)),
 			    c->ebuf[0] ? c->ebuf : curl_easy_strerror(rc));
 			c->dead_until[c->cur] = ec_now_ms() + ESCLIENT_DEAD_MS;
 			return -1;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,11 +27,14 @@
 #include "badrow.h"
 #include "batch.h"
 #include "buf.h"
+#include "flagval.h"
 #include "gz.h"
+#include "redact.h"
 #include "keys.h"
 #include "log.h"
 #include "sig.h"
 #include "spool.h"
+#include "stream.h"
 #include "upload.h"
 #include "version.h"
 #include "worker.h"
@@ -38,11 +42,6 @@
 #define PROG     "s3-sink"
 #define ARTIFACT "furrow-s3-sink"
 
-#define EX_OK          0
-#define EX_USAGE       64
-#define EX_SOFTWARE    70
-#define EX_IOERR       74
-#define EX_CONFIG      78
 
 #define READ_CHUNK     (256 * 1024)
 #define SEGMENT        (64 * 1024)       /* input compressed between two rotation checks */
@@ -52,6 +51,8 @@ enum input_kind { IN_ENRICHED, IN_RAW, IN_BAD };
 
 struct opts {
 	const char *bucket, *prefix, *endpoint, *region, *spool, *partition, *bad_path;
+	const char *source, *group;
+	int reclaim;
 	enum input_kind input;
 	int path_style, print_keys, level;
 	uint64_t rotate_bytes, rotate_records, rotate_seconds;
@@ -77,9 +78,11 @@ struct sink {
 	uint64_t         discarded;
 	char             endpoint_buf[512];
 	int              rotate_pending;  /* stream mode: rotate once the current line ends */
-	char            *chunk;       /* the last block read from stdin ... */
+	struct stream_source *in;     /* --source: standard input, a file, a log */
+	char            *chunk;       /* the last block read ... */
 	size_t           chunk_off;   /* ... how far it has been spooled ... */
 	size_t           chunk_len;   /* ... and its length */
+	uint64_t         chunk_end;   /* the input position after the block */
 	int              no_limit;    /* shutting down: spool the rest whatever the spool size */
 };
 
@@ -113,32 +116,42 @@ usage(FILE *f)
 	    "  --print-keys             print each uploaded key on stdout\n"
 	    "  --bad PATH               bad rows (file, FIFO or - for stdout; default stderr)\n"
 	    "  --stats-interval S       log counters every S s (60; 0: only at exit)\n"
+	    "  --source STREAM          read from STREAM instead of stdin: a file, a FIFO, or\n"
+	    "                           log:PATH (a durable log, from --group's committed offset)\n"
+	    "  --group NAME             consumer group of a log source (s3-sink-<input>)\n"
+	    "  --reclaim                give back the space of what every group has read\n"
 	    "  -q, -v                   less / more logging\n"
 	    "  -h, --help, -V, --version\n"
 	    "credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN\n");
 }
 
-static int
-parse_u64(const char *name, const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
+/* Bounds of the numeric flags: large enough for any real use, small enough that no product
+ * (seconds * 1000, sizes added up) can overflow. */
+#define MAX_SECONDS    31536000LL           /* a year */
+#define MAX_BYTES      (1LL << 50)
+#define MAX_OBJECT     (5LL << 40)          /* S3's largest object */
+#define MAX_PART       (5LL << 30)          /* S3's largest part */
+#define MAX_PATH_FLAG  4096
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-') {
-		log_error("--%s: not a non-negative integer: %s", name, s);
-		return -1;
-	}
-	*out = v;
-	return 0;
+static int
+usage_error(const char *msg)
+{
+	fprintf(stderr, PROG ": %s\n", msg);
+	return EX_USAGE;
+}
+
+/* Region names: AWS's (us-east-1, cn-north-1, ...) and S3-compatible stores' own. */
+static int
+region_check(const char *what, const char *r, char *err, size_t errlen)
+{
+	return flagval_str(what, r, 1, 64, "-_", err, errlen);
 }
 
 enum {
 	O_BUCKET = 256, O_PREFIX, O_ENDPOINT, O_REGION, O_PATH_STYLE, O_INPUT, O_SPOOL, O_ROT_BYTES,
 	O_ROT_RECORDS, O_ROT_SECONDS, O_PARTITION, O_SPOOL_MAX, O_LEVEL, O_MP_THRESHOLD, O_PART_SIZE,
 	O_RETRY_BASE, O_RETRY_MAX, O_RETRY_DEADLINE, O_DRAIN, O_CONNECT, O_MAX_LINE, O_PRINT_KEYS,
-	O_BAD, O_STATS,
+	O_BAD, O_STATS, O_SOURCE, O_GROUP, O_RECLAIM,
 };
 
 /* Returns -1 to exit 0 (help, version), 0 to go on, or an exit status. */
@@ -170,6 +183,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "print-keys", no_argument, NULL, O_PRINT_KEYS },
 		{ "bad", required_argument, NULL, O_BAD },
 		{ "stats-interval", required_argument, NULL, O_STATS },
+		{ "source", required_argument, NULL, O_SOURCE },
+		{ "group", required_argument, NULL, O_GROUP },
+		{ "reclaim", no_argument, NULL, O_RECLAIM },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -178,6 +194,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 	};
 	uint64_t level = 6;
 	int ch, partition_set = 0, li = 0;
+	char err[256];
 
 	memset(o, 0, sizeof(*o));
 	o->prefix = "";
@@ -196,20 +213,57 @@ parse_opts(int argc, char **argv, struct opts *o)
 	o->stats_interval = 60;
 	while ((ch = getopt_long(argc, argv, "qvhV", lo, &li)) != -1) {
 		uint64_t *u = NULL;
+		long long min = 0, max = 0, v;
+		char flag[64];
+		int rc = 0;
 
 		if (ch < O_BUCKET)
 			li = 0;
+		snprintf(flag, sizeof(flag), "--%s", lo[li].name);
 
 		switch (ch) {
-		case O_BUCKET: o->bucket = optarg; break;
-		case O_PREFIX: o->prefix = optarg; break;
-		case O_ENDPOINT: o->endpoint = optarg; break;
-		case O_REGION: o->region = optarg; break;
+		case O_BUCKET:
+			/* S3 names are 3-63 of [a-z0-9.-]; compatible stores and legacy buckets allow
+			 * more, up to 255 */
+			rc = flagval_str(flag, optarg, 1, 255, "._-", err, sizeof(err));
+			o->bucket = optarg;
+			break;
+		case O_PREFIX:
+			rc = flagval_str(flag, optarg, 0, S3KEY_MAX / 2, NULL, err, sizeof(err));
+			o->prefix = optarg;
+			break;
+		case O_ENDPOINT:
+			rc = flagval_http_url(flag, optarg, 1024, err, sizeof(err));
+			o->endpoint = optarg;
+			break;
+		case O_REGION:
+			rc = region_check(flag, optarg, err, sizeof(err));
+			o->region = optarg;
+			break;
 		case O_PATH_STYLE: o->path_style = 1; break;
-		case O_SPOOL: o->spool = optarg; break;
-		case O_PARTITION: o->partition = optarg; partition_set = 1; break;
+		case O_SPOOL:
+			rc = flagval_str(flag, optarg, 1, MAX_PATH_FLAG, NULL, err, sizeof(err));
+			o->spool = optarg;
+			break;
+		case O_PARTITION:
+			rc = flagval_str(flag, optarg, 0, S3KEY_MAX / 2, NULL, err, sizeof(err));
+			o->partition = optarg;
+			partition_set = 1;
+			break;
 		case O_PRINT_KEYS: o->print_keys = 1; break;
-		case O_BAD: o->bad_path = optarg; break;
+		case O_SOURCE:
+			rc = flagval_str(flag, optarg, 1, MAX_PATH_FLAG, NULL, err, sizeof(err));
+			o->source = optarg;
+			break;
+		case O_GROUP:
+			rc = flagval_str(flag, optarg, 1, 64, "-_.", err, sizeof(err));
+			o->group = optarg;
+			break;
+		case O_RECLAIM: o->reclaim = 1; break;
+		case O_BAD:
+			rc = flagval_str(flag, optarg, 1, MAX_PATH_FLAG, NULL, err, sizeof(err));
+			o->bad_path = optarg;
+			break;
 		case O_INPUT:
 			if (strcmp(optarg, "enriched") == 0)
 				o->input = IN_ENRICHED;
@@ -222,50 +276,49 @@ parse_opts(int argc, char **argv, struct opts *o)
 				return EX_USAGE;
 			}
 			break;
-		case O_ROT_BYTES: u = &o->rotate_bytes; break;
-		case O_ROT_RECORDS: u = &o->rotate_records; break;
-		case O_ROT_SECONDS: u = &o->rotate_seconds; break;
-		case O_SPOOL_MAX: u = &o->spool_max; break;
-		case O_LEVEL: u = &level; break;
-		case O_MP_THRESHOLD: u = &o->multipart_threshold; break;
-		case O_PART_SIZE: u = &o->part_size; break;
-		case O_RETRY_BASE: u = &o->retry_base_ms; break;
-		case O_RETRY_MAX: u = &o->retry_max_ms; break;
-		case O_RETRY_DEADLINE: u = &o->retry_deadline; break;
-		case O_DRAIN: u = &o->drain_seconds; break;
-		case O_CONNECT: u = &o->connect_timeout; break;
-		case O_MAX_LINE: u = &o->max_line; break;
-		case O_STATS: u = &o->stats_interval; break;
+		case O_ROT_BYTES: u = &o->rotate_bytes; max = MAX_OBJECT; break;
+		case O_ROT_RECORDS: u = &o->rotate_records; max = MAX_BYTES; break;
+		case O_ROT_SECONDS: u = &o->rotate_seconds; max = MAX_SECONDS; break;
+		case O_SPOOL_MAX: u = &o->spool_max; min = 1; max = MAX_BYTES; break;
+		case O_LEVEL: u = &level; min = 1; max = 9; break;
+		case O_MP_THRESHOLD: u = &o->multipart_threshold; max = MAX_OBJECT; break;
+		case O_PART_SIZE: u = &o->part_size; min = (long long)S3UP_MIN_PART; max = MAX_PART; break;
+		case O_RETRY_BASE: u = &o->retry_base_ms; min = 1; max = 3600000; break;
+		case O_RETRY_MAX: u = &o->retry_max_ms; min = 1; max = 86400000; break;
+		case O_RETRY_DEADLINE: u = &o->retry_deadline; max = MAX_SECONDS; break;
+		case O_DRAIN: u = &o->drain_seconds; max = 86400; break;
+		case O_CONNECT: u = &o->connect_timeout; min = 1; max = 3600; break;
+		case O_MAX_LINE: u = &o->max_line; min = 1; max = 1LL << 30; break;
+		case O_STATS: u = &o->stats_interval; max = MAX_SECONDS; break;
 		case 'q': log_adjust(-1); break;
 		case 'v': log_adjust(+1); break;
 		case 'h': usage(stdout); return -1;
 		case 'V': printf(PROG " %s\n", FURROW_VERSION); return -1;
 		default: usage(stderr); return EX_USAGE;
 		}
-		if (u != NULL && parse_u64(lo[li].name, optarg, u) == -1)
-			return EX_USAGE;
+		if (u != NULL) {
+			rc = flagval_num(flag, optarg, min, max, &v, err, sizeof(err));
+			*u = (uint64_t)v;
+		}
+		if (rc == -1)
+			return usage_error(err);
 	}
 	if (optind < argc) {
-		log_error("unexpected argument: %s (input is always stdin)", argv[optind]);
+		log_error("unexpected argument: %s (the input is stdin or --source)", argv[optind]);
 		return EX_USAGE;
 	}
+	if (o->source == NULL)
+		o->source = "-";
+	if (o->group && strncmp(o->source, "log:", 4) != 0)
+		return usage_error("--group: a consumer group needs a log (--source log:PATH)");
+	if (o->group == NULL)
+		o->group = o->input == IN_BAD ? "s3-sink-bad" : o->input == IN_RAW ? "s3-sink-raw" :
+		    "s3-sink-good";
 	if (o->input == IN_BAD && !partition_set)
 		o->partition = "{vendor}.{schema}";
-	if (level < 1 || level > 9) {
-		log_error("--compression-level: expected 1 to 9");
-		return EX_USAGE;
-	}
 	o->level = (int)level;
-	if (o->part_size < S3UP_MIN_PART) {
-		log_error("--part-size: at least %" PRIu64 " bytes", (uint64_t)S3UP_MIN_PART);
-		return EX_USAGE;
-	}
-	if (o->max_line == 0 || o->retry_base_ms == 0 || o->retry_max_ms < o->retry_base_ms ||
-	    o->spool_max == 0 || o->connect_timeout == 0 || o->retry_max_ms > 86400000) {
-		log_error("--max-line-bytes, --retry-base-ms, --spool-max-bytes and --connect-timeout "
-		    "must be positive, and --retry-max-ms at least --retry-base-ms (at most a day)");
-		return EX_USAGE;
-	}
+	if (o->retry_max_ms < o->retry_base_ms)
+		return usage_error("--retry-max-ms: at least --retry-base-ms");
 	return 0;
 }
 
@@ -294,6 +347,11 @@ configure(struct sink *s)
 	if (o->region == NULL || !*o->region)
 		o->region = (v = getenv("AWS_REGION")) && *v ? v :
 		    (v = getenv("AWS_DEFAULT_REGION")) && *v ? v : "us-east-1";
+	if (region_check("region (AWS_REGION, AWS_DEFAULT_REGION)", o->region, err,
+	    sizeof(err)) == -1) {
+		log_error("configuration: %s", err);
+		return EX_CONFIG;
+	}
 	if (o->endpoint == NULL || !*o->endpoint) {
 		if ((v = getenv("AWS_ENDPOINT_URL_S3")) && *v)
 			o->endpoint = v;
@@ -301,10 +359,12 @@ configure(struct sink *s)
 			o->endpoint = v;
 		else if (s3up_default_endpoint(o->region, s->endpoint_buf, sizeof(s->endpoint_buf)) == 0)
 			o->endpoint = s->endpoint_buf;
+		else
+			o->endpoint = "";
 	}
-	if (strncmp(o->endpoint, "http://", 7) != 0 && strncmp(o->endpoint, "https://", 8) != 0) {
-		log_error("configuration: --endpoint must start with http:// or https://: %s",
-		    o->endpoint);
+	if (flagval_http_url("endpoint (--endpoint, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL)",
+	    o->endpoint, 1024, err, sizeof(err)) == -1) {
+		log_error("configuration: %s", err);
 		return EX_CONFIG;
 	}
 	u->endpoint = o->endpoint;
@@ -803,6 +863,14 @@ spool_block(struct sink *s)
 		return -1;
 	}
 	s3work_spool_add(&s->work, (int64_t)grown);
+	/* ... and a log is told so, up to the last whole line taken (feed_stream stops at a line
+	 * end; a longer line in parts is committed when it ends) */
+	if (s->chunk_off > 0 && s->chunk[s->chunk_off - 1] == '\n' &&
+	    stream_source_commit(s->in, s->chunk_end - (s->chunk_len - s->chunk_off), err,
+	    sizeof(err)) == -1) {
+		log_error("%s", err);
+		return -1;
+	}
 	return 0;
 }
 
@@ -865,23 +933,21 @@ run(struct sink *s)
 		/* Wake up now and then to notice a failed worker. */
 		if (timeout > 500 || timeout < 0)
 			timeout = 500;
-		pfd.fd = STDIN_FILENO;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		if (poll(&pfd, 1, (int)timeout) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_error("poll: %s", strerror(errno));
-			rc = EX_IOERR;
-			break;
-		}
-		if (pfd.revents == 0)
+		got = stream_source_read(s->in, s->chunk, READ_CHUNK, &s->chunk_end);
+		if (got < 0 && (errno == EINTR || errno == EAGAIN)) {
+			/* nothing to read now: wait for input, a rotation time or a stats line */
+			pfd.fd = stream_source_fd(s->in);
+			pfd.events = POLLIN;
+			pfd.revents = 0;
+			if (poll(&pfd, 1, (int)timeout) < 0 && errno != EINTR) {
+				log_error("poll: %s", strerror(errno));
+				rc = EX_IOERR;
+				break;
+			}
 			continue;
-		got = read(STDIN_FILENO, s->chunk, READ_CHUNK);
+		}
 		if (got < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			log_error("reading stdin: %s", strerror(errno));
+			log_error("reading %s", stream_source_error(s->in));
 			rc = EX_IOERR;
 			break;
 		}
@@ -939,11 +1005,29 @@ shut_down(struct sink *s, int rc)
 	return rc;
 }
 
+/* --source: standard input unless told otherwise. Returns 0 or an exit status. */
+static int
+open_source(struct sink *s)
+{
+	struct stream_source_opts so;
+	char err[512];
+
+	memset(&so, 0, sizeof(so));
+	so.max_line = READ_CHUNK;
+	so.group = strncmp(s->o.source, "log:", 4) == 0 ? s->o.group : NULL;
+	so.reclaim = s->o.reclaim;
+	if ((s->in = stream_source_open(s->o.source, &so, err, sizeof(err))) == NULL) {
+		log_error("--source %s", err);
+		return errno == ENOENT ? EX_NOINPUT : EX_IOERR;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct sink s;
-	char err[512];
+	char err[512], shown_endpoint[1024];
 	int rc;
 
 	memset(&s, 0, sizeof(s));
@@ -972,6 +1056,8 @@ main(int argc, char **argv)
 	buf_init(&s.line, s.o.max_line + BAD_PAYLOAD_CUT);
 	if (bad_open(&s) == -1)
 		return EX_IOERR;
+	if ((rc = open_source(&s)) != 0)
+		return rc;
 	if (recover_spool(&s) == -1)
 		return EX_IOERR;
 	if (s3work_start(&s.work, err, sizeof(err)) == -1) {
@@ -980,12 +1066,14 @@ main(int argc, char **argv)
 	}
 	log_info("archiving %s lines to s3://%s/%s%s (endpoint %s, region %s, spool %s)",
 	    s.o.input == IN_BAD ? "bad-row" : s.o.input == IN_RAW ? "raw" : "enriched", s.o.bucket,
-	    s.o.partition, *s.o.partition ? "/" : "", s.o.endpoint, s.o.region, s.o.spool);
+	    s.o.partition, *s.o.partition ? "/" : "",
+	    redact_urls(s.o.endpoint, shown_endpoint, sizeof(shown_endpoint)), s.o.region, s.o.spool);
 	rc = run(&s);
 	rc = shut_down(&s, rc);
 	s3work_destroy(&s.work);
 	buf_free(&s.line);
 	free(s.chunk);
+	stream_source_close(s.in);
 	if (s.bad_owned)
 		close(s.bad_fd);
 	s3spool_close(&s.spool);

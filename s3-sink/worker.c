@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -265,7 +266,7 @@ s3work_main(void *arg)
 	if (s3up_init(&up, &w->upcfg, &w->abort_now, err, sizeof(err)) == -1) {
 		log_error("upload: %s", err);
 		pthread_mutex_lock(&w->mu);
-		w->fatal = 70;
+		w->fatal = EX_SOFTWARE;
 		w->done = 1;
 		pthread_cond_broadcast(&w->cv);
 		pthread_mutex_unlock(&w->mu);

@@ -95,14 +95,32 @@ m "header without colon: 400" 'GET /i HTTP/1.1\r\nHost x\r\n\r\n' 400
 m "space before colon: 400" 'GET /i HTTP/1.1\r\nHost : x\r\n\r\n' 400
 m "obsolete line folding: 400" 'GET /i HTTP/1.1\r\nX-A: a\r\n b\r\n\r\n' 400
 m "control character in a header: 400" 'GET /i HTTP/1.1\r\nX-A: a\001b\r\n\r\n' 400
-m "NUL in the target: 400" 'GET /i\000x HTTP/1.1\r\n\r\n' 400
+m "NUL in the target: 400" 'GET /i\000x HTTP/1.1\r\nHost: x\r\n\r\n' 400
 m "bad Content-Length: 400" 'POST /a/b HTTP/1.1\r\nContent-Length: 1x\r\n\r\n' 400
 m "two Content-Lengths: 400" 'POST /a/b HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab' 400
 m "CL and TE together: 400" 'POST /a/b HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n' 400
 m "unknown transfer coding: 501" 'POST /a/b HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n' 501
 m "bad chunk size: 400" 'POST /a/b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n' 400
-m "invalid escape in a path segment: 400" 'GET /com.acme/tp%2 HTTP/1.1\r\n\r\n' 400
-m "relative target: 400" 'GET i HTTP/1.1\r\n\r\n' 400
+m "invalid escape in a path segment: 400" 'GET /com.acme/tp%2 HTTP/1.1\r\nHost: x\r\n\r\n' 400
+m "relative target: 400" 'GET i HTTP/1.1\r\nHost: x\r\n\r\n' 400
+# RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without Host, with two, or with
+# an invalid value; HTTP/1.0 needs none
+m "HTTP/1.1 without Host: 400" 'GET /health HTTP/1.1\r\n\r\n' 400
+m "HTTP/1.1 with two Hosts: 400" 'GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n' 400
+m "HTTP/1.1 with an invalid Host: 400" 'GET /health HTTP/1.1\r\nHost: a b\r\n\r\n' 400
+m "HTTP/1.0 without Host: 200" 'GET /health HTTP/1.0\r\n\r\n' 200
+# RFC 9110 §9.1: the method is case-sensitive; a lower-case one is malformed (400, as nginx), not an
+# unknown route
+m "lower-case method: 400" 'get /health HTTP/1.1\r\nHost: x\r\n\r\n' 400
+m "mixed-case method: 400" 'Get /i?e=pv HTTP/1.1\r\nHost: x\r\n\r\n' 400
+# a request cut short by a half-close (the client still reads): 400, not a silent close
+# (RFC 9112 §6.3: the message is incomplete; the server answers before it closes)
+hc() { printf '%b' "$2" | raw --shut --status --timeout 5 >"$T_TMP/st"; eq "$1" "$3" "$(cat "$T_TMP/st")"; }
+hc "body shorter than Content-Length, then half-close: 400" 'POST /com.snowplowanalytics.snowplow/tp2 HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly ten b' 400
+hc "chunked body cut, then half-close: 400" 'POST /com.snowplowanalytics.snowplow/tp2 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab' 400
+hc "head cut, then half-close: 400" 'GET /i?e=pv HTTP/1.1\r\nHost: x' 400
+hc "a whole request, then half-close: answered" 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n' 200
+hc "nothing but empty lines, then half-close: closed without an answer" '\r\n\r\n' none
 m "bare LF line ends accepted" 'GET /health HTTP/1.1\nHost: x\n\n' 200
 printf 'POST /a/b HTTP/1.1\r\nContent-Length: 100\r\n\r\nonly ten b' | raw --half
 printf 'POST /a/b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab' | raw --half
@@ -127,21 +145,57 @@ wait $slow; wait $hold
 check "one byte per second: 408" grep -q '^HTTP/1.1 408' "$T_TMP/slow.out"
 check "headers never finished: 408" grep -q '^HTTP/1.1 408' "$T_TMP/hold.out"
 
-# connection cap: 8 held connections; the 9th waits until one closes
+# connection cap (issue 10): 8 silent connections; a 9th is served at once and the oldest silent
+# one is closed to make room. 8 connections in the middle of a body are busy and never closed to
+# make room: then the 9th waits until one ends (their 408 after --request-timeout).
 python3 - "$PORT" "$T_TMP/cap" <<'PY' &
-import socket, sys, time, os
-port = int(sys.argv[1])
+import os, socket, sys, time
+port, flag = int(sys.argv[1]), sys.argv[2]
 socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(8)]
-open(sys.argv[2], "w").close()
-time.sleep(1.5)
+time.sleep(0.2)      # let the server accept them all before the 9th comes
+open(flag, "w").close()
+while not os.path.exists(flag + ".done"):
+    time.sleep(0.05)
+closed = 0
 for s in socks:
-    s.close()
+    s.setblocking(False)
+    try:
+        closed += s.recv(1) == b""
+    except BlockingIOError:
+        pass
+    except OSError:
+        closed += 1
+open(flag + ".closed", "w").write(str(closed))
 PY
 cap=$!
 wait_for 5 test -f "$T_TMP/cap"
 t=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 8 "$URL/health")
+touch "$T_TMP/cap.done"
 wait $cap
-check "9th connection answered after the held ones closed ($t)" sh -c "echo '$t' | awk '{exit !(\$1 == 200 && \$2 > 0.8)}'"
+check "9th connection served at once while 8 silent ones are held ($t)" sh -c "echo '$t' | awk '{exit !(\$1 == 200 && \$2 < 0.5)}'"
+eq "... and the oldest silent connection was closed for it" 1 "$(cat "$T_TMP/cap.closed")"
+python3 - "$PORT" "$T_TMP/busy" <<'PY' &
+import socket, sys, time
+port, flag = int(sys.argv[1]), sys.argv[2]
+socks = []
+for _ in range(8):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"POST /com.snowplowanalytics.snowplow/tp2 HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly ten b")
+    socks.append(s)
+time.sleep(0.2)
+open(flag, "w").close()
+for s in socks:
+    s.settimeout(10)
+    try:
+        s.recv(100)
+    except OSError:
+        pass
+PY
+busy=$!
+wait_for 5 test -f "$T_TMP/busy"
+t=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 8 "$URL/health")
+wait $busy
+check "8 busy connections: the 9th waits for the first to end ($t)" sh -c "echo '$t' | awk '{exit !(\$1 == 200 && \$2 > 0.8)}'"
 
 wait_for 5 sh -c "[ \$(wc -l <'$T_TMP/out.raw') -ge $recs ]"
 eq "records: exactly the accepted tracking requests" "$recs" "$(lines "$T_TMP/out.raw")"
@@ -149,5 +203,5 @@ check "no corrupt line" decode_ok "$T_TMP/out.raw"
 check "still alive" curl -sf -o /dev/null "$URL/health"
 stop_collector
 eq "exit 0" 0 "$CRC"
-check "exit stats count the server's own answers" grep -q 'server_408=2 server_413=2 server_414=1 server_431=2' "$T_TMP/err.log"
+check "exit stats count the server's own answers" grep -q 'server_408=10 server_413=2 server_414=1 server_431=2' "$T_TMP/err.log"
 done_testing

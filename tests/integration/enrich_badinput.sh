@@ -39,6 +39,23 @@ eq "12 MB line: size_violation" \
 eq "12 MB line: payload cut to max/10" 1048576 "$(jq -r '.data.payload | length' "$T_TMP/big.bad")"
 eq "the line after it is enriched" after "$(cut -f1 "$T_TMP/big.tsv")"
 
+# Runs of over-long lines (issue 10): two 11 MB lines in a row, then two 1.2 MB lines under a
+# 1 MB limit (they fit the read buffer but not the limit), then a good line. One size_violation
+# per over-long line, each with its own length and prefix; lines in = good + bad.
+{ head -c 11000000 /dev/zero | tr '\0' 'A'; echo; head -c 11000001 /dev/zero | tr '\0' 'B'; echo;
+  cat "$T_TMP/one.raw"; } >"$T_TMP/run.raw"
+"$E" $S --bad "$T_TMP/run.bad" <"$T_TMP/run.raw" >"$T_TMP/run.tsv" 2>/dev/null
+eq "two 11 MB lines: exit 0" 0 $?
+reconcile "two 11 MB lines" "$T_TMP/run.raw" "$T_TMP/run.tsv" "$T_TMP/run.bad"
+eq "two 11 MB lines: one size_violation each, own length and prefix" "11000000 A
+11000001 B" "$(jq -r '"\(.data.failure.actualSizeBytes) \(.data.payload[0:1])"' "$T_TMP/run.bad")"
+{ head -c 1200000 /dev/zero | tr '\0' 'C'; echo; head -c 1200001 /dev/zero | tr '\0' 'D'; echo;
+  cat "$T_TMP/one.raw"; } >"$T_TMP/run2.raw"
+"$E" $S --max-line-bytes 1000000 --bad "$T_TMP/run2.bad" <"$T_TMP/run2.raw" >"$T_TMP/run2.tsv" 2>/dev/null
+reconcile "two 1.2 MB lines, 1 MB limit" "$T_TMP/run2.raw" "$T_TMP/run2.tsv" "$T_TMP/run2.bad"
+eq "two 1.2 MB lines: one size_violation each" "1200000 C
+1200001 D" "$(jq -r '"\(.data.failure.actualSizeBytes) \(.data.payload[0:1])"' "$T_TMP/run2.bad")"
+
 # A 3 MB POST body under a 1 MB limit, and a valid 3 MB record under the default limit.
 python3 -c 'import json; print(json.dumps({"path":"/com.snowplowanalytics.snowplow/tp2","ct":"application/json","body":json.dumps({"schema":"iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4","data":[{"e":"pv","p":"web","tv":"t","page":"x"*3000000}]})}))' |
     "$T_TMP/mkraw" >"$T_TMP/post.raw"

@@ -55,6 +55,28 @@ exec 7>&-
 eq "SIGTERM: exit 0" 0 $rc
 check "SIGTERM: counters logged" grep -q 'lines 4, empty 0, good 2, bad 2' "$T_TMP/err2"
 
+# SIGTERM that arrives during the read(2) that brought three whole lines and a fragment: the
+# three lines were taken from the pipe, so they are "in hand" and must be enriched, not dropped;
+# the fragment is no record. A signal at that exact point cannot be timed from outside: strace
+# raises it on entry to the first read of the FIFO (-P), in the real enrich.
+if command -v strace >/dev/null; then
+	mkfifo "$T_TMP/in4"
+	{ printf '%s\n%s\nnonsense\n%s' "$SPEC" "$SPEC" "CwBk"; sleep 5; } >"$T_TMP/in4" &
+	wpid=$!
+	T_PIDS="$T_PIDS $wpid"
+	strace -o /dev/null -P "$T_TMP/in4" -e trace=read -e inject=read:signal=SIGTERM:when=1 \
+	    "$E" $S --bad "$T_TMP/bad4" <"$T_TMP/in4" >"$T_TMP/term4.tsv" 2>"$T_TMP/err5"
+	eq "SIGTERM during the read: exit 0" 0 $?
+	eq "SIGTERM during the read: the whole lines read are enriched" 2 "$(wc -l <"$T_TMP/term4.tsv")"
+	eq "SIGTERM during the read: ... and the bad one is a bad row" 1 "$(wc -l <"$T_TMP/bad4")"
+	check "SIGTERM during the read: counters" grep -q 'lines 3, empty 0, good 2, bad 1' "$T_TMP/err5"
+	check "SIGTERM during the read: the fragment is logged, not enriched" \
+	    grep -q 'unterminated line at shutdown: 4 bytes' "$T_TMP/err5"
+	kill $wpid 2>/dev/null
+else
+	skip "SIGTERM during the read" "strace not installed"
+fi
+
 # --stats-interval: counters while running, not only at exit.
 mkfifo "$T_TMP/in3"
 "$E" $S --stats-interval 1 --bad /dev/null <"$T_TMP/in3" >/dev/null 2>"$T_TMP/err4" &

@@ -36,7 +36,7 @@ BR=iglu:com.snowplowanalytics.snowplow.badrows
 	echo "{\"schema\":\"$BR/size_violation/jsonschema/1-0-0\",\"data\":{\"n\":2}}"
 	echo 'this is not json'
 	echo "{\"schema\":\"$BR/schema_violations/jsonschema/2-0-1\",\"data\":{\"n\":3}}"
-	echo '{"schema":"iglu:com.acme/x/jsonschema/1-0","data":{}}'
+	echo '{"schema":"iglu:com.acme/x/jsonschema/1-01-0","data":{}}'
 	echo "{\"schema\":\"$BR/schema_violations/jsonschema/2-0-0\",\"data\":{\"n\":4}}"
 	echo '{"no":"schema"}'
 } >"$T_TMP/bad-in"
@@ -90,7 +90,8 @@ eq "schema placeholder in enriched mode: 78" 78 "$(cfg --partition '{vendor}/x')
 check "  message" grep -q 'Enriched events can only get partitioned by date and time' "$T_TMP/ec"
 eq "unknown placeholder: 78" 78 "$(cfg --input bad --partition '{mm}')"
 eq "'..' in prefix: 78" 78 "$(cfg --prefix '../up-')"
-eq "bad endpoint: 78" 78 "$(sink --spool "$T_TMP/spc" --endpoint ftp://x </dev/null 2>/dev/null; echo $?)"
+eq "bad --endpoint: 64 (a flag value)" 64 "$(sink --spool "$T_TMP/spc" --endpoint ftp://x </dev/null 2>/dev/null; echo $?)"
+eq "bad AWS_ENDPOINT_URL_S3: 78 (configuration)" 78 "$(AWS_ENDPOINT_URL_S3=ftp://x "$FURROW_BIN/s3-sink" --bucket b --spool "$T_TMP/spc" </dev/null 2>/dev/null; echo $?)"
 eq "missing secret: 78" 78 "$(AWS_SECRET_ACCESS_KEY= cfg)"
 check "  message" grep -q 'AWS_SECRET_ACCESS_KEY' "$T_TMP/ec"
 eq "missing bucket: 78" 78 "$("$FURROW_BIN/s3-sink" --spool "$T_TMP/spc" </dev/null 2>/dev/null; echo $?)"

@@ -7,6 +7,8 @@
   rawhttp.py PORT --status        print only the status code of the first answer ("none" if the
                                   server closed without one)
   rawhttp.py PORT --half          send stdin, then close our side without reading (truncation)
+  rawhttp.py PORT --shut          send stdin, then shut our write side (a half-close: no more
+                                  request bytes) and read the answer as usual
 """
 import socket
 import sys
@@ -38,6 +40,8 @@ def main():
         if "--half" in args:
             s.close()
             return
+        if "--shut" in args:
+            s.shutdown(socket.SHUT_WR)
         got = b""
         while True:
             try:

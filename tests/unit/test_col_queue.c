@@ -133,6 +133,56 @@ START_TEST(fifo_reader_absent_then_back)
 }
 END_TEST
 
+/* A record the queue refuses makes it unhealthy even though pending < max (issue 10: the
+ * queue only takes a record that fits, so "pending == max" never happened and /sink-health said
+ * 200 while trackers got 503). Healthy again once the refused size would fit. */
+START_TEST(refusal_is_unhealthy)
+{
+	struct event_base *base = event_base_new();
+	struct col_queue *q;
+	char path[64], err[128], fill[65536], big[4096];
+	int p[2];
+	size_t total = 0;
+	ssize_t n;
+
+	sig_ignore_pipe();
+	ck_assert_int_eq(pipe(p), 0);
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	fcntl(p[1], F_SETFL, O_NONBLOCK);
+	memset(fill, 'f', sizeof(fill));
+	while ((n = write(p[1], fill, sizeof(fill))) > 0)   /* the reader is not reading */
+		total += (size_t)n;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", p[1]);
+	q = col_queue_new(base, path, 1, 10000, err, sizeof(err));
+	ck_assert_ptr_nonnull(q);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\n';
+	ck_assert_int_eq(col_queue_room(q, sizeof(big)), 1);
+	ck_assert_int_eq(col_queue_push(q, big, sizeof(big)), 0);
+	ck_assert_int_eq(col_queue_room(q, sizeof(big)), 1);
+	ck_assert_int_eq(col_queue_push(q, big, sizeof(big)), 0);
+	run_loop(base, 20);
+	ck_assert_int_eq((int)col_queue_pending(q), 8192);
+	ck_assert_int_eq(col_queue_healthy(q), 1);          /* nothing refused yet */
+	ck_assert_int_eq(col_queue_room(q, sizeof(big)), 0);    /* 8192 + 4096 > 10000 */
+	ck_assert_int_eq(col_queue_healthy(q), 0);
+	ck_assert_int_eq(col_queue_room(q, 100), 1);        /* a small one still fits ... */
+	ck_assert_int_eq(col_queue_healthy(q), 0);          /* ... but the big one would not */
+	/* the reader catches up: the refused size fits again */
+	while (total > 0 && (n = read(p[0], fill, sizeof(fill))) > 0)
+		total -= (size_t)n;
+	run_loop(base, 50);
+	while (read(p[0], fill, sizeof(fill)) > 0)
+		;
+	ck_assert_int_eq((int)col_queue_pending(q), 0);
+	ck_assert_int_eq(col_queue_healthy(q), 1);
+	col_queue_free(q);
+	close(p[0]);
+	close(p[1]);
+	event_base_free(base);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -143,6 +193,7 @@ main(void)
 
 	tcase_add_test(tc, bounded_and_ordered_over_a_full_pipe);
 	tcase_add_test(tc, fifo_reader_absent_then_back);
+	tcase_add_test(tc, refusal_is_unhealthy);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

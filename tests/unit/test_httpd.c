@@ -39,22 +39,22 @@ START_TEST(parse_framing)
 {
 	struct httpd_request r;
 
-	ck_assert_int_eq(parse("POST /a/b HTTP/1.1\r\nContent-Length: 12\r\n\r\n", &r), 0);
+	ck_assert_int_eq(parse("POST /a/b HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n\r\n", &r), 0);
 	ck_assert_int_eq((int)r.content_length, 12);
-	ck_assert_int_eq(parse("POST /a/b HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n", &r), 0);
+	ck_assert_int_eq(parse("POST /a/b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n", &r), 0);
 	ck_assert_int_eq(r.chunked, 1);
 	ck_assert_int_eq(parse("GET / HTTP/1.0\r\n\r\n", &r), 0);
 	ck_assert_int_eq(r.keep_alive, 0);
 	ck_assert_int_eq(parse("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", &r), 0);
 	ck_assert_int_eq(r.keep_alive, 1);
-	ck_assert_int_eq(parse("GET / HTTP/1.1\r\nConnection: foo, close\r\n\r\n", &r), 0);
+	ck_assert_int_eq(parse("GET / HTTP/1.1\r\nHost: x\r\nConnection: foo, close\r\n\r\n", &r), 0);
 	ck_assert_int_eq(r.keep_alive, 0);
-	ck_assert_int_eq(parse("POST / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n", &r), 0);
+	ck_assert_int_eq(parse("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\r\n", &r), 0);
 	ck_assert_int_eq(r.expect_continue, 1);
 	ck_assert_int_eq(parse("GET / HTTP/1.1\nHost: x\n\n", &r), 0);    /* bare LF */
 	ck_assert_int_eq(parse("POST / HTTP/1.1\r\nContent-Length: 1001\r\n\r\n", &r), 413);
 	ck_assert_int_eq(parse("POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", &r), 413);
-	ck_assert_int_eq(parse("POST / HTTP/1.1\r\nContent-Length: 1000\r\n\r\n", &r), 0);
+	ck_assert_int_eq(parse("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n", &r), 0);
 }
 END_TEST
 
@@ -69,7 +69,7 @@ START_TEST(parse_incomplete_and_limits)
 	/* request line: 100 bytes allowed, 101 refused, even before its end arrives */
 	memset(big, 'a', sizeof(big));
 	memcpy(big, "GET /", 5);
-	memcpy(big + 100 - 9, " HTTP/1.1\r\n\r\n", 14);
+	memcpy(big + 100 - 9, " HTTP/1.0\r\n\r\n", 14);
 	ck_assert_int_eq(parse(big, &r), 0);
 	memset(big, 'a', sizeof(big));
 	memcpy(big, "GET /", 5);
@@ -83,7 +83,7 @@ START_TEST(parse_incomplete_and_limits)
 	memset(big + strlen(big), 'h', 250);
 	big[19 + 250] = '\0';
 	ck_assert_int_eq(parse(big, &r), 431);
-	strcpy(big, "GET / HTTP/1.1\r\nX: ");
+	strcpy(big, "GET / HTTP/1.0\r\nX: ");
 	memset(big + 19, 'h', 190 - 5);
 	strcpy(big + 19 + 185, "\r\n\r\n");
 	ck_assert_int_eq(parse(big, &r), 0);
@@ -109,7 +109,23 @@ START_TEST(parse_malformed)
 		{ "GET /\x01 HTTP/1.1\r\n\r\n", 400 },
 		{ "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400 },
 		{ "POST / HTTP/1.1\r\nContent-Length:\r\n\r\n", 400 },
-		{ "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n", 0 },
+		{ "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n", 0 },
+		/* RFC 9112 §3.2: HTTP/1.1 needs exactly one Host, with a valid value */
+		{ "GET / HTTP/1.1\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: \r\n\r\n", 0 },
+		{ "GET / HTTP/1.1\r\nhost: [::1]:8080\r\n\r\n", 0 },
+		{ "GET / HTTP/1.1\r\nHost: a-b.example.com:80\r\n\r\n", 0 },
+		{ "GET / HTTP/1.0\r\n\r\n", 0 },
+		/* RFC 9110 §9.1: methods are case-sensitive; a lower-case spelling is not a method
+		 * (nginx also answers 400); an unknown upper-case one is the router's 404 */
+		{ "get / HTTP/1.1\r\nHost: x\r\n\r\n", 400 },
+		{ "Get / HTTP/1.1\r\nHost: x\r\n\r\n", 400 },
+		{ "FOO / HTTP/1.1\r\nHost: x\r\n\r\n", 0 },
+		{ "M-SEARCH / HTTP/1.1\r\nHost: x\r\n\r\n", 0 },
 		{ "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400 },
 		{ "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501 },
 		{ "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 400 },
@@ -131,7 +147,7 @@ START_TEST(too_many_headers)
 	size_t o = 0;
 	int i;
 
-	o += (size_t)sprintf(buf, "GET / HTTP/1.1\r\n");
+	o += (size_t)sprintf(buf, "GET / HTTP/1.0\r\n");
 	for (i = 0; i < HTTPD_MAX_HEADERS; i++)
 		o += (size_t)sprintf(buf + o, "H%d: v\r\n", i);
 	strcpy(buf + o, "\r\n");

@@ -1,0 +1,924 @@
+/*
+ * send: batches, _bulk requests, retries, bad rows and commits (see send.h).
+ */
+#include "send.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "badrewrite.h"
+#include "badrow.h"
+#include "buf.h"
+#include "bulk.h"
+#include "log.h"
+#include "sdkjson.h"
+#include "sig.h"
+#include "stream.h"
+#include "utf8.h"
+
+#define ARTIFACT          "furrow-es-sink"
+#define PAYLOAD_CUT_CHARS 20000          /* sinks.md §2.7, as ESL2 */
+#define WAIT_LOG_S        30             /* repeat "waiting for room" this often */
+
+struct doc {
+	size_t line_off, line_len;    /* the input line, in batch.lines */
+	size_t body_off, body_len;    /* action line + document + '\n', in batch.body */
+	int    done;
+};
+
+struct batch {
+	struct doc *docs;
+	size_t      n, cap;
+	struct buf  lines, body;
+	int64_t     first_ms;
+	uint64_t    end_pos;          /* the input position after its last line */
+	int         has_pos;
+	int         abandoned;        /* stopping with documents unsettled: not committed */
+};
+
+struct stats {
+	uint64_t in, indexed, conflicts, bad, spooled, retried, requests, failed_requests;
+	uint64_t lat_sum_ms, lat_max_ms;
+};
+
+struct sender {
+	const struct es_opts *o;
+	struct esclient      *es;
+	struct stream_source *in;
+	struct stream_sink   *bad, *spool, *dump;
+	struct stats          st;
+	struct batch          cur;            /* the batch being filled */
+	struct batch          fly;            /* the batch whose first request is in flight */
+	int                   flying;
+	int64_t               fly_t0;
+	struct bulk_item     *items;          /* per sent document, items_cap of them */
+	size_t               *sent_idx;
+	size_t                items_cap;
+	struct buf            scratch, errbuf, reqbody, resp;
+	char                  bulk_path[128];
+	int64_t               term_deadline;  /* monotonic ms; 0 until SIGTERM/SIGINT */
+	int                   undelivered;    /* documents diverted at a deadline */
+	int                   no_commit;      /* a batch was left unsettled: nothing after it
+	                                       * may be committed */
+	int                   eof;
+	int                   status;         /* the exit status once something failed */
+	uint64_t              rnd;
+};
+
+static struct sender *abort_target;   /* for sender_abort_cb: one sender per process */
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+fail(struct sender *s, int status)
+{
+	if (s->status == 0)
+		s->status = status;
+}
+
+/* ---- outputs: bad rows, spool, --dump ---- */
+
+/*
+ * Hand on what the output sinks hold. A full disk is waited out (nothing is read meanwhile);
+ * returns 0, or -1 when an output is broken (the sender is failed).
+ */
+static int
+flush_outputs(struct sender *s)
+{
+	struct stream_sink *sinks[3] = { s->bad, s->spool, s->dump };
+	time_t since = 0, logged = 0;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		enum stream_status r;
+
+		if (sinks[i] == NULL)
+			continue;
+		while ((r = stream_sink_flush(sinks[i])) == STREAM_BLOCKED) {
+			time_t now = time(NULL);
+			if (since == 0)
+				since = now;
+			if (now - logged >= WAIT_LOG_S) {
+				log_warn("%s; not reading more input until it can be written (waiting %lds)",
+				    stream_sink_error(sinks[i]), (long)(now - since));
+				logged = now;
+			}
+			if (sig_terminate && stream_source_follows(s->in))
+				return -1;       /* uncommitted: read again at the next start */
+			poll(NULL, 0, stream_sink_retry_ms(sinks[i]));
+		}
+		if (r == STREAM_ERROR) {
+			log_error("%s", stream_sink_error(sinks[i]));
+			fail(s, EX_IOERR);
+			return -1;
+		}
+	}
+	if (since)
+		log_info("output written again after %lds", (long)(time(NULL) - since));
+	return 0;
+}
+
+/* SIGHUP: reopen --bad and --spool (log rotation). A failed close of the old file is a lost bad
+ * row, as fatal as any other failed write. */
+static void
+reopen_outputs(struct sender *s)
+{
+	struct stream_sink *sinks[2] = { s->bad, s->spool };
+	int i;
+
+	if (flush_outputs(s) == -1)
+		return;
+	for (i = 0; i < 2; i++) {
+		int r = sinks[i] ? stream_sink_reopen(sinks[i]) : 0;
+		if (r == 0)
+			continue;
+		log_error("%s", stream_sink_error(sinks[i]));
+		if (r == -2)
+			fail(s, EX_IOERR);
+	}
+}
+
+static void
+write_bad(struct sender *s, const char *line, size_t len, int cut, const char *error)
+{
+	json_t *row;
+	struct buf *q = stream_sink_queue(s->bad);
+
+	if (cut)
+		len = utf8_cut(line, len, PAYLOAD_CUT_CHARS);   /* item-level bad rows */
+	row = badrow_generic_error(ARTIFACT, line, len, error);
+	if (row == NULL || badrow_write(row, q) == -1) {
+		log_error("cannot build a bad row (out of memory)");
+		fail(s, EX_SOFTWARE);
+	} else {
+		s->st.bad++;
+	}
+	json_decref(row);
+}
+
+static void
+write_spool(struct sender *s, const char *line, size_t len)
+{
+	if (stream_sink_put(s->spool, line, len) == -1) {
+		log_error("%s: out of memory", stream_sink_name(s->spool));
+		fail(s, EX_SOFTWARE);
+		return;
+	}
+	s->st.spooled++;
+}
+
+static size_t
+batch_pending(const struct sender *s)
+{
+	return s->cur.n + (s->flying ? s->fly.n : 0);
+}
+
+static void
+log_stats(const struct sender *s, const char *when)
+{
+	const struct stats *st = &s->st;
+
+	log_info("%s: in=%" PRIu64 " indexed=%" PRIu64 " bad=%" PRIu64 " spooled=%" PRIu64
+	    " pending=%zu retried=%" PRIu64 " conflicts=%" PRIu64 " requests=%" PRIu64
+	    " failed_requests=%" PRIu64 " bulk_ms_avg=%.1f bulk_ms_max=%" PRIu64, when, st->in,
+	    st->indexed, st->bad, st->spooled, batch_pending(s), st->retried, st->conflicts,
+	    st->requests, st->failed_requests,
+	    st->requests ? (double)st->lat_sum_ms / (double)st->requests : 0.0, st->lat_max_ms);
+}
+
+/* ---- sending a batch ---- */
+
+static int
+term_now(struct sender *s)
+{
+	if (sig_terminate && s->term_deadline == 0)
+		s->term_deadline = now_ms() + s->o->term_timeout_s * 1000;
+	return s->term_deadline != 0 && now_ms() >= s->term_deadline;
+}
+
+int
+sender_abort_cb(void *arg)
+{
+	(void)arg;
+	return abort_target ? term_now(abort_target) : 0;
+}
+
+static uint64_t
+rnd64(struct sender *s)
+{
+	if (s->rnd == 0)
+		s->rnd = (uint64_t)now_ms() * 6364136223846793005ULL ^ (uint64_t)getpid() ^
+		    0x9e3779b97f4a7c15ULL;
+	s->rnd ^= s->rnd << 13;
+	s->rnd ^= s->rnd >> 7;
+	s->rnd ^= s->rnd << 17;
+	return s->rnd;
+}
+
+/* Sleep ms, waking early at the shutdown deadline. Returns -1 when that deadline passed. */
+static int
+backoff_sleep(struct sender *s, uint64_t ms)
+{
+	int64_t until = now_ms() + (int64_t)ms;
+
+	for (;;) {
+		int64_t left = until - now_ms();
+		if (term_now(s))
+			return -1;
+		if (left <= 0)
+			return 0;
+		poll(NULL, 0, left > 100 ? 100 : (int)left);
+	}
+}
+
+/*
+ * The documents of batch b that are still unsettled cannot be delivered. At shutdown, from a
+ * log, they are left unsettled and the batch uncommitted: the next start sends them again.
+ * Otherwise they are diverted: to the spool at shutdown when there is one, else to --bad.
+ */
+static void
+give_up(struct sender *s, struct batch *b, int at_shutdown, unsigned attempts,
+    const char *last_err)
+{
+	char msg[1024];
+	size_t i, left = 0;
+
+	for (i = 0; i < b->n; i++)
+		left += !b->docs[i].done;
+	if (at_shutdown && stream_source_follows(s->in)) {
+		b->abandoned = 1;
+		s->no_commit = 1;
+		log_warn("stopping with %zu documents not yet accepted (%s): they are sent again "
+		    "from %s at the next start", left, last_err, stream_source_name(s->in));
+		return;
+	}
+	if (at_shutdown)
+		snprintf(msg, sizeof(msg), "Elasticsearch did not accept the document before "
+		    "shutdown after %u attempts: %s", attempts, last_err);
+	else
+		snprintf(msg, sizeof(msg), "Elasticsearch did not accept the document after %u "
+		    "attempts: %s", attempts, last_err);
+	for (i = 0; i < b->n; i++) {
+		struct doc *d = &b->docs[i];
+		if (d->done)
+			continue;
+		if (at_shutdown && s->spool)
+			write_spool(s, b->lines.data + d->line_off, d->line_len);
+		else
+			write_bad(s, b->lines.data + d->line_off, d->line_len, 1, msg);
+		d->done = 1;
+		s->undelivered = 1;
+	}
+	log_error("%s (documents diverted to %s)", msg, at_shutdown && s->spool ? "the spool" :
+	    "--bad");
+}
+
+static void
+batch_reset(struct batch *b)
+{
+	b->n = 0;
+	buf_reset(&b->lines);
+	buf_reset(&b->body);
+	b->first_ms = 0;
+	b->has_pos = 0;
+	b->abandoned = 0;
+}
+
+/* A batch is settled: its bad rows are handed on, then its input position is committed. */
+static void
+settle(struct sender *s, struct batch *b)
+{
+	char err[512];
+
+	if (flush_outputs(s) == 0 && b->has_pos && !b->abandoned && !s->no_commit &&
+	    stream_source_commit(s->in, b->end_pos, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		fail(s, EX_IOERR);
+	}
+	batch_reset(b);
+}
+
+/* One response to a request for the k documents in sent_idx. Returns the number settled. */
+static size_t
+read_items(struct sender *s, struct batch *b, size_t k, int *need_backoff, char *last_err,
+    size_t last_errlen)
+{
+	size_t i, settled = 0;
+
+	for (i = 0; i < k; i++) {
+		struct doc *d = &b->docs[s->sent_idx[i]];
+		char msg[BULK_REASON_MAX + 64];
+
+		switch (s->items[i].verdict) {
+		case BULK_ACCEPTED:
+			s->st.indexed++;
+			s->st.conflicts += (uint64_t)s->items[i].conflict;
+			d->done = 1;
+			settled++;
+			break;
+		case BULK_REJECTED:
+			snprintf(msg, sizeof(msg), "Elasticsearch rejected record with message %s",
+			    s->items[i].reason);
+			write_bad(s, b->lines.data + d->line_off, d->line_len, 1, msg);
+			d->done = 1;
+			settled++;
+			break;
+		case BULK_RETRY:
+			s->st.retried++;
+			*need_backoff = 1;
+			snprintf(last_err, last_errlen, "item status %d: %s", s->items[i].status,
+			    s->items[i].reason);
+			break;
+		}
+	}
+	return settled;
+}
+
+/*
+ * Deliver batch b: every document ends accepted, rejected into a bad row, or (at a deadline)
+ * diverted or left for the next start. When have_first is set, the first request was already
+ * made (asynchronously, for all documents) and rc0/status0/err0/t0 are its outcome, with the
+ * response in s->resp.
+ */
+static void
+send_batch(struct sender *s, struct batch *b, int have_first, int rc0, long status0,
+    const char *err0, int64_t t0_first)
+{
+	const struct es_opts *o = s->o;
+	char err[1024], last_err[1024] = "none";
+	size_t pending = b->n, chunk = b->n, i;
+	unsigned attempt = 0;
+	int64_t first_fail = 0;
+
+	while (pending > 0 && b->n > 0) {
+		const char *body;
+		size_t blen, k = 0;
+		long status = 0;
+		int need_backoff = 0, rc;
+		int64_t t0;
+
+		/* the next chunk of pending documents */
+		for (i = 0; i < b->n && k < chunk; i++)
+			if (!b->docs[i].done)
+				s->sent_idx[k++] = i;
+		if (have_first) {
+			body = NULL;
+			blen = 0;
+		} else if (k == b->n) {
+			body = b->body.data;
+			blen = b->body.len;
+		} else {
+			buf_reset(&s->reqbody);
+			for (i = 0; i < k; i++) {
+				struct doc *d = &b->docs[s->sent_idx[i]];
+				if (buf_append(&s->reqbody, b->body.data + d->body_off, d->body_len) == -1) {
+					log_error("out of memory building a bulk request");
+					fail(s, EX_SOFTWARE);
+					give_up(s, b, 1, attempt, "out of memory");
+					break;
+				}
+			}
+			body = s->reqbody.data;
+			blen = s->reqbody.len;
+		}
+		if (have_first) {
+			have_first = 0;
+			t0 = t0_first;
+			rc = rc0;
+			status = status0;
+			snprintf(err, sizeof(err), "%s", err0 ? err0 : "");
+		} else {
+			buf_reset(&s->resp);
+			t0 = now_ms();
+			rc = esclient_request(s->es, "POST", s->bulk_path, "application/x-ndjson", body,
+			    blen, &status, &s->resp, err, sizeof(err));
+		}
+		s->st.requests++;
+		s->st.lat_sum_ms += (uint64_t)(now_ms() - t0);
+		if ((uint64_t)(now_ms() - t0) > s->st.lat_max_ms)
+			s->st.lat_max_ms = (uint64_t)(now_ms() - t0);
+		if (rc == -1) {
+			need_backoff = 1;
+			snprintf(last_err, sizeof(last_err), "%.1000s", err);
+		} else {
+			switch (bulk_request_outcome(status)) {
+			case BULK_REQ_ITEMS:
+				if (bulk_parse_response(s->resp.data ? s->resp.data : "", s->resp.len, k,
+				    s->items, err, sizeof(err)) == -1) {
+					need_backoff = 1;
+					snprintf(last_err, sizeof(last_err), "HTTP %ld: %.900s", status, err);
+					break;
+				}
+				pending -= read_items(s, b, k, &need_backoff, last_err, sizeof(last_err));
+				break;
+			case BULK_REQ_SPLIT:
+				if (k == 1) {
+					struct doc *d = &b->docs[s->sent_idx[0]];
+					write_bad(s, b->lines.data + d->line_off, d->line_len, 1,
+					    "Elasticsearch rejected record: request too large (HTTP 413)");
+					d->done = 1;
+					pending--;
+				} else {
+					chunk = k / 2;
+					log_warn("HTTP 413 for %zu documents: splitting", k);
+				}
+				break;
+			case BULK_REQ_RETRY:
+				need_backoff = 1;
+				snprintf(last_err, sizeof(last_err), "HTTP %ld: %.300s", status,
+				    s->resp.data ? s->resp.data : "");
+				if (status >= 400 && status < 500 && status != 429 && status != 408)
+					log_warn("bulk request refused (configuration or compatibility "
+					    "error?): %s", last_err);
+				break;
+			}
+		}
+		if (!need_backoff || pending == 0)
+			continue;
+		s->st.failed_requests++;
+		if (rc == -1 || bulk_request_outcome(status) != BULK_REQ_ITEMS)
+			s->st.retried += k;
+		attempt++;
+		if (first_fail == 0)
+			first_fail = now_ms();
+		if (term_now(s)) {
+			give_up(s, b, 1, attempt, last_err);
+			break;
+		}
+		if (o->retry_deadline_s > 0 && now_ms() - first_fail >= o->retry_deadline_s * 1000) {
+			give_up(s, b, 0, attempt, last_err);
+			fail(s, EX_UNAVAILABLE);
+			break;
+		}
+		if (attempt == 1 || attempt % 10 == 0)
+			log_warn("retrying %zu documents (attempt %u): %s", pending, attempt, last_err);
+		if (backoff_sleep(s, bulk_backoff_ms(attempt, (uint64_t)o->retry_base_ms,
+		    (uint64_t)o->retry_max_ms, rnd64(s))) == -1) {
+			give_up(s, b, 1, attempt, last_err);
+			break;
+		}
+	}
+	settle(s, b);
+}
+
+/* Hand the filled batch over to the in-flight slot and start its first request. */
+static void
+start_async(struct sender *s)
+{
+	struct batch tmp = s->fly;
+	char err[1024];
+
+	s->fly = s->cur;
+	s->cur = tmp;
+	batch_reset(&s->cur);
+	buf_reset(&s->resp);
+	s->fly_t0 = now_ms();
+	if (esclient_start(s->es, "POST", s->bulk_path, "application/x-ndjson", s->fly.body.data,
+	    s->fly.body.len, &s->resp, err, sizeof(err)) == -1) {
+		send_batch(s, &s->fly, 1, -1, 0, err, s->fly_t0);
+		return;
+	}
+	s->flying = 1;
+}
+
+static void
+finish_inflight(struct sender *s, int r, long status, const char *err)
+{
+	s->flying = 0;
+	send_batch(s, &s->fly, 1, r == 1 ? 0 : -1, status, err, s->fly_t0);
+}
+
+/* Wait up to timeout_ms for the request in flight (and for input on fd, if >= 0). */
+static void
+poll_inflight(struct sender *s, int fd, int timeout_ms)
+{
+	char err[1024] = "";
+	long status = 0;
+	int r = esclient_poll(s->es, fd, timeout_ms, NULL, &status, err, sizeof(err));
+
+	if (r != 0)
+		finish_inflight(s, r, status, err);
+}
+
+static void
+wait_inflight(struct sender *s)
+{
+	while (s->flying)
+		poll_inflight(s, -1, 1000);
+}
+
+/* Send the current batch: after the one in flight, if any. */
+static void
+flush_current(struct sender *s)
+{
+	wait_inflight(s);
+	if (s->cur.n > 0 && s->status == 0)
+		start_async(s);
+}
+
+/* ---- reading ---- */
+
+static int
+batch_full(const struct sender *s)
+{
+	return s->cur.n >= s->o->batch_docs || s->cur.body.len >= s->o->batch_bytes;
+}
+
+static int
+batch_room(struct sender *s, size_t n)
+{
+	size_t ncap;
+	struct doc *nd;
+
+	if (s->cur.n + n <= s->cur.cap)
+		return 0;
+	ncap = s->cur.cap ? s->cur.cap * 2 : 64;
+	if ((nd = realloc(s->cur.docs, ncap * sizeof(*nd))) == NULL)
+		return -1;
+	s->cur.docs = nd;
+	s->cur.cap = ncap;
+	if (ncap > s->items_cap) {
+		struct bulk_item *ni = realloc(s->items, ncap * sizeof(*ni));
+		size_t *ns;
+		if (ni)
+			s->items = ni;
+		ns = realloc(s->sent_idx, ncap * sizeof(*ns));
+		if (ns)
+			s->sent_idx = ns;
+		if (ni == NULL || ns == NULL)
+			return -1;
+		s->items_cap = ncap;
+	}
+	return 0;
+}
+
+static void
+batch_add(struct sender *s, const char *line, size_t len, const char *docbody, size_t doclen)
+{
+	struct batch *b = &s->cur;
+	struct doc *d;
+
+	if (b->n > 0 && b->body.len + doclen > s->o->batch_bytes)
+		flush_current(s);    /* a document above the limit is sent alone */
+	if (batch_room(s, 1) == -1) {
+		log_error("out of memory");
+		fail(s, EX_SOFTWARE);
+		return;
+	}
+	d = &b->docs[b->n];
+	d->line_off = b->lines.len;
+	d->line_len = len;
+	d->body_off = b->body.len;
+	d->body_len = doclen;
+	d->done = 0;
+	if (buf_append(&b->lines, line, len) == -1 || buf_append(&b->body, docbody, doclen) == -1) {
+		log_error("out of memory");
+		fail(s, EX_SOFTWARE);
+		return;
+	}
+	if (b->n == 0)
+		b->first_ms = now_ms();
+	b->n++;
+}
+
+/* The document for one line, into s->scratch; index gets its target and id the document's
+ * _id (empty for none). Returns 0, or -1 when the line became a bad row instead. */
+static int
+transform(struct sender *s, const char *line, size_t len, char *index, size_t indexlen,
+    char id[SDKJSON_EVENT_ID_LEN + 1])
+{
+	struct sdkjson_result res;
+	char err[512];
+
+	snprintf(index, indexlen, "%s", s->o->index);
+	id[0] = '\0';
+	switch (s->o->input) {
+	case ES_IN_ENRICHED:
+		/* the document first (to learn event_id), then the action line in front */
+		if (sdkjson_enriched(line, len, s->o->shard_col, &s->scratch, &res, &s->errbuf) == -1) {
+			write_bad(s, line, len, 0, s->errbuf.data ? s->errbuf.data : "transform failed");
+			return -1;
+		}
+		memcpy(id, res.event_id, SDKJSON_EVENT_ID_LEN + 1);
+		if (s->o->shard_format && res.has_shard) {
+			char sfx[256];
+			size_t n = strftime(sfx, sizeof(sfx), s->o->shard_format, &res.shard_tm);
+			snprintf(index, indexlen, "%s%.*s", s->o->index, (int)n, sfx);
+		}
+		return 0;
+	case ES_IN_BAD:
+		if (badrewrite_line(line, len, &s->scratch, err, sizeof(err)) == -1) {
+			write_bad(s, line, len, 0, err);
+			return -1;
+		}
+		return 0;
+	case ES_IN_JSON: {
+		/* the object goes out as read (after UTF-8 repair): big numbers keep their text */
+		json_error_t jerr;
+		json_t *j;
+		struct buf fixed;
+		const char *text = line;
+		size_t tlen = len;
+
+		buf_init(&fixed, 0);
+		if (utf8_valid_prefix(line, len) != len && utf8_repair(line, len, &fixed) == 0) {
+			text = fixed.data;
+			tlen = fixed.len;
+		}
+		j = json_loadb(text, tlen, JSON_ALLOW_NUL, &jerr);
+		if (!json_is_object(j)) {
+			snprintf(err, sizeof(err), "cannot parse line as JSON: %s",
+			    j ? "not an object" : jerr.text);
+			write_bad(s, line, len, 0, err);
+			json_decref(j);
+			buf_free(&fixed);
+			return -1;
+		}
+		json_decref(j);
+		buf_append(&s->scratch, text, tlen);
+		buf_free(&fixed);
+		return 0;
+	}
+	}
+	return -1;
+}
+
+static void
+handle_line(struct sender *s, const char *line, size_t len)
+{
+	char index[512], id[SDKJSON_EVENT_ID_LEN + 1];
+	size_t doc_len;
+
+	s->st.in++;
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	buf_reset(&s->scratch);
+	buf_reset(&s->errbuf);
+	if (transform(s, line, len, index, sizeof(index), id) == -1)
+		return;
+	if (s->dump) {
+		if (stream_sink_put(s->dump, s->scratch.data, s->scratch.len) == -1) {
+			log_error("standard output: out of memory");
+			fail(s, EX_SOFTWARE);
+		}
+		s->st.indexed++;
+		return;
+	}
+	/* move the document behind its action line, in errbuf */
+	doc_len = s->scratch.len;
+	buf_reset(&s->errbuf);
+	if (bulk_action(&s->errbuf, index, id[0] ? id : NULL) == -1 ||
+	    buf_append(&s->errbuf, s->scratch.data, doc_len) || buf_append_byte(&s->errbuf, '\n')) {
+		log_error("out of memory");
+		fail(s, EX_SOFTWARE);
+		return;
+	}
+	batch_add(s, line, len, s->errbuf.data, s->errbuf.len);
+}
+
+static void
+handle_toolong(struct sender *s, const char *line, size_t len, uint64_t full_len)
+{
+	char msg[160];
+
+	s->st.in++;
+	snprintf(msg, sizeof(msg), "line of %llu bytes, longer than the limit of %zu bytes "
+	    "(--max-line)", (unsigned long long)full_len, s->o->max_line);
+	write_bad(s, line, len, 1, msg);
+}
+
+/* SIGTERM with part of a line in hand: its writer had not finished it, so it is not a record.
+ * It goes to --bad (never indexed, never silently dropped). */
+static void
+handle_partial(struct sender *s, const char *line, size_t len, uint64_t total)
+{
+	char msg[160];
+
+	s->st.in++;
+	snprintf(msg, sizeof(msg), "unterminated line at shutdown: %llu bytes without a newline, "
+	    "not indexed", (unsigned long long)total);
+	log_warn("%s", msg);
+	write_bad(s, line, len, 1, msg);
+}
+
+/* One record into the batch. Returns 1 to go on reading, 0 when nothing more can be read now
+ * (STREAM_AGAIN), -1 at the end of the input. */
+static int
+read_one(struct sender *s)
+{
+	struct stream_rec rec;
+	enum stream_status r;
+
+	/* stopping: what was already read is taken, nothing more */
+	r = sig_terminate ? stream_source_next_buffered(s->in, &rec) :
+	    stream_source_next(s->in, &rec);
+	switch (r) {
+	case STREAM_OK:
+		handle_line(s, rec.data, rec.len);
+		break;
+	case STREAM_TOOLONG:
+		handle_toolong(s, rec.data, rec.len, rec.full_len);
+		break;
+	case STREAM_PARTIAL:
+		handle_partial(s, rec.data, rec.len, rec.full_len);
+		return -1;
+	case STREAM_AGAIN:
+		return 0;
+	case STREAM_EOF:
+		return -1;
+	default:
+		log_error("reading %s", stream_source_error(s->in));
+		fail(s, EX_IOERR);
+		return -1;
+	}
+	/* the batch being filled ends, for now, at this record: committed when it is settled (a
+	 * record that became a bad row rides with the batch) */
+	s->cur.end_pos = rec.pos;
+	s->cur.has_pos = 1;
+	return 1;
+}
+
+/* --dump: what was written is settled; commit it. */
+static void
+settle_dump(struct sender *s)
+{
+	if (s->cur.has_pos)
+		settle(s, &s->cur);
+}
+
+struct sender *
+sender_new(const struct es_opts *o, struct esclient *es, struct stream_source *in,
+    struct stream_sink *bad, struct stream_sink *spool, struct stream_sink *dump)
+{
+	struct sender *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->o = o;
+	s->es = es;
+	s->in = in;
+	s->bad = bad;
+	s->spool = spool;
+	s->dump = dump;
+	buf_init(&s->scratch, 0);
+	buf_init(&s->errbuf, 0);
+	buf_init(&s->reqbody, 0);
+	buf_init(&s->resp, 0);
+	buf_init(&s->cur.lines, 0);
+	buf_init(&s->cur.body, 0);
+	buf_init(&s->fly.lines, 0);
+	buf_init(&s->fly.body, 0);
+	/* filter_path: the engine sends back only what es-sink reads, not 500 item summaries */
+	snprintf(s->bulk_path, sizeof(s->bulk_path),
+	    "/_bulk?filter_path=errors,items.*.status,items.*.error%s%s",
+	    o->refresh ? "&refresh=" : "", o->refresh ? o->refresh : "");
+	abort_target = s;
+	return s;
+}
+
+void
+sender_free(struct sender *s)
+{
+	if (s == NULL)
+		return;
+	if (abort_target == s)
+		abort_target = NULL;
+	buf_free(&s->scratch);
+	buf_free(&s->errbuf);
+	buf_free(&s->reqbody);
+	buf_free(&s->resp);
+	buf_free(&s->cur.lines);
+	buf_free(&s->cur.body);
+	buf_free(&s->fly.lines);
+	buf_free(&s->fly.body);
+	free(s->cur.docs);
+	free(s->fly.docs);
+	free(s->items);
+	free(s->sent_idx);
+	free(s);
+}
+
+/* How long the loop may wait: until the batch's flush delay or the next stats line. */
+static int
+wait_ms(const struct sender *s, int64_t next_stats)
+{
+	int timeout = -1;
+
+	if (s->cur.n > 0) {
+		int64_t left = s->cur.first_ms + s->o->flush_ms - now_ms();
+		timeout = left < 0 ? 0 : (int)left;
+	}
+	if (next_stats != INT64_MAX) {
+		int64_t left = next_stats - now_ms();
+		if (left < 0)
+			left = 0;
+		if (timeout < 0 || left < timeout)
+			timeout = (int)left;
+	}
+	return timeout;
+}
+
+int
+sender_run(struct sender *s)
+{
+	const struct es_opts *o = s->o;
+	int64_t next_stats = o->stats_interval ? now_ms() + o->stats_interval * 1000 : INT64_MAX;
+	size_t logged_n = 0;
+
+	while (s->status == 0) {
+		int fd = stream_source_fd(s->in), timeout;
+
+		if (sig_reopen) {
+			sig_reopen = 0;
+			reopen_outputs(s);
+			if (s->status)
+				break;
+		}
+		if (now_ms() >= next_stats) {
+			log_stats(s, "counters");
+			next_stats = now_ms() + o->stats_interval * 1000;
+		}
+		if (sig_terminate && s->term_deadline == 0) {
+			term_now(s);
+			log_info("SIGTERM/SIGINT: finishing the batch in hand (at most %lds)",
+			    o->term_timeout_s);
+		}
+		while (!s->eof && !batch_full(s) && s->status == 0) {
+			int r = read_one(s);
+			if (r == 0)
+				break;
+			if (r == -1)
+				s->eof = 1;
+		}
+		if (s->dump) {
+			settle_dump(s);
+			if (s->eof)
+				break;
+			{
+				struct pollfd p = { fd, POLLIN, 0 };
+				poll(&p, 1, wait_ms(s, next_stats));
+			}
+			continue;
+		}
+		if (s->cur.n > 0 && (batch_full(s) || s->eof || sig_terminate ||
+		    now_ms() - s->cur.first_ms >= o->flush_ms)) {
+			flush_current(s);
+			continue;
+		}
+		if (s->eof && s->cur.n == 0) {
+			wait_inflight(s);
+			/* records that all became bad rows commit with no batch to carry them */
+			if (s->cur.has_pos)
+				settle(s, &s->cur);
+			break;
+		}
+		if (batch_full(s) || sig_terminate) {
+			if (s->flying)
+				poll_inflight(s, -1, 1000);
+			continue;
+		}
+		if (s->cur.n == 0 && s->cur.has_pos && !s->flying)
+			settle(s, &s->cur);    /* only bad rows since the last batch */
+		else if (flush_outputs(s) == -1)
+			break;
+		if (s->cur.n != logged_n) {
+			log_debug("%zu documents in the batch", s->cur.n);
+			logged_n = s->cur.n;
+		}
+		timeout = wait_ms(s, next_stats);
+		if (s->flying) {
+			/* wait for the response or for more input, whichever comes first */
+			poll_inflight(s, fd, timeout < 0 || timeout > 1000 ? 1000 : timeout);
+		} else {
+			struct pollfd p = { fd, POLLIN, 0 };
+			poll(&p, 1, timeout);
+		}
+	}
+	wait_inflight(s);
+	if (s->status != 0 && s->cur.n > 0)
+		give_up(s, &s->cur, 0, 0, "not sent: an earlier batch failed for good");
+	flush_current(s);
+	wait_inflight(s);
+	if (s->cur.has_pos)
+		settle(s, &s->cur);
+	flush_outputs(s);
+	log_stats(s, "exit");
+	if (s->undelivered && s->status == 0)
+		s->status = EX_UNAVAILABLE;
+	return s->status;
+}

@@ -1,0 +1,57 @@
+/*
+ * send: es-sink's loop. Records come from a stream source (standard input, a file, a durable
+ * log) into a batch until it is full (documents or bytes) or its flush delay has passed; the
+ * batch is sent with _bulk while the next one fills, and nothing more is read until every
+ * document of a batch is accepted, rejected into a bad row, or (at a deadline) diverted. While
+ * a batch is retried nothing is read, so back-pressure reaches the collector.
+ *
+ * A batch's input position is committed only once all of its documents are settled and the bad
+ * rows they caused are written, so a log source is read again from there after a crash or a
+ * stop that came before Elasticsearch answered: documents are re-sent (idempotent through their
+ * _id), never lost. Only a pipe, whose data cannot be read twice, makes the loop divert the
+ * documents of a batch it cannot deliver before shutdown (to --spool, else to --bad).
+ */
+#ifndef ES_SEND_H
+#define ES_SEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "esclient.h"
+
+enum es_input { ES_IN_ENRICHED, ES_IN_BAD, ES_IN_JSON };
+
+struct es_opts {
+	struct esclient_opts es;
+	enum es_input input;
+	const char *index;
+	int         setup, setup_only, dump;
+	size_t      batch_docs, batch_bytes, max_line;
+	long        flush_ms;
+	long        retry_base_ms, retry_max_ms;
+	long        retry_deadline_s, term_timeout_s;
+	const char *bad_path, *spool_path, *source, *group;
+	int         reclaim;
+	long        stats_interval;
+	const char *shard_format;
+	int         shard_col;
+	const char *refresh;
+};
+
+struct sender;
+struct stream_source;
+struct stream_sink;
+
+/* The sender for these options, streams and client (es is NULL with --dump; spool may be
+ * NULL). Returns NULL when out of memory. */
+struct sender *sender_new(const struct es_opts *o, struct esclient *es,
+    struct stream_source *in, struct stream_sink *bad, struct stream_sink *spool,
+    struct stream_sink *dump);
+void sender_free(struct sender *s);
+/* Run until the input ends or SIGTERM/SIGINT and the batches in hand are settled. Returns an
+ * exit status (sysexits.h). */
+int sender_run(struct sender *s);
+/* The signal-safe abort test esclient calls while a request is in flight. */
+int sender_abort_cb(void *arg);
+
+#endif
