@@ -60,11 +60,6 @@ for u in "$units"/*.service; do
 	name=$(basename "$u")
 	stage=$(execstart "$u" | sed 's|^/usr/local/bin/\([a-z0-9-]*\) .*|\1|')
 	help=$("$FURROW_BIN/$stage" --help 2>&1)
-	if execstart "$u" | grep -q -- --source && ! echo "$help" | grep -q -- --source; then
-		# TEMPORARY: the sinks' log sources are being added on main; drop this skip then
-		skip "$name: flags known to $stage --help" "$stage has no --source yet"
-		continue
-	fi
 	missing=""
 	for f in $(execstart "$u" | tr ' ' '\n' | grep '^--' | sort -u); do
 		echo "$help" | grep -q -- "$f" || missing="$missing $f"
