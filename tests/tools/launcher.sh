@@ -7,7 +7,9 @@
 #   pid_of STAGE             the stage's pid from its pid file
 #   running STAGE            the stage runs (and is not a zombie)
 #   alive_stages             the names of the stages still running (empty when none)
-#   load_start ACKED [RATE]  steady_load.py against the collector (500 events/s); sets LOADPID
+#   load_start ACKED [RATE]  steady_load.py against the collector (500 events/s; with
+#                            LOAD_BAD_EVERY=N every Nth is a bad row, its id in ACKED.bad);
+#                            sets LOADPID
 #   load_stop                stop it; its JSON summary is in $T_TMP/load.json
 #   acked FILE               how many ids FILE holds
 #   acked_grows FILE N       wait (30 s) until FILE holds N more ids than now
@@ -55,8 +57,8 @@ alive_stages() {
 
 load_start() {
 	: >>"$1"
-	"$PYTHON" "$FURROW_ROOT/tests/tools/steady_load.py" "$FURROW_PORT" "${2:-500}" "$1" \
-		>"$T_TMP/load.json" 2>"$T_TMP/load.err" &
+	"$PYTHON" "$FURROW_ROOT/tests/tools/steady_load.py" "$FURROW_PORT" "${2:-500}" "$1" 4 \
+		"${LOAD_BAD_EVERY:-0}" >"$T_TMP/load.json" 2>"$T_TMP/load.err" &
 	LOADPID=$!
 	T_PIDS="$T_PIDS $LOADPID"
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Steady tracker load for the launcher's durability tests.
 
-usage: steady_load.py PORT RATE ACKED [THREADS]
+usage: steady_load.py PORT RATE ACKED [THREADS [BAD_EVERY]]
 
 Sends RATE page views per second in all to the collector on 127.0.0.1:PORT, spread over THREADS
 keep-alive connections (default 4), each event with its own event id (the tracker's `eid`), until
@@ -10,6 +10,9 @@ connection while a collector restarts) is sent again with the same id. Every id 
 appended to ACKED as soon as the answer is read (one per line, flushed), so the test can watch
 progress and later reconcile the file id by id against what the pipeline delivered. On exit it
 prints a JSON summary: ids acknowledged, attempts, and the answers other than 200 by kind.
+With BAD_EVERY N, every Nth event goes to a path no adapter knows (/com.acme/v9), which enrich
+turns into an adapter_failures bad row that carries the event id in its payload; those ids are
+appended to ACKED.bad instead.
 """
 import http.client
 import json
@@ -21,9 +24,11 @@ import uuid
 
 port, rate, acked_path = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
 threads = int(sys.argv[4]) if len(sys.argv) > 4 else 4
+bad_every = int(sys.argv[5]) if len(sys.argv) > 5 else 0
 stop = threading.Event()
 lock = threading.Lock()
 acked_file = open(acked_path, "a", buffering=1)
+acked_bad_file = open(acked_path + ".bad", "a", buffering=1) if bad_every else None
 summary = {"acked": 0, "attempts": 0, "answers": {}}
 
 
@@ -37,6 +42,7 @@ def worker(tid):
     next_at = time.monotonic() + tid * interval / threads
     conn = None
     eid = str(uuid.uuid4())
+    n = 0
     while not stop.is_set():
         delay = next_at - time.monotonic()
         if delay > 0:
@@ -49,15 +55,18 @@ def worker(tid):
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
             with lock:
                 summary["attempts"] += 1
-            conn.request("GET", "/i?e=pv&p=web&tv=load-1&aid=load&eid=%s&url=https%%3A%%2F%%2F"
-                         "example.com%%2F%d" % (eid, tid))
+            bad = bad_every and n % bad_every == bad_every - 1
+            path = "/com.acme/v9" if bad else "/i"
+            conn.request("GET", "%s?e=pv&p=web&tv=load-1&aid=load&eid=%s&url=https%%3A%%2F%%2F"
+                         "example.com%%2F%d" % (path, eid, tid))
             r = conn.getresponse()
             r.read()
             if r.status == 200:
                 with lock:
-                    acked_file.write(eid + "\n")
+                    (acked_bad_file if bad else acked_file).write(eid + "\n")
                     summary["acked"] += 1
                 eid = str(uuid.uuid4())
+                n += 1
             else:
                 count(str(r.status))
             if r.getheader("Connection", "").lower() == "close":
@@ -87,4 +96,6 @@ stop.set()
 for t in ts:
     t.join()
 acked_file.close()
+if acked_bad_file:
+    acked_bad_file.close()
 print(json.dumps(summary, sort_keys=True))
