@@ -121,11 +121,18 @@ eq "A: no stage left running" "" "$(alive_stages)"
 eq "A: every sink read its log to the end" "" \
 	"$(bash "$LAUNCHER" status | grep '^backlog' | grep -v ': 0 bytes$')"
 report A
+for f in good.tsv bad.json; do
+	size=$(stat -c %s "$a/$f")
+	diag "A: $f: $size bytes, $(allocated "$a/$f") on disk"
+	check "A: $f is given back behind the sinks (at least 4 MB)" test $((size - $(allocated "$a/$f"))) -ge $((4 << 20))
+done
 
 # ---- B: no restart: each death stops the pipeline; the next start resumes ----
-export FURROW_RESTART=no
+# (and FURROW_KEEP_FILES=1: what B appends to good.tsv stays on disk)
+export FURROW_RESTART=no FURROW_KEEP_FILES=1
 b=$T_TMP/B
 cp -a "$a" "$b"     # the same logs and offsets: B goes on where A stopped
+b_from=$(stat -c %s "$b/good.tsv")
 launcher_start "$b" || fail "B: pipeline starts"
 for s in $sinks; do
 	load_start "$T_TMP/B.$s.acked"
@@ -147,4 +154,6 @@ bash "$LAUNCHER" stop >/dev/null 2>&1
 eq "B: clean stop" 0 $?
 launcher_wait
 report B
+eq "B: FURROW_KEEP_FILES=1: what B appended to good.tsv is all on disk" \
+	$(( $(stat -c %s "$b/good.tsv") - b_from )) "$(allocated "$b/good.tsv" "$b_from")"
 done_testing

@@ -56,6 +56,39 @@ out=$(status)
 eq "status after the stop exits 3" 3 $?
 check "status after the stop: supervisor not running" sh -c "echo \"\$1\" | grep -q '^supervisor  *not running'" _ "$out"
 
+# ---- disk space: raw.log is given back as enrich reads it, unless FURROW_KEEP_FILES=1 ----
+# 60 requests of 100 events each (about 7 MB of raw records; enrich gives space back every 4 MB)
+"$PYTHON" -c '
+import json
+e = {"e": "pv", "p": "web", "tv": "bulk-1", "url": "https://example.com/" + "a" * 800}
+print(json.dumps({"schema": "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4",
+                  "data": [e] * 100}))' >"$T_TMP/bulk.json"
+bulk() { # DATADIR: send the 60 requests, wait until enrich has read them all
+	local i codes=""
+	for i in $(seq 1 60); do
+		codes="$codes$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+			--data-binary @"$T_TMP/bulk.json" "http://127.0.0.1:$FURROW_PORT/com.snowplowanalytics.snowplow/tp2") "
+	done
+	[ "$(echo $codes | tr ' ' '\n' | sort -u)" = 200 ] || return 1
+	wait_for 60 sh -c "[ \$(wc -l <'$1/good.tsv') -ge 6000 ] && bash '$LAUNCHER' status | grep -q 'raw.log group enrich: 0 bytes'"
+}
+for keep in 0 1; do
+	unset FURROW_PORT
+	FURROW_KEEP_FILES=$keep launcher_start "$T_TMP/s$keep" || fail "start (FURROW_KEEP_FILES=$keep)"
+	check "FURROW_KEEP_FILES=$keep: 6000 events through" bulk "$T_TMP/s$keep"
+	size=$(stat -c %s "$T_TMP/s$keep/raw.log")
+	used=$(allocated "$T_TMP/s$keep/raw.log")
+	diag "FURROW_KEEP_FILES=$keep: raw.log $size bytes, $used on disk"
+	if [ "$keep" = 0 ]; then
+		check "raw.log: what enrich has read is given back (at least 4 MB)" test $((size - used)) -ge $((4 << 20))
+	else
+		eq "FURROW_KEEP_FILES=1: raw.log is kept whole" "$size" "$used"
+	fi
+	eq "FURROW_KEEP_FILES=$keep: good.tsv is kept whole" "$(stat -c %s "$T_TMP/s$keep/good.tsv")" "$(allocated "$T_TMP/s$keep/good.tsv")"
+	bash "$LAUNCHER" stop >/dev/null 2>&1
+	launcher_wait
+done
+
 # ---- the supervisor's standard error is a pipe whose reader has gone (Ctrl-C killed it) ----
 export FURROW_DATA_DIR=$T_TMP/p FURROW_PORT=$(free_port)
 ( bash "$LAUNCHER" start 2>&1 | head -c 1 >/dev/null ) &

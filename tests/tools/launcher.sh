@@ -13,6 +13,8 @@
 #   load_stop                stop it; its JSON summary is in $T_TMP/load.json
 #   acked FILE               how many ids FILE holds
 #   acked_grows FILE N       wait (30 s) until FILE holds N more ids than now
+#   allocated FILE [FROM]    bytes of FILE from offset FROM (0) to its end that take disk space
+#                            (the rest are holes: given back by a reader with --reclaim)
 #   reconcile ACKED FILE...  compare the ids answered 200 with the event ids (column 7) of the
 #                            enriched files: sets N_ACKED (ids), N_DELIVERED (their lines),
 #                            N_LOST (ids missing, listed in $T_TMP/lost), N_DUPS (ids delivered
@@ -70,6 +72,22 @@ acked() { if [ -f "$1" ]; then wc -l <"$1" | tr -d ' '; else echo 0; fi; }
 at_least() { [ "$(acked "$1")" -ge "$2" ]; }
 acked_grows() { wait_for 30 at_least "$1" $(( $(acked "$1") + $2 )); }
 
+allocated() {
+	"$PYTHON" - "$1" "${2:-0}" <<'EOF'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+pos, end, n = int(sys.argv[2]), os.fstat(fd).st_size, 0
+while pos < end:
+    try:
+        data = os.lseek(fd, pos, os.SEEK_DATA)
+    except OSError:
+        break
+    hole = os.lseek(fd, data, os.SEEK_HOLE)
+    n += min(hole, end) - data
+    pos = hole
+print(n)
+EOF
+}
 reconcile() {
 	local ackfile=$1
 	shift
