@@ -242,6 +242,13 @@ reap() {
 	echo "$st"
 }
 
+# describe STATUS: how a stage ended, from its wait status.
+describe() {
+	if [ "$1" = "?" ]; then echo "ended"
+	elif [ "$1" -gt 128 ]; then echo "was killed by signal $(( $1 - 128 )) ($(kill -l "$1" 2>/dev/null))"
+	else echo "exited with status $1"; fi
+}
+
 # stop_stage NAME PID: SIGTERM, then SIGKILL if it has not ended within FURROW_STOP_TIMEOUT.
 # Nothing is lost by the SIGKILL: what the stage had not committed is read again next time.
 stop_stage() {
@@ -259,9 +266,8 @@ stop_stage() {
 	done
 	st=$(reap "$name" "$p")
 	case "$st" in
-	0) say "$name stopped" ;;
-	\?) say "$name stopped" ;;
-	*) say "ERROR: $name exited with status $st"; stop_status=1 ;;
+	0|\?) say "$name stopped" ;;
+	*) say "ERROR: $name $(describe "$st") when asked to stop"; stop_status=1 ;;
 	esac
 }
 
@@ -272,6 +278,7 @@ wait_drained() {
 	while :; do
 		end=$(log_end "$log")
 		off=$(committed "$log" "$group")
+		[ "$off" -ge 0 ] || off=0        # the group has not opened the log yet
 		[ "$off" -ge "$end" ] && return 0
 		proc_live "$p" "${tstart[$name]:-}" || return 1
 		if [ "$(now_ms)" -ge "$deadline" ]; then
@@ -350,8 +357,6 @@ echo "70 " >"$run/exit-status"
 declare -a stages=()
 declare -A argv=() src_log=() src_group=() launched_ms=() restarts=() restart_ms=()
 
-q() { printf '%q' "$1"; }
-
 # add_stage NAME LOG GROUP COMMAND ARGS...: a stage, in stopping order (upstream first); LOG and
 # GROUP are the log it reads and its consumer group ("-": it reads none, or without a group).
 add_stage() {
@@ -390,14 +395,12 @@ add_stage enrich "$raw" enrich "$(exe enrich)" --source "log:$raw" --group enric
 
 # iglu-server joins here (stopped after enrich, which may resolve schemas through it).
 
-sink_reclaim=()
-[ -z "$FURROW_ES_URL$FURROW_S3_BUCKET" ] || sink_reclaim=("${reclaim[@]}")
 if [ -n "$FURROW_ES_URL" ]; then
 	add_stage es-sink-good "$good" es-sink-good "$(exe es-sink)" --url "$FURROW_ES_URL" \
-		--input enriched --setup --source "log:$good" --group es-sink-good "${sink_reclaim[@]}" \
+		--input enriched --setup --source "log:$good" --group es-sink-good "${reclaim[@]}" \
 		--bad "$sink_bad" "${stats[@]}" "${es_args[@]}"
 	add_stage es-sink-bad "$bad" es-sink-bad "$(exe es-sink)" --url "$FURROW_ES_URL" \
-		--input bad --setup --source "log:$bad" --group es-sink-bad "${sink_reclaim[@]}" \
+		--input bad --setup --source "log:$bad" --group es-sink-bad "${reclaim[@]}" \
 		--bad "$sink_bad" "${stats[@]}" "${es_args[@]}"
 fi
 if [ -n "$FURROW_S3_BUCKET" ]; then
@@ -406,11 +409,11 @@ if [ -n "$FURROW_S3_BUCKET" ]; then
 	[ -z "$FURROW_S3_ENDPOINT" ] || s3common+=(--endpoint "$FURROW_S3_ENDPOINT" --path-style)
 	add_stage s3-sink-good "$good" s3-sink-good "$(exe s3-sink)" "${s3common[@]}" --input enriched \
 		--prefix "${FURROW_S3_PREFIX}enriched/" --spool "$data/spool/enriched" \
-		--source "log:$good" --group s3-sink-good "${sink_reclaim[@]}" \
+		--source "log:$good" --group s3-sink-good "${reclaim[@]}" \
 		--bad "$sink_bad" "${stats[@]}" "${s3_args[@]}"
 	add_stage s3-sink-bad "$bad" s3-sink-bad "$(exe s3-sink)" "${s3common[@]}" --input bad \
 		--partition "${FURROW_S3_PREFIX}bad/{vendor}.{schema}" --spool "$data/spool/bad" \
-		--source "log:$bad" --group s3-sink-bad "${sink_reclaim[@]}" \
+		--source "log:$bad" --group s3-sink-bad "${reclaim[@]}" \
 		--bad "$sink_bad" "${stats[@]}" "${s3_args[@]}"
 fi
 
@@ -451,13 +454,6 @@ finish() { # stop everything in order and exit
 	rm -f "$supervisor_pid_file" "$run/ready"
 	say "stopped (status $stop_status)"
 	exit "$stop_status"
-}
-
-# describe STATUS: how a stage ended, from its wait status.
-describe() {
-	if [ "$1" = "?" ]; then echo "ended"
-	elif [ "$1" -gt 128 ]; then echo "was killed by signal $(( $1 - 128 )) ($(kill -l "$1" 2>/dev/null))"
-	else echo "exited with status $1"; fi
 }
 
 # died NAME STATUS: an unplanned end. Restart, or stop the pipeline in order.
