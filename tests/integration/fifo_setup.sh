@@ -148,6 +148,18 @@ eq "clean stop" 0 $?
 launcher_wait
 unset FURROW_STOP_TIMEOUT
 
+# ---- a sink that has not opened its log yet (Elasticsearch unreachable) does not hold up a stop ----
+unset FURROW_PORT
+FURROW_ES_URL=http://127.0.0.1:$(free_port) FURROW_STOP_TIMEOUT=20 launcher_start "$T_TMP/e" ||
+	fail "pipeline starts with an unreachable Elasticsearch"
+check "status: the sinks' groups have not started" sh -c \
+	"bash '$LAUNCHER' status | grep -q 'bad.json group es-sink-bad: 0 bytes (not started yet)'"
+t0=$(date +%s)
+bash "$LAUNCHER" stop >/dev/null 2>&1
+check "the stop does not wait for them (less than 10 s of FURROW_STOP_TIMEOUT=20)" test $(( $(date +%s) - t0 )) -lt 10
+launcher_wait
+eq "no stage left running" "" "$(alive_stages)"
+
 # ---- the restart budget ----
 export FURROW_RESTART=on-failure FURROW_RESTART_MAX=2 FURROW_RESTART_STABLE=60
 unset FURROW_PORT
