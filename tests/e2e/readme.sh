@@ -5,8 +5,9 @@
 #     set), then the "Try it" block read from the README (its port is FURROW_PORT's); Ctrl-C
 #     (SIGINT to the terminal's process group) stops it in order; furrow-data/ leaves
 #     `git status` clean;
-#  2. `make run` again, one more event, and the README's stop command, `./fifo-setup.sh stop`:
-#     the pipeline resumed on the same data directory and stops with 0;
+#  2. `make run` again, one more event, the README's `./fifo-setup.sh status` and its stop
+#     command, `./fifo-setup.sh stop`: the pipeline resumed on the same data directory and stops
+#     with 0;
 #  3. the README's replay example, read from the README, against a real Elasticsearch (its URL
 #     and the collector's port are this test's).
 # The commands are taken from README.md, not copied here: change the README and this test runs
@@ -127,6 +128,13 @@ wait_for 300 ready_or_gone "$clone/furrow-data/run/ready"
 check "make run again: ready" test -f "$clone/furrow-data/run/ready"
 eq "one more page view" 200 "$(cd "$clone" && bash -c "${try[0]//8080/$port}")"
 check "it joins the two of the first run in good.tsv" wait_for 10 lines 3
+status_cmd=$(grep -o '`./fifo-setup.sh status`' "$clone/README.md" | head -n 1 | tr -d '`')
+eq "the README's status command" "./fifo-setup.sh status" "$status_cmd"
+shows_counters() { # (the stages log their counters every 10 s)
+	out=$(cd "$clone" && as_user bash -c "$status_cmd" 2>&1) || return 1
+	echo "$out" | grep -q '^enrich .* running *lines [0-9]' && echo "$out" | grep -q 'raw.log group enrich: [0-9]* bytes'
+}
+check "$status_cmd exits 0 and shows enrich's counters and backlog" wait_for 30 shows_counters
 (cd "$clone" && as_user bash -c "$stop_cmd" >"$T_TMP/stop.log" 2>&1)
 eq "$stop_cmd exits 0" 0 $?
 check "make run ends after the stop" make_wait 60
