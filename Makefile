@@ -36,7 +36,8 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DFURROW_VERSION=\"$(VERSION)\" $(WARN) $(CF
              -Icommon $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) -Wl,--as-needed
 
-STAGES := $(patsubst %/main.c,%,$(wildcard collector/main.c enrich/main.c es-sink/main.c s3-sink/main.c))
+STAGES := $(patsubst %/main.c,%,$(wildcard collector/main.c enrich/main.c es-sink/main.c s3-sink/main.c \
+                                          inspect/main.c))
 
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
