@@ -44,6 +44,11 @@ int sdkjson_enriched(const char *line, size_t len, int shard_col, struct buf *do
 /* Parse "iglu:vendor/name/format/M-R-A". Returns 0 or -1. */
 int sdkjson_iglu_parse(const char *uri, struct sdkjson_iglu_key *key);
 
+/* The document's key for an entity: "<prefix><vendor'>_<name'>_<model>" (sinks.md §1.4), with
+ * prefix "contexts_" or "unstruct_event_". out: at least 1200 bytes for the longest key. */
+void sdkjson_field_name(const char *prefix, const struct sdkjson_iglu_key *k, char *out,
+    size_t outlen);
+
 /* Append s[0..n) (valid UTF-8) as a JSON string literal, quotes included. Returns 0 or -1. */
 int sdkjson_json_string(struct buf *out, const char *s, size_t n);
 

@@ -13,6 +13,7 @@
 
 #include "base64.h"
 #include "event.h"
+#include "ins_params.h"
 #include "ins_store.h"
 #include "sdkjson.h"
 #include "timefmt.h"
@@ -167,100 +168,45 @@ pseudo_set_json(struct pseudo *p, int col, const json_t *v)
 	}
 }
 
-/* Tracker parameters → columns (tracker-protocol.md §3.2), for rows without an enriched event. */
-enum pconv { PC_STR, PC_EVENT, PC_MS, PC_WXH, PC_B64JSON };
-
-static const struct {
-	const char *param;
-	int col, col2;
-	enum pconv conv;
-} param_map[] = {
-	{ "e", COL_EVENT, 0, PC_EVENT }, { "aid", COL_APP_ID, 0, PC_STR },
-	{ "p", COL_PLATFORM, 0, PC_STR }, { "tv", COL_V_TRACKER, 0, PC_STR },
-	{ "tna", COL_NAME_TRACKER, 0, PC_STR }, { "eid", COL_EVENT_ID, 0, PC_STR },
-	{ "dtm", COL_DVCE_CREATED_TSTAMP, 0, PC_MS }, { "stm", COL_DVCE_SENT_TSTAMP, 0, PC_MS },
-	{ "ttm", COL_TRUE_TSTAMP, 0, PC_MS }, { "tz", COL_OS_TIMEZONE, 0, PC_STR },
-	{ "uid", COL_USER_ID, 0, PC_STR }, { "duid", COL_DOMAIN_USERID, 0, PC_STR },
-	{ "nuid", COL_NETWORK_USERID, 0, PC_STR }, { "vid", COL_DOMAIN_SESSIONIDX, 0, PC_STR },
-	{ "sid", COL_DOMAIN_SESSIONID, 0, PC_STR }, { "ip", COL_USER_IPADDRESS, 0, PC_STR },
-	{ "ua", COL_USERAGENT, 0, PC_STR }, { "url", COL_PAGE_URL, 0, PC_STR },
-	{ "refr", COL_PAGE_REFERRER, 0, PC_STR }, { "page", COL_PAGE_TITLE, 0, PC_STR },
-	{ "res", COL_DVCE_SCREENWIDTH, COL_DVCE_SCREENHEIGHT, PC_WXH },
-	{ "vp", COL_BR_VIEWWIDTH, COL_BR_VIEWHEIGHT, PC_WXH },
-	{ "ds", COL_DOC_WIDTH, COL_DOC_HEIGHT, PC_WXH },
-	{ "cd", COL_BR_COLORDEPTH, 0, PC_STR }, { "cs", COL_DOC_CHARSET, 0, PC_STR },
-	{ "lang", COL_BR_LANG, 0, PC_STR }, { "cookie", COL_BR_COOKIES, 0, PC_STR },
-	{ "co", COL_CONTEXTS, 0, PC_STR }, { "cx", COL_CONTEXTS, 0, PC_B64JSON },
-	{ "ue_pr", COL_UNSTRUCT_EVENT, 0, PC_STR }, { "ue_px", COL_UNSTRUCT_EVENT, 0, PC_B64JSON },
-	{ "se_ca", COL_SE_CATEGORY, 0, PC_STR }, { "se_ac", COL_SE_ACTION, 0, PC_STR },
-	{ "se_la", COL_SE_LABEL, 0, PC_STR }, { "se_pr", COL_SE_PROPERTY, 0, PC_STR },
-	{ "se_va", COL_SE_VALUE, 0, PC_STR }, { "tr_id", COL_TR_ORDERID, 0, PC_STR },
-	{ "tr_af", COL_TR_AFFILIATION, 0, PC_STR }, { "tr_tt", COL_TR_TOTAL, 0, PC_STR },
-	{ "tr_tx", COL_TR_TAX, 0, PC_STR }, { "tr_sh", COL_TR_SHIPPING, 0, PC_STR },
-	{ "tr_ci", COL_TR_CITY, 0, PC_STR }, { "tr_st", COL_TR_STATE, 0, PC_STR },
-	{ "tr_co", COL_TR_COUNTRY, 0, PC_STR }, { "tr_cu", COL_TR_CURRENCY, 0, PC_STR },
-	{ "ti_id", COL_TI_ORDERID, 0, PC_STR }, { "ti_sk", COL_TI_SKU, 0, PC_STR },
-	{ "ti_nm", COL_TI_NAME, 0, PC_STR }, { "ti_ca", COL_TI_CATEGORY, 0, PC_STR },
-	{ "ti_pr", COL_TI_PRICE, 0, PC_STR }, { "ti_qu", COL_TI_QUANTITY, 0, PC_STR },
-	{ "ti_cu", COL_TI_CURRENCY, 0, PC_STR }, { "pp_mix", COL_PP_XOFFSET_MIN, 0, PC_STR },
-	{ "pp_max", COL_PP_XOFFSET_MAX, 0, PC_STR }, { "pp_miy", COL_PP_YOFFSET_MIN, 0, PC_STR },
-	{ "pp_may", COL_PP_YOFFSET_MAX, 0, PC_STR },
-};
-
-/* The enriched event's name for a tracker event code (tracker-protocol.md §2). */
-static const char *
-event_name_of_code(const char *e)
-{
-	static const char *const map[][2] = {
-		{ "pv", "page_view" }, { "pp", "page_ping" }, { "se", "struct" }, { "ev", "struct" },
-		{ "ue", "unstruct" }, { "tr", "transaction" }, { "ti", "transaction_item" },
-		{ "ad", "ad_impression" },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcmp(e, map[i][0]) == 0)
-			return map[i][1];
-	return e;
-}
-
+/* One tracker parameter into its columns (ins_params), for rows without an enriched event. */
 static void
 pseudo_param(struct pseudo *p, const char *name, const char *value)
 {
 	size_t i, n = strlen(value);
 
-	for (i = 0; i < sizeof(param_map) / sizeof(param_map[0]); i++) {
-		if (strcmp(param_map[i].param, name) != 0)
+	for (i = 0; i < ins_nparams; i++) {
+		const struct ins_param *pm = &ins_params[i];
+		if (strcmp(pm->name, name) != 0)
 			continue;
-		switch (param_map[i].conv) {
-		case PC_STR:
-			pseudo_set(p, param_map[i].col, value, n);
+		switch (pm->conv) {
+		case INS_PC_STR:
+			pseudo_set(p, pm->col, value, n);
 			break;
-		case PC_EVENT:
-			pseudo_set_str(p, param_map[i].col, event_name_of_code(value));
+		case INS_PC_EVENT:
+			pseudo_set_str(p, pm->col, ins_event_name_of_code(value));
 			break;
-		case PC_MS: {
+		case INS_PC_MS: {
 			char *end;
 			long long ms = strtoll(value, &end, 10);
 			if (*value && *end == '\0')
-				pseudo_set_ms(p, param_map[i].col, ms);
+				pseudo_set_ms(p, pm->col, ms);
 			break;
 		}
-		case PC_WXH: {
+		case INS_PC_WXH: {
 			const char *x = strchr(value, 'x');
 			if (x) {
-				pseudo_set(p, param_map[i].col, value, (size_t)(x - value));
-				pseudo_set_str(p, param_map[i].col2, x + 1);
+				pseudo_set(p, pm->col, value, (size_t)(x - value));
+				pseudo_set_str(p, pm->col2, x + 1);
 			}
 			break;
 		}
-		case PC_B64JSON: {
+		case INS_PC_B64JSON: {
 			uint8_t *d;
 			size_t dn;
 			if (n > PSEUDO_MAX_VALUE || (d = malloc(base64_decoded_max(n) + 1)) == NULL)
 				break;
 			dn = base64_decode_lenient(value, n, d);
-			pseudo_set(p, param_map[i].col, (const char *)d, dn);
+			pseudo_set(p, pm->col, (const char *)d, dn);
 			free(d);
 			break;
 		}
