@@ -1,0 +1,403 @@
+/*
+ * ins_wait: held requests, grouped by filter, woken by ingest (see ins_wait.h).
+ */
+#include "ins_wait.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "buf.h"
+#include "ins_http.h"
+
+struct group;
+
+struct waiter {
+	struct ins_wait *w;
+	struct group *g;
+	struct waiter *prev, *next;      /* within the group */
+	struct evhttp_request *req;
+	struct ins_query q;
+	struct event *deadline, *settle, *watch;
+};
+
+struct group {
+	struct group *prev, *next;
+	char *key;
+	const struct ins_query *filter;  /* a member's query: they all select the same */
+	int per_record;                  /* counts records (good, bad, events) */
+	uint64_t count;                  /* matching records in the store */
+	int64_t last_ms;                 /* arrival of the newest of them */
+	struct waiter *members;
+	size_t n;
+};
+
+struct ins_wait {
+	struct event_base *base;
+	struct ins_store *st;
+	struct ins_http *http;
+	struct ins_wait_opts o;
+	ins_wait_answer_cb answer;
+	void *arg;
+	struct group *groups;
+	uint64_t seen;                   /* records before this sequence number are counted */
+	struct ins_wait_stats stats;
+};
+
+struct ins_wait *
+ins_wait_new(struct event_base *base, struct ins_store *st, struct ins_http *http,
+    const struct ins_wait_opts *o, ins_wait_answer_cb answer, void *arg)
+{
+	struct ins_wait *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return NULL;
+	w->base = base;
+	w->st = st;
+	w->http = http;
+	w->o = *o;
+	w->answer = answer;
+	w->arg = arg;
+	w->seen = ins_store_next_seq(st);
+	return w;
+}
+
+long
+ins_wait_effective_ms(const struct ins_wait *w, const struct ins_query *q)
+{
+	long ms = q->wait_ms >= 0 ? q->wait_ms : w->o.default_wait_ms;
+
+	/* settle_ms alone still needs time to settle in */
+	if (q->wait_ms < 0 && q->settle_ms > ms)
+		ms = q->settle_ms;
+	return ms > w->o.max_wait_ms ? w->o.max_wait_ms : ms;
+}
+
+static void group_unlink(struct ins_wait *w, struct group *g);
+
+/* Take the waiter out of everything, answer, free. */
+static void
+finish(struct waiter *x, int timed_out, int gone)
+{
+	struct ins_wait *w = x->w;
+	struct group *g = x->g;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(x->req);
+
+	if (x->prev)
+		x->prev->next = x->next;
+	else
+		g->members = x->next;
+	if (x->next)
+		x->next->prev = x->prev;
+	g->n--;
+	if (g->n == 0)
+		group_unlink(w, g);
+	else if (g->filter == &x->q)
+		g->filter = &g->members->q;
+	event_free(x->deadline);
+	event_free(x->settle);
+	ins_http_unwatch(x->watch);
+	if (evcon)
+		evhttp_connection_set_closecb(evcon, NULL, NULL);
+	w->stats.now_held--;
+	w->stats.answered++;
+	if (timed_out)
+		w->stats.timed_out++;
+	if (gone)
+		w->stats.gone++;
+	w->answer(w->arg, x->req, &x->q, timed_out, gone);
+	ins_query_free(&x->q);
+	free(x);
+}
+
+static void
+group_unlink(struct ins_wait *w, struct group *g)
+{
+	if (g->prev)
+		g->prev->next = g->next;
+	else
+		w->groups = g->next;
+	if (g->next)
+		g->next->prev = g->prev;
+	w->stats.groups--;
+	free(g->key);
+	free(g);
+}
+
+static int64_t
+newest_arrival(const struct ins_store *st)
+{
+	size_t n = ins_store_count(st);
+
+	return n ? ins_store_at(st, n - 1)->arrived_ms : 0;
+}
+
+/* Is the count condition met (settling aside)? */
+static int
+satisfied(const struct waiter *x)
+{
+	const struct ins_query *q = &x->q;
+	const struct ins_store *st = x->w->st;
+	uint64_t good, bad;
+
+	switch (q->ep) {
+	case INS_EP_ALL:
+		good = ins_store_count_kind(st, INS_GOOD);
+		bad = ins_store_count_kind(st, INS_BAD);
+		return (q->min < 0 || good + bad >= (uint64_t)q->min) &&
+		    (q->min_good < 0 || good >= (uint64_t)q->min_good) &&
+		    (q->min_bad < 0 || bad >= (uint64_t)q->min_bad);
+	case INS_EP_STATS:
+		return ins_store_generation(st) > q->since;
+	default:
+		return x->g->count >= (uint64_t)(q->min < 0 ? 0 : q->min);
+	}
+}
+
+/* Answer x if it is satisfied and settled; else arm its settle timer if it needs one. */
+static void
+check(struct waiter *x)
+{
+	int64_t last, now, left;
+
+	if (!satisfied(x))
+		return;
+	if (x->q.settle_ms > 0 && x->q.ep != INS_EP_STATS) {
+		last = x->g->per_record ? x->g->last_ms : newest_arrival(x->w->st);
+		now = ins_mono_ms();
+		left = last + x->q.settle_ms - now;
+		if (last > 0 && left > 0) {
+			struct timeval tv = { (time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000 };
+			evtimer_add(x->settle, &tv);
+			return;
+		}
+	}
+	finish(x, 0, 0);
+}
+
+static void
+deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	finish(arg, 1, 0);
+}
+
+static void
+settle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	check(arg);
+}
+
+static void
+gone_cb(void *arg)
+{
+	finish(arg, 1, 1);
+}
+
+/* evhttp frees the connection under a held request (the server is going away): forget it
+ * without answering, the request is already gone. */
+static void
+conn_closed_cb(struct evhttp_connection *evcon, void *arg)
+{
+	struct waiter *x = arg;
+	struct ins_wait *w = x->w;
+	struct group *g = x->g;
+
+	(void)evcon;
+	if (x->prev)
+		x->prev->next = x->next;
+	else
+		g->members = x->next;
+	if (x->next)
+		x->next->prev = x->prev;
+	if (--g->n == 0)
+		group_unlink(w, g);
+	else if (g->filter == &x->q)
+		g->filter = &g->members->q;
+	event_free(x->deadline);
+	event_free(x->settle);
+	ins_http_unwatch(x->watch);
+	w->stats.now_held--;
+	w->stats.gone++;
+	ins_query_free(&x->q);
+	free(x);
+}
+
+static struct group *
+group_for(struct ins_wait *w, const struct ins_query *q)
+{
+	struct buf key;
+	struct group *g;
+
+	buf_init(&key, 0);
+	if (ins_query_key(q, &key) == -1) {
+		buf_free(&key);
+		return NULL;
+	}
+	for (g = w->groups; g; g = g->next)
+		if (strcmp(g->key, key.data) == 0) {
+			buf_free(&key);
+			return g;
+		}
+	if ((g = calloc(1, sizeof(*g))) == NULL) {
+		buf_free(&key);
+		return NULL;
+	}
+	g->key = key.data;         /* taken over */
+	g->per_record = q->ep == INS_EP_GOOD || q->ep == INS_EP_BAD || q->ep == INS_EP_EVENTS;
+	g->next = w->groups;
+	if (w->groups)
+		w->groups->prev = g;
+	w->groups = g;
+	w->stats.groups++;
+	return g;
+}
+
+int
+ins_wait_hold(struct ins_wait *w, struct evhttp_request *req, struct ins_query *q,
+    uint64_t count, int64_t last_ms)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct waiter *x;
+	struct group *g;
+	long ms;
+	struct timeval tv;
+
+	if (w->stats.now_held >= w->o.max_held || (x = calloc(1, sizeof(*x))) == NULL) {
+		w->stats.refused++;
+		return -1;
+	}
+	if ((g = group_for(w, q)) == NULL) {
+		free(x);
+		w->stats.refused++;
+		return -1;
+	}
+	x->w = w;
+	x->g = g;
+	x->req = req;
+	x->q = *q;                       /* taken over */
+	memset(q, 0, sizeof(*q));
+	x->deadline = evtimer_new(w->base, deadline_cb, x);
+	x->settle = evtimer_new(w->base, settle_cb, x);
+	if (x->deadline == NULL || x->settle == NULL) {
+		/* out of memory: hand the query back and refuse */
+		*q = x->q;
+		if (x->deadline)
+			event_free(x->deadline);
+		if (x->settle)
+			event_free(x->settle);
+		if (g->n == 0)
+			group_unlink(w, g);
+		free(x);
+		w->stats.refused++;
+		return -1;
+	}
+	/* the fresh count of this request is the best count the group can have */
+	g->count = count;
+	g->last_ms = last_ms;
+	g->filter = &x->q;
+	x->next = g->members;
+	if (g->members)
+		g->members->prev = x;
+	g->members = x;
+	g->n++;
+	w->stats.held++;
+	w->stats.now_held++;
+	if (w->seen < ins_store_next_seq(w->st))
+		w->seen = ins_store_next_seq(w->st);
+	ms = ins_wait_effective_ms(w, &x->q);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(x->deadline, &tv);
+	x->watch = ins_http_watch_close(w->http, req, gone_cb, x);
+	if (evcon)
+		evhttp_connection_set_closecb(evcon, conn_closed_cb, x);
+	check(x);
+	return 0;
+}
+
+void
+ins_wait_notify(struct ins_wait *w)
+{
+	uint64_t next = ins_store_next_seq(w->st), first = ins_store_first_seq(w->st), seq;
+	struct group *g, *gnext;
+
+	if (w->seen < first)
+		w->seen = first;        /* what was evicted before anyone looked is not counted */
+	if (w->seen >= next)
+		return;
+	for (g = w->groups; g; g = g->next) {
+		if (!g->per_record)
+			continue;
+		for (seq = w->seen; seq < next; seq++) {
+			const struct ins_rec *r = ins_store_get(w->st, seq);
+			if (r && ins_query_match(g->filter, r)) {
+				g->count++;
+				g->last_ms = r->arrived_ms;
+			}
+		}
+	}
+	w->seen = next;
+	/* check every member; answering may free the member and its group */
+	for (g = w->groups; g; g = gnext) {
+		struct waiter *x = g->members, *xnext;
+		gnext = g->next;
+		while (x) {
+			xnext = x->next;
+			check(x);
+			x = xnext;
+		}
+	}
+}
+
+void
+ins_wait_reset(struct ins_wait *w)
+{
+	struct group *g, *gnext;
+
+	for (g = w->groups; g; g = g->next) {
+		g->count = 0;
+		g->last_ms = 0;
+	}
+	w->seen = ins_store_next_seq(w->st);
+	for (g = w->groups; g; g = gnext) {
+		struct waiter *x = g->members, *xnext;
+		gnext = g->next;
+		while (x) {
+			xnext = x->next;
+			check(x);
+			x = xnext;
+		}
+	}
+}
+
+void
+ins_wait_answer_all(struct ins_wait *w)
+{
+	while (w->groups)
+		finish(w->groups->members, 1, 0);
+}
+
+void
+ins_wait_free(struct ins_wait *w)
+{
+	if (w == NULL)
+		return;
+	while (w->groups) {
+		struct waiter *x = w->groups->members;
+		/* unreachable in practice: the caller answered everyone */
+		conn_closed_cb(NULL, x);
+	}
+	free(w);
+}
+
+const struct ins_wait_stats *
+ins_wait_stats(const struct ins_wait *w)
+{
+	return &w->stats;
+}
