@@ -1,6 +1,6 @@
 # furrow: one plain Makefile for every stage.
 #
-#   make              build bin/collector, bin/enrich, bin/es-sink, bin/s3-sink
+#   make              build bin/collector, bin/enrich, bin/es-sink, bin/s3-sink, bin/inspect
 #   make test         unit (Check) + integration tests; ends with "N passed, N failed"
 #   make sanitize     the same tests on an ASan+UBSan build (in build/san)
 #   make check        install what the tests need, then build with -Werror, test, sanitize
@@ -133,6 +133,8 @@ install: all
 	for m in man/*.7; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man7/; done; true
 	[ ! -f fifo-setup.sh ] || install -m 755 fifo-setup.sh $(DESTDIR)$(PREFIX)/bin/furrow-fifo-setup
 	cp -R schemas tools systemd $(DESTDIR)$(PREFIX)/share/furrow/
+	install -d $(DESTDIR)$(PREFIX)/share/furrow/ui
+	install -m 644 inspect/ui/* $(DESTDIR)$(PREFIX)/share/furrow/ui/
 	[ ! -d enrichments ] || cp -R enrichments $(DESTDIR)$(PREFIX)/share/furrow/
 
 clean:

@@ -42,6 +42,7 @@ ins_query_free(struct ins_query *q)
 	free(q->contexts);
 	free(q->vendor);
 	free(q->version);
+	free(q->event_id);
 	for (i = 0; i < q->nfilters; i++) {
 		for (j = 0; j < q->filters[i].nvalues; j++)
 			free(q->filters[i].values[j]);
@@ -474,6 +475,15 @@ schema_eq(const struct ins_rec *r, const char *uri)
 }
 
 static int
+id_eq(const struct ins_rec *r, const char *id)
+{
+	size_t n;
+	const char *v = ins_rec_col(r, COL_EVENT_ID, &n);
+
+	return strlen(id) == n && strncasecmp(v, id, n) == 0;
+}
+
+static int
 colfilter_match(const struct ins_colfilter *f, const struct ins_rec *r)
 {
 	char tmp[INS_COLVAL_TMP];
@@ -507,7 +517,7 @@ ins_query_match(const struct ins_query *q, const struct ins_rec *r)
 		for (i = 0; i < q->ncontexts; i++)
 			if (!ins_has_context(r, q->contexts[i]))
 				return 0;
-		return 1;
+		return q->event_id == NULL || id_eq(r, q->event_id);
 	case INS_EP_BAD:
 		if (r->kind != INS_BAD)
 			return 0;
@@ -521,7 +531,7 @@ ins_query_match(const struct ins_query *q, const struct ins_rec *r)
 			if (n && (strlen(q->version) != n || memcmp(q->version, v, n) != 0))
 				return 0;
 		}
-		return 1;
+		return q->event_id == NULL || id_eq(r, q->event_id);
 	case INS_EP_EVENTS:
 		if (q->valid == 1 && r->kind != INS_GOOD)
 			return 0;
@@ -716,6 +726,8 @@ qs_param(struct ins_query *q, const char *name, const char *value, struct ins_qu
 			return 0;
 		}
 	}
+	if ((q->ep == INS_EP_GOOD || q->ep == INS_EP_BAD) && strcmp(name, "event_id") == 0)
+		return set_string(&q->event_id, value, n, name, e, 400);
 	if (q->ep == INS_EP_BAD) {
 		if (strcmp(name, "vendor") == 0)
 			return set_string(&q->vendor, value, n, name, e, 400);
@@ -943,7 +955,8 @@ parse_body(struct ins_query *q, const char *body, size_t len, struct ins_query_e
 		goto out;
 	switch (q->ep) {
 	case INS_EP_GOOD:
-		if (json_opt_string(o, "event_type", &q->event_type, e) == -1 ||
+		if (json_opt_string(o, "event_id", &q->event_id, e) == -1 ||
+		    json_opt_string(o, "event_type", &q->event_type, e) == -1 ||
 		    json_opt_string(o, "schema", &q->schema, e) == -1)
 			goto out;
 		v = json_object_get(o, "contexts");
@@ -965,7 +978,8 @@ parse_body(struct ins_query *q, const char *body, size_t len, struct ins_query_e
 		}
 		break;
 	case INS_EP_BAD:
-		if (json_opt_string(o, "vendor", &q->vendor, e) == -1 ||
+		if (json_opt_string(o, "event_id", &q->event_id, e) == -1 ||
+		    json_opt_string(o, "vendor", &q->vendor, e) == -1 ||
 		    json_opt_string(o, "version", &q->version, e) == -1)
 			goto out;
 		break;
@@ -1021,14 +1035,16 @@ ins_query_key(const struct ins_query *q, struct buf *out)
 		return -1;
 	switch (q->ep) {
 	case INS_EP_GOOD:
-		if (key_str(out, "t", q->event_type) || key_str(out, "s", q->schema))
+		if (key_str(out, "t", q->event_type) || key_str(out, "s", q->schema) ||
+		    key_str(out, "i", q->event_id))
 			return -1;
 		for (i = 0; i < q->ncontexts; i++)
 			if (key_str(out, "c", q->contexts[i]))
 				return -1;
 		break;
 	case INS_EP_BAD:
-		if (key_str(out, "v", q->vendor) || key_str(out, "r", q->version))
+		if (key_str(out, "v", q->vendor) || key_str(out, "r", q->version) ||
+		    key_str(out, "i", q->event_id))
 			return -1;
 		break;
 	case INS_EP_EVENTS:

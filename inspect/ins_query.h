@@ -6,7 +6,8 @@
  * EventsRequest; Routing.scala for which endpoint takes which), with furrow's additions:
  *  - every endpoint takes the wait parameters min (or min_good / min_bad on /micro/all),
  *    wait_ms and settle_ms, in the query string or the body (ins_wait.h holds the request);
- *  - GET /micro/good and /micro/bad take Micro's POST filters in the query string as well;
+ *  - GET /micro/good and /micro/bad take Micro's POST filters in the query string as well,
+ *    and both take "event_id" (the UI's side panel fetches one event with it);
  *  - /micro/events takes "search" (a case-insensitive substring of the whole record), the
  *    pseudo-column "schema" (iglu:vendor/name/format/version) in its filters, and both the
  *    4.4+ "values" list and the older single "value" in a filter; page and pageSize default
@@ -54,6 +55,7 @@ struct ins_query {
 	size_t  ncontexts;
 	/* /micro/bad */
 	char   *vendor, *version;
+	char   *event_id;             /* good and bad (furrow) */
 	long    limit;                /* -1: none (a negative limit given keeps nothing, as Micro) */
 	/* /micro/events */
 	struct ins_colfilter *filters;

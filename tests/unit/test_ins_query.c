@@ -124,6 +124,9 @@ START_TEST(good_filters)
 	ck_assert_str_eq(run(INS_EP_GOOD, "event_type=unstruct&limit=1", NULL), "2");
 	ck_assert_str_eq(run(INS_EP_GOOD, "schema=iglu%3Acom.acme%2Fcheckout%2Fjsonschema%2F1-0-0",
 	    NULL), "2");
+	/* furrow: one event by its id (any case) */
+	ck_assert_str_eq(run(INS_EP_GOOD, "event_id=9F2B6A3E-1C4D-4E5F-8A7B-000000000002", NULL), "2");
+	ck_assert_str_eq(run(INS_EP_BAD, NULL, "{\"event_id\":\"nope\"}"), "");
 	/* the body wins over the query string */
 	ck_assert_str_eq(run(INS_EP_GOOD, "event_type=struct", "{\"event_type\":\"unstruct\"}"), "2");
 }
