@@ -19,6 +19,7 @@
 #define FEED_BUDGET_MS       8
 #define FEED_LOG_PER_SECOND  5
 #define FEED_TOOLONG_KEEP    128
+#define FEED_RETRY_US        100000
 
 struct source {
 	struct ins_feed *f;
@@ -85,7 +86,7 @@ read_batch(struct source *s, int unlimited)
 		if (st == STREAM_AGAIN)
 			return 0;
 		if (st == STREAM_EOF) {
-			log_info("%s: end of input (%llu lines); still serving",
+			log_info(f->o.exit_on_eof ? "%s: end of input (%llu lines)" : "%s: end of input (%llu lines); still serving",
 			    stream_source_name(s->src), s->st.lines);
 			s->ended = 1;
 			if (s->ev)
@@ -137,8 +138,13 @@ source_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (read_batch(s, 0))
+	if (read_batch(s, 0)) {
 		event_active(s->more, EV_TIMEOUT, 0);
+	} else if (s->ev == NULL && !s->ended) {
+		/* an input epoll cannot watch and that has nothing now: look again shortly */
+		struct timeval tv = { 0, FEED_RETRY_US };
+		event_add(s->more, &tv);
+	}
 	if (s->f->o.on_added)
 		s->f->o.on_added(s->f->o.arg);
 }
@@ -230,8 +236,13 @@ source_start(struct ins_feed *f, struct source *s)
 	if (fstat(stream_source_fd(s->src), &sb) == -1 || !S_ISREG(sb.st_mode) ||
 	    stream_source_follows(s->src)) {
 		s->ev = event_new(f->base, stream_source_fd(s->src), EV_READ | EV_PERSIST, source_cb, s);
-		if (s->ev == NULL || event_add(s->ev, NULL) == -1)
+		if (s->ev == NULL)
 			return -1;
+		if (event_add(s->ev, NULL) == -1) {
+			/* /dev/null and other devices epoll refuses: read them through "more" */
+			event_free(s->ev);
+			s->ev = NULL;
+		}
 	}
 	/* whatever is already there (a pipe written before we started) is read at once */
 	event_active(s->more, EV_TIMEOUT, 0);

@@ -458,6 +458,16 @@ hup_cb(evutil_socket_t sig, short what, void *arg)
 	log_info("SIGHUP: inspect writes no files; nothing to reopen");
 }
 
+/* libevent's own warnings go through our log, with the program name and a level */
+static void
+libevent_log_cb(int severity, const char *msg)
+{
+	if (severity >= EVENT_LOG_ERR)
+		log_error("libevent: %s", msg);
+	else
+		log_debug("libevent: %s", msg);
+}
+
 static void
 added_cb(void *arg)
 {
@@ -536,6 +546,7 @@ main(int argc, char **argv)
 	memset(&a, 0, sizeof(a));
 	log_init(PROG);
 	sig_ignore_pipe();
+	event_set_log_callback(libevent_log_cb);
 	parse_args(argc, argv, &a.o);
 
 	if ((status = setup_resolver(&a)) != 0 || (status = setup_ui(&a)) != 0 ||
