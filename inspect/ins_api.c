@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "iglu.h"
 #include "ins_columns.h"
+#include "ins_http.h"
 #include "ins_query.h"
 #include "ins_render.h"
 #include "ins_store.h"
@@ -42,6 +43,7 @@ struct ins_api {
 	struct ins_store *st;
 	struct iglu_resolver *resolver;
 	struct ins_wait *wait;
+	struct ins_http *http;
 	struct ins_columns *cols;
 	struct ins_render rd;
 	struct ins_api_opts o;
@@ -85,8 +87,9 @@ ins_api_new(struct event_base *base, struct ins_store *st, struct iglu_resolver 
 }
 
 void
-ins_api_set_wait(struct ins_api *a, struct ins_wait *w)
+ins_api_attach(struct ins_api *a, struct ins_http *http, struct ins_wait *w)
 {
+	a->http = http;
 	a->wait = w;
 }
 
@@ -238,10 +241,8 @@ set_timed_out(struct evhttp_request *req, const struct ins_query *q, int timed_o
 static void
 stream_free(struct stream *s)
 {
-	struct evhttp_connection *evcon;
-
-	if (s->req && (evcon = evhttp_request_get_connection(s->req)) != NULL)
-		evhttp_connection_set_closecb(evcon, NULL, NULL);
+	if (s->req && s->a->http)
+		ins_http_on_close(s->a->http, s->req, NULL, NULL);
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -308,11 +309,10 @@ chunk_sent_cb(struct evhttp_connection *evcon, void *arg)
 }
 
 static void
-stream_closed_cb(struct evhttp_connection *evcon, void *arg)
+stream_gone(void *arg)
 {
 	struct stream *s = arg;
 
-	(void)evcon;
 	s->req = NULL;          /* evhttp is freeing it */
 	stream_free(s);
 }
@@ -341,7 +341,8 @@ stream_pump(struct stream *s)
 		count_status(s->a, 200);
 		evhttp_add_header(evhttp_request_get_output_headers(s->req), "Content-Type",
 		    "application/json");
-		evhttp_connection_set_closecb(evhttp_request_get_connection(s->req), stream_closed_cb, s);
+		if (s->a->http)
+			ins_http_on_close(s->a->http, s->req, stream_gone, s);
 		evhttp_send_reply_start(s->req, 200, "OK");
 	}
 	if ((eb = evbuffer_new()) == NULL || evbuffer_add(eb, s->chunk.data, s->chunk.len) == -1)
@@ -351,7 +352,8 @@ stream_pump(struct stream *s)
 		/* done, or failed half-way: end the reply (a client sees truncated JSON) */
 		if (eb)
 			evhttp_send_reply_chunk(s->req, eb);
-		evhttp_connection_set_closecb(evhttp_request_get_connection(s->req), NULL, NULL);
+		if (s->a->http)
+			ins_http_on_close(s->a->http, s->req, NULL, NULL);
 		evhttp_send_reply_end(s->req);
 		s->req = NULL;
 		stream_free(s);

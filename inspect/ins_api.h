@@ -46,7 +46,8 @@ struct ins_api;
 
 struct ins_api *ins_api_new(struct event_base *base, struct ins_store *st,
     struct iglu_resolver *resolver, const struct ins_api_opts *o);
-void ins_api_set_wait(struct ins_api *a, struct ins_wait *w);
+/* The server and the wait registry, once they exist (they need the API first). */
+void ins_api_attach(struct ins_api *a, struct ins_http *http, struct ins_wait *w);
 void ins_api_free(struct ins_api *a);
 
 /* The evhttp handler (ins_http_handler). */

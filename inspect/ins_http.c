@@ -1,6 +1,12 @@
 /*
  * ins_http: evhttp with a connection cap, a whole-request deadline and close detection for
  * held requests (see ins_http.h).
+ *
+ * evhttp asks us for each new connection's bufferevent (evhttp_set_bevcb). We make a plain
+ * socket bufferevent and a small context for it; once evhttp has wrapped it in its connection
+ * (the same loop iteration: the bufferevent's callback argument is then the connection), we
+ * own the connection's close callback, which is how the count goes down. An input-buffer
+ * callback sees the first bytes of each request, which starts its deadline.
  */
 #include "ins_http.h"
 
@@ -17,22 +23,17 @@
 #include <event2/http.h>
 #include <event2/listener.h>
 
-#define HTTP_WRITE_HIGH_WATER 65536
-
-/* What connections share with the server, kept until the last one is gone: evhttp frees its
- * connections' bufferevents lazily (libevent finalizers), possibly after ins_http_free. */
-struct shared {
-	struct ins_http *h;       /* NULL once the server is freed */
-	unsigned live;
-};
-
 struct conn {
-	struct shared     *sh;
-	struct bufferevent *bev;  /* the filter evhttp reads and writes */
-	struct event      *deadline;
-	struct event      *kick;  /* moves written data on once evhttp enabled writing */
-	int                fd;    /* known once the first bytes arrived */
-	int                in_request;
+	struct ins_http *h;
+	struct bufferevent *bev;
+	struct evhttp_connection *evcon;    /* known once adopted */
+	struct evbuffer_cb_entry *in_entry;
+	struct event *deadline, *adopt;
+	int fd;
+	int in_request;
+	void (*hook)(void *);               /* the application's "this connection is going" */
+	void *hook_arg;
+	struct conn *prev, *next;
 };
 
 struct ins_http_watch {
@@ -48,7 +49,7 @@ struct ins_http {
 	struct ins_http_opts o;
 	ins_http_handler handler;
 	void *arg;
-	struct shared *sh;
+	struct conn *conns;                 /* every connection evhttp holds */
 	struct conn **by_fd;
 	size_t by_fd_cap;
 	struct ins_http_stats st;
@@ -66,7 +67,7 @@ by_fd_set(struct ins_http *h, int fd, struct conn *c)
 		while (ncap <= (size_t)fd)
 			ncap *= 2;
 		if ((n = realloc(h->by_fd, ncap * sizeof(*n))) == NULL)
-			return;     /* the deadline of this connection is not stopped early: harmless */
+			return;     /* only the deadline of this connection is not stopped early */
 		memset(n + h->by_fd_cap, 0, (ncap - h->by_fd_cap) * sizeof(*n));
 		h->by_fd = n;
 		h->by_fd_cap = ncap;
@@ -75,11 +76,17 @@ by_fd_set(struct ins_http *h, int fd, struct conn *c)
 }
 
 static struct conn *
-by_fd_get(struct ins_http *h, int fd)
+conn_of(struct ins_http *h, struct evhttp_request *req)
 {
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	int fd = bev ? bufferevent_getfd(bev) : -1;
+	struct conn *c;
+
 	if (fd < 0 || (size_t)fd >= h->by_fd_cap)
 		return NULL;
-	return h->by_fd[fd];
+	c = h->by_fd[fd];
+	return c && c->evcon == evcon ? c : NULL;
 }
 
 static void
@@ -98,89 +105,88 @@ listener_update(struct ins_http *h)
 }
 
 static void
+conn_forget(struct conn *c)
+{
+	struct ins_http *h = c->h;
+
+	if (c->in_entry)
+		evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->in_entry);
+	if (c->fd >= 0 && (size_t)c->fd < h->by_fd_cap && h->by_fd[c->fd] == c)
+		h->by_fd[c->fd] = NULL;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		h->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	event_free(c->deadline);
+	event_free(c->adopt);
+	bufferevent_decref(c->bev);         /* our reference: the memory stays ours until here */
+	h->st.open--;
+	listener_update(h);
+	free(c);
+}
+
+/* evhttp is freeing the connection: tell whoever holds a request on it, then count it out */
+static void
+conn_closed_cb(struct evhttp_connection *evcon, void *arg)
+{
+	struct conn *c = arg;
+	void (*hook)(void *) = c->hook;
+
+	(void)evcon;
+	c->hook = NULL;
+	if (hook)
+		hook(c->hook_arg);
+	conn_forget(c);
+}
+
+static void
+adopt_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	void *cbarg = NULL;
+
+	(void)fd;
+	(void)what;
+	bufferevent_getcb(c->bev, NULL, NULL, NULL, &cbarg);
+	if (cbarg == NULL) {
+		/* evhttp gave up on the connection at once and freed its bufferevent (our
+		 * reference keeps the memory) */
+		conn_forget(c);
+		return;
+	}
+	c->evcon = cbarg;
+	c->fd = bufferevent_getfd(c->bev);
+	by_fd_set(c->h, c->fd, c);
+	evhttp_connection_set_closecb(c->evcon, conn_closed_cb, c);
+}
+
+static void
 deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 
 	(void)fd;
 	(void)what;
-	if (c->sh->h)
-		c->sh->h->st.deadline_closes++;
-	/* evhttp's own timeout path: it drops the connection (and frees c) */
-	bufferevent_trigger_event(c->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, 0);
+	c->h->st.deadline_closes++;
+	if (c->evcon)
+		evhttp_connection_free(c->evcon);      /* calls conn_closed_cb */
 }
 
-/*
- * evhttp writes a response into the bufferevent's output first and enables writing after;
- * a filter only moves output on when data is added while writing is enabled, so without a
- * nudge the response would sit there. Every addition schedules one flush for after the
- * current callback, when evhttp has enabled writing.
- */
+/* Bytes arrived: the first of a request starts its deadline. */
 static void
-kick_cb(evutil_socket_t fd, short what, void *arg)
+input_cb(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct conn *c = arg;
-
-	(void)fd;
-	(void)what;
-	bufferevent_flush(c->bev, EV_WRITE, BEV_NORMAL);
-}
-
-static void
-out_added_cb(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
-{
-	struct conn *c = arg;
+	struct timeval tv = { (time_t)c->h->o.request_timeout_s, 0 };
 
 	(void)b;
-	if (info->n_added)
-		event_active(c->kick, EV_TIMEOUT, 0);
-}
-
-static enum bufferevent_filter_result
-conn_in(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t lim,
-    enum bufferevent_flush_mode mode, void *arg)
-{
-	struct conn *c = arg;
-	struct ins_http *h = c->sh->h;
-
-	(void)mode;
-	if (!c->in_request && evbuffer_get_length(src) > 0 && h) {
-		struct timeval tv = { (time_t)h->o.request_timeout_s, 0 };
+	if (info->n_added && !c->in_request) {
 		c->in_request = 1;
-		if (c->fd < 0) {
-			c->fd = bufferevent_getfd(c->bev);
-			by_fd_set(h, c->fd, c);
-		}
-		if (h->o.request_timeout_s)
+		if (c->h->o.request_timeout_s)
 			evtimer_add(c->deadline, &tv);
 	}
-	if (lim < 0)
-		evbuffer_add_buffer(dst, src);
-	else
-		evbuffer_remove_buffer(src, dst, (size_t)lim);
-	return BEV_OK;
-}
-
-static void
-conn_free(void *arg)
-{
-	struct conn *c = arg;
-	struct shared *sh = c->sh;
-
-	if (c->deadline)
-		event_free(c->deadline);
-	if (c->kick)
-		event_free(c->kick);
-	sh->live--;
-	if (sh->h) {
-		if (by_fd_get(sh->h, c->fd) == c)
-			sh->h->by_fd[c->fd] = NULL;
-		sh->h->st.open--;
-		listener_update(sh->h);
-	} else if (sh->live == 0) {
-		free(sh);
-	}
-	free(c);
 }
 
 /* evhttp asks for the bufferevent of each new connection: ours counts it. */
@@ -188,65 +194,44 @@ static struct bufferevent *
 conn_new_cb(struct event_base *base, void *arg)
 {
 	struct ins_http *h = arg;
-	struct bufferevent *under, *bev;
-	struct conn *c;
+	struct conn *c = calloc(1, sizeof(*c));
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	if (c == NULL)
 		return NULL;
+	c->h = h;
 	c->fd = -1;
-	c->sh = h->sh;
 	if ((c->deadline = evtimer_new(base, deadline_cb, c)) == NULL ||
-	    (c->kick = event_new(base, -1, 0, kick_cb, c)) == NULL ||
-	    (under = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+	    (c->adopt = event_new(base, -1, 0, adopt_cb, c)) == NULL ||
+	    (c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) == NULL ||
+	    (c->in_entry = evbuffer_add_cb(bufferevent_get_input(c->bev), input_cb, c)) == NULL) {
 		if (c->deadline)
 			event_free(c->deadline);
-		if (c->kick)
-			event_free(c->kick);
+		if (c->adopt)
+			event_free(c->adopt);
+		if (c->bev)
+			bufferevent_free(c->bev);
 		free(c);
-		return NULL;
+		return NULL;      /* evhttp makes its own: that connection is not counted */
 	}
-	/*
-	 * Deferred callbacks: a filter moves written data to the socket's buffer at once, so a
-	 * synchronous write callback would run inside evhttp before it has set what to call.
-	 * The socket's write high-water mark makes the filter hold the rest back until the
-	 * client reads: the write callback (our next chunk) waits for a slow client.
-	 */
-	bufferevent_setwatermark(under, EV_WRITE, 0, HTTP_WRITE_HIGH_WATER);
-	bev = bufferevent_filter_new(under, conn_in, NULL, BEV_OPT_CLOSE_ON_FREE |
-	    BEV_OPT_DEFER_CALLBACKS, conn_free, c);
-	if (bev == NULL) {
-		bufferevent_free(under);
-		event_free(c->deadline);
-		event_free(c->kick);
-		free(c);
-		return NULL;
-	}
-	c->bev = bev;
-	h->sh->live++;
+	/* a reference of our own: if evhttp frees the bufferevent before adopt_cb runs, its
+	 * memory (and the callback argument, then NULL) are still there to look at */
+	bufferevent_incref(c->bev);
+	c->next = h->conns;
+	if (h->conns)
+		h->conns->prev = c;
+	h->conns = c;
 	h->st.open++;
 	h->st.connections++;
-	if (evbuffer_add_cb(bufferevent_get_output(bev), out_added_cb, c) == NULL) {
-		bufferevent_free(bev);    /* frees under, and c through conn_free */
-		return NULL;
-	}
 	listener_update(h);
-	return bev;
-}
-
-static int
-req_fd(struct evhttp_request *req)
-{
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
-
-	return bev ? bufferevent_getfd(bev) : -1;
+	event_active(c->adopt, EV_TIMEOUT, 0);
+	return c->bev;
 }
 
 static void
 request_cb(struct evhttp_request *req, void *arg)
 {
 	struct ins_http *h = arg;
-	struct conn *c = by_fd_get(h, req_fd(req));
+	struct conn *c = conn_of(h, req);
 
 	if (c) {
 		c->in_request = 0;
@@ -264,12 +249,10 @@ ins_http_new(struct event_base *base, const struct ins_http_opts *o, ins_http_ha
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 
-	if (h == NULL || (h->sh = calloc(1, sizeof(*h->sh))) == NULL) {
-		free(h);
+	if (h == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	h->sh->h = h;
 	h->base = base;
 	h->o = *o;
 	if (h->o.max_connections == 0)
@@ -287,6 +270,7 @@ ins_http_new(struct event_base *base, const struct ins_http_opts *o, ins_http_ha
 	    EVHTTP_REQ_OPTIONS);
 	evhttp_set_bevcb(h->http, conn_new_cb, h);
 	evhttp_set_gencb(h->http, request_cb, h);
+	errno = 0;
 	if ((bs = evhttp_bind_socket_with_handle(h->http, o->bind, (ev_uint16_t)o->port)) == NULL) {
 		snprintf(err, errlen, "cannot listen on %s port %d: %s", o->bind, o->port,
 		    strerror(errno ? errno : EADDRINUSE));
@@ -305,16 +289,14 @@ fail:
 void
 ins_http_free(struct ins_http *h)
 {
-	struct shared *sh;
-
 	if (h == NULL)
 		return;
-	sh = h->sh;
+	/* evhttp_free frees each connection, which calls conn_closed_cb; a connection not
+	 * adopted yet (accepted in this very iteration) is forgotten here */
 	if (h->http)
 		evhttp_free(h->http);
-	sh->h = NULL;
-	if (sh->live == 0)
-		free(sh);
+	while (h->conns)
+		conn_forget(h->conns);
 	free(h->by_fd);
 	free(h);
 }
@@ -339,6 +321,19 @@ ins_http_stats(const struct ins_http *h)
 	return &h->st;
 }
 
+int
+ins_http_on_close(struct ins_http *h, struct evhttp_request *req, void (*hook)(void *),
+    void *arg)
+{
+	struct conn *c = conn_of(h, req);
+
+	if (c == NULL)
+		return -1;
+	c->hook = hook;
+	c->hook_arg = arg;
+	return 0;
+}
+
 static void
 watch_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -353,7 +348,9 @@ struct event *
 ins_http_watch_close(struct ins_http *h, struct evhttp_request *req, void (*cb)(void *),
     void *arg)
 {
-	int fd = req_fd(req);
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	int fd = bev ? bufferevent_getfd(bev) : -1;
 	struct ins_http_watch *w;
 
 	if (fd < 0 || !(event_base_get_features(h->base) & EV_FEATURE_EARLY_CLOSE))
@@ -369,7 +366,6 @@ ins_http_watch_close(struct ins_http *h, struct evhttp_request *req, void (*cb)(
 		free(w);
 		return NULL;
 	}
-	/* the event's argument is the watch, so the watch can be found again from the event */
 	return w->ev;
 }
 

@@ -4,13 +4,13 @@
  *
  * evhttp (libevent 2.1) gives header and body size limits and an inactivity timeout; it has no
  * connection cap and no deadline on a whole request, so a client that sends one byte every few
- * seconds could hold a connection for ever. Every connection therefore goes through a
- * pass-through filter bufferevent (evhttp_set_bevcb) whose context counts open connections
- * (the listener pauses at the cap, as the collector's does), starts a deadline when the first
- * byte of a request arrives and stops it when evhttp hands over the complete request, and is
- * freed when evhttp frees the connection. A request the application holds (the wait primitive)
- * is outside the deadline; ins_http_watch_close tells when its client goes away, since evhttp
- * does not read from a connection while a request is pending.
+ * seconds could hold a connection for ever. So every connection gets a context
+ * (evhttp_set_bevcb) that counts it (the listener pauses at the cap, as the collector's does),
+ * starts a deadline when the first byte of a request arrives and stops it when evhttp hands
+ * over the complete request, and goes away with evhttp's close callback of the connection,
+ * which this module owns (ins_http_on_close passes it on). A request the application holds
+ * (the wait primitive) is outside the deadline; ins_http_watch_close tells when its client goes
+ * away, since evhttp does not read from a connection while a request is pending.
  */
 #ifndef INS_HTTP_H
 #define INS_HTTP_H
@@ -47,6 +47,14 @@ void ins_http_free(struct ins_http *h);
 int ins_http_port(const struct ins_http *h);
 void ins_http_stop_accepting(struct ins_http *h);
 const struct ins_http_stats *ins_http_stats(const struct ins_http *h);
+
+/*
+ * Call hook(arg) when evhttp frees req's connection (the request is freed with it: the hook
+ * must forget it). One hook per connection; hook NULL removes it. Returns -1 when the
+ * connection is not known.
+ */
+int ins_http_on_close(struct ins_http *h, struct evhttp_request *req, void (*hook)(void *),
+    void *arg);
 
 /*
  * Watch req's connection for its client going away while the request is held: cb(arg) runs

@@ -83,7 +83,6 @@ finish(struct waiter *x, int timed_out, int gone)
 {
 	struct ins_wait *w = x->w;
 	struct group *g = x->g;
-	struct evhttp_connection *evcon = evhttp_request_get_connection(x->req);
 
 	if (x->prev)
 		x->prev->next = x->next;
@@ -99,8 +98,7 @@ finish(struct waiter *x, int timed_out, int gone)
 	event_free(x->deadline);
 	event_free(x->settle);
 	ins_http_unwatch(x->watch);
-	if (evcon)
-		evhttp_connection_set_closecb(evcon, NULL, NULL);
+	ins_http_on_close(w->http, x->req, NULL, NULL);
 	w->stats.now_held--;
 	w->stats.answered++;
 	if (timed_out)
@@ -202,13 +200,12 @@ gone_cb(void *arg)
 /* evhttp frees the connection under a held request (the server is going away): forget it
  * without answering, the request is already gone. */
 static void
-conn_closed_cb(struct evhttp_connection *evcon, void *arg)
+conn_gone(void *arg)
 {
 	struct waiter *x = arg;
 	struct ins_wait *w = x->w;
 	struct group *g = x->g;
 
-	(void)evcon;
 	if (x->prev)
 		x->prev->next = x->next;
 	else
@@ -262,7 +259,6 @@ int
 ins_wait_hold(struct ins_wait *w, struct evhttp_request *req, struct ins_query *q,
     uint64_t count, int64_t last_ms)
 {
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	struct waiter *x;
 	struct group *g;
 	long ms;
@@ -315,8 +311,7 @@ ins_wait_hold(struct ins_wait *w, struct evhttp_request *req, struct ins_query *
 	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	evtimer_add(x->deadline, &tv);
 	x->watch = ins_http_watch_close(w->http, req, gone_cb, x);
-	if (evcon)
-		evhttp_connection_set_closecb(evcon, conn_closed_cb, x);
+	ins_http_on_close(w->http, req, conn_gone, x);
 	check(x);
 	return 0;
 }
@@ -391,7 +386,8 @@ ins_wait_free(struct ins_wait *w)
 	while (w->groups) {
 		struct waiter *x = w->groups->members;
 		/* unreachable in practice: the caller answered everyone */
-		conn_closed_cb(NULL, x);
+		ins_http_on_close(w->http, x->req, NULL, NULL);
+		conn_gone(x);
 	}
 	free(w);
 }

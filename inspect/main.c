@@ -517,7 +517,7 @@ setup_loop(struct app *a)
 		log_error("out of memory");
 		return EX_OSERR;
 	}
-	ins_api_set_wait(a->api, a->wait);
+	ins_api_attach(a->api, a->http, a->wait);
 	a->ev_term = sig_event_add(a->base, SIGTERM, term_cb, a);
 	a->ev_int = sig_event_add(a->base, SIGINT, term_cb, a);
 	a->ev_hup = sig_event_add(a->base, SIGHUP, hup_cb, a);
