@@ -105,6 +105,7 @@ read_batch(struct source *s, int unlimited)
 		s->st.lines++;
 		if (st == STREAM_TOOLONG) {
 			s->st.toolong++;
+			ins_store_reject(f->store, s->kind);
 			snprintf(err, sizeof(err), "%llu bytes is longer than --max-line-bytes (%zu)",
 			    (unsigned long long)rec.full_len, f->o.max_line);
 			complain(f, s, err);

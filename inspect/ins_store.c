@@ -89,6 +89,15 @@ ins_store_reset(struct ins_store *s)
 	s->generation++;
 }
 
+void
+ins_store_reject(struct ins_store *s, enum ins_kind k)
+{
+	if (k == INS_GOOD)
+		s->c.rejected_good++;
+	else
+		s->c.rejected_bad++;
+}
+
 static void
 evict_oldest(struct ins_store *s)
 {

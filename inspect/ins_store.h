@@ -59,7 +59,7 @@ struct ins_store_counts {
 	uint64_t in_good, in_bad;           /* stored since start */
 	uint64_t evicted_good, evicted_bad; /* pushed out by the caps */
 	uint64_t reset_good, reset_bad;     /* dropped by /micro/reset */
-	uint64_t rejected_good;             /* lines that were not enriched events */
+	uint64_t rejected_good;             /* lines that were not enriched events (or too long) */
 	uint64_t rejected_bad;              /* lines that were not bad rows (JSON objects) */
 	uint64_t resets;
 };
@@ -81,6 +81,9 @@ int ins_store_add_good(struct ins_store *s, const char *line, size_t len, int64_
  * (ms since the epoch) is the time of a row that carries none. */
 int ins_store_add_bad(struct ins_store *s, const char *line, size_t len, int64_t now_ms,
     int64_t wall_ms, char *err, size_t errlen);
+
+/* Count a line of kind k that never reached the store (longer than the line limit). */
+void ins_store_reject(struct ins_store *s, enum ins_kind k);
 
 /* Drop every record (Micro's /micro/reset). */
 void ins_store_reset(struct ins_store *s);

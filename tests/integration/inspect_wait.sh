@@ -12,7 +12,7 @@ mkdir -p "$d"
 : >"$d/bad.json"
 start_inspect --source "log:$d/good.tsv" --bad-source "log:$d/bad.json" --max-held 1500 \
     --max-connections 2000 --max-wait-ms 20000 || { fail "inspect starts"; done_testing; exit; }
-add_good() { for i in $(seq "$1" "$2"); do enriched_line "$i" 0=app"${3:-}" 5=page_view; done >>"$d/good.tsv"; }
+add_good() { enriched_range "$1" "$2" 0=app 5=page_view >>"$d/good.tsv"; }
 ms() { date +%s%3N; }
 
 # held until the events arrive, answered as soon as they do

@@ -40,19 +40,23 @@ start_pipeline() {
 }
 j() { curl -s "$IURL$1"; }
 jpost() { curl -s -H 'Content-Type: application/json' -d "$2" "$IURL$1"; }
-# an enriched line with columns set: enriched_line N [COL=VALUE...] (COL by index)
-enriched_line() {
+# enriched lines with columns set: enriched_range FIRST LAST [COL=VALUE...] (COL by index);
+# enriched_line N [COL=VALUE...] is one of them. The event id and the second of
+# collector_tstamp come from the number.
+enriched_range() {
 	python3 - "$@" <<'PY'
 import sys
-n = int(sys.argv[1])
-c = [""] * 131
-c[3] = "2023-11-14 22:13:%02d.000" % (n % 60)
-c[6] = "9f2b6a3e-1c4d-4e5f-8a7b-%012d" % n
-c[10] = "furrow-collector-0.1.0-stdout"
-c[11] = "furrow-enrich-0.1.0"
-for kv in sys.argv[2:]:
-    k, v = kv.split("=", 1)
-    c[int(k)] = v
-print("\t".join(c))
+first, last = int(sys.argv[1]), int(sys.argv[2])
+for n in range(first, last + 1):
+    c = [""] * 131
+    c[3] = "2023-11-14 22:13:%02d.000" % (n % 60)
+    c[6] = "9f2b6a3e-1c4d-4e5f-8a7b-%012d" % n
+    c[10] = "furrow-collector-0.1.0-stdout"
+    c[11] = "furrow-enrich-0.1.0"
+    for kv in sys.argv[3:]:
+        k, v = kv.split("=", 1)
+        c[int(k)] = v
+    print("\t".join(c))
 PY
 }
+enriched_line() { n=$1; shift; enriched_range "$n" "$n" "$@"; }
