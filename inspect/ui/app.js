@@ -7,7 +7,7 @@ const FAILURE = 'contexts_com_snowplowanalytics_snowplow_failure_1';
 const BUCKET_MS = 2000, BUCKETS = 90;
 const BASE_COLUMNS = [
   { key: 'collector_tstamp', label: 'Time', cls: 't' },
-  { key: '_status', label: 'Status', sort: false },
+  { key: '_status', label: 'Status', sort: false, cls: 'st' },
   { key: 'event', label: 'Event' },
   { key: 'app_id', label: 'App', opt: true },
   { key: 'schema', label: 'Schema', sort: false, opt: true },
@@ -69,12 +69,17 @@ function toast(msg) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const fmtNum = (n) => n.toLocaleString();
+const fmtBytes = (b) => (b >= 1048576 ? `${(b / 1048576).toFixed(b >= 10485760 ? 0 : 1)} MiB` : `${Math.ceil(b / 1024)} KiB`);
 
 // ---------- live ----------
 async function live() {
+  let first = true;
   for (;;) {
     try {
-      const s = await api(`/micro/stats?since=${state.generation}&wait_ms=25000`);
+      // the first call answers at once (the page needs the counts); then the server holds
+      // each call until the store's generation moves past the one we have
+      const s = await api(first ? '/micro/stats' : `/micro/stats?since=${state.generation}&wait_ms=25000`);
+      first = false;
       $('#live').className = 'live on';
       $('#live').textContent = 'live';
       showCounts(s);
@@ -96,7 +101,7 @@ function showCounts(s) {
   const notes = [];
   if (s.evicted.good + s.evicted.bad) notes.push(`${fmtNum(s.evicted.good + s.evicted.bad)} oldest evicted (cap ${fmtNum(s.maxEvents)} events)`);
   if (s.rejected.good + s.rejected.bad) notes.push(`${fmtNum(s.rejected.good + s.rejected.bad)} unreadable lines skipped`);
-  notes.push(`${(s.bytes / 1048576).toFixed(1)} of ${(s.maxBytes / 1048576).toFixed(0)} MiB used`);
+  notes.push(`${fmtBytes(s.bytes)} of ${fmtBytes(s.maxBytes)} used`);
   $('#store-note').textContent = notes.join(' · ');
 }
 
@@ -219,7 +224,9 @@ const fullSchema = (e) => (e.event_vendor ? `iglu:${e.event_vendor}/${e.event_na
 function detailOf(e) {
   if (isFailed(e)) {
     const errs = e[FAILURE][0].errors || [];
-    return errs.length ? errs[0].message + (errs.length > 1 ? ` (+${errs.length - 1} more)` : '') : e[FAILURE][0].failureType;
+    // "iglu:com.acme/checkout/jsonschema/1-0-0: …" reads as "checkout 1-0-0: …" in a table cell
+    const msg = errs.length ? errs[0].message.replace(/iglu:[^/\s]+\/([^/\s]+)\/jsonschema\/(\d+-\d+-\d+)/g, '$1 $2') : '';
+    return errs.length ? msg + (errs.length > 1 ? ` (+${errs.length - 1} more)` : '') : e[FAILURE][0].failureType;
   }
   if (e.event === 'struct') return [e.se_category, e.se_action, e.se_label].filter(Boolean).join(' · ');
   const ue = Object.keys(e).find((k) => k.startsWith('unstruct_event_'));
@@ -247,7 +254,7 @@ function cellValue(e, key) {
 function drawTable() {
   const cols = columns();
   $('#thead').replaceChildren(...cols.map((c) => {
-    const th = el('th', { text: c.label, class: c.opt ? 'opt' : '' });
+    const th = el('th', { text: c.label, class: c.opt ? 'opt' : (c.cls === 'st' ? 'st' : '') });
     if (c.sort !== false) {
       if (state.sort && state.sort.column === c.key) th.classList.add('sorted', ...(state.sort.desc ? [] : ['asc']));
       th.addEventListener('click', () => {
@@ -268,7 +275,7 @@ function drawTable() {
     tr.dataset.id = e.event_id;
     for (const c of cols) {
       let td;
-      if (c.key === '_status') td = el('td', {}, el('span', { class: 'badge ' + (failed ? 'bad' : 'good'), text: failed ? 'failed' : 'good' }));
+      if (c.key === '_status') td = el('td', { class: 'st' }, el('span', { class: 'badge ' + (failed ? 'bad' : 'good'), text: failed ? 'failed' : 'good' }));
       else if (c.key === 'collector_tstamp') td = el('td', { class: 't', text: fmtTime(e.collector_tstamp), title: e.collector_tstamp || '' });
       else if (c.key === 'schema') td = el('td', { class: 'schema opt', text: schemaOf(e), title: fullSchema(e) || '' });
       else if (c.key === '_detail') td = el('td', { class: 'd', text: short(detailOf(e), 220) });
@@ -366,7 +373,9 @@ async function openPanel(e) {
       body.append(el('h3', { text: 'Why it failed' }),
         el('ul', { class: 'reasons' }, ...bad.summary.map((s) => el('li', { text: s }))));
       const uris = JSON.stringify(bad.badRow).match(/iglu:[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/jsonschema\/\d+-\d+-\d+/g) || [];
-      const own = uris.filter((u) => !u.includes('.badrows/'));
+      // the schemas the event used, not the envelopes around them
+      const own = uris.filter((u) => !u.includes('.badrows/') &&
+        !/^iglu:com\.snowplowanalytics\.snowplow\/(contexts|unstruct_event|payload_data)\//.test(u));
       if (own.length) body.append(el('h3', { text: 'Schemas' }), schemaLinks(own));
       body.append(el('h3', { text: `Bad row · ${bad.type}` }), jsonBlock(bad.badRow));
       if (bad.rawEvent) body.append(el('details', {}, el('summary', { text: 'Tracker parameters' }), jsonBlock(bad.rawEvent.parameters)));
@@ -415,15 +424,15 @@ function examplePayload(kind, id) {
 
 async function sendExample(kind, button) {
   const id = uuid();
-  const names = { pv: 'page view', se: 'structured event', ue: 'self-describing event', bad: 'invalid event' };
+  const names = { pv: 'a page view', se: 'a structured event', ue: 'a self-describing event', bad: 'an invalid event' };
   button.disabled = true;
   try {
     await fetch(`${collectorUrl()}/i?${new URLSearchParams(examplePayload(kind, id))}`, { mode: 'no-cors', credentials: 'include', cache: 'no-store' });
     state.flashId = id;
-    toast(`Sent a ${names[kind]} to ${collectorUrl()}`);
+    toast(`Sent ${names[kind]} to ${collectorUrl()}`);
     // read-after-write: wait (server side) until it is stored, good or failed
     const r = await api(`/micro/events?search=${id}&min=1&wait_ms=5000`);
-    if (r.totalItems === 0) toast(`The ${names[kind]} has not arrived yet: is the pipeline running?`);
+    if (r.totalItems === 0) toast(`Sent ${names[kind]}, but it has not arrived yet: is the pipeline running?`);
   } catch (e) {
     toast(`Could not reach the collector at ${collectorUrl()}`);
   } finally {
