@@ -274,11 +274,13 @@ stream_fill(struct stream *s)
 			if ((r = ins_store_get(a->st, s->list[s->pos++])) == NULL)
 				continue;     /* evicted meanwhile */
 		} else {
+			const struct ins_slot *sl;
 			if (s->left == 0 || s->cursor < ins_store_first_seq(a->st) || s->cursor == 0)
 				return 1;
-			r = ins_store_get(a->st, s->cursor--);
-			if (r == NULL || !ins_query_match(&s->q, r))
+			sl = ins_store_slot_seq(a->st, s->cursor--);
+			if (sl == NULL || !ins_query_match_slot(&s->q, sl))
 				continue;
+			r = sl->r;
 			if (s->left > 0)
 				s->left--;
 		}
@@ -515,9 +517,9 @@ respond_events(struct ins_api *a, struct evhttp_request *req, struct ins_query *
 		return;
 	}
 	for (i = total; i-- > 0;) {
-		const struct ins_rec *r = ins_store_at(a->st, i);
-		if (ins_query_match(q, r))
-			seqs[n++] = r->seq;
+		const struct ins_slot *sl = ins_store_slot(a->st, i);
+		if (ins_query_match_slot(q, sl))
+			seqs[n++] = sl->r->seq;
 	}
 	if (q->sort_col != -1 && n > 1) {
 		if ((keys = calloc(n, sizeof(*keys))) == NULL)
@@ -673,10 +675,10 @@ count_matches(struct ins_api *a, const struct ins_query *q, uint64_t *count, int
 	if (q->ep == INS_EP_ALL || q->ep == INS_EP_STATS)
 		return;
 	while (i-- > 0) {
-		const struct ins_rec *r = ins_store_at(a->st, i);
-		if (ins_query_match(q, r)) {
+		const struct ins_slot *sl = ins_store_slot(a->st, i);
+		if (ins_query_match_slot(q, sl)) {
 			if (*count == 0)
-				*last = r->arrived_ms;
+				*last = sl->r->arrived_ms;
 			(*count)++;
 		}
 	}

@@ -410,7 +410,7 @@ ins_timeline(const struct ins_store *st, const char *body, size_t len, struct bu
 		if (bk[i].start < bk[i - 1].end)
 			overlap = 1;
 	for (j = 0; j < n; j++) {
-		const struct ins_rec *r = ins_store_at(st, j);
+		const struct ins_slot *r = ins_store_slot(st, j);
 		int64_t t = r->tstamp_ms;
 		if (overlap) {
 			for (i = 0; i < nb; i++)

@@ -47,6 +47,7 @@ ins_query_free(struct ins_query *q)
 		for (j = 0; j < q->filters[i].nvalues; j++)
 			free(q->filters[i].values[j]);
 		free(q->filters[i].values);
+		free(q->filters[i].hashes);
 	}
 	free(q->filters);
 	free(q->search);
@@ -552,6 +553,57 @@ ins_query_match(const struct ins_query *q, const struct ins_rec *r)
 	}
 }
 
+int
+ins_query_match_slot(const struct ins_query *q, const struct ins_slot *sl)
+{
+	size_t i, j;
+	int rest = 0;
+
+	switch (q->ep) {
+	case INS_EP_GOOD:
+		/* the index refuses; the record decides (these filters are exact, not case-blind) */
+		if (sl->kind != INS_GOOD ||
+		    (q->event_type && sl->h[ins_index_of(COL_EVENT)] != q->h_event_type) ||
+		    (q->schema && sl->h[ins_index_of(INS_COL_SCHEMA)] != q->h_schema) ||
+		    (q->event_id && sl->h[ins_index_of(COL_EVENT_ID)] != q->h_event_id))
+			return 0;
+		return ins_query_match(q, sl->r);
+	case INS_EP_BAD:
+		if (sl->kind != INS_BAD ||
+		    (q->event_id && sl->h[ins_index_of(COL_EVENT_ID)] != q->h_event_id))
+			return 0;
+		return ins_query_match(q, sl->r);
+	case INS_EP_EVENTS:
+		if ((q->valid == 1 && sl->kind != INS_GOOD) || (q->valid == 0 && sl->kind != INS_BAD) ||
+		    (q->has_start && sl->tstamp_ms < q->start_ms) ||
+		    (q->has_end && sl->tstamp_ms >= q->end_ms))
+			return 0;
+		/* indexed filters: equal hashes of the lower-cased value are a match (64 bits) */
+		for (i = 0; i < q->nfilters; i++) {
+			const struct ins_colfilter *f = &q->filters[i];
+			if (f->nvalues == 0)
+				continue;
+			if (f->idx < 0) {
+				rest = 1;
+				continue;
+			}
+			for (j = 0; j < f->nvalues; j++)
+				if (sl->h[f->idx] == f->hashes[j])
+					break;
+			if (j == f->nvalues)
+				return 0;
+		}
+		if (!rest && q->search == NULL)
+			return 1;
+		for (i = 0; i < q->nfilters; i++)
+			if (q->filters[i].idx < 0 && !colfilter_match(&q->filters[i], sl->r))
+				return 0;
+		return q->search == NULL || strcasestr(ins_rec_line(sl->r), q->search) != NULL;
+	default:
+		return 1;
+	}
+}
+
 /* ---- parsing ---- */
 
 static char *
@@ -996,6 +1048,31 @@ out:
 	return rc;
 }
 
+/* The hashes the index is matched with. */
+static int
+prepare_index(struct ins_query *q, struct ins_query_error *e)
+{
+	size_t i, j;
+
+	if (q->event_type)
+		q->h_event_type = ins_hash_ci(q->event_type, strlen(q->event_type));
+	if (q->schema)
+		q->h_schema = ins_hash_ci(q->schema, strlen(q->schema));
+	if (q->event_id)
+		q->h_event_id = ins_hash_ci(q->event_id, strlen(q->event_id));
+	for (i = 0; i < q->nfilters; i++) {
+		struct ins_colfilter *f = &q->filters[i];
+		f->idx = ins_index_of(f->col);
+		if (f->idx < 0 || f->nvalues == 0)
+			continue;
+		if ((f->hashes = malloc(f->nvalues * sizeof(*f->hashes))) == NULL)
+			return qerr(e, 500, "out of memory");
+		for (j = 0; j < f->nvalues; j++)
+			f->hashes[j] = ins_hash_ci(f->values[j], strlen(f->values[j]));
+	}
+	return 0;
+}
+
 int
 ins_query_parse(struct ins_query *q, enum ins_endpoint ep, const char *query, const char *body,
     size_t body_len, struct ins_query_error *e)
@@ -1012,7 +1089,7 @@ ins_query_parse(struct ins_query *q, enum ins_endpoint ep, const char *query, co
 			break;
 	if (body && i < body_len && parse_body(q, body, body_len, e) == -1)
 		return -1;
-	return 0;
+	return prepare_index(q, e);
 }
 
 /* ---- the key ---- */

@@ -30,7 +30,6 @@
 
 enum ins_endpoint { INS_EP_ALL, INS_EP_GOOD, INS_EP_BAD, INS_EP_EVENTS, INS_EP_STATS };
 
-#define INS_COL_SCHEMA          (EVENT_NCOLS + 1)   /* furrow: iglu:vendor/name/format/version */
 #define INS_COL_NONE            (-1)                /* a column no event has: matches nothing */
 
 #define INS_QUERY_MAX_FILTERS   32
@@ -43,8 +42,10 @@ enum ins_endpoint { INS_EP_ALL, INS_EP_GOOD, INS_EP_BAD, INS_EP_EVENTS, INS_EP_S
 
 struct ins_colfilter {
 	int     col;          /* 0..EVENT_NCOLS-1, INS_COL_GEO_LOCATION, INS_COL_SCHEMA, INS_COL_NONE */
+	int     idx;          /* its place in the index, or -1 */
 	size_t  nvalues;      /* the non-empty values; none: the filter keeps everything (Micro) */
 	char  **values;
+	uint64_t *hashes;     /* ins_hash_ci of each value */
 };
 
 struct ins_query {
@@ -67,6 +68,8 @@ struct ins_query {
 	int     sort_desc;
 	long    page, page_size;
 	char   *search;
+	/* hashes for the index, set by ins_query_parse */
+	uint64_t h_event_type, h_schema, h_event_id;
 	/* the wait primitive */
 	int     waits;                /* a wait parameter was given */
 	long    min, min_good, min_bad;   /* -1: not given */
@@ -97,6 +100,8 @@ int ins_query_complex_column(const char *name);
 
 /* 1 when r is one of the records q is about (its kind and filters; not its paging). */
 int ins_query_match(const struct ins_query *q, const struct ins_rec *r);
+/* The same from a slot of the index: the index answers what it can without the record. */
+int ins_query_match_slot(const struct ins_query *q, const struct ins_slot *sl);
 
 /*
  * The value of column col of r as Micro compares it: the SDK document's string, or the compact

@@ -16,9 +16,15 @@
 #define INS_MALLOC_OVERHEAD 16      /* glibc's chunk header, what a record really costs */
 #define INS_RING_MIN        1024
 
+/* The indexed columns, in slot order (ins_index_of). */
+static const int index_cols[INS_NIDX] = {
+	COL_APP_ID, COL_PLATFORM, COL_EVENT, COL_EVENT_ID, COL_NAME_TRACKER, COL_V_TRACKER,
+	COL_USER_ID, COL_DOMAIN_USERID, COL_EVENT_NAME, INS_COL_SCHEMA,
+};
+
 struct ins_store {
 	struct ins_store_limits lim;
-	struct ins_rec **ring;
+	struct ins_slot *ring;
 	size_t cap, head, count;
 	size_t count_kind[2];
 	size_t bytes;
@@ -61,7 +67,7 @@ drop_all(struct ins_store *s)
 	size_t i;
 
 	for (i = 0; i < s->count; i++)
-		free(s->ring[(s->head + i) % s->cap]);
+		free(s->ring[(s->head + i) % s->cap].r);
 	s->head = s->count = 0;
 	s->count_kind[0] = s->count_kind[1] = 0;
 	s->bytes = 0;
@@ -101,7 +107,7 @@ ins_store_reject(struct ins_store *s, enum ins_kind k)
 static void
 evict_oldest(struct ins_store *s)
 {
-	struct ins_rec *r = s->ring[s->head];
+	struct ins_rec *r = s->ring[s->head].r;
 
 	if (r->kind == INS_GOOD)
 		s->c.evicted_good++;
@@ -110,7 +116,7 @@ evict_oldest(struct ins_store *s)
 	s->count_kind[r->kind]--;
 	s->bytes -= r->size;
 	free(r);
-	s->ring[s->head] = NULL;
+	s->ring[s->head].r = NULL;
 	s->head = (s->head + 1) % s->cap;
 	s->count--;
 	s->first_seq++;
@@ -120,7 +126,7 @@ evict_oldest(struct ins_store *s)
 static int
 ring_reserve(struct ins_store *s)
 {
-	struct ins_rec **n;
+	struct ins_slot *n;
 	size_t ncap, i;
 
 	if (s->count < s->cap)
@@ -144,7 +150,79 @@ ring_reserve(struct ins_store *s)
 static size_t
 charged(size_t alloc)
 {
-	return ((alloc + 15) & ~(size_t)15) + INS_MALLOC_OVERHEAD + sizeof(struct ins_rec *);
+	return ((alloc + 15) & ~(size_t)15) + INS_MALLOC_OVERHEAD + sizeof(struct ins_slot);
+}
+
+uint64_t
+ins_hash_ci(const char *s, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c + 32);
+		h = (h ^ c) * 1099511628211ULL;
+	}
+	return h;
+}
+
+static uint64_t
+hash_more(uint64_t h, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c + 32);
+		h = (h ^ c) * 1099511628211ULL;
+	}
+	return h;
+}
+
+int
+ins_index_of(int col)
+{
+	int i;
+
+	for (i = 0; i < INS_NIDX; i++)
+		if (index_cols[i] == col)
+			return i;
+	return -1;
+}
+
+/* The hashes of a record's indexed columns (see ins_store.h). */
+static void
+slot_fill(struct ins_slot *sl, struct ins_rec *r)
+{
+	uint64_t null = ins_hash_ci("null", 4);
+	int i;
+
+	sl->r = r;
+	sl->tstamp_ms = r->tstamp_ms;
+	sl->kind = r->kind;
+	for (i = 0; i < INS_NIDX - 1; i++) {
+		size_t n;
+		const char *v = ins_rec_col(r, index_cols[i], &n);
+		sl->h[i] = n ? ins_hash_ci(v, n) : null;
+	}
+	{
+		static const int parts[4] = { COL_EVENT_VENDOR, COL_EVENT_NAME, COL_EVENT_FORMAT,
+		    COL_EVENT_VERSION };
+		uint64_t h = ins_hash_ci("iglu:", 5);
+		for (i = 0; i < 4; i++) {
+			size_t n;
+			const char *v = ins_rec_col(r, parts[i], &n);
+			if (n == 0)
+				break;
+			h = hash_more(h, v, n);
+			if (i < 3)
+				h = hash_more(h, "/", 1);
+		}
+		sl->h[INS_NIDX - 1] = i == 4 ? h : null;
+	}
 }
 
 /* Make room for a record of size bytes and insert it. */
@@ -160,7 +238,7 @@ insert(struct ins_store *s, struct ins_rec *r, int64_t now_ms)
 	}
 	r->seq = s->next_seq++;
 	r->arrived_ms = now_ms;
-	s->ring[(s->head + s->count) % s->cap] = r;
+	slot_fill(&s->ring[(s->head + s->count) % s->cap], r);
 	s->count++;
 	s->count_kind[r->kind]++;
 	s->bytes += r->size;
@@ -342,17 +420,17 @@ ins_store_add_bad(struct ins_store *s, const char *line, size_t len, int64_t now
 static int
 cmp_time(const void *a, const void *b)
 {
-	const struct ins_rec *x = *(struct ins_rec *const *)a, *y = *(struct ins_rec *const *)b;
+	const struct ins_slot *x = a, *y = b;
 
 	if (x->tstamp_ms != y->tstamp_ms)
 		return x->tstamp_ms < y->tstamp_ms ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;     /* stable */
+	return x->r->seq < y->r->seq ? -1 : x->r->seq > y->r->seq;     /* stable */
 }
 
 void
 ins_store_sort_by_time(struct ins_store *s)
 {
-	struct ins_rec **tmp;
+	struct ins_slot *tmp;
 	size_t i;
 
 	if (s->count < 2)
@@ -363,7 +441,7 @@ ins_store_sort_by_time(struct ins_store *s)
 		tmp[i] = s->ring[(s->head + i) % s->cap];
 	qsort(tmp, s->count, sizeof(*tmp), cmp_time);
 	for (i = 0; i < s->count; i++) {
-		tmp[i]->seq = s->first_seq + i;
+		tmp[i].r->seq = s->first_seq + i;
 		s->ring[(s->head + i) % s->cap] = tmp[i];
 	}
 	free(tmp);
@@ -417,13 +495,27 @@ ins_store_get(const struct ins_store *s, uint64_t seq)
 {
 	if (seq < s->first_seq || seq >= s->next_seq)
 		return NULL;
-	return s->ring[(s->head + (size_t)(seq - s->first_seq)) % s->cap];
+	return s->ring[(s->head + (size_t)(seq - s->first_seq)) % s->cap].r;
 }
 
 const struct ins_rec *
 ins_store_at(const struct ins_store *s, size_t i)
 {
-	return s->ring[(s->head + i) % s->cap];
+	return s->ring[(s->head + i) % s->cap].r;
+}
+
+const struct ins_slot *
+ins_store_slot(const struct ins_store *s, size_t i)
+{
+	return &s->ring[(s->head + i) % s->cap];
+}
+
+const struct ins_slot *
+ins_store_slot_seq(const struct ins_store *s, uint64_t seq)
+{
+	if (seq < s->first_seq || seq >= s->next_seq)
+		return NULL;
+	return &s->ring[(s->head + (size_t)(seq - s->first_seq)) % s->cap];
 }
 
 const char *

@@ -23,8 +23,14 @@ struct waiter {
 	struct event *deadline, *settle, *watch;
 };
 
+#define DISPATCH_BUCKETS 1024       /* chains of keyed groups, by their key's hash */
+
 struct group {
 	struct group *prev, *next;
+	struct group *dprev, *dnext;     /* its dispatch chain: a bucket, or the unkeyed list */
+	int key_idx;                     /* index position of its key, -1: none (see group_key) */
+	uint64_t key_hash;
+	int changed;                     /* its count moved in this notify */
 	char *key;
 	const struct ins_query *filter;  /* a member's query: they all select the same */
 	int per_record;                  /* counts records (good, bad, events) */
@@ -42,6 +48,9 @@ struct ins_wait {
 	ins_wait_answer_cb answer;
 	void *arg;
 	struct group *groups;
+	struct group *unkeyed;           /* per-record groups tested against every new record */
+	struct group *bucket[DISPATCH_BUCKETS];
+	unsigned key_uses[INS_NIDX];     /* keyed groups per index position */
 	uint64_t seen;                   /* records before this sequence number are counted */
 	struct ins_wait_stats stats;
 };
@@ -76,6 +85,80 @@ ins_wait_effective_ms(const struct ins_wait *w, const struct ins_query *q)
 }
 
 static void group_unlink(struct ins_wait *w, struct group *g);
+
+/*
+ * A group's key: one indexed column whose hash every matching record must have, so that a new
+ * record is tested only against the groups filed under its own hashes (and the few without a
+ * key), not against every held filter. Exact filters (event_type, schema, event_id) have equal
+ * case-blind hashes whenever they match, so their hash is a sound key too.
+ */
+static void
+group_key(const struct ins_query *q, int *idx, uint64_t *hash)
+{
+	size_t i;
+
+	*idx = -1;
+	if (q->ep == INS_EP_GOOD && q->schema) {
+		*idx = ins_index_of(INS_COL_SCHEMA);
+		*hash = q->h_schema;
+	} else if (q->ep == INS_EP_GOOD && q->event_type) {
+		*idx = ins_index_of(COL_EVENT);
+		*hash = q->h_event_type;
+	} else if ((q->ep == INS_EP_GOOD || q->ep == INS_EP_BAD) && q->event_id) {
+		*idx = ins_index_of(COL_EVENT_ID);
+		*hash = q->h_event_id;
+	} else if (q->ep == INS_EP_EVENTS) {
+		for (i = 0; i < q->nfilters; i++)
+			if (q->filters[i].idx >= 0 && q->filters[i].nvalues == 1) {
+				*idx = q->filters[i].idx;
+				*hash = q->filters[i].hashes[0];
+				return;
+			}
+	}
+}
+
+static struct group **
+bucket_of(struct ins_wait *w, int idx, uint64_t hash)
+{
+	uint64_t h = hash ^ ((uint64_t)(idx + 1) * 0x9e3779b97f4a7c15ULL);
+
+	return &w->bucket[(h ^ (h >> 29)) & (DISPATCH_BUCKETS - 1)];
+}
+
+static void
+dispatch_add(struct ins_wait *w, struct group *g)
+{
+	struct group **head;
+
+	if (!g->per_record)
+		return;
+	head = g->key_idx >= 0 ? bucket_of(w, g->key_idx, g->key_hash) : &w->unkeyed;
+	g->dprev = NULL;
+	g->dnext = *head;
+	if (*head)
+		(*head)->dprev = g;
+	*head = g;
+	if (g->key_idx >= 0)
+		w->key_uses[g->key_idx]++;
+}
+
+static void
+dispatch_remove(struct ins_wait *w, struct group *g)
+{
+	struct group **head;
+
+	if (!g->per_record)
+		return;
+	head = g->key_idx >= 0 ? bucket_of(w, g->key_idx, g->key_hash) : &w->unkeyed;
+	if (g->dprev)
+		g->dprev->dnext = g->dnext;
+	else
+		*head = g->dnext;
+	if (g->dnext)
+		g->dnext->dprev = g->dprev;
+	if (g->key_idx >= 0)
+		w->key_uses[g->key_idx]--;
+}
 
 /* Take the waiter out of everything, answer, free. */
 static void
@@ -113,6 +196,7 @@ finish(struct waiter *x, int timed_out, int gone)
 static void
 group_unlink(struct ins_wait *w, struct group *g)
 {
+	dispatch_remove(w, g);
 	if (g->prev)
 		g->prev->next = g->next;
 	else
@@ -247,6 +331,8 @@ group_for(struct ins_wait *w, const struct ins_query *q)
 	}
 	g->key = key.data;         /* taken over */
 	g->per_record = q->ep == INS_EP_GOOD || q->ep == INS_EP_BAD || q->ep == INS_EP_EVENTS;
+	group_key(q, &g->key_idx, &g->key_hash);
+	dispatch_add(w, g);
 	g->next = w->groups;
 	if (w->groups)
 		w->groups->prev = g;
@@ -316,32 +402,51 @@ ins_wait_hold(struct ins_wait *w, struct evhttp_request *req, struct ins_query *
 	return 0;
 }
 
+/* A new record for group g: count it when it matches. */
+static void
+offer(struct group *g, const struct ins_slot *sl)
+{
+	if (ins_query_match_slot(g->filter, sl)) {
+		g->count++;
+		g->last_ms = sl->r->arrived_ms;
+		g->changed = 1;
+	}
+}
+
 void
 ins_wait_notify(struct ins_wait *w)
 {
 	uint64_t next = ins_store_next_seq(w->st), first = ins_store_first_seq(w->st), seq;
 	struct group *g, *gnext;
+	int idx;
 
 	if (w->seen < first)
 		w->seen = first;        /* what was evicted before anyone looked is not counted */
 	if (w->seen >= next)
 		return;
-	for (g = w->groups; g; g = g->next) {
-		if (!g->per_record)
+	for (seq = w->seen; seq < next; seq++) {
+		const struct ins_slot *sl = ins_store_slot_seq(w->st, seq);
+		if (sl == NULL)
 			continue;
-		for (seq = w->seen; seq < next; seq++) {
-			const struct ins_rec *r = ins_store_get(w->st, seq);
-			if (r && ins_query_match(g->filter, r)) {
-				g->count++;
-				g->last_ms = r->arrived_ms;
-			}
+		for (g = w->unkeyed; g; g = g->dnext)
+			offer(g, sl);
+		for (idx = 0; idx < INS_NIDX; idx++) {
+			if (w->key_uses[idx] == 0)
+				continue;
+			for (g = *bucket_of(w, idx, sl->h[idx]); g; g = g->dnext)
+				if (g->key_idx == idx && g->key_hash == sl->h[idx])
+					offer(g, sl);
 		}
 	}
 	w->seen = next;
-	/* check every member; answering may free the member and its group */
+	/* check the members of groups that moved, and of those that count the whole store;
+	 * answering may free the member and its group */
 	for (g = w->groups; g; g = gnext) {
 		struct waiter *x = g->members, *xnext;
 		gnext = g->next;
+		if (g->per_record && !g->changed)
+			continue;
+		g->changed = 0;
 		while (x) {
 			xnext = x->next;
 			check(x);
@@ -358,6 +463,7 @@ ins_wait_reset(struct ins_wait *w)
 	for (g = w->groups; g; g = g->next) {
 		g->count = 0;
 		g->last_ms = 0;
+		g->changed = 0;
 	}
 	w->seen = ins_store_next_seq(w->st);
 	for (g = w->groups; g; g = gnext) {

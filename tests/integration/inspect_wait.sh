@@ -58,9 +58,30 @@ enriched_line 7 0=app 5=struct >>"$d/good.tsv"
 wait $c3
 eq "a struct event does" '["struct"]' "$(jq -c '[.[].event.event]' "$T_TMP/r3")"
 
+# held requests are filed by one of their filters (schema, event type, an indexed column):
+# each wakes for its own events only, and unfiled ones (free text) still see everything
+curl -s "$IURL/micro/good?schema=iglu:com.acme/checkout/jsonschema/1-0-0&min=1&wait_ms=10000" >"$T_TMP/k1" &
+k1=$!
+curl -s "$IURL/micro/events?min=2&wait_ms=10000" -d '{"filters":[{"column":"app_id","values":["keyed"]}]}' >"$T_TMP/k2" &
+k2=$!
+curl -s "$IURL/micro/events?min=1&wait_ms=10000" -d '{"search":"needle-in-a-line"}' >"$T_TMP/k3" &
+k3=$!
+wait_for 5 sh -c "curl -s '$IURL/micro/stats' | jq -e '.held == 3' >/dev/null"
+enriched_range 30 31 0=keyed 5=page_view >>"$d/good.tsv"
+wait $k2
+eq "filed by app_id: woken by its two events" 2 "$(jq .totalItems "$T_TMP/k2")"
+check "the schema one still waits" kill -0 $k1
+enriched_line 32 0=other 5=unstruct 125=com.acme 126=checkout 127=jsonschema 128=1-0-0 >>"$d/good.tsv"
+wait $k1
+eq "filed by schema: woken by its event" '["unstruct"]' "$(jq -c '[.[].eventType]' "$T_TMP/k1")"
+check "the free-text one still waits" kill -0 $k3
+enriched_line 33 0=other 30=needle-in-a-line >>"$d/good.tsv"
+wait $k3
+eq "unfiled: woken by its event" 1 "$(jq .totalItems "$T_TMP/k3")"
+
 # settle_ms: held until no matching event arrived for that long
 t0=$(ms)
-curl -s "$IURL/micro/all?min_good=10&settle_ms=600&wait_ms=10000" >"$T_TMP/r4" &
+curl -s "$IURL/micro/all?min_good=14&settle_ms=600&wait_ms=10000" >"$T_TMP/r4" &
 c4=$!
 sleep 0.2
 add_good 8 10
@@ -68,7 +89,7 @@ sleep 0.3
 add_good 11 11
 wait $c4
 t1=$(ms)
-eq "settled answer" '{"total":11,"good":11,"bad":0,"timedOut":false}' "$(cat "$T_TMP/r4")"
+eq "settled answer" '{"total":15,"good":15,"bad":0,"timedOut":false}' "$(cat "$T_TMP/r4")"
 check "not before 600 ms after the last event ($((t1 - t0)) ms)" sh -c "[ $((t1 - t0)) -ge 1050 ]"
 
 # bad rows: min on /micro/bad, min_bad on /micro/all

@@ -71,9 +71,13 @@ matches(const struct ins_query *q)
 	static char out[8];
 	int i, n = 0;
 
-	for (i = 1; i <= 5; i++)
-		if (ins_query_match(q, ins_store_get(st, (uint64_t)i)))
+	for (i = 1; i <= 5; i++) {
+		int m = ins_query_match(q, ins_store_get(st, (uint64_t)i));
+		/* the index and the record always agree */
+		ck_assert_int_eq(m, ins_query_match_slot(q, ins_store_slot_seq(st, (uint64_t)i)));
+		if (m)
 			out[n++] = (char)('0' + i);
+	}
 	out[n] = '\0';
 	return out;
 }
