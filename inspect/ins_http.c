@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -146,6 +147,7 @@ adopt_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 	void *cbarg = NULL;
+	int one = 1;
 
 	(void)fd;
 	(void)what;
@@ -159,6 +161,10 @@ adopt_cb(evutil_socket_t fd, short what, void *arg)
 	c->evcon = cbarg;
 	c->fd = bufferevent_getfd(c->bev);
 	by_fd_set(c->h, c->fd, c);
+	/* answers go out in several writes (streamed arrays): without this, the last segment of
+	 * one waits for the client's delayed ACK (40 ms) under Nagle's algorithm */
+	if (c->fd >= 0)
+		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	evhttp_connection_set_closecb(c->evcon, conn_closed_cb, c);
 }
 
