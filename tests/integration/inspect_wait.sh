@@ -44,6 +44,11 @@ eq "and carry what there is" 3 "$(jq length "$T_TMP/r2")"
 check "Furrow-Timed-Out is readable by browsers (CORS)" grep -qi '^access-control-expose-headers: Furrow-Timed-Out' "$T_TMP/h2"
 eq "/micro/events: timedOut in the body too" true \
     "$(jpost '/micro/events?min=9&wait_ms=100' '{"filters":[],"page":1,"pageSize":1}' | jq .timedOut)"
+# the man page's Cypress example: POST /micro/good with the filter and the wait in the body
+curl -s -D "$T_TMP/hc" -H 'Content-Type: application/json' "$IURL/micro/good" \
+    -d '{"event_type":"page_view","min":1,"wait_ms":2000}' >"$T_TMP/rc"
+check "POST body with min and wait_ms: Furrow-Timed-Out: 0" grep -qi '^furrow-timed-out: 0' "$T_TMP/hc"
+eq "and the events" 3 "$(jq length "$T_TMP/rc")"
 eq "wait parameters in a JSON body" false \
     "$(jpost /micro/events '{"filters":[],"page":1,"pageSize":1,"min":3,"wait_ms":1000}' | jq .timedOut)"
 
