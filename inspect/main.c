@@ -281,11 +281,26 @@ is_dir(const char *p)
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* Is p a directory (holding the file want, when want is not NULL)? */
+static int
+dir_with(const char *p, const char *want)
+{
+	char f[PATH_MAX];
+	struct stat st;
+
+	if (!is_dir(p))
+		return 0;
+	if (want == NULL)
+		return 1;
+	snprintf(f, sizeof(f), "%s/%s", p, want);
+	return stat(f, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 /* A data directory next to the executable (installed, or bin/ of the source tree), then the
  * usual prefixes. rel are tried after the executable's directory, abs as they are. */
 static const char *
 find_dir(char *out, size_t outlen, const char *const *rel, size_t nrel, const char *const *abs,
-    size_t nabs)
+    size_t nabs, const char *want)
 {
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -298,12 +313,12 @@ find_dir(char *out, size_t outlen, const char *const *rel, size_t nrel, const ch
 			*slash = '\0';
 		for (i = 0; i < nrel; i++) {
 			snprintf(out, outlen, "%s%s", exe, rel[i]);
-			if (is_dir(out))
+			if (dir_with(out, want))
 				return out;
 		}
 	}
 	for (i = 0; i < nabs; i++)
-		if (is_dir(abs[i]))
+		if (dir_with(abs[i], want))
 			return abs[i];
 	return NULL;
 }
@@ -311,10 +326,11 @@ find_dir(char *out, size_t outlen, const char *const *rel, size_t nrel, const ch
 static int
 setup_resolver(struct app *a)
 {
-	static const char *const rel[] = { "/../share/furrow/schemas", "/../schemas" };
+	static const char *const rel[] = { "/../share/furrow/schemas", "/../schemas",
+	    "/../../../schemas" };
 	static const char *const abs[] = { "/usr/local/share/furrow/schemas", "/usr/share/furrow/schemas" };
 	char buf[PATH_MAX], err[1024];
-	const char *schemas = a->o.schemas ? a->o.schemas : find_dir(buf, sizeof(buf), rel, 2, abs, 2);
+	const char *schemas = a->o.schemas ? a->o.schemas : find_dir(buf, sizeof(buf), rel, 3, abs, 2, NULL);
 
 	if (schemas == NULL && a->o.resolver == NULL) {
 		log_warn("no embedded schema registry found (--schemas): /micro/iglu will find nothing");
@@ -334,7 +350,9 @@ setup_resolver(struct app *a)
 static int
 setup_ui(struct app *a)
 {
-	static const char *const rel[] = { "/../share/furrow/ui", "/../inspect/ui" };
+	/* installed; bin/ of the source tree; build/<variant>/bin (sanitizer, fuzz builds) */
+	static const char *const rel[] = { "/../share/furrow/ui", "/../inspect/ui",
+	    "/../../../inspect/ui" };
 	static const char *const abs[] = { "/usr/local/share/furrow/ui", "/usr/share/furrow/ui" };
 	const char *d;
 
@@ -348,7 +366,7 @@ setup_ui(struct app *a)
 		snprintf(a->ui_dir, sizeof(a->ui_dir), "%s", a->o.ui);
 		return 0;
 	}
-	if ((d = find_dir(a->ui_dir, sizeof(a->ui_dir), rel, 2, abs, 2)) == NULL) {
+	if ((d = find_dir(a->ui_dir, sizeof(a->ui_dir), rel, 3, abs, 2, "index.html")) == NULL) {
 		log_warn("the UI's files were not found (--ui DIR); serving the API only");
 		a->ui_dir[0] = '\0';
 		return 0;

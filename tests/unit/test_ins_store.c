@@ -206,7 +206,7 @@ START_TEST(sort_by_time)
 	int i;
 
 	for (i = 0; i < 4; i++) {
-		char id[8], *l;
+		char id[16], *l;
 		snprintf(id, sizeof(id), "a%d", i);
 		l = ins_test_line(i, COL_COLLECTOR_TSTAMP, ts[i], COL_APP_ID, id, -1);
 		ck_assert_int_eq(ins_store_add_good(s, l, strlen(l), 0, err, sizeof(err)), 0);
