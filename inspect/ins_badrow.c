@@ -458,7 +458,7 @@ sum_add(struct sum *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 static void
 sum_add(struct sum *s, const char *fmt, ...)
 {
-	char tmp[INS_SUMMARY_MAX + 1];
+	char tmp[INS_SUMMARY_MAX * 2 + 1];      /* larger than a line, so a cut shows */
 	va_list ap;
 	size_t room;
 
@@ -577,7 +577,8 @@ sum_client_error(struct sum *s, const char *prefix, const char *key, const json_
 static void
 sum_message(struct sum *s, const char *prefix, const json_t *m)
 {
-	const char *field = jstr(m, "field"), *key = jstr(m, "schemaKey");
+	const char *field = jstr(m, "field") ? jstr(m, "field") : jstr(m, "payloadField");
+	const char *key = jstr(m, "schemaKey");
 
 	if (json_is_string(m)) {
 		sum_add(s, "%s%s", prefix, json_string_value(m));
