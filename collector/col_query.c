@@ -1,43 +1,11 @@
 /*
- * col_query: query lookup, path decoding and a URI check for redirects (see col_query.h).
+ * col_query: query lookup and a URI check for redirects (see col_query.h).
  */
 #include "col_query.h"
 
 #include <string.h>
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9') return c - '0';
-	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-	return -1;
-}
-
-/* Form-decode s[0..len) into out. */
-static int
-form_decode(const char *s, size_t len, struct buf *out)
-{
-	size_t i;
-
-	if (buf_reserve(out, len) == -1)
-		return -1;
-	for (i = 0; i < len; i++) {
-		char c = s[i];
-		int h, l;
-
-		if (c == '+') {
-			c = ' ';
-		} else if (c == '%' && i + 2 < len && (h = hexval(s[i + 1])) >= 0 &&
-		    (l = hexval(s[i + 2])) >= 0) {
-			c = (char)(h * 16 + l);
-			i += 2;
-		}
-		out->data[out->len++] = c;
-	}
-	out->data[out->len] = '\0';
-	return 0;
-}
+#include "pct.h"
 
 /* Does the raw name n[0..nlen) decode to name? Names are compared after form decoding. */
 static int
@@ -45,22 +13,9 @@ name_eq(const char *n, size_t nlen, const char *name)
 {
 	size_t i = 0, k = 0, want = strlen(name);
 
-	while (i < nlen) {
-		char c = n[i];
-		int h, l;
-
-		if (c == '+') {
-			c = ' ';
-		} else if (c == '%' && i + 2 < nlen && (h = hexval(n[i + 1])) >= 0 &&
-		    (l = hexval(n[i + 2])) >= 0) {
-			c = (char)(h * 16 + l);
-			i += 2;
-		}
-		if (k >= want || name[k] != c)
+	while (i < nlen)
+		if (k >= want || (unsigned char)name[k++] != pct_next(n, nlen, &i, 1))
 			return 0;
-		k++;
-		i++;
-	}
 	return k == want;
 }
 
@@ -84,38 +39,8 @@ col_query_get(const char *q, size_t len, const char *name, struct buf *out)
 			continue;
 		if (eq >= e)
 			return 1;
-		return form_decode(q + eq + 1, e - eq - 1, out) == -1 ? -1 : 1;
+		return pct_decode(out, q + eq + 1, e - eq - 1, PCT_PLUS) == -1 ? -1 : 1;
 	}
-	return 0;
-}
-
-int
-col_path_decode(const char *s, size_t len, struct buf *out)
-{
-	size_t i, start = out->len;
-
-	if (buf_reserve(out, len) == -1)
-		return -2;
-	for (i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (c == '%') {
-			int h, l;
-
-			h = i + 2 < len ? hexval(s[i + 1]) : -1;
-			l = i + 2 < len ? hexval(s[i + 2]) : -1;
-			if (h < 0 || l < 0) {
-				/* leave out as it was */
-				out->len = start;
-				out->data[out->len] = '\0';
-				return -1;
-			}
-			c = (char)(h * 16 + l);
-			i += 2;
-		}
-		out->data[out->len++] = c;
-	}
-	out->data[out->len] = '\0';
 	return 0;
 }
 
@@ -137,7 +62,7 @@ col_uri_parse(const char *u, size_t len, const char **host, size_t *host_len)
 	for (i = 0; i < len; i++) {
 		if (!uri_char((unsigned char)u[i]))
 			return 0;
-		if (u[i] == '%' && (i + 2 >= len || hexval(u[i + 1]) < 0 || hexval(u[i + 2]) < 0))
+		if (u[i] == '%' && (i + 2 >= len || pct_hexval(u[i + 1]) < 0 || pct_hexval(u[i + 2]) < 0))
 			return 0;
 	}
 	/* scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" */

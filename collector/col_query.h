@@ -1,8 +1,8 @@
 /*
  * col_query: the little URL decoding the collector needs. The query string is stored raw
  * (collector.md §8); only nuid, u and the bounce parameter are looked up, with form decoding
- * (%XX and '+' as space; a malformed escape is kept literally, never an error). Path segments
- * are decoded strictly: a malformed escape makes the request a 400.
+ * (common/pct: %XX and '+' as space; a malformed escape is kept literally, never an error).
+ * Path segments are decoded strictly (PCT_STRICT): a malformed escape makes the request a 400.
  */
 #ifndef COL_QUERY_H
 #define COL_QUERY_H
@@ -14,10 +14,6 @@
 /* Look up the first parameter named name in the raw query q[0..len). Returns 1 and appends the
  * decoded value to out (empty for "name" without '='), 0 when absent, -1 when out is full. */
 int col_query_get(const char *q, size_t len, const char *name, struct buf *out);
-
-/* Strictly percent-decode s[0..len) into out ('+' stays '+'). Returns 0, -1 on a malformed
- * escape, -2 when out is full. */
-int col_path_decode(const char *s, size_t len, struct buf *out);
 
 /* 1 if u parses as a URI reference (RFC 3986 characters, valid escapes). When it has an
  * authority, *host and *host_len receive the host (brackets of an IPv6 literal removed), else

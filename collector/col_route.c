@@ -19,6 +19,7 @@
 #include "col_query.h"
 #include "col_queue.h"
 #include "col_split.h"
+#include "pct.h"
 #include "utf8.h"
 #include "uuid.h"
 
@@ -86,7 +87,7 @@ ieq(const char *a, size_t alen, const char *b)
 }
 
 static int
-meq(const struct col_http_request *req, const char *m)
+meq(const struct httpd_request *req, const char *m)
 {
 	size_t n = strlen(m);
 
@@ -95,7 +96,7 @@ meq(const struct col_http_request *req, const char *m)
 
 /* Set a fixed text answer. */
 static void
-answer_text(struct col_http_response *resp, int status, const char *ctype, const char *body,
+answer_text(struct httpd_response *resp, int status, const char *ctype, const char *body,
     size_t len)
 {
 	resp->status = status;
@@ -110,7 +111,7 @@ answer_text(struct col_http_response *resp, int status, const char *ctype, const
 
 /* §4.1 Access-Control-Allow-Origin: the first usable Origin, or "*". */
 static void
-add_cors(struct col_http_response *resp, const struct col_http_header *origin)
+add_cors(struct httpd_response *resp, const struct httpd_header *origin)
 {
 	struct col_origin o;
 	size_t pos = 0;
@@ -199,12 +200,12 @@ split_target(const char *t, size_t len, struct target *out)
 
 /* Find the value of a cookie in any Cookie header. */
 static int
-find_cookie(const struct col_http_request *req, const char *name, const char **v, size_t *vl)
+find_cookie(const struct httpd_request *req, const char *name, const char **v, size_t *vl)
 {
 	size_t i;
 
 	for (i = 0; i < req->n_headers; i++) {
-		const struct col_http_header *h = &req->headers[i];
+		const struct httpd_header *h = &req->headers[i];
 
 		if (ieq(h->name, h->name_len, "cookie") && col_cookie_find(h->value, h->value_len,
 		    name, v, vl))
@@ -215,9 +216,9 @@ find_cookie(const struct col_http_request *req, const char *name, const char **v
 
 /* §7: first X-Forwarded-For entry if it is an IP literal, else "unknown"; else the peer. */
 static void
-client_ip(const struct col_http_request *req, struct col_str *ip, char *tmp, size_t tmplen)
+client_ip(const struct httpd_request *req, struct col_str *ip, char *tmp, size_t tmplen)
 {
-	const struct col_http_header *xff = col_http_header_get(req, "x-forwarded-for");
+	const struct httpd_header *xff = httpd_header_get(req, "x-forwarded-for");
 
 	ip->s = "unknown";
 	ip->len = 7;
@@ -250,8 +251,8 @@ client_ip(const struct col_http_request *req, struct col_str *ip, char *tmp, siz
 
 /* Append a Set-Cookie (and the client cookie) for value; expires is absolute. */
 static void
-add_set_cookie(struct col_ctx *ctx, struct col_http_response *resp,
-    const struct col_http_header *origin, const char *value, size_t vlen, time_t expires)
+add_set_cookie(struct col_ctx *ctx, struct httpd_response *resp,
+    const struct httpd_header *origin, const char *value, size_t vlen, time_t expires)
 {
 	const struct col_config *cfg = ctx->cfg;
 	struct col_cookie_attrs a;
@@ -271,7 +272,7 @@ add_set_cookie(struct col_ctx *ctx, struct col_http_response *resp,
 }
 
 static int
-dnt_matches(const struct col_ctx *ctx, const struct col_http_request *req, struct buf *tmp)
+dnt_matches(const struct col_ctx *ctx, const struct httpd_request *req, struct buf *tmp)
 {
 	const char *v;
 	size_t vl;
@@ -411,8 +412,8 @@ done:
 
 /* Headers for the tracking answers, §4.1 */
 static void
-tracking_headers(struct col_http_response *resp, const struct col_http_request *req,
-    const struct col_config *cfg, const struct col_http_header *origin)
+tracking_headers(struct httpd_response *resp, const struct httpd_request *req,
+    const struct col_config *cfg, const struct httpd_header *origin)
 {
 	if (meq(req, "GET") || meq(req, "HEAD"))
 		buf_append_str(resp->headers, "Cache-Control: no-cache, no-store, must-revalidate\r\n");
@@ -422,12 +423,12 @@ tracking_headers(struct col_http_response *resp, const struct col_http_request *
 }
 
 static void
-track(struct col_ctx *ctx, const struct col_http_request *req, struct col_http_response *resp,
+track(struct col_ctx *ctx, const struct httpd_request *req, struct httpd_response *resp,
     enum kind kind, const struct target *t, const char *path, size_t path_len)
 {
 	const struct col_config *cfg = ctx->cfg;
-	const struct col_http_header *origin = col_http_header_get(req, "origin");
-	const struct col_http_header *ct = NULL, *h;
+	const struct httpd_header *origin = httpd_header_get(req, "origin");
+	const struct httpd_header *ct = NULL, *h;
 	struct col_payload p;
 	struct buf *sc = &ctx->scratch;
 	char uuid[UUID_STR_LEN + 1], iptmp[INET6_ADDRSTRLEN + 8];
@@ -439,10 +440,10 @@ track(struct col_ctx *ctx, const struct col_http_request *req, struct col_http_r
 	int status = 200, rc;
 	time_t now_s = (time_t)(req->time_ms / 1000);
 
-	sp_anon = col_http_header_get(req, "sp-anonymous") != NULL;
+	sp_anon = httpd_header_get(req, "sp-anonymous") != NULL;
 	dnt = dnt_matches(ctx, req, &ctx->tmp);
 	if (meq(req, "POST"))
-		ct = col_http_header_get(req, "content-type");
+		ct = httpd_header_get(req, "content-type");
 
 	/* scratch holds every string built for this request; reserve once so views stay valid */
 	bound = path_len + 64 + UUID_STR_LEN + (t->query_len + 16);
@@ -561,11 +562,11 @@ track(struct col_ctx *ctx, const struct col_http_request *req, struct col_http_r
 		client_ip(req, &p.ip_address, iptmp, sizeof(iptmp));
 	}
 	p.timestamp = req->time_ms;
-	if ((h = col_http_header_get(req, "user-agent")) != NULL) {
+	if ((h = httpd_header_get(req, "user-agent")) != NULL) {
 		p.user_agent.s = h->value;
 		p.user_agent.len = h->value_len;
 	}
-	if ((h = col_http_header_get(req, "referer")) != NULL) {
+	if ((h = httpd_header_get(req, "referer")) != NULL) {
 		p.referer_uri.s = h->value;
 		p.referer_uri.len = h->value_len;
 	}
@@ -591,7 +592,7 @@ track(struct col_ctx *ctx, const struct col_http_request *req, struct col_http_r
 	if (t->uri_host) {
 		p.hostname.s = t->uri_host;
 		p.hostname.len = t->uri_host_len;
-	} else if ((h = col_http_header_get(req, "host")) != NULL) {
+	} else if ((h = httpd_header_get(req, "host")) != NULL) {
 		const char *v = h->value;
 		size_t n = h->value_len;
 
@@ -633,11 +634,11 @@ track(struct col_ctx *ctx, const struct col_http_request *req, struct col_http_r
 		}
 	}
 	if (bounce) {
-		const struct col_http_header *host = col_http_header_get(req, "host");
+		const struct httpd_header *host = httpd_header_get(req, "host");
 		const char *scheme = "http";
 
 		if (cfg->fwd_proto_header) {
-			const struct col_http_header *fp = col_http_header_get(req, cfg->fwd_proto_header);
+			const struct httpd_header *fp = httpd_header_get(req, cfg->fwd_proto_header);
 
 			if (fp && ieq(fp->value, fp->value_len, "https"))
 				scheme = "https";
@@ -759,7 +760,7 @@ render_metrics(struct col_ctx *ctx)
 }
 
 static void
-record_metric(struct col_ctx *ctx, int route, const struct col_http_request *req, int code,
+record_metric(struct col_ctx *ctx, int route, const struct httpd_request *req, int code,
     double seconds)
 {
 	struct col_metric *m = NULL;
@@ -792,7 +793,7 @@ record_metric(struct col_ctx *ctx, int route, const struct col_http_request *req
 }
 
 static int
-classify(struct col_ctx *ctx, const struct col_http_request *req, struct col_http_response *resp)
+classify(struct col_ctx *ctx, const struct httpd_request *req, struct httpd_response *resp)
 {
 	const struct col_config *cfg = ctx->cfg;
 	struct target t;
@@ -808,7 +809,7 @@ classify(struct col_ctx *ctx, const struct col_http_request *req, struct col_htt
 		return ROUTE_REDIRECT;
 	}
 	if (meq(req, "OPTIONS")) {
-		const struct col_http_header *origin = col_http_header_get(req, "origin");
+		const struct httpd_header *origin = httpd_header_get(req, "origin");
 
 		add_cors(resp, origin);
 		buf_printf(resp->headers, "Access-Control-Allow-Headers: Content-Type, SP-Anonymous\r\n"
@@ -861,7 +862,7 @@ classify(struct col_ctx *ctx, const struct col_http_request *req, struct col_htt
 	if ((get || head || post) && cfg->redirects && t.path_len >= 3 &&
 	    memcmp(t.path, "/r/", 3) == 0) {
 		buf_reset(&ctx->tmp);
-		if (col_path_decode(t.path, t.path_len, &ctx->tmp) != 0) {
+		if (pct_decode(&ctx->tmp, t.path, t.path_len, PCT_STRICT) != 0) {
 			answer_text(resp, 400, "text/plain", "Bad Request", 11);
 			return ROUTE_REDIRECT;
 		}
@@ -895,9 +896,9 @@ classify(struct col_ctx *ctx, const struct col_http_request *req, struct col_htt
 		    == NULL) {
 			buf_reset(d);
 			if (buf_append_byte(d, '/') == -1 ||
-			    col_path_decode(p + 1, (size_t)(slash - p - 1), d) != 0 ||
+			    pct_decode(d, p + 1, (size_t)(slash - p - 1), PCT_STRICT) != 0 ||
 			    buf_append_byte(d, '/') == -1 ||
-			    col_path_decode(slash + 1, (size_t)(end - slash - 1), d) != 0) {
+			    pct_decode(d, slash + 1, (size_t)(end - slash - 1), PCT_STRICT) != 0) {
 				answer_text(resp, 400, "text/plain", "Bad Request", 11);
 				return ROUTE_OTHER;
 			}
@@ -928,7 +929,7 @@ classify(struct col_ctx *ctx, const struct col_http_request *req, struct col_htt
 }
 
 void
-col_route_handle(const struct col_http_request *req, struct col_http_response *resp, void *arg)
+col_route_handle(const struct httpd_request *req, struct httpd_response *resp, void *arg)
 {
 	struct col_ctx *ctx = arg;
 	struct timespec t0, t1;

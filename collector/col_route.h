@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "buf.h"
-#include "col_http.h"
+#include "httpd.h"
 #include "col_payload.h"
 
 struct col_queue;
@@ -104,8 +104,8 @@ void col_ctx_init(struct col_ctx *ctx, const struct col_config *cfg, struct col_
     struct col_queue *bad);
 void col_ctx_free(struct col_ctx *ctx);
 
-/* The col_http handler. arg is a struct col_ctx. */
-void col_route_handle(const struct col_http_request *req, struct col_http_response *resp,
+/* The httpd handler. arg is a struct col_ctx. */
+void col_route_handle(const struct httpd_request *req, struct httpd_response *resp,
     void *arg);
 
 const char *col_route_name(int route);

@@ -4,7 +4,7 @@
  * CollectorPayload per line to standard output or --output; size_violation bad rows go to --bad.
  *
  * main() is a checklist: parse flags, open outputs, listen, install signal events, run the
- * loop, drain, report. The HTTP server is col_http, the request logic col_route, the output
+ * loop, drain, report. The HTTP server is httpd, the request logic col_route, the output
  * queues col_queue.
  */
 #include <errno.h>
@@ -21,7 +21,7 @@
 
 #include <event2/event.h>
 
-#include "col_http.h"
+#include "httpd.h"
 #include "col_queue.h"
 #include "col_route.h"
 #include "log.h"
@@ -49,7 +49,7 @@ struct opts {
 
 struct app {
 	struct event_base *base;
-	struct col_http_server *srv;
+	struct httpd_server *srv;
 	struct col_queue *good, *bad;
 	struct col_ctx ctx;
 	struct opts o;
@@ -352,7 +352,7 @@ static void
 log_stats(struct app *a, const char *when)
 {
 	const struct col_route_stats *st = &a->ctx.st;
-	const struct col_http_stats *hs = col_http_server_stats(a->srv);
+	const struct httpd_stats *hs = httpd_server_stats(a->srv);
 	const struct col_queue_stats *gq = col_queue_stats(a->good), *bq = col_queue_stats(a->bad);
 	char routes[1024];
 	size_t off = 0;
@@ -405,7 +405,7 @@ begin_shutdown(struct app *a, const char *why)
 	a->stopping = 1;
 	log_info("%s: stop accepting, draining %zu queued bytes", why, col_queue_pending(a->good));
 	if (a->srv)
-		col_http_server_stop_accepting(a->srv);
+		httpd_server_stop_accepting(a->srv);
 	a->drain_deadline_ms = mono_ms() + (int64_t)a->o.drain_timeout * 1000;
 }
 
@@ -445,7 +445,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (!a->stopping)
 		return;
-	if (col_http_server_open(a->srv) == 0 && col_queue_pending(a->good) == 0 &&
+	if (httpd_server_open(a->srv) == 0 && col_queue_pending(a->good) == 0 &&
 	    col_queue_pending(a->bad) == 0) {
 		event_base_loopexit(a->base, NULL);
 		return;
@@ -528,7 +528,7 @@ main(int argc, char **argv)
 {
 	static struct app a;
 	struct col_config cfg;
-	struct col_http_config hc;
+	struct httpd_config hc;
 	char err[256];
 	struct timeval tv;
 
@@ -575,7 +575,7 @@ main(int argc, char **argv)
 	hc.idle_timeout_s = a.o.idle_timeout;
 	hc.handler = col_route_handle;
 	hc.handler_arg = &a.ctx;
-	a.srv = col_http_server_new(a.base, a.o.bind, a.o.port, &hc, err, sizeof(err));
+	a.srv = httpd_server_new(a.base, a.o.bind, a.o.port, &hc, err, sizeof(err));
 	if (a.srv == NULL) {
 		log_error("listen: %s", err);
 		return EX_UNAVAILABLE;
@@ -591,12 +591,12 @@ main(int argc, char **argv)
 		if (a.ev_stats)
 			event_add(a.ev_stats, &tv);
 	}
-	log_info("listening on %s port %d", a.o.bind, col_http_server_port(a.srv));
+	log_info("listening on %s port %d", a.o.bind, httpd_server_port(a.srv));
 
 	event_base_dispatch(a.base);
 
 	log_stats(&a, " at exit");
-	col_http_server_free(a.srv);
+	httpd_server_free(a.srv);
 	col_ctx_free(&a.ctx);
 	col_queue_free(a.good);
 	col_queue_free(a.bad);

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonw.h"
 #include "timefmt.h"
-#include "utf8.h"
 #include "version.h"
 
 json_t *
@@ -37,34 +37,15 @@ badrow_new(const char *schema, const char *artifact, json_t *failure, json_t *pa
 int
 badrow_write(const json_t *row, struct buf *out)
 {
-	char *s = json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	int rc;
+	size_t len = out->len;
 
-	if (s == NULL)
+	if (jsonw_value(out, row) == -1 || buf_append_byte(out, '\n') == -1) {
+		out->len = len;     /* never half a row */
+		if (out->data != NULL)
+			out->data[len] = '\0';
 		return -1;
-	rc = buf_append_str(out, s);
-	free(s);
-	if (rc == 0)
-		rc = buf_append_byte(out, '\n');
-	return rc;
-}
-
-json_t *
-badrow_string(const char *s, size_t len)
-{
-	struct buf b;
-	json_t *j;
-
-	if (utf8_valid_prefix(s, len) == len)
-		return json_stringn(s, len);
-	buf_init(&b, 0);
-	if (utf8_repair(s, len, &b) == -1) {
-		buf_free(&b);
-		return NULL;
 	}
-	j = json_stringn(b.data ? b.data : "", b.len);
-	buf_free(&b);
-	return j;
+	return 0;
 }
 
 json_t *
@@ -75,8 +56,8 @@ badrow_generic_error(const char *artifact, const char *payload, size_t len, cons
 
 	timefmt_instant(timefmt_now_ms(), ts);
 	failure = json_pack("{s:s, s:[o]}", "timestamp", ts, "errors",
-	    badrow_string(error, strlen(error)));
-	return badrow_new(BADROW_GENERIC_ERROR, artifact, failure, badrow_string(payload, len));
+	    jsonw_string_new(error, strlen(error)));
+	return badrow_new(BADROW_GENERIC_ERROR, artifact, failure, jsonw_string_new(payload, len));
 }
 
 json_t *
@@ -93,7 +74,7 @@ badrow_size_violation(const char *artifact, long long max_bytes, long long actua
 	failure = json_pack("{s:s, s:I, s:I, s:o}", "timestamp", ts,
 	    "maximumAllowedSizeBytes", (json_int_t)max_bytes,
 	    "actualSizeBytes", (json_int_t)actual_bytes,
-	    "expectation", badrow_string(expectation, elen));
+	    "expectation", jsonw_string_new(expectation, elen));
 	return badrow_new(BADROW_SIZE_VIOLATION, artifact, failure,
-	    badrow_string(payload, payload_len));
+	    jsonw_string_new(payload, payload_len));
 }

@@ -23,10 +23,9 @@
 
 /* Build the envelope. failure and payload are stolen (json_decref'd by the envelope). */
 json_t *badrow_new(const char *schema, const char *artifact, json_t *failure, json_t *payload);
-/* Append the compact, key-ordered JSON of row and a '\n' to out. Returns 0 or -1. */
+/* Append the compact JSON of row (jsonw: circe's escaping, keys in order) and a '\n' to out.
+ * Returns 0 or -1. */
 int badrow_write(const json_t *row, struct buf *out);
-/* A JSON string made from arbitrary bytes (invalid UTF-8 becomes U+FFFD). NULL on failure. */
-json_t *badrow_string(const char *s, size_t len);
 /* generic_error 1-0-0: failure {timestamp, errors:[error]}, payload = the bytes as a string. */
 json_t *badrow_generic_error(const char *artifact, const char *payload, size_t len,
     const char *error);

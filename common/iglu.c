@@ -17,7 +17,6 @@
  * safely hold a few pointers across lookups, and `$ref`s resolved during a validation never
  * dangle.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -31,6 +30,7 @@
 
 #include "buf.h"
 #include "iglu.h"
+#include "fnv.h"
 #include "jsonschema_meta.h"
 #include "timefmt.h"
 
@@ -44,88 +44,182 @@
 
 /* ---------- keys ---------- */
 
-static int
-seg_ok(const char *s, size_t n, int dots)
+/*
+ * The one Iglu grammar (IGLU-CORE SchemaKey.schemaUriRigidRegex, SchemaVer.schemaVerFullRegex,
+ * SchemaCriterion.criterionRegex):
+ *   vendor  [a-zA-Z0-9-_.]+     name, format  [a-zA-Z0-9-_]+
+ *   version M-R-A: M [1-9][0-9]*, R and A 0|[1-9][0-9]*, each a Java int (Integer.parseInt)
+ * A URI whose version is [0-9]*-[0-9]*-[0-9]* but not a valid SchemaVer is INVALID_SCHEMAVER;
+ * any other shape is INVALID_IGLUURI. furrow adds one bound IGLU-CORE does not have: a part
+ * longer than IGLU_PART_MAX bytes is INVALID_IGLUURI.
+ */
+
+static const unsigned char iglu_part_chars[256] = {
+	['-'] = 3, ['_'] = 3, ['.'] = 1,
+	['0'] = 3, ['1'] = 3, ['2'] = 3, ['3'] = 3, ['4'] = 3, ['5'] = 3, ['6'] = 3, ['7'] = 3,
+	['8'] = 3, ['9'] = 3,
+	['A'] = 3, ['B'] = 3, ['C'] = 3, ['D'] = 3, ['E'] = 3, ['F'] = 3, ['G'] = 3, ['H'] = 3,
+	['I'] = 3, ['J'] = 3, ['K'] = 3, ['L'] = 3, ['M'] = 3, ['N'] = 3, ['O'] = 3, ['P'] = 3,
+	['Q'] = 3, ['R'] = 3, ['S'] = 3, ['T'] = 3, ['U'] = 3, ['V'] = 3, ['W'] = 3, ['X'] = 3,
+	['Y'] = 3, ['Z'] = 3,
+	['a'] = 3, ['b'] = 3, ['c'] = 3, ['d'] = 3, ['e'] = 3, ['f'] = 3, ['g'] = 3, ['h'] = 3,
+	['i'] = 3, ['j'] = 3, ['k'] = 3, ['l'] = 3, ['m'] = 3, ['n'] = 3, ['o'] = 3, ['p'] = 3,
+	['q'] = 3, ['r'] = 3, ['s'] = 3, ['t'] = 3, ['u'] = 3, ['v'] = 3, ['w'] = 3, ['x'] = 3,
+	['y'] = 3, ['z'] = 3,
+};
+#define IGLU_VENDOR_CHAR 1   /* bit 0: allowed in a vendor; bit 1: also in a name or format */
+#define IGLU_NAME_CHAR   2
+
+/* The length of the part at s[0..n) up to the next '/', or 0 when it is empty, too long or
+ * holds a character outside its class. */
+static size_t
+part_len(const char *s, size_t n, unsigned char class)
 {
 	size_t i;
 
-	if (n == 0)
-		return 0;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (!isalnum(c) && c != '-' && c != '_' && !(dots && c == '.'))
+	for (i = 0; i < n && s[i] != '/'; i++)
+		if ((iglu_part_chars[(unsigned char)s[i]] & class) == 0)
 			return 0;
-	}
-	return 1;
+	return i <= IGLU_PART_MAX ? i : 0;
 }
 
-/* One version part: "0" or a positive integer without leading zeros; model must be > 0. */
+/* One version number: "0" or [1-9][0-9]* within a Java int; model must be > 0. '*' gives -1
+ * when star is set (criteria). */
 static int
-ver_part(const char *s, size_t n, int *out, int positive)
+ver_part(const char *s, size_t n, int *out, int positive, int star)
 {
 	size_t i;
 	long v = 0;
 
-	if (n == 0 || (n > 1 && s[0] == '0') || n > 9)
+	if (star && n == 1 && s[0] == '*') {
+		*out = -1;
+		return 0;
+	}
+	if (n == 0 || (n > 1 && s[0] == '0') || n > 10)
 		return -1;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
 		v = v * 10 + (s[i] - '0');
-	if (positive && v == 0)
+	}
+	if (v > INT_MAX || (positive && v == 0))
 		return -1;
 	*out = (int)v;
+	return 0;
+}
+
+/* "M-R-A" at s[0..n); with star, each part may be '*'. */
+static int
+ver_parse(const char *s, size_t n, int v[3], int star)
+{
+	const char *end = s + n, *d1 = memchr(s, '-', n), *d2;
+
+	if (d1 == NULL || (d2 = memchr(d1 + 1, '-', (size_t)(end - d1 - 1))) == NULL ||
+	    memchr(d2 + 1, '-', (size_t)(end - d2 - 1)) != NULL)
+		return -1;
+	return ver_part(s, (size_t)(d1 - s), &v[0], 1, star) == 0 &&
+	    ver_part(d1 + 1, (size_t)(d2 - d1 - 1), &v[1], 0, star) == 0 &&
+	    ver_part(d2 + 1, (size_t)(end - d2 - 1), &v[2], 0, star) == 0 ? 0 : -1;
+}
+
+int
+iglu_schemaver_parse(const char *s, size_t n, int *model, int *revision, int *addition)
+{
+	int v[3];
+
+	if (ver_parse(s, n, v, 0) < 0)
+		return -1;
+	*model = v[0];
+	*revision = v[1];
+	*addition = v[2];
+	return 0;
+}
+
+/* Split "iglu:V/N/F/VER" into its three names (copied into out[3], IGLU_PART_MAX + 1 bytes
+ * each) and the version text. Returns 0 or -1 (not that shape). */
+static int
+split_uri(const char *uri, size_t len, char *out[3], const char **ver, size_t *verlen)
+{
+	static const unsigned char class[3] = { IGLU_VENDOR_CHAR, IGLU_NAME_CHAR, IGLU_NAME_CHAR };
+	size_t pos = 5, n, k;
+
+	if (uri == NULL || len < 5 || memcmp(uri, "iglu:", 5) != 0)
+		return -1;
+	for (k = 0; k < 3; k++) {
+		n = part_len(uri + pos, len - pos, class[k]);
+		if (n == 0 || pos + n >= len || uri[pos + n] != '/')
+			return -1;
+		memcpy(out[k], uri + pos, n);
+		out[k][n] = '\0';
+		pos += n + 1;
+	}
+	*ver = uri + pos;
+	*verlen = len - pos;
+	return 0;
+}
+
+int
+iglu_key_parsen(const char *uri, size_t len, struct iglu_key *key, const char **code)
+{
+	char *parts[3] = { key->vendor, key->name, key->format };
+	const char *ver, *dummy;
+	size_t verlen, i, dashes = 0;
+	int v[3];
+
+	if (code == NULL)
+		code = &dummy;
+	*code = "INVALID_IGLUURI";
+	if (split_uri(uri, len, parts, &ver, &verlen) < 0)
+		return -1;
+	/* the rigid version shape [0-9]*-[0-9]*-[0-9]* */
+	for (i = 0; i < verlen; i++)
+		if (ver[i] == '-')
+			dashes++;
+		else if (ver[i] < '0' || ver[i] > '9')
+			return -1;
+	if (dashes != 2)
+		return -1;
+	*code = "INVALID_SCHEMAVER";
+	if (ver_parse(ver, verlen, v, 0) < 0)
+		return -1;
+	key->model = v[0];
+	key->revision = v[1];
+	key->addition = v[2];
+	*code = NULL;
 	return 0;
 }
 
 int
 iglu_key_parse(const char *uri, struct iglu_key *key, const char **code)
 {
-	const char *p, *seg[4], *end[4], *d1, *d2;
-	size_t i;
-	const char *dummy;
+	return iglu_key_parsen(uri, uri ? strlen(uri) : 0, key, code);
+}
 
-	if (code == NULL)
-		code = &dummy;
-	*code = "INVALID_IGLUURI";
-	if (uri == NULL || strncmp(uri, "iglu:", 5) != 0)
-		return -1;
-	p = uri + 5;
-	for (i = 0; i < 4; i++) {
-		seg[i] = p;
-		end[i] = i < 3 ? strchr(p, '/') : p + strlen(p);
-		if (end[i] == NULL)
-			return -1;
-		p = end[i] + 1;
-	}
-	if (!seg_ok(seg[0], (size_t)(end[0] - seg[0]), 1) ||
-	    !seg_ok(seg[1], (size_t)(end[1] - seg[1]), 0) ||
-	    !seg_ok(seg[2], (size_t)(end[2] - seg[2]), 0))
-		return -1;
-	/* Version shape as IGLU-CORE's URI regex: [0-9]*-[0-9]*-[0-9]* */
-	for (p = seg[3]; p < end[3]; p++)
-		if (!isdigit((unsigned char)*p) && *p != '-')
-			return -1;
-	d1 = memchr(seg[3], '-', (size_t)(end[3] - seg[3]));
-	d2 = d1 ? memchr(d1 + 1, '-', (size_t)(end[3] - d1 - 1)) : NULL;
-	if (d1 == NULL || d2 == NULL || memchr(d2 + 1, '-', (size_t)(end[3] - d2 - 1)) != NULL)
-		return -1;
-	if ((size_t)(end[0] - seg[0]) >= sizeof(key->vendor) ||
-	    (size_t)(end[1] - seg[1]) >= sizeof(key->name) ||
-	    (size_t)(end[2] - seg[2]) >= sizeof(key->format))
-		return -1;
-	*code = "INVALID_SCHEMAVER";
-	if (ver_part(seg[3], (size_t)(d1 - seg[3]), &key->model, 1) < 0 ||
-	    ver_part(d1 + 1, (size_t)(d2 - d1 - 1), &key->revision, 0) < 0 ||
-	    ver_part(d2 + 1, (size_t)(end[3] - d2 - 1), &key->addition, 0) < 0)
-		return -1;
-	memcpy(key->vendor, seg[0], (size_t)(end[0] - seg[0]));
-	key->vendor[end[0] - seg[0]] = 0;
-	memcpy(key->name, seg[1], (size_t)(end[1] - seg[1]));
-	key->name[end[1] - seg[1]] = 0;
-	memcpy(key->format, seg[2], (size_t)(end[2] - seg[2]));
-	key->format[end[2] - seg[2]] = 0;
-	*code = NULL;
-	return 0;
+/* 1 when s is a whole part of the given class. */
+static int
+part_ok(const char *s, unsigned char class)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && part_len(s, n, class) == n;
+}
+
+int
+iglu_key_valid(const struct iglu_key *key)
+{
+	return part_ok(key->vendor, IGLU_VENDOR_CHAR) && part_ok(key->name, IGLU_NAME_CHAR) &&
+	    part_ok(key->format, IGLU_NAME_CHAR) && key->model > 0 && key->revision >= 0 &&
+	    key->addition >= 0;
+}
+
+int
+iglu_key_path_safe(const struct iglu_key *key)
+{
+	const char *p = key->vendor;
+
+	while (*p == '.')
+		p++;
+	return *p != '\0';
 }
 
 char *
@@ -136,36 +230,39 @@ iglu_key_format(const struct iglu_key *key, char *out, size_t outlen)
 	return out;
 }
 
-static int
-crit_part(const char *s, size_t n, int v)
+int
+iglu_criterion_parse(const char *s, struct iglu_criterion *c)
 {
-	char tmp[16];
+	char *parts[3] = { c->vendor, c->name, c->format };
+	const char *ver;
+	size_t verlen;
+	int v[3];
 
-	if (n == 1 && s[0] == '*')
-		return 1;
-	if (n == 0 || n >= sizeof(tmp))
-		return 0;
-	snprintf(tmp, sizeof(tmp), "%d", v);
-	return strlen(tmp) == n && memcmp(tmp, s, n) == 0;
+	if (s == NULL || split_uri(s, strlen(s), parts, &ver, &verlen) < 0 ||
+	    ver_parse(ver, verlen, v, 1) < 0)
+		return -1;
+	c->model = v[0];
+	c->revision = v[1];
+	c->addition = v[2];
+	return 0;
+}
+
+int
+iglu_criterion_matches(const struct iglu_criterion *c, const struct iglu_key *key)
+{
+	return (c->model < 0 || c->model == key->model) &&
+	    (c->revision < 0 || c->revision == key->revision) &&
+	    (c->addition < 0 || c->addition == key->addition) &&
+	    strcmp(c->name, key->name) == 0 && strcmp(c->vendor, key->vendor) == 0 &&
+	    strcmp(c->format, key->format) == 0;
 }
 
 int
 iglu_key_matches(const struct iglu_key *key, const char *criterion)
 {
-	char prefix[400];
-	const char *ver, *d1, *d2;
-	int n;
+	struct iglu_criterion c;
 
-	n = snprintf(prefix, sizeof(prefix), "iglu:%s/%s/%s/", key->vendor, key->name, key->format);
-	if (n < 0 || (size_t)n >= sizeof(prefix) || strncmp(criterion, prefix, (size_t)n) != 0)
-		return 0;
-	ver = criterion + n;
-	if ((d1 = strchr(ver, '-')) == NULL || (d2 = strchr(d1 + 1, '-')) == NULL ||
-	    strchr(d2 + 1, '-') != NULL)
-		return 0;
-	return crit_part(ver, (size_t)(d1 - ver), key->model) &&
-	    crit_part(d1 + 1, (size_t)(d2 - d1 - 1), key->revision) &&
-	    crit_part(d2 + 1, strlen(d2 + 1), key->addition);
+	return iglu_criterion_parse(criterion, &c) == 0 && iglu_criterion_matches(&c, key);
 }
 
 /* ---------- resolver state ---------- */
@@ -248,16 +345,6 @@ iglu_resolver_set_timeouts(struct iglu_resolver *r, long connect_ms, long total_
 	r->total_ms = total_ms;
 }
 
-static size_t
-str_hash(const char *s)
-{
-	size_t h = 1469598103934665603ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
-}
-
 static void
 retire(struct iglu_resolver *r, struct jsonschema *s)
 {
@@ -333,7 +420,7 @@ cache_find(struct iglu_resolver *r, const char *key)
 {
 	struct entry *e;
 
-	for (e = r->buckets[str_hash(key) % r->n_buckets]; e != NULL; e = e->hnext)
+	for (e = r->buckets[(size_t)fnv_str(key) % r->n_buckets]; e != NULL; e = e->hnext)
 		if (strcmp(e->key, key) == 0)
 			return e;
 	return NULL;
@@ -357,7 +444,7 @@ entry_clear(struct iglu_resolver *r, struct entry *e)
 static void
 cache_remove(struct iglu_resolver *r, struct entry *e)
 {
-	struct entry **pp = &r->buckets[str_hash(e->key) % r->n_buckets];
+	struct entry **pp = &r->buckets[(size_t)fnv_str(e->key) % r->n_buckets];
 
 	while (*pp != e)
 		pp = &(*pp)->hnext;
@@ -381,7 +468,7 @@ cache_add(struct iglu_resolver *r, const char *key)
 	}
 	while (r->n_entries >= r->cache_size && r->lru_tail != NULL)
 		cache_remove(r, r->lru_tail);
-	b = str_hash(key) % r->n_buckets;
+	b = (size_t)fnv_str(key) % r->n_buckets;
 	e->hnext = r->buckets[b];
 	r->buckets[b] = e;
 	lru_push(r, e);
@@ -457,6 +544,18 @@ read_file(const char *path, struct buf *b, size_t max, int *enoent)
 	return 0;
 }
 
+/*
+ * Only a key that follows Iglu's grammar (callers may build one field by field) and whose vendor
+ * is not a dot segment becomes a path or URL: "iglu:../x/jsonschema/1-0-0" would otherwise read
+ * <registry>/x/... (curl normalises "/schemas/../x") or a file outside the embedded folder. Such
+ * a key is not found in any repository, as a registry that refuses the path would answer.
+ */
+static int
+key_fetchable(const struct iglu_key *k)
+{
+	return iglu_key_valid(k) && iglu_key_path_safe(k);
+}
+
 static enum fetch_result
 fetch_embedded(struct iglu_resolver *r, const struct iglu_repo *p, const struct iglu_key *k,
     json_t **out, char *msg, size_t msglen)
@@ -465,8 +564,7 @@ fetch_embedded(struct iglu_resolver *r, const struct iglu_repo *p, const struct 
 	json_error_t je;
 	int enoent, n;
 
-	/* the key grammar allows a vendor of "." or "..": never leave the registry folder */
-	if (strcmp(k->vendor, ".") == 0 || strcmp(k->vendor, "..") == 0)
+	if (!key_fetchable(k))
 		return FETCH_NOT_FOUND;
 	n = snprintf(path, sizeof(path), "%s/%s/%s/%s/%d-%d-%d", p->path, k->vendor, k->name,
 	    k->format, k->model, k->revision, k->addition);
@@ -480,7 +578,8 @@ fetch_embedded(struct iglu_resolver *r, const struct iglu_repo *p, const struct 
 		snprintf(msg, msglen, "%.400s: %.200s", path, strerror(errno));
 		return FETCH_REPO_FAILURE;
 	}
-	*out = jsonschema_json_loadb(r->body.data ? r->body.data : "", r->body.len, 0, 0, &je);
+	*out = jsonschema_json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_ALLOW_NUL, 0,
+	    &je);
 	if (*out == NULL) {
 		snprintf(msg, msglen, "%.400s is not valid JSON: %s", path, je.text);
 		return FETCH_REPO_FAILURE;
@@ -503,13 +602,15 @@ static enum fetch_result
 fetch_http(struct iglu_resolver *r, const struct iglu_repo *p, const struct iglu_key *k,
     json_t **out, char *msg, size_t msglen)
 {
-	char url[2048], hdr[600], errbuf[CURL_ERROR_SIZE];
+	char url[2048 + IGLU_URI_MAX], hdr[600], errbuf[CURL_ERROR_SIZE];
 	struct curl_slist *headers = NULL;
 	json_error_t je;
 	CURLcode cc;
 	long status = 0;
 	int n;
 
+	if (!key_fetchable(k))
+		return FETCH_NOT_FOUND;
 	if (r->curl == NULL && (r->curl = curl_easy_init()) == NULL) {
 		snprintf(msg, msglen, "cannot initialise libcurl");
 		return FETCH_REPO_FAILURE;
@@ -559,7 +660,8 @@ fetch_http(struct iglu_resolver *r, const struct iglu_repo *p, const struct iglu
 		return FETCH_REPO_FAILURE;
 	}
 	/* big integer bounds (e.g. mobile_context's 9223372036854776000) must load too */
-	*out = jsonschema_json_loadb(r->body.data ? r->body.data : "", r->body.len, 0, 0, &je);
+	*out = jsonschema_json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_ALLOW_NUL, 0,
+	    &je);
 	if (*out == NULL || !json_is_object(*out)) {
 		json_decref(*out);
 		*out = NULL;
@@ -735,7 +837,7 @@ cache_key(const struct iglu_key *k, char *out)
 static struct entry *
 resolve(struct iglu_resolver *r, const struct iglu_key *k)
 {
-	char key[512];
+	char key[IGLU_URI_MAX];
 	struct entry *e;
 	struct jsonschema *old_compiled = NULL;
 	json_t *old_schema = NULL;
@@ -914,14 +1016,13 @@ iglu_validate(struct iglu_resolver *r, const struct iglu_key *key, const json_t 
 static int
 superseded_by(const json_t *schema, const struct iglu_key *key, struct iglu_key *out)
 {
-	const char *v = json_string_value(json_object_get(schema, "$supersededBy"));
-	char uri[600];
-	const char *code;
+	const json_t *v = json_object_get(schema, "$supersededBy");
 
-	if (v == NULL)
+	if (!json_is_string(v))
 		return 0;
-	snprintf(uri, sizeof(uri), "iglu:%s/%s/%s/%s", key->vendor, key->name, key->format, v);
-	if (iglu_key_parse(uri, out, &code) < 0)
+	*out = *key;
+	if (iglu_schemaver_parse(json_string_value(v), json_string_length(v), &out->model,
+	    &out->revision, &out->addition) < 0)
 		return 0;
 	if (out->model != key->model)
 		return 0;   /* superseding stays within one model */

@@ -30,8 +30,12 @@
 
 #include "buf.h"
 #include "jsonschema.h"
+#include "fnv.h"
+#include "jnum.h"
 #include "jsonschema_format.h"
 #include "jsonschema_meta.h"
+#include "pct.h"
+#include "utf8.h"
 
 #define JS_MAX_COMPILE_DEPTH 200
 #define JS_MAX_VALIDATE_DEPTH 400
@@ -305,19 +309,14 @@ ptr_token(const char *s, size_t n, char *out, size_t outlen)
 {
 	size_t i, o = 0;
 
-	for (i = 0; i < n; i++) {
-		char ch = s[i];
+	for (i = 0; i < n;) {
+		char ch;
 
-		if (ch == '~' && i + 1 < n && (s[i + 1] == '0' || s[i + 1] == '1')) {
+		if (s[i] == '~' && i + 1 < n && (s[i + 1] == '0' || s[i + 1] == '1')) {
 			ch = s[i + 1] == '0' ? '~' : '/';
-			i++;
-		} else if (ch == '%' && i + 2 < n) {
-			unsigned v;
-
-			if (sscanf(s + i + 1, "%2x", &v) == 1) {
-				ch = (char)v;
-				i += 2;
-			}
+			i += 2;
+		} else {
+			ch = (char)pct_next(s, n, &i, 0);   /* RFC 6901 §6: a URI fragment */
 		}
 		if (o + 1 >= outlen)
 			return -1;
@@ -363,6 +362,36 @@ json_pointer(json_t *doc, const char *frag)
 	return cur;
 }
 
+/*
+ * The subschema a location-independent "$ref": "#foo" names: the first object, in document
+ * order and depth first from the root, whose "id" is the string "#foo" (draft 4 §7.2; networknt
+ * JsonMetaSchema.getNodeByFragmentRef, which Snowplow's validator uses, compares the whole
+ * reference with "id" exactly that way).
+ */
+static json_t *
+find_by_id(json_t *node, const char *ref, int depth)
+{
+	json_t *v, *hit;
+	const char *k;
+	size_t i;
+
+	if (depth > 256)
+		return NULL;
+	if (json_is_object(node)) {
+		v = json_object_get(node, "id");
+		if (json_is_string(v) && strcmp(json_string_value(v), ref) == 0)
+			return node;
+		json_object_foreach(node, k, v)
+			if ((hit = find_by_id(v, ref, depth + 1)) != NULL)
+				return hit;
+	} else if (json_is_array(node)) {
+		json_array_foreach(node, i, v)
+			if ((hit = find_by_id(v, ref, depth + 1)) != NULL)
+				return hit;
+	}
+	return NULL;
+}
+
 static int
 bind_ref(struct cctx *c, struct jnode *n, const char *uri)
 {
@@ -374,7 +403,8 @@ bind_ref(struct cctx *c, struct jnode *n, const char *uri)
 	n->has_ref = 1;
 	n->ref_uri = uri;
 	if (base == 0) {
-		target = json_pointer(c->s->doc, frag);
+		target = *frag == 0 || *frag == '/' ? json_pointer(c->s->doc, frag) :
+		    find_by_id(c->s->doc, uri, 0);
 		if (target == NULL || !json_is_object(target))
 			return cerr(c, "cannot resolve $ref \"%s\"", uri);
 		n->ref = compile_node(c, target);
@@ -931,13 +961,7 @@ js_hash(const json_t *v)
 		return h * 0x9E3779B97F4A7C15ULL + 1;
 	}
 	case JSON_STRING: {
-		const unsigned char *p = (const unsigned char *)json_string_value(v);
-		size_t i, n = json_string_length(v);
-
-		h = 1469598103934665603ULL;
-		for (i = 0; i < n; i++)
-			h = (h ^ p[i]) * 1099511628211ULL;
-		return h + 2;
+		return fnv_bytes(FNV_OFFSET, json_string_value(v), json_string_length(v)) + 2;
 	}
 	case JSON_ARRAY: {
 		size_t i;
@@ -953,11 +977,8 @@ js_hash(const json_t *v)
 		uint64_t sum = 4;
 
 		json_object_foreach((json_t *)v, k, x) {
-			uint64_t kh = 1469598103934665603ULL;
-			const char *q;   /* json_object_foreach needs k untouched */
+			uint64_t kh = fnv_str(k);
 
-			for (q = k; *q; q++)
-				kh = (kh ^ (unsigned char)*q) * 1099511628211ULL;
 			sum += (kh ^ (js_hash(x) * 0x9E3779B97F4A7C15ULL)) * 0xff51afd7ed558ccdULL;
 		}
 		return sum;
@@ -1017,92 +1038,58 @@ has_duplicates(const json_t *arr)
 	return dup;
 }
 
-/* d as mant * 10^exp with the shortest decimal that reads back as d. */
-static int
-decimal_of(double d, uint64_t *mant, int *exp)
+/* (a * b) mod m without overflow. */
+static uint64_t
+mulmod(uint64_t a, uint64_t b, uint64_t m)
 {
-	char tmp[40], *p, *e;
-	int prec, ndig = 0;
-	uint64_t m = 0;
-
-	if (!isfinite(d))
-		return -1;
-	for (prec = 0; prec < 17; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*e", prec, d);
-		if (strtod(tmp, NULL) == d)
-			break;
-	}
-	p = tmp;
-	if (*p == '-')
-		p++;
-	for (; *p && *p != 'e'; p++) {
-		if (*p == '.')
-			continue;
-		m = m * 10 + (uint64_t)(*p - '0');
-		ndig++;
-	}
-	if (*p != 'e')
-		return -1;
-	*exp = (int)strtol(p + 1, &e, 10) - (ndig - 1);
-	*mant = m;
-	return 0;
+	return (uint64_t)((unsigned __int128)a * b % m);
 }
 
-static int
-scale128(unsigned __int128 *v, int k)
+/* 10^k mod m. */
+static uint64_t
+pow10mod(int k, uint64_t m)
 {
-	while (k-- > 0) {
-		if (*v > ((unsigned __int128)-1) / 10)
-			return -1;
-		*v *= 10;
+	uint64_t r = 1 % m, base = 10 % m;
+
+	for (; k > 0; k >>= 1) {
+		if (k & 1)
+			r = mulmod(r, base, m);
+		base = mulmod(base, base, m);
 	}
-	return 0;
+	return r;
 }
 
+/*
+ * multipleOf as networknt 1.0.76 decides it (MultipleOfValidator): both numbers become
+ * BigDecimals of Java's Double.toString of their double values, and the remainder of the
+ * division must be zero. jnum_decimal gives those decimals as mant * 10^exp; the remainder is
+ * then exact integer arithmetic for any exponents (1e308 against 0.5 included), with no
+ * stdio in the usual cases. (networknt keeps a data literal with a '.' or an exponent as
+ * written; jansson hands over its double, so literals of more than 17 significant digits are
+ * taken at their double's value.)
+ */
 static int
 multiple_ok(const json_t *x, const json_t *m)
 {
-	uint64_t ma, mb;
-	int ea, eb, e;
-	unsigned __int128 a, b;
-	double q, dx, dm;
+	uint64_t ma, mb, div;
+	int ea, eb, k;
 
-	if (json_is_integer(x) && json_is_integer(m)) {
-		json_int_t i = json_integer_value(x), j = json_integer_value(m);
-
-		if (j == 0)
-			return 0;
-		if (j == 1 || j == -1)
-			return 1;
-		return i % j == 0;
-	}
-	dx = json_number_value(x);
-	dm = json_number_value(m);
-	if (dm == 0 || !isfinite(dx))
+	if (jnum_decimal(json_number_value(x), &ma, &ea) < 0 ||
+	    jnum_decimal(json_number_value(m), &mb, &eb) < 0 || mb == 0)
 		return 0;
-	if (dx == 0)
+	if (ma == 0)
 		return 1;
-	if (decimal_of(fabs(dx), &ma, &ea) == 0 && decimal_of(fabs(dm), &mb, &eb) == 0 && mb != 0) {
-		e = ea < eb ? ea : eb;
-		a = ma;
-		b = mb;
-		if (ea - e <= 40 && eb - e <= 40 && scale128(&a, ea - e) == 0 &&
-		    scale128(&b, eb - e) == 0)
-			return a % b == 0;
+	if (eb <= ea)   /* ma * 10^(ea-eb) divisible by mb */
+		return mulmod(ma % mb, pow10mod(ea - eb, mb), mb) == 0;
+	k = eb - ea;    /* ma divisible by mb * 10^k, which exceeds ma (< 10^17) once k > 17 */
+	if (k > 17)
+		return 0;
+	for (div = mb; k > 0; k--) {
+		if (div > ma / 10)
+			return 0;
+		div *= 10;
 	}
-	q = dx / dm;
-	return isfinite(q) && fabs(q - nearbyint(q)) <= 1e-9 * fmax(1.0, fabs(q));
-}
-
-static size_t
-utf8_codepoints(const char *s, size_t len)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < len; i++)
-		if (((unsigned char)s[i] & 0xC0) != 0x80)
-			n++;
-	return n;
+	return ma % div == 0;
 }
 
 /* 1 when the pattern matches somewhere in s, 0 when not, -1 when PCRE2 gave up. */
@@ -1141,8 +1128,10 @@ v_number(struct vctx *c, const struct jnode *n, const json_t *inst, const struct
 		}
 	}
 	if (n->multiple_of != NULL && !multiple_ok(inst, n->multiple_of)) {
-		report(c, p, NULL, "multipleOf", NULL, "must be multiple of %s",
-		    jtext(n->multiple_of, t, sizeof(t)));
+		char d[JNUM_BUFSZ];   /* networknt prints the divisor as a Java double: "2.0" */
+
+		jnum_java_double(json_number_value(n->multiple_of), d);
+		report(c, p, NULL, "multipleOf", NULL, "must be multiple of %s", d);
 		FAIL_FAST();
 	}
 	return ok;

@@ -1,14 +1,17 @@
 /*
  * jsonschema_format: hand-written recognisers for the draft-04 formats (RFC 3339 date-time and
- * full-date, RFC 5322-ish addr-spec, RFC 1123 hostname, dotted-quad IPv4, RFC 4291 IPv6, RFC 3986
- * absolute URI, RFC 4122 UUID text, and "regex" as a PCRE2 pattern). They are deliberately
- * strict about shape and ranges and never allocate, except "regex", which compiles the pattern.
+ * full-date, RFC 5322-ish addr-spec, RFC 1123 hostname, dotted-quad IPv4, RFC 4291 IPv6, the
+ * absolute URI as networknt 1.0.76 approximates RFC 3986, RFC 4122 UUID text, and "regex" as a
+ * PCRE2 pattern). They are deliberately strict about shape and ranges and never allocate,
+ * except "regex", which compiles the pattern.
  */
 #include <arpa/inet.h>
 #include <string.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+
+#include "timefmt.h"
 
 #include "jsonschema_format.h"
 
@@ -88,19 +91,13 @@ digits(const char *s, int n, int *v)
 static int
 full_date(const char *s, size_t len)
 {
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int y, m, d, leap;
+	int y, m, d;
 
 	if (len < 10 || s[4] != '-' || s[7] != '-')
 		return 0;
 	if (!digits(s, 4, &y) || !digits(s + 5, 2, &m) || !digits(s + 8, 2, &d))
 		return 0;
-	if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
-		return 0;
-	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (m == 2 && d == 29 && !leap)
-		return 0;
-	return 1;
+	return timefmt_date_valid(y, m, d);
 }
 
 /* RFC 3339 date-time: full-date "T" HH:MM:SS[.frac] ("Z" / ±HH:MM); "t" and "z" allowed. */
@@ -205,25 +202,34 @@ ipv6(const char *s, size_t len)
 	return inet_pton(AF_INET6, tmp, out) == 1;
 }
 
-/* Characters RFC 3986 allows outside percent-encodings, plus non-ASCII bytes (java.net.URI's
- * "other" category, which upstream's validator accepts). */
-static int
-uri_char(unsigned char c)
+/*
+ * "uri" as networknt 1.0.76 asserts it for draft 4 (JsonMetaSchema's COMMON_BUILTIN_FORMATS, a
+ * whole-string match of RFC 3986's grammar approximated by character classes):
+ *   ^[A-Za-z][A-Za-z0-9+.-]*:(//([U]*@)?[H]*(:[0-9]*)?)?[P]*([?][Q]*)?([#][Q]*)?
+ * with U = unreserved sub-delims % :, H = U minus ':' plus % : [ ], P = U @ /, Q = P ?. So
+ * non-ASCII characters are refused, '%' needs no hex digits, brackets only stand in the host,
+ * and "a:" is a URI. The test suite checks this recogniser against the regex itself.
+ */
+enum { URI_U = 1, URI_H = 2, URI_P = 4, URI_Q = 8 };
+
+static unsigned
+uri_class(unsigned char c)
 {
-	if (c >= 0x80)
-		return 1;
-	if (is_alpha(c) || is_digit(c))
-		return 1;
-	return strchr("-._~:/?#[]@!$&'()*+,;=", c) != NULL && c != 0;
+	if (is_alpha(c) || is_digit(c) || (c && strchr("._~-%!$&'()*+,;=:", c)))
+		return URI_U | URI_H | URI_P | URI_Q;
+	switch (c) {
+	case '[': case ']': return URI_H;
+	case '@': case '/': return URI_P | URI_Q;
+	case '?':           return URI_Q;
+	}
+	return 0;
 }
 
-/* An absolute URI: scheme ":" followed by URI characters and valid %HH escapes; at most one
- * '#'. */
 static int
 uri(const char *s, size_t len)
 {
-	size_t i;
-	int hashes = 0;
+	size_t i, main_end, last_bracket = 0, at = 0, n_at = 0;
+	int brackets = 0;
 
 	if (len == 0 || !is_alpha((unsigned char)s[0]))
 		return 0;
@@ -231,23 +237,49 @@ uri(const char *s, size_t len)
 		if (!is_alpha((unsigned char)s[i]) && !is_digit((unsigned char)s[i]) &&
 		    s[i] != '+' && s[i] != '-' && s[i] != '.')
 			return 0;
-	if (i + 1 >= len || s[i + 1] == '#')
-		return 0;   /* java.net.URI: "Expected scheme-specific part" */
-	for (i++; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
+	if (i == len)
+		return 0;
+	s += i + 1;
+	len -= i + 1;
+	/* the part before '?' or '#', then the query (no '#'), then the fragment */
+	for (main_end = 0; main_end < len && s[main_end] != '?' && s[main_end] != '#'; main_end++) {
+		unsigned k = uri_class((unsigned char)s[main_end]);
 
-		if (c == '%') {
-			if (i + 2 >= len || !is_hex((unsigned char)s[i + 1]) ||
-			    !is_hex((unsigned char)s[i + 2]))
+		if ((k & URI_P) == 0) {
+			if ((k & URI_H) == 0)
 				return 0;
-			i += 2;
-			continue;
+			brackets = 1;
+			last_bracket = main_end;
 		}
-		if (c == '#' && ++hashes > 1)
-			return 0;
-		if (!uri_char(c))
-			return 0;
 	}
+	i = main_end;
+	if (i < len && s[i] == '?')
+		for (i++; i < len && s[i] != '#'; i++)
+			if ((uri_class((unsigned char)s[i]) & URI_Q) == 0)
+				return 0;
+	if (i < len)   /* '#' */
+		for (i++; i < len; i++)
+			if ((uri_class((unsigned char)s[i]) & URI_Q) == 0)
+				return 0;
+	if (!brackets)
+		return 1;  /* the path alone matches [P]* */
+	/* a bracket is only allowed in the authority: "//" then ([U]*@)?[H]* up to it */
+	if (main_end < 2 || s[0] != '/' || s[1] != '/')
+		return 0;
+	for (i = 2; i <= last_bracket; i++) {
+		if (s[i] == '/')
+			return 0;
+		if (s[i] == '@') {
+			at = i;
+			n_at++;
+		}
+	}
+	if (n_at > 1)
+		return 0;
+	if (n_at == 1)
+		for (i = 2; i < at; i++)
+			if ((uri_class((unsigned char)s[i]) & URI_U) == 0)
+				return 0;
 	return 1;
 }
 

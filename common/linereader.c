@@ -28,10 +28,25 @@ linereader_free(struct linereader *lr)
 	lr->buf = NULL;
 }
 
-size_t
-linereader_pending(const struct linereader *lr)
+int
+linereader_has_line(const struct linereader *lr)
 {
-	return lr->end - lr->start;
+	return lr->end > lr->start && memchr(lr->buf + lr->start, '\n', lr->end - lr->start) != NULL;
+}
+
+enum lr_status
+linereader_next_buffered(struct linereader *lr, const char **line, size_t *len)
+{
+	size_t have = lr->end - lr->start;
+
+	if (have == 0 || lr->discarding)
+		return LR_AGAIN;
+	if (linereader_has_line(lr))
+		return linereader_next(lr, line, len);   /* finds it without reading */
+	*line = lr->buf + lr->start;
+	*len = have > lr->max_line ? lr->max_line : have;
+	lr->start = lr->end;
+	return LR_PARTIAL;
 }
 
 size_t
@@ -118,4 +133,10 @@ linereader_next(struct linereader *lr, const char **line, size_t *len)
 		}
 		lr->end += (size_t)n;
 	}
+}
+
+size_t
+linereader_pending(const struct linereader *lr)
+{
+	return lr->end - lr->start;
 }

@@ -22,6 +22,7 @@ enum lr_status {
 	LR_AGAIN,        /* no complete line yet: EAGAIN or EINTR; call again later */
 	LR_EOF,          /* end of input, nothing left */
 	LR_ERROR,        /* read failed; errno is set */
+	LR_PARTIAL,      /* linereader_next_buffered: the start of an unterminated line */
 };
 
 struct linereader {
@@ -47,5 +48,11 @@ size_t linereader_pending(const struct linereader *lr);
 /* Forget the buffered bytes that were not returned (the caller seeks back over them) and return
  * how many there were. */
 size_t linereader_drop(struct linereader *lr);
+/* 1 when a whole line is buffered, so that linereader_next returns it without reading. */
+int linereader_has_line(const struct linereader *lr);
+/* linereader_next without ever reading, for a stage that stops reading (SIGTERM) but keeps
+ * what it has read: a buffered whole line (LR_LINE or LR_TOOLONG), else the buffered start of
+ * an unterminated line, cut to max_line bytes and consumed (LR_PARTIAL), else LR_AGAIN. */
+enum lr_status linereader_next_buffered(struct linereader *lr, const char **line, size_t *len);
 
 #endif

@@ -15,6 +15,10 @@
 #include <string.h>
 
 #include "event.h"
+#include "iglu.h"
+#include "jnum.h"
+#include "jsonw.h"
+#include "timefmt.h"
 #include "utf8.h"
 
 /* SDK column classes (sinks.md §1.2). */
@@ -42,46 +46,6 @@ tf_required(int col)
 	    col == COL_V_ETL;
 }
 
-int
-sdkjson_json_string(struct buf *out, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i, run = 0;
-
-	if (buf_reserve(out, n + 2) == -1 || buf_append_byte(out, '"') == -1)
-		return -1;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char esc[7];
-		size_t elen = 2;
-
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		if (buf_append(out, s + run, i - run) == -1)
-			return -1;
-		run = i + 1;
-		esc[0] = '\\';
-		switch (c) {
-		case '"':  esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		default:
-			esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
-			esc[4] = hex[c >> 4]; esc[5] = hex[c & 15];
-			elen = 6;
-		}
-		if (buf_append(out, esc, elen) == -1)
-			return -1;
-	}
-	if (buf_append(out, s + run, n - run) == -1)
-		return -1;
-	return buf_append_byte(out, '"');
-}
-
 /* ---- scalar decoders (sinks.md §1.3) ---- */
 
 static int
@@ -98,16 +62,6 @@ tf_digits(const char *s, size_t n, int *v)
 		*v = *v * 10 + (s[i] - '0');
 	}
 	return 0;
-}
-
-static int
-tf_days_in_month(int y, int m)
-{
-	static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 29;
-	return d[m - 1];
 }
 
 int
@@ -141,8 +95,7 @@ sdkjson_timestamp(const char *s, size_t n, char *iso, struct tm *tm)
 	}
 	if (t[n - 1] != 'Z')
 		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || d > tf_days_in_month(y, mo) || h > 23 || mi > 59 ||
-	    se > 59)
+	if (!timefmt_date_valid(y, mo, d) || h > 23 || mi > 59 || se > 59)
 		return -1;
 	if (tm) {
 		memset(tm, 0, sizeof(*tm));
@@ -261,17 +214,7 @@ tf_double(const char *s, size_t n, double *out, int *isnull)
 void
 sdkjson_double(double v, char *out)
 {
-	int prec;
-
-	for (prec = 15; prec <= 17; prec++) {
-		snprintf(out, 32, "%.*g", prec, v);
-		if (strtod(out, NULL) == v)
-			break;
-	}
-	/* Always a JSON real ("40.0", not "40"), as Java prints doubles: an integral first value
-	 * must not make Elasticsearch's dynamic mapping pick `long` for a double column. */
-	if (strpbrk(out, ".eEn") == NULL)
-		strcat(out, ".0");
+	jnum_java_double(v, out);   /* circe prints a JsonDouble with Double.toString */
 }
 
 static int
@@ -302,71 +245,9 @@ tf_uuid(const char *s, size_t n, char *out)
 
 /* ---- Iglu keys and self-describing JSON (sinks.md §1.4) ---- */
 
-static int
-tf_seg(const char **p, char *out, size_t outlen, int allow_dot)
-{
-	size_t n = 0;
-
-	while (**p && **p != '/') {
-		char c = **p;
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '_' || (allow_dot && c == '.')))
-			return -1;
-		if (n + 1 >= outlen)
-			return -1;
-		out[n++] = c;
-		(*p)++;
-	}
-	out[n] = 0;
-	return n ? 0 : -1;
-}
-
-static int
-tf_vernum(const char **p, int *v, int positive)
-{
-	const char *s = *p;
-	long x = 0;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	if (*s == '0' && s[1] >= '0' && s[1] <= '9')
-		return -1;     /* leading zero */
-	while (*s >= '0' && *s <= '9') {
-		x = x * 10 + (*s - '0');
-		if (x > 1000000000L)
-			return -1;
-		s++;
-	}
-	if (positive && x == 0)
-		return -1;
-	*v = (int)x;
-	*p = s;
-	return 0;
-}
-
-int
-sdkjson_iglu_parse(const char *uri, struct sdkjson_iglu_key *k)
-{
-	const char *p = uri;
-
-	if (strncmp(p, "iglu:", 5) != 0)
-		return -1;
-	p += 5;
-	if (tf_seg(&p, k->vendor, sizeof(k->vendor), 1) || *p++ != '/')
-		return -1;
-	if (tf_seg(&p, k->name, sizeof(k->name), 0) || *p++ != '/')
-		return -1;
-	if (tf_seg(&p, k->format, sizeof(k->format), 0) || *p++ != '/')
-		return -1;
-	if (tf_vernum(&p, &k->model, 1) || *p++ != '-' || tf_vernum(&p, &k->revision, 0) ||
-	    *p++ != '-' || tf_vernum(&p, &k->addition, 0) || *p != 0)
-		return -1;
-	return 0;
-}
-
 /* "<prefix><vendor'>_<name'>_<model>" (sinks.md §1.4 naming rules). */
 void
-sdkjson_field_name(const char *prefix, const struct sdkjson_iglu_key *k, char *out, size_t outlen)
+sdkjson_field_name(const char *prefix, const struct iglu_key *k, char *out, size_t outlen)
 {
 	char tmp[1100];
 	size_t n = 0, i;
@@ -401,7 +282,7 @@ sdkjson_field_name(const char *prefix, const struct sdkjson_iglu_key *k, char *o
 
 /* Check a self-describing object: schema a valid Iglu URI, data present. */
 static json_t *
-tf_self_describing(json_t *j, struct sdkjson_iglu_key *k, char *msg, size_t msglen)
+tf_self_describing(json_t *j, struct iglu_key *k, char *msg, size_t msglen)
 {
 	json_t *schema, *data;
 
@@ -415,7 +296,7 @@ tf_self_describing(json_t *j, struct sdkjson_iglu_key *k, char *msg, size_t msgl
 		snprintf(msg, msglen, "self-describing JSON has no string \"schema\"");
 		return NULL;
 	}
-	if (sdkjson_iglu_parse(json_string_value(schema), k) == -1) {
+	if (iglu_key_parsen(json_string_value(schema), json_string_length(schema), k, NULL) == -1) {
 		snprintf(msg, msglen, "invalid Iglu schema URI: %.300s", json_string_value(schema));
 		return NULL;
 	}
@@ -434,7 +315,7 @@ static int
 tf_json_column(int col, const char *s, size_t n, json_t *acc, char *ukey, size_t ukeylen,
     json_t **uval, char *msg, size_t msglen)
 {
-	struct sdkjson_iglu_key k;
+	struct iglu_key k;
 	json_error_t jerr;
 	json_t *root, *data;
 	int unstruct = col == COL_UNSTRUCT_EVENT;
@@ -523,7 +404,7 @@ tf_write_fields(struct buf *doc, json_t *obj)
 	json_t *v;
 
 	json_object_foreach(obj, key, v) {
-		if (buf_append_byte(doc, ',') || sdkjson_json_string(doc, key, strlen(key)) ||
+		if (buf_append_byte(doc, ',') || jsonw_string(doc, key, strlen(key)) ||
 		    buf_append_byte(doc, ':') || tf_append_json(doc, v))
 			return -1;
 	}
@@ -619,7 +500,7 @@ sdkjson_enriched(const char *line, size_t len, int shard_col, struct buf *doc,
 		}
 		switch (cls) {
 		case TF_STR:
-			w |= sdkjson_json_string(doc, v, n);
+			w |= jsonw_string(doc, v, n);
 			break;
 		case TF_INT: {
 			long iv;
@@ -715,7 +596,7 @@ sdkjson_enriched(const char *line, size_t len, int shard_col, struct buf *doc,
 	if (tf_write_fields(doc, ctx) == -1 || tf_write_fields(doc, dctx) == -1)
 		goto oom;
 	if (uval) {
-		if (buf_append_byte(doc, ',') || sdkjson_json_string(doc, ukey, strlen(ukey)) ||
+		if (buf_append_byte(doc, ',') || jsonw_string(doc, ukey, strlen(ukey)) ||
 		    buf_append_byte(doc, ':') || tf_append_json(doc, uval))
 			goto oom;
 	}

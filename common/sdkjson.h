@@ -1,8 +1,7 @@
 /*
  * sdkjson: one enriched TSV line into the JSON document Snowplow's Scala Analytics SDK 2.1.0
  * produces with Event.parse(line) and toJson(lossy = true) (sinks.md §1), which is what Snowplow
- * Mini's loader indexes (es-sink) and Micro's API returns (inspect). Also the small Iglu URI parser the bad-row rewrite shares, and the JSON
- * string escaper the sinks use.
+ * Mini's loader indexes (es-sink) and Micro's API returns (inspect). Also the JSON string escaper the sinks use.
  *
  * The document is written straight into a buffer (no jansson tree for the 128 atomic columns);
  * only contexts, derived_contexts and unstruct_event are parsed with jansson.
@@ -23,14 +22,6 @@ struct sdkjson_result {
 	struct tm shard_tm;        /* its UTC time, for --shard-date-format */
 };
 
-/* An Iglu schema key (enriched-event.md §15.1). */
-struct sdkjson_iglu_key {
-	char vendor[256];
-	char name[256];
-	char format[256];
-	int  model, revision, addition;
-};
-
 /*
  * Transform one line (without its '\n'; one trailing '\r' is stripped here). On success appends
  * the compact JSON document to doc and returns 0. On failure returns -1 and appends to err the
@@ -41,24 +32,20 @@ struct sdkjson_iglu_key {
 int sdkjson_enriched(const char *line, size_t len, int shard_col, struct buf *doc,
     struct sdkjson_result *res, struct buf *err);
 
-/* Parse "iglu:vendor/name/format/M-R-A". Returns 0 or -1. */
-int sdkjson_iglu_parse(const char *uri, struct sdkjson_iglu_key *key);
+struct iglu_key;
 
 /* The document's key for an entity: "<prefix><vendor'>_<name'>_<model>" (sinks.md §1.4), with
- * prefix "contexts_" or "unstruct_event_". out: at least 1200 bytes for the longest key. */
-void sdkjson_field_name(const char *prefix, const struct sdkjson_iglu_key *k, char *out,
-    size_t outlen);
-
-/* Append s[0..n) (valid UTF-8) as a JSON string literal, quotes included. Returns 0 or -1. */
-int sdkjson_json_string(struct buf *out, const char *s, size_t n);
+ * prefix "contexts_" or "unstruct_event_" (inspect lists the columns with it). out: at least
+ * 1200 bytes for the longest key. */
+void sdkjson_field_name(const char *prefix, const struct iglu_key *k, char *out, size_t outlen);
 
 /* Parse an SDK timestamp (sinks.md §1.3): ' ' → 'T', 'Z' appended, then
  * YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z. Writes Java Instant.toString into iso (>= 40 bytes) and the
  * broken-down time into tm (may be NULL). Returns 0 or -1. */
 int sdkjson_timestamp(const char *s, size_t n, char *iso, struct tm *tm);
 
-/* Format a double with the fewest digits that read back to the same value, always with a
- * fraction or exponent ("40.0"). out >= 32 bytes. */
+/* A double as the SDK's JSON prints it: Java's Double.toString ("40.0", "1.0E7"), the way
+ * circe writes a JsonDouble. out >= JNUM_BUFSZ (32) bytes. */
 void sdkjson_double(double v, char *out);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonw.h"
 #include "timefmt.h"
 #include "uuid.h"
 #include "utf8.h"
@@ -97,7 +98,8 @@ conv_int32(const char *s, int32_t *v)
 
 	if (is_null_literal(s))
 		return 0;
-	if (strlen(s) > 12 || conv_int64(s, &x) == -1 || x < INT32_MIN || x > INT32_MAX)
+	/* Integer.parseInt: any number of leading zeros ("028288" is 28288) */
+	if (conv_int64(s, &x) == -1 || x < INT32_MIN || x > INT32_MAX)
 		return -1;
 	*v = (int32_t)x;
 	return 1;
@@ -219,16 +221,19 @@ digits_int32(const char *s, size_t n, int32_t *v)
 {
 	int64_t acc = 0;
 	size_t i;
+	int over = 0;
 
 	if (n == 0)
 		return -1;
+
 	for (i = 0; i < n; i++) {
 		if (s[i] < '0' || s[i] > '9')
 			return -1;
-		acc = acc * 10 + (s[i] - '0');
-		if (acc > INT32_MAX)
-			return -1;
+		if (!over && (acc = acc * 10 + (s[i] - '0')) > INT32_MAX)
+			over = 1;
 	}
+	if (over)
+		return -2;     /* digits, but not an int */
 	*v = (int32_t)acc;
 	return 0;
 }
@@ -237,74 +242,15 @@ int
 conv_wxh(const char *s, int32_t *w, int32_t *h)
 {
 	const char *x = strchr(s, 'x');
+	int rw, rh;
 
 	if (x == NULL)
 		return -1;
-	if (digits_int32(s, (size_t)(x - s), w) == -1 || digits_int32(x + 1, strlen(x + 1), h) == -1)
+	rw = digits_int32(s, (size_t)(x - s), w);
+	rh = digits_int32(x + 1, strlen(x + 1), h);
+	if (rw == -1 || rh == -1)
 		return -1;
-	return 0;
-}
-
-/* Civil date from days since 1970-01-01 (H. Hinnant's algorithm). */
-static void
-civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	int64_t era, yy;
-	unsigned doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = (unsigned)(z - era * 146097);
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	yy = (int64_t)yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = yy + (*m <= 2);
-}
-
-static char *
-put2(char *p, unsigned v)
-{
-	p[0] = (char)('0' + v / 10);
-	p[1] = (char)('0' + v % 10);
-	return p + 2;
-}
-
-int
-conv_tsv_time(int64_t ms, char out[40])
-{
-	int64_t days, secs, y;
-	unsigned mo, d, sod, milli;
-	char *p = out;
-
-	out[0] = '\0';
-	/* the year range 0..9999 bounds ms well inside int64 */
-	if (ms < -62167219200000LL || ms > 253402300799999LL)
-		return -1;
-	secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
-	milli = (unsigned)(ms - secs * 1000);
-	days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-	sod = (unsigned)(secs - days * 86400);
-	civil_from_days(days, &y, &mo, &d);
-	p = put2(p, (unsigned)(y / 100));
-	p = put2(p, (unsigned)(y % 100));
-	*p++ = '-';
-	p = put2(p, mo);
-	*p++ = '-';
-	p = put2(p, d);
-	*p++ = ' ';
-	p = put2(p, sod / 3600);
-	*p++ = ':';
-	p = put2(p, sod / 60 % 60);
-	*p++ = ':';
-	p = put2(p, sod % 60);
-	*p++ = '.';
-	*p++ = (char)('0' + milli / 100);
-	p = put2(p, milli % 100);
-	*p = '\0';
-	return 0;
+	return rw == -2 || rh == -2 ? -2 : 0;
 }
 
 int
@@ -313,7 +259,7 @@ conv_ts(const char *s, int64_t *ms, char out[40])
 	out[0] = '\0';
 	if (conv_int64(s, ms) == -1)
 		return -1;
-	if (conv_tsv_time(*ms, out) == -1)
+	if (timefmt_tsv(*ms, out) == -1)
 		return -2;
 	return 0;
 }
@@ -468,42 +414,6 @@ conv_qs_check(const char *qs, size_t len, size_t *qlen, const char **what)
 	if (bad >= 0)
 		*what = bad_escape ? "Malformed escape pair" : "Illegal character in query";
 	return bad;
-}
-
-int
-conv_form_decode(const char *s, size_t len, struct buf *out)
-{
-	size_t i, start = out->len;
-	int need_repair = 0;
-
-	if (buf_reserve(out, len) == -1)
-		return -1;
-	for (i = 0; i < len; i++) {
-		char c = s[i];
-		if (c == '+') {
-			c = ' ';
-		} else if (c == '%' && i + 2 < len &&
-		    is_hex(s[i + 1]) && is_hex(s[i + 2])) {
-			c = (char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
-			i += 2;
-		}
-		if ((unsigned char)c >= 0x80)
-			need_repair = 1;
-		out->data[out->len++] = c;
-	}
-	out->data[out->len] = '\0';
-	if (need_repair && utf8_valid_prefix(out->data + start, out->len - start) != out->len - start) {
-		struct buf tmp;
-		int rc;
-		buf_init(&tmp, 0);
-		rc = utf8_repair(out->data + start, out->len - start, &tmp);
-		out->len = start;
-		if (rc == 0)
-			rc = buf_append(out, tmp.data ? tmp.data : "", tmp.len);
-		buf_free(&tmp);
-		return rc;
-	}
-	return 0;
 }
 
 void
@@ -927,78 +837,6 @@ skip_value(const char *s, size_t i, size_t len)
 }
 
 static int
-put_utf8(uint32_t cp, struct buf *out)
-{
-	uint8_t b[4];
-	size_t n;
-
-	if (cp < 0x80) {
-		b[0] = (uint8_t)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		b[0] = (uint8_t)(0xc0 | cp >> 6);
-		b[1] = (uint8_t)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		b[0] = (uint8_t)(0xe0 | cp >> 12);
-		b[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-		b[2] = (uint8_t)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		b[0] = (uint8_t)(0xf0 | cp >> 18);
-		b[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
-		b[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-		b[3] = (uint8_t)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	return buf_append(out, b, n);
-}
-
-static int
-put_escaped_byte(unsigned char c, struct buf *out)
-{
-	char tmp[8];
-
-	switch (c) {
-	case '"':  return buf_append(out, "\\\"", 2);
-	case '\\': return buf_append(out, "\\\\", 2);
-	case '\b': return buf_append(out, "\\b", 2);
-	case '\f': return buf_append(out, "\\f", 2);
-	case '\n': return buf_append(out, "\\n", 2);
-	case '\r': return buf_append(out, "\\r", 2);
-	case '\t': return buf_append(out, "\\t", 2);
-	default:
-		if (c < 0x20) {
-			snprintf(tmp, sizeof(tmp), "\\u%04x", c);
-			return buf_append(out, tmp, 6);
-		}
-		return buf_append_byte(out, c);
-	}
-}
-
-int
-conv_json_string(const char *s, size_t len, struct buf *out)
-{
-	size_t i, run = 0;
-
-	if (buf_append_byte(out, '"') == -1)
-		return -1;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		if (i > run && buf_append(out, s + run, i - run) == -1)
-			return -1;
-		if (put_escaped_byte(c, out) == -1)
-			return -1;
-		run = i + 1;
-	}
-	if (len > run && buf_append(out, s + run, len - run) == -1)
-		return -1;
-	return buf_append_byte(out, '"');
-}
-
-static int
 hex4(const char *s, size_t i, size_t len, uint32_t *v)
 {
 	size_t k;
@@ -1026,25 +864,35 @@ compact_string(const char *s, size_t i, size_t len, struct buf *out, int *rc)
 	run = i;
 	while (i < len && s[i] != '"') {
 		unsigned char c = (unsigned char)s[i];
-		if (c != '\\' && c >= 0x20) {
+		int c1;
+
+		if (!jsonw_special(c) || c == '"') {   /* '"' ends the loop */
+			i++;
+			continue;
+		}
+		c1 = c == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] <= 0x9f;
+		if (c == 0xc2 && !c1) {
 			i++;
 			continue;
 		}
 		if (i > run && buf_append(out, s + run, i - run) == -1)
 			*rc = -1;
-		if (c != '\\') {
-			put_escaped_byte(c, out);
+		if (c1) {          /* U+0080-U+009F: an ISO control, escaped by circe */
+			jsonw_codepoint(out, (unsigned char)s[i + 1]);
+			i += 2;
+		} else if (c != '\\') {
+			jsonw_codepoint(out, c);
 			i++;
 		} else if (i + 1 < len) {
 			char e = s[i + 1];
 			uint32_t cp, lo;
 			i += 2;
 			switch (e) {
-			case 'b': put_escaped_byte('\b', out); break;
-			case 'f': put_escaped_byte('\f', out); break;
-			case 'n': put_escaped_byte('\n', out); break;
-			case 'r': put_escaped_byte('\r', out); break;
-			case 't': put_escaped_byte('\t', out); break;
+			case 'b': jsonw_codepoint(out, '\b'); break;
+			case 'f': jsonw_codepoint(out, '\f'); break;
+			case 'n': jsonw_codepoint(out, '\n'); break;
+			case 'r': jsonw_codepoint(out, '\r'); break;
+			case 't': jsonw_codepoint(out, '\t'); break;
 			case 'u':
 				if (hex4(s, i, len, &cp) == -1)
 					break;
@@ -1057,13 +905,10 @@ compact_string(const char *s, size_t i, size_t len, struct buf *out, int *rc)
 				} else if (cp >= 0xd800 && cp <= 0xdfff) {
 					cp = 0xfffd;
 				}
-				if (cp < 0x20 || cp == '"' || cp == '\\')
-					put_escaped_byte((unsigned char)cp, out);
-				else
-					put_utf8(cp, out);
+				jsonw_codepoint(out, cp);
 				break;
 			default:   /* \" \\ \/ */
-				put_escaped_byte((unsigned char)e, out);
+				jsonw_codepoint(out, (unsigned char)e);
 				break;
 			}
 		} else {

@@ -19,7 +19,8 @@ long conv_tsv_safe(const char *s, size_t len, struct buf *out);
 /* The light cleaning for the HTTP User-Agent: TAB -> 4 spaces, CR and LF deleted. */
 long conv_ua_light(const char *s, size_t len, struct buf *out);
 
-/* Java Integer.parseInt: 1 ok (*v set), 0 for the literal "null" (any case), -1 error. */
+/* ConversionUtils.stringToJInteger: Integer.parseInt (optional sign, any number of leading
+ * zeros): 1 ok (*v set), 0 for the literal "null" (any case: NULL), -1 error. */
 int conv_int32(const char *s, int32_t *v);
 /* Java Long.parseLong: 0 ok, -1 error. */
 int conv_int64(const char *s, int64_t *v);
@@ -28,13 +29,12 @@ int conv_int64(const char *s, int64_t *v);
 int conv_decimal(const char *s, struct buf *out);
 /* "1" or "0": 1 / 0; anything else -1. */
 int conv_bool(const char *s);
-/* Full match of (\d+)x(\d+), both parts 32-bit ints: 0 ok, -1 error. */
+/* ClientEnrichments.extractViewDimensions: 0 ok; -1 not a full match of (\d+)x(\d+); -2 a
+ * match whose parts are not both 32-bit ints. */
 int conv_wxh(const char *s, int32_t *w, int32_t *h);
-/* timefmt_tsv without stdio: yyyy-MM-dd HH:mm:ss.SSS in UTC; -1 when the year is outside
- * 0..9999. */
-int conv_tsv_time(int64_t ms, char out[40]);
-/* ms since the epoch as a TSV timestamp (yyyy-MM-dd HH:mm:ss.SSS). 0 ok; -1 not a long
- * ("Not in the expected format: ms since epoch"); -2 year out of 0..9999. */
+/* ms since the epoch as a TSV timestamp (yyyy-MM-dd HH:mm:ss.SSS, timefmt_tsv). 0 ok; -1 not a
+ * long ("Not in the expected format: ms since epoch"); -2 year out of 0..9999, out then holds
+ * Joda's rendering for the error message. */
 int conv_ts(const char *s, int64_t *ms, char out[40]);
 /* Canonical UUID, lower-cased into out: 0 ok, -1 error. */
 int conv_uuid(const char *s, char out[37]);
@@ -46,9 +46,6 @@ int conv_platform_ok(const char *s);
  * problem, with *what set to "Illegal character in query" or "Malformed escape pair".
  * *qlen is set to the length before a raw '#'. */
 long conv_qs_check(const char *qs, size_t len, size_t *qlen, const char **what);
-/* Form-decode s[0..len) ('+' = space, %XX bytes; a bad % kept literally) as UTF-8 with U+FFFD
- * for invalid sequences. Appends to out; returns 0 or -1. */
-int conv_form_decode(const char *s, size_t len, struct buf *out);
 /* Split a query on '&' and ';'; calls cb(name, nlen, value or NULL, vlen, arg) with the raw
  * (still encoded) pieces. Empty pieces are skipped. */
 void conv_qs_split(const char *qs, size_t len,
@@ -88,8 +85,6 @@ int conv_json_get(const char *s, size_t len, const char *key, const char **vs, s
 /* Elements of a valid JSON array: call cb for each element's span; returns the count or -1. */
 long conv_json_array_each(const char *s, size_t len,
     int (*cb)(const char *, size_t, void *), void *arg);
-/* Append s as a JSON string literal (circe escaping). */
-int conv_json_string(const char *s, size_t len, struct buf *out);
 
 /* UTF-16 code units of valid UTF-8 s. */
 size_t conv_utf16_len(const char *s, size_t len);

@@ -83,12 +83,6 @@ int enr_add_failure(json_t *failures, const char *schema_uri, const char *identi
 size_t enr_n_headers(const struct enrich_event *ev);
 const char *enr_header_at(const struct enrich_event *ev, size_t i, size_t *len);
 
-/* Compact JSON as the core writes its JSON columns: keys in order, reals in their shortest
- * round-trip form (19.9, not 19.899999999999999). */
-struct buf;
-
-/* A JSON string of s[0..len), invalid UTF-8 replaced by U+FFFD (header bytes are raw). */
-json_t *enr_json_stringn(const char *s, size_t len);
 
 /* String helpers on configuration JSON. */
 const char *enr_json_str(const json_t *obj, const char *key);
@@ -104,9 +98,6 @@ int enr_fingerprint_compute(const char *algo, char *const *exclude, size_t n_exc
 int enr_referer_classify(void *state, const char *scheme, const char *host, const char *path,
     const char *query, const char *page_host, const char **medium, const char **source,
     char **term);
-/* ip_lookups: Java's Float.toString for finite values (enriched-event.md §4): shortest
- * digits; plain with a fraction digit when 1e-3 <= |x| < 1e7, else d.dddE[-]n. */
-void enr_java_float(float f, char *out, size_t outlen);
 /* iab: the check itself; 0, or -1 with error filled (bad primary-impact flag). */
 int enr_iab_check(void *state, const char *useragent, const char *ip, int64_t at_ms,
     int *spider, const char **category, const char **reason, const char **impact,

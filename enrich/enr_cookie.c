@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "enr.h"
+#include "jsonw.h"
 
 #define COOKIE_SCHEMA "iglu:org.ietf/http_cookie/jsonschema/1-0-0"
 
@@ -133,8 +134,8 @@ cookie_parse(const char *s, size_t len, struct cookie *c, struct enrich_event *e
 			for (k = 0; k < c->n; k++)
 				if (strlen(c->names[k]) == ne - ns && !memcmp(c->names[k], s + ns, ne - ns)) {
 					json_t *d = json_pack("{s:o*,s:o*}", "name",
-					    enr_json_stringn(s + ns, ne - ns), "value", has_val ?
-					    enr_json_stringn(val.data ? val.data : "", val.len) : json_null());
+					    jsonw_string_new(s + ns, ne - ns), "value", has_val ?
+					    jsonw_string_new(val.data ? val.data : "", val.len) : json_null());
 					if (d != NULL)
 						enrich_event_add_derived(ev, json_pack("{s:s,s:o}", "schema",
 						    COOKIE_SCHEMA, "data", d));

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "enr.h"
+#include "jsonw.h"
 
 #define HEADER_SCHEMA "iglu:org.ietf/http_header/jsonschema/1-0-0"
 
@@ -96,7 +97,7 @@ header_apply(void *state, struct enrich_event *ev, json_t *failures)
 		java_trim(&name, &nl);
 		java_trim(&val, &vl);
 		enrich_event_add_derived(ev, json_pack("{s:s,s:{s:o,s:o}}", "schema", HEADER_SCHEMA,
-		    "data", "name", enr_json_stringn(name, nl), "value", enr_json_stringn(val, vl)));
+		    "data", "name", jsonw_string_new(name, nl), "value", jsonw_string_new(val, vl)));
 	}
 	return 0;
 }

@@ -22,6 +22,8 @@
 #include <string.h>
 
 #include "enr.h"
+#include "jnum.h"
+#include "jsonw.h"
 
 enum { IPL_GEO, IPL_ISP, IPL_DOMAIN, IPL_CONN, IPL_ASN, IPL_N };
 
@@ -109,70 +111,6 @@ set_str(struct enrich_event *ev, int col, MMDB_entry_s *e, const char *const *pa
 	return 1;
 }
 
-void
-enr_java_float(float f, char *out, size_t outlen)
-{
-	char e[64], digits[32];
-	int prec, exp10, nd = 0, i;
-	const char *p;
-	double a;
-
-	if (f == 0) {
-		snprintf(out, outlen, "%s", signbit(f) ? "-0.0" : "0.0");
-		return;
-	}
-	for (prec = 1; prec <= 9; prec++) {
-		snprintf(e, sizeof(e), "%.*e", prec - 1, (double)f);
-		if (strtof(e, NULL) == f)
-			break;
-	}
-	/* e = [-]d.ddde[+-]xx */
-	for (p = e; *p && *p != 'e'; p++)
-		if (*p >= '0' && *p <= '9')
-			digits[nd++] = *p;
-	digits[nd] = '\0';
-	exp10 = atoi(p + 1);
-	while (nd > 1 && digits[nd - 1] == '0')
-		digits[--nd] = '\0';
-	a = fabs((double)f);
-	{
-		char b[96];
-		size_t n = 0;
-		if (f < 0)
-			b[n++] = '-';
-		if (a >= 1e-3 && a < 1e7) {
-			if (exp10 >= 0) {
-				for (i = 0; i <= exp10; i++)
-					b[n++] = i < nd ? digits[i] : '0';
-				b[n++] = '.';
-				if (nd > exp10 + 1)
-					for (i = exp10 + 1; i < nd; i++)
-						b[n++] = digits[i];
-				else
-					b[n++] = '0';
-			} else {
-				b[n++] = '0';
-				b[n++] = '.';
-				for (i = 0; i < -exp10 - 1; i++)
-					b[n++] = '0';
-				for (i = 0; i < nd; i++)
-					b[n++] = digits[i];
-			}
-			b[n] = '\0';
-		} else {
-			b[n++] = digits[0];
-			b[n++] = '.';
-			if (nd > 1)
-				for (i = 1; i < nd; i++)
-					b[n++] = digits[i];
-			else
-				b[n++] = '0';
-			n += (size_t)snprintf(b + n, sizeof(b) - n, "E%d", exp10);
-		}
-		snprintf(out, outlen, "%s", b);
-	}
-}
-
 static void
 set_coord(struct enrich_event *ev, int col, MMDB_entry_s *e, const char *key)
 {
@@ -187,7 +125,7 @@ set_coord(struct enrich_event *ev, int col, MMDB_entry_s *e, const char *key)
 		else if (d.type == MMDB_DATA_TYPE_FLOAT)
 			f = d.float_value;
 	}
-	enr_java_float(f, s, sizeof(s));
+	jnum_java_float(f, s);
 	enrich_event_set_str(ev, col, s);
 }
 
@@ -242,7 +180,7 @@ lookup_asn(struct enrich_event *ev, MMDB_entry_s *e)
 		return;
 	if (MMDB_aget_value(e, &d, org) == MMDB_SUCCESS && d.has_data &&
 	    d.type == MMDB_DATA_TYPE_UTF8_STRING)
-		json_object_set_new(data, "organization", enr_json_stringn(d.utf8_string, d.data_size));
+		json_object_set_new(data, "organization", jsonw_string_new(d.utf8_string, d.data_size));
 	enrich_event_add_derived(ev, json_pack("{s:s,s:o}", "schema", IPL_ASN_SCHEMA, "data", data));
 }
 

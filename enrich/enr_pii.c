@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "enr.h"
 #include "enrich.h"
+#include "jsonw.h"
 
 #define PII_PATH_MAX_STEPS 32
 #define PII_CONTEXTS_OUT "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1"
@@ -56,8 +57,7 @@ enum pii_target { PII_CONTEXTS, PII_DERIVED, PII_UNSTRUCT };
 
 struct pii_json {
 	enum pii_target  target;
-	char             crit[4][128];   /* vendor, name, format, version criterion "M-R-A" */
-	int              ver[3];         /* -1 = '*' */
+	struct iglu_criterion crit;      /* schemaCriterion */
 	struct path_step steps[PII_PATH_MAX_STEPS];
 	int              n_steps;
 };
@@ -160,21 +160,6 @@ bad:
 	return -1;
 }
 
-static int
-parse_criterion(const char *c, struct pii_json *j)
-{
-	char v[3][16];
-	int n = 0, i;
-
-	if (strncmp(c, "iglu:", 5) != 0 ||
-	    sscanf(c + 5, "%127[a-zA-Z0-9._-]/%127[a-zA-Z0-9_-]/%127[a-zA-Z0-9_-]/%15[0-9*]-%15[0-9*]-%15[0-9*]%n",
-	        j->crit[0], j->crit[1], j->crit[2], v[0], v[1], v[2], &n) != 6 || c[5 + n] != '\0')
-		return -1;
-	for (i = 0; i < 3; i++)
-		j->ver[i] = strcmp(v[i], "*") ? atoi(v[i]) : -1;
-	return 0;
-}
-
 static void *
 pii_load(const struct enr_ctx *ctx, char *err, size_t errlen)
 {
@@ -246,7 +231,7 @@ pii_load(const struct enr_ctx *ctx, char *err, size_t errlen)
 				snprintf(err, errlen, "The specified json field %s is not supported", f);
 				goto fail;
 			}
-			if (parse_criterion(crit, j) < 0) {
+			if (iglu_criterion_parse(crit, &j->crit) < 0) {
 				snprintf(err, errlen, "Could not parse schema criterion %s", crit);
 				goto fail;
 			}
@@ -270,19 +255,9 @@ fail:
 static int
 criterion_matches(const struct pii_json *j, const char *uri)
 {
-	char v[128], n[128], f[128];
-	int ver[3], k, len = 0;
+	struct iglu_key k;
 
-	if (uri == NULL || strncmp(uri, "iglu:", 5) != 0 ||
-	    sscanf(uri + 5, "%127[a-zA-Z0-9._-]/%127[a-zA-Z0-9_-]/%127[a-zA-Z0-9_-]/%d-%d-%d%n",
-	        v, n, f, &ver[0], &ver[1], &ver[2], &len) != 6 || uri[5 + len] != '\0')
-		return 0;
-	if (strcmp(v, j->crit[0]) || strcmp(n, j->crit[1]) || strcmp(f, j->crit[2]))
-		return 0;
-	for (k = 0; k < 3; k++)
-		if (j->ver[k] >= 0 && j->ver[k] != ver[k])
-			return 0;
-	return 1;
+	return iglu_key_parse(uri, &k, NULL) == 0 && iglu_criterion_matches(&j->crit, &k);
 }
 
 static void
@@ -421,7 +396,7 @@ rewrite_column(struct enrich_event *ev, int col, const char *wrapper, json_t *da
 	struct buf b;
 
 	buf_init(&b, 0);
-	if (w && enrich_json_write(w, &b) == 0)
+	if (w && jsonw_value(&b, w) == 0)
 		enrich_event_set(ev, col, b.data, b.len);
 	buf_free(&b);
 	json_decref(w);

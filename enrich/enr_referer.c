@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "enr.h"
+#include "fnv.h"
 
 #define REFERER_DB_MAX ((size_t)64 << 20)
 
@@ -48,19 +49,6 @@ struct referer {
 	char                 **internal;
 	size_t                 n_internal;
 };
-
-static uint64_t
-fnv1a(const char *s, size_t len)
-{
-	uint64_t h = 1469598103934665603ULL;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
 
 static void
 referer_free(void *state)
@@ -98,7 +86,7 @@ slots_grow(struct referer *r)
 		size_t k;
 		if (r->slots[i].domain == NULL)
 			continue;
-		k = fnv1a(r->slots[i].domain, strlen(r->slots[i].domain)) & (ncap - 1);
+		k = fnv_bytes(FNV_OFFSET, r->slots[i].domain, strlen(r->slots[i].domain)) & (ncap - 1);
 		while (ns[k].domain)
 			k = (k + 1) & (ncap - 1);
 		ns[k] = r->slots[i];
@@ -117,7 +105,7 @@ domain_put(struct referer *r, const char *domain, size_t source)
 
 	if ((r->used + 1) * 2 > r->cap && slots_grow(r) < 0)
 		return -1;
-	k = fnv1a(domain, strlen(domain)) & (r->cap - 1);
+	k = fnv_bytes(FNV_OFFSET, domain, strlen(domain)) & (r->cap - 1);
 	while (r->slots[k].domain) {
 		if (!strcmp(r->slots[k].domain, domain)) {
 			r->slots[k].source = source;
@@ -139,7 +127,7 @@ domain_get(const struct referer *r, const char *s, size_t len)
 
 	if (r->cap == 0)
 		return NULL;
-	k = fnv1a(s, len) & (r->cap - 1);
+	k = fnv_bytes(FNV_OFFSET, s, len) & (r->cap - 1);
 	while (r->slots[k].domain) {
 		if (strlen(r->slots[k].domain) == len && !memcmp(r->slots[k].domain, s, len))
 			return &r->sources[r->slots[k].source];

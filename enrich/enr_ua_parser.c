@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "enr.h"
+#include "fnv.h"
 #include "enr_ua_parser.h"
 
 #define UAP_DEFAULT_REGEXES "/usr/share/uap-core/regexes.yaml"
@@ -365,17 +366,14 @@ json_t *
 uap_context(struct uap *u, const char *ua)
 {
 	size_t len = strlen(ua), slot;
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h;
 	json_t *c;
 
 	if (len > UAP_UA_MAX)
 		len = UAP_UA_MAX;
 	if (u->cache == NULL)
 		return make_context(u, ua, len);
-	for (slot = 0; slot < len; slot++) {
-		h ^= (unsigned char)ua[slot];
-		h *= 1099511628211ULL;
-	}
+	h = fnv_bytes(FNV_OFFSET, ua, len);
 	/*
 	 * Two-way set associative, most recently used first: a direct-mapped cache lost about a
 	 * fifth of its hits to collisions with a couple of thousand user agents in rotation.
@@ -438,8 +436,10 @@ ua_parser_apply(void *state, struct enrich_event *ev, json_t *failures)
 	const char *ua = ev->col[COL_USERAGENT];
 	json_t *c;
 
-	if (ua == NULL)
+	if (ua == NULL && !ev->useragent_empty)
 		return 0;
+	if (ua == NULL)
+		ua = "";   /* enrich 6.10: an empty User-Agent gives the all-"Other" context */
 	if ((c = uap_context(u, ua)) == NULL) {
 		enr_add_failure(failures, u->schema_uri, "ua-parser",
 		    json_pack("{s:s,s:s,s:s}", "field", "useragent", "value", ua, "expectation",

@@ -17,6 +17,8 @@
 
 #include "buf.h"
 #include "enr.h"
+#include "jsonw.h"
+#include "pct.h"
 #include "utf8.h"
 
 /* Assets larger than this are refused (the full referer database is ~300 KB, regexes.yaml
@@ -57,52 +59,23 @@ enr_set_tsv_safe(struct enrich_event *ev, int col, const char *s, size_t len)
 	return rc;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 char *
 enr_url_decode(const char *s, size_t len, int plus_space)
 {
-	struct buf raw, out;
-	size_t i;
-	char *r;
+	struct buf out;
 
 	/* nothing to decode: a plain copy (the columns handed to enrichments are valid UTF-8) */
 	if (memchr(s, '%', len) == NULL && (!plus_space || memchr(s, '+', len) == NULL) &&
 	    utf8_valid_prefix(s, len) == len)
 		return strndup(s, len);
-	buf_init(&raw, 0);
 	buf_init(&out, 0);
-	for (i = 0; i < len; i++) {
-		int c = (unsigned char)s[i];
-		if (c == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-			c = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
-			i += 2;
-		} else if (c == '+' && plus_space) {
-			c = ' ';
-		}
-		if (buf_append_byte(&raw, (uint8_t)c) < 0)
-			goto fail;
+	if (pct_decode(&out, s, len, PCT_UTF8 | (plus_space ? PCT_PLUS : 0)) < 0 ||
+	    buf_reserve(&out, 1) < 0) {
+		buf_free(&out);
+		return NULL;
 	}
-	if (utf8_repair(raw.data ? raw.data : "", raw.len, &out) < 0 || buf_reserve(&out, 1) < 0)
-		goto fail;
-	buf_free(&raw);
 	out.data[out.len] = '\0';   /* buf_reserve alone does not terminate an empty buffer */
-	r = out.data;                /* hand the storage over */
-	return r;
-fail:
-	buf_free(&raw);
-	buf_free(&out);
-	return NULL;
+	return out.data;             /* hand the storage over */
 }
 
 void
@@ -483,16 +456,3 @@ enr_json_str(const json_t *obj, const char *key)
 	return json_string_value(json_object_get(obj, key));
 }
 
-json_t *
-enr_json_stringn(const char *s, size_t len)
-{
-	struct buf b;
-	json_t *j;
-
-	if (utf8_valid_prefix(s, len) == len)
-		return json_stringn(s, len);
-	buf_init(&b, 0);
-	j = utf8_repair(s, len, &b) == 0 ? json_stringn(b.data ? b.data : "", b.len) : NULL;
-	buf_free(&b);
-	return j;
-}

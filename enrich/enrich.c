@@ -24,8 +24,11 @@
 #include "enrich_event.h"
 #include "enrichments.h"
 #include "event.h"
+#include "fnv.h"
 #include "iglu.h"
 #include "jsonschema.h"
+#include "jsonw.h"
+#include "pct.h"
 #include "thrift.h"
 #include "timefmt.h"
 #include "utf8.h"
@@ -73,7 +76,7 @@ static const struct pmap PMAP[PK_N] = {
 	[PK_IP]      = { "ip", CV_SPECIAL, COL_USER_IPADDRESS, -1 },
 	[PK_AID]     = { "aid", CV_S, COL_APP_ID, -1 },
 	[PK_P]       = { "p", CV_SPECIAL, COL_PLATFORM, -1 },
-	[PK_TID]     = { "tid", CV_SPECIAL, COL_TXN_ID, -1 },
+	[PK_TID]     = { "tid", CV_I, COL_TXN_ID, -1 },
 	[PK_UID]     = { "uid", CV_S, COL_USER_ID, -1 },
 	[PK_DUID]    = { "duid", CV_S, COL_DOMAIN_USERID, -1 },
 	[PK_NUID]    = { "nuid", CV_S, COL_NETWORK_USERID, -1 },
@@ -186,20 +189,23 @@ pmap_find(const char *name)
 	return -1;
 }
 
-/* The criteria enrich itself checks are all "iglu:<vendor>/<name>/<format>/1-0-*": match them
- * without formatting or parsing anything (iglu_key_matches is the general form). */
-static int
-crit_matches_1_0(const struct iglu_key *k, const char *crit)
-{
-	const char *v = crit + 5, *n = strchr(v, '/'), *f = n ? strchr(n + 1, '/') : NULL;
-	const char *ver = f ? strchr(f + 1, '/') : NULL;
+/* The criteria enrich itself checks, parsed once (enrich_new). */
+enum { CRIT_I_PAYLOAD_DATA, CRIT_I_CONTEXTS, CRIT_I_UNSTRUCT, CRIT_I_THRIFT, CRIT_I_N };
+static const char *const crit_text[CRIT_I_N] = {
+	[CRIT_I_PAYLOAD_DATA] = CRIT_PAYLOAD_DATA, [CRIT_I_CONTEXTS] = CRIT_CONTEXTS,
+	[CRIT_I_UNSTRUCT] = CRIT_UNSTRUCT, [CRIT_I_THRIFT] = CRIT_THRIFT,
+};
+static struct iglu_criterion crit[CRIT_I_N];
 
-	if (ver == NULL || k->model != 1 || k->revision != 0)
-		return 0;
-	return strlen(k->vendor) == (size_t)(n - v) && memcmp(k->vendor, v, (size_t)(n - v)) == 0 &&
-	    strlen(k->name) == (size_t)(f - n - 1) && memcmp(k->name, n + 1, (size_t)(f - n - 1)) == 0 &&
-	    strlen(k->format) == (size_t)(ver - f - 1) &&
-	    memcmp(k->format, f + 1, (size_t)(ver - f - 1)) == 0;
+static int
+crit_init(void)
+{
+	int i;
+
+	for (i = 0; i < CRIT_I_N; i++)
+		if (iglu_criterion_parse(crit_text[i], &crit[i]) < 0)
+			return -1;
+	return 0;
 }
 
 /* ---- per-line state ---- */
@@ -276,23 +282,101 @@ arena_free(struct arena *a)
 	a->head = NULL;
 }
 
-/* A list of parameters (name, value or NULL). */
+/*
+ * A list of parameters (name, value or NULL), in arrival order. Deduplicating puts replace the
+ * value of the first entry with the same name. Past PLIST_HASH_MIN entries, names are found
+ * through a hash of first occurrences (linear probing, slots stamped with a generation so that
+ * a reset costs nothing), so a query string with 80,000 parameters is linear, not quadratic.
+ */
+#define PLIST_HASH_MIN 16
+
+struct plist_slot {
+	uint32_t gen;
+	uint32_t idx;
+};
+
 struct plist {
 	struct raw_param *p;
 	size_t n, cap;
+	struct plist_slot *slot;   /* nslot (a power of two) slots, or NULL */
+	size_t nslot, hashed;      /* entries [0, hashed) are in the table */
+	uint32_t gen;              /* a slot is in use when its gen equals this */
 };
+
+static void
+plist_reset(struct plist *l)
+{
+	l->n = 0;
+	l->hashed = 0;
+	if (++l->gen == 0) {       /* wrapped: old stamps could look current */
+		if (l->slot)
+			memset(l->slot, 0, l->nslot * sizeof(*l->slot));
+		l->gen = 1;
+	}
+}
+
+/* Bring the table up to date with entries [hashed, n); -1 when it cannot grow. */
+static int
+plist_index(struct plist *l)
+{
+	size_t i, k;
+
+	if (l->slot == NULL || l->nslot < 2 * l->n) {
+		size_t ns = l->nslot ? l->nslot : 64;
+		struct plist_slot *t;
+
+		while (ns < 4 * l->n)
+			ns *= 2;
+		if (l->n > UINT32_MAX || (t = calloc(ns, sizeof(*t))) == NULL)
+			return -1;
+		free(l->slot);
+		l->slot = t;
+		l->nslot = ns;
+		l->gen = 1;
+		l->hashed = 0;
+	}
+	for (i = l->hashed; i < l->n; i++) {
+		for (k = (size_t)fnv_str(l->p[i].name) & (l->nslot - 1); l->slot[k].gen == l->gen;
+		    k = (k + 1) & (l->nslot - 1))
+			if (strcmp(l->p[l->slot[k].idx].name, l->p[i].name) == 0)
+				break;             /* keep the first occurrence */
+		if (l->slot[k].gen != l->gen) {
+			l->slot[k].gen = l->gen;
+			l->slot[k].idx = (uint32_t)i;
+		}
+	}
+	l->hashed = l->n;
+	return 0;
+}
+
+/* The first entry named name, or -1. */
+static long
+plist_find(struct plist *l, const char *name)
+{
+	size_t i, k;
+
+	if (l->n < PLIST_HASH_MIN || plist_index(l) == -1) {
+		for (i = 0; i < l->n; i++)
+			if (strcmp(l->p[i].name, name) == 0)
+				return (long)i;
+		return -1;
+	}
+	for (k = (size_t)fnv_str(name) & (l->nslot - 1); l->slot[k].gen == l->gen;
+	    k = (k + 1) & (l->nslot - 1))
+		if (strcmp(l->p[l->slot[k].idx].name, name) == 0)
+			return (long)l->slot[k].idx;
+	return -1;
+}
 
 static int
 plist_put(struct plist *l, char *name, char *value, int dedup)
 {
-	size_t i;
+	long at;
 
-	if (dedup)
-		for (i = 0; i < l->n; i++)
-			if (strcmp(l->p[i].name, name) == 0) {
-				l->p[i].value = value;
-				return 0;
-			}
+	if (dedup && (at = plist_find(l, name)) >= 0) {
+		l->p[at].value = value;
+		return 0;
+	}
 	if (l->n == l->cap) {
 		size_t nc = l->cap ? l->cap * 2 : 64;
 		struct raw_param *np = realloc(l->p, nc * sizeof(*np));
@@ -305,6 +389,13 @@ plist_put(struct plist *l, char *name, char *value, int dedup)
 	l->p[l->n].value = value;
 	l->n++;
 	return 0;
+}
+
+static void
+plist_free(struct plist *l)
+{
+	free(l->p);
+	free(l->slot);
 }
 
 /*
@@ -357,6 +448,10 @@ enrich_new(struct iglu_resolver *resolver, struct enrichments *enrichments)
 	if (e == NULL)
 		return NULL;
 	pmap_init();
+	if (crit_init() < 0) {
+		free(e);
+		return NULL;
+	}
 	e->resolver = resolver;
 	e->enrichments = enrichments;
 	buf_init(&e->raw, 0);
@@ -386,8 +481,8 @@ enrich_free(struct enrich *e)
 	}
 	thrift_payload_free(&e->tp);
 	arena_free(&e->arena);
-	free(e->qs.p);
-	free(e->evp.p);
+	plist_free(&e->qs);
+	plist_free(&e->evp);
 	free(e);
 }
 
@@ -405,83 +500,16 @@ enrich_counts(const struct enrich *e)
 
 /* ---- JSON helpers ---- */
 
-static int
-write_real(double d, struct buf *out)
-{
-	char tmp[40];
-	int prec;
-
-	if (!isfinite(d))
-		return buf_append_str(out, "null");
-	for (prec = 15; prec <= 17; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
-		if (strtod(tmp, NULL) == d)
-			break;
-	}
-	if (strpbrk(tmp, ".eEn") == NULL)
-		strcat(tmp, ".0");
-	return buf_append_str(out, tmp);
-}
-
-int
-enrich_json_write(const json_t *j, struct buf *out)
-{
-	const char *k;
-	json_t *v;
-	size_t i, n;
-	int first = 1;
-	char tmp[32];
-
-	switch (json_typeof(j)) {
-	case JSON_OBJECT:
-		if (buf_append_byte(out, '{') == -1)
-			return -1;
-		json_object_foreach((json_t *)j, k, v) {
-			if (!first && buf_append_byte(out, ',') == -1)
-				return -1;
-			first = 0;
-			if (conv_json_string(k, strlen(k), out) == -1 || buf_append_byte(out, ':') == -1 ||
-			    enrich_json_write(v, out) == -1)
-				return -1;
-		}
-		return buf_append_byte(out, '}');
-	case JSON_ARRAY:
-		if (buf_append_byte(out, '[') == -1)
-			return -1;
-		n = json_array_size(j);
-		for (i = 0; i < n; i++) {
-			if (i && buf_append_byte(out, ',') == -1)
-				return -1;
-			if (enrich_json_write(json_array_get(j, i), out) == -1)
-				return -1;
-		}
-		return buf_append_byte(out, ']');
-	case JSON_STRING:
-		return conv_json_string(json_string_value(j), json_string_length(j), out);
-	case JSON_INTEGER:
-		snprintf(tmp, sizeof(tmp), "%" JSON_INTEGER_FORMAT, json_integer_value(j));
-		return buf_append_str(out, tmp);
-	case JSON_REAL:
-		return write_real(json_real_value(j), out);
-	case JSON_TRUE:
-		return buf_append_str(out, "true");
-	case JSON_FALSE:
-		return buf_append_str(out, "false");
-	default:
-		return buf_append_str(out, "null");
-	}
-}
-
 static json_t *
 jstr(const char *s)
 {
-	return s ? badrow_string(s, strlen(s)) : json_null();
+	return s ? jsonw_string_new(s, strlen(s)) : json_null();
 }
 
 static json_t *
 jstrn(const char *s, size_t n)
 {
-	return s ? badrow_string(s, n) : json_null();
+	return s ? jsonw_string_new(s, n) : json_null();
 }
 
 /* A JSON string of s[0..n) cut to at most max characters (code points), so that bad rows
@@ -489,19 +517,7 @@ jstrn(const char *s, size_t n)
 static json_t *
 jstrmax(const char *s, size_t n, size_t max)
 {
-	size_t i, chars = 0;
-
-	if (s == NULL)
-		return json_null();
-	for (i = 0; i < n; i++) {
-		if (((unsigned char)s[i] & 0xc0) == 0x80)
-			continue;
-		if (chars++ == max) {
-			n = i;
-			break;
-		}
-	}
-	return badrow_string(s, n);
+	return s ? jsonw_string_new(s, utf8_cut(s, n, max)) : json_null();
 }
 
 static json_t *
@@ -513,7 +529,7 @@ jtmax(const struct tstr *t, size_t max)
 static json_t *
 jtstr(const struct tstr *t)
 {
-	return t->s ? badrow_string(t->s, t->len) : json_null();
+	return t->s ? jsonw_string_new(t->s, t->len) : json_null();
 }
 
 /* ---- payload objects (enriched-event.md §14.5) ---- */
@@ -536,7 +552,7 @@ headers_json(const struct thrift_payload *tp)
 	size_t i;
 
 	for (i = 0; i < tp->n_headers; i++)
-		json_array_append_new(a, badrow_string(tp->headers[i].s, tp->headers[i].len));
+		json_array_append_new(a, jsonw_string_new(tp->headers[i].s, tp->headers[i].len));
 	return a;
 }
 
@@ -614,12 +630,9 @@ partial_event_json(const struct enrich_event *ev)
 		const char *v = ev->col[i];
 		json_t *jv;
 		if (v == NULL) {
-			jv = json_null();
+			jv = i == COL_USERAGENT && ev->useragent_empty ? json_string("") : json_null();
 		} else if (event_cols[i].type == EVT_INT || event_cols[i].type == EVT_BOOL) {
-			if (i == COL_TXN_ID)
-				jv = jstr(v);
-			else
-				jv = json_integer(strtoll(v, NULL, 10));
+			jv = json_integer(strtoll(v, NULL, 10));   /* txn_id included: an Int */
 		} else if (event_cols[i].type == EVT_FLOAT) {
 			jv = json_real(strtod(v, NULL));
 		} else {
@@ -721,7 +734,7 @@ qs_pair_cb(const char *n, size_t nlen, const char *v, size_t vlen, void *arg)
 	char *name, *value = NULL;
 
 	buf_reset(&e->tmp);
-	if (conv_form_decode(n, nlen, &e->tmp) == -1) {
+	if (pct_decode(&e->tmp, n, nlen, PCT_PLUS | PCT_UTF8) == -1) {
 		c->err = 1;
 		return;
 	}
@@ -730,7 +743,7 @@ qs_pair_cb(const char *n, size_t nlen, const char *v, size_t vlen, void *arg)
 	name = arena_strndup(&e->arena, e->tmp.data, e->tmp.len);
 	if (v) {
 		buf_reset(&e->tmp);
-		if (conv_form_decode(v, vlen, &e->tmp) == -1) {
+		if (pct_decode(&e->tmp, v, vlen, PCT_PLUS | PCT_UTF8) == -1) {
 			c->err = 1;
 			return;
 		}
@@ -865,7 +878,9 @@ convert_param(struct evctx *c, int k)
 		} else if (rc == -1) {
 			atomic_error(c, m->name, "Not in the expected format: ms since epoch");
 		} else {
-			atomic_error(c, m->name, "Formatted as a timestamp, this is not Redshift-compatible");
+			char msg[128];   /* EventEnrichments.extractTimestamp */
+			snprintf(msg, sizeof(msg), "Formatting as %s is not Redshift-compatible", tmp);
+			atomic_error(c, m->name, msg);
 		}
 		return;
 	case CV_UUID:
@@ -897,21 +912,18 @@ convert_param(struct evctx *c, int k)
 		else
 			atomic_error(c, "p", "Not a valid platform");
 		return;
-	case PK_TID:
-		if (conv_int32(v, &i32) == 1 && strcasecmp(v, "null") != 0)
-			enrich_event_set_str(&c->ev, COL_TXN_ID, v);
-		else
-			atomic_error(c, "tid", "Not a valid integer");
-		return;
 	case PK_IP:
 		set_clean(c, COL_USER_IPADDRESS, v, conv_ip_token(v, strlen(v)));
 		return;
 	case PK_RES:
 	case PK_VP:
 	case PK_DS:
-		if (conv_wxh(v, &i32, &h32) == 0) {
+		rc = conv_wxh(v, &i32, &h32);
+		if (rc == 0) {
 			set_int(c, m->col, i32);
 			set_int(c, m->col + 1, h32);
+		} else if (rc == -2) {   /* sic: ClientEnrichments.extractViewDimensions */
+			atomic_error(c, m->name, "Could not be converted to java.lang.Integer s");
 		} else {
 			atomic_error(c, m->name, "Does not conform to regex (\\d+)x(\\d+)");
 		}
@@ -947,7 +959,7 @@ entity_out_cb(const char *s, size_t len, void *arg)
 		buf_append_byte(x->out, ',');
 	x->first = 0;
 	buf_append_str(x->out, "{\"schema\":");
-	conv_json_string(uri, strlen(uri), x->out);
+	jsonw_string(x->out, uri, strlen(uri));
 	buf_append_str(x->out, ",\"data\":");
 	conv_json_compact(dv, dl, x->out);
 	return buf_append_byte(x->out, '}');
@@ -973,7 +985,7 @@ check_entity(struct evctx *c, json_t *ent)
 		return -1;
 	}
 	uri = json_string_value(schema);
-	if (iglu_key_parse(uri, &key, &code) == -1) {
+	if (iglu_key_parsen(uri, json_string_length(schema), &key, &code) == -1) {
 		phase1_msg(c, json_pack("{s:O,s:s}", "json", ent, "error", code ? code : "INVALID_IGLUURI"));
 		return -1;
 	}
@@ -985,7 +997,7 @@ check_entity(struct evctx *c, json_t *ent)
 	}
 	if (used.revision != key.revision || used.addition != key.addition) {
 		/* §15.6: the entity now names the superseding version; say so in derived_contexts */
-		char newuri[512], ver[40];
+		char newuri[IGLU_URI_MAX], ver[40];
 		snprintf(ver, sizeof(ver), "%d-%d-%d", used.model, used.revision, used.addition);
 		enrich_event_add_derived(&c->ev, json_pack("{s:s,s:{s:s,s:s}}", "schema",
 		    VALIDATION_INFO, "data", "originalSchema", uri, "validatedWith", ver));
@@ -1001,7 +1013,7 @@ extract_sdj(struct evctx *c, int is_ctx, const char *text, size_t len)
 {
 	struct enrich *e = c->e;
 	const char *field = is_ctx ? "contexts" : "unstruct";
-	const char *crit = is_ctx ? CRIT_CONTEXTS : CRIT_UNSTRUCT;
+	int ci = is_ctx ? CRIT_I_CONTEXTS : CRIT_I_UNSTRUCT;
 	struct iglu_key key;
 	json_error_t jerr;
 	json_t *j, *schema, *data, *ce = NULL;
@@ -1029,13 +1041,14 @@ extract_sdj(struct evctx *c, int is_ctx, const char *text, size_t len)
 		return;
 	}
 	uri = json_string_value(schema);
-	if (iglu_key_parse(uri, &key, &code) == -1) {
+	if (iglu_key_parsen(uri, json_string_length(schema), &key, &code) == -1) {
 		phase1_msg(c, json_pack("{s:O,s:s}", "json", j, "error", code ? code : "INVALID_IGLUURI"));
 		json_decref(j);
 		return;
 	}
-	if (!crit_matches_1_0(&key, crit)) {
-		phase1_msg(c, json_pack("{s:s,s:s}", "schemaKey", uri, "schemaCriterion", crit));
+	if (!iglu_criterion_matches(&crit[ci], &key)) {
+		phase1_msg(c, json_pack("{s:s,s:s}", "schemaKey", uri, "schemaCriterion",
+		    crit_text[ci]));
 		json_decref(j);
 		return;
 	}
@@ -1196,7 +1209,7 @@ cross_domain(struct evctx *c)
 	if (x.val == NULL)
 		return;
 	buf_reset(&e->tmp);
-	if (conv_form_decode(x.val, x.len, &e->tmp) == -1)
+	if (pct_decode(&e->tmp, x.val, x.len, PCT_PLUS | PCT_UTF8) == -1)
 		return;
 	sp = arena_strndup(&e->arena, e->tmp.data ? e->tmp.data : "", e->tmp.len);
 	if (sp == NULL)
@@ -1231,7 +1244,8 @@ event_schema(struct evctx *c)
 		struct iglu_key k;
 		const char *code;
 		char ver[48];
-		if (s && iglu_key_parse(json_string_value(s), &k, &code) == 0) {
+		if (json_is_string(s) &&
+		    iglu_key_parsen(json_string_value(s), json_string_length(s), &k, &code) == 0) {
 			enrich_event_set_str(&c->ev, COL_EVENT_VENDOR, k.vendor);
 			enrich_event_set_str(&c->ev, COL_EVENT_NAME, k.name);
 			enrich_event_set_str(&c->ev, COL_EVENT_FORMAT, k.format);
@@ -1273,11 +1287,9 @@ derived_tstamp(struct evctx *c)
 	ms = c->ev.collector_tstamp_ms;
 	if (c->has_dtm && c->has_stm && c->dtm < c->stm)
 		ms = ms - (c->stm - c->dtm);
-	if (conv_tsv_time(ms, ts) == 0)
-		enrich_event_set_str(&c->ev, COL_DERIVED_TSTAMP, ts);
-	else
-		enrich_failure(c, msg_input("derived_tstamp", NULL,
-		    "Formatted as a timestamp, this is not Redshift-compatible"));
+	/* getDerivedTimestamp formats whatever it gets: no range check (Joda's rendering) */
+	timefmt_tsv(ms, ts);
+	enrich_event_set_str(&c->ev, COL_DERIVED_TSTAMP, ts);
 }
 
 /* Phase 3: derived contexts and field lengths. */
@@ -1308,10 +1320,11 @@ phase3(struct evctx *c)
 				continue;
 			}
 			start = e->col.len;
-			enrich_json_write(ent, &e->col);
+			jsonw_value(&e->col, ent);
 			if (json_is_string(s) && strcmp(json_string_value(s), VALIDATION_INFO) == 0)
 				continue;        /* written by enrich itself (§15.6) */
-			if (!json_is_string(s) || iglu_key_parse(json_string_value(s), &k, &code) == -1) {
+			if (!json_is_string(s) ||
+			    iglu_key_parsen(json_string_value(s), json_string_length(s), &k, &code) == -1) {
 				json_array_append_new(c->phase3, json_pack("{s:O,s:s}", "json", ent, "error",
 				    code ? code : "INVALID_DATA_PAYLOAD"));
 				continue;
@@ -1422,8 +1435,13 @@ enrich_event_run(struct enrich *e, struct buf *good, struct buf *bad)
 
 	/* fields set from the payload before the parameters (EnrichmentManager.setupEnrichedEvent) */
 	enrich_event_set_str(&c.ev, COL_ETL_TSTAMP, e->etl_ts);
-	if (conv_tsv_time(tp->timestamp, ts) == 0)
+	if (timefmt_tsv(tp->timestamp, ts) == 0) {
 		enrich_event_set_str(&c.ev, COL_COLLECTOR_TSTAMP, ts);
+	} else {   /* EventEnrichments.formatCollectorTstamp: an atomic error, before the others */
+		char msg[128];
+		snprintf(msg, sizeof(msg), "Formatted as %s is not Redshift-compatible", ts);
+		atomic_error(&c, "collector_tstamp", msg);
+	}
 	enrich_event_set_str(&c.ev, COL_V_ETL, V_ETL);
 	if (tp->collector.s)
 		set_clean(&c, COL_V_COLLECTOR, tp->collector.s, tp->collector.len);
@@ -1447,6 +1465,8 @@ enrich_event_run(struct enrich *e, struct buf *good, struct buf *bad)
 		buf_reset(&e->col);
 		conv_ua_light(s, n, &e->col);
 		enrich_event_set(&c.ev, COL_USERAGENT, e->col.data, e->col.len);
+		/* EnrichmentManager.setUseragent keeps "" (not null): ua_parser then parses it */
+		c.ev.useragent_empty = e->col.len == 0;
 	}
 
 	/* the parameter map: collect (last wins), then convert in map order */
@@ -1484,9 +1504,6 @@ enrich_event_run(struct enrich *e, struct buf *good, struct buf *bad)
 	/* phase 2 (EnrichmentManager order) */
 	if (c.ev.col[COL_V_COLLECTOR] == NULL)
 		enrich_failure(&c, msg_input("v_collector", NULL, "should be set"));
-	if (c.ev.col[COL_COLLECTOR_TSTAMP] == NULL)
-		enrich_failure(&c, msg_input("collector_tstamp", NULL,
-		    "Formatted as a timestamp, this is not Redshift-compatible"));
 	{
 		const char *url = c.ev.col[COL_PAGE_URL];
 		char *copy = NULL;
@@ -1540,7 +1557,7 @@ evp_from_qs(struct enrich *e)
 {
 	size_t i;
 
-	e->evp.n = 0;
+	plist_reset(&e->evp);
 	for (i = 0; i < e->qs.n; i++)
 		if (e->qs.p[i].value && plist_put(&e->evp, e->qs.p[i].name, e->qs.p[i].value, 0) == -1)
 			return -1;
@@ -1634,11 +1651,12 @@ adapter_tp2(struct enrich *e, struct buf *good, struct buf *bad)
 	if (!json_is_object(j) || !json_is_string(schema) || data == NULL)
 		return emit_payload_failure(e, BADROW_TRACKER_PROTO, json_pack("[{s:o,s:s}]",
 		    "json", j, "error", "INVALID_DATA_PAYLOAD"), bad);
-	if (iglu_key_parse(json_string_value(schema), &key, &code) == -1) {
+	if (iglu_key_parsen(json_string_value(schema), json_string_length(schema), &key,
+	    &code) == -1) {
 		msgs = json_pack("[{s:O,s:s}]", "json", j, "error", code ? code : "INVALID_IGLUURI");
 		goto fail;
 	}
-	if (!crit_matches_1_0(&key, CRIT_PAYLOAD_DATA)) {
+	if (!iglu_criterion_matches(&crit[CRIT_I_PAYLOAD_DATA], &key)) {
 		msgs = json_pack("[{s:s,s:s}]", "schemaKey", json_string_value(schema),
 		    "schemaCriterion", CRIT_PAYLOAD_DATA);
 		goto fail;
@@ -1680,7 +1698,7 @@ adapter_tp2(struct enrich *e, struct buf *good, struct buf *bad)
 		json_t *ev = json_array_get(data, i), *v;
 		const char *k;
 		size_t q;
-		e->evp.n = 0;
+		plist_reset(&e->evp);
 		json_object_foreach(ev, k, v) {
 			if (plist_put(&e->evp, (char *)k, (char *)json_string_value(v), 0) == -1) {
 				rc = -1;
@@ -1735,9 +1753,9 @@ adapter_redirect(struct enrich *e, struct buf *good, struct buf *bad)
 		    bad);
 	buf_init(&j, 0);
 	buf_append_str(&j, "{\"schema\":\"" URI_REDIRECT "\",\"data\":{\"uri\":");
-	conv_json_string(u, strlen(u), &j);
+	jsonw_string(&j, u, strlen(u));
 	buf_append_str(&j, "}}");
-	e->evp.n = 0;
+	plist_reset(&e->evp);
 	for (i = 0; i < e->qs.n; i++) {
 		const char *n = e->qs.p[i].name;
 		if (e->qs.p[i].value == NULL || strcmp(n, "u") == 0 || strcmp(n, "tv") == 0)
@@ -1878,12 +1896,12 @@ enrich_line(struct enrich *e, const char *line, size_t len, struct buf *good, st
 	}
 	e->counts.lines++;
 	arena_reset(&e->arena);
-	e->qs.n = 0;
-	e->evp.n = 0;
+	plist_reset(&e->qs);
+	plist_reset(&e->evp);
 	e->vendor = e->version = NULL;
 	e->ip_len = 0;
 	e->etl_ms = e->fixed_ms ? e->fixed_ms : timefmt_now_ms();
-	conv_tsv_time(e->etl_ms, e->etl_ts);
+	timefmt_tsv(e->etl_ms, e->etl_ts);
 	e->fail_ts[0] = '\0';
 
 	buf_reset(&e->raw);
@@ -1935,8 +1953,9 @@ enrich_line(struct enrich *e, const char *line, size_t len, struct buf *good, st
 	{
 		struct iglu_key k;
 		const char *code;
-		if (tp->schema.s == NULL || iglu_key_parse(tp->schema.s, &k, &code) == -1 ||
-		    !crit_matches_1_0(&k, CRIT_THRIFT)) {
+		if (tp->schema.s == NULL ||
+		    iglu_key_parsen(tp->schema.s, tp->schema.len, &k, &code) == -1 ||
+		    !iglu_criterion_matches(&crit[CRIT_I_THRIFT], &k)) {
 			char m[512];
 			snprintf(m, sizeof(m), "verifying record as %s failed: found %.300s", CRIT_THRIFT,
 			    tp->schema.s ? tp->schema.s : "null");

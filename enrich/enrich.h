@@ -46,9 +46,4 @@ int enrich_line_too_long(struct enrich *e, const char *prefix, size_t prefix_len
 
 const struct enrich_counts *enrich_counts(const struct enrich *e);
 
-/* Helpers exposed for the unit tests. */
-/* Write a jansson value as compact JSON (circe style: reals in shortest form). */
-struct json_t;
-int enrich_json_write(const struct json_t *j, struct buf *out);
-
 #endif

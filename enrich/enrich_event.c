@@ -1,5 +1,5 @@
 /*
- * enrich_event: column setters and parameter lookup for one event (see enrich_event.h). The
+ * enrich_event: column setters and derived contexts for one event (see enrich_event.h). The
  * core fills the struct; enrichments amend it through these functions.
  */
 #include "enrich_event.h"
@@ -23,6 +23,8 @@ enrich_event_set(struct enrich_event *ev, int col, const char *s, size_t len)
 	}
 	free(ev->col[col]);
 	ev->col[col] = p;
+	if (col == COL_USERAGENT)
+		ev->useragent_empty = 0;   /* set again (the ua parameter): "" becomes null */
 	return 0;
 }
 
@@ -30,17 +32,6 @@ int
 enrich_event_set_str(struct enrich_event *ev, int col, const char *s)
 {
 	return enrich_event_set(ev, col, s, s ? strlen(s) : 0);
-}
-
-const char *
-enrich_event_param(const struct enrich_event *ev, const char *name)
-{
-	size_t i;
-
-	for (i = ev->n_params; i-- > 0;)
-		if (strcmp(ev->params[i].name, name) == 0)
-			return ev->params[i].value;
-	return NULL;
 }
 
 int

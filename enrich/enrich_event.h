@@ -30,13 +30,14 @@ struct enrich_event {
 	json_t *unstruct;                     /* validated {schema,data} from ue_pr/ue_px or NULL */
 	json_t *derived;                      /* entities added by enrichments (array), or NULL */
 	int64_t collector_tstamp_ms;
+	int useragent_empty;                  /* col[COL_USERAGENT] is NULL but the payload's
+	                                         User-Agent was there, empty: upstream's useragent
+	                                         is "" rather than null (ua_parser parses it) */
 };
 
 /* Set a column to a copy of s[0..len) (NULL or len 0 clears it). Returns 0 or -1. */
 int enrich_event_set(struct enrich_event *ev, int col, const char *s, size_t len);
 int enrich_event_set_str(struct enrich_event *ev, int col, const char *s);
-/* The value of a raw parameter, or NULL. */
-const char *enrich_event_param(const struct enrich_event *ev, const char *name);
 /*
  * Append an entity ({schema,data}, stolen) to derived contexts. Returns 0 or -1. An entity may
  * be shared between events (an enrichment's cache), but must never be modified once added: the

@@ -61,20 +61,6 @@ cmp_instance(const void *a, const void *b)
 	return x->m->rank - y->m->rank;
 }
 
-/* "iglu:vendor/name/format/M-R-A" into its parts; 0 or -1. */
-static int
-parse_schema_uri(const char *uri, char *vendor, char *name, char *format, int ver[3])
-{
-	int n = 0;
-
-	if (strncmp(uri, "iglu:", 5) != 0)
-		return -1;
-	if (sscanf(uri + 5, "%127[a-zA-Z0-9._-]/%127[a-zA-Z0-9_-]/%63[a-zA-Z0-9_-]/%d-%d-%d%n",
-	        vendor, name, format, &ver[0], &ver[1], &ver[2], &n) != 6 || uri[5 + n] != '\0')
-		return -1;
-	return ver[0] >= 1 && ver[1] >= 0 && ver[2] >= 0 ? 0 : -1;
-}
-
 /* The messages of an Iglu ClientError, for a one-line startup error. */
 static void
 client_error_text(json_t *ce, char *out, size_t outlen)
@@ -107,7 +93,7 @@ static int
 load_one(struct enrichments *e, const char *dir, const char *fname,
     struct iglu_resolver *resolver, char *err, size_t errlen)
 {
-	char path[4096], vendor[128], name[128], format[64], why[1024];
+	char path[4096], why[1024];
 	const struct enr_module *m = NULL;
 	json_error_t jerr;
 	json_t *root, *data, *enabled;
@@ -115,8 +101,8 @@ load_one(struct enrichments *e, const char *dir, const char *fname,
 	struct enr_ctx ctx;
 	struct enr_instance *nv;
 	void *state;
+	struct iglu_key key;
 	size_t i;
-	int ver[3];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, fname);
 	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
@@ -131,22 +117,13 @@ load_one(struct enrichments *e, const char *dir, const char *fname,
 		    "({\"schema\":\"iglu:...\",\"data\":{...}})", path);
 		goto fail;
 	}
-	if (parse_schema_uri(schema, vendor, name, format, ver) < 0 ||
-	    strcmp(format, "jsonschema") != 0) {
+	if (iglu_key_parse(schema, &key, NULL) < 0 || strcmp(key.format, "jsonschema") != 0) {
 		snprintf(err, errlen, "%s: invalid schema URI \"%s\"", path, schema);
 		goto fail;
 	}
 	if (resolver != NULL) {   /* NULL only in unit tests: the modules still check */
-		struct iglu_key key;
 		json_t *ce = NULL;
 
-		memset(&key, 0, sizeof(key));
-		snprintf(key.vendor, sizeof(key.vendor), "%s", vendor);
-		snprintf(key.name, sizeof(key.name), "%s", name);
-		snprintf(key.format, sizeof(key.format), "%s", format);
-		key.model = ver[0];
-		key.revision = ver[1];
-		key.addition = ver[2];
 		if (iglu_validate(resolver, &key, data, &ce) != 0) {
 			/* a disabled configuration whose schema furrow cannot resolve (an enrichment
 			 * it does not implement, offline) is skipped rather than refused */
@@ -172,26 +149,27 @@ load_one(struct enrichments *e, const char *dir, const char *fname,
 		return 0;
 	}
 	for (i = 0; i < ENR_NMODULES; i++)
-		if (!strcmp(enr_modules[i]->name, name))
+		if (!strcmp(enr_modules[i]->name, key.name))
 			m = enr_modules[i];
 	if (m == NULL) {
 		for (i = 0; i < sizeof(enr_unsupported) / sizeof(enr_unsupported[0]); i++)
-			if (!strcmp(enr_unsupported[i], name)) {
+			if (!strcmp(enr_unsupported[i], key.name)) {
 				snprintf(err, errlen, "%s: the %s enrichment is not supported by furrow "
-				    "(disable it or remove the file)", path, name);
+				    "(disable it or remove the file)", path, key.name);
 				goto fail;
 			}
 		snprintf(err, errlen, "%s: unknown enrichment %s", path, schema);
 		goto fail;
 	}
-	if (strcmp(m->vendor, vendor) != 0 || m->model != ver[0]) {
+	if (strcmp(m->vendor, key.vendor) != 0 || m->model != key.model) {
 		snprintf(err, errlen, "%s: schema %s not supported (furrow reads iglu:%s/%s/jsonschema/%d-*-*)",
 		    path, schema, m->vendor, m->name, m->model);
 		goto fail;
 	}
 	for (i = 0; i < e->n; i++)
 		if (e->v[i].m == m) {
-			snprintf(err, errlen, "%s: %s is already configured by %s", path, name, e->v[i].file);
+			snprintf(err, errlen, "%s: %s is already configured by %s", path, key.name,
+			    e->v[i].file);
 			goto fail;
 		}
 	ctx.conf_path = path;

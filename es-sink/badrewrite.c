@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "iglu.h"
+#include "jsonw.h"
 #include "sdkjson.h"
 #include "utf8.h"
 
@@ -35,15 +37,14 @@ static void
 br_stringify(json_t *o, const char *k)
 {
 	json_t *v;
-	char *s;
+	struct buf b;
 
 	if (!json_is_object(o) || (v = json_object_get(o, k)) == NULL || json_is_string(v))
 		return;
-	s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
-	if (s == NULL)
-		return;
-	json_object_set_new(o, k, json_string(s));
-	free(s);
+	buf_init(&b, 0);
+	if (jsonw_value(&b, v) == 0)
+		json_object_set_new(o, k, json_stringn(b.data, b.len));
+	buf_free(&b);
 }
 
 static json_t *
@@ -89,16 +90,15 @@ br_rewrite_data(json_t *data)
 json_t *
 badrewrite(json_t *row)
 {
-	struct sdkjson_iglu_key k;
+	struct iglu_key k;
 	json_t *schema = br_get(row, "schema"), *data = br_get(row, "data"), *out;
-	char uri[1024];
+	char uri[IGLU_URI_MAX];
 
 	if (!json_is_string(schema) || data == NULL ||
-	    sdkjson_iglu_parse(json_string_value(schema), &k) == -1 ||
+	    iglu_key_parsen(json_string_value(schema), json_string_length(schema), &k, NULL) == -1 ||
 	    strstr(k.vendor, "badrows") == NULL)
 		return json_incref(row);
-	snprintf(uri, sizeof(uri), "iglu:%s/%s/%s/%d-%d-%d", k.vendor, k.name, k.format, k.model,
-	    k.revision, k.addition);
+	iglu_key_format(&k, uri, sizeof(uri));
 	data = json_deep_copy(data);
 	if (data == NULL)
 		return NULL;

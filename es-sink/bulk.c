@@ -10,17 +10,17 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sdkjson.h"
+#include "jsonw.h"
 
 int
 bulk_action(struct buf *out, const char *index, const char *id)
 {
 	if (buf_append_str(out, "{\"index\":{\"_index\":") == -1 ||
-	    sdkjson_json_string(out, index, strlen(index)) == -1)
+	    jsonw_string(out, index, strlen(index)) == -1)
 		return -1;
 	if (id) {
 		if (buf_append_str(out, ",\"_id\":") == -1 ||
-		    sdkjson_json_string(out, id, strlen(id)) == -1)
+		    jsonw_string(out, id, strlen(id)) == -1)
 			return -1;
 	}
 	return buf_append_str(out, "}}\n");

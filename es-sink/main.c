@@ -347,29 +347,13 @@ flush_outputs(void)
 		fatal_output("stdout");
 }
 
-/* The payload of item-level bad rows: the line cut to PAYLOAD_CUT_CHARS code points. */
-static size_t
-cut_chars(const char *s, size_t len, size_t chars)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < len; i++) {
-		if (((unsigned char)s[i] & 0xc0) != 0x80) {
-			if (n == chars)
-				return i;
-			n++;
-		}
-	}
-	return len;
-}
-
 static void
 write_bad(const char *line, size_t len, int cut, const char *error)
 {
 	json_t *row;
 
 	if (cut)
-		len = cut_chars(line, len, PAYLOAD_CUT_CHARS);
+		len = utf8_cut(line, len, PAYLOAD_CUT_CHARS);   /* item-level bad rows */
 	row = badrow_generic_error(ARTIFACT, line, len, error);
 	buf_reset(&scratch);
 	if (row == NULL || badrow_write(row, &scratch) == -1) {
@@ -825,16 +809,9 @@ handle_line(const char *line, size_t len)
 static int
 take_buffered_line(struct linereader *lr, const char **line, size_t *len)
 {
-	size_t have = lr->end - lr->start;
+	enum lr_status s = linereader_next_buffered(lr, line, len);
 
-	if (have == 0 || lr->discarding)
-		return 0;
-	if (memchr(lr->buf + lr->start, '\n', have))
-		return linereader_next(lr, line, len) == LR_LINE;
-	*line = lr->buf + lr->start;
-	*len = have > lr->max_line ? lr->max_line : have;
-	lr->start = lr->end;
-	return 1;
+	return s == LR_LINE || s == LR_PARTIAL;
 }
 
 static void

@@ -25,6 +25,7 @@
 #include "ins_render.h"
 #include "ins_store.h"
 #include "ins_wait.h"
+#include "jsonw.h"
 #include "sdkjson.h"
 #include "version.h"
 
@@ -790,19 +791,14 @@ handle_iglu(struct ins_api *a, struct evhttp_request *req, const char *rest)
 	buf_init(&b, 0);
 	if (a->resolver && iglu_resolver_lookup(a->resolver, &key, &client_error) != NULL &&
 	    (schema = iglu_resolver_schema_json(a->resolver, &key)) != NULL) {
-		char *d = json_dumps(schema, JSON_COMPACT);
-		if (d && buf_append_str(&b, d) == 0)
+		if (jsonw_value(&b, schema) == 0)
 			send_json(a, req, 200, &b);
 		else
 			send_error(a, req, 500, "out of memory");
-		free(d);
+	} else if (client_error && jsonw_value(&b, client_error) == 0) {
+		send_json(a, req, 404, &b);
 	} else {
-		char *d = client_error ? json_dumps(client_error, JSON_COMPACT) : NULL;
-		if (d && buf_append_str(&b, d) == 0)
-			send_json(a, req, 404, &b);
-		else
-			send_json_message(a, req, 404, "schema not found");
-		free(d);
+		send_json_message(a, req, 404, "schema not found");
 	}
 	json_decref(client_error);
 	buf_free(&b);

@@ -13,8 +13,10 @@
 
 #include "base64.h"
 #include "event.h"
+#include "fnv.h"
 #include "ins_params.h"
 #include "ins_store.h"
+#include "jsonw.h"
 #include "sdkjson.h"
 #include "timefmt.h"
 #include "uuid.h"
@@ -158,9 +160,11 @@ pseudo_set_json(struct pseudo *p, int col, const json_t *v)
 		break;
 	case JSON_OBJECT:
 	case JSON_ARRAY: {
-		char *d = json_dumps(v, JSON_COMPACT);
-		pseudo_set_str(p, col, d);
-		free(d);
+		struct buf d;
+		buf_init(&d, 0);
+		if (jsonw_value(&d, v) == 0)
+			pseudo_set(p, col, d.data, d.len);
+		buf_free(&d);
 		break;
 	}
 	default:
@@ -246,17 +250,13 @@ pseudo_body(struct pseudo *p, const char *body)
 	json_decref(j);
 }
 
-/* A name-based event id for a row that has none, stable across restarts. */
+/* A name-based event id for a row that has none, stable across restarts: two FNV-1a hashes
+ * of the row (different seeds) in the layout of a v4 UUID. */
 static void
 synth_event_id(const char *line, size_t len, char out[UUID_STR_LEN + 1])
 {
-	uint64_t a = 1469598103934665603ULL, b = 1099511628211ULL * 7;
-	size_t i;
+	uint64_t a = fnv_bytes(FNV_OFFSET, line, len), b = fnv_bytes(FNV_OFFSET ^ 0x9e3779b97f4a7c15ULL, line, len);
 
-	for (i = 0; i < len; i++) {
-		a = (a ^ (unsigned char)line[i]) * 1099511628211ULL;
-		b = (b ^ (unsigned char)line[i]) * 0x100000001b3ULL + 0x9e3779b97f4a7c15ULL;
-	}
 	snprintf(out, UUID_STR_LEN + 1, "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32),
 	    (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xfff,
 	    (unsigned)(0x8000 | ((b >> 48) & 0x3fff)), (unsigned long long)(b & 0xffffffffffffULL));
@@ -494,7 +494,7 @@ sum_end(struct sum *s)
 static void
 sum_value(struct sum *s, const json_t *v)
 {
-	char *d;
+	struct buf d;
 
 	if (v == NULL || json_is_null(v)) {
 		sum_add(s, "null");
@@ -504,9 +504,12 @@ sum_value(struct sum *s, const json_t *v)
 		sum_add(s, "'%s'", json_string_value(v));
 		return;
 	}
-	d = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-	sum_add(s, "%s", d ? d : "?");
-	free(d);
+	buf_init(&d, INS_SUMMARY_MAX * 4);     /* more than a summary line holds */
+	if (jsonw_value(&d, v) == 0 || d.len)
+		sum_add(s, "%.*s", (int)(d.len > INS_SUMMARY_MAX ? INS_SUMMARY_MAX + 1 : d.len), d.data);
+	else
+		sum_add(s, "?");
+	buf_free(&d);
 }
 
 /* "iglu:com.acme/x/jsonschema/1-0-0" → the key as written; the atomic schema → "atomic field". */
@@ -685,7 +688,7 @@ sum_json_cb(const char *line, void *arg)
 	struct sum_json *j = arg;
 
 	if ((j->n++ && buf_append_byte(j->out, ',') == -1) ||
-	    sdkjson_json_string(j->out, line, strlen(line)) == -1)
+	    jsonw_string(j->out, line, strlen(line)) == -1)
 		j->failed = 1;
 }
 
@@ -709,22 +712,13 @@ put_str_or_null(struct buf *out, const char *s)
 {
 	if (s == NULL)
 		return buf_append_str(out, "null");
-	return sdkjson_json_string(out, s, strlen(s));
+	return jsonw_string(out, s, strlen(s));
 }
 
 static int
 put_json(struct buf *out, const json_t *v)
 {
-	char *d;
-	int rc;
-
-	if (v == NULL)
-		return buf_append_str(out, "null");
-	if ((d = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
-		return -1;
-	rc = buf_append_str(out, d);
-	free(d);
-	return rc;
+	return v == NULL ? buf_append_str(out, "null") : jsonw_value(out, v);
 }
 
 /* source and context of enrich's CollectorPayload from a badrows CollectorPayload or RawEvent */
@@ -775,7 +769,7 @@ put_querystring(struct buf *out, const json_t *arr)
 			continue;
 		if (buf_append_str(&nv, name) || buf_append_byte(&nv, '=') ||
 		    (value && buf_append_str(&nv, value)) ||
-		    (n++ && buf_append_byte(out, ',')) || sdkjson_json_string(out, nv.data, nv.len)) {
+		    (n++ && buf_append_byte(out, ',')) || jsonw_string(out, nv.data, nv.len)) {
 			buf_free(&nv);
 			return -1;
 		}
@@ -809,7 +803,7 @@ put_raw_event(struct buf *out, const json_t *raw)
 		const char *name = jstr(x, "name");
 		if (name == NULL)
 			continue;
-		if ((n++ && buf_append_byte(out, ',')) || sdkjson_json_string(out, name, strlen(name)) ||
+		if ((n++ && buf_append_byte(out, ',')) || jsonw_string(out, name, strlen(name)) ||
 		    buf_append_byte(out, ':') || put_str_or_null(out, jstr(x, "value")))
 			return -1;
 	}
@@ -848,7 +842,7 @@ ins_badrow_micro(const json_t *row, const char *line, size_t len, struct buf *ou
 		first = "Error while extracting event(s) from collector payload and validating it/them.";
 	else
 		first = "Error while validating the event.";
-	return buf_append_str(out, ",\"errors\":[") || sdkjson_json_string(out, first, strlen(first)) ||
-	    buf_append_byte(out, ',') || sdkjson_json_string(out, line, len) ||
+	return buf_append_str(out, ",\"errors\":[") || jsonw_string(out, first, strlen(first)) ||
+	    buf_append_byte(out, ',') || jsonw_string(out, line, len) ||
 	    buf_append_byte(out, ']');
 }

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "event.h"
+#include "fnv.h"
+#include "iglu.h"
 #include "ins_query.h"
 #include "ins_render.h"
 #include "sdkjson.h"
@@ -60,12 +62,7 @@ ins_columns_reset(struct ins_columns *c)
 static uint64_t
 hash(const char *s, size_t n)
 {
-	uint64_t h = 1469598103934665603ULL;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-	return h;
+	return fnv_bytes(FNV_OFFSET, s, n);
 }
 
 static int
@@ -128,7 +125,8 @@ add_with_fields(struct ins_columns *c, const char *key, const json_t *obj)
 static int
 add_json_column(struct ins_columns *c, int col, const char *s, size_t n)
 {
-	struct sdkjson_iglu_key k;
+	struct iglu_key k;
+	const char *code;
 	json_t *root = json_loadb(s, n, 0, NULL), *data, *ent;
 	char key[1200];
 	size_t i;
@@ -139,14 +137,14 @@ add_json_column(struct ins_columns *c, int col, const char *s, size_t n)
 	data = json_object_get(root, "data");
 	if (col == COL_UNSTRUCT_EVENT) {
 		const char *schema = json_string_value(json_object_get(data, "schema"));
-		if (schema && sdkjson_iglu_parse(schema, &k) == 0) {
+		if (schema && iglu_key_parse(schema, &k, &code) == 0) {
 			sdkjson_field_name("unstruct_event_", &k, key, sizeof(key));
 			rc = add_with_fields(c, key, json_object_get(data, "data"));
 		}
 	} else {
 		json_array_foreach(data, i, ent) {
 			const char *schema = json_string_value(json_object_get(ent, "schema"));
-			if (schema == NULL || sdkjson_iglu_parse(schema, &k) == -1)
+			if (schema == NULL || iglu_key_parse(schema, &k, &code) == -1)
 				continue;
 			sdkjson_field_name("contexts_", &k, key, sizeof(key));
 			if ((rc = add_with_fields(c, key, json_object_get(ent, "data"))) == -1)

@@ -12,6 +12,7 @@
 #include "ins_badrow.h"
 #include "ins_params.h"
 #include "ins_query.h"
+#include "jsonw.h"
 #include "sdkjson.h"
 #include "timefmt.h"
 #include "utf8.h"
@@ -40,9 +41,9 @@ ins_json_str(struct buf *out, const char *s, size_t n)
 	int rc;
 
 	if (utf8_valid_prefix(s, n) == n)
-		return sdkjson_json_string(out, s, n);
+		return jsonw_string(out, s, n);
 	buf_init(&fixed, 0);
-	rc = utf8_repair(s, n, &fixed) == 0 ? sdkjson_json_string(out, fixed.data, fixed.len) : -1;
+	rc = utf8_repair(s, n, &fixed) == 0 ? jsonw_string(out, fixed.data, fixed.len) : -1;
 	buf_free(&fixed);
 	return rc;
 }
@@ -72,7 +73,7 @@ param_value(const struct ins_rec *r, const struct ins_param *p, struct buf *out)
 		return ins_json_str(out, v, n);
 	case INS_PC_EVENT: {
 		const char *code = ins_event_code_of_name(v, n);
-		return code ? sdkjson_json_string(out, code, strlen(code)) : ins_json_str(out, v, n);
+		return code ? jsonw_string(out, code, strlen(code)) : ins_json_str(out, v, n);
 	}
 	case INS_PC_MS:
 		if (ins_parse_tsv_time(v, n, &ms) == -1)
@@ -245,7 +246,7 @@ msg_cb(const char *line, void *arg)
 	struct msg_list *m = arg;
 
 	if ((m->n++ && buf_append_byte(m->out, ',')) || buf_append_str(m->out, "{\"message\":") ||
-	    sdkjson_json_string(m->out, line, strlen(line)) || buf_append_byte(m->out, '}'))
+	    jsonw_string(m->out, line, strlen(line)) || buf_append_byte(m->out, '}'))
 		m->failed = 1;
 }
 

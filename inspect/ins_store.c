@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "fnv.h"
 #include "ins_badrow.h"
 
 #define INS_MALLOC_OVERHEAD 16      /* glibc's chunk header, what a record really costs */
@@ -156,30 +157,7 @@ charged(size_t alloc)
 uint64_t
 ins_hash_ci(const char *s, size_t n)
 {
-	uint64_t h = 14695981039346656037ULL;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c + 32);
-		h = (h ^ c) * 1099511628211ULL;
-	}
-	return h;
-}
-
-static uint64_t
-hash_more(uint64_t h, const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c + 32);
-		h = (h ^ c) * 1099511628211ULL;
-	}
-	return h;
+	return fnv_bytes_lower(FNV_OFFSET, s, n);
 }
 
 int
@@ -217,9 +195,9 @@ slot_fill(struct ins_slot *sl, struct ins_rec *r)
 			const char *v = ins_rec_col(r, parts[i], &n);
 			if (n == 0)
 				break;
-			h = hash_more(h, v, n);
+			h = fnv_bytes_lower(h, v, n);
 			if (i < 3)
-				h = hash_more(h, "/", 1);
+				h = fnv_bytes_lower(h, "/", 1);
 		}
 		sl->h[INS_NIDX - 1] = i == 4 ? h : null;
 	}

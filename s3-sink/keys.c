@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pct.h"
+
 /* Characters allowed in template text and prefixes (sinks.md §3.3 "characters"). */
 static int
 s3key_literal_ok(unsigned char c)
@@ -204,73 +206,22 @@ s3key_build(const char *partition, const char *prefix, const struct tm *utc, con
 	return (int)o;
 }
 
-/* [1-9][0-9]* or 0, at most 9 digits; returns the length or 0. */
-static size_t
-s3key_schemaver_num(const char *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len && s[i] >= '0' && s[i] <= '9')
-		i++;
-	if (i == 0 || i > 9 || (i > 1 && s[0] == '0'))
-		return 0;
-	return i;
-}
-
-/* An Iglu URI segment: vendor [a-zA-Z0-9-_.]+, name and format [a-zA-Z0-9-_]+. */
-static size_t
-s3key_segment(const char *s, size_t len, int dots)
-{
-	size_t i = 0;
-	unsigned char c;
-
-	while (i < len) {
-		c = (unsigned char)s[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '_' || (dots && c == '.')))
-			break;
-		i++;
-	}
-	return i;
-}
-
 int
 s3key_schema_parse(const char *uri, size_t len, struct s3key_schema *s, const char **code)
 {
-	char *dst[3] = { s->vendor, s->name, s->format };
-	size_t pos = 5, n, a, b, c, k, j;
+	struct iglu_key k;
 
-	*code = "INVALID_IGLUURI";
-	if (len < 5 || memcmp(uri, "iglu:", 5) != 0)
+	if (iglu_key_parsen(uri, len, &k, code) == -1)
 		return -1;
-	for (k = 0; k < 3; k++) {
-		n = s3key_segment(uri + pos, len - pos, k == 0);
-		if (n == 0 || n >= S3KEY_FIELD_MAX || pos + n >= len || uri[pos + n] != '/')
-			return -1;
-		memcpy(dst[k], uri + pos, n);
-		dst[k][n] = '\0';
-		pos += n + 1;
+	if (!iglu_key_path_safe(&k)) {   /* a vendor of dots would be a "." or ".." segment */
+		*code = "INVALID_IGLUURI";
+		return -1;
 	}
-	/* A vendor made only of dots would become a "." or ".." key segment. */
-	for (j = 0; s->vendor[j] == '.'; j++)
-		;
-	if (s->vendor[j] == '\0')
-		return -1;
-	*code = "INVALID_SCHEMAVER";
-	a = s3key_schemaver_num(uri + pos, len - pos);
-	if (a == 0 || uri[pos] == '0' || pos + a >= len || uri[pos + a] != '-')
-		return -1;
-	b = s3key_schemaver_num(uri + pos + a + 1, len - pos - a - 1);
-	if (b == 0 || pos + a + 1 + b >= len || uri[pos + a + 1 + b] != '-')
-		return -1;
-	c = s3key_schemaver_num(uri + pos + a + b + 2, len - pos - a - b - 2);
-	if (c == 0 || pos + a + b + 2 + c != len)
-		return -1;
-	memcpy(s->version, uri + pos, len - pos);
-	s->version[len - pos] = '\0';
-	memcpy(s->model, uri + pos, a);
-	s->model[a] = '\0';
-	*code = NULL;
+	memcpy(s->vendor, k.vendor, sizeof(s->vendor));
+	memcpy(s->name, k.name, sizeof(s->name));
+	memcpy(s->format, k.format, sizeof(s->format));
+	snprintf(s->version, sizeof(s->version), "%d-%d-%d", k.model, k.revision, k.addition);
+	snprintf(s->model, sizeof(s->model), "%d", k.model);
 	return 0;
 }
 
@@ -310,29 +261,7 @@ s3key_schema_eq(const struct s3key_schema *a, const struct s3key_schema *b)
 int
 s3key_url_path(const char *key, char *out, size_t outlen)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t o = 0;
-	unsigned char c;
-
-	for (; *key; key++) {
-		c = (unsigned char)*key;
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
-			if (o + 1 >= outlen)
-				return -1;
-			out[o++] = (char)c;
-		} else {
-			if (o + 3 >= outlen)
-				return -1;
-			out[o++] = '%';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		}
-	}
-	if (outlen == 0)
-		return -1;
-	out[o] = '\0';
-	return (int)o;
+	return pct_encode(key, strlen(key), "/", out, outlen);
 }
 
 int

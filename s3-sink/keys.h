@@ -17,8 +17,10 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "iglu.h"
+
 #define S3KEY_MAX        1024   /* S3's limit on a key, in bytes */
-#define S3KEY_FIELD_MAX  256    /* vendor, name, format, version of a schema URI */
+#define S3KEY_FIELD_MAX  (IGLU_PART_MAX + 1)   /* vendor, name, format, version of a URI */
 
 /* What a template may use (sinks.md §3.1: date/time everywhere, schema parts only for bad). */
 #define S3KEY_ALLOW_SCHEMA 1
@@ -53,7 +55,8 @@ int s3key_expand(const char *tmpl, const struct s3key_schema *schema, const stru
  * than S3KEY_MAX. */
 int s3key_build(const char *partition, const char *prefix, const struct tm *utc, const char *uuid,
     char *out, size_t outlen);
-/* Parse an Iglu URI. Returns 0, or -1 with *code set to INVALID_IGLUURI or INVALID_SCHEMAVER. */
+/* Parse an Iglu URI with iglu_key_parsen into its key parts; a vendor made only of dots is
+ * refused too. Returns 0, or -1 with *code set to INVALID_IGLUURI or INVALID_SCHEMAVER. */
 int s3key_schema_parse(const char *uri, size_t len, struct s3key_schema *s, const char **code);
 /* Find the schema of a bad row (a self-describing JSON line). */
 enum s3key_row s3key_badrow_schema(const char *line, size_t len, struct s3key_schema *s,

@@ -14,6 +14,7 @@
 
 #include "base64.h"
 #include "keys.h"
+#include "pct.h"
 
 #define S3UP_BODY_MAX   (64 * 1024)     /* response bytes kept for error messages and XML */
 #define S3UP_HASH_CHUNK (256 * 1024)
@@ -459,38 +460,13 @@ oom:
 	return S3UP_TRANSIENT;
 }
 
-/* Percent-encode a query value (upload ids can hold anything). */
-static int
-s3up_query_value(const char *v, char *out, size_t outlen)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t o = 0;
-	unsigned char c;
-
-	for (; *v; v++) {
-		c = (unsigned char)*v;
-		if (o + 4 >= outlen)
-			return -1;
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '_' || c == '.' || c == '~') {
-			out[o++] = (char)c;
-		} else {
-			out[o++] = '%';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		}
-	}
-	out[o] = '\0';
-	return 0;
-}
-
 void
 s3up_forget(struct s3up *u)
 {
 	char q[1700], id[1600], msg[256];
 	struct s3up_resp *r;
 
-	if (u->mp_upload_id[0] && s3up_query_value(u->mp_upload_id, id, sizeof(id)) == 0 &&
+	if (u->mp_upload_id[0] && pct_encode(u->mp_upload_id, strlen(u->mp_upload_id), NULL, id, sizeof(id)) >= 0 &&
 	    (r = malloc(sizeof(*r))) != NULL) {
 		snprintf(q, sizeof(q), "uploadId=%s", id);
 		s3up_request(u, "DELETE", u->mp_key, q, NULL, r, NULL, msg, sizeof(msg));
@@ -541,7 +517,7 @@ s3up_multipart(struct s3up *u, const char *key, int fd, uint64_t size, uint64_t 
 		}
 		u->mp_nparts = nparts;
 	}
-	if (s3up_query_value(u->mp_upload_id, id, sizeof(id)) == -1) {
+	if (pct_encode(u->mp_upload_id, strlen(u->mp_upload_id), NULL, id, sizeof(id)) == -1) {
 		snprintf(msg, msglen, "upload id too long");
 		st = S3UP_PERMANENT;
 		goto out;

@@ -1,10 +1,13 @@
-/* libFuzzer target: the collector's query-string, path-segment and redirect-URI parsing
- * (collector/col_query). The input is split at its first NUL into a query and a name. */
+/* libFuzzer target: the collector's query-string and redirect-URI parsing (collector/col_query)
+ * and the percent-decoder (common/pct) in every mode. The input is split at its first NUL into
+ * a query and a name. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../collector/col_query.h"
+#include "pct.h"
+#include "utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -29,8 +32,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == 1 && b.len > qlen)
 		abort();                       /* decoding never grows */
 	buf_reset(&b);
-	rc = col_path_decode(s, size, &b);
-	if (rc == 0 && b.len > size)
+	rc = pct_decode(&b, s, size, PCT_STRICT);
+	if ((rc == 0 && b.len > size) || (rc == -2 && b.len != 0))
+		abort();
+	buf_reset(&b);
+	if (pct_decode(&b, s, size, PCT_PLUS) != 0 || b.len > size)
+		abort();                       /* lenient decoding never fails nor grows */
+	buf_reset(&b);
+	if (pct_decode(&b, s, size, PCT_UTF8) != 0 || utf8_valid_prefix(b.data, b.len) != b.len)
 		abort();
 	if (col_uri_parse(s, size, &host, &hlen) && host &&
 	    (host < s || host + hlen > s + size))

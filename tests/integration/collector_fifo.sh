@@ -11,8 +11,8 @@ hit() { # hit N TAG: N tracking requests, prints the status codes
 
 # A: FIFO without a reader (ENXIO), then a reader, then the reader gone (EPIPE), then back
 mkfifo "$T_TMP/raw.fifo"
-start_collector -o "$T_TMP/raw.fifo" --bad "$T_TMP/bad.json" || fail "starts with no FIFO reader"
-ok "starts although the FIFO has no reader"
+check "starts although the FIFO has no reader" \
+    start_collector -o "$T_TMP/raw.fifo" --bad "$T_TMP/bad.json"
 eq "/sink-health: 503 without a reader" 503 "$(code "$URL/sink-health")"
 eq "20 requests answered 200 with no reader" "200" "$(hit 20 a | sort -u)"
 cat "$T_TMP/raw.fifo" >>"$T_TMP/got.raw" &
@@ -37,7 +37,7 @@ eq "exit 0" 0 "$CRC"
 
 # A2: a reader that leaves with lines still in the pipe: the next reader gets them
 mkfifo "$T_TMP/a2.fifo"
-start_collector -o "$T_TMP/a2.fifo" --bad "$T_TMP/bad.json" || fail "start A2"
+check "start A2" start_collector -o "$T_TMP/a2.fifo" --bad "$T_TMP/bad.json"
 hit 20 a2 >/dev/null
 # read exactly 5 lines, one byte at a time, then leave; the other 15 stay in the pipe
 python3 -c '
@@ -68,7 +68,7 @@ eq "25 distinct requests" 25 "$(decode "$T_TMP/a2.all" | jq -r .querystring | so
 
 # B: a full queue answers 503 and stores nothing; a reader frees it
 mkfifo "$T_TMP/b.fifo"
-start_collector -o "$T_TMP/b.fifo" --bad "$T_TMP/bad.json" --queue-bytes 3000 || fail "start B"
+check "start B" start_collector -o "$T_TMP/b.fifo" --bad "$T_TMP/bad.json" --queue-bytes 3000
 hit 10 q >"$T_TMP/codes"
 n200=$(grep -c '^200$' "$T_TMP/codes")
 n503=$(grep -c '^503$' "$T_TMP/codes")
@@ -91,7 +91,7 @@ eq "lines = requests answered 200" $((n200 + 1)) "$(lines "$T_TMP/b.raw")"
 
 # C: SIGTERM drains the queue to a reader that arrives late; exit 0
 mkfifo "$T_TMP/c.fifo"
-start_collector -o "$T_TMP/c.fifo" --bad "$T_TMP/bad.json" --drain-timeout 20 || fail "start C"
+check "start C" start_collector -o "$T_TMP/c.fifo" --bad "$T_TMP/bad.json" --drain-timeout 20
 hit 5 d >/dev/null
 kill -TERM "$CPID"
 check "still running, draining" sh -c "kill -0 $CPID"
@@ -104,7 +104,7 @@ eq "drain: all 5 written" 5 "$(lines "$T_TMP/c.raw")"
 
 # D: no reader before --drain-timeout: exit 74 and say so
 mkfifo "$T_TMP/d.fifo"
-start_collector -o "$T_TMP/d.fifo" --bad "$T_TMP/bad.json" --drain-timeout 1 || fail "start D"
+check "start D" start_collector -o "$T_TMP/d.fifo" --bad "$T_TMP/bad.json" --drain-timeout 1
 hit 2 e >/dev/null
 stop_collector
 eq "undrained queue: exit 74" 74 "$CRC"

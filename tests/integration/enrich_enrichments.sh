@@ -39,6 +39,16 @@ eq "4 good events" 4 "$(wc -l <"$T_TMP/good.tsv")"
 eq "1 enrichment_failures row" "iglu:com.snowplowanalytics.snowplow.badrows/enrichment_failures/jsonschema/2-0-1" \
     "$(jq -r .schema "$T_TMP/bad.jsonl")"
 
+# An empty User-Agent header (sent, but empty) gives the all-"Other" ua_parser_context, as
+# enrich 6.10 does (setUseragent keeps "", getUaParser parses it); no header gives none.
+printf '%s\n' '{"path":"/i","qs":"e=pv&p=web&tv=t","ua":""}' '{"path":"/i","qs":"e=pv&p=web&tv=t"}' |
+    "$T_TMP/mkraw" | run_enrich --enrichments "$W/conf" --bad "$T_TMP/bad-ua.jsonl"     >"$T_TMP/good-ua.tsv" 2>/dev/null
+uactx() { sed -n "$1p" "$T_TMP/good-ua.tsv" | cut -f123 | jq -c '[.data[] |
+    select(.schema | contains("ua_parser_context")) | .data.useragentFamily, .data.osVersion,
+    .data.deviceFamily, .data.useragentMajor]'; }
+eq "empty User-Agent: the all-Other ua_parser_context" '["Other","Other","Other",null]' "$(uactx 1)"
+eq "no User-Agent: no ua_parser_context" '[]' "$(uactx 2)"
+
 # Without --enrichments the enrichment columns stay empty.
 run_enrich --bad "$T_TMP/bad0.jsonl" <"$T_TMP/in.raw" >"$T_TMP/good0.tsv" 2>/dev/null
 eq "no enrichments: 5 good events" 5 "$(wc -l <"$T_TMP/good0.tsv")"

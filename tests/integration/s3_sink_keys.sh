@@ -36,7 +36,7 @@ BR=iglu:com.snowplowanalytics.snowplow.badrows
 	echo "{\"schema\":\"$BR/size_violation/jsonschema/1-0-0\",\"data\":{\"n\":2}}"
 	echo 'this is not json'
 	echo "{\"schema\":\"$BR/schema_violations/jsonschema/2-0-1\",\"data\":{\"n\":3}}"
-	echo '{"schema":"iglu:com.acme/x/jsonschema/1-0","data":{}}'
+	echo '{"schema":"iglu:com.acme/x/jsonschema/1-01-0","data":{}}'
 	echo "{\"schema\":\"$BR/schema_violations/jsonschema/2-0-0\",\"data\":{\"n\":4}}"
 	echo '{"no":"schema"}'
 } >"$T_TMP/bad-in"

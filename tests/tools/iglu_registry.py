@@ -12,6 +12,8 @@ behave differently, so one server covers every case of enriched-event.md section
   /hang/...     never answers (sleeps 30 s)
   /garbage/...  200 with a body that is not JSON
   /moved/...    301 to the same path under /ok/
+  /static/...   any file under ROOT, dot segments resolved, as a plain static web server
+                (or a bucket) serves it: what a resolver must never be tricked into using
   /stats        JSON: how many requests each prefix received
 It binds 127.0.0.1 on an ephemeral port and writes the port to PORTFILE when ready.
 """
@@ -22,7 +24,7 @@ import sys
 import threading
 import time
 
-ROOT, PORTFILE = sys.argv[1], sys.argv[2]
+ROOT, PORTFILE = os.path.realpath(sys.argv[1]), sys.argv[2]
 counts = {}
 lock = threading.Lock()
 
@@ -63,6 +65,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
+        if prefix == "static":
+            path = os.path.normpath(os.path.join(ROOT, rest))
+            if not path.startswith(ROOT + "/") or not os.path.isfile(path):
+                return self.reply(404, "not found")
+            with open(path) as f:
+                return self.reply(200, f.read())
         if prefix == "garbage":
             return self.reply(200, "<html>this is not a schema</html>", "text/html")
         if prefix == "key" and self.headers.get("apikey") != "secret":

@@ -1,9 +1,7 @@
 /*
- * enr_test: helpers shared by the enrichment unit tests (tests/unit/test_enr_*.c).
- *
- * The enrich core owns enrich/enrich_event.c; until it is linked in, the four functions of
- * enrich_event.h are defined here as weak symbols with the contract's semantics, so the
- * tests link either way (the core's strong definitions win when present).
+ * enr_test: helpers shared by the enrichment unit tests (tests/unit/test_enr_*.c). The tests
+ * link the real enrich/enrich_event.c (from libenrich.a); this header only builds events,
+ * temporary directories and configuration files for them.
  */
 #ifndef FURROW_ENR_TEST_H
 #define FURROW_ENR_TEST_H
@@ -22,51 +20,6 @@
 #include "thrift.h"
 
 #define ENR_TEST_UNUSED __attribute__((unused))
-
-__attribute__((weak)) int
-enrich_event_set(struct enrich_event *ev, int col, const char *s, size_t len)
-{
-	char *c = NULL;
-
-	if (s != NULL && len > 0) {
-		if ((c = malloc(len + 1)) == NULL)
-			return -1;
-		memcpy(c, s, len);
-		c[len] = '\0';
-	}
-	free(ev->col[col]);
-	ev->col[col] = c;
-	return 0;
-}
-
-__attribute__((weak)) int
-enrich_event_set_str(struct enrich_event *ev, int col, const char *s)
-{
-	return enrich_event_set(ev, col, s, s ? strlen(s) : 0);
-}
-
-__attribute__((weak)) const char *
-enrich_event_param(const struct enrich_event *ev, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < ev->n_params; i++)
-		if (!strcmp(ev->params[i].name, name))
-			return ev->params[i].value;
-	return NULL;
-}
-
-__attribute__((weak)) int
-enrich_event_add_derived(struct enrich_event *ev, json_t *entity)
-{
-	if (entity == NULL)
-		return -1;
-	if (ev->derived == NULL && (ev->derived = json_array()) == NULL) {
-		json_decref(entity);
-		return -1;
-	}
-	return json_array_append_new(ev->derived, entity);
-}
 
 ENR_TEST_UNUSED static struct enrich_event *
 tev_new(void)

@@ -44,34 +44,6 @@ START_TEST(query_lookup)
 }
 END_TEST
 
-static int
-pdec(const char *s, char *out)
-{
-	struct buf b;
-	int rc;
-
-	buf_init(&b, 0);
-	rc = col_path_decode(s, strlen(s), &b);
-	strcpy(out, b.data ? b.data : "");
-	buf_free(&b);
-	return rc;
-}
-
-START_TEST(path_decoding)
-{
-	char v[64];
-
-	ck_assert_int_eq(pdec("com.acme", v), 0);
-	ck_assert_str_eq(v, "com.acme");
-	ck_assert_int_eq(pdec("a%2Fb+c%41", v), 0);
-	ck_assert_str_eq(v, "a/b+cA");
-	ck_assert_int_eq(pdec("bad%zz", v), -1);
-	ck_assert_int_eq(pdec("bad%4", v), -1);
-	ck_assert_int_eq(pdec("bad%", v), -1);
-	ck_assert_int_eq(pdec("", v), 0);
-}
-END_TEST
-
 static const char *
 host(const char *u, int *ok)
 {
@@ -120,7 +92,6 @@ main(void)
 	int nf;
 
 	tcase_add_test(tc, query_lookup);
-	tcase_add_test(tc, path_decoding);
 	tcase_add_test(tc, uri_check);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

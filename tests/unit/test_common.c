@@ -1,7 +1,11 @@
 /* Unit tests for the small common/ modules: buf, linereader, timefmt, uuid, utf8, badrow,
- * event. (base64 and thrift have their own programs.) */
+ * event, jsonw, pct. (base64 and thrift have their own programs.) */
 #include <check.h>
 #include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +14,10 @@
 #include "badrow.h"
 #include "buf.h"
 #include "event.h"
+#include "jnum.h"
+#include "jsonw.h"
 #include "linereader.h"
+#include "pct.h"
 #include "timefmt.h"
 #include "utf8.h"
 #include "uuid.h"
@@ -130,6 +137,36 @@ START_TEST(linereader_nonblocking_again)
 }
 END_TEST
 
+/* What enrich (will it block?) and es-sink (SIGTERM: keep what was read) need, without
+ * reaching into the reader. */
+START_TEST(linereader_buffered_only)
+{
+	static const char in[] = "one\ntwo\n0123456789\nthree-unterminated-and-long";
+	struct linereader lr;
+	const char *l;
+	size_t n;
+	int fd = pipe_with(in, sizeof(in) - 1);
+
+	ck_assert_int_eq(linereader_init(&lr, fd, 8), 0);
+	ck_assert(!linereader_has_line(&lr));
+	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_AGAIN);   /* reads nothing */
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);
+	ck_assert(n == 3 && memcmp(l, "one", 3) == 0);
+	ck_assert(linereader_has_line(&lr));
+	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_LINE);
+	ck_assert(n == 3 && memcmp(l, "two", 3) == 0);
+	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_TOOLONG);
+	ck_assert(n == 8 && memcmp(l, "01234567", 8) == 0);
+	ck_assert(!linereader_has_line(&lr));
+	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_PARTIAL);
+	ck_assert(n == 8 && memcmp(l, "three-un", 8) == 0);
+	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_AGAIN);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_EOF);
+	linereader_free(&lr);
+	close(fd);
+}
+END_TEST
+
 START_TEST(timefmt_forms)
 {
 	char out[TIMEFMT_BUFSZ];
@@ -141,7 +178,7 @@ START_TEST(timefmt_forms)
 	timefmt_tsv(-1, out);
 	ck_assert_str_eq(out, "1969-12-31 23:59:59.999");
 	ck_assert_int_eq(timefmt_tsv(253402300800000LL, out), -1);      /* year 10000 */
-	ck_assert_str_eq(out, "");
+	ck_assert_str_eq(out, "10000-01-01 00:00:00.000");
 	timefmt_instant(1704164645678LL, out);
 	ck_assert_str_eq(out, "2024-01-02T03:04:05.678Z");
 	timefmt_instant(1704164645000LL, out);
@@ -150,6 +187,78 @@ START_TEST(timefmt_forms)
 	ck_assert_str_eq(out, "2024-01-02T03:04:05.000Z");
 	timefmt_http(1731622400, out);
 	ck_assert_str_eq(out, "Thu, 14 Nov 2024 22:13:20 GMT");
+}
+END_TEST
+
+/* The one TSV formatter agrees with libc's gmtime in the year range 0..9999; outside it, it
+ * renders as Joda's "yyyy-MM-dd HH:mm:ss.SSS" does (at least four year digits, '-' before a
+ * negative year: eventEnrichmentSpecs "Formatted as -0030-01-01 00:00:00.000"). */
+static void
+libc_tsv(int64_t ms, char *out)
+{
+	int64_t sec = ms / 1000, rem = ms % 1000;
+	time_t t;
+	struct tm tm;
+
+	if (rem < 0) {
+		rem += 1000;
+		sec--;
+	}
+	t = (time_t)sec;
+	gmtime_r(&t, &tm);
+	snprintf(out, TIMEFMT_BUFSZ, "%s%04d-%02d-%02d %02d:%02d:%02d.%03d",
+	    tm.tm_year + 1900 < 0 ? "-" : "", abs(tm.tm_year + 1900), tm.tm_mon + 1, tm.tm_mday,
+	    tm.tm_hour, tm.tm_min, tm.tm_sec, (int)rem);
+}
+
+START_TEST(timefmt_tsv_everywhere)
+{
+	static const int64_t fixed[] = { 0, -1, 1, 999, 1000, -999, -1000, -1001, 86399999, 86400000,
+	    -86400000, 951782400000LL, 951868799999LL, 4107542400000LL, 1700000000123LL,
+	    -62167219200000LL, 253402300799999LL };
+	char a[TIMEFMT_BUFSZ], b[TIMEFMT_BUFSZ];
+	uint64_t x = 88172645463325252ULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		ck_assert_int_eq(timefmt_tsv(fixed[i], a), 0);
+		libc_tsv(fixed[i], b);
+		ck_assert_str_eq(a, b);
+	}
+	for (i = 0; i < 200000; i++) {
+		int64_t ms;
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		ms = (int64_t)(x % 316000000000000ULL) - 62200000000000LL;
+		ck_assert_int_eq(timefmt_tsv(ms, a), ms >= -62167219200000LL &&
+		    ms <= 253402300799999LL ? 0 : -1);
+		libc_tsv(ms, b);
+		ck_assert_msg(strcmp(a, b) == 0, "%lld: %s vs %s", (long long)ms, a, b);
+	}
+	ck_assert_int_eq(timefmt_tsv(-62167219200001LL, a), -1);
+	ck_assert_str_eq(a, "-0001-12-31 23:59:59.999");
+	ck_assert_int_eq(timefmt_tsv(-63113904000000LL, a), -1);
+	ck_assert_str_eq(a, "-0030-01-01 00:00:00.000");
+	ck_assert_int_eq(timefmt_tsv(INT64_MAX, a), -1);
+	ck_assert_str_eq(a, "292278994-08-17 07:12:55.807");
+	ck_assert_int_eq(timefmt_tsv(INT64_MIN, a), -1);
+	ck_assert_str_eq(a, "-292275055-05-16 16:47:04.192");
+}
+END_TEST
+
+START_TEST(timefmt_dates)
+{
+	ck_assert(timefmt_date_valid(2024, 2, 29));
+	ck_assert(!timefmt_date_valid(2023, 2, 29));
+	ck_assert(timefmt_date_valid(2000, 2, 29));
+	ck_assert(!timefmt_date_valid(1900, 2, 29));
+	ck_assert(timefmt_date_valid(0, 2, 29));
+	ck_assert(!timefmt_date_valid(2024, 4, 31));
+	ck_assert(!timefmt_date_valid(2024, 13, 1));
+	ck_assert(!timefmt_date_valid(2024, 0, 1));
+	ck_assert(!timefmt_date_valid(2024, 1, 0));
+	ck_assert(timefmt_date_valid(2024, 12, 31));
 }
 END_TEST
 
@@ -199,6 +308,19 @@ START_TEST(utf8_repair_cases)
 }
 END_TEST
 
+/* One cut for every bad-row payload: never inside a sequence, max code points kept. */
+START_TEST(utf8_cut_cases)
+{
+	ck_assert_uint_eq(utf8_cut("abc", 3, 2), 2);
+	ck_assert_uint_eq(utf8_cut("abc", 3, 3), 3);
+	ck_assert_uint_eq(utf8_cut("abc", 3, 0), 0);
+	ck_assert_uint_eq(utf8_cut("\xc3\xa9\xf0\x9f\x98\x80z", 7, 1), 2);
+	ck_assert_uint_eq(utf8_cut("\xc3\xa9\xf0\x9f\x98\x80z", 7, 2), 6);
+	ck_assert_uint_eq(utf8_cut("\xc3\xa9\xf0\x9f\x98\x80z", 7, 9), 7);
+	ck_assert_uint_eq(utf8_codepoints("\xc3\xa9\xf0\x9f\x98\x80z", 7), 3);
+}
+END_TEST
+
 START_TEST(badrow_envelope)
 {
 	struct buf b;
@@ -231,6 +353,168 @@ START_TEST(badrow_envelope)
 }
 END_TEST
 
+/* jsonw prints strings as circe's Printer.noSpaces does (io/circe/Printer.scala, onString):
+ * '"' '\' \b \f \n \r \t by name, any other Character.isISOControl char (U+0000-U+001F,
+ * U+007F-U+009F) as "\u%04x" with lower-case hex (toHex: nibble + 87), everything else as is.
+ * jansson would print U+001F as \u001F and U+007F, U+0085 raw. */
+START_TEST(jsonw_escapes_as_circe)
+{
+	static const struct { const char *in; size_t n; const char *want; } cases[] = {
+		{ "", 0, "\"\"" },
+		{ "plain", 5, "\"plain\"" },
+		{ "q\"b\\s/", 6, "\"q\\\"b\\\\s/\"" },
+		{ "\b\f\n\r\t\x01\x1f", 7, "\"\\b\\f\\n\\r\\t\\u0001\\u001f\"" },
+		{ "a\0b", 3, "\"a\\u0000b\"" },
+		{ "del\x7f", 4, "\"del\\u007f\"" },
+		{ "nel\xc2\x85 c1\xc2\x9f nbsp\xc2\xa0", 17, "\"nel\\u0085 c1\\u009f nbsp\xc2\xa0\"" },
+		{ "Zo\xc3\xab \xe2\x80\x93 \xf0\x9f\x98\x80", 13, "\"Zo\xc3\xab \xe2\x80\x93 \xf0\x9f\x98\x80\"" },
+	};
+	struct buf b;
+	size_t i;
+
+	buf_init(&b, 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		buf_reset(&b);
+		ck_assert_int_eq(jsonw_string(&b, cases[i].in, cases[i].n), 0);
+		ck_assert_str_eq(b.data, cases[i].want);
+	}
+	buf_free(&b);
+	buf_init(&b, 4);
+	ck_assert_int_eq(jsonw_string(&b, "abcdef", 6), -1);
+	buf_free(&b);
+}
+END_TEST
+
+/* Bad rows are printed by the same writer: key order kept, circe's escaping. */
+START_TEST(badrow_printed_as_circe)
+{
+	json_t *row = badrow_new(BADROW_GENERIC_ERROR, "t", json_pack("{s:s,s:[s]}", "timestamp",
+	    "2023-11-14T22:13:20Z", "errors", "bad\x7f\x01"), jsonw_string_new("p\xc2\x80", 3));
+	struct buf b;
+
+	buf_init(&b, 0);
+	ck_assert_int_eq(badrow_write(row, &b), 0);
+	ck_assert_str_eq(b.data, "{\"schema\":\"" BADROW_GENERIC_ERROR "\",\"data\":{\"processor\":"
+	    "{\"artifact\":\"t\",\"version\":\"" FURROW_VERSION "\"},\"failure\":{\"timestamp\":"
+	    "\"2023-11-14T22:13:20Z\",\"errors\":[\"bad\\u007f\\u0001\"]},\"payload\":\"p\\u0080\"}}\n");
+	buf_free(&b);
+	json_decref(row);
+}
+END_TEST
+
+START_TEST(jsonw_string_new_repairs)
+{
+	json_t *j = jsonw_string_new("a\xff" "b\xe2\x80", 5);
+
+	ck_assert_str_eq(json_string_value(j), "a\xef\xbf\xbd" "b\xef\xbf\xbd");
+	json_decref(j);
+	j = jsonw_string_new("ok\0x", 4);
+	ck_assert_uint_eq(json_string_length(j), 4);
+	json_decref(j);
+}
+END_TEST
+
+static int
+pdec(const char *s, unsigned flags, char *out)
+{
+	struct buf b;
+	int rc;
+
+	buf_init(&b, 0);
+	buf_append_str(&b, "<");
+	rc = pct_decode(&b, s, strlen(s), flags);
+	strcpy(out, b.data);
+	buf_free(&b);
+	return rc;
+}
+
+/* Lenient (form) decoding keeps a malformed escape literally, as URLEncodedUtils and the
+ * collector do; strict decoding (collector path segments) refuses it and leaves out as it was. */
+START_TEST(pct_decoding)
+{
+	char v[64];
+
+	ck_assert_int_eq(pdec("a%2Fb+c%41%e2%80%93", PCT_PLUS, v), 0);
+	ck_assert_str_eq(v, "<a/b cA\xe2\x80\x93");
+	ck_assert_int_eq(pdec("a+b%2B", 0, v), 0);
+	ck_assert_str_eq(v, "<a+b+");
+	ck_assert_int_eq(pdec("%zz%4%", PCT_PLUS, v), 0);
+	ck_assert_str_eq(v, "<%zz%4%");
+	ck_assert_int_eq(pdec("x%ff%C3", PCT_PLUS | PCT_UTF8, v), 0);
+	ck_assert_str_eq(v, "<x\xef\xbf\xbd\xef\xbf\xbd");
+	ck_assert_int_eq(pdec("a%2Fb+c%41", PCT_STRICT, v), 0);
+	ck_assert_str_eq(v, "<a/b+cA");
+	ck_assert_int_eq(pdec("bad%zz", PCT_STRICT, v), -2);
+	ck_assert_str_eq(v, "<");
+	ck_assert_int_eq(pdec("bad%4", PCT_STRICT, v), -2);
+	ck_assert_int_eq(pdec("bad%", PCT_STRICT, v), -2);
+	ck_assert_int_eq(pdec("", PCT_STRICT, v), 0);
+	ck_assert_str_eq(v, "<");
+}
+END_TEST
+
+START_TEST(pct_encoding)
+{
+	char out[32];
+
+	ck_assert_int_eq(pct_encode("a/b=c x~.-_", 11, "/", out, sizeof(out)), 15);
+	ck_assert_str_eq(out, "a/b%3Dc%20x~.-_");
+	ck_assert_int_eq(pct_encode("\xe2\x80\x93/", 4, NULL, out, sizeof(out)), 12);
+	ck_assert_str_eq(out, "%E2%80%93%2F");
+	ck_assert_int_eq(pct_encode("abcdef", 6, NULL, out, 4), -1);
+	ck_assert_int_eq(pct_encode("", 0, NULL, out, 1), 0);
+}
+END_TEST
+
+/* jnum_decimal is the shortest decimal that reads back (what %.{p}e + strtod finds), for
+ * doubles of every kind; jnum_java_double prints it as Double.toString does. */
+START_TEST(jnum_decimals)
+{
+	static const struct { double d; const char *java; } cases[] = {
+		{ 2.0, "2.0" }, { 0.01, "0.01" }, { 0.1, "0.1" }, { 1e-4, "1.0E-4" }, { 0.001, "0.001" },
+		{ 1e7, "1.0E7" }, { 9999999.0, "9999999.0" }, { 123456789.0, "1.23456789E8" },
+		{ 1e308, "1.0E308" }, { -19.99, "-19.99" }, { -0.0, "-0.0" }, { 0.0, "0.0" },
+		{ 4.9e-324, "4.9E-324" }, { 1.7976931348623157e308, "1.7976931348623157E308" },
+		{ 0.30000000000000004, "0.30000000000000004" }, { 1234567.125, "1234567.125" },
+	};
+	char out[JNUM_BUFSZ], ref[40];
+	uint64_t x = 0x9e3779b97f4a7c15ULL, m;
+	size_t i;
+	int e, prec;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		jnum_java_double(cases[i].d, out);
+		ck_assert_str_eq(out, cases[i].java);
+	}
+	for (i = 0; i < 60000; i++) {
+		double d;
+		char mine[48];
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		switch (i % 3) {
+		case 0: memcpy(&d, &x, sizeof(d)); break;                 /* any bit pattern */
+		case 1: d = (double)(x % 100000000) / 100.0; break;       /* prices */
+		default: d = (double)(x % 1000000) * 1e-6; break;
+		}
+		if (!isfinite(d) || d == 0)
+			continue;
+		for (prec = 0; prec < 17; prec++) {
+			snprintf(ref, sizeof(ref), "%.*e", prec, fabs(d));
+			if (strtod(ref, NULL) == fabs(d))
+				break;
+		}
+		ck_assert_int_eq(jnum_decimal(d, &m, &e), 0);
+		snprintf(mine, sizeof(mine), "%llue%d", (unsigned long long)m, e);
+		ck_assert_msg(strtod(mine, NULL) == fabs(d), "%.17g: %s", d, mine);
+		/* as few digits as the %e search found (Java's "d.d" for subnormals aside) */
+		ck_assert_msg((int)strlen(mine) - (int)strlen(strchr(mine, 'e')) <= prec + 1 ||
+		    fabs(d) < 2.2250738585072014e-308, "%.17g: %s vs %s", d, mine, ref);
+	}
+}
+END_TEST
+
 START_TEST(event_columns)
 {
 	ck_assert_str_eq(event_cols[COL_APP_ID].name, "app_id");
@@ -252,15 +536,27 @@ main(void)
 	SRunner *sr;
 	int nf;
 
+	tcase_set_timeout(tc, 60);   /* the randomised time and number checks, under ASan too */
+
 	tcase_add_test(tc, buf_cap_enforced);
 	tcase_add_test(tc, linereader_lines_and_limits);
 	tcase_add_test(tc, linereader_huge_line);
 	tcase_add_test(tc, linereader_nonblocking_again);
+	tcase_add_test(tc, linereader_buffered_only);
 	tcase_add_test(tc, timefmt_forms);
+	tcase_add_test(tc, timefmt_tsv_everywhere);
+	tcase_add_test(tc, timefmt_dates);
 	tcase_add_test(tc, uuid_v4_shape);
 	tcase_add_test(tc, utf8_repair_cases);
+	tcase_add_test(tc, utf8_cut_cases);
 	tcase_add_test(tc, badrow_envelope);
 	tcase_add_test(tc, event_columns);
+	tcase_add_test(tc, pct_decoding);
+	tcase_add_test(tc, jnum_decimals);
+	tcase_add_test(tc, pct_encoding);
+	tcase_add_test(tc, jsonw_escapes_as_circe);
+	tcase_add_test(tc, badrow_printed_as_circe);
+	tcase_add_test(tc, jsonw_string_new_repairs);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -3,6 +3,7 @@
  * and IPv6 hits, misses and non-IP values; Java Float.toString rendering; missing and
  * corrupt database files as startup errors. */
 #include "enr_test.h"
+#include "jnum.h"
 
 static char *g_dir;   /* the databases, written once */
 
@@ -170,11 +171,11 @@ START_TEST(java_float_rendering)
 		{ 0.0001f, "1.0E-4" }, { 0.001f, "0.001" }, { 1.0e7f, "1.0E7" }, { 9999999.0f, "9999999.0" },
 		{ 125.3228f, "125.3228" }, { 0.0f, "0.0" }, { 1.5e-5f, "1.5E-5" }, { 12345678.0f, "1.2345678E7" },
 	};
-	char s[64];
+	char s[JNUM_BUFSZ];
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		enr_java_float(cases[i].f, s, sizeof(s));
+		jnum_java_float(cases[i].f, s);
 		ck_assert_str_eq(s, cases[i].s);
 	}
 }

@@ -237,6 +237,23 @@ START_TEST(upstream_order)
 }
 END_TEST
 
+/* The real enrich_event.c (not a copy): setters refuse a column outside the 131, and an empty
+ * value clears the column. */
+START_TEST(event_setters_are_the_real_ones)
+{
+	struct enrich_event *ev = tev_new();
+
+	ck_assert_int_eq(enrich_event_set(ev, -1, "x", 1), -1);
+	ck_assert_int_eq(enrich_event_set(ev, EVENT_NCOLS, "x", 1), -1);
+	ck_assert_int_eq(enrich_event_set_str(ev, COL_APP_ID, "shop"), 0);
+	ck_assert_str_eq(tev_col(ev, COL_APP_ID), "shop");
+	ck_assert_int_eq(enrich_event_set(ev, COL_APP_ID, "shop", 0), 0);
+	ck_assert_ptr_null(ev->col[COL_APP_ID]);
+	ck_assert_int_eq(enrich_event_add_derived(ev, NULL), -1);
+	tev_free(ev);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -252,6 +269,7 @@ main(void)
 	tcase_add_test(tc, mini_default_set_validates);
 	tcase_add_test(tc, every_enrichment_schema_is_served);
 	tcase_add_test(tc, upstream_order);
+	tcase_add_test(tc, event_setters_are_the_real_ones);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -71,6 +71,19 @@ START_TEST(upstream_contexts)
 	enrichments_apply(e, ENRICH_STAGE_EARLY, ev, NULL);
 	ck_assert_ptr_null(ev->derived);
 	tev_free(ev);
+	/* an empty one (the header was sent, empty): EnrichmentManager.getUaParser runs on
+	 * Option("") and uap-java's Parser.parse("") gives "Other" everywhere (enrich 6.10) */
+	ev = tev_new();
+	ev->useragent_empty = 1;
+	enrichments_apply(e, ENRICH_STAGE_EARLY, ev, NULL);
+	ck_assert_uint_eq(json_array_size(ev->derived), 1);
+	s = json_dumps(json_object_get(json_array_get(ev->derived, 0), "data"), JSON_COMPACT);
+	ck_assert_str_eq(s, "{\"useragentFamily\":\"Other\",\"useragentMajor\":null,"
+	    "\"useragentMinor\":null,\"useragentPatch\":null,\"useragentVersion\":\"Other\","
+	    "\"osFamily\":\"Other\",\"osMajor\":null,\"osMinor\":null,\"osPatch\":null,"
+	    "\"osPatchMinor\":null,\"osVersion\":\"Other\",\"deviceFamily\":\"Other\"}");
+	free(s);
+	tev_free(ev);
 	enrichments_free(e);
 	tdir_rm(dir);
 }

@@ -13,6 +13,7 @@
 #include "base64.h"
 #include "event.h"
 #include "iglu.h"
+#include "jsonw.h"
 #include "thrift.h"
 
 static struct iglu_resolver *resolver;
@@ -120,6 +121,22 @@ bad_type(struct result *r)
 
 #define BASE "e=pv&p=web&tv=t-1&"
 
+/* The first data report of a schema_violations row's first message: "path: message". */
+static const char *
+first_report(struct result *r)
+{
+	static char out[512];
+	json_t *rep;
+
+	ck_assert_msg(r->nbad >= 1, "expected a bad row, got a good event");
+	rep = json_array_get(json_object_get(json_object_get(json_array_get(json_object_get(
+	    json_object_get(json_object_get(r->row, "data"), "failure"), "messages"), 0), "error"),
+	    "dataReports"), 0);
+	snprintf(out, sizeof(out), "%s: %s", json_string_value(json_object_get(rep, "path")),
+	    json_string_value(json_object_get(rep, "message")));
+	return out;
+}
+
 /* tracker-protocol.md §3.2: every simple parameter -> its column */
 START_TEST(parameter_map)
 {
@@ -219,6 +236,136 @@ START_TEST(parameter_errors)
 }
 END_TEST
 
+/*
+ * Every integer-typed parameter of enrich's Transform table (tid, vid, ti_qu, pp_mix, pp_max,
+ * pp_miy, pp_may: CU.stringToJInteger2) is Integer.parseInt of the value, "null" in any case
+ * meaning NULL: EnrichmentManagerSpec "emit an EnrichedEvent for valid integer fields" (42,
+ * -42, null) and ConversionUtils.stringToJInteger. So tid=028288 is txn_id 28288 (before,
+ * tid was kept as text, and null was a bad row).
+ */
+START_TEST(integer_parameters)
+{
+	static const char *const fields[][2] = { { "tid", "txn_id" }, { "vid", "domain_sessionidx" },
+	    { "ti_qu", "ti_quantity" }, { "pp_mix", "pp_xoffset_min" }, { "pp_max", "pp_xoffset_max" },
+	    { "pp_miy", "pp_yoffset_min" }, { "pp_may", "pp_yoffset_max" } };
+	static const char *const values[][2] = { { "42", "42" }, { "-42", "-42" }, { "null", "" },
+	    { "NULL", "" }, { "Null", "" }, { "028288", "28288" }, { "%2B007", "7" },
+	    { "-0000000000000000000000000002147483648", "-2147483648" } };
+	static const char *const bad[] = { "1.5", "", "2147483648", "0x54", "6.72E5", "%201" };
+	char qs[256];
+	size_t i, k;
+	struct result r;
+
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		for (k = 0; k < sizeof(values) / sizeof(values[0]); k++) {
+			snprintf(qs, sizeof(qs), BASE "%s=%s", fields[i][0], values[k][0]);
+			run_qs(qs, &r);
+			ck_assert_msg(strcmp(col(&r, fields[i][1]), values[k][1]) == 0, "%s: %s = '%s'",
+			    qs, fields[i][1], col(&r, fields[i][1]));
+			result_free(&r);
+		}
+		for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+			char want[128];
+
+			snprintf(qs, sizeof(qs), BASE "%s=%s", fields[i][0], bad[k]);
+			run_qs(qs, &r);
+			snprintf(want, sizeof(want), "%s: Cannot be converted to java.lang.Integer",
+			    fields[i][0]);
+			ck_assert_str_eq(first_report(&r), want);
+			result_free(&r);
+		}
+	}
+	/* ClientEnrichments.extractViewDimensions: the regex's message, or toInt's */
+	run_qs(BASE "res=99999999999x1", &r);
+	ck_assert_str_eq(first_report(&r), "res: Could not be converted to java.lang.Integer s");
+	result_free(&r);
+	run_qs(BASE "vp=1x", &r);
+	ck_assert_str_eq(first_report(&r), "vp: Does not conform to regex (\\d+)x(\\d+)");
+	result_free(&r);
+	run_qs(BASE "ds=0800x0600", &r);
+	ck_assert_str_eq(col(&r, "doc_width"), "800");
+	ck_assert_str_eq(col(&r, "doc_height"), "600");
+	result_free(&r);
+}
+END_TEST
+
+/* An empty User-Agent header stays "" (EnrichmentManager.setUseragent), not null: the partial
+ * event of a bad row shows it, and the ua parameter replaces it (empty: null again). txn_id is
+ * an Int in the partial event. */
+START_TEST(empty_useragent_and_partial_event)
+{
+	struct thrift_payload p;
+	struct result r;
+	json_t *enr;
+
+	base_payload(&p, "/i", "e=xx&p=web&tv=t&tid=0042");
+	thrift_tstr_set(&p.user_agent, "", 0);
+	run_payload(&p, &r);
+	enr = json_object_get(json_object_get(json_object_get(r.row, "data"), "payload"), "enriched");
+	ck_assert_str_eq(json_string_value(json_object_get(enr, "useragent")), "");
+	ck_assert_int_eq(json_integer_value(json_object_get(enr, "txn_id")), 42);
+	result_free(&r);
+	base_payload(&p, "/i", "e=xx&p=web&tv=t&ua=");
+	thrift_tstr_set(&p.user_agent, "", 0);
+	run_payload(&p, &r);
+	enr = json_object_get(json_object_get(json_object_get(r.row, "data"), "payload"), "enriched");
+	ck_assert(json_is_null(json_object_get(enr, "useragent")));
+	result_free(&r);
+	base_payload(&p, "/i", "e=xx&p=web&tv=t");
+	run_payload(&p, &r);
+	enr = json_object_get(json_object_get(json_object_get(r.row, "data"), "payload"), "enriched");
+	ck_assert(json_is_null(json_object_get(enr, "useragent")));
+	result_free(&r);
+}
+END_TEST
+
+/* Repeated query-string parameters: one entry each, the last value, at the first one's place
+ * (the qs becomes a Map upstream), also past the point where names are hashed; and a tp2
+ * POST's query string overrides the body's fields the same way. */
+START_TEST(repeated_parameters)
+{
+	struct buf qs;
+	struct result r;
+	json_t *params;
+	int i, n_aid = 0;
+	size_t k;
+
+	buf_init(&qs, 0);
+	buf_append_str(&qs, "e=xx&p=web&tv=t&aid=first");
+	for (i = 0; i < 3000; i++)
+		buf_printf(&qs, "&x%d=%d", i % 1000, i);
+	buf_append_str(&qs, "&aid=second&tv=t2");
+	run_qs(qs.data, &r);
+	params = json_object_get(json_object_get(json_object_get(json_object_get(r.row, "data"),
+	    "payload"), "raw"), "parameters");
+	ck_assert_uint_eq(json_array_size(params), 4 + 1000);
+	for (k = 0; k < json_array_size(params); k++) {
+		json_t *pr = json_array_get(params, k);
+		const char *name = json_string_value(json_object_get(pr, "name"));
+
+		if (strcmp(name, "aid") == 0) {
+			n_aid++;
+			ck_assert_uint_eq(k, 3);
+			ck_assert_str_eq(json_string_value(json_object_get(pr, "value")), "second");
+		}
+		if (strcmp(name, "x999") == 0)
+			ck_assert_str_eq(json_string_value(json_object_get(pr, "value")), "2999");
+	}
+	ck_assert_int_eq(n_aid, 1);
+	result_free(&r);
+	buf_reset(&qs);
+	buf_append_str(&qs, "e=pv&p=web&tv=t&aid=first");
+	for (i = 0; i < 3000; i++)
+		buf_printf(&qs, "&x%d=%d", i % 1000, i);
+	buf_append_str(&qs, "&aid=second&tv=t2");
+	run_qs(qs.data, &r);
+	ck_assert_str_eq(col(&r, "app_id"), "second");
+	ck_assert_str_eq(col(&r, "v_tracker"), "t2");
+	result_free(&r);
+	buf_free(&qs);
+}
+END_TEST
+
 /* tracker-protocol.md §2 */
 START_TEST(event_types)
 {
@@ -310,9 +457,26 @@ START_TEST(timestamp_rules)
 		base_payload(&p, "/i", BASE "x=1");
 		p.timestamp = 253402300800000LL;    /* year 10000 */
 		run_payload(&p, &r);
-		ck_assert_str_eq(bad_type(&r), "enrichment_failures/jsonschema/2-0-1");
+		/* EnrichmentManager.setupEnrichedEvent: an atomic error, not an enrichment failure
+		 * (EventEnrichments.formatCollectorTstamp, eventEnrichmentSpecs) */
+		ck_assert_str_eq(bad_type(&r), "schema_violations/jsonschema/2-0-1");
+		ck_assert_str_eq(first_report(&r), "collector_tstamp: Formatted as 10000-01-01 "
+		    "00:00:00.000 is not Redshift-compatible");
 		result_free(&r);
 	}
+	/* EventEnrichments.extractTimestamp quotes Joda's rendering of the time */
+	run_qs(BASE "dtm=253402300800000", &r);
+	ck_assert_str_eq(first_report(&r), "dtm: Formatting as 10000-01-01 00:00:00.000 is not "
+	    "Redshift-compatible");
+	result_free(&r);
+	run_qs(BASE "ttm=-62167219200001", &r);
+	ck_assert_str_eq(first_report(&r), "ttm: Formatting as -0001-12-31 23:59:59.999 is not "
+	    "Redshift-compatible");
+	result_free(&r);
+	/* getDerivedTimestamp has no range check: a derived time before year 0 is printed as is */
+	run_qs(BASE "dtm=0&stm=253402300799999", &r);
+	ck_assert_str_eq(col(&r, "derived_tstamp"), "-6007-11-14 22:13:20.001");
+	result_free(&r);
 }
 END_TEST
 
@@ -661,8 +825,14 @@ START_TEST(json_writer)
 	struct buf b;
 
 	buf_init(&b, 0);
-	ck_assert_int_eq(enrich_json_write(j, &b), 0);
+	ck_assert_int_eq(jsonw_value(&b, j), 0);
 	ck_assert_str_eq(b.data, "{\"b\":0.1,\"a\":[1,2.5,100.0,true,null,\"\xc3\xa9\\n\"]}");
+	json_decref(j);
+	/* reals as circe prints a JsonDouble: Double.toString */
+	j = json_pack("[f,f,f]", 12345678.9, 0.0005, 40.0);
+	buf_reset(&b);
+	ck_assert_int_eq(jsonw_value(&b, j), 0);
+	ck_assert_str_eq(b.data, "[1.23456789E7,5.0E-4,40.0]");
 	buf_free(&b);
 	json_decref(j);
 }
@@ -685,6 +855,9 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, parameter_map);
 	tcase_add_test(tc, parameter_errors);
+	tcase_add_test(tc, integer_parameters);
+	tcase_add_test(tc, empty_useragent_and_partial_event);
+	tcase_add_test(tc, repeated_parameters);
 	tcase_add_test(tc, event_types);
 	tcase_add_test(tc, timestamp_rules);
 	tcase_add_test(tc, base64_variants);

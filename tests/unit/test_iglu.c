@@ -59,6 +59,16 @@ static const struct {
 	{ "com.acme/x/jsonschema/1-0-0", "INVALID_IGLUURI", NULL, NULL, NULL, 0, 0, 0 },
 	{ "iglu:com.acme/x/jsonschema/1-0-0/", "INVALID_IGLUURI", NULL, NULL, NULL, 0, 0, 0 },
 	{ "", "INVALID_IGLUURI", NULL, NULL, NULL, 0, 0, 0 },
+	/* SchemaVer.parseFull: m.toInt, so a part up to Integer.MAX_VALUE is a version ... */
+	{ "iglu:com.acme/x/jsonschema/2147483647-0-2147483647", NULL, "com.acme", "x", "jsonschema",
+	  2147483647, 0, 2147483647 },
+	/* ... and one more is a NumberFormatException, i.e. InvalidSchemaVer */
+	{ "iglu:com.acme/x/jsonschema/1-0-2147483648", "INVALID_SCHEMAVER", NULL, NULL, NULL, 0, 0, 0 },
+	{ "iglu:com.acme/x/jsonschema/1-0-00", "INVALID_SCHEMAVER", NULL, NULL, NULL, 0, 0, 0 },
+	/* the vendor class [a-zA-Z0-9-_.]+ admits "..": the resolver refuses to fetch it instead */
+	{ "iglu:../x/jsonschema/1-0-0", NULL, "..", "x", "jsonschema", 1, 0, 0 },
+	{ "iglu:com.acme/x/json.schema/1-0-0", "INVALID_IGLUURI", NULL, NULL, NULL, 0, 0, 0 },
+	{ "iglu:com.acme/x/jsonschema/ 1-0-0", "INVALID_IGLUURI", NULL, NULL, NULL, 0, 0, 0 },
 };
 
 START_TEST(key_parse_table)
@@ -66,7 +76,7 @@ START_TEST(key_parse_table)
 	struct iglu_key k;
 	const char *code = "unset";
 	int rc = iglu_key_parse(KEYS[_i].uri, &k, &code);
-	char out[600];
+	char out[IGLU_URI_MAX];
 
 	if (KEYS[_i].code == NULL) {
 		ck_assert_msg(rc == 0, "%s: %s", KEYS[_i].uri, code);
@@ -102,6 +112,54 @@ START_TEST(criteria)
 	ck_assert(!iglu_key_matches(&k, "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0"));
 	ck_assert(!iglu_key_matches(&k, "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-01"));
 	ck_assert(!iglu_key_matches(&k, "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-**"));
+}
+END_TEST
+
+/* The one parser's other entry points: a length (JSON strings may hold a NUL), furrow's bound on
+ * a part, keys built by hand, the path-safety rule, and criteria as IGLU-CORE's
+ * SchemaCriterion.criterionRegex reads them. */
+START_TEST(key_parser_edges)
+{
+	static const char nul[] = "iglu:com.acme/x/jsonschema/1-0-0\0junk";
+	struct iglu_key k;
+	struct iglu_criterion c;
+	char uri[600];
+	const char *code;
+
+	ck_assert_int_eq(iglu_key_parsen(nul, sizeof(nul) - 1, &k, &code), -1);
+	ck_assert_str_eq(code, "INVALID_IGLUURI");
+	ck_assert_int_eq(iglu_key_parsen(nul, strlen(nul), &k, &code), 0);
+	snprintf(uri, sizeof(uri), "iglu:%0255d/x/jsonschema/1-0-0", 0);
+	ck_assert_int_eq(iglu_key_parse(uri, &k, &code), 0);
+	ck_assert_uint_eq(strlen(k.vendor), IGLU_PART_MAX);
+	snprintf(uri, sizeof(uri), "iglu:%0256d/x/jsonschema/1-0-0", 0);
+	ck_assert_int_eq(iglu_key_parse(uri, &k, &code), -1);
+	ck_assert_str_eq(code, "INVALID_IGLUURI");
+
+	ck_assert_int_eq(iglu_key_parse("iglu:com.acme/x/jsonschema/1-0-0", &k, NULL), 0);
+	ck_assert(iglu_key_valid(&k));
+	ck_assert(iglu_key_path_safe(&k));
+	strcpy(k.name, "a/b");
+	ck_assert(!iglu_key_valid(&k));
+	strcpy(k.name, "x");
+	k.model = 0;
+	ck_assert(!iglu_key_valid(&k));
+	ck_assert_int_eq(iglu_key_parse("iglu:.../x/jsonschema/1-0-0", &k, NULL), 0);
+	ck_assert(iglu_key_valid(&k));
+	ck_assert(!iglu_key_path_safe(&k));
+	ck_assert_int_eq(iglu_key_parse("iglu:.acme./x/jsonschema/1-0-0", &k, NULL), 0);
+	ck_assert(iglu_key_path_safe(&k));
+
+	ck_assert_int_eq(iglu_criterion_parse("iglu:com.acme/x/jsonschema/1-*-*", &c), 0);
+	ck_assert_int_eq(c.model, 1);
+	ck_assert_int_eq(c.revision, -1);
+	ck_assert_int_eq(iglu_criterion_parse("iglu:com.acme/x/jsonschema/*-*-*", &c), 0);
+	ck_assert_int_eq(iglu_criterion_parse("iglu:com.acme/x/jsonschema/0-*-*", &c), -1);
+	ck_assert_int_eq(iglu_criterion_parse("iglu:com.acme/x/jsonschema/1-0-01", &c), -1);
+	ck_assert_int_eq(iglu_criterion_parse("iglu:com.acme/x/jsonschema/1-*", &c), -1);
+	ck_assert_int_eq(iglu_criterion_parse("iglu:com.acme/x/jsonschema/1-**-*", &c), -1);
+	ck_assert_int_eq(iglu_criterion_parse("iglu:com.acme/x.y/jsonschema/1-*-*", &c), -1);
+	ck_assert_int_eq(iglu_criterion_parse(NULL, &c), -1);
 }
 END_TEST
 
@@ -630,6 +688,39 @@ START_TEST(invalid_schema_gives_schema_issues)
 }
 END_TEST
 
+/* Issue 11: a schema holding \u0000 in a string loads (Snowplow's circe parser and networknt
+ * accept it); before, jansson refused it without JSON_ALLOW_NUL and every event using the
+ * schema became a ResolutionError. Data strings with NUL compare by length in enum and
+ * pattern. (jansson refuses a NUL inside an object key, in schemas and data alike.) */
+START_TEST(schema_with_nul_in_strings)
+{
+	static const char data_ok[] = "{\"v\":\"x\\u0000y\",\"p\":\"a\\u0000b\"}";
+	static const char data_bad[] = "{\"v\":\"x\",\"p\":\"ab\"}";
+	struct iglu_resolver *r;
+	struct iglu_key k = key("iglu:com.acme/nul/jsonschema/1-0-0");
+	json_t *ce = NULL, *d;
+
+	setup_tmp();
+	write_file("reg/schemas/com.acme/nul/jsonschema/1-0-0", SELF("com.acme", "nul", "1-0-0")
+	    "\"description\":\"NUL \\u0000 here\",\"type\":\"object\",\"properties\":{"
+	    "\"v\":{\"enum\":[\"x\\u0000y\",\"z\"]},\"p\":{\"type\":\"string\","
+	    "\"pattern\":\"^a\\u0000b$\",\"maxLength\":3}}}");
+	r = resolver_with(config("\"cacheSize\":10", LOCAL_REPO));
+	ck_assert_ptr_nonnull(iglu_resolver_lookup(r, &k, &ce));
+	d = json_loadb(data_ok, sizeof(data_ok) - 1, JSON_ALLOW_NUL, NULL);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(iglu_validate(r, &k, d, &ce), 0);
+	json_decref(d);
+	d = json_loadb(data_bad, sizeof(data_bad) - 1, 0, NULL);
+	ck_assert_int_eq(iglu_validate(r, &k, d, &ce), -1);
+	ck_assert_uint_eq(json_array_size(json_object_get(ce, "dataReports")), 2);
+	json_decref(ce);
+	json_decref(d);
+	iglu_resolver_free(r);
+	teardown_tmp();
+}
+END_TEST
+
 START_TEST(iglu_refs_between_schemas)
 {
 	struct iglu_resolver *r;
@@ -831,6 +922,14 @@ http_start(void)
 		abort();
 	fputs(SELF("com.acme", "thing", "1-0-0") "\"type\":\"object\",\"required\":[\"id\"]}", f);
 	fclose(f);
+	/* outside /schemas/: what "iglu:../x/jsonschema/1-0-0" would reach through "/static/" */
+	snprintf(cmd, sizeof(cmd), "%s/x/jsonschema/1-0-0", http_dir);
+	mkdir_parents(cmd);
+	f = fopen(cmd, "w");
+	if (f == NULL)
+		abort();
+	fputs(SELF("..", "x", "1-0-0") "\"type\":\"object\"}", f);
+	fclose(f);
 	snprintf(portfile, sizeof(portfile), "%s/port", http_dir);
 	snprintf(script, sizeof(script), "%s/tests/tools/iglu_registry.py", root ? root : ".");
 	server_pid = fork();
@@ -945,6 +1044,54 @@ START_TEST(http_found_and_cached)
 	ck_assert_int_eq(validate_text(r, "iglu:com.acme/thing/jsonschema/1-0-0", "{}", &ce), -1);
 	json_decref(ce);
 	ck_assert_int_eq(server_count("ok"), before + 1);   /* fetched once, then cached */
+	iglu_resolver_free(r);
+	teardown_tmp();
+}
+END_TEST
+
+/* Issue 10: "iglu:../x/jsonschema/1-0-0" is a key IGLU-CORE accepts, but it must never become a
+ * request: "<uri>/schemas/../x/jsonschema/1-0-0" is normalised by curl (and by most servers) to a
+ * document outside /schemas/. The control request shows that a plain static registry would
+ * serve that document; the resolver reports NotFound without asking. */
+static long
+http_get_status(const char *path)
+{
+	struct { char b[1024]; size_t len; } out = { "", 0 };
+	char url[256];
+	CURL *c = curl_easy_init();
+	long status = 0;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", server_port, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, stats_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+	ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	return status;
+}
+
+START_TEST(http_dot_vendor_never_requested)
+{
+	struct iglu_resolver *r;
+	struct iglu_key k = key("iglu:../x/jsonschema/1-0-0");
+	json_t *ce = NULL;
+	int before;
+
+	setup_tmp();
+	fake_now = 1700000000000LL;
+	ck_assert_int_eq(http_get_status("/static/schemas/../x/jsonschema/1-0-0"), 200);
+	r = http_resolver("static", NULL);
+	before = server_count("static");
+	ck_assert_ptr_null(iglu_resolver_lookup(r, &k, &ce));
+	ck_assert_str_eq(json_string_value(json_object_get(ce, "error")), "ResolutionError");
+	ck_assert_str_eq(http_error_of(ce), "NotFound");
+	json_decref(ce);
+	ck_assert_int_eq(server_count("static"), before);
+	/* the same registry serves a real key */
+	k = key("iglu:com.acme/thing/jsonschema/1-0-0");
+	ck_assert_ptr_nonnull(iglu_resolver_lookup(r, &k, &ce));
+	ck_assert_int_eq(server_count("static"), before + 1);
 	iglu_resolver_free(r);
 	teardown_tmp();
 }
@@ -1169,6 +1316,7 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, key_parse_table, 0, (int)(sizeof(KEYS) / sizeof(KEYS[0])));
 	tcase_add_test(tc, criteria);
+	tcase_add_test(tc, key_parser_edges);
 	tcase_add_test(tc, embedded_wrappers);
 	tcase_add_test(tc, unknown_schema_resolution_error);
 	tcase_add_test(tc, dot_vendor_stays_inside);
@@ -1178,6 +1326,7 @@ main(void)
 	tcase_add_test(tc, ttl_refresh_keeps_compiled);
 	tcase_add_test(tc, cache_size_lru);
 	tcase_add_test(tc, invalid_schema_gives_schema_issues);
+	tcase_add_test(tc, schema_with_nul_in_strings);
 	tcase_add_test(tc, iglu_refs_between_schemas);
 	tcase_add_test(tc, superseding_schema);
 	tcase_add_test(tc, repository_order);
@@ -1190,6 +1339,7 @@ main(void)
 	tcase_add_test(tc, http_found_and_cached);
 	tcase_add_test(tc, http_not_found_cached);
 	tcase_add_test(tc, http_redirect_followed);
+	tcase_add_test(tc, http_dot_vendor_never_requested);
 	tcase_add_test(tc, http_500_repo_failure_with_backoff);
 	tcase_add_test(tc, http_403_client_failure);
 	tcase_add_test(tc, http_garbage_body);

@@ -122,16 +122,22 @@ START_TEST(normalise)
 }
 END_TEST
 
+/* Codes as IGLU-CORE's SchemaKey.fromUri gives them (iglu-scala-core SchemaKey.scala): a version
+ * without exactly two dashes fails schemaUriRigidRegex (INVALID_IGLUURI); one with the right
+ * shape but not a SchemaVer is INVALID_SCHEMAVER. */
 START_TEST(iglu_uris)
 {
 	static const struct { const char *uri; const char *code; const char *model; } cases[] = {
 		{ "iglu:com.acme/ev/jsonschema/1-0-0", NULL, "1" },
 		{ "iglu:com.acme/ev_x-1/jsonschema/12-3-45", NULL, "12" },
 		{ "iglu:com.acme/ev/jsonschema/0-1-0", "INVALID_SCHEMAVER", NULL },
-		{ "iglu:com.acme/ev/jsonschema/1-0", "INVALID_SCHEMAVER", NULL },
+		{ "iglu:com.acme/ev/jsonschema/1-0", "INVALID_IGLUURI", NULL },
 		{ "iglu:com.acme/ev/jsonschema/1-01-0", "INVALID_SCHEMAVER", NULL },
-		{ "iglu:com.acme/ev/jsonschema/1-0-0-0", "INVALID_SCHEMAVER", NULL },
-		{ "iglu:com.acme/ev/jsonschema/", "INVALID_SCHEMAVER", NULL },
+		{ "iglu:com.acme/ev/jsonschema/1-0-0-0", "INVALID_IGLUURI", NULL },
+		{ "iglu:com.acme/ev/jsonschema/", "INVALID_IGLUURI", NULL },
+		{ "iglu:com.acme/ev/jsonschema/1--0", "INVALID_SCHEMAVER", NULL },
+		{ "iglu:com.acme/ev/jsonschema/1-0-2147483647", NULL, "1" },
+		{ "iglu:com.acme/ev/jsonschema/1-0-2147483648", "INVALID_SCHEMAVER", NULL },
 		{ "iglu:com.acme/ev/1-0-0", "INVALID_IGLUURI", NULL },
 		{ "iglu:com acme/ev/jsonschema/1-0-0", "INVALID_IGLUURI", NULL },
 		{ "iglu:com.acme/e.v/jsonschema/1-0-0", "INVALID_IGLUURI", NULL },
@@ -157,7 +163,7 @@ START_TEST(iglu_uris)
 }
 END_TEST
 
-#define BADVER "{\"schema\":\"iglu:a/b/c/1-0\",\"data\":{}}"
+#define BADVER "{\"schema\":\"iglu:a/b/c/1-01-0\",\"data\":{}}"
 #define BADURI "{\"schema\":\"x\",\"data\":{}}"
 
 START_TEST(badrow_schema)

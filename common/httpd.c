@@ -1,7 +1,7 @@
 /*
- * col_http: HTTP/1.x request parser and connection handling for the collector (see col_http.h).
+ * httpd: HTTP/1.x request parser and connection handling (see httpd.h).
  */
-#include "col_http.h"
+#include "httpd.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,7 +25,7 @@
 /* ------------------------------------------------------------------------------------------ */
 /* Parser                                                                                       */
 
-static const unsigned char col_http_tchar[256] = {
+static const unsigned char httpd_tchar[256] = {
 	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
 	['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
 	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
@@ -71,7 +71,7 @@ list_has(const char *v, size_t len, const char *tok)
 
 /* Framing and connection semantics from the parsed headers. Returns 0 or an HTTP status. */
 static int
-col_http_semantics(struct col_http_request *req, const struct col_http_limits *lim)
+httpd_semantics(struct httpd_request *req, const struct httpd_limits *lim)
 {
 	size_t i, k;
 	int have_te = 0;
@@ -81,7 +81,7 @@ col_http_semantics(struct col_http_request *req, const struct col_http_limits *l
 	req->expect_continue = 0;
 	req->keep_alive = req->minor >= 1;
 	for (i = 0; i < req->n_headers; i++) {
-		const struct col_http_header *h = &req->headers[i];
+		const struct httpd_header *h = &req->headers[i];
 
 		if (ieq(h->name, h->name_len, "content-length")) {
 			int64_t v = 0;
@@ -123,8 +123,8 @@ col_http_semantics(struct col_http_request *req, const struct col_http_limits *l
 }
 
 int
-col_http_parse_head(const char *buf, size_t len, const struct col_http_limits *lim,
-    struct col_http_request *req)
+httpd_parse_head(const char *buf, size_t len, const struct httpd_limits *lim,
+    struct httpd_request *req)
 {
 	const char *p = buf, *end = buf + len, *eol, *sp1, *sp2, *line_end, *hstart;
 	size_t line_len;
@@ -133,7 +133,7 @@ col_http_parse_head(const char *buf, size_t len, const struct col_http_limits *l
 	req->head_len = 0;
 	eol = memchr(p, '\n', len);
 	if (eol == NULL)
-		return len > lim->max_request_line + 1 ? 414 : COL_HTTP_INCOMPLETE;
+		return len > lim->max_request_line + 1 ? 414 : HTTPD_INCOMPLETE;
 	line_end = eol;
 	if (line_end > p && line_end[-1] == '\r')
 		line_end--;
@@ -145,7 +145,7 @@ col_http_parse_head(const char *buf, size_t len, const struct col_http_limits *l
 	if (sp1 == NULL || sp1 == p)
 		return 400;
 	for (const char *q = p; q < sp1; q++)
-		if (!col_http_tchar[(unsigned char)*q])
+		if (!httpd_tchar[(unsigned char)*q])
 			return 400;
 	sp2 = memchr(sp1 + 1, ' ', (size_t)(line_end - sp1 - 1));
 	if (sp2 == NULL || sp2 == sp1 + 1)
@@ -173,7 +173,7 @@ col_http_parse_head(const char *buf, size_t len, const struct col_http_limits *l
 
 		eol = memchr(p, '\n', (size_t)(end - p));
 		if (eol == NULL)
-			return (size_t)(end - hstart) > lim->max_headers ? 431 : COL_HTTP_INCOMPLETE;
+			return (size_t)(end - hstart) > lim->max_headers ? 431 : HTTPD_INCOMPLETE;
 		if ((size_t)(eol + 1 - hstart) > lim->max_headers)
 			return 431;
 		le = eol;
@@ -185,13 +185,13 @@ col_http_parse_head(const char *buf, size_t len, const struct col_http_limits *l
 		}
 		if (*p == ' ' || *p == '\t')
 			return 400;        /* obsolete line folding */
-		if (req->n_headers == COL_HTTP_MAX_HEADERS)
+		if (req->n_headers == HTTPD_MAX_HEADERS)
 			return 431;
 		colon = memchr(p, ':', (size_t)(le - p));
 		if (colon == NULL || colon == p)
 			return 400;
 		for (const char *q = p; q < colon; q++)
-			if (!col_http_tchar[(unsigned char)*q])
+			if (!httpd_tchar[(unsigned char)*q])
 				return 400;
 		v = colon + 1;
 		ve = le;
@@ -211,11 +211,11 @@ col_http_parse_head(const char *buf, size_t len, const struct col_http_limits *l
 		req->n_headers++;
 		p = eol + 1;
 	}
-	return col_http_semantics(req, lim);
+	return httpd_semantics(req, lim);
 }
 
-const struct col_http_header *
-col_http_header_get(const struct col_http_request *req, const char *name)
+const struct httpd_header *
+httpd_header_get(const struct httpd_request *req, const char *name)
 {
 	size_t i, n = strlen(name);
 
@@ -226,7 +226,7 @@ col_http_header_get(const struct col_http_request *req, const char *name)
 }
 
 const char *
-col_http_reason(int status)
+httpd_reason(int status)
 {
 	switch (status) {
 	case 100: return "Continue";
@@ -273,9 +273,9 @@ enum conn_state {
 
 enum chunk_state { CH_SIZE, CH_DATA, CH_DATA_END, CH_TRAILER, CH_DONE };
 
-struct col_conn {
-	struct col_http_server *srv;
-	struct col_conn *next, *prev;
+struct httpd_conn {
+	struct httpd_server *srv;
+	struct httpd_conn *next, *prev;
 	int fd;
 	struct event *ev_read, *ev_write, *ev_timer;
 	enum conn_state state;
@@ -285,7 +285,7 @@ struct col_conn {
 	size_t rlen, rcap;
 	char *wbuf;
 	size_t wlen, woff, wcap;
-	struct col_http_request req;
+	struct httpd_request req;
 	int have_head;
 	int head_stale;             /* rbuf moved since the head was parsed: views must be redone */
 	size_t body_need;           /* Content-Length framing: total body bytes */
@@ -301,26 +301,26 @@ struct col_conn {
 	char peer[INET6_ADDRSTRLEN];
 };
 
-struct col_http_server {
+struct httpd_server {
 	struct event_base *base;
 	struct evconnlistener *listener;
-	struct col_http_config cfg;
-	struct col_conn *conns;
-	struct col_conn *free_conns;
+	struct httpd_config cfg;
+	struct httpd_conn *conns;
+	struct httpd_conn *free_conns;
 	unsigned n_free;
 	int stopping;
 	int port;
 	int paused;
-	struct col_http_stats stats;
+	struct httpd_stats stats;
 	struct buf hdrs;            /* the handler's header scratch, reused */
 };
 
-static void conn_close(struct col_conn *c);
-static void conn_process(struct col_conn *c);
-static void conn_flush(struct col_conn *c);
+static void conn_close(struct httpd_conn *c);
+static void conn_process(struct httpd_conn *c);
+static void conn_flush(struct httpd_conn *c);
 
 static int64_t
-now_ms(struct col_http_server *s)
+now_ms(struct httpd_server *s)
 {
 	struct timeval tv;
 
@@ -344,7 +344,7 @@ http_date(void)
 }
 
 static void
-conn_arm_timer(struct col_conn *c, unsigned seconds)
+conn_arm_timer(struct httpd_conn *c, unsigned seconds)
 {
 	struct timeval tv = { (time_t)seconds, 0 };
 
@@ -357,7 +357,7 @@ conn_arm_timer(struct col_conn *c, unsigned seconds)
  * for the remainder when it fires early, so most keep-alive requests never touch the timer
  * heap. An earlier deadline re-arms at once. */
 static void
-conn_set_deadline(struct col_conn *c, unsigned seconds)
+conn_set_deadline(struct httpd_conn *c, unsigned seconds)
 {
 	int64_t d = now_ms(c->srv) + (int64_t)seconds * 1000;
 
@@ -368,7 +368,7 @@ conn_set_deadline(struct col_conn *c, unsigned seconds)
 }
 
 static int
-wbuf_reserve(struct col_conn *c, size_t n)
+wbuf_reserve(struct httpd_conn *c, size_t n)
 {
 	size_t need, ncap;
 	char *p;
@@ -390,7 +390,7 @@ wbuf_reserve(struct col_conn *c, size_t n)
 }
 
 static int
-wbuf_add(struct col_conn *c, const void *p, size_t n)
+wbuf_add(struct httpd_conn *c, const void *p, size_t n)
 {
 	if (wbuf_reserve(c, n) == -1)
 		return -1;
@@ -400,13 +400,13 @@ wbuf_add(struct col_conn *c, const void *p, size_t n)
 }
 
 static int
-wbuf_str(struct col_conn *c, const char *s)
+wbuf_str(struct httpd_conn *c, const char *s)
 {
 	return wbuf_add(c, s, strlen(s));
 }
 
 static int
-wbuf_num(struct col_conn *c, unsigned long long v)
+wbuf_num(struct httpd_conn *c, unsigned long long v)
 {
 	char tmp[24];
 	int i = (int)sizeof(tmp);
@@ -420,12 +420,12 @@ wbuf_num(struct col_conn *c, unsigned long long v)
 
 /* Serialise a response into the write buffer. */
 static int
-conn_write_response(struct col_conn *c, const struct col_http_response *r, int head_only,
+conn_write_response(struct httpd_conn *c, const struct httpd_response *r, int head_only,
     int minor, int keep_alive)
 {
 	if (wbuf_str(c, minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ") == -1 ||
 	    wbuf_num(c, (unsigned)r->status) == -1 || wbuf_str(c, " ") == -1 ||
-	    wbuf_str(c, col_http_reason(r->status)) == -1 ||
+	    wbuf_str(c, httpd_reason(r->status)) == -1 ||
 	    wbuf_str(c, "\r\nDate: ") == -1 || wbuf_str(c, http_date()) == -1 ||
 	    wbuf_str(c, "\r\n") == -1)
 		return -1;
@@ -449,10 +449,10 @@ conn_write_response(struct col_conn *c, const struct col_http_response *r, int h
 
 /* A response the server makes itself (parse errors, limits, timeouts); always closes. */
 static void
-conn_error(struct col_conn *c, int status)
+conn_error(struct httpd_conn *c, int status)
 {
-	struct col_http_response r;
-	const char *body = col_http_reason(status);
+	struct httpd_response r;
+	const char *body = httpd_reason(status);
 
 	memset(&r, 0, sizeof(r));
 	r.status = status;
@@ -475,7 +475,7 @@ conn_error(struct col_conn *c, int status)
 }
 
 static void
-conn_pause_reading(struct col_conn *c, int pause)
+conn_pause_reading(struct httpd_conn *c, int pause)
 {
 	if (pause && !c->reading_paused) {
 		event_del(c->ev_read);
@@ -488,7 +488,7 @@ conn_pause_reading(struct col_conn *c, int pause)
 
 /* Start the lingering close: shut our side, discard what the client still sends, for a while. */
 static void
-conn_linger(struct col_conn *c)
+conn_linger(struct httpd_conn *c)
 {
 	shutdown(c->fd, SHUT_WR);
 	c->state = CONN_LINGER;
@@ -498,7 +498,7 @@ conn_linger(struct col_conn *c)
 }
 
 static void
-conn_flush(struct col_conn *c)
+conn_flush(struct httpd_conn *c)
 {
 	ssize_t n;
 
@@ -547,7 +547,7 @@ conn_flush(struct col_conn *c)
 static void
 conn_write_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct col_conn *c = arg;
+	struct httpd_conn *c = arg;
 
 	(void)fd;
 	(void)what;
@@ -555,7 +555,7 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-conn_reset_request(struct col_conn *c)
+conn_reset_request(struct httpd_conn *c)
 {
 	c->have_head = 0;
 	c->head_stale = 0;
@@ -570,9 +570,9 @@ conn_reset_request(struct col_conn *c)
  * or an HTTP status on a framing error.
  */
 static int
-conn_dechunk(struct col_conn *c)
+conn_dechunk(struct httpd_conn *c)
 {
-	const struct col_http_limits *lim = &c->srv->cfg.limits;
+	const struct httpd_limits *lim = &c->srv->cfg.limits;
 	char *base = c->rbuf + c->req.head_len;
 	size_t avail = c->rlen - c->req.head_len;
 
@@ -657,10 +657,10 @@ conn_dechunk(struct col_conn *c)
 }
 
 static void
-conn_dispatch(struct col_conn *c, size_t consumed)
+conn_dispatch(struct httpd_conn *c, size_t consumed)
 {
-	struct col_http_server *s = c->srv;
-	struct col_http_response r;
+	struct httpd_server *s = c->srv;
+	struct httpd_response r;
 	int head_only, keep;
 
 	memset(&r, 0, sizeof(r));
@@ -689,9 +689,9 @@ conn_dispatch(struct col_conn *c, size_t consumed)
 
 /* Parse and answer every complete request in the read buffer. */
 static void
-conn_process(struct col_conn *c)
+conn_process(struct httpd_conn *c)
 {
-	struct col_http_server *s = c->srv;
+	struct httpd_server *s = c->srv;
 	int rc;
 
 	while (c->rlen > 0 && !c->closing && !c->reading_paused) {
@@ -712,8 +712,8 @@ conn_process(struct col_conn *c)
 				c->req_start_ms = now_ms(s);
 				conn_set_deadline(c, s->cfg.request_timeout_s);
 			}
-			rc = col_http_parse_head(c->rbuf, c->rlen, &s->cfg.limits, &c->req);
-			if (rc == COL_HTTP_INCOMPLETE)
+			rc = httpd_parse_head(c->rbuf, c->rlen, &s->cfg.limits, &c->req);
+			if (rc == HTTPD_INCOMPLETE)
 				break;
 			if (rc != 0) {
 				conn_error(c, rc);
@@ -727,7 +727,7 @@ conn_process(struct col_conn *c)
 		if (c->head_stale) {
 			/* the views into rbuf point into the old allocation: parse the head again */
 			c->head_stale = 0;
-			if (col_http_parse_head(c->rbuf, c->rlen, &s->cfg.limits, &c->req) != 0) {
+			if (httpd_parse_head(c->rbuf, c->rlen, &s->cfg.limits, &c->req) != 0) {
 				conn_error(c, 500);
 				return;
 			}
@@ -780,9 +780,9 @@ conn_process(struct col_conn *c)
 static void
 conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct col_conn *c = arg;
-	struct col_http_server *s = c->srv;
-	const struct col_http_limits *lim = &s->cfg.limits;
+	struct httpd_conn *c = arg;
+	struct httpd_server *s = c->srv;
+	const struct httpd_limits *lim = &s->cfg.limits;
 	size_t hard;
 	ssize_t n;
 
@@ -842,7 +842,7 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 static void
 conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct col_conn *c = arg;
+	struct httpd_conn *c = arg;
 	int64_t now = now_ms(c->srv), left;
 	struct timeval tv;
 
@@ -877,9 +877,9 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-conn_close(struct col_conn *c)
+conn_close(struct httpd_conn *c)
 {
-	struct col_http_server *s = c->srv;
+	struct httpd_server *s = c->srv;
 
 	if (c->fd < 0)
 		return;
@@ -913,7 +913,7 @@ conn_close(struct col_conn *c)
 }
 
 static void
-conn_free(struct col_conn *c)
+conn_free(struct httpd_conn *c)
 {
 	event_free(c->ev_read);
 	event_free(c->ev_write);
@@ -927,8 +927,8 @@ static void
 accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
     void *arg)
 {
-	struct col_http_server *s = arg;
-	struct col_conn *c;
+	struct httpd_server *s = arg;
+	struct httpd_conn *c;
 	int one = 1;
 
 	(void)l;
@@ -1008,7 +1008,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 static void
 accept_error_cb(struct evconnlistener *l, void *arg)
 {
-	struct col_http_server *s = arg;
+	struct httpd_server *s = arg;
 
 	(void)l;
 	/* EMFILE and friends: pause accepting until a connection closes */
@@ -1018,11 +1018,11 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 	}
 }
 
-struct col_http_server *
-col_http_server_new(struct event_base *base, const char *bind_addr, int port,
-    const struct col_http_config *cfg, char *err, size_t errlen)
+struct httpd_server *
+httpd_server_new(struct event_base *base, const char *bind_addr, int port,
+    const struct httpd_config *cfg, char *err, size_t errlen)
 {
-	struct col_http_server *s;
+	struct httpd_server *s;
 	struct sockaddr_storage ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
@@ -1068,15 +1068,15 @@ col_http_server_new(struct event_base *base, const char *bind_addr, int port,
 }
 
 int
-col_http_server_port(const struct col_http_server *s)
+httpd_server_port(const struct httpd_server *s)
 {
 	return s->port;
 }
 
 void
-col_http_server_stop_accepting(struct col_http_server *s)
+httpd_server_stop_accepting(struct httpd_server *s)
 {
-	struct col_conn *c, *next;
+	struct httpd_conn *c, *next;
 
 	if (s->stopping)
 		return;
@@ -1093,21 +1093,21 @@ col_http_server_stop_accepting(struct col_http_server *s)
 }
 
 unsigned
-col_http_server_open(const struct col_http_server *s)
+httpd_server_open(const struct httpd_server *s)
 {
 	return s->stats.open;
 }
 
-const struct col_http_stats *
-col_http_server_stats(const struct col_http_server *s)
+const struct httpd_stats *
+httpd_server_stats(const struct httpd_server *s)
 {
 	return &s->stats;
 }
 
 void
-col_http_server_free(struct col_http_server *s)
+httpd_server_free(struct httpd_server *s)
 {
-	struct col_conn *c;
+	struct httpd_conn *c;
 
 	if (s == NULL)
 		return;

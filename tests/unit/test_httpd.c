@@ -1,22 +1,22 @@
-/* Unit tests for collector/col_http's request parser: framing, limits (414/431/413) and
+/* Unit tests for common/httpd's request parser: framing, limits (414/431/413) and
  * malformed input. */
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "../../collector/col_http.h"
+#include "httpd.h"
 
-static const struct col_http_limits LIM = { 100, 200, 1000 };
+static const struct httpd_limits LIM = { 100, 200, 1000 };
 
 static int
-parse(const char *s, struct col_http_request *r)
+parse(const char *s, struct httpd_request *r)
 {
-	return col_http_parse_head(s, strlen(s), &LIM, r);
+	return httpd_parse_head(s, strlen(s), &LIM, r);
 }
 
 START_TEST(parse_simple)
 {
-	struct col_http_request r;
+	struct httpd_request r;
 	const char *s = "GET /i?e=pv HTTP/1.1\r\nHost: a.com\r\nX-A:  v v  \r\nx-a: 2\r\n\r\nBODY";
 
 	ck_assert_int_eq(parse(s, &r), 0);
@@ -30,14 +30,14 @@ START_TEST(parse_simple)
 	ck_assert_int_eq(memcmp(r.headers[1].value, "v v", 3), 0);
 	ck_assert_int_eq(r.keep_alive, 1);
 	ck_assert_int_eq((int)r.content_length, -1);
-	ck_assert_ptr_eq(col_http_header_get(&r, "x-a"), &r.headers[1]);
-	ck_assert_ptr_null(col_http_header_get(&r, "cookie"));
+	ck_assert_ptr_eq(httpd_header_get(&r, "x-a"), &r.headers[1]);
+	ck_assert_ptr_null(httpd_header_get(&r, "cookie"));
 }
 END_TEST
 
 START_TEST(parse_framing)
 {
-	struct col_http_request r;
+	struct httpd_request r;
 
 	ck_assert_int_eq(parse("POST /a/b HTTP/1.1\r\nContent-Length: 12\r\n\r\n", &r), 0);
 	ck_assert_int_eq((int)r.content_length, 12);
@@ -60,12 +60,12 @@ END_TEST
 
 START_TEST(parse_incomplete_and_limits)
 {
-	struct col_http_request r;
+	struct httpd_request r;
 	char big[512];
 
-	ck_assert_int_eq(parse("GET /i HTTP/1.1", &r), COL_HTTP_INCOMPLETE);
-	ck_assert_int_eq(parse("GET /i HTTP/1.1\r\nHost: x\r\n", &r), COL_HTTP_INCOMPLETE);
-	ck_assert_int_eq(parse("", &r), COL_HTTP_INCOMPLETE);
+	ck_assert_int_eq(parse("GET /i HTTP/1.1", &r), HTTPD_INCOMPLETE);
+	ck_assert_int_eq(parse("GET /i HTTP/1.1\r\nHost: x\r\n", &r), HTTPD_INCOMPLETE);
+	ck_assert_int_eq(parse("", &r), HTTPD_INCOMPLETE);
 	/* request line: 100 bytes allowed, 101 refused, even before its end arrives */
 	memset(big, 'a', sizeof(big));
 	memcpy(big, "GET /", 5);
@@ -114,7 +114,7 @@ START_TEST(parse_malformed)
 		{ "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501 },
 		{ "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 400 },
 	};
-	struct col_http_request r;
+	struct httpd_request r;
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -125,26 +125,26 @@ END_TEST
 
 START_TEST(too_many_headers)
 {
-	struct col_http_limits lim = { 100, 100000, 1000 };
-	struct col_http_request r;
+	struct httpd_limits lim = { 100, 100000, 1000 };
+	struct httpd_request r;
 	char buf[8192];
 	size_t o = 0;
 	int i;
 
 	o += (size_t)sprintf(buf, "GET / HTTP/1.1\r\n");
-	for (i = 0; i < COL_HTTP_MAX_HEADERS; i++)
+	for (i = 0; i < HTTPD_MAX_HEADERS; i++)
 		o += (size_t)sprintf(buf + o, "H%d: v\r\n", i);
 	strcpy(buf + o, "\r\n");
-	ck_assert_int_eq(col_http_parse_head(buf, strlen(buf), &lim, &r), 0);
+	ck_assert_int_eq(httpd_parse_head(buf, strlen(buf), &lim, &r), 0);
 	o += (size_t)sprintf(buf + o, "One: more\r\n\r\n");
-	ck_assert_int_eq(col_http_parse_head(buf, strlen(buf), &lim, &r), 431);
+	ck_assert_int_eq(httpd_parse_head(buf, strlen(buf), &lim, &r), 431);
 }
 END_TEST
 
 int
 main(void)
 {
-	Suite *s = suite_create("col_http");
+	Suite *s = suite_create("httpd");
 	TCase *tc = tcase_create("core");
 	SRunner *sr;
 	int nf;

@@ -1,10 +1,10 @@
-/* libFuzzer target: the collector's HTTP request-head parser (collector/col_http). Every view
+/* libFuzzer target: the collector's HTTP request-head parser (common/httpd). Every view
  * it returns must lie inside the input. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../collector/col_http.h"
+#include "httpd.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -18,11 +18,11 @@ inside(const char *b, size_t n, const char *p, size_t len)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct col_http_limits lim = { 2048, 4096, 1 << 20 };
-	static struct col_http_request r;
+	static const struct httpd_limits lim = { 2048, 4096, 1 << 20 };
+	static struct httpd_request r;
 	const char *b = (const char *)data;
 	size_t i;
-	int rc = col_http_parse_head(b, size, &lim, &r);
+	int rc = httpd_parse_head(b, size, &lim, &r);
 
 	if (rc != 0)
 		return 0;

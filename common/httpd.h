@@ -1,5 +1,6 @@
 /*
- * col_http: the collector's HTTP/1.x server on plain libevent events.
+ * httpd: the HTTP/1.x server the stages share (the collector's front door, iglu-server's API),
+ * on plain libevent events. It started as the collector's own server and moved here unchanged.
  *
  * A small purpose-built server rather than evhttp, because the collector must answer 414 for an
  * over-long request line and 431 for an over-large header block (collector.md §10.1, §13), must
@@ -7,14 +8,14 @@
  * on a whole request so that a client sending one byte per second cannot hold a connection
  * forever, and must not allocate per request on the hot path.
  *
- * The parser (col_http_parse_head) is a pure function over a byte buffer so that it can be unit
+ * The parser (httpd_parse_head) is a pure function over a byte buffer so that it can be unit
  * tested and fuzzed. The server owns connections: it reads, frames requests (Content-Length or
  * chunked bodies, Expect: 100-continue, keep-alive and pipelining), hands each complete request
  * to one handler callback, writes the response, and enforces the connection cap, the idle and
  * request timeouts and the size limits.
  */
-#ifndef COL_HTTP_H
-#define COL_HTTP_H
+#ifndef FURROW_HTTPD_H
+#define FURROW_HTTPD_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -23,29 +24,29 @@
 
 struct event_base;
 
-#define COL_HTTP_MAX_HEADERS   128
-#define COL_HTTP_INCOMPLETE    1
+#define HTTPD_MAX_HEADERS   128
+#define HTTPD_INCOMPLETE    1
 
-struct col_http_header {
+struct httpd_header {
 	const char *name;
 	size_t      name_len;
 	const char *value;      /* leading and trailing blanks removed */
 	size_t      value_len;
 };
 
-struct col_http_limits {
+struct httpd_limits {
 	size_t max_request_line;   /* bytes of the request line without CRLF; longer: 414 */
 	size_t max_headers;        /* bytes of the header block after the request line; larger: 431 */
 	size_t max_body;           /* request body; larger: 413 */
 };
 
-struct col_http_request {
+struct httpd_request {
 	const char *method;
 	size_t      method_len;
 	const char *target;         /* raw request-target, e.g. "/i?e=pv" */
 	size_t      target_len;
 	int         minor;          /* HTTP/1.minor */
-	struct col_http_header headers[COL_HTTP_MAX_HEADERS];
+	struct httpd_header headers[HTTPD_MAX_HEADERS];
 	size_t      n_headers;
 	size_t      head_len;       /* request line + headers + empty line, in bytes */
 	/* framing, from the headers */
@@ -63,25 +64,25 @@ struct col_http_request {
 
 /*
  * Parse the request line and headers at buf[0..len). Returns 0 when the head is complete (req
- * filled, head_len set), COL_HTTP_INCOMPLETE when more bytes are needed (the limits have been
+ * filled, head_len set), HTTPD_INCOMPLETE when more bytes are needed (the limits have been
  * checked on what is there), or an HTTP status for a request that must be refused: 400, 413
  * (Content-Length over max_body), 414, 431, 501 (unknown transfer coding), 505.
  */
-int col_http_parse_head(const char *buf, size_t len, const struct col_http_limits *lim,
-    struct col_http_request *req);
+int httpd_parse_head(const char *buf, size_t len, const struct httpd_limits *lim,
+    struct httpd_request *req);
 
 /* Case-insensitive header lookup; returns the first occurrence or NULL. */
-const struct col_http_header *col_http_header_get(const struct col_http_request *req,
+const struct httpd_header *httpd_header_get(const struct httpd_request *req,
     const char *name);
 
 /* Standard reason phrase for a status code. */
-const char *col_http_reason(int status);
+const char *httpd_reason(int status);
 
 /*
  * The handler's answer. headers holds extra "Name: value\r\n" lines; the server adds the status
  * line, Date, Content-Length and Connection.
  */
-struct col_http_response {
+struct httpd_response {
 	int          status;
 	struct buf  *headers;
 	const char  *body;
@@ -89,19 +90,19 @@ struct col_http_response {
 	int          close;        /* close the connection after this response */
 };
 
-typedef void (*col_http_handler_cb)(const struct col_http_request *req,
-    struct col_http_response *resp, void *arg);
+typedef void (*httpd_handler_cb)(const struct httpd_request *req,
+    struct httpd_response *resp, void *arg);
 
-struct col_http_config {
-	struct col_http_limits limits;
+struct httpd_config {
+	struct httpd_limits limits;
 	unsigned max_connections;
 	unsigned request_timeout_s;   /* first byte of a request to its end; then 408 */
 	unsigned idle_timeout_s;      /* keep-alive connection with no request in progress */
-	col_http_handler_cb handler;
+	httpd_handler_cb handler;
 	void *handler_arg;
 };
 
-struct col_http_stats {
+struct httpd_stats {
 	uint64_t connections;         /* accepted */
 	uint64_t rejected_conns;      /* closed at once because of the cap (never: the listener pauses) */
 	uint64_t timeouts;            /* 408 or idle closes */
@@ -110,20 +111,20 @@ struct col_http_stats {
 	unsigned open;                /* currently open */
 };
 
-struct col_http_server;
+struct httpd_server;
 
 /* Bind and listen. Returns NULL with a reason in err. */
-struct col_http_server *col_http_server_new(struct event_base *base, const char *bind_addr,
-    int port, const struct col_http_config *cfg, char *err, size_t errlen);
+struct httpd_server *httpd_server_new(struct event_base *base, const char *bind_addr,
+    int port, const struct httpd_config *cfg, char *err, size_t errlen);
 /* Port actually bound (useful with port 0). */
-int col_http_server_port(const struct col_http_server *s);
+int httpd_server_port(const struct httpd_server *s);
 /* Stop accepting; idle connections are closed, busy ones finish their request and close. */
-void col_http_server_stop_accepting(struct col_http_server *s);
+void httpd_server_stop_accepting(struct httpd_server *s);
 /* Number of open connections. */
-unsigned col_http_server_open(const struct col_http_server *s);
-const struct col_http_stats *col_http_server_stats(const struct col_http_server *s);
+unsigned httpd_server_open(const struct httpd_server *s);
+const struct httpd_stats *httpd_server_stats(const struct httpd_server *s);
 /* Close every connection and free the server. */
-void col_http_server_free(struct col_http_server *s);
+void httpd_server_free(struct httpd_server *s);
 /* Count of responses by status class is kept by the handler; the server reports its own. */
 
 #endif
