@@ -405,24 +405,39 @@ cmp_time(const void *a, const void *b)
 	return x->r->seq < y->r->seq ? -1 : x->r->seq > y->r->seq;     /* stable */
 }
 
+static void
+reverse_slots(struct ins_slot *a, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n / 2; i++) {
+		struct ins_slot t = a[i];
+		a[i] = a[n - 1 - i];
+		a[n - 1 - i] = t;
+	}
+}
+
+/* In place: no second copy of the index at the moment the store is fullest. */
 void
 ins_store_sort_by_time(struct ins_store *s)
 {
-	struct ins_slot *tmp;
 	size_t i;
 
 	if (s->count < 2)
 		return;
-	if ((tmp = malloc(s->count * sizeof(*tmp))) == NULL)
-		return;                 /* stays in arrival order: nothing is lost */
-	for (i = 0; i < s->count; i++)
-		tmp[i] = s->ring[(s->head + i) % s->cap];
-	qsort(tmp, s->count, sizeof(*tmp), cmp_time);
-	for (i = 0; i < s->count; i++) {
-		tmp[i].r->seq = s->first_seq + i;
-		s->ring[(s->head + i) % s->cap] = tmp[i];
+	if (s->head + s->count > s->cap) {
+		/* the ring wraps: rotate it to start at 0 (three reversals) */
+		reverse_slots(s->ring, s->head);
+		reverse_slots(s->ring + s->head, s->cap - s->head);
+		reverse_slots(s->ring, s->cap);
+		s->head = 0;
+	} else if (s->head) {
+		memmove(s->ring, s->ring + s->head, s->count * sizeof(*s->ring));
+		s->head = 0;
 	}
-	free(tmp);
+	qsort(s->ring, s->count, sizeof(*s->ring), cmp_time);
+	for (i = 0; i < s->count; i++)
+		s->ring[i].r->seq = s->first_seq + i;
 	s->generation++;
 }
 

@@ -227,6 +227,33 @@ START_TEST(sort_by_time)
 }
 END_TEST
 
+/* The same when the ring has wrapped (evictions while loading): sorted in place. */
+START_TEST(sort_wrapped)
+{
+	struct ins_store *s = store(1100, 1 << 26);
+	char err[256];
+	int i;
+
+	/* the ring starts with 1024 slots: 1100 records with eviction at 1100 make it grow and
+	 * 1300 more wrap it */
+	for (i = 0; i < 2400; i++) {
+		char ts[32], *l;
+		snprintf(ts, sizeof(ts), "2023-11-14 22:%02d:%02d.000", (2399 - i) / 60 % 60, (2399 - i) % 60);
+		l = ins_test_line(i, COL_COLLECTOR_TSTAMP, ts, -1);
+		ck_assert_int_eq(ins_store_add_good(s, l, strlen(l), 0, err, sizeof(err)), 0);
+		free(l);
+	}
+	ck_assert_uint_eq(ins_store_count(s), 1100);
+	ins_store_sort_by_time(s);
+	for (i = 1; i < 1100; i++) {
+		ck_assert(ins_store_at(s, (size_t)i - 1)->tstamp_ms <= ins_store_at(s, (size_t)i)->tstamp_ms);
+		ck_assert_uint_eq(ins_store_at(s, (size_t)i)->seq, ins_store_first_seq(s) + (uint64_t)i);
+		ck_assert_ptr_eq(ins_store_slot(s, (size_t)i)->r, ins_store_at(s, (size_t)i));
+	}
+	ins_store_free(s);
+}
+END_TEST
+
 START_TEST(times)
 {
 	int64_t ms;
@@ -319,6 +346,7 @@ main(void)
 	tcase_add_test(tc, wide_line);
 	tcase_add_test(tc, reset_keeps_numbering);
 	tcase_add_test(tc, sort_by_time);
+	tcase_add_test(tc, sort_wrapped);
 	tcase_add_test(tc, times);
 	tcase_add_test(tc, bad_rows_golden);
 	tcase_add_test(tc, bad_rows_rejected);
