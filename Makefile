@@ -1,6 +1,6 @@
 # furrow: one plain Makefile for every stage.
 #
-#   make              build bin/collector, bin/enrich, bin/es-sink, bin/s3-sink
+#   make              build bin/collector, bin/enrich, bin/es-sink, bin/s3-sink, bin/inspect
 #   make test         unit (Check) + integration tests; ends with "N passed, N failed"
 #   make sanitize     the same tests on an ASan+UBSan build (in build/san)
 #   make check        install what the tests need, then build with -Werror, test, sanitize
@@ -36,7 +36,8 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DFURROW_VERSION=\"$(VERSION)\" $(WARN) $(CF
              -Icommon $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) -Wl,--as-needed
 
-STAGES := $(patsubst %/main.c,%,$(wildcard collector/main.c enrich/main.c es-sink/main.c s3-sink/main.c iglu-server/main.c))
+STAGES := $(patsubst %/main.c,%,$(wildcard collector/main.c enrich/main.c es-sink/main.c s3-sink/main.c \
+                                          iglu-server/main.c inspect/main.c))
 
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -136,6 +137,8 @@ install: all
 	for m in man/*.7; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man7/; done; true
 	install -m 755 fifo-setup.sh $(DESTDIR)$(PREFIX)/bin/fifo-setup.sh
 	cp -R schemas systemd $(DESTDIR)$(PREFIX)/share/furrow/
+	install -d $(DESTDIR)$(PREFIX)/share/furrow/ui
+	install -m 644 inspect/ui/* $(DESTDIR)$(PREFIX)/share/furrow/ui/
 	[ ! -d enrichments ] || cp -R enrichments $(DESTDIR)$(PREFIX)/share/furrow/
 
 clean:

@@ -24,6 +24,22 @@ fnv_bytes(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
+/* The same with ASCII letters lower-cased (case-blind keys). */
+static inline uint64_t
+fnv_bytes_lower(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = s[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c + 32);
+		h = (h ^ c) * FNV_PRIME;
+	}
+	return h;
+}
+
 /* Hash a NUL-terminated string. */
 static inline uint64_t
 fnv_str(const char *s)

@@ -246,8 +246,8 @@ tf_uuid(const char *s, size_t n, char *out)
 /* ---- Iglu keys and self-describing JSON (sinks.md §1.4) ---- */
 
 /* "<prefix><vendor'>_<name'>_<model>" (sinks.md §1.4 naming rules). */
-static void
-tf_field_name(const char *prefix, const struct iglu_key *k, char *out, size_t outlen)
+void
+sdkjson_field_name(const char *prefix, const struct iglu_key *k, char *out, size_t outlen)
 {
 	char tmp[1100];
 	size_t n = 0, i;
@@ -340,7 +340,7 @@ tf_json_column(int col, const char *s, size_t n, json_t *acc, char *ukey, size_t
 		json_t *inner = tf_self_describing(data, &k, msg, msglen);
 		if (inner == NULL)
 			goto fail;
-		tf_field_name("unstruct_event_", &k, ukey, ukeylen);
+		sdkjson_field_name("unstruct_event_", &k, ukey, ukeylen);
 		*uval = json_incref(inner);
 		json_decref(root);
 		return 0;
@@ -358,7 +358,7 @@ tf_json_column(int col, const char *s, size_t n, json_t *acc, char *ukey, size_t
 		char key[1200];
 
 		tf_self_describing(ent, &k, msg, msglen);
-		tf_field_name("contexts_", &k, key, sizeof(key));
+		sdkjson_field_name("contexts_", &k, key, sizeof(key));
 		arr = json_object_get(acc, key);
 		if (arr == NULL) {
 			arr = json_array();

@@ -32,6 +32,13 @@ struct sdkjson_result {
 int sdkjson_enriched(const char *line, size_t len, int shard_col, struct buf *doc,
     struct sdkjson_result *res, struct buf *err);
 
+struct iglu_key;
+
+/* The document's key for an entity: "<prefix><vendor'>_<name'>_<model>" (sinks.md §1.4), with
+ * prefix "contexts_" or "unstruct_event_" (inspect lists the columns with it). out: at least
+ * 1200 bytes for the longest key. */
+void sdkjson_field_name(const char *prefix, const struct iglu_key *k, char *out, size_t outlen);
+
 /* Parse an SDK timestamp (sinks.md §1.3): ' ' → 'T', 'Z' appended, then
  * YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z. Writes Java Instant.toString into iso (>= 40 bytes) and the
  * broken-down time into tm (may be NULL). Returns 0 or -1. */
