@@ -87,6 +87,10 @@ FURROW_RESTART_STABLE=${FURROW_RESTART_STABLE:-60}
 FURROW_START_TIMEOUT=${FURROW_START_TIMEOUT:-60}
 FURROW_STOP_TIMEOUT=${FURROW_STOP_TIMEOUT:-60}
 FURROW_STATS_INTERVAL=${FURROW_STATS_INTERVAL:-10}
+FURROW_INSPECT_PORT=${FURROW_INSPECT_PORT:-9090}
+FURROW_INSPECT_BIND=${FURROW_INSPECT_BIND:-127.0.0.1}
+FURROW_IGLU_PORT=${FURROW_IGLU_PORT:-8081}
+FURROW_IGLU_BIND=${FURROW_IGLU_BIND:-127.0.0.1}
 if [ -z "$FURROW_ENRICHMENTS" ]; then
 	FURROW_ENRICHMENTS=none
 	[ -n "$share" ] && [ -d "$share/enrichments/default" ] && FURROW_ENRICHMENTS=$share/enrichments/default
@@ -99,7 +103,7 @@ fi
 
 case "$FURROW_RESTART" in no|on-failure) ;; *) die "FURROW_RESTART: no or on-failure, not $FURROW_RESTART" 78 ;; esac
 case "$FURROW_KEEP_FILES" in 0|1) ;; *) die "FURROW_KEEP_FILES: 0 or 1, not $FURROW_KEEP_FILES" 78 ;; esac
-for v in FURROW_PORT FURROW_RESTART_MAX FURROW_RESTART_STABLE FURROW_START_TIMEOUT \
+for v in FURROW_PORT FURROW_INSPECT_PORT FURROW_IGLU_PORT FURROW_RESTART_MAX FURROW_RESTART_STABLE FURROW_START_TIMEOUT \
 	FURROW_STOP_TIMEOUT FURROW_STATS_INTERVAL; do
 	[[ ${!v} =~ ^[0-9]{1,9}$ ]] || die "$v: not a number: ${!v}" 78
 done
@@ -334,7 +338,7 @@ esac
 
 # ---- start: the stage table ----
 
-for s in collector enrich; do
+for s in collector enrich inspect iglu-server; do
 	[ -x "$(exe $s)" ] || die "$(exe $s): not found or not executable (run make first)" 69
 done
 [ -z "$FURROW_ES_URL" ] || [ -x "$(exe es-sink)" ] || die "$(exe es-sink): not found" 69
@@ -386,14 +390,44 @@ stats=(--stats-interval "$FURROW_STATS_INTERVAL")
 add_stage collector - - "$(exe collector)" --port "$FURROW_PORT" --bind "$FURROW_BIND" \
 	--output "log:$raw" --bad "log:$bad" "${stats[@]}" "${collector_args[@]}"
 
-enrich_flags=()
-[ -z "$FURROW_RESOLVER" ] || enrich_flags+=(--resolver "$FURROW_RESOLVER")
+# iglu-server: the user's own schemas, in data/iglu (a plain Iglu folder: vendor/name/format/
+# version files, fit for git). enrich reads that folder directly as an embedded registry ahead of
+# furrow's own, and looks again on a miss, so a schema pushed while the pipeline runs is used by
+# the next event (iglu-server(1)). The super key comes from FURROW_IGLU_API_KEY through the
+# environment, or is generated into the data directory; it is never in argv or a log.
+iglu_dir=$data/iglu
+mkdir -p "$iglu_dir" || die "$iglu_dir: cannot create" 73
+iglu_flags=(-d "$iglu_dir" -p "$FURROW_IGLU_PORT" --bind "$FURROW_IGLU_BIND" --allow-patches)
+if [ -n "${FURROW_IGLU_API_KEY:-}" ]; then
+	export IGLU_SUPER_API_KEY=$FURROW_IGLU_API_KEY
+	iglu_key_note="the super key is FURROW_IGLU_API_KEY"
+else
+	unset IGLU_SUPER_API_KEY
+	iglu_flags+=(--super-key-file "$data/iglu-super.key" --create-super-key)
+	iglu_key_note="the super key is in $data/iglu-super.key"
+fi
+# The resolver enrich and inspect use, unless the user gave one: the iglu-server folder first
+# (priority -1; furrow's embedded registry, --schemas, is priority 0), a short cache so that a
+# patched schema is seen within a second.
+resolver=$FURROW_RESOLVER
+if [ -z "$resolver" ]; then
+	resolver=$run/resolver.json
+	iglu_dir_json=${iglu_dir//\\/\\\\}
+	iglu_dir_json=${iglu_dir_json//\"/\\\"}
+	printf '%s\n' '{"schema":"iglu:com.snowplowanalytics.iglu/resolver-config/jsonschema/1-0-3",' \
+		' "data":{"cacheSize":500,"cacheTtl":1,"repositories":[' \
+		'  {"name":"iglu-server","priority":-1,"vendorPrefixes":[],' \
+		"   \"connection\":{\"embedded\":{\"path\":\"$iglu_dir_json\"}}}]}}" >"$resolver" ||
+		die "$resolver: cannot write" 73
+fi
+
+enrich_flags=(--resolver "$resolver")
 [ -z "$FURROW_SCHEMAS" ] || enrich_flags+=(--schemas "$FURROW_SCHEMAS")
 [ "$FURROW_ENRICHMENTS" = none ] || enrich_flags+=(--enrichments "$FURROW_ENRICHMENTS")
 add_stage enrich "$raw" enrich "$(exe enrich)" --source "log:$raw" --group enrich "${reclaim[@]}" \
 	--output "log:$good" --bad "log:$bad" "${enrich_flags[@]}" "${stats[@]}" "${enrich_args[@]}"
 
-# iglu-server joins here (stopped after enrich, which may resolve schemas through it).
+add_stage iglu-server - - "$(exe iglu-server)" "${iglu_flags[@]}" "${stats[@]}"
 
 if [ -n "$FURROW_ES_URL" ]; then
 	add_stage es-sink-good "$good" es-sink-good "$(exe es-sink)" --url "$FURROW_ES_URL" \
@@ -417,7 +451,29 @@ if [ -n "$FURROW_S3_BUCKET" ]; then
 		--bad "$sink_bad" "${stats[@]}" "${s3_args[@]}"
 fi
 
-# inspect joins here: it reads good.tsv and bad.json without a group, so it stops last.
+# inspect: Snowplow Micro's API and the UI over good.tsv and bad.json (read without a group, so
+# it holds back no reclaiming, and it stops last). Local by default: events may hold personal
+# data; on another address it asks for a token (FURROW_INSPECT_TOKEN, else generated).
+inspect_flags=(--bind "$FURROW_INSPECT_BIND" -p "$FURROW_INSPECT_PORT" --source "log:$good"
+	--bad-source "log:$bad" --collector-url "http://localhost:$FURROW_PORT" --resolver "$resolver")
+[ -z "$FURROW_SCHEMAS" ] || inspect_flags+=(--schemas "$FURROW_SCHEMAS")
+case "$FURROW_INSPECT_BIND" in
+127.*|::1|localhost) ;;
+*)
+	if [ -n "${FURROW_INSPECT_TOKEN:-}" ]; then
+		export FURROW_INSPECT_TOKEN
+		inspect_token_note="its token is FURROW_INSPECT_TOKEN"
+	else
+		if [ ! -s "$data/inspect.token" ]; then
+			(umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$data/inspect.token") ||
+				die "$data/inspect.token: cannot write" 73
+		fi
+		inspect_flags+=(--token-file "$data/inspect.token")
+		inspect_token_note="its token is in $data/inspect.token"
+	fi
+	;;
+esac
+add_stage inspect - - "$(exe inspect)" "${inspect_flags[@]}" "${stats[@]}"
 
 # ---- start: launching and supervising ----
 
@@ -523,20 +579,27 @@ for (( i = ${#stages[@]} - 1; i >= 0; i-- )); do
 	say "started ${stages[i]} (pid ${pid[${stages[i]}]})"
 done
 
-health_ok() {
+# http_ok HOST PORT PATH: the server answers PATH with 200.
+http_ok() {
 	if command -v curl >/dev/null 2>&1; then
-		curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$FURROW_PORT/health" 2>/dev/null
+		curl -fsS -o /dev/null --max-time 1 "http://$1:$2$3" 2>/dev/null
 	else
-		(exec 3<>"/dev/tcp/127.0.0.1/$FURROW_PORT" && printf 'GET /health HTTP/1.0\r\n\r\n' >&3 &&
+		(exec 3<>"/dev/tcp/$1/$2" && printf 'GET %s HTTP/1.0\r\n\r\n' "$3" >&3 &&
 			head -n 1 <&3 | grep -q ' 200 ') 2>/dev/null
 	fi
+}
+local_addr() { case "$1" in 0.0.0.0|'') echo 127.0.0.1 ;; ::) echo ::1 ;; *) echo "$1" ;; esac; }
+health_ok() {
+	http_ok 127.0.0.1 "$FURROW_PORT" /health &&
+		http_ok "$(local_addr "$FURROW_IGLU_BIND")" "$FURROW_IGLU_PORT" /api/meta/health &&
+		http_ok "$(local_addr "$FURROW_INSPECT_BIND")" "$FURROW_INSPECT_PORT" /health
 }
 deadline=$(( $(now_ms) + FURROW_START_TIMEOUT * 1000 ))
 until health_ok; do
 	sweep
 	[ "$stop_requested$failed" = 00 ] || finish
 	if [ "$(now_ms)" -ge "$deadline" ]; then
-		say "ERROR: the collector did not answer /health within ${FURROW_START_TIMEOUT}s; see $run/*.log"
+		say "ERROR: the collector, iglu-server and inspect did not all answer their health checks within ${FURROW_START_TIMEOUT}s; see $run/*.log"
 		failed=1
 		finish
 	fi
@@ -546,6 +609,8 @@ outputs="good → $good, bad → $bad"
 [ -z "$FURROW_ES_URL" ] || outputs="$outputs, Elasticsearch $FURROW_ES_URL"
 [ -z "$FURROW_S3_BUCKET" ] || outputs="$outputs, s3://$FURROW_S3_BUCKET/$FURROW_S3_PREFIX"
 say "ready: collector on port $FURROW_PORT; $outputs"
+say "inspect: http://$(local_addr "$FURROW_INSPECT_BIND"):$FURROW_INSPECT_PORT/micro/ui (Snowplow Micro's API under /micro/)${inspect_token_note:+; $inspect_token_note}"
+say "iglu-server: http://$(local_addr "$FURROW_IGLU_BIND"):$FURROW_IGLU_PORT/api/schemas, schemas in $iglu_dir/schemas; $iglu_key_note"
 echo ready >"$run/ready"
 starting=0
 

@@ -1,8 +1,10 @@
 #!/bin/bash
 # README.md, literally (issue 10 §1). In a fresh clone of this repository (plus the uncommitted
 # changes of its tracked files), as a user with a clean environment:
-#  1. the README's first command, `make run`, exactly as the README shows it (only FURROW_PORT
-#     set), then the "Try it" block read from the README (its port is FURROW_PORT's); Ctrl-C
+#  1. the README's first command, `make run`, exactly as the README shows it (only the ports
+#     set: FURROW_PORT, FURROW_INSPECT_PORT, FURROW_IGLU_PORT), then the "Try it" blocks read
+#     from the README (their ports are the test's): events, inspect's Micro API, a schema
+#     pushed to iglu-server and used at once; Ctrl-C
 #     (SIGINT to the terminal's process group) stops it in order; furrow-data/ leaves
 #     `git status` clean;
 #  2. `make run` again, one more event, the README's `./fifo-setup.sh status` and its stop
@@ -56,7 +58,7 @@ as_user() { setsid env -i --default-signal=INT,QUIT PATH="$PATH" HOME="$HOME" LA
 # (make's pid, which leads the process group Ctrl-C goes to)
 make_run() {
 	rm -f "$T_TMP/mpid"
-	(cd "$clone" && as_user FURROW_PORT="$port" bash -c 'echo $$ >"$0"; exec '"${first[0]}" "$T_TMP/mpid" \
+	(cd "$clone" && as_user FURROW_PORT="$port" FURROW_INSPECT_PORT="$iport" FURROW_IGLU_PORT="$gport" bash -c 'echo $$ >"$0"; exec '"${first[0]}" "$T_TMP/mpid" \
 		>"$1" 2>&1 &)
 	wait_for 10 test -s "$T_TMP/mpid"
 	mpid=$(cat "$T_TMP/mpid")
@@ -89,7 +91,9 @@ status_before=$(git -C "$clone" status --porcelain)
 # ---- 1. make run, Try it, Ctrl-C ----
 mapfile -d '' first < <(block "The two commands" 1)
 eq "the README's first command" "make run" "${first[0]}"
-port=$(free_port)
+port=$(free_port) iport=$(free_port) gport=$(free_port)
+# a README command with the test's ports
+ported() { local c=${1//8080/$port}; c=${c//9090/$iport}; echo "${c//8081/$gport}"; }
 make_run "$T_TMP/run1.log"
 if wait_for 900 ready_or_gone "$clone/furrow-data/run/ready" && [ -f "$clone/furrow-data/run/ready" ]; then
 	ok "make run: the pipeline is ready (data directory furrow-data/)"
@@ -101,7 +105,7 @@ fi
 mapfile -d '' try < <(block "Try it" 1)
 check "Try it: two requests and a look at good.tsv" test "${#try[@]}" = 3
 for c in "${try[@]}"; do diag "Try it: ${c//$'\n'/ }"; done
-out=$(cd "$clone" && bash -c "${try[0]//8080/$port}" && bash -c "${try[1]//8080/$port}")
+out=$(cd "$clone" && bash -c "$(ported "${try[0]}")" && bash -c "$(ported "${try[1]}")")
 eq "Try it: the page view is answered 200, the structured event ok" "200 ok" "$(echo $out)"
 lines() { [ "$(wc -l <"$clone/furrow-data/good.tsv" 2>/dev/null || echo 0)" -ge "$1" ]; }
 check "both events reach good.tsv" wait_for 10 lines 2
@@ -113,6 +117,27 @@ tstamps_and_ids() { # collector_tstamp "YYYY-MM-DD HH:MM:SS.mmm", event_id a UUI
 		$4 !~ /^[0-9a-f-]+$/ || length($4) != 36 { bad = 1 } END { exit bad }'
 }
 check "Try it: collector_tstamp and a UUID event_id" tstamps_and_ids "$out"
+
+mapfile -d '' see < <(block "Try it" 2)
+check "See your events: two requests to inspect" test "${#see[@]}" = 2
+out=$(cd "$clone" && bash -c "$(ported "${see[0]}")")
+eq "inspect: /micro/all waits for the two events" '{"total":2,"good":2,"bad":0,"timedOut":false}' "$out"
+eq "inspect: the structured event's action" play "$(cd "$clone" && bash -c "$(ported "${see[1]}")")"
+
+mapfile -d '' push < <(block "Try it" 3)
+check "Push your own schema: push, send, look at good and bad" test "${#push[@]}" = 4
+eq "iglu-server: the schema is created with the generated super key" \
+    '{"message":"Schema created","updated":false,"location":"iglu:com.example/button_click/jsonschema/1-0-0","status":201}' \
+    "$(cd "$clone" && bash -c "$(ported "${push[0]}")")"
+eq "an event of the new schema and an invalid one, sent at once" ok \
+    "$(cd "$clone" && bash -c "$(ported "${push[1]}")")"
+eq "the valid one is good, with the pushed schema" '{"label":"Buy"}' \
+    "$(cd "$clone" && bash -c "$(ported "${push[2]}")")"
+eq "the invalid one is bad, with a readable reason" \
+    'iglu:com.example/button_click/jsonschema/1-0-0: $.label: integer found, string expected' \
+    "$(cd "$clone" && bash -c "$(ported "${push[3]}")")"
+check "the pushed schema is a plain file in the data directory" \
+    test -s "$clone/furrow-data/iglu/schemas/com.example/button_click/jsonschema/1-0-0"
 
 kill -INT -- "-$mpid"      # Ctrl-C
 check "Ctrl-C: make ends" make_wait 120
@@ -126,8 +151,8 @@ eq "the README's stop command" "./fifo-setup.sh stop" "$stop_cmd"
 make_run "$T_TMP/run2.log"
 wait_for 300 ready_or_gone "$clone/furrow-data/run/ready"
 check "make run again: ready" test -f "$clone/furrow-data/run/ready"
-eq "one more page view" 200 "$(cd "$clone" && bash -c "${try[0]//8080/$port}")"
-check "it joins the two of the first run in good.tsv" wait_for 10 lines 3
+eq "one more page view" 200 "$(cd "$clone" && bash -c "$(ported "${try[0]}")")"
+check "it joins the three of the first run in good.tsv" wait_for 10 lines 4
 status_cmd=$(grep -o '`./fifo-setup.sh status`' "$clone/README.md" | head -n 1 | tr -d '`')
 eq "the README's status command" "./fifo-setup.sh status" "$status_cmd"
 shows_counters() { # (the stages log their counters every 10 s)
@@ -142,7 +167,7 @@ check "make run exits 0 after the stop (no error from make)" sh -c "! grep -q '^
 eq "no stage left running" "" "$(stages_left "$clone/furrow-data")"
 
 # ---- 3. the replay example, against a real Elasticsearch ----
-mapfile -d '' replay < <(block "Try it" 2)
+mapfile -d '' replay < <(block "Try it" 4)
 for c in "${replay[@]}"; do diag "replay: ${c//$'\n'/ }"; done
 if ! es_start >"$T_TMP/es-start.log" 2>&1; then
 	if [ "${CI:-}" = true ]; then fail "Elasticsearch for the replay example"; else skip "the replay example" "no Elasticsearch: $(tail -n 1 "$T_TMP/es-start.log")"; fi

@@ -194,7 +194,7 @@ check "pipeline starts (supervisor to be killed)" launcher_start "$T_TMP/k"
 eq "an event" 200 "$(pv "$(uuid 5)")"
 kill -9 "$LPID"
 launcher_wait
-eq "the stages keep running" " collector enrich" "$(alive_stages)"
+eq "the stages keep running" " collector enrich iglu-server inspect" "$(alive_stages)"
 FURROW_DATA_DIR=$T_TMP/k bash "$LAUNCHER" start >/dev/null 2>&1
 eq "start refuses while they run (69)" 69 $?
 out=$(status)

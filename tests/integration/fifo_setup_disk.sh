@@ -54,7 +54,7 @@ stays_unhealthy() { # SECONDS: /sink-health answers 503 all that time
 check "while full: /sink-health stays 503 (2 s)" stays_unhealthy 2
 check "while full: no event answered 200" test "$(acked "$T_TMP/acked")" -le $((n_full + 4))
 check "while full: the launcher and every stage keep running" \
-	test "$(alive_stages)" = " collector enrich" -a -n "$(proc_running "$LPID" && echo y)"
+	test "$(alive_stages)" = " collector enrich iglu-server inspect" -a -n "$(proc_running "$LPID" && echo y)"
 diag "answered 200 before the disk filled: $n_full; free: $(avail) bytes"
 rm -f "$mnt/filler"
 check "room again: /sink-health answers 200" wait_for 30 sink_health_is 200

@@ -15,7 +15,7 @@
 export FURROW_BIND=127.0.0.1 FURROW_STATS_INTERVAL=1 FURROW_STOP_TIMEOUT=30 FURROW_BIN
 unset FURROW_ES_URL FURROW_S3_BUCKET FURROW_PORT FURROW_RUN_DIR
 kills=${FURROW_TEST_KILLS:-10}
-stages="collector enrich"
+stages="collector enrich iglu-server inspect"
 
 now_ms() { local t=${EPOCHREALTIME/./}; echo $(( ${t%???} )); }
 restarted() { [ "$(pid_of "$1")" != "$2" ] && running "$1"; }

@@ -19,7 +19,7 @@ flag_values() { execstart "$1" | tr ' ' '\n' | awk -v f="$2" 'p {print; p=0} $0 
 
 # ---- the wiring ----
 eq "no FIFO, tee, line merger or tmpfiles left" "" \
-	"$(grep -lE 'fifo|/tee|linemerge|StandardInput|StandardOutput' "$units"/* 2>/dev/null; ls "$units" | grep -v -E '\.(service|target)$')"
+	"$(grep -lE 'fifo|/tee|linemerge|StandardInput|StandardOutput' "$units"/* 2>/dev/null; ls "$units" | grep -v -E '\.(service|target)$|^resolver\.json$')"
 readers=""
 for u in "$units"/*.service; do
 	unit=$(basename "$u")
@@ -98,4 +98,11 @@ wait "$pid_furrow_collector_service"
 eq "the collector stops with 0" 0 $?
 wait "$pid_furrow_enrich_service"
 eq "enrich stops with 0" 0 $?
+# ---- the user's schemas: enrich and inspect resolve through the folder iglu-server writes ----
+iglu_dir=$(flag_values "$units/furrow-iglu-server.service" --dir)
+res=$(flag_values "$units/furrow-enrich.service" --resolver)
+eq "enrich and inspect use one resolver" "$res" "$(flag_values "$units/furrow-inspect.service" --resolver)"
+eq "its embedded registry is iglu-server's folder" "$iglu_dir" \
+    "$(jq -r '.data.repositories[] | select(.connection.embedded) | .connection.embedded.path' \
+        "$units/${res##*/}")"
 done_testing
