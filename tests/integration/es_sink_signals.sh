@@ -10,6 +10,9 @@ GOLD=$FURROW_ROOT/tests/golden/es-sink
 
 # blocked_in_write PID: the process sleeps inside write(2) to a pipe
 blocked_in_write() { grep -q pipe_write "/proc/$1/wchan"; }
+# put FD ARGS...: printf ARGS in one write(2) (bash's printf may write piece by piece, and a
+# reader that stops at a line's end must not see half of what the test meant to send at once)
+put() { fd=$1; shift; printf "$@" >"$T_TMP/put"; cat "$T_TMP/put" >&"$fd"; }
 
 for i in $(seq 1 40); do cat "$GOLD/good.tsv"; done >"$T_TMP/big.tsv"
 n_in=$(wc -l <"$T_TMP/big.tsv")
@@ -54,8 +57,10 @@ eq "--bad FIFO + SIGHUP: every bad row written" 400 "$(wc -l <"$T_TMP/bhup.bad")
 # close() of the --bad file only (-P), into the real es-sink. The buffered bad rows of the old file
 # would be lost: es-sink must stop with exit 74, not carry on.
 if command -v strace >/dev/null; then
+	# LeakSanitizer cannot run under ptrace: off for the traced runs (sanitize build)
+	traced="env ASAN_OPTIONS=detect_leaks=0 strace"
 	mkfifo "$T_TMP/hin.fifo"
-	strace -f -o /dev/null -P "$T_TMP/inj.bad" -e trace=close -e inject=close:error=EIO \
+	$traced -f -o /dev/null -P "$T_TMP/inj.bad" -e trace=close -e inject=close:error=EIO \
 	    "$SINK" --dump --stats-interval 0 --bad "$T_TMP/inj.bad" <"$T_TMP/hin.fifo" >/dev/null \
 	    2>"$T_TMP/inj.err" &
 	tpid=$!
@@ -69,7 +74,7 @@ if command -v strace >/dev/null; then
 	wait $tpid
 	eq "close of the old --bad fails at SIGHUP: exit 74" 74 $?
 	check "... and says so" grep -q "inj.bad: write failed: Input/output error" "$T_TMP/inj.err"
-	strace -f -o /dev/null -P "$T_TMP/inj2.bad" -e trace=close -e inject=close:error=EIO \
+	$traced -f -o /dev/null -P "$T_TMP/inj2.bad" -e trace=close -e inject=close:error=EIO \
 	    "$SINK" --dump --stats-interval 0 --bad "$T_TMP/inj2.bad" <<<'not a tsv line' >/dev/null \
 	    2>"$T_TMP/inj2.err"
 	eq "close of --bad fails at exit: exit 74" 74 $?
@@ -85,7 +90,7 @@ mkfifo "$T_TMP/in.fifo"
 spid=$!
 T_PIDS="$T_PIDS $spid"
 exec 4>"$T_TMP/in.fifo"
-printf '%s\n%s' "$l1" "$l2" >&4      # the second line's writer has not finished it
+put 4 '%s\n%s' "$l1" "$l2"       # the second line's writer has not finished it
 check "SIGTERM: the whole line is written" wait_for 10 test -s "$T_TMP/term.jsonl"
 kill -TERM $spid
 wait $spid
