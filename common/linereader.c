@@ -96,6 +96,7 @@ linereader_next(struct linereader *lr, const char **line, size_t *len)
 {
 	enum lr_status s;
 	ssize_t n;
+	int reads = 0;
 
 	for (;;) {
 		s = lr_take(lr, line, len);
@@ -120,6 +121,8 @@ linereader_next(struct linereader *lr, const char **line, size_t *len)
 			lr->end -= lr->start;
 			lr->start = 0;
 		}
+		if (lr->one_read && reads++ > 0)
+			return LR_AGAIN;
 		n = read(lr->fd, lr->buf + lr->end, lr->bufsz - lr->end);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)

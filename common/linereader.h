@@ -45,6 +45,11 @@ struct linereader {
 	size_t  discarded;     /* bytes of the current over-long line seen so far; after
 	                          LR_TOOLONG or LR_PARTIAL, that line's length */
 	int     follow;        /* set by the caller: see above */
+	int     one_read;      /* set by the caller: at most one read(2) per call, LR_AGAIN when it
+	                          brought no whole line. A caller that polls a blocking descriptor
+	                          must never sit in read for the rest of a line: a signal handled
+	                          with SA_RESTART, or held while records are processed, would never
+	                          be seen there. */
 	unsigned long long read_total;   /* input offset of the end of what was read */
 };
 

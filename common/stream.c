@@ -172,6 +172,7 @@ stream_source_open(const char *spec, const struct stream_source_opts *o, char *e
 		s->wake_fd = s->fd;
 	s->lr.fd = s->fd;
 	s->lr.follow = s->is_log;
+	s->lr.one_read = !s->is_log;     /* a pipe: poll, then one read, never block in read */
 	linereader_restart(&s->lr, s->boundary);
 	return s;
 fail:
@@ -236,7 +237,8 @@ stream_source_next(struct stream_source *s, struct stream_rec *rec)
 
 	for (;;) {
 		if (!s->is_log && !linereader_has_line(&s->lr) && !s->lr.eof) {
-			/* do not let read(2) block on a pipe or a terminal */
+			/* do not let read(2) block on a pipe or a terminal (and with one_read, one read
+			 * per poll: never wait in read for the rest of a line) */
 			struct pollfd p = { s->fd, POLLIN, 0 };
 			if (poll(&p, 1, 0) == 0)
 				return STREAM_AGAIN;

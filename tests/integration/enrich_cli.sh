@@ -79,6 +79,26 @@ else
 	skip "SIGTERM during the read" "strace not installed"
 fi
 
+# SIGTERM while only part of a line has been read: enrich must not sit in read(2) waiting for the
+# rest, where a signal is never seen; it stops, the part left out and logged.
+mkfifo "$T_TMP/in5"
+"$E" $S --bad "$T_TMP/bad5" <"$T_TMP/in5" >"$T_TMP/term5.tsv" 2>"$T_TMP/err6" &
+pid=$!
+T_PIDS="$T_PIDS $pid"
+exec 7>"$T_TMP/in5"
+printf 'CwBkAAAA' >"$T_TMP/in5.data"; cat "$T_TMP/in5.data" >&7
+# asleep in poll (or, wrongly, in a pipe read): either way the part has been taken from the pipe
+check "part of a line: enrich has read it and waits" wait_for 10 grep -Eq 'poll|pipe_read' \
+    "/proc/$pid/wchan"
+kill -TERM $pid
+check "part of a line: SIGTERM stops enrich (it does not wait in read for the rest)" \
+    wait_for 10 sh -c "! kill -0 $pid 2>/dev/null"
+exec 7>&-
+wait $pid
+eq "part of a line at SIGTERM: exit 0" 0 $?
+check "part of a line at SIGTERM: logged, not enriched" \
+    grep -q 'unterminated line at shutdown: 8 bytes' "$T_TMP/err6"
+
 # --stats-interval: counters while running, not only at exit.
 mkfifo "$T_TMP/in3"
 "$E" $S --stats-interval 1 --bad /dev/null <"$T_TMP/in3" >/dev/null 2>"$T_TMP/err4" &

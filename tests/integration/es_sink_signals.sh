@@ -104,6 +104,26 @@ eq "SIGTERM: the bad row says why and keeps the bytes" true \
     "$T_TMP/term.bad" 2>/dev/null)"
 check "SIGTERM: counters reconcile (in=2 indexed=1 bad=1)" grep -q "in=2 indexed=1 bad=1" "$T_TMP/term.err"
 
+# ---- SIGTERM while only part of a line has been read: es-sink must not sit in read(2) waiting
+# for the rest (a blocked read never sees the signal); it stops, the part a bad row ----
+mkfifo "$T_TMP/in3.fifo"
+"$SINK" --dump --stats-interval 0 --bad "$T_TMP/term3.bad" <"$T_TMP/in3.fifo" >"$T_TMP/term3.jsonl" \
+    2>"$T_TMP/term3.err" &
+spid=$!
+T_PIDS="$T_PIDS $spid"
+exec 4>"$T_TMP/in3.fifo"
+put 4 '%s' "${l2:0:100}"            # no newline, and nothing before it
+# asleep in poll (or, wrongly, in a pipe read): either way the part has been taken from the pipe
+check "part of a line: es-sink has read it and waits" wait_for 10 grep -Eq 'poll|pipe_read' \
+    "/proc/$spid/wchan"
+kill -TERM $spid
+check "part of a line: SIGTERM stops es-sink (it does not wait in read for the rest)" \
+    wait_for 10 sh -c "! kill -0 $spid 2>/dev/null"
+exec 4>&-
+wait $spid
+eq "part of a line at SIGTERM: exit 0" 0 $?
+eq "part of a line at SIGTERM: a bad row" 1 "$(wc -l <"$T_TMP/term3.bad" 2>/dev/null || echo 0)"
+
 # ---- EOF: the same unterminated last line is a record ----
 printf '%s\n%s' "$l1" "$l2" | "$SINK" --dump --stats-interval 0 --bad "$T_TMP/eof.bad" \
     >"$T_TMP/eof.jsonl" 2>/dev/null

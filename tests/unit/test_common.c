@@ -270,6 +270,36 @@ START_TEST(linereader_buffered_partial)
 }
 END_TEST
 
+/* one_read: a caller that polls a blocking descriptor never blocks in read(2) on the rest of a
+ * line (it would not see a signal there). */
+START_TEST(linereader_one_read_never_blocks)
+{
+	struct linereader lr;
+	const char *l;
+	size_t n;
+	int fds[2];
+
+	ck_assert_int_eq(pipe(fds), 0);                  /* blocking */
+	ck_assert_int_eq(linereader_init(&lr, fds[0], 100), 0);
+	lr.one_read = 1;
+	ck_assert_int_eq(write(fds[1], "a\nb\npar", 7), 7);
+	ck_assert_int_eq(linereader_has_line(&lr), 0);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);
+	ck_assert_int_eq(linereader_has_line(&lr), 1);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);
+	ck_assert_int_eq(linereader_has_line(&lr), 0);
+	ck_assert_int_eq(write(fds[1], "t", 1), 1);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_AGAIN);  /* read "t" once, no newline */
+	ck_assert_int_eq(write(fds[1], "ial\n", 4), 4);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);
+	ck_assert(n == 7 && memcmp(l, "partial", 7) == 0);
+	close(fds[1]);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_EOF);
+	linereader_free(&lr);
+	close(fds[0]);
+}
+END_TEST
+
 START_TEST(linereader_nonblocking_again)
 {
 	struct linereader lr;
@@ -774,6 +804,7 @@ main(void)
 	tcase_add_test(tc, linereader_toolong_mixed_and_eof);
 	tcase_add_test(tc, linereader_huge_line);
 	tcase_add_test(tc, linereader_nonblocking_again);
+	tcase_add_test(tc, linereader_one_read_never_blocks);
 	tcase_add_test(tc, linereader_buffered_only);
 	tcase_add_test(tc, linereader_buffered_partial);
 	tcase_add_test(tc, redact_userinfo);
