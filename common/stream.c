@@ -333,6 +333,13 @@ stream_source_read(struct stream_source *s, char *buf, size_t cap, uint64_t *pos
 	}
 }
 
+void
+stream_source_finish_record(struct stream_source *s)
+{
+	if (!s->is_log)
+		(void)linereader_finish_line(&s->lr, LINEREADER_TAIL_WAIT_MS);
+}
+
 enum stream_status
 stream_source_next_buffered(struct stream_source *s, struct stream_rec *rec)
 {

@@ -104,6 +104,28 @@ eq "SIGTERM: the bad row says why and keeps the bytes" true \
     "$T_TMP/term.bad" 2>/dev/null)"
 check "SIGTERM: counters reconcile (in=2 indexed=1 bad=1)" grep -q "in=2 indexed=1 bad=1" "$T_TMP/term.err"
 
+# ---- SIGTERM while a line is half read, and its writer finishes it: the line in hand is read to
+# its end (not a byte further) and indexed; the next line stays in the pipe ----
+l3=$(sed -n 3p "$GOLD/good.tsv")
+half=$(( ${#l2} / 2 ))
+mkfifo "$T_TMP/in2.fifo"
+"$SINK" --dump --stats-interval 0 --bad "$T_TMP/term2.bad" <"$T_TMP/in2.fifo" >"$T_TMP/term2.jsonl" \
+    2>"$T_TMP/term2.err" &
+spid=$!
+T_PIDS="$T_PIDS $spid"
+exec 4>"$T_TMP/in2.fifo"
+put 4 '%s\n%s' "$l1" "${l2:0:$half}"
+check "half a line in hand: the whole line is written" wait_for 10 test -s "$T_TMP/term2.jsonl"
+kill -TERM $spid
+check "half a line in hand: SIGTERM seen" wait_for 10 grep -q 'SIGTERM/SIGINT' "$T_TMP/term2.err"
+put 4 '%s\n%s\n' "${l2:$half}" "$l3"      # the writer finishes its line, and writes one more
+wait $spid
+eq "half a line in hand, finished after SIGTERM: exit 0" 0 $?
+eq "... both lines indexed" 2 "$(wc -l <"$T_TMP/term2.jsonl")"
+check "... no bad row" test ! -s "$T_TMP/term2.bad"
+eq "... the next line is still in the pipe" "$l3" "$(timeout 5 head -n 1 "$T_TMP/in2.fifo")"
+exec 4>&-
+
 # ---- SIGTERM while only part of a line has been read: es-sink must not sit in read(2) waiting
 # for the rest (a blocked read never sees the signal); it stops, the part a bad row ----
 mkfifo "$T_TMP/in3.fifo"
