@@ -28,6 +28,7 @@
 #include "batch.h"
 #include "buf.h"
 #include "flagval.h"
+#include "linelog.h"
 #include "gz.h"
 #include "redact.h"
 #include "keys.h"
@@ -257,7 +258,11 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->source = optarg;
 			break;
 		case O_GROUP:
-			rc = flagval_str(flag, optarg, 1, 64, "-_.", err, sizeof(err));
+			rc = flagval_str(flag, optarg, 1, LINELOG_GROUP_MAX, "-_.", err, sizeof(err));
+			if (rc == 0 && !linelog_group_valid(optarg)) {
+				snprintf(err, sizeof(err), "--group: must not start with '.'");
+				rc = -1;
+			}
 			o->group = optarg;
 			break;
 		case O_RECLAIM: o->reclaim = 1; break;
