@@ -167,7 +167,10 @@ is_dir(const char *p)
 static const char *
 default_schemas(char *out, size_t outlen)
 {
-	static const char *const rel[] = { "/../share/furrow/schemas", "/../schemas", "/../../schemas" };
+	/* installed; bin/ of the source tree; one folder deeper; build/<variant>/bin (make
+	 * sanitize) */
+	static const char *const rel[] = { "/../share/furrow/schemas", "/../schemas",
+	    "/../../schemas", "/../../../schemas" };
 	static const char *const abs[] = { "/usr/local/share/furrow/schemas", "/usr/share/furrow/schemas" };
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
