@@ -513,6 +513,12 @@ col_queue_push_base64(struct col_queue *q, const uint8_t *rec, size_t len)
 	return 0;
 }
 
+int
+col_queue_durable(const struct col_queue *q)
+{
+	return q->durable;
+}
+
 size_t
 col_queue_pending(const struct col_queue *q)
 {
