@@ -135,7 +135,14 @@ pgconn_copy_line(const char *ctx)
 	const char *p, *eol;
 	long n = 0;
 
-	if (ctx == NULL || strncmp(ctx, "COPY ", 5) != 0)
+	/* the COPY line is not always the first of the context ("JSON data, line 1: ..." comes
+	 * before it for a JSON value) */
+	while (ctx != NULL && strncmp(ctx, "COPY ", 5) != 0) {
+		ctx = strchr(ctx, '\n');
+		if (ctx != NULL)
+			ctx++;
+	}
+	if (ctx == NULL)
 		return 0;
 	eol = strchr(ctx, '\n');
 	if (eol == NULL)

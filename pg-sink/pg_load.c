@@ -34,6 +34,9 @@
 #define WAIT_LOG_S        30
 #define SEND_CHUNK        (256 * 1024)   /* COPY data handed to libpq at a time */
 #define MAX_ENTITIES      1000           /* entities of one event */
+/* Refused rows a batch takes out by the line PostgreSQL names, each costing one more COPY of
+ * the batch; past that, halving (a table that refuses every row costs n log n, not n^2). */
+#define CAREFUL_HINTS     16
 
 /* ---- the batch ---- */
 
@@ -918,7 +921,8 @@ static int
 stage_table(struct pgloader *s, const char *name, const char *table, struct pgerr *e)
 {
 	buf_reset(&s->sql);
-	if (buf_printf(&s->sql, "CREATE TEMP TABLE IF NOT EXISTS %s (LIKE %s) ON COMMIT DROP; "
+	if (buf_printf(&s->sql, "CREATE TEMP TABLE IF NOT EXISTS %s (LIKE %s INCLUDING DEFAULTS) "
+	    "ON COMMIT DROP; "
 	    "TRUNCATE %s", name, table, name) == -1)
 		return oom_err(e);
 	return exec_sql(s, s->sql.data, NULL, e);
@@ -1066,7 +1070,7 @@ load_careful(struct pgloader *s, struct tally *t, struct pgerr *e)
 {
 	struct batch *b = &s->b;
 	size_t *stack, top = 0;
-	int rc = -1;
+	int rc = -1, hints = CAREFUL_HINTS;
 
 	memset(t, 0, sizeof(*t));
 	/* at most one pending range per halving level, plus the one being split */
@@ -1101,11 +1105,13 @@ load_careful(struct pgloader *s, struct tally *t, struct pgerr *e)
 			goto abort;
 		if (e->cls == PGE_KEY && !b->staging) {
 			b->staging = 1;                   /* a replayed event: de-duplicate */
+			s->st.staged_batches++;
 			stack[top++] = lo;
 			stack[top++] = hi;
 			continue;
 		}
-		if ((k = hinted_rec(s, e, lo, hi)) >= 0) {
+		if (hints > 0 && (k = hinted_rec(s, e, lo, hi)) >= 0) {
+			hints--;
 			refuse(s, (size_t)k, e);
 			stack[top++] = lo;
 			stack[top++] = hi;

@@ -189,8 +189,10 @@ layout_for(struct pgtables *t, const struct iglu_key *k, struct pgcols *cols, ch
 				rc = -2;
 				goto out;
 			}
-			if (f == 0)
+			if (f == 0 && r < k->revision)
 				break;          /* the next revision, if any */
+			if (f == 0)
+				continue;       /* a gap below the version in hand */
 			have_target = r == k->revision && a == k->addition;
 			n++;
 		}
