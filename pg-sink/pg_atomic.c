@@ -200,25 +200,52 @@ pgatomic_row(const char *line, size_t len, struct buf *row, struct pgatomic_even
 {
 	const char *field[EVENT_NCOLS];
 	size_t flen[EVENT_NCOLS], nf = 0, start = row->len, i;
-	const char *p = line, *end = line + len;
+	const unsigned char *p = (const unsigned char *)line, *end = p + len;
 	static const int required[] = { COL_COLLECTOR_TSTAMP, COL_EVENT_ID, COL_V_COLLECTOR,
 	    COL_V_ETL };
-	char iso[40];
+	char iso[40], *o, saved;
 	int nerr = 0;
 
 	memset(ev, 0, sizeof(*ev));
+	/* one pass: split, and write the row as it goes (every byte at most doubled, every field
+	 * at most a TAB and \N more) */
+	if (buf_reserve(row, 2 * len + 3 * EVENT_NCOLS + 2) == -1)
+		return -2;
+	o = row->data + start;
 	for (;;) {
-		const char *tab = memchr(p, '\t', (size_t)(end - p));
-		const char *fe = tab ? tab : end;
+		const unsigned char *q = p;
+
+		if (nf < EVENT_NCOLS && nf != COL_CONTEXTS && nf != COL_UNSTRUCT_EVENT &&
+		    nf != COL_DERIVED_CONTEXTS) {
+			if (nf > 0)
+				*o++ = '\t';
+			if (q == end || *q == '\t') {
+				*o++ = '\\';
+				*o++ = 'N';
+			}
+			for (; q < end && *q != '\t'; q++) {
+				unsigned char e = pgcopy_escape[*q];
+				if (e) {
+					*o++ = '\\';
+					*o++ = (char)e;
+				} else {
+					*o++ = (char)*q;
+				}
+			}
+		} else if ((q = memchr(q, '\t', (size_t)(end - q))) == NULL) {
+			q = end;
+		}
 		if (nf < EVENT_NCOLS) {
-			field[nf] = p;
-			flen[nf] = (size_t)(fe - p);
+			field[nf] = (const char *)p;
+			flen[nf] = (size_t)(q - p);
 		}
 		nf++;
-		if (tab == NULL)
+		if (q == end)
 			break;
-		p = tab + 1;
+		p = q + 1;
 	}
+	saved = row->data[start];
+	row->data[start] = '\0';            /* not the row's until it is checked */
 	if (nf == 1)
 		return buf_append_str(err, "{\"type\":\"NotTSV\"}") == -1 ? -2 : -1;
 	if (nf != EVENT_NCOLS)
@@ -254,21 +281,11 @@ pgatomic_row(const char *line, size_t len, struct buf *row, struct pgatomic_even
 		ev->key[i] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
 	}
 	ev->key[UUID_STR_LEN] = ' ';
-	snprintf(ev->key + UUID_STR_LEN + 1, sizeof(ev->key) - UUID_STR_LEN - 1, "%s", iso);
-
-	for (i = 0; i < PGATOMIC_NCOLS; i++) {
-		int c = pgatomic_cols[i].tsv;
-		if ((i > 0 && buf_append_byte(row, '\t') == -1) ||
-		    (flen[c] == 0 ? buf_append(row, PGCOPY_NULL, 2) :
-		    pgcopy_field(row, field[c], flen[c])) == -1)
-			goto full;
-	}
-	if (buf_append_byte(row, '\n') == -1)
-		goto full;
+	i = strlen(iso);
+	memcpy(ev->key + UUID_STR_LEN + 1, iso, i + 1);
+	row->data[start] = saved;
+	*o++ = '\n';
+	row->len = (size_t)(o - row->data);
+	row->data[row->len] = '\0';
 	return 0;
-full:
-	row->len = start;
-	if (row->data)
-		row->data[start] = '\0';
-	return -2;
 }

@@ -11,7 +11,7 @@
 
 /* Bytes the text format escapes (PostgreSQL docs, COPY "Text Format"): the delimiter (TAB),
  * the backslash and the two line ends. */
-static const unsigned char pgcopy_special[256] = {
+const unsigned char pgcopy_escape[256] = {
 	['\t'] = 't', ['\n'] = 'n', ['\r'] = 'r', ['\\'] = '\\',
 };
 
@@ -21,14 +21,14 @@ pgcopy_field(struct buf *out, const char *s, size_t n)
 	size_t i = 0, run;
 
 	while (i < n) {
-		for (run = i; run < n && !pgcopy_special[(unsigned char)s[run]]; run++)
+		for (run = i; run < n && !pgcopy_escape[(unsigned char)s[run]]; run++)
 			;
 		if (run > i && buf_append(out, s + i, run - i) == -1)
 			return -1;
 		if (run == n)
 			break;
 		if (buf_append_byte(out, '\\') == -1 ||
-		    buf_append_byte(out, pgcopy_special[(unsigned char)s[run]]) == -1)
+		    buf_append_byte(out, pgcopy_escape[(unsigned char)s[run]]) == -1)
 			return -1;
 		i = run + 1;
 	}

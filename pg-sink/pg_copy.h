@@ -18,6 +18,10 @@
 #define PGCOPY_NULL     "\\N"
 #define PGCOPY_TS_BUFSZ 40
 
+/* The letter after the backslash for each byte the text format escapes ('\t' -> 't', '\n',
+ * '\r', '\\'), 0 for the others: for writers that copy fields byte by byte. */
+extern const unsigned char pgcopy_escape[256];
+
 /* Append s[0..n) as one COPY text field: '\\', TAB, LF and CR escaped, nothing else changed.
  * Returns 0, or -1 when out's cap is reached. */
 int pgcopy_field(struct buf *out, const char *s, size_t n);
