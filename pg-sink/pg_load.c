@@ -107,7 +107,7 @@ struct pgloader {
 	char                  qschema[300];  /* "atomic", quoted */
 	char                  keytable[600]; /* "atomic"."events" */
 	int64_t               term_deadline;
-	int                   undelivered, no_commit, eof, stop, status, connected_once;
+	int                   undelivered, no_commit, eof, status;
 	uint64_t              rnd;
 };
 

@@ -148,4 +148,39 @@ kill -TERM "$SPID"; wait "$SPID"
 exactly_once "read again" 2 $M "$EM"
 exactly_once "read again" 3 $K "$EK"
 eq "no bad rows on the way" 0 "$(cat "$T_TMP/log.bad" 2>/dev/null | wc -l)"
+
+# ---- SIGTERM while the database is down, input on a pipe: the lines go to --spool ----
+pg_stop
+events 300 4 >"$T_TMP/spool-in.tsv"
+"$SINK" --url "$PG_URL" --resolver "$G/resolver.json" --stats-interval 0 --retry-base-ms 50 \
+    --retry-max-ms 200 --term-timeout 1 --spool "$T_TMP/spool.tsv" --bad "$T_TMP/spool.bad" \
+    --setup 2>"$T_TMP/spool.err" < <(cat "$T_TMP/spool-in.tsv") &
+SPID=$!
+T_PIDS="$T_PIDS $SPID"
+check "pg-sink waits for the database before reading" wait_for 20 grep -q 'PostgreSQL not ready' "$T_TMP/spool.err"
+pg_start
+check "... and starts when it is back" wait_for 30 grep -q 'table events ready' "$T_TMP/spool.err"
+check "the lines are loaded" wait_for 30 sh -c "[ \$($PSQL -d furrow -Atc \"SELECT count(*) FROM atomic.events WHERE event_id::text LIKE '00000004-%'\") = 300 ]"
+wait "$SPID"
+eq "end of input: exit 0" 0 $?
+events 300 5 >"$T_TMP/spool-in2.tsv"
+mkfifo "$T_TMP/in.fifo"
+"$SINK" --url "$PG_URL" --resolver "$G/resolver.json" --stats-interval 0 --retry-base-ms 50 \
+    --retry-max-ms 200 --term-timeout 1 --spool "$T_TMP/spool.tsv" --bad "$T_TMP/spool.bad" \
+    2>"$T_TMP/spool2.err" <"$T_TMP/in.fifo" &
+SPID=$!
+T_PIDS="$T_PIDS $SPID"
+exec 7>"$T_TMP/in.fifo"
+check "connected" wait_for 20 grep -q 'connected to' "$T_TMP/spool2.err"
+pg_stop
+cat "$T_TMP/spool-in2.tsv" >&7
+check "retrying while the database is down" wait_for 30 grep -q 'retrying a batch' "$T_TMP/spool2.err"
+kill -TERM "$SPID"; wait "$SPID"
+eq "SIGTERM during the outage, input on a pipe: exit 69 (lines diverted)" 69 $?
+exec 7>&-
+eq "... every line read is in the spool, none lost" 300 "$(wc -l <"$T_TMP/spool.tsv")"
+eq "... none is a bad row" 0 "$(cat "$T_TMP/spool.bad" 2>/dev/null | wc -l)"
+pg_start
+"$SINK" --url "$PG_URL" --resolver "$G/resolver.json" --stats-interval 0 <"$T_TMP/spool.tsv" 2>/dev/null
+eq "the spool replayed later: loaded" "0 300" "$? $(loaded 5)"
 done_testing

@@ -117,6 +117,14 @@ sink grow --schema grow --setup <"$T_TMP/grow.tsv"
 eq "a layout that grows within one batch: both rows, the older padded with NULLs" "1-0-0|minimal| 1-0-1|new version|B" \
     "$(pg_sql "SELECT schema_version, label, variant FROM grow.com_acme_button_click_1 ORDER BY root_id" | tr '\n' ' ' | sed 's/ $//')"
 
+# ---- a table dropped under a running pg-sink's feet is made again ----
+pg_sql "DROP TABLE atomic.com_acme_user_context_1" >/dev/null
+awk -F '\t' -v OFS='\t' '{ $7 = sprintf("22222222-0000-4000-8000-%012d", NR); print }' "$G/golden.tsv" |
+    sink dropped
+eq "dropped: exit 0, no bad rows" "0 0" "$? $(nbad dropped)"
+eq "... the table is back with the new events' contexts" 4 \
+    "$(pg_sql "SELECT count(*) FROM atomic.com_acme_user_context_1 WHERE root_id::text LIKE '22222222%'")"
+
 # ---- refused rows: bad rows, the rest loads ----
 sink refused --batch-rows 1000 <"$G/refused.tsv"
 eq "refused: exit 0" 0 $?
