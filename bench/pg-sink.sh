@@ -53,9 +53,9 @@ gen 24 0 | sed 's/bbbbbbbb/cccccccc/' >"$tmp/warm.tsv"
 awk -F '\t' '{ out = ""; n = 0; for (i = 1; i <= NF; i++) { if (i == 53 || i == 59 || i == 123) continue;
     v = $i; gsub(/\\/, "&&", v); if (v == "") v = "\\N"; out = out (n++ ? "\t" : "") v } print out }' \
     "$tmp/atomic.tsv" >"$tmp/copy.atomic.events"
-"$SINK" --dump --resolver "$G/resolver.json" <"$tmp/atomic.tsv" 2>/dev/null | cut -f 2- >"$tmp/dump.atomic"
+"$SINK" --dump --resolver "$G/resolver.json" --schemas "$root/schemas" <"$tmp/atomic.tsv" 2>/dev/null | cut -f 2- >"$tmp/dump.atomic"
 cmp -s "$tmp/dump.atomic" "$tmp/copy.atomic.events" || { echo "bench: awk's rows differ from pg-sink --dump" >&2; exit 1; }
-"$SINK" --dump --resolver "$G/resolver.json" <"$tmp/shredded.tsv" 2>/dev/null >"$tmp/dump.shredded"
+"$SINK" --dump --resolver "$G/resolver.json" --schemas "$root/schemas" <"$tmp/shredded.tsv" 2>/dev/null >"$tmp/dump.shredded"
 awk -F '\t' -v d="$tmp/copy.shredded." '{ t = $1; sub(/^[^\t]*\t/, ""); print > (d t) }' "$tmp/dump.shredded"
 rows_atomic=$N
 rows_shredded=$(wc -l <"$tmp/dump.shredded")
@@ -63,7 +63,7 @@ echo "input: $N events; atomic: $(wc -c <"$tmp/atomic.tsv") bytes of TSV, $rows_
     "shredded: $(wc -c <"$tmp/shredded.tsv") bytes, $rows_shredded rows in $(ls "$tmp"/copy.shredded.* | wc -l) tables"
 
 # the tables, made by pg-sink itself (events with its unique index, the entity tables)
-"$SINK" --url "$PG_URL" --resolver "$G/resolver.json" --setup --stats-interval 0 -q <"$tmp/warm.tsv" || exit 1
+"$SINK" --url "$PG_URL" --resolver "$G/resolver.json" --schemas "$root/schemas" --setup --stats-interval 0 -q <"$tmp/warm.tsv" || exit 1
 tables=$(pg_sql "SELECT string_agg('atomic.' || quote_ident(tablename), ', ') FROM pg_tables WHERE schemaname = 'atomic'")
 
 copy_args() { # copy_args CASE: the baseline, one \copy per table file, into COPY_ARGS
@@ -106,7 +106,7 @@ run() {
 	local s0 s1
 	s0=$(server_ticks)
 	if [ "$1" = pg-sink ]; then
-		/usr/bin/time -f '%e %U %S' -o "$tmp/time" "$SINK" --url "$PG_URL" --resolver "$G/resolver.json" \
+		/usr/bin/time -f '%e %U %S' -o "$tmp/time" "$SINK" --url "$PG_URL" --resolver "$G/resolver.json" --schemas "$root/schemas" \
 		    --stats-interval 0 --bad "$tmp/bad.json" <"$tmp/$2.tsv" 2>"$tmp/sink.err" || { cat "$tmp/sink.err"; exit 1; }
 	else
 		copy_args "$2"

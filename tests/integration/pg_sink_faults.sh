@@ -71,7 +71,7 @@ os.rename(count + ".tmp", count)
 EOF
 written() { cat "$T_TMP/written" 2>/dev/null || echo 0; }
 ( python3 "$T_TMP/writer.py" "$T_TMP/stream.tsv" "$T_TMP/written" |
-    "$SINK" --url "$PG_URL" --resolver "$G/resolver.json" --stats-interval 0 --batch-rows 200 \
+    "$SINK" --url "$PG_URL" --resolver "$G/resolver.json" --schemas "$FURROW_ROOT/schemas" --stats-interval 0 --batch-rows 200 \
         --flush-ms 100 --retry-base-ms 50 --retry-max-ms 1000 --bad "$T_TMP/outage.bad" \
         2>"$T_TMP/outage.err"; echo $? >"$T_TMP/outage.rc" ) &
 T_PIDS="$T_PIDS $!"
@@ -100,7 +100,7 @@ EM=$(entities "$T_TMP/log.tsv")
 size() { stat -c %s "$T_TMP/log.tsv"; }
 offset() { sed 's/^0*//; s/^$/0/' "$T_TMP/log.tsv.offsets/$1" 2>/dev/null || echo 0; }
 run_sink() { # run_sink NAME GROUP ARGS...: pg-sink on the log in the background, pid in SPID
-	"$SINK" --url "$PG_URL" --resolver "$G/resolver.json" --stats-interval 0 --batch-rows 500 \
+	"$SINK" --url "$PG_URL" --resolver "$G/resolver.json" --schemas "$FURROW_ROOT/schemas" --stats-interval 0 --batch-rows 500 \
 	    --flush-ms 50 --retry-base-ms 50 --retry-max-ms 500 --source "log:$T_TMP/log.tsv" \
 	    --group "$2" --bad "$T_TMP/log.bad" "${@:3}" 2>>"$T_TMP/$1.err" &
 	SPID=$!
@@ -152,7 +152,7 @@ eq "no bad rows on the way" 0 "$(cat "$T_TMP/log.bad" 2>/dev/null | wc -l)"
 # ---- SIGTERM while the database is down, input on a pipe: the lines go to --spool ----
 pg_stop
 events 300 4 >"$T_TMP/spool-in.tsv"
-"$SINK" --url "$PG_URL" --resolver "$G/resolver.json" --stats-interval 0 --retry-base-ms 50 \
+"$SINK" --url "$PG_URL" --resolver "$G/resolver.json" --schemas "$FURROW_ROOT/schemas" --stats-interval 0 --retry-base-ms 50 \
     --retry-max-ms 200 --term-timeout 1 --spool "$T_TMP/spool.tsv" --bad "$T_TMP/spool.bad" \
     --setup 2>"$T_TMP/spool.err" < <(cat "$T_TMP/spool-in.tsv") &
 SPID=$!
@@ -165,7 +165,7 @@ wait "$SPID"
 eq "end of input: exit 0" 0 $?
 events 300 5 >"$T_TMP/spool-in2.tsv"
 mkfifo "$T_TMP/in.fifo"
-"$SINK" --url "$PG_URL" --resolver "$G/resolver.json" --stats-interval 0 --retry-base-ms 50 \
+"$SINK" --url "$PG_URL" --resolver "$G/resolver.json" --schemas "$FURROW_ROOT/schemas" --stats-interval 0 --retry-base-ms 50 \
     --retry-max-ms 200 --term-timeout 1 --spool "$T_TMP/spool.tsv" --bad "$T_TMP/spool.bad" \
     2>"$T_TMP/spool2.err" <"$T_TMP/in.fifo" &
 SPID=$!
@@ -181,6 +181,6 @@ exec 7>&-
 eq "... every line read is in the spool, none lost" 300 "$(wc -l <"$T_TMP/spool.tsv")"
 eq "... none is a bad row" 0 "$(cat "$T_TMP/spool.bad" 2>/dev/null | wc -l)"
 pg_start
-"$SINK" --url "$PG_URL" --resolver "$G/resolver.json" --stats-interval 0 <"$T_TMP/spool.tsv" 2>/dev/null
+"$SINK" --url "$PG_URL" --resolver "$G/resolver.json" --schemas "$FURROW_ROOT/schemas" --stats-interval 0 <"$T_TMP/spool.tsv" 2>/dev/null
 eq "the spool replayed later: loaded" "0 300" "$? $(loaded 5)"
 done_testing

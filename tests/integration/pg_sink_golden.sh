@@ -16,7 +16,7 @@ PG_FSYNC=off pg_setup || { fail "PostgreSQL starts"; done_testing; exit 1; }
 ok "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') started on port $PG_PORT"
 
 sink() { # sink NAME ARGS... < input: pg-sink with the test registry; stderr in $T_TMP/NAME.err
-	"$SINK" --url "$PG_URL" --resolver "$G/resolver.json" --stats-interval 0 \
+	"$SINK" --url "$PG_URL" --resolver "$G/resolver.json" --schemas "$FURROW_ROOT/schemas" --stats-interval 0 \
 	    --bad "$T_TMP/$1.bad" "${@:2}" 2>"$T_TMP/$1.err"
 }
 sinkb() { # sinkb NAME ARGS...: pg-sink --input bad
@@ -203,7 +203,7 @@ check "... saying to run --setup" grep -q 'pg-sink --setup' "$T_TMP/noschema.err
 pg_sql "CREATE SCHEMA nokey; CREATE TABLE nokey.events (LIKE atomic.events)" >/dev/null
 sink nokey --schema nokey </dev/null
 eq "a loader-made atomic.events without the unique key: exit 78" 78 $?
-"$SINK" --dump --resolver "$G/resolver.json" <"$G/golden.tsv" >"$T_TMP/dump" 2>/dev/null
+"$SINK" --dump --resolver "$G/resolver.json" --schemas "$FURROW_ROOT/schemas" <"$G/golden.tsv" >"$T_TMP/dump" 2>/dev/null
 eq "--dump: the rows pg-sink would COPY, table first" "events:12 com_acme_user_context_1:4" \
     "$(echo "events:$(grep -c '^events	' "$T_TMP/dump") com_acme_user_context_1:$(grep -c '^com_acme_user_context_1	' "$T_TMP/dump")")"
 done_testing
