@@ -427,6 +427,16 @@ pgtables_sync(struct pgtables *t, size_t idx, struct pgconn *c, struct pgerr *e)
 		snprintf(comment, sizeof(comment), "%.*s", sp ? (int)strcspn(sp + 1, "\n") : 0,
 		    sp ? sp + 1 : "");
 		buf_reset(&res);
+		/* two schemas can make one name (com.acme/a-b and com.acme/a_b): a table whose
+		 * comment names another schema is not this one's */
+		if (iglu_key_parse(comment, &have, NULL) == 0 && (strcmp(have.vendor, tb->key.vendor) ||
+		    strcmp(have.name, tb->key.name) || have.model != tb->key.model)) {
+			memset(e, 0, sizeof(*e));
+			e->cls = PGE_SCHEMA;
+			snprintf(e->msg, sizeof(e->msg), "the table holds %.300s, not %.300s", comment, uri);
+			ddl = 1;
+			goto fail;
+		}
 		params[0] = oid;
 		if (pgconn_exec(c, "SELECT encode(convert_to(attname::text, 'UTF8'), 'hex') FROM "
 		    "pg_attribute WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped", 1,

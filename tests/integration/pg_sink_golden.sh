@@ -125,6 +125,17 @@ eq "dropped: exit 0, no bad rows" "0 0" "$? $(nbad dropped)"
 eq "... the table is back with the new events' contexts" 4 \
     "$(pg_sql "SELECT count(*) FROM atomic.com_acme_user_context_1 WHERE root_id::text LIKE '22222222%'")"
 
+# ---- a table of the same name that holds another schema is left alone ----
+pg_sql "CREATE SCHEMA clash AUTHORIZATION furrow; CREATE TABLE clash.com_acme_button_click_1 (x int);
+    ALTER TABLE clash.com_acme_button_click_1 OWNER TO furrow;
+    COMMENT ON TABLE clash.com_acme_button_click_1 IS 'iglu:com.acme/button-click/jsonschema/1-0-0'" >/dev/null
+sink clash --schema clash --setup <"$G/migrate.tsv"
+eq "a name clash: the other schema's events are bad rows, the rest loads" "2 1" \
+    "$(nbad clash) $(pg_sql "SELECT count(*) FROM clash.com_acme_button_click_2")"
+check "... saying which schema the table holds" grep -q 'the table holds iglu:com.acme/button-click/jsonschema/1-0-0' "$T_TMP/clash.bad"
+eq "... and the table is untouched" "x" "$(pg_sql "SELECT string_agg(attname, ',') FROM pg_attribute
+    WHERE attrelid = 'clash.com_acme_button_click_1'::regclass AND attnum > 0")"
+
 # ---- refused rows: bad rows, the rest loads ----
 sink refused --batch-rows 1000 <"$G/refused.tsv"
 eq "refused: exit 0" 0 $?
