@@ -18,6 +18,7 @@
 
 #include "flagval.h"
 #include "iglu.h"
+#include "linelog.h"
 #include "log.h"
 #include "pg_conn.h"
 #include "pg_load.h"
@@ -179,7 +180,11 @@ parse_args(int argc, char **argv)
 		case O_MAXLINE: o->max_line = (size_t)num_arg("--max-line", optarg, 1024, 1L << 30); break;
 		case O_DUMP: o->dump = 1; break;
 		case O_SOURCE: o->source = str_arg("--source", optarg, 1, MAX_PATH_FLAG, NULL); break;
-		case O_GROUP: o->group = str_arg("--group", optarg, 1, 64, "-_."); break;
+		case O_GROUP:
+			o->group = str_arg("--group", optarg, 1, LINELOG_GROUP_MAX, "-_.");
+			if (!linelog_group_valid(optarg))
+				usage_error("--group: must not start with '.'");
+			break;
 		case O_RECLAIM: o->reclaim = 1; break;
 		case 'q': log_adjust(-1); break;
 		case 'v': log_adjust(1); break;

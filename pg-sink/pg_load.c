@@ -1485,6 +1485,8 @@ pgloader_run(struct pgloader *s)
 			term_now(s);
 			log_info("SIGTERM/SIGINT: loading the batch in hand (at most %lds)",
 			    o->term_timeout_s);
+			/* a line half read is in hand too: let it end (reading nothing past it) */
+			stream_source_finish_record(s->in);
 		}
 		while (!s->eof && !batch_full(s) && s->status == 0) {
 			int r = read_one(s);
