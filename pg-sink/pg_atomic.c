@@ -3,6 +3,7 @@
  */
 #include "pg_atomic.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,6 +12,11 @@
 #include "pg_copy.h"
 #include "sdkjson.h"
 #include "uuid.h"
+
+/* A byte b in the word w (the "haszero" bit trick on w ^ b...b). */
+#define PGA_ONES           0x0101010101010101ULL
+#define PGA_HAS_BYTE(w, b) ((((w) ^ (PGA_ONES * (b))) - PGA_ONES) & ~((w) ^ (PGA_ONES * (b))) & \
+    (PGA_ONES * 0x80))
 
 /* storage/definitions.scala atomicColumns, in TSV order (the three JSON columns are not
  * columns); NOT NULL where the loader says so. */
@@ -203,7 +209,7 @@ pgatomic_row(const char *line, size_t len, struct buf *row, struct pgatomic_even
 	const unsigned char *p = (const unsigned char *)line, *end = p + len;
 	static const int required[] = { COL_COLLECTOR_TSTAMP, COL_EVENT_ID, COL_V_COLLECTOR,
 	    COL_V_ETL };
-	char iso[40], *o, saved;
+	char *o, saved;
 	int nerr = 0;
 
 	memset(ev, 0, sizeof(*ev));
@@ -222,6 +228,17 @@ pgatomic_row(const char *line, size_t len, struct buf *row, struct pgatomic_even
 			if (q == end || *q == '\t') {
 				*o++ = '\\';
 				*o++ = 'N';
+			}
+			/* eight bytes at a time while none of them is special */
+			while (end - q >= 8) {
+				uint64_t w;
+				memcpy(&w, q, 8);
+				if (PGA_HAS_BYTE(w, '\t') | PGA_HAS_BYTE(w, '\\') | PGA_HAS_BYTE(w, '\n') |
+				    PGA_HAS_BYTE(w, '\r'))
+					break;
+				memcpy(o, q, 8);
+				o += 8;
+				q += 8;
 			}
 			for (; q < end && *q != '\t'; q++) {
 				unsigned char e = pgcopy_escape[*q];
@@ -259,7 +276,7 @@ pgatomic_row(const char *line, size_t len, struct buf *row, struct pgatomic_even
 	    "UUID") == -1)
 		return -2;
 	if (flen[COL_COLLECTOR_TSTAMP] > 0 && sdkjson_timestamp(field[COL_COLLECTOR_TSTAMP],
-	    flen[COL_COLLECTOR_TSTAMP], iso, NULL) == -1 && pga_error(err, &nerr,
+	    flen[COL_COLLECTOR_TSTAMP], NULL, NULL) == -1 && pga_error(err, &nerr,
 	    COL_COLLECTOR_TSTAMP, field[COL_COLLECTOR_TSTAMP], flen[COL_COLLECTOR_TSTAMP],
 	    "datetime") == -1)
 		return -2;
@@ -281,8 +298,20 @@ pgatomic_row(const char *line, size_t len, struct buf *row, struct pgatomic_even
 		ev->key[i] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
 	}
 	ev->key[UUID_STR_LEN] = ' ';
-	i = strlen(iso);
-	memcpy(ev->key + UUID_STR_LEN + 1, iso, i + 1);
+	/* the instant as text: the SDK's grammar holds (checked above), so two spellings of one
+	 * instant differ only in the date-time separator and the fraction's trailing zeros */
+	i = flen[COL_COLLECTOR_TSTAMP];
+	if (i > sizeof(ev->key) - UUID_STR_LEN - 2)
+		i = sizeof(ev->key) - UUID_STR_LEN - 2;
+	memcpy(ev->key + UUID_STR_LEN + 1, field[COL_COLLECTOR_TSTAMP], i);
+	ev->key[UUID_STR_LEN + 1 + 10] = ' ';
+	if (i > 19) {
+		while (i > 19 && ev->key[UUID_STR_LEN + i] == '0')
+			i--;
+		if (i == 20)
+			i = 19;              /* "." with no digit left */
+	}
+	ev->key[UUID_STR_LEN + 1 + i] = '\0';
 	row->data[start] = saved;
 	*o++ = '\n';
 	row->len = (size_t)(o - row->data);

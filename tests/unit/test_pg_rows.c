@@ -124,9 +124,25 @@ START_TEST(atomic_row)
 	ck_assert_ptr_nonnull(strstr(row.data, "\ta\\\\b\t"));           /* escaped */
 	ck_assert_ptr_nonnull(strstr(row.data, "\t9F2B6A3E-1C4D-4E5F-8A7B-0C1D2E3F4A5B\t"));
 	ck_assert(strncmp(row.data, "\\N\t\\N\t\\N\t2023-11-14 22:13:20.000\t", 33) == 0);
-	ck_assert_str_eq(ev.key, "9f2b6a3e-1c4d-4e5f-8a7b-0c1d2e3f4a5b 2023-11-14T22:13:20Z");
+	ck_assert_str_eq(ev.key, "9f2b6a3e-1c4d-4e5f-8a7b-0c1d2e3f4a5b 2023-11-14 22:13:20");
 	ck_assert_uint_eq(ev.json_len[PGATOMIC_CONTEXTS], 0);
 	free(l);
+
+	/* one instant, one key, however it is spelled */
+	{
+		static const char *const spell[] = { "2023-11-14 22:13:20.100", "2023-11-14T22:13:20.1",
+		    "2023-11-14 22:13:20.100000000" };
+		size_t k;
+		for (k = 0; k < 3; k++) {
+			struct buf r2;
+			char *l2 = line_with(COL_COLLECTOR_TSTAMP, spell[k]);
+			buf_init(&r2, 0);
+			ck_assert_int_eq(pgatomic_row(l2, strlen(l2), &r2, &ev, &err), 0);
+			ck_assert_str_eq(ev.key, "9f2b6a3e-1c4d-4e5f-8a7b-0c1d2e3f4a5b 2023-11-14 22:13:20.1");
+			buf_free(&r2);
+			free(l2);
+		}
+	}
 
 	/* the JSON columns are not columns; pointers to them come back */
 	buf_reset(&row);
