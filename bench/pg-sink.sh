@@ -130,7 +130,7 @@ wait_quiet() { local i; for i in $(seq 1 200); do quiet && return 0; sleep 0.05;
 psql_copy_shown() { local a; copy_args "$1"; for a in "${COPY_ARGS[@]}"; do printf " '%s'" "$a"; done; }
 echo
 echo "commands (each run starts on empty tables, TRUNCATE not timed):"
-echo "  pg-sink: /usr/bin/time -f '%e %U %S' $SINK --url $PG_URL --resolver $G/resolver.json --stats-interval 0 --bad $tmp/bad.json < $tmp/CASE.tsv"
+echo "  pg-sink: /usr/bin/time -f '%e %U %S' $SINK --url $PG_URL --resolver $G/resolver.json --schemas $root/schemas --stats-interval 0 --bad $tmp/bad.json < $tmp/CASE.tsv"
 echo "  psql (atomic):  /usr/bin/time -f '%e %U %S' psql -X -q -v ON_ERROR_STOP=1 $PG_URL$(psql_copy_shown atomic)"
 echo "  psql (shredded): /usr/bin/time -f '%e %U %S' psql -X -q -v ON_ERROR_STOP=1 $PG_URL$(psql_copy_shown shredded)"
 echo "  PostgreSQL's CPU: /proc/$PM/stat (utime+stime+cutime+cstime) + /proc/<child>/stat (utime+stime) of its children, before and after"
