@@ -77,6 +77,7 @@ FURROW_S3_BUCKET=${FURROW_S3_BUCKET:-}
 FURROW_S3_ENDPOINT=${FURROW_S3_ENDPOINT:-}
 FURROW_S3_REGION=${FURROW_S3_REGION:-us-east-1}
 FURROW_S3_PREFIX=${FURROW_S3_PREFIX:-}
+FURROW_PG_URL=${FURROW_PG_URL:-}
 FURROW_RESOLVER=${FURROW_RESOLVER:-}
 FURROW_SCHEMAS=${FURROW_SCHEMAS:-}
 FURROW_ENRICHMENTS=${FURROW_ENRICHMENTS:-}
@@ -343,6 +344,7 @@ for s in collector enrich inspect iglu-server; do
 done
 [ -z "$FURROW_ES_URL" ] || [ -x "$(exe es-sink)" ] || die "$(exe es-sink): not found" 69
 [ -z "$FURROW_S3_BUCKET" ] || [ -x "$(exe s3-sink)" ] || die "$(exe s3-sink): not found" 69
+[ -z "$FURROW_PG_URL" ] || [ -x "$(exe pg-sink)" ] || die "$(exe pg-sink): not found" 69
 command -v setsid >/dev/null || die "setsid (util-linux) not found" 69
 
 mkdir -p "$data" "$run" || die "$run: cannot create the data and run directories" 73
@@ -378,6 +380,7 @@ read -r -a collector_args <<<"${FURROW_COLLECTOR_ARGS:-}"
 read -r -a enrich_args <<<"${FURROW_ENRICH_ARGS:-}"
 read -r -a es_args <<<"${FURROW_ES_ARGS:-}"
 read -r -a s3_args <<<"${FURROW_S3_ARGS:-}"
+read -r -a pg_args <<<"${FURROW_PG_ARGS:-}"
 
 # The data directory (fifo-setup.sh(1), FILES): raw.log holds what the collector answered 200
 # for and enrich has not read yet; good.tsv and bad.json are the pipeline's output, kept whole
@@ -436,6 +439,18 @@ if [ -n "$FURROW_ES_URL" ]; then
 	add_stage es-sink-bad "$bad" es-sink-bad "$(exe es-sink)" --url "$FURROW_ES_URL" \
 		--input bad --setup --source "log:$bad" --group es-sink-bad "${reclaim[@]}" \
 		--bad "$sink_bad" "${stats[@]}" "${es_args[@]}"
+fi
+# PostgreSQL: tables built from the schemas enrich validated against (the same resolver); the
+# password comes from PGPASSWORD or ~/.pgpass, never the URL (pg-sink refuses one that has it).
+if [ -n "$FURROW_PG_URL" ]; then
+	pg_res=(--resolver "$resolver")
+	[ -z "$FURROW_SCHEMAS" ] || pg_res+=(--schemas "$FURROW_SCHEMAS")
+	add_stage pg-sink-good "$good" pg-sink-good "$(exe pg-sink)" --url "$FURROW_PG_URL" \
+		--input enriched --setup --source "log:$good" --group pg-sink-good "${reclaim[@]}" \
+		"${pg_res[@]}" --bad "$sink_bad" "${stats[@]}" "${pg_args[@]}"
+	add_stage pg-sink-bad "$bad" pg-sink-bad "$(exe pg-sink)" --url "$FURROW_PG_URL" \
+		--input bad --setup --source "log:$bad" --group pg-sink-bad "${reclaim[@]}" \
+		--bad "$sink_bad" "${stats[@]}" "${pg_args[@]}"
 fi
 if [ -n "$FURROW_S3_BUCKET" ]; then
 	mkdir -p "$data/spool/enriched" "$data/spool/bad" || die "$data/spool: cannot create" 73
@@ -608,6 +623,7 @@ done
 outputs="good → $good, bad → $bad"
 [ -z "$FURROW_ES_URL" ] || outputs="$outputs, Elasticsearch $FURROW_ES_URL"
 [ -z "$FURROW_S3_BUCKET" ] || outputs="$outputs, s3://$FURROW_S3_BUCKET/$FURROW_S3_PREFIX"
+[ -z "$FURROW_PG_URL" ] || outputs="$outputs, PostgreSQL"
 say "ready: collector on port $FURROW_PORT; $outputs"
 say "inspect: http://$(local_addr "$FURROW_INSPECT_BIND"):$FURROW_INSPECT_PORT/micro/ui (Snowplow Micro's API under /micro/)${inspect_token_note:+; $inspect_token_note}"
 say "iglu-server: http://$(local_addr "$FURROW_IGLU_BIND"):$FURROW_IGLU_PORT/api/schemas, schemas in $iglu_dir/schemas; $iglu_key_note"

@@ -1547,7 +1547,11 @@ pgload_prepare(const struct pg_opts *o, struct pgconn *c, int *stopped)
 	if (pgschema_ident(&q, o->schema) == -1)
 		goto out;
 	if (o->setup) {
-		if (buf_printf(&sql, "CREATE SCHEMA IF NOT EXISTS %s;\n", q.data) == -1 ||
+		/* one string, so one transaction: the lock serialises the setups of several pg-sinks
+		 * on one database (two CREATE SCHEMA IF NOT EXISTS at once: one fails with a duplicate
+		 * key in pg_namespace; seen with the launcher's good and bad pg-sinks) */
+		if (buf_printf(&sql, "SELECT pg_advisory_xact_lock(hashtext('furrow pg-sink setup'));\n"
+		    "CREATE SCHEMA IF NOT EXISTS %s;\n", q.data) == -1 ||
 		    (o->input == PG_IN_BAD ? pgbad_create_sql(&sql, q.data) :
 		    pgatomic_create_sql(&sql, q.data)) == -1)
 			goto out;
