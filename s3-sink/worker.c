@@ -329,24 +329,15 @@ s3work_start(struct s3work *w, char *err, size_t errlen)
 }
 
 void
-s3work_finish(struct s3work *w, int64_t deadline_ms, volatile int *interrupt)
+s3work_finish(struct s3work *w)
 {
-	struct timespec ts;
-
 	if (!w->started)
 		return;
 	pthread_mutex_lock(&w->mu);
 	w->stop = 1;
+	if (!w->done)
+		atomic_store(&w->abort_now, 1);
 	pthread_cond_broadcast(&w->cv);
-	while (!w->done) {
-		if ((deadline_ms > 0 && s3work_now_ms() >= deadline_ms) || (interrupt && *interrupt)) {
-			atomic_store(&w->abort_now, 1);
-			pthread_cond_broadcast(&w->cv);
-			break;
-		}
-		s3work_deadline(&ts, 100);
-		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
-	}
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
 	w->started = 0;

@@ -63,9 +63,8 @@ void s3work_counters(struct s3work *w, struct s3work_counters *out);
 /* Wait up to ms for a change (upload finished, fatal...). Returns the queue length. */
 uint64_t s3work_wait(struct s3work *w, int ms);
 int  s3work_fatal(struct s3work *w);
-/* Ask the thread to finish the queue, wait until it is empty, the worker fails, or deadline_ms
- * (monotonic, 0: none) passes, or *interrupt becomes non-zero; then abort what is left, join. */
-void s3work_finish(struct s3work *w, int64_t deadline_ms, volatile int *interrupt);
+/* Stop the thread: abort the upload in flight (its file stays in the spool) and join it. */
+void s3work_finish(struct s3work *w);
 
 int64_t s3work_now_ms(void);     /* CLOCK_MONOTONIC in ms */
 
