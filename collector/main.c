@@ -236,7 +236,7 @@ push(char ***v, size_t *n, char *s)
 
 	if (p == NULL) {
 		fprintf(stderr, PROG ": out of memory\n");
-		exit(EX_OSERR);
+		exit(EX_SOFTWARE);
 	}
 	*v = p;
 	p[(*n)++] = s;
@@ -332,7 +332,7 @@ parse_args(int argc, char **argv, struct opts *o, struct col_config *cfg)
 			parse_str(eq + 1, "--dnt-cookie", 0, 1024, NULL);
 			re = malloc(strlen(eq + 1) + 8);
 			if (re == NULL)
-				exit(EX_OSERR);
+				exit(EX_SOFTWARE);
 			sprintf(re, "^(%s)$", eq + 1);
 			if (regcomp(&cfg->dnt_re, re, REG_EXTENDED) != 0)
 				die_usage("--dnt-cookie: bad regular expression: %s", eq + 1);
@@ -552,8 +552,9 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Replay: a previous run's spill is written out before any request is taken. Returns 0, or an
- * exit status. */
+/* Replay: a previous run's spill is written out before any request is taken. Returns 0, -1 when
+ * a signal stopped it (a clean stop: what was not written stays in the spill), or an exit
+ * status. */
 static int
 replay_spill(struct app *a)
 {
@@ -582,7 +583,7 @@ replay_spill(struct app *a)
 		event_base_dispatch(a->base);
 		if (a->stopping) {
 			log_warn("stopped while replaying the spill; it is replayed again next time");
-			return EX_TEMPFAIL;
+			return -1;
 		}
 	}
 	if ((good && unlink(a->o.spill) == -1) || (bad && unlink(bad_path) == -1)) {
@@ -629,7 +630,7 @@ main(int argc, char **argv)
 	a.base = event_base_new();
 	if (a.base == NULL) {
 		log_error("cannot create the event loop");
-		return EX_OSERR;
+		return EX_SOFTWARE;
 	}
 	a.good = col_queue_new(a.base, a.o.output, 1, a.o.queue_bytes, err, sizeof(err));
 	if (a.good == NULL) {
@@ -652,10 +653,10 @@ main(int argc, char **argv)
 	a.ev_tick = event_new(a.base, -1, EV_PERSIST, tick_cb, &a);
 	if (!a.ev_term || !a.ev_int || !a.ev_hup || !a.ev_tick) {
 		log_error("cannot install signal events");
-		return EX_OSERR;
+		return EX_SOFTWARE;
 	}
 	if ((a.exit_code = replay_spill(&a)) != 0)
-		return a.exit_code;
+		return a.exit_code == -1 ? EX_OK : a.exit_code;
 	memset(&hc, 0, sizeof(hc));
 	hc.limits.max_request_line = a.o.max_request_line;
 	hc.limits.max_headers = a.o.max_headers;

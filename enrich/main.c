@@ -212,12 +212,12 @@ open_streams(const struct opts *o, struct enrich_loop *l)
 	}
 	if ((l->good = stream_sink_open(o->output, STDOUT_FILENO, err, sizeof(err))) == NULL) {
 		log_error("--output %s", err);
-		return EX_CANTCREAT;
+		return EX_IOERR;
 	}
 	if ((l->bad = stream_sink_open(o->bad ? o->bad : "-", o->bad ? STDOUT_FILENO :
 	    STDERR_FILENO, err, sizeof(err))) == NULL) {
 		log_error("--bad %s", err);
-		return EX_CANTCREAT;
+		return EX_IOERR;
 	}
 	return 0;
 }

@@ -324,7 +324,7 @@ main(int argc, char **argv)
 	a.store = igs_store_open(a.o.dir, err, sizeof(err));
 	if (a.store == NULL) {
 		log_error("registry folder: %s", err);
-		return EX_CANTCREAT;
+		return EX_IOERR;
 	}
 	a.lint = igs_lint_new(err, sizeof(err));
 	if (a.lint == NULL) {
@@ -345,7 +345,7 @@ main(int argc, char **argv)
 	a.base = event_base_new();
 	if (a.api == NULL || a.base == NULL) {
 		log_error("out of memory");
-		return EX_OSERR;
+		return EX_SOFTWARE;
 	}
 
 	memset(&hc, 0, sizeof(hc));
@@ -371,7 +371,7 @@ main(int argc, char **argv)
 	a.ev_tick = event_new(a.base, -1, EV_PERSIST, tick_cb, &a);
 	if (!a.ev_term || !a.ev_int || !a.ev_hup || !a.ev_tick) {
 		log_error("cannot install signal events");
-		return EX_OSERR;
+		return EX_SOFTWARE;
 	}
 	if (a.o.stats_interval > 0) {
 		a.ev_stats = event_new(a.base, -1, EV_PERSIST, stats_cb, &a);

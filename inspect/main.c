@@ -513,7 +513,7 @@ setup_loop(struct app *a)
 	ao.max_bytes = a->o.max_bytes;
 	if ((a->api = ins_api_new(a->base, a->store, a->resolver, &ao)) == NULL) {
 		log_error("out of memory");
-		return EX_OSERR;
+		return EX_SOFTWARE;
 	}
 	memset(&ho, 0, sizeof(ho));
 	ho.bind = a->o.bind;
@@ -533,7 +533,7 @@ setup_loop(struct app *a)
 	a->wait = ins_wait_new(a->base, a->store, a->http, &wo, ins_api_answer, a->api);
 	if (a->wait == NULL) {
 		log_error("out of memory");
-		return EX_OSERR;
+		return EX_SOFTWARE;
 	}
 	ins_api_attach(a->api, a->http, a->wait);
 	a->ev_term = sig_event_add(a->base, SIGTERM, term_cb, a);
@@ -541,7 +541,7 @@ setup_loop(struct app *a)
 	a->ev_hup = sig_event_add(a->base, SIGHUP, hup_cb, a);
 	if (!a->ev_term || !a->ev_int || !a->ev_hup) {
 		log_error("cannot install signal events");
-		return EX_OSERR;
+		return EX_SOFTWARE;
 	}
 	if (a->o.stats_interval) {
 		tv.tv_sec = (time_t)a->o.stats_interval;
@@ -576,7 +576,7 @@ main(int argc, char **argv)
 	lim.max_bytes = a.o.max_bytes;
 	if ((a.base = event_base_new()) == NULL || (a.store = ins_store_new(&lim)) == NULL) {
 		log_error("cannot set up the event loop and the store");
-		status = EX_OSERR;
+		status = EX_SOFTWARE;
 		goto out;
 	}
 	memset(&fo, 0, sizeof(fo));
@@ -601,7 +601,7 @@ main(int argc, char **argv)
 		goto out;
 	if (ins_feed_start(a.feed) == -1) {
 		log_error("cannot watch the sources");
-		status = EX_OSERR;
+		status = EX_SOFTWARE;
 		goto out;
 	}
 	log_info("listening on %s port %d%s%s", a.o.bind, ins_http_port(a.http),

@@ -17,10 +17,6 @@
 #include "gz.h"
 #include "log.h"
 
-#define EX_UNAVAILABLE 69
-#define EX_IOERR       74
-#define EX_NOPERM      77
-
 int64_t
 s3work_now_ms(void)
 {
@@ -198,7 +194,7 @@ s3work_upload(struct s3work *w, struct s3up *up, const struct s3work_item *it)
 			    "AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and the bucket policy; the file "
 			    "stays in the spool", w->upcfg.bucket, key, msg);
 			close(fd);
-			return EX_NOPERM;
+			return EX_CONFIG;
 		}
 		if (st == S3UP_PERMANENT) {
 			log_error("upload of s3://%s/%s failed: %s; the file stays in the spool",
