@@ -3,8 +3,8 @@
  * Stream Collector 3.x does (shared/spec/collector.md) and writes one base64 Thrift
  * CollectorPayload per line to standard output or --output; size_violation bad rows go to --bad.
  *
- * main() is a checklist: parse flags, open outputs, listen, install signal events, run the
- * loop, drain, report. The HTTP server is httpd, the request logic col_route, the output
+ * main() is a checklist: parse flags, open outputs, install signal events, write out the last
+ * run's spill, listen, run the loop, drain, report. The HTTP server is httpd, the request logic col_route, the output
  * queues col_queue.
  */
 #include <errno.h>

@@ -36,12 +36,6 @@ linereader_free(struct linereader *lr)
 	lr->buf = NULL;
 }
 
-size_t
-linereader_pending(const struct linereader *lr)
-{
-	return lr->end - lr->start;
-}
-
 /* The over-long line being discarded has ended (newline or EOF): report it. */
 static enum lr_status
 lr_toolong_done(struct linereader *lr, const char **line, size_t *len)

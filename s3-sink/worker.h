@@ -1,11 +1,11 @@
 /*
  * worker: the upload thread of s3-sink and the queue of closed spool files it drains.
  *
- * The main thread reads stdin and closes files into the spool; this thread uploads them in order,
- * retrying transient failures with jittered back-off, and deletes each file only after the store
- * confirmed it (sinks.md §3.6). The two meet in struct s3work under one mutex: the queue, the spool
- * size (which the main thread uses for back-pressure), the counters and a fatal status that makes
- * the main thread stop. Signals are left to the main thread.
+ * The main thread reads its source and closes files into the spool; this thread uploads them in
+ * order, retrying transient failures with jittered back-off, and deletes each file only after the
+ * store confirmed it (sinks.md §3.6). The two meet in struct s3work under one mutex: the queue,
+ * the spool size (which the main thread uses for back-pressure), the counters and a fatal status
+ * that makes the main thread stop. Signals are left to the main thread.
  */
 #ifndef S3_WORKER_H
 #define S3_WORKER_H
