@@ -19,8 +19,10 @@ schemadir_is_dir(const char *p)
 const char *
 schemadir_default(char *out, size_t outlen)
 {
+	/* installed; bin/ of the source tree; one folder deeper; build/<variant>/bin (make
+	 * sanitize) */
 	static const char *const rel[] = { "/../share/furrow/schemas", "/../schemas",
-	    "/../../schemas" };
+	    "/../../schemas", "/../../../schemas" };
 	static const char *const abs[] = { "/usr/local/share/furrow/schemas",
 	    "/usr/share/furrow/schemas" };
 	char exe[4096];

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +26,7 @@
 #include "linelog.h"
 #include "log.h"
 #include "loop.h"
+#include "schemadir.h"
 #include "stream.h"
 #include "version.h"
 
@@ -154,45 +154,6 @@ parse_flags(int argc, char **argv, struct opts *o)
 	}
 }
 
-static int
-is_dir(const char *p)
-{
-	struct stat st;
-
-	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* --schemas default: next to the executable (installed or source tree), then the usual
- * installation prefixes. */
-static const char *
-default_schemas(char *out, size_t outlen)
-{
-	/* installed; bin/ of the source tree; one folder deeper; build/<variant>/bin (make
-	 * sanitize) */
-	static const char *const rel[] = { "/../share/furrow/schemas", "/../schemas",
-	    "/../../schemas", "/../../../schemas" };
-	static const char *const abs[] = { "/usr/local/share/furrow/schemas", "/usr/share/furrow/schemas" };
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	size_t i;
-
-	if (n > 0) {
-		char *slash;
-		exe[n] = '\0';
-		if ((slash = strrchr(exe, '/')) != NULL)
-			*slash = '\0';
-		for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-			snprintf(out, outlen, "%s%s", exe, rel[i]);
-			if (is_dir(out))
-				return out;
-		}
-	}
-	for (i = 0; i < sizeof(abs) / sizeof(abs[0]); i++)
-		if (is_dir(abs[i]))
-			return abs[i];
-	return NULL;
-}
-
 /* Open the input and both outputs named on the command line. Returns 0 or an exit status. */
 static int
 open_streams(const struct opts *o, struct enrich_loop *l)
@@ -236,7 +197,7 @@ main(int argc, char **argv)
 	log_init("enrich");
 	parse_flags(argc, argv, &o);
 
-	schemas = o.schemas ? o.schemas : default_schemas(schemas_buf, sizeof(schemas_buf));
+	schemas = o.schemas ? o.schemas : schemadir_default(schemas_buf, sizeof(schemas_buf));
 	if (schemas == NULL) {
 		log_error("no embedded schema registry found: use --schemas DIR");
 		return EX_CONFIG;

@@ -31,6 +31,7 @@
 #include "ins_store.h"
 #include "ins_wait.h"
 #include "log.h"
+#include "schemadir.h"
 #include "sig.h"
 #include "version.h"
 
@@ -326,11 +327,8 @@ find_dir(char *out, size_t outlen, const char *const *rel, size_t nrel, const ch
 static int
 setup_resolver(struct app *a)
 {
-	static const char *const rel[] = { "/../share/furrow/schemas", "/../schemas",
-	    "/../../../schemas" };
-	static const char *const abs[] = { "/usr/local/share/furrow/schemas", "/usr/share/furrow/schemas" };
 	char buf[PATH_MAX], err[1024];
-	const char *schemas = a->o.schemas ? a->o.schemas : find_dir(buf, sizeof(buf), rel, 3, abs, 2, NULL);
+	const char *schemas = a->o.schemas ? a->o.schemas : schemadir_default(buf, sizeof(buf));
 
 	if (schemas == NULL && a->o.resolver == NULL) {
 		log_warn("no embedded schema registry found (--schemas): /micro/iglu will find nothing");
