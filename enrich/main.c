@@ -55,33 +55,6 @@ usage(FILE *f)
 	    "read from the offset group --group (default enrich) committed).\n");
 }
 
-/* A number flag within [min, max], or exit 64. */
-static long
-parse_num(const char *s, const char *flag, long min, long max)
-{
-	char err[256];
-	long long v;
-
-	if (flagval_num(flag, s, min, max, &v, err, sizeof(err)) == -1) {
-		fprintf(stderr, "enrich: %s\n", err);
-		exit(EX_USAGE);
-	}
-	return (long)v;
-}
-
-/* A path or stream flag: not empty, bounded, no control characters, or exit 64. */
-static const char *
-parse_path(const char *s, const char *flag)
-{
-	char err[256];
-
-	if (flagval_str(flag, s, 1, 4096, NULL, err, sizeof(err)) == -1) {
-		fprintf(stderr, "enrich: %s\n", err);
-		exit(EX_USAGE);
-	}
-	return s;
-}
-
 static void
 parse_flags(int argc, char **argv, struct opts *o)
 {
@@ -111,12 +84,22 @@ parse_flags(int argc, char **argv, struct opts *o)
 	o->group = NULL;
 	while ((c = getopt_long(argc, argv, "qvhV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'r': o->resolver = parse_path(optarg, "--resolver"); break;
-		case 's': o->schemas = parse_path(optarg, "--schemas"); break;
-		case 'e': o->enrichments = parse_path(optarg, "--enrichments"); break;
-		case 'b': o->bad = parse_path(optarg, "--bad"); break;
-		case 'I': o->source = parse_path(optarg, "--source"); break;
-		case 'o': o->output = parse_path(optarg, "--output"); break;
+		case 'r':
+			o->resolver = flagval_xstr("--resolver", optarg, 1, FLAGVAL_PATH_MAX, NULL);
+			break;
+		case 's':
+			o->schemas = flagval_xstr("--schemas", optarg, 1, FLAGVAL_PATH_MAX, NULL);
+			break;
+		case 'e':
+			o->enrichments = flagval_xstr("--enrichments", optarg, 1, FLAGVAL_PATH_MAX, NULL);
+			break;
+		case 'b': o->bad = flagval_xstr("--bad", optarg, 1, FLAGVAL_PATH_MAX, NULL); break;
+		case 'I':
+			o->source = flagval_xstr("--source", optarg, 1, FLAGVAL_PATH_MAX, NULL);
+			break;
+		case 'o':
+			o->output = flagval_xstr("--output", optarg, 1, FLAGVAL_PATH_MAX, NULL);
+			break;
 		case 'g':
 			/* a consumer group names a file: linelog's rule, checked here as a usage error */
 			if (!linelog_group_valid(optarg)) {
@@ -127,12 +110,12 @@ parse_flags(int argc, char **argv, struct opts *o)
 			o->group = optarg;
 			break;
 		case 'R': o->reclaim = 1; break;
-		case 'i': o->stats_interval = parse_num(optarg, "--stats-interval", 0, 31536000); break;
+		case 'i': o->stats_interval = flagval_xnum("--stats-interval", optarg, 0, 31536000); break;
 		case 'm':
-			o->max_line = (size_t)parse_num(optarg, "--max-line-bytes", 16, 1L << 30);
+			o->max_line = (size_t)flagval_xnum("--max-line-bytes", optarg, 16, 1L << 30);
 			break;
 		case 't':
-			o->registry_timeout_ms = parse_num(optarg, "--registry-timeout", 1, 3600000);
+			o->registry_timeout_ms = flagval_xnum("--registry-timeout", optarg, 1, 3600000);
 			break;
 		case 'q': log_adjust(-1); break;
 		case 'v': log_adjust(1); break;
