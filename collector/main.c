@@ -29,6 +29,7 @@
 #include "flagval.h"
 #include "log.h"
 #include "sig.h"
+#include "timefmt.h"
 #include "version.h"
 
 #define PROG "collector"
@@ -444,15 +445,6 @@ stats_cb(evutil_socket_t fd, short what, void *arg)
 	log_stats(arg, "");
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 begin_shutdown(struct app *a, const char *why)
 {
@@ -462,7 +454,7 @@ begin_shutdown(struct app *a, const char *why)
 	log_info("%s: stop accepting, draining %zu queued bytes", why, col_queue_pending(a->good));
 	if (a->srv)
 		httpd_server_stop_accepting(a->srv);
-	a->drain_deadline_ms = mono_ms() + (int64_t)a->o.drain_timeout * 1000;
+	a->drain_deadline_ms = timefmt_mono_ms() + (int64_t)a->o.drain_timeout * 1000;
 }
 
 /* The drain ran out of time: what could not be written goes to the spill file. */
@@ -497,7 +489,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		    col_queue_error(a->bad));
 		a->exit_code = EX_IOERR;
 		begin_shutdown(a, "output closed");
-		a->drain_deadline_ms = mono_ms();
+		a->drain_deadline_ms = timefmt_mono_ms();
 	}
 	if (!a->stopping)
 		return;
@@ -506,7 +498,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		event_base_loopexit(a->base, NULL);
 		return;
 	}
-	if (mono_ms() >= a->drain_deadline_ms) {
+	if (timefmt_mono_ms() >= a->drain_deadline_ms) {
 		if (a->o.spill)
 			spill(a);
 		if (col_queue_pending(a->good) || col_queue_pending(a->bad)) {

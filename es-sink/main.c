@@ -27,20 +27,12 @@
 #include "mapping.h"
 #include "send.h"
 #include "sig.h"
+#include "timefmt.h"
 #include "version.h"
 
 #define PROG "es-sink"
 
 static struct es_opts opt;
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 usage(FILE *fp)
@@ -295,7 +287,7 @@ run_setup(struct esclient *es)
 {
 	char err[1024];
 	unsigned attempt = 0;
-	int64_t start = now_ms(), until;
+	int64_t start = timefmt_mono_ms(), until;
 	enum mapping_kind kind = opt.input == ES_IN_ENRICHED ? MAPPING_GOOD :
 	    opt.input == ES_IN_BAD ? MAPPING_BAD : MAPPING_NONE;
 
@@ -311,12 +303,12 @@ run_setup(struct esclient *es)
 		attempt++;
 		log_warn("setup of index %s failed (attempt %u): %s", opt.index, attempt, err);
 		if (sig_terminate || (opt.retry_deadline_s > 0 &&
-		    now_ms() - start >= opt.retry_deadline_s * 1000))
+		    timefmt_mono_ms() - start >= opt.retry_deadline_s * 1000))
 			return -1;
-		until = now_ms() + (int64_t)bulk_backoff_ms(attempt, (uint64_t)opt.retry_base_ms,
-		    (uint64_t)opt.retry_max_ms, (uint64_t)now_ms() * 6364136223846793005ULL ^
+		until = timefmt_mono_ms() + (int64_t)bulk_backoff_ms(attempt, (uint64_t)opt.retry_base_ms,
+		    (uint64_t)opt.retry_max_ms, (uint64_t)timefmt_mono_ms() * 6364136223846793005ULL ^
 		    (uint64_t)getpid());
-		while (now_ms() < until && !sig_terminate)
+		while (timefmt_mono_ms() < until && !sig_terminate)
 			poll(NULL, 0, 100);
 	}
 }

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "sig.h"
 #include "stream.h"
+#include "timefmt.h"
 
 #define ARTIFACT        "furrow-s3-sink"
 #define SEGMENT         (64 * 1024)     /* input compressed between two rotation checks */
@@ -153,7 +154,7 @@ static void
 batch_started(struct s3sink *s)
 {
 	if (s->batch.first_ms == 0)
-		s->batch.first_ms = s3work_now_ms();
+		s->batch.first_ms = timefmt_mono_ms();
 }
 
 /* The spool (queued files plus what the open files have written) is at its limit. */
@@ -342,7 +343,7 @@ mid_line(const struct s3sink *s)
 static int
 finish_line(struct s3sink *s)
 {
-	int64_t deadline = s3work_now_ms() + LINEREADER_TAIL_WAIT_MS, left;
+	int64_t deadline = timefmt_mono_ms() + LINEREADER_TAIL_WAIT_MS, left;
 	char tail[4096];
 	struct pollfd pfd;
 	size_t n;
@@ -355,7 +356,7 @@ finish_line(struct s3sink *s)
 
 		n = 0;
 		while (n < sizeof(tail) && (n == 0 || tail[n - 1] != '\n')) {
-			left = deadline - s3work_now_ms();
+			left = deadline - timefmt_mono_ms();
 			if (left <= 0 || sig_terminate)
 				break;
 			pfd.fd = stream_source_fd(s->in);
@@ -523,7 +524,7 @@ s3sink_recover(struct s3sink *s)
 static int64_t
 stats_due(struct s3sink *s, int64_t *next)
 {
-	int64_t now = s3work_now_ms();
+	int64_t now = timefmt_mono_ms();
 
 	if (s->o.stats_interval > 0 && now >= *next) {
 		log_stats(s, "counters");
@@ -625,7 +626,7 @@ s3sink_run(struct s3sink *s)
 	s->chunk = malloc(S3SINK_READ_CHUNK);
 	if (s->chunk == NULL)
 		return EX_SOFTWARE;
-	next_stats = s3work_now_ms() + (int64_t)s->o.stats_interval * 1000;
+	next_stats = timefmt_mono_ms() + (int64_t)s->o.stats_interval * 1000;
 	wait_leftovers(s, &next_stats);
 	for (;;) {
 		if (sig_terminate || s3work_fatal(&s->work))
@@ -723,10 +724,10 @@ s3sink_shut_down(struct s3sink *s, int rc)
 		rc = EX_IOERR;
 	if (rotate(s, "end") == -1 && rc == 0)
 		rc = EX_IOERR;
-	deadline = s3work_now_ms() + (int64_t)s->o.drain_seconds * 1000;
+	deadline = timefmt_mono_ms() + (int64_t)s->o.drain_seconds * 1000;
 	while (!sig_terminate) {
 		s3work_counters(&s->work, &w);
-		if (w.spool_files == 0 || s3work_fatal(&s->work) || s3work_now_ms() >= deadline)
+		if (w.spool_files == 0 || s3work_fatal(&s->work) || timefmt_mono_ms() >= deadline)
 			break;
 		s3work_wait(&s->work, 200);
 	}

@@ -16,15 +16,7 @@
 
 #include "gz.h"
 #include "log.h"
-
-int64_t
-s3work_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "timefmt.h"
 
 int
 s3work_init(struct s3work *w)
@@ -208,9 +200,9 @@ s3work_upload(struct s3work *w, struct s3up *up, const struct s3work_item *it)
 			return EX_IOERR;
 		}
 		if (first_fail == 0)
-			first_fail = s3work_now_ms();
+			first_fail = timefmt_mono_ms();
 		if (w->retry_deadline_s > 0 &&
-		    s3work_now_ms() - first_fail >= (int64_t)w->retry_deadline_s * 1000) {
+		    timefmt_mono_ms() - first_fail >= (int64_t)w->retry_deadline_s * 1000) {
 			log_error("upload of s3://%s/%s still failing after %llu s: %s; giving up, the "
 			    "file stays in the spool", w->upcfg.bucket, key,
 			    (unsigned long long)w->retry_deadline_s, msg);
@@ -218,7 +210,7 @@ s3work_upload(struct s3work *w, struct s3up *up, const struct s3work_item *it)
 			return EX_UNAVAILABLE;
 		}
 		if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-			rnd = (uint64_t)s3work_now_ms() * 2654435761u;
+			rnd = (uint64_t)timefmt_mono_ms() * 2654435761u;
 		delay = s3up_backoff_ms(attempt, w->retry_base_ms, w->retry_max_ms, rnd);
 		attempt++;
 		pthread_mutex_lock(&w->mu);

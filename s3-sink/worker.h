@@ -66,6 +66,4 @@ int  s3work_fatal(struct s3work *w);
 /* Stop the thread: abort the upload in flight (its file stays in the spool) and join it. */
 void s3work_finish(struct s3work *w);
 
-int64_t s3work_now_ms(void);     /* CLOCK_MONOTONIC in ms */
-
 #endif
