@@ -46,10 +46,6 @@ static const char *const route_names[ROUTE_N] = {
 	"root", "metrics", "other",
 };
 
-static const char *const method_names[] = { "GET", "HEAD", "POST", "OPTIONS", "other" };
-static const double metric_bounds[COL_METRIC_BUCKETS] = {
-	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-};
 
 const char *
 col_route_name(int route)
@@ -716,82 +712,6 @@ path_is(const struct target *t, const char *s)
 	return t->path_len == n && memcmp(t->path, s, n) == 0;
 }
 
-/* Prometheus text format 0.0.4, with the names SSC 0.15-2.5 exposed (collector.md §12). The
- * endpoint label is the route name, not the path, so that its values stay bounded. */
-static void
-render_metrics(struct col_ctx *ctx)
-{
-	struct buf *b = &ctx->tmp;
-	size_t i, k;
-
-	buf_reset(b);
-	buf_append_str(b, "# HELP http_requests_total Total count of requests\n"
-	    "# TYPE http_requests_total counter\n");
-	for (i = 0; i < ctx->n_metrics; i++) {
-		const struct col_metric *m = &ctx->metrics[i];
-
-		buf_printf(b, "http_requests_total{endpoint=\"%s\",method=\"%s\",code=\"%u\"} %llu\n",
-		    route_names[m->route], method_names[m->method], m->code,
-		    (unsigned long long)m->count);
-	}
-	buf_append_str(b, "# HELP http_request_duration_seconds Latency of requests\n"
-	    "# TYPE http_request_duration_seconds histogram\n");
-	for (i = 0; i < ctx->n_metrics; i++) {
-		const struct col_metric *m = &ctx->metrics[i];
-		char lab[128];
-		uint64_t cum = 0;
-
-		snprintf(lab, sizeof(lab), "endpoint=\"%s\",method=\"%s\",code=\"%u\"",
-		    route_names[m->route], method_names[m->method], m->code);
-		for (k = 0; k < COL_METRIC_BUCKETS; k++) {
-			cum += m->buckets[k];
-			buf_printf(b, "http_request_duration_seconds_bucket{%s,le=\"%g\"} %llu\n", lab,
-			    metric_bounds[k], (unsigned long long)cum);
-		}
-		buf_printf(b, "http_request_duration_seconds_bucket{%s,le=\"+Inf\"} %llu\n", lab,
-		    (unsigned long long)m->count);
-		buf_printf(b, "http_request_duration_seconds_sum{%s} %.9f\n", lab, m->seconds);
-		buf_printf(b, "http_request_duration_seconds_count{%s} %llu\n", lab,
-		    (unsigned long long)m->count);
-	}
-	buf_append_str(b, "# HELP service_version Version of this service\n"
-	    "# TYPE service_version gauge\n"
-	    "service_version{version=\"" FURROW_VERSION "\"} 1\n");
-}
-
-static void
-record_metric(struct col_ctx *ctx, int route, const struct httpd_request *req, int code,
-    double seconds)
-{
-	struct col_metric *m = NULL;
-	size_t i;
-	int method = meq(req, "GET") ? 0 : meq(req, "HEAD") ? 1 : meq(req, "POST") ? 2 :
-	    meq(req, "OPTIONS") ? 3 : 4;
-
-	for (i = 0; i < ctx->n_metrics; i++)
-		if (ctx->metrics[i].route == route && ctx->metrics[i].method == method &&
-		    ctx->metrics[i].code == code) {
-			m = &ctx->metrics[i];
-			break;
-		}
-	if (m == NULL) {
-		if (ctx->n_metrics == COL_METRIC_MAX)
-			return;
-		m = &ctx->metrics[ctx->n_metrics++];
-		memset(m, 0, sizeof(*m));
-		m->route = (uint8_t)route;
-		m->method = (uint8_t)method;
-		m->code = (uint16_t)code;
-	}
-	m->count++;
-	m->seconds += seconds;
-	for (i = 0; i < COL_METRIC_BUCKETS; i++)
-		if (seconds <= metric_bounds[i]) {
-			m->buckets[i]++;
-			break;
-		}
-}
-
 static int
 classify(struct col_ctx *ctx, const struct httpd_request *req, struct httpd_response *resp)
 {
@@ -849,7 +769,7 @@ classify(struct col_ctx *ctx, const struct httpd_request *req, struct httpd_resp
 		return ROUTE_CROSSDOMAIN;
 	}
 	if (get && path_is(&t, "/metrics") && cfg->metrics) {
-		render_metrics(ctx);
+		col_metrics_render(&ctx->metrics, &ctx->tmp);
 		answer_text(resp, 200, "text/plain; version=0.0.4", ctx->tmp.data, ctx->tmp.len);
 		return ROUTE_METRICS;
 	}
@@ -944,7 +864,7 @@ col_route_handle(const struct httpd_request *req, struct httpd_response *resp, v
 	ctx->st.by_route[route][cls]++;
 	if (ctx->cfg->metrics) {
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		record_metric(ctx, route, req, resp->status, (double)(t1.tv_sec - t0.tv_sec) +
-		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+		col_metrics_record(&ctx->metrics, route, req->method, req->method_len, resp->status,
+		    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	}
 }
