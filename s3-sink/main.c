@@ -236,7 +236,7 @@ parse_opts(int argc, char **argv, struct s3sink_opts *o)
 		case O_SPOOL_MAX: u = &o->spool_max; min = 1; max = MAX_BYTES; break;
 		case O_LEVEL: u = &level; min = 1; max = 9; break;
 		case O_MP_THRESHOLD: u = &o->multipart_threshold; max = MAX_OBJECT; break;
-		case O_PART_SIZE: u = &o->part_size; min = (long long)S3UP_MIN_PART; max = MAX_PART; break;
+		case O_PART_SIZE: u = &o->part_size; min = (long long)S3UPLOAD_MIN_PART; max = MAX_PART; break;
 		case O_RETRY_BASE: u = &o->retry_base_ms; min = 1; max = 3600000; break;
 		case O_RETRY_MAX: u = &o->retry_max_ms; min = 1; max = 86400000; break;
 		case O_RETRY_DEADLINE: u = &o->retry_deadline; max = MAX_SECONDS; break;
@@ -281,7 +281,7 @@ static int
 configure(struct s3sink *s)
 {
 	struct s3sink_opts *o = &s->o;
-	struct s3up_config *u = &s->work.upcfg;
+	struct s3upload_config *u = &s->work.upcfg;
 	char err[256];
 	const char *v;
 
@@ -311,7 +311,7 @@ configure(struct s3sink *s)
 			o->endpoint = v;
 		else if ((v = getenv("AWS_ENDPOINT_URL")) && *v)
 			o->endpoint = v;
-		else if (s3up_default_endpoint(o->region, s->endpoint_buf, sizeof(s->endpoint_buf)) == 0)
+		else if (s3upload_default_endpoint(o->region, s->endpoint_buf, sizeof(s->endpoint_buf)) == 0)
 			o->endpoint = s->endpoint_buf;
 		else
 			o->endpoint = "";

@@ -45,7 +45,7 @@ struct s3work {
 	int                     done;        /* thread has exited */
 	/* read-only after start */
 	struct s3spool         *spool;
-	struct s3up_config      upcfg;
+	struct s3upload_config      upcfg;
 	uint64_t                retry_base_ms, retry_max_ms;
 	uint64_t                retry_deadline_s;  /* 0: retry forever */
 	int                     print_keys;
