@@ -67,6 +67,14 @@ usage enrich --group --source log:"$T_TMP/l.log" --group '../x'
 usage enrich --group --source log:"$T_TMP/l.log" --group .hidden
 usage es-sink --group --source log:"$T_TMP/l.log" --group .hidden
 usage s3-sink --group $S3 --source log:"$T_TMP/l.log" --group .hidden
+usage pg-sink --group --source log:"$T_TMP/l.log" --group .hidden
+usage pg-sink --batch-rows --batch-rows "$BIG"
+usage pg-sink --retry-deadline --retry-deadline "$HUGE"
+usage pg-sink --schema --schema 'a;b'
+usage pg-sink --schema --schema "$(long 100)"
+usage pg-sink --url --url "postgresql://u:pw@h/d"
+usage pg-sink --url --url "$(long 3000)"
+usage pg-sink --input --input json
 
 usage collector --bind --bind 999.1.1.1
 usage collector --port -p 70000
