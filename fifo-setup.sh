@@ -347,7 +347,7 @@ done
 [ -z "$FURROW_PG_URL" ] || [ -x "$(exe pg-sink)" ] || die "$(exe pg-sink): not found" 69
 command -v setsid >/dev/null || die "setsid (util-linux) not found" 69
 
-mkdir -p "$data" "$run" || die "$run: cannot create the data and run directories" 73
+mkdir -p "$data" "$run" || die "$run: cannot create the data and run directories" 74
 if sup=$(supervisor_pid); then die "already running (supervisor pid $sup, run directory $run)" 69; fi
 if read_stage_table; then
 	left=""
@@ -399,7 +399,7 @@ add_stage collector - - "$(exe collector)" --port "$FURROW_PORT" --bind "$FURROW
 # the next event (iglu-server(1)). The super key comes from FURROW_IGLU_API_KEY through the
 # environment, or is generated into the data directory; it is never in argv or a log.
 iglu_dir=$data/iglu
-mkdir -p "$iglu_dir" || die "$iglu_dir: cannot create" 73
+mkdir -p "$iglu_dir" || die "$iglu_dir: cannot create" 74
 iglu_flags=(-d "$iglu_dir" -p "$FURROW_IGLU_PORT" --bind "$FURROW_IGLU_BIND" --allow-patches)
 if [ -n "${FURROW_IGLU_API_KEY:-}" ]; then
 	export IGLU_SUPER_API_KEY=$FURROW_IGLU_API_KEY
@@ -421,7 +421,7 @@ if [ -z "$resolver" ]; then
 		' "data":{"cacheSize":500,"cacheTtl":1,"repositories":[' \
 		'  {"name":"iglu-server","priority":-1,"vendorPrefixes":[],' \
 		"   \"connection\":{\"embedded\":{\"path\":\"$iglu_dir_json\"}}}]}}" >"$resolver" ||
-		die "$resolver: cannot write" 73
+		die "$resolver: cannot write" 74
 fi
 
 enrich_flags=(--resolver "$resolver")
@@ -453,7 +453,7 @@ if [ -n "$FURROW_PG_URL" ]; then
 		--bad "$sink_bad" "${stats[@]}" "${pg_args[@]}"
 fi
 if [ -n "$FURROW_S3_BUCKET" ]; then
-	mkdir -p "$data/spool/enriched" "$data/spool/bad" || die "$data/spool: cannot create" 73
+	mkdir -p "$data/spool/enriched" "$data/spool/bad" || die "$data/spool: cannot create" 74
 	s3common=(--bucket "$FURROW_S3_BUCKET" --region "$FURROW_S3_REGION")
 	[ -z "$FURROW_S3_ENDPOINT" ] || s3common+=(--endpoint "$FURROW_S3_ENDPOINT" --path-style)
 	add_stage s3-sink-good "$good" s3-sink-good "$(exe s3-sink)" "${s3common[@]}" --input enriched \
@@ -481,7 +481,7 @@ case "$FURROW_INSPECT_BIND" in
 	else
 		if [ ! -s "$data/inspect.token" ]; then
 			(umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$data/inspect.token") ||
-				die "$data/inspect.token: cannot write" 73
+				die "$data/inspect.token: cannot write" 74
 		fi
 		inspect_flags+=(--token-file "$data/inspect.token")
 		inspect_token_note="its token is in $data/inspect.token"

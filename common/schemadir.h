@@ -1,11 +1,9 @@
 /*
  * schemadir: where the embedded Iglu registry is when --schemas is not given (cli.md: "the
  * installed one, or the source tree's when run from it"): next to the executable
- * (<bin>/../share/furrow/schemas, <bin>/../schemas, <bin>/../../schemas, <bin>/../../../schemas
- * for build/<variant>/bin), then
- * /usr/local/share/furrow/schemas and /usr/share/furrow/schemas.
- *
- * enrich and inspect carry the same search in their main.c; they can use this one.
+ * (<bin>/../share/furrow/schemas, <bin>/../schemas, <bin>/../../schemas,
+ * <bin>/../../../schemas for build/<variant>/bin), then /usr/local/share/furrow/schemas and
+ * /usr/share/furrow/schemas.
  */
 #ifndef FURROW_SCHEMADIR_H
 #define FURROW_SCHEMADIR_H

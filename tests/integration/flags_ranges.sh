@@ -95,6 +95,14 @@ usage collector --queue-bytes --queue-bytes 0
 usage collector --hsts --hsts "$HUGE"
 usage collector --stats-interval --stats-interval "$BIG"
 
+usage iglu-server --port -p 70000 -d "$T_TMP/igs"
+usage iglu-server --max-json-depth --max-json-depth 0 -d "$T_TMP/igs"
+usage iglu-server --stats-interval --stats-interval +5 -d "$T_TMP/igs"
+usage inspect --port -p 8K
+usage inspect --max-bytes --max-bytes 99999999999999G
+usage inspect --max-line-bytes --max-line-bytes 1KB
+usage inspect --max-events --max-events 0
+
 # the limits themselves are accepted
 "$FURROW_BIN/enrich" --schemas "$FURROW_ROOT/schemas" --stats-interval 31536000 --max-line-bytes 16 \
     </dev/null >/dev/null 2>&1
