@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "httpd.h"
+#include "col_metrics.h"
 #include "col_payload.h"
 
 struct col_queue;
@@ -74,18 +75,6 @@ enum col_route_id {
 	ROUTE_ROBOTS, ROUTE_CROSSDOMAIN, ROUTE_ROOT, ROUTE_METRICS, ROUTE_OTHER, ROUTE_N
 };
 
-/* §12 Prometheus series: one per (route, method, status) seen, with a duration histogram. */
-#define COL_METRIC_BUCKETS 11
-#define COL_METRIC_MAX     256
-struct col_metric {
-	uint8_t  route;
-	uint8_t  method;
-	uint16_t code;
-	uint64_t count;
-	double   seconds;
-	uint64_t buckets[COL_METRIC_BUCKETS];
-};
-
 struct col_route_stats {
 	uint64_t by_route[ROUTE_N][6];      /* [route][status / 100] */
 	uint64_t stored_requests;           /* tracking requests whose records were queued */
@@ -102,7 +91,8 @@ struct col_held {
 	size_t   alt_off, alt_len;          /* the headers of its 503, in col_ctx.alt */
 	uint32_t records, bad_rows;         /* what it queued */
 	uint8_t  logs;                      /* COL_HELD_GOOD | COL_HELD_BAD: the logs it waits for */
-	uint8_t  route, method;
+	const char *method;                 /* static storage (col_metrics' names) */
+	uint8_t  route;
 	uint16_t status;                    /* of the answer held */
 	struct timespec t0;                 /* for the latency metric */
 };
@@ -119,8 +109,7 @@ struct col_ctx {
 	struct buf scratch;                 /* decoded and re-rendered strings of one request */
 	struct buf tmp;
 	struct col_payload_header hdrs[COL_PAYLOAD_MAX_HEADERS];
-	struct col_metric metrics[COL_METRIC_MAX];
-	size_t n_metrics;
+	struct col_metrics metrics;         /* §12, with --metrics */
 	/* group commit: at most one held request per connection */
 	struct col_held *held;
 	size_t n_held, cap_held;
