@@ -118,8 +118,11 @@ until curl -sf -o /dev/null "http://127.0.0.1:$CAPTURE/"; do
 done
 "$SINK" --url "http://127.0.0.1:$CAPTURE" $SINK_ARGS <"$OUT/events.tsv" || { echo "bench: capture run failed" >&2; exit 1; }
 kill "$CAPTURE_PID"; wait "$CAPTURE_PID" 2>/dev/null
+# one entry per body, "next" between entries (a trailing one makes curl fail: no URL)
+first=$(ls "$OUT/bodies" | sort -n | head -n 1)
 ls "$OUT/bodies" | sort -n | while read -r f; do
-	printf 'url = "http://127.0.0.1:%s/_bulk?filter_path=errors,items.*.status,items.*.error"\ndata-binary = "@%s"\nheader = "Content-Type: application/x-ndjson"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\nnext\n' \
+	[ "$f" = "$first" ] || echo next
+	printf 'url = "http://127.0.0.1:%s/_bulk?filter_path=errors,items.*.status,items.*.error"\ndata-binary = "@%s"\nheader = "Content-Type: application/x-ndjson"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n' \
 	    "$CANNED" "$OUT/bodies/$f"
 done >"$OUT/curl.conf"
 echo "bodies: $(ls "$OUT/bodies" | wc -l) requests, $(cat "$OUT"/bodies/* | wc -c) bytes"
