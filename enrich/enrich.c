@@ -4,7 +4,8 @@
  * The stages of one line follow upstream enrich (enriched-event.md §12.4, tracker-protocol.md
  * §1, §3, §6, §7; enriched-event.md §5-§9, §11, §14):
  *   1. base64 (lenient) and Thrift decoding, payload checks -> collector_payload_format_violation
- *   2. path -> adapter (tp1, tp2, redirect) -> adapter_failures / tracker_protocol_violations
+ *   2. path -> adapter (tp1, tp2, redirect; webhooks in adapt*.c) -> adapter_failures /
+ *      tracker_protocol_violations
  *   3. per event: parameter map, contexts and unstruct validation  -> schema_violations (phase 1)
  *   4. derived columns and enrichments                              -> enrichment_failures (2)
  *   5. derived contexts and field lengths                           -> schema_violations (3)
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapt.h"
 #include "badrow.h"
 #include "base64.h"
 #include "conv.h"
@@ -1834,6 +1836,99 @@ adapter_redirect(struct enrich *e, struct buf *good, struct buf *bad)
 	return rc;
 }
 
+/* ---- webhook adapters (adapt.h) ---- */
+
+/* Replace what the adapter replaced of the payload's context (CollectorPayload.Context): the
+ * events that follow see it, as upstream's RawEvent carries its own context. */
+static int
+webhook_context(struct enrich *e, const struct adapt_ctx *c)
+{
+	struct thrift_payload *tp = &e->tp;
+	size_t i;
+
+	if (c->has_ts)
+		tp->timestamp = c->ts_ms;
+	if (!c->replace)
+		return 0;
+	e->ip_len = c->ip ? strlen(c->ip) : 0;
+	if (e->ip_len >= sizeof(e->ip))
+		e->ip_len = sizeof(e->ip) - 1;
+	memcpy(e->ip, c->ip ? c->ip : "", e->ip_len);
+	e->ip[e->ip_len] = '\0';
+	free(tp->user_agent.s);
+	tp->user_agent.s = NULL;
+	if (c->ua && thrift_tstr_set(&tp->user_agent, c->ua, strlen(c->ua)) == -1)
+		return -1;
+	free(tp->referer_uri.s);
+	tp->referer_uri.s = NULL;
+	free(tp->network_user_id.s);
+	tp->network_user_id.s = NULL;
+	for (i = 0; i < tp->n_headers; i++)
+		free(tp->headers[i].s);
+	tp->n_headers = 0;
+	return 0;
+}
+
+static int
+adapter_webhook(struct enrich *e, const struct adapt_def *def, struct buf *good,
+    struct buf *bad)
+{
+	const struct thrift_payload *tp = &e->tp;
+	struct adapt_req req;
+	struct adapt_out out;
+	struct smap qs;
+	size_t i, k;
+	int rc = 0;
+
+	memset(&req, 0, sizeof(req));
+	smap_init(&qs);
+	adapt_out_init(&out);
+	for (i = 0; i < e->qs.n && rc == 0; i++)      /* e->qs is toMap(querystring) already */
+		rc = smap_put(&qs, e->qs.p[i].name, e->qs.p[i].value);
+	req.vendor = e->vendor;
+	req.version = e->version;
+	req.qs = &qs;
+	req.content_type = tp->content_type.s;
+	req.max_depth = ENRICH_MAX_DEPTH;
+	if (tp->body.s) {
+		req.body = tp->body.s;
+		req.body_len = tp->body.len;
+		if (utf8_valid_prefix(req.body, req.body_len) != req.body_len) {
+			buf_reset(&e->tmp);
+			if (utf8_repair(req.body, req.body_len, &e->tmp) == -1 ||
+			    (req.body = arena_strndup(&e->arena, e->tmp.data, e->tmp.len)) == NULL)
+				rc = -1;
+			req.body_len = e->tmp.len;
+		}
+	}
+	if (rc == 0)
+		rc = def->run(&req, &out);
+	if (rc == 0 && (out.fail || out.n == 0)) {
+		if (out.fail == NULL)   /* every adapter reports why it has no event; never drop one */
+			out.fail = json_pack("[o]", msg_input("body", NULL, "empty list of events"));
+		rc = emit_payload_failure(e, BADROW_ADAPTER, out.fail, bad);
+		out.fail = NULL;
+	}
+	for (k = 0; k < out.n && rc == 0 && out.fail == NULL; k++) {
+		struct adapt_event *ev = &out.ev[k];
+		size_t *ix = smap_order(&ev->params);
+		if (ix == NULL || webhook_context(e, &ev->ctx) == -1) {
+			free(ix);
+			rc = -1;
+			break;
+		}
+		plist_reset(&e->evp);
+		for (i = 0; i < ev->params.n && rc == 0; i++)
+			rc = plist_put(&e->evp, ev->params.e[ix[i]].k, ev->params.e[ix[i]].v, 0);
+		free(ix);
+		if (rc == 0)
+			rc = enrich_event_run(e, good, bad);
+	}
+	adapt_out_free(&out);
+	smap_free(&qs);
+	return rc;
+}
+
 /* ---- the line ---- */
 
 /* CollectorPayload.parseApi */
@@ -1992,6 +2087,11 @@ enrich_line(struct enrich *e, const char *line, size_t len, struct buf *good, st
 		return adapter_tp2(e, good, bad);
 	if (strcmp(e->vendor, "r") == 0 && strcmp(e->version, "tp2") == 0)
 		return adapter_redirect(e, good, bad);
+	{
+		const struct adapt_def *def = adapt_find(e->vendor, e->version);
+		if (def)
+			return adapter_webhook(e, def, good, bad);
+	}
 	snprintf(err, sizeof(err), "%.100s/%.100s", e->vendor, e->version);
 	return emit_payload_failure(e, BADROW_ADAPTER, json_pack("[o]",
 	    msg_input("vendor/version", jstr(err), "vendor/version combination is not supported")),
