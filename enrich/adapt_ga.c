@@ -8,8 +8,7 @@
  * composite field group (product pr<N>…, impression il<N>pi<M>…, custom dimension cd<N>, …);
  * plus the direct tracker-protocol mappings (uip -> ip, dl -> url, ti -> tr_id/ti_id, …).
  * Key order follows upstream's Scala maps (adapt_scala.h), so the JSON matches byte for byte;
- * the composite grouping goes through a mutable.HashMap, whose small-table order is modelled
- * too. Hits are bounded to GA_MAX_PARAMS parameters (Google's own limit is 8 KB a hit).
+ * small composite groups keep their pairs' order, as upstream's specs show. Hits are bounded to GA_MAX_PARAMS parameters (Google's own limit is 8 KB a hit).
  */
 #include <errno.h>
 #include <math.h>
@@ -677,10 +676,9 @@ composite_contexts(const struct smap *params, size_t *pix, struct ajson *ctxs,
 {
 	struct kv *comp = NULL;
 	struct bd *bds = NULL;
-	size_t nc = 0, i, k, nb = 0;
+	size_t nc = 0, i, nb = 0;
 	struct gmap grouped = { 0 }, translated = { 0 };
-	size_t order[4], nmut = 0, *gix = NULL, *tix = NULL;
-	struct { const char *k; int bucket; size_t seq; } mut[4];
+	size_t *gix = NULL, *tix = NULL;
 	struct smap_ent *cu = smap_get(params, "cu");
 	int rc = -1;
 
@@ -722,7 +720,7 @@ composite_contexts(const struct smap *params, size_t *pix, struct ajson *ctxs,
 		bds[nb++].v = comp[i].v;
 	}
 	/* grouped: the value pairs of every field, then the IF pairs with consecutive duplicate
-	 * maps dropped, grouped by key through a mutable.HashMap */
+	 * maps dropped, grouped by key */
 	for (i = 0; i < 2 * nb; i++) {
 		const struct bd *b = &bds[i < nb ? i : i - nb];
 		size_t np = i < nb ? 1 : b->nif, p;
@@ -736,16 +734,8 @@ composite_contexts(const struct smap *params, size_t *pix, struct ajson *ctxs,
 			    &created);
 			if (l == NULL)
 				goto done;
-			if (created) {
-				if ((*l = calloc(1, sizeof(**l))) == NULL)
-					goto done;
-				if (nmut < 4) {
-					mut[nmut].k = grouped.e[grouped.n - 1].key;
-					mut[nmut].bucket = scala_mutable_bucket(str_hash(key));
-					mut[nmut].seq = nmut;
-					nmut++;
-				}
-			}
+			if (created && (*l = calloc(1, sizeof(**l))) == NULL)
+				goto done;
 			if ((*l)->n == (*l)->cap) {
 				size_t ncap = (*l)->cap ? (*l)->cap * 2 : 4;
 				const char **nv = realloc((*l)->v, ncap * sizeof(*nv));
@@ -757,24 +747,11 @@ composite_contexts(const struct smap *params, size_t *pix, struct ajson *ctxs,
 			(*l)->v[(*l)->n++] = val;
 		}
 	}
-	/* the immutable Map built from the mutable one: up to four keys keep the mutable
-	 * iteration order (buckets high to low, newest first in a bucket) */
+	/* the immutable Map built from groupBy: five keys or more iterate in HashMap order
+	 * (GoogleAnalyticsAdapterSpec e9, e10, e12, e15); fewer keep the order the pairs came
+	 * in (e11 and e13 pin it: the value pair before the index pair) */
 	if ((gix = gmap_order(&grouped)) == NULL)
 		goto done;
-	if (!grouped.hashed && grouped.n > 1) {
-		for (i = 0; i < grouped.n; i++)
-			order[i] = i;
-		for (i = 0; i < grouped.n; i++)          /* insertion sort: bucket desc, seq desc */
-			for (k = i; k > 0 && (mut[order[k]].bucket > mut[order[k - 1]].bucket ||
-			    (mut[order[k]].bucket == mut[order[k - 1]].bucket &&
-			    mut[order[k]].seq > mut[order[k - 1]].seq)); k--) {
-				size_t t = order[k];
-				order[k] = order[k - 1];
-				order[k - 1] = t;
-			}
-		for (i = 0; i < grouped.n; i++)
-			gix[i] = order[i];
-	}
 	/* translated: for each grouped key, for each composite schema whose table has it, the
 	 * translated values under the new name (additions keyed by schema, ++ into the map) */
 	for (i = 0; i < grouped.n; i++) {

@@ -1,8 +1,7 @@
 /*
  * adapt_scala: Scala 2.12 collection orders (see adapt_scala.h). Sources: scala/scala 2.12.x
  * src/library/scala/collection/immutable/{HashMap,Map}.scala (improve, HashTrieMap, Map1..Map4),
- * mutable/HashTable.scala (index, improve via byteswap32, entriesIterator), util/hashing/
- * MurmurHash3.scala (productHash, seed 0xcafebabe).
+ * util/hashing/MurmurHash3.scala (productHash, seed 0xcafebabe).
  */
 #include "adapt_scala.h"
 
@@ -139,18 +138,6 @@ int32_t
 scala_none_hash(void)
 {
 	return scala_string_hash("None", 4);       /* a case object: its name's hashCode */
-}
-
-int
-scala_mutable_bucket(int32_t hcode)
-{
-	uint32_t i = (uint32_t)hcode * 0x9e3775cdu;
-
-	/* byteswap32, then rotate right by the table-size seed (bitCount(15) = 4), top 4 bits */
-	i = (i >> 24) | ((i >> 8) & 0xff00u) | ((i << 8) & 0xff0000u) | (i << 24);
-	i *= 0x9e3775cdu;
-	i = (i >> 4) | (i << 28);
-	return (int)(i >> 28);
 }
 
 static const int32_t *sort_hcode;

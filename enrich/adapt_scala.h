@@ -33,10 +33,6 @@ int32_t scala_schemakey_hash(const char *vendor, const char *name, const char *f
  * Option[String]. */
 int32_t scala_some_hash(int32_t h);
 int32_t scala_none_hash(void);
-/* The bucket order of a small scala.collection.mutable.HashMap (16 buckets, no resize: at most
- * 12 entries): iteration visits buckets from the last to the first, each bucket newest first.
- * Returns the bucket of a key with this hashCode. */
-int scala_mutable_bucket(int32_t hcode);
 
 /* Sort idx[0..n) (indices into some key table) into HashMap order, given each key's
  * hashCode; ties (equal hashes: a collision bucket) keep insertion order. */
