@@ -411,7 +411,7 @@ adapt_format(const struct smap *params, const char *bools, const char *ints,
 			v = ajson_str(b.data, b.len);
 		} else
 			v = ajson_str(en->v, strlen(en->v));
-		if (ajson_set(o, en->k, en->klen, v) == -1)
+		if (ajson_append(o, en->k, en->klen, v) == -1)
 			goto fail;
 	}
 	free(ix);

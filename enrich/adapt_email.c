@@ -102,45 +102,127 @@ mailchimp_keys(const char *k, size_t klen, const char **piece, size_t *plen, siz
 
 #define MAILCHIMP_MAX_KEYS 64
 
+/*
+ * MailchimpAdapter.mergeJsons(toJsons(params)) folds one single-path object per parameter
+ * with Json.deepMerge, whose result lists the newer object's key first: at every level a key
+ * ends up where its last write puts it (most recent first), a later scalar replaces whatever
+ * was there, and objects written after it merge again. The same result is built here by
+ * sorting the parameters by key and position, so a form with 100,000 fields stays
+ * linear-logarithmic instead of quadratic.
+ */
+struct mc_ent {
+	const char *seg[MAILCHIMP_MAX_KEYS];
+	size_t len[MAILCHIMP_MAX_KEYS];
+	size_t nseg;
+	const char *value;
+	size_t idx;               /* the parameter's position in the fold */
+};
+
+static size_t mc_sort_depth;
+
+static int
+mc_cmp(const void *pa, const void *pb)
+{
+	const struct mc_ent *a = *(struct mc_ent *const *)pa, *b = *(struct mc_ent *const *)pb;
+	size_t d = mc_sort_depth, n = a->len[d] < b->len[d] ? a->len[d] : b->len[d];
+	int c = memcmp(a->seg[d], b->seg[d], n);
+
+	if (c == 0 && a->len[d] != b->len[d])
+		c = a->len[d] < b->len[d] ? -1 : 1;
+	return c ? c : (a->idx < b->idx ? -1 : a->idx > b->idx);
+}
+
+struct mc_mem {
+	struct ajson *val;
+	const char *key;
+	size_t klen, stamp;
+};
+
+static int
+mc_mem_cmp(const void *pa, const void *pb)
+{
+	const struct mc_mem *a = pa, *b = pb;
+
+	return a->stamp > b->stamp ? -1 : a->stamp < b->stamp;   /* latest write first */
+}
+
+/* The object built from entries e[0..n), all deeper than level d. */
+static struct ajson *
+mc_build(struct mc_ent **e, size_t n, size_t d)
+{
+	struct ajson *o = ajson_new(AJ_OBJ);
+	struct mc_mem *m = calloc(n + 1, sizeof(*m));
+	size_t nm = 0, a, b, j, k;
+
+	if (o == NULL || m == NULL)
+		goto fail;
+	mc_sort_depth = d;
+	qsort(e, n, sizeof(*e), mc_cmp);
+	for (a = 0; a < n; a = b) {
+		size_t last_scalar = (size_t)-1;
+		for (b = a; b < n && e[b]->len[d] == e[a]->len[d] &&
+		    memcmp(e[b]->seg[d], e[a]->seg[d], e[a]->len[d]) == 0; b++)
+			if (e[b]->nseg == d + 1)
+				last_scalar = b;
+		j = last_scalar == (size_t)-1 ? a : last_scalar + 1;
+		m[nm].key = e[a]->seg[d];
+		m[nm].klen = e[a]->len[d];
+		m[nm].stamp = e[b - 1]->idx;
+		if (j < b)
+			m[nm].val = mc_build(e + j, b - j, d + 1);   /* objects after the last scalar */
+		else
+			m[nm].val = ajson_str(e[last_scalar]->value, strlen(e[last_scalar]->value));
+		if (m[nm++].val == NULL)
+			goto fail;
+		mc_sort_depth = d;                  /* the recursion sorted at its own depth */
+	}
+	qsort(m, nm, sizeof(*m), mc_mem_cmp);
+	for (k = 0; k < nm; k++) {
+		if (ajson_append(o, m[k].key, m[k].klen, m[k].val) == -1) {
+			m[k].val = NULL;
+			goto fail;
+		}
+		m[k].val = NULL;
+	}
+	free(m);
+	return o;
+fail:
+	for (k = 0; m && k < nm; k++)
+		ajson_free(m[k].val);
+	free(m);
+	ajson_free(o);
+	return NULL;
+}
+
 /* toNestedJson + mergeJsons over the parameters (except nuid, aid, cv, p), in map order. */
 static struct ajson *
 mailchimp_format(const struct smap *params)
 {
-	size_t *ix = smap_order(params), i, n, k;
-	const char *piece[MAILCHIMP_MAX_KEYS];
-	size_t plen[MAILCHIMP_MAX_KEYS];
-	struct ajson *acc = NULL;
+	size_t *ix = smap_order(params), i, n = 0;
+	struct mc_ent *ents = calloc(params->n + 1, sizeof(*ents));
+	struct mc_ent **pe = calloc(params->n + 1, sizeof(*pe));
+	struct ajson *o = NULL;
 
-	if (ix == NULL)
-		return NULL;
+	if (ix == NULL || ents == NULL || pe == NULL)
+		goto done;
 	for (i = 0; i < params->n; i++) {
 		const struct smap_ent *en = &params->e[ix[i]];
-		struct ajson *leaf, *obj;
 		if (en->v == NULL || strcmp(en->k, "nuid") == 0 || strcmp(en->k, "aid") == 0 ||
 		    strcmp(en->k, "cv") == 0 || strcmp(en->k, "p") == 0)
 			continue;
-		n = mailchimp_keys(en->k, en->klen, piece, plen, MAILCHIMP_MAX_KEYS);
-		leaf = ajson_str(en->v, strlen(en->v));
-		for (k = n; k-- > 0 && leaf;) {
-			obj = ajson_new(AJ_OBJ);
-			if (obj == NULL || ajson_set(obj, piece[k], plen[k], leaf) == -1) {
-				ajson_free(obj);
-				leaf = NULL;
-				break;
-			}
-			leaf = obj;
-		}
-		if (leaf == NULL) {
-			ajson_free(acc);
-			free(ix);
-			return NULL;
-		}
-		acc = acc ? deep_merge(acc, leaf) : leaf;
-		if (acc == NULL)
-			break;
+		ents[n].nseg = mailchimp_keys(en->k, en->klen, ents[n].seg, ents[n].len,
+		    MAILCHIMP_MAX_KEYS);
+		ents[n].value = en->v;
+		ents[n].idx = n;
+		pe[n] = &ents[n];
+		n++;
 	}
+	o = n ? mc_build(pe, n, 0) : ajson_new(AJ_NULL);      /* no field: Json.Null */
+done:
 	free(ix);
-	return acc ? acc : ajson_new(AJ_NULL);
+	free(ents);
+	free(pe);
+	return o;
 }
 
 int
@@ -364,11 +446,15 @@ adapt_mandrill_run(const struct adapt_req *req, struct adapt_out *out)
 		const struct ajson *t = adapt_get_string(ev, "event", NULL, 0);
 		const char *schema = adapt_lookup_schema(out, t ? t->s : NULL, mandrill_types,
 		    NELEM(mandrill_types), (long)i);
+		char *type;
 		if (schema == NULL)
 			continue;
-		if (adapt_cleanup(ev, "event", t->s, ts_keys) == -1 ||
+		/* the type's own node goes when cleanup drops the "event" key: keep a copy */
+		if ((type = strndup(t->s, t->len)) == NULL ||
+		    adapt_cleanup(ev, "event", type, ts_keys) == -1 ||
 		    adapt_unstruct(out, "com.mandrill-v1", req->qs, schema, ev, "srv") == NULL)
 			rc = -1;
+		free(type);
 	}
 	if (rc == 0)
 		rc = adapt_finish_list(out);
@@ -503,11 +589,14 @@ adapt_sendgrid_run(const struct adapt_req *req, struct adapt_out *out)
 		const struct ajson *t = adapt_get_string(ev, "event", NULL, 0);
 		const char *schema = adapt_lookup_schema(out, t ? t->s : NULL, sendgrid_types,
 		    NELEM(sendgrid_types), (long)item);
+		char *type;
 		if (schema == NULL)
 			continue;
-		if (adapt_cleanup(ev, "event", t->s, ts_keys) == -1 ||
+		if ((type = strndup(t->s, t->len)) == NULL ||
+		    adapt_cleanup(ev, "event", type, ts_keys) == -1 ||
 		    adapt_unstruct(out, "com.sendgrid-v3", req->qs, schema, ev, "srv") == NULL)
 			rc = -1;
+		free(type);
 	}
 	if (rc == 0)
 		rc = adapt_finish_list(out);

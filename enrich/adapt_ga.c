@@ -527,7 +527,7 @@ gvals_json(const struct gmap *m)
 		goto fail;
 	for (i = 0; i < m->n; i++) {
 		const struct gval *g = m->e[ix[i]].val;
-		if (ajson_set(o, m->e[ix[i]].key, strlen(m->e[ix[i]].key), ajson_copy(g->ok)) == -1)
+		if (ajson_append(o, m->e[ix[i]].key, strlen(m->e[ix[i]].key), ajson_copy(g->ok)) == -1)
 			goto fail;
 	}
 	free(ix);
@@ -907,7 +907,7 @@ add_fail:
 					goto row_fail;
 				}
 				for (q = 0; q < rowm.n; q++)
-					if (ajson_set(data, rowm.e[rix[q]].key, strlen(rowm.e[rix[q]].key),
+					if (ajson_append(data, rowm.e[rix[q]].key, strlen(rowm.e[rix[q]].key),
 					    ajson_copy(rowm.e[rix[q]].val)) == -1) {
 						free(rix);
 						goto row_fail;

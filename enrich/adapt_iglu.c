@@ -77,7 +77,7 @@ form_body(const struct adapt_req *req, struct adapt_out *out, const struct smap 
 	rc = ix ? 0 : -1;
 	for (i = 0; ix && i < form.n && rc == 0; i++) {       /* bodyMap.asJson */
 		const struct smap_ent *en = &form.e[ix[i]];
-		rc = ajson_set(o, en->k, en->klen, en->v ? ajson_str(en->v, strlen(en->v)) :
+		rc = ajson_append(o, en->k, en->klen, en->v ? ajson_str(en->v, strlen(en->v)) :
 		    ajson_new(AJ_NULL));
 	}
 	if (rc == 0 && adapt_unstruct(out, IGLU_TV, qs, schema, o, "srv") == NULL)

@@ -161,6 +161,24 @@ ajson_set(struct ajson *obj, const char *key, size_t klen, struct ajson *val)
 	return 0;
 }
 
+int
+ajson_append(struct ajson *obj, const char *key, size_t klen, struct ajson *val)
+{
+	char *k;
+
+	if (val == NULL)
+		return -1;
+	if ((k = dupn(key, klen)) == NULL || grow(obj) == -1) {
+		free(k);
+		ajson_free(val);
+		return -1;
+	}
+	obj->m[obj->n].key = k;
+	obj->m[obj->n].klen = klen;
+	obj->m[obj->n++].val = val;
+	return 0;
+}
+
 void
 ajson_del(struct ajson *obj, const char *key)
 {

@@ -56,6 +56,9 @@ struct ajson *ajson_copy(const struct ajson *j);
 struct ajson *ajson_get(const struct ajson *obj, const char *key);
 int ajson_set(struct ajson *obj, const char *key, size_t klen, struct ajson *val);
 void ajson_del(struct ajson *obj, const char *key);
+/* Append a member whose key the caller knows is new (keys from a map: no scan, so building
+ * an object of n members stays linear). Takes val. 0 or -1. */
+int ajson_append(struct ajson *obj, const char *key, size_t klen, struct ajson *val);
 int ajson_push(struct ajson *arr, struct ajson *val);
 /* Take the value of member i out of obj (leaving NULL in its place). */
 struct ajson *ajson_take(struct ajson *obj, size_t i);

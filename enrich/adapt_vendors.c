@@ -513,7 +513,7 @@ adapt_statusgator_run(const struct adapt_req *req, struct adapt_out *out)
 		goto done;
 	for (i = 0; i < form.n; i++) {                   /* bodyMap.asJson: None is null */
 		const struct smap_ent *en = &form.e[ix[i]];
-		if (ajson_set(o, en->k, en->klen, en->v ? ajson_str(en->v, strlen(en->v)) :
+		if (ajson_append(o, en->k, en->klen, en->v ? ajson_str(en->v, strlen(en->v)) :
 		    ajson_new(AJ_NULL)) == -1)
 			goto done;
 	}
@@ -585,7 +585,7 @@ adapt_unbounce_run(const struct adapt_req *req, struct adapt_out *out)
 		const struct smap_ent *en = &some.e[ix[i]];
 		if (strcmp(en->k, "data.json") == 0 || strcmp(en->k, "data.xml") == 0)
 			continue;
-		if (ajson_set(o, en->k, en->klen, ajson_str(en->v, strlen(en->v))) == -1)
+		if (ajson_append(o, en->k, en->klen, ajson_str(en->v, strlen(en->v))) == -1)
 			goto done;
 	}
 	if (adapt_camelize(o) == 0 && adapt_unstruct(out, "com.unbounce-v1", req->qs,

@@ -433,6 +433,85 @@ START_TEST(form_bodies)
 }
 END_TEST
 
+static char *
+ue_data(const struct adapt_out *out)
+{
+	const char *ue = smap_get(&out->ev[0].params, "ue_pr")->v, *d = strstr(ue, "\"data\":{\"schema\"");
+
+	d = strstr(d + 8, "\"data\":");
+	return strndup(d + 7, strlen(d + 7) - 2);
+}
+
+/* MailchimpAdapter.mergeJsons (Json.deepMerge folds): the latest write of a key puts it first,
+ * a later scalar replaces an object, a later object replaces a scalar. */
+START_TEST(mailchimp_merge)
+{
+	static const char *const cases[][2] = {
+		{ "type=subscribe&a%5Bb%5D=1&a=2", "{\"a\":\"2\",\"type\":\"subscribe\"}" },
+		{ "type=subscribe&a=2&a%5Bb%5D=1", "{\"a\":{\"b\":\"1\"},\"type\":\"subscribe\"}" },
+		{ "type=subscribe&x%5Bp%5D=1&y=2&x%5Bq%5D=3",
+		  "{\"x\":{\"q\":\"3\",\"p\":\"1\"},\"y\":\"2\",\"type\":\"subscribe\"}" },
+		{ "type=subscribe&%5Ba%5D=1", "{\"\":{\"a\":\"1\"},\"type\":\"subscribe\"}" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct adapt_out out;
+		char *d;
+		ck_assert_int_eq(run_request("/com.mailchimp/v1", "", "application/x-www-form-urlencoded",
+		    cases[i][0], &out), 0);
+		ck_assert_uint_eq(out.n, 1);
+		d = ue_data(&out);
+		ck_assert_str_eq(d, cases[i][1]);
+		free(d);
+		adapt_out_free(&out);
+	}
+}
+END_TEST
+
+/* Bodies with 100,000 fields must not take quadratic time (the test's timeout would fail it). */
+START_TEST(wide_bodies)
+{
+	static const char *const paths[][2] = {
+		{ "/com.mailchimp/v1", "application/x-www-form-urlencoded" },
+		{ "/com.statusgator/v1", "application/x-www-form-urlencoded" },
+		{ "/com.snowplowanalytics.iglu/v1", "application/x-www-form-urlencoded" },
+		{ "/com.getvero/v1", "application/json" },
+		{ "/com.olark/v1", "application/x-www-form-urlencoded" },
+	};
+	struct buf form, json, olark;
+	size_t p;
+	int i;
+
+	buf_init(&form, 0);
+	buf_init(&json, 0);
+	buf_init(&olark, 0);
+	buf_append_str(&form, "type=subscribe");
+	buf_append_str(&json, "{\"type\":\"sent\"");
+	buf_append_str(&olark, "data=%7B%22a%22%3A1");
+	for (i = 0; i < 100000; i++) {
+		buf_printf(&form, "&data%%5Bf%d%%5D%%5Bx%d%%5D=v&k-%d=w", i % 977, i, i);
+		buf_printf(&json, ",\"k_%d\":{\"k_%d\":%d}", i, i, i);
+		buf_printf(&olark, "%%2C%%22k-%d%%22%%3A1%%2C%%22k_%d%%22%%3A2", i, i);
+	}
+	buf_append_str(&json, "}");
+	buf_append_str(&olark, "%7D");
+	for (p = 0; p < sizeof(paths) / sizeof(paths[0]); p++) {
+		struct adapt_out out;
+		const char *body = strstr(paths[p][0], "vero") ? json.data :
+		    strstr(paths[p][0], "olark") ? olark.data : form.data;
+		ck_assert_int_eq(run_request(paths[p][0],
+		    strstr(paths[p][0], "iglu") ? "schema=iglu:com.acme/x/jsonschema/1-0-0" : "",
+		    paths[p][1], body, &out), 0);
+		ck_assert_msg(out.n == 1, "%s: %zu events", paths[p][0], out.n);
+		adapt_out_free(&out);
+	}
+	buf_free(&form);
+	buf_free(&json);
+	buf_free(&olark);
+}
+END_TEST
+
 /* Hostile and odd inputs: every adapter answers with events or failures, never an error. */
 START_TEST(odd_inputs)
 {
@@ -487,6 +566,8 @@ main(void)
 	tcase_add_test(tc, camel_case);
 	tcase_add_test(tc, form_bodies);
 	tcase_add_test(tc, odd_inputs);
+	tcase_add_test(tc, mailchimp_merge);
+	tcase_add_test(tc, wide_bodies);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
