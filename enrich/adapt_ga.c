@@ -588,7 +588,7 @@ break_down(const char *k, char strs[3][64], size_t *ns, char ints[3][16], size_t
 /* One broken-down field: the IF pairs and the value pair, in the order upstream's small Maps
  * keep them (insertion). */
 struct bd {
-	char ifk[3][80], ifv[3][16];
+	char ifk[3][200], ifv[3][16];
 	size_t nif;
 	char vk[200];
 	const char *v;
