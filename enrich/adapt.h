@@ -1,20 +1,21 @@
 /*
  * adapt: the webhook adapters, enrich's path -> events step for every /{vendor}/{version} that
- * is not the Snowplow tracker protocol (tp1, tp2 and the redirect adapter live in enrich.c).
+ * is not the Snowplow tracker protocol (tp1, tp2 and the redirect adapter live in
+ * enrich_adapt.c).
  * Upstream: snowplow/enrich 6.10.0 modules/common/.../adapters/AdapterRegistry.scala and
  * adapters/registry/<Vendor>Adapter.scala; the schemas are enrich's reference.conf `adaptersSchemas`.
  *
- * CONTRACT between enrich.c and the adapters:
- *  - enrich.c finds an adapter with adapt_find(vendor, version), fills a struct adapt_req from
- *    the collector payload (the query string as upstream's toMap(querystring) sees it, the body
- *    as valid UTF-8, the content type) and calls its run function.
+ * CONTRACT between enrich_adapt.c and the adapters:
+ *  - enrich_adapt.c finds an adapter with adapt_find(vendor, version), fills a struct adapt_req
+ *    from the collector payload (the query string as upstream's toMap(querystring) sees it, the
+ *    body as valid UTF-8, the content type) and calls its run function.
  *  - An adapter either fills out->fail with adapter_failures messages (enriched-event.md §14.3:
  *    {field,value,expectation}, {field,value,error}, {json,error},
  *    {actual,expectedMapping,expectation}) and produces no event, or produces one or more raw
  *    events: parameters in upstream's order (an smap) and, for the Cloudfront access log and
  *    Urban Airship, a replacement for part of the payload's context (timestamp, IP, user
  *    agent). Upstream's rawEventsListProcessor rule holds: one failing event fails the payload.
- *  - run returns 0, or -1 when memory ran out (enrich.c then gives up on the line).
+ *  - run returns 0, or -1 when memory ran out (enrich then gives up on the line).
  * Adapters never print, never exit, and treat every byte of the request as hostile.
  */
 #ifndef FURROW_ENRICH_ADAPT_H

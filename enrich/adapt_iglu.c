@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "adapt.h"
-#include "iglu.h"
+#include "iglu_key.h"
 
 #define IGLU_TV "com.snowplowanalytics.iglu-v1"
 #define CT_JSON "application/json"
