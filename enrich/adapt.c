@@ -27,7 +27,7 @@ static const struct adapt_def adapt_table[] = {
 	{ "com.amazon.aws.cloudfront", "wd_access_log", adapt_cloudfront_run },
 	{ "com.mailchimp", "v1", adapt_mailchimp_run },
 	{ "com.mailgun", "v1", adapt_mailgun_run },
-	{ "com.google.analytics.measurement-protocol", "v1", adapt_ga_run },
+	{ "com.google.analytics", "v1", adapt_ga_run },   /* Vendor.GoogleAnalytics */
 	{ "com.mandrill", "v1", adapt_mandrill_run },
 	{ "com.olark", "v1", adapt_olark_run },
 	{ "com.pagerduty", "v1", adapt_pagerduty_run },

@@ -1,14 +1,17 @@
 /*
- * adapt_ga: /com.google.analytics.measurement-protocol/v1, Google Analytics measurement
- * protocol hits (form-encoded, one per body line) as self-describing events with contexts
- * (snowplow/enrich 6.10.0 adapters/registry/GoogleAnalyticsAdapter.scala).
+ * adapt_ga: /com.google.analytics/v1, Google Analytics measurement protocol hits (form-encoded,
+ * one per body line) as self-describing events with contexts (snowplow/enrich 6.10.0
+ * adapters/registry/GoogleAnalyticsAdapter.scala). The path is AdapterRegistry's
+ * (Vendor.GoogleAnalytics, "v1"), the one Snowplow's GA plugin posts to; the adapter's own
+ * "com.google.analytics.measurement-protocol" is only its tracker name and schema vendor.
  *
  * A hit becomes: ue_pr = the hit type's event (page_view, event, item, …) built from its
  * fields; co = one context per group of flat fields (general, user, session, …) and one per
  * composite field group (product pr<N>…, impression il<N>pi<M>…, custom dimension cd<N>, …);
  * plus the direct tracker-protocol mappings (uip -> ip, dl -> url, ti -> tr_id/ti_id, …).
  * Key order follows upstream's Scala maps (adapt_scala.h), so the JSON matches byte for byte;
- * small composite groups keep their pairs' order, as upstream's specs show. Hits are bounded to GA_MAX_PARAMS parameters (Google's own limit is 8 KB a hit).
+ * small composite groups keep their pairs' order, as upstream's specs show. Hits are bounded to
+ * GA_MAX_PARAMS parameters (Google's own limit is 8 KB a hit).
  */
 #include <errno.h>
 #include <math.h>

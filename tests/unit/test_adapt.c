@@ -517,7 +517,7 @@ START_TEST(odd_inputs)
 {
 	static const char *const paths[] = { "/com.snowplowanalytics.iglu/v1", "/com.callrail/v1",
 		"/com.amazon.aws.cloudfront/wd_access_log", "/com.mailchimp/v1", "/com.mailgun/v1",
-		"/com.google.analytics.measurement-protocol/v1", "/com.mandrill/v1", "/com.olark/v1",
+		"/com.google.analytics/v1", "/com.mandrill/v1", "/com.olark/v1",
 		"/com.pagerduty/v1", "/com.pingdom/v1", "/com.sendgrid/v3", "/com.statusgator/v1",
 		"/com.unbounce/v1", "/com.urbanairship.connect/v1", "/com.marketo/v1", "/com.getvero/v1",
 		"/com.hubspot/v1" };
