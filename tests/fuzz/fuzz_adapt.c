@@ -108,11 +108,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	for (i = 0; i < out.n; i++) {
 		struct smap_ent *ue = smap_get(&out.ev[i].params, "ue_pr");
+		json_error_t jerr;
 		json_t *j;
 		if (ue == NULL || ue->v == NULL)
 			abort();
-		if ((j = jsonschema_json_loadb(ue->v, strlen(ue->v), JSON_ALLOW_NUL, 0, NULL)) == NULL)
+		j = jsonschema_json_loadb(ue->v, strlen(ue->v), JSON_ALLOW_NUL, 0, &jerr);
+		/* A field name may hold U+0000 (a form's %00): that is JSON, and circe keeps it, but
+		 * jansson holds no NUL in a key, so enrich's core makes such an event a
+		 * schema_violations row ("NUL byte in object key not supported"). Any other refusal
+		 * is the adapter's fault. */
+		if (j == NULL && strstr(jerr.text, "NUL byte in object key") == NULL)
 			abort();
+		if (j == NULL) {
+			struct ajson *a = ajson_parse(ue->v, strlen(ue->v), 1000, err, sizeof(err));
+			if (a == NULL)
+				abort();
+			ajson_free(a);
+		}
 		json_decref(j);
 	}
 	adapt_out_free(&out);
