@@ -3,7 +3,8 @@
  * is not the Snowplow tracker protocol (tp1, tp2 and the redirect adapter live in
  * enrich_adapt.c).
  * Upstream: snowplow/enrich 6.10.0 modules/common/.../adapters/AdapterRegistry.scala and
- * adapters/registry/<Vendor>Adapter.scala; the schemas are enrich's reference.conf `adaptersSchemas`.
+ * adapters/registry/<Vendor>Adapter.scala; the schemas are enrich's reference.conf
+ * `adaptersSchemas`.
  *
  * CONTRACT between enrich_adapt.c and the adapters:
  *  - enrich_adapt.c finds an adapter with adapt_find(vendor, version), fills a struct adapt_req
@@ -25,8 +26,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "adapt_json.h"
-#include "adapt_scala.h"
+#include "ajson.h"
+#include "scala.h"
+#include "smap.h"
 
 /* Tracker-protocol keys a webhook's query string may set on its events (Adapter.scala
  * AcceptedQueryParameters). */

@@ -9,7 +9,7 @@
  * fields; co = one context per group of flat fields (general, user, session, …) and one per
  * composite field group (product pr<N>…, impression il<N>pi<M>…, custom dimension cd<N>, …);
  * plus the direct tracker-protocol mappings (uip -> ip, dl -> url, ti -> tr_id/ti_id, …).
- * Key order follows upstream's Scala maps (adapt_scala.h), so the JSON matches byte for byte;
+ * Key order follows upstream's Scala maps (scala.h, smap.h), so the JSON matches byte for byte;
  * small composite groups keep their pairs' order, as upstream's specs show. Hits are bounded to
  * GA_MAX_PARAMS parameters (Google's own limit is 8 KB a hit).
  */

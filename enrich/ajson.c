@@ -1,12 +1,12 @@
 /*
- * adapt_json: a JSON tree that keeps number literals and member order (see adapt_json.h).
+ * ajson: a JSON tree that keeps number literals and member order (see ajson.h).
  *
  * The parser follows jawn (circe's parser): RFC 8259 values, whitespace = space, tab, CR, LF;
  * raw control characters inside strings are errors; any value may be the root; trailing text
  * other than whitespace is an error. Error texts copy jawn's: "<what> got '<next 6 chars>...'
  * (line L, column C)", with "exhausted input" when the text ends inside a value.
  */
-#include "adapt_json.h"
+#include "ajson.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * adapt_json: the JSON tree the webhook adapters rewrite. Upstream's adapters parse vendor
+ * ajson: the JSON tree the webhook adapters rewrite. Upstream's adapters parse vendor
  * bodies with circe (jawn) and print them back into the event's ue_pr with circe's noSpaces, so
  * a number comes out exactly as the vendor wrote it ("1.50", "1e3", a 30-digit id) and a
  * duplicate key keeps its first position with its last value. jansson turns numbers into
@@ -9,8 +9,8 @@
  * in jawn's words ("expected : got 'some"}' (line 1, column 14)", "exhausted input"); the depth
  * rule is JsonUtils.extractJson's (maxJsonDepth, enriched-event.md §15.4).
  */
-#ifndef FURROW_ENRICH_ADAPT_JSON_H
-#define FURROW_ENRICH_ADAPT_JSON_H
+#ifndef FURROW_ENRICH_AJSON_H
+#define FURROW_ENRICH_AJSON_H
 
 #include <jansson.h>
 #include <stddef.h>
