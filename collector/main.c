@@ -409,11 +409,21 @@ log_stats(struct app *a, const char *when)
 	const struct col_route_stats *st = &a->ctx.st;
 	const struct httpd_stats *hs = httpd_server_stats(a->srv);
 	const struct col_queue_stats *gq = col_queue_stats(a->good), *bq = col_queue_stats(a->bad);
-	char routes[1024];
+	char routes[1024], tls[256];
 	size_t off = 0;
 	int r, k;
 
 	routes[0] = '\0';
+	tls[0] = '\0';
+	if (a->tls_srv) {
+		const struct httpd_stats *ts = httpd_server_stats(a->tls_srv);
+
+		/* on the same line: the launcher's status shows the last stats line */
+		snprintf(tls, sizeof(tls), "; tls_connections=%" PRIu64 " tls_open=%u"
+		    " tls_handshake_errors=%" PRIu64 " tls_timeouts=%" PRIu64 " tls_server_errors=%"
+		    PRIu64 " tls_evicted=%" PRIu64, ts->connections, ts->open, ts->tls_handshake_errors,
+		    ts->timeouts, ts->parse_errors, ts->evicted);
+	}
 	for (r = 0; r < ROUTE_N; r++)
 		for (k = 1; k < 6; k++)
 			if (st->by_route[r][k] && off < sizeof(routes) - 64)
@@ -427,19 +437,12 @@ log_stats(struct app *a, const char *when)
 	    " connections=%" PRIu64 " open=%u evicted=%" PRIu64 "; stored_requests=%" PRIu64 " records=%" PRIu64
 	    " bad_rows=%" PRIu64 " split_payloads=%" PRIu64 " refused_503=%" PRIu64
 	    " not_stored=%" PRIu64 "; written_bytes=%" PRIu64 " bad_written_bytes=%" PRIu64
-	    " queue_bytes=%zu bad_queue_bytes=%zu write_errors=%" PRIu64,
+	    " queue_bytes=%zu bad_queue_bytes=%zu write_errors=%" PRIu64 "%s",
 	    when, routes[0] ? routes : " none", hs->parse_errors, hs->timeouts, hs->connections,
 	    hs->open, hs->evicted, st->stored_requests, st->records, st->bad_rows, st->split_payloads,
 	    st->refused_503, st->not_stored, gq->bytes_written, bq->bytes_written,
 	    col_queue_pending(a->good), col_queue_pending(a->bad),
-	    gq->write_errors + bq->write_errors);
-	if (a->tls_srv) {
-		hs = httpd_server_stats(a->tls_srv);
-		log_info("stats%s: tls: connections=%" PRIu64 " open=%u handshake_errors=%" PRIu64
-		    " timeouts=%" PRIu64 " server_errors=%" PRIu64 " evicted=%" PRIu64, when,
-		    hs->connections, hs->open, hs->tls_handshake_errors, hs->timeouts, hs->parse_errors,
-		    hs->evicted);
-	}
+	    gq->write_errors + bq->write_errors, tls);
 }
 
 /* Descriptors kept for everything but client connections: listener, outputs, event loop, logs. */
