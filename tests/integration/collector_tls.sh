@@ -5,8 +5,9 @@
 # TLS 1.2+ only, keep-alive, the sp cookie's attributes, the handshake as part of the request
 # deadline (a silent or trickling handshake is closed like a slowloris request), plain HTTP sent
 # to the TLS port, a certificate reload on SIGHUP while a keep-alive client keeps sending (no
-# request lost, no connection dropped), and Snowplow's Node tracker trusting the test CA through
-# NODE_EXTRA_CA_CERTS.
+# request lost, no connection dropped), Snowplow's Node tracker trusting the test CA through
+# NODE_EXTRA_CA_CERTS, and Snowplow's browser tracker in headless Chromium trusting it through an
+# NSS database (a screenshot goes to build/test-output/collector_tls/).
 . "$(dirname "$0")/../lib.sh"
 . "$FURROW_ROOT/tests/tools/collector.sh"
 . "$FURROW_ROOT/tests/tools/tls_certs.sh"
@@ -124,6 +125,32 @@ if command -v node >/dev/null 2>&1 && command -v bash >/dev/null 2>&1 &&
 	eq "node tracker without the CA: nothing stored (the handshake fails)" "$before" "$(lines "$T_TMP/out.raw")"
 else
 	skip "node tracker over HTTPS" "node or the npm test clients unavailable: $(tail -1 "$T_TMP/npm.err" 2>/dev/null)"
+fi
+
+# --- Snowplow's browser tracker in headless Chromium, trusting the test CA ---------------------
+# Chromium on Linux trusts the CAs of the NSS database in $HOME/.pki/nssdb: a fresh HOME with
+# the test root in it, nothing else (no --ignore-certificate-errors). Without it: no request.
+if [ -n "${NODE_PATH:-}" ] && command -v certutil >/dev/null 2>&1 && [ -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+	mkdir -p "$T_TMP/home/.pki/nssdb"
+	certutil -d "sql:$T_TMP/home/.pki/nssdb" -N --empty-password &&
+	    certutil -d "sql:$T_TMP/home/.pki/nssdb" -A -t "C,," -n furrow-test-root -i "$P/ca.pem"
+	shots=${FURROW_TEST_OUT:-$FURROW_ROOT/build/test-output}/collector_tls
+	mkdir -p "$shots"
+	before=$(lines "$T_TMP/out.raw")
+	# the page on https://localhost too (same site as the collector: a first-party cookie)
+	bout=$(cd "$T_TMP" && HOME=$T_TMP/home NODE_PATH=$NODE_PATH SCREENSHOT=$shots/browser-https.png \
+	    PAGE_TLS_CERT=$P/server.pem PAGE_TLS_KEY=$P/server.key \
+	    node "$FURROW_ROOT/tests/e2e/browser.js" "$S" tls-browser 2>"$T_TMP/browser.err"); rc=$?
+	eq "browser tracker over HTTPS: 3 POSTs answered 200" 0 "$rc"
+	[ "$rc" = 0 ] || diag "$bout $(tail -5 "$T_TMP/browser.err")"
+	check "... the sp cookie set, Secure and SameSite=None as the browser stored it" sh -c "echo '$bout' | grep -q '\"nuid\":\"[0-9a-f-]\{36\}\".*\"cookieSecure\":true,\"cookieSameSite\":\"None\"'"
+	check "... its events stored" wait_for 10 sh -c "tail -n +$((before + 1)) '$T_TMP/out.raw' | python3 '$TOOLS/collector_decode.py' | grep -q 'tls-browser'"
+	check "... screenshot saved ($shots/browser-https.png)" test -s "$shots/browser-https.png"
+	mkdir -p "$T_TMP/home2"
+	(cd "$T_TMP" && HOME=$T_TMP/home2 NODE_PATH=$NODE_PATH timeout 120 node "$FURROW_ROOT/tests/e2e/browser.js" "$S" tls-untrusted >"$T_TMP/b2.out" 2>&1); rc=$?
+	check "browser without the test CA: the tracker's requests fail" sh -c "[ $rc -ne 0 ] && ! grep -q '\"statuses\":\[200' '$T_TMP/b2.out'"
+else
+	skip "browser tracker over HTTPS" "needs the npm clients, certutil (libnss3-tools) and chromium"
 fi
 
 stop_collector
