@@ -72,6 +72,11 @@ code=$(printf '%s' "$body" | curl -s --cacert "$P/ca.pem" -o /dev/null -w '%{htt
     "$S/com.snowplowanalytics.snowplow/tp2")
 eq "POST /tp2 over TLS (chunked): 200" 200 "$code"
 
+# mangled handshakes: a real ClientHello with bytes changed or cut short, random records
+n=$($TLS_CLIENT garbage "$TPORT" 150 16)
+eq "150 mangled handshakes: each one closed by the server" 150 "$n"
+check "... the collector still serves HTTPS" curl -sf --cacert "$P/ca.pem" -o /dev/null "$S/health"
+
 # --- the handshake is under the request deadline (--request-timeout 2) --------------------------
 t=$($TLS_CLIENT silent "$TPORT" 15)
 check "a connection that never starts the handshake is closed at the deadline ($t s)" \

@@ -9,6 +9,10 @@
         0.3 s (a slowloris handshake); both print how many seconds the server took to close it,
         or "open" if it was still open after SECONDS
   tls_client.py subject PORT CA              the commonName of the certificate a new handshake gets
+  tls_client.py garbage PORT N SEED          N connections that each send a real ClientHello with
+        random bytes changed, cut short, or random bytes with a TLS record header, and the end of
+        the stream, then read until the server closes (5 s at most each); prints how many the
+        server closed
 """
 import socket
 import ssl
@@ -125,6 +129,53 @@ def subject(port, ca):
                         print(v)
 
 
+def client_hello():
+    """The bytes of a real ClientHello, from Python's own OpenSSL (memory BIOs, no socket)."""
+    ctx = ssl.create_default_context()
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()
+
+
+def garbage(port, n, seed):
+    import random
+    rnd = random.Random(seed)
+    hello = client_hello()
+    closed = 0
+    for i in range(n):
+        kind = i % 3
+        if kind == 0:
+            b = bytearray(hello)
+            for _ in range(rnd.randint(1, 8)):
+                b[rnd.randrange(len(b))] = rnd.randrange(256)
+            data = bytes(b)
+        elif kind == 1:
+            data = hello[:rnd.randrange(1, len(hello))]
+        else:
+            data = bytes([0x16, 3, rnd.randrange(5)]) + bytes(rnd.randrange(256) for _ in range(rnd.randint(2, 600)))
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        try:
+            s.sendall(data)
+            # then the end of the stream: a record whose length was changed upwards would
+            # otherwise wait for the handshake deadline
+            s.shutdown(socket.SHUT_WR)
+            s.settimeout(5)
+            while s.recv(65536):
+                pass
+            closed += 1
+        except socket.timeout:
+            pass            # still open after 5 s: not closed
+        except OSError:
+            closed += 1     # reset: closed too
+        finally:
+            s.close()
+    print(closed)
+
+
 if __name__ == "__main__":
     cmd, port = sys.argv[1], int(sys.argv[2])
     if cmd == "keepalive":
@@ -133,6 +184,8 @@ if __name__ == "__main__":
         silent(port, float(sys.argv[3]))
     elif cmd == "trickle":
         trickle(port, float(sys.argv[3]))
+    elif cmd == "garbage":
+        garbage(port, int(sys.argv[3]), int(sys.argv[4]))
     elif cmd == "subject":
         subject(port, sys.argv[3])
     else:
