@@ -72,6 +72,10 @@ code=$(printf '%s' "$body" | curl -s --cacert "$P/ca.pem" -o /dev/null -w '%{htt
     "$S/com.snowplowanalytics.snowplow/tp2")
 eq "POST /tp2 over TLS (chunked): 200" 200 "$code"
 
+# the same limits as plain HTTP (collector.md §10.1): an over-long request line is 414
+long=$(head -c 30000 /dev/zero | tr '\0' a)
+eq "over TLS, a 30000-byte request line: 414" 414 "$(curl -s --cacert "$P/ca.pem" -o /dev/null -w '%{http_code}' "$S/i?e=pv&x=$long")"
+
 # mangled handshakes: a real ClientHello with bytes changed or cut short, random records
 n=$($TLS_CLIENT garbage "$TPORT" 150 16)
 eq "150 mangled handshakes: each one closed by the server" 150 "$n"
