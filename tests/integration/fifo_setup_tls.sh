@@ -7,6 +7,9 @@
 . "$FURROW_ROOT/tests/tools/launcher.sh"
 . "$FURROW_ROOT/tests/tools/tls_certs.sh"
 export FURROW_BIND=127.0.0.1 FURROW_STATS_INTERVAL=1 FURROW_BIN
+# free ports for inspect and iglu-server too: other runs on this machine may hold the defaults
+FURROW_INSPECT_PORT=$(free_port) FURROW_IGLU_PORT=$(free_port)
+export FURROW_INSPECT_PORT FURROW_IGLU_PORT
 unset FURROW_ES_URL FURROW_S3_BUCKET FURROW_PG_URL FURROW_PORT FURROW_RUN_DIR FURROW_RESTART FURROW_STOP_TIMEOUT
 
 P=$T_TMP/pki
