@@ -33,13 +33,17 @@ struct enr_module {
 	const char        *identifier; /* enrichment_failures "identifier" */
 	/* Build the state from the configuration; NULL with err filled on failure. */
 	void *(*load)(const struct enr_ctx *ctx, char *err, size_t errlen);
-	/* Amend ev. 0, or -1 after appending enrichment_failures messages to failures. */
+	/* Amend ev. 0, -1 after appending enrichment_failures messages to failures, or ENR_DROP
+	 * when the event is to be discarded (the JavaScript enrichment's event.drop()). */
 	int   (*apply)(void *state, struct enrich_event *ev, json_t *failures);
 	void  (*free)(void *state);
 };
 
+#define ENR_DROP 1
+
 extern const struct enr_module enr_anon_ip, enr_campaign, enr_referer, enr_ua_parser,
-    enr_ip_lookups, enr_fingerprint, enr_cookie, enr_header, enr_pii, enr_iab;
+    enr_ip_lookups, enr_fingerprint, enr_cookie, enr_header, enr_pii, enr_iab,
+    enr_javascript;
 
 /* Set a column to the TSV-safe form of s[0..len) (enriched-event.md §4: TAB becomes four
  * spaces, U+0000-U+001F and U+007F are dropped; an empty result clears the column). */

@@ -33,6 +33,11 @@ struct enrich_event {
 	int useragent_empty;                  /* col[COL_USERAGENT] is NULL but the payload's
 	                                         User-Agent was there, empty: upstream's useragent
 	                                         is "" rather than null (ua_parser parses it) */
+	int contexts_updated;                 /* an enrichment replaced contexts / unstruct (and */
+	int unstruct_updated;                 /* rewrote the column): validated again, phase 3 */
+	json_t *pii;                          /* the pii_transformation entity {schema,data} for
+	                                         the second event (PII's emitEvent), or NULL */
+	int64_t etl_ms;                       /* the processing time (ms since the epoch) */
 };
 
 /* Set a column to a copy of s[0..len) (NULL or len 0 clears it). Returns 0 or -1. */
