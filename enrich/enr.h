@@ -43,7 +43,7 @@ struct enr_module {
 
 extern const struct enr_module enr_anon_ip, enr_campaign, enr_referer, enr_ua_parser,
     enr_ip_lookups, enr_fingerprint, enr_cookie, enr_header, enr_pii, enr_iab,
-    enr_javascript;
+    enr_javascript, enr_api_request;
 
 /* Set a column to the TSV-safe form of s[0..len) (enriched-event.md §4: TAB becomes four
  * spaces, U+0000-U+001F and U+007F are dropped; an empty result clears the column). */
@@ -87,6 +87,26 @@ int enr_add_failure(json_t *failures, const char *schema_uri, const char *identi
 size_t enr_n_headers(const struct enrich_event *ev);
 const char *enr_header_at(const struct enrich_event *ev, size_t i, size_t *len);
 
+
+/*
+ * The lookup cache of the API request and SQL query enrichments (upstream's CachingEvaluator):
+ * at most size keys, least recently used first out (size 0: nothing is kept); a success is
+ * fresh for ttl_s seconds, an error for ttl_s / 10, and a failing lookup answers with the last
+ * success stored under its key when there is one.
+ */
+struct enr_cache;
+struct enr_cache *enr_cache_new(long size, long ttl_s);
+void enr_cache_free(struct enr_cache *c);
+/* 1 when key holds a fresh outcome at now_s: *value (a new reference) or *error (valid until
+ * the next call); 0 when absent or stale, to be looked up again and stored with
+ * enr_cache_put. */
+int enr_cache_get(struct enr_cache *c, const char *key, int64_t now_s, json_t **value,
+    const char **error);
+/* Store the outcome of a lookup: value (stolen) on success, else the error message. Returns
+ * the answer (a new reference: value, or the last success kept under key), or NULL with
+ * *out_error (valid until the next call). */
+json_t *enr_cache_put(struct enr_cache *c, const char *key, int64_t now_s, json_t *value,
+    const char *error, const char **out_error);
 
 /* String helpers on configuration JSON. */
 const char *enr_json_str(const json_t *obj, const char *key);
