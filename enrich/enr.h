@@ -43,7 +43,7 @@ struct enr_module {
 
 extern const struct enr_module enr_anon_ip, enr_campaign, enr_referer, enr_ua_parser,
     enr_ip_lookups, enr_fingerprint, enr_cookie, enr_header, enr_pii, enr_iab,
-    enr_javascript, enr_api_request;
+    enr_javascript, enr_api_request, enr_sql_query;
 
 /* Set a column to the TSV-safe form of s[0..len) (enriched-event.md §4: TAB becomes four
  * spaces, U+0000-U+001F and U+007F are dropped; an empty result clears the column). */
@@ -122,6 +122,8 @@ int enr_fingerprint_compute(const char *algo, char *const *exclude, size_t n_exc
 int enr_referer_classify(void *state, const char *scheme, const char *host, const char *path,
     const char *query, const char *page_host, const char **medium, const char **source,
     char **term);
+/* sql_query: JDBC's ? placeholders as $1..$n (?? is a literal ?); the count, or -1. */
+int enr_sql_convert_placeholders(const char *sql, struct buf *out);
 /* iab: the check itself; 0, or -1 with error filled (bad primary-impact flag). */
 int enr_iab_check(void *state, const char *useragent, const char *ip, int64_t at_ms,
     int *spider, const char **category, const char **reason, const char **impact,

@@ -22,7 +22,7 @@
 
 static const struct enr_module *const enr_modules[] = {
 	&enr_iab, &enr_ua_parser, &enr_referer, &enr_campaign, &enr_fingerprint,
-	&enr_cookie, &enr_header, &enr_ip_lookups, &enr_javascript, &enr_api_request, &enr_anon_ip, &enr_pii,
+	&enr_cookie, &enr_header, &enr_ip_lookups, &enr_javascript, &enr_sql_query, &enr_api_request, &enr_anon_ip, &enr_pii,
 };
 #define ENR_NMODULES (sizeof(enr_modules) / sizeof(enr_modules[0]))
 
