@@ -43,7 +43,7 @@ struct enr_module {
 
 extern const struct enr_module enr_anon_ip, enr_campaign, enr_referer, enr_ua_parser,
     enr_ip_lookups, enr_fingerprint, enr_cookie, enr_header, enr_pii, enr_iab,
-    enr_javascript, enr_api_request, enr_sql_query;
+    enr_javascript, enr_api_request, enr_sql_query, enr_currency;
 
 /* Set a column to the TSV-safe form of s[0..len) (enriched-event.md §4: TAB becomes four
  * spaces, U+0000-U+001F and U+007F are dropped; an empty result clears the column). */

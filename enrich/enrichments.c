@@ -21,7 +21,7 @@
 #define ENR_FILES_MAX 256
 
 static const struct enr_module *const enr_modules[] = {
-	&enr_iab, &enr_ua_parser, &enr_referer, &enr_campaign, &enr_fingerprint,
+	&enr_iab, &enr_ua_parser, &enr_currency, &enr_referer, &enr_campaign, &enr_fingerprint,
 	&enr_cookie, &enr_header, &enr_ip_lookups, &enr_javascript, &enr_sql_query, &enr_api_request, &enr_anon_ip, &enr_pii,
 };
 #define ENR_NMODULES (sizeof(enr_modules) / sizeof(enr_modules[0]))

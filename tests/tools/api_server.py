@@ -13,7 +13,11 @@ Listens on 127.0.0.1 (a free port, written to PORTFILE once listening) and answe
   GET  /flaky/<id>           200 the first time for an id, then 500
   POST|PUT /echo             200 {"method":..., "body":<the JSON body>, "contentType":...}
   GET  /hits                 200 {"<path>": count, ...} of every request so far
-  GET  /files/<name>         DOCROOT/<name> (recorded answers), 404 when absent; the query is ignored
+  GET  /oer/historical/<day>.json?app_id=K[&base=B]
+                             Open Exchange Rates' historical API from recorded answers:
+                             DOCROOT/<day>.json, or DOCROOT/<day>-<B>.json with a base; app_id
+                             "invalid" gets OER's 401 error body, "garbage" a body that is not
+                             JSON; a day without a file OER's 400 "not_available"
 Every request is counted before it is answered.
 """
 import json
@@ -76,11 +80,21 @@ class Handler(BaseHTTPRequestHandler):
         if parts[0] == "hits":
             with LOCK:
                 return self.send(200, json.dumps(HITS))
-        if parts[0] == "files" and len(parts) == 2 and DOCROOT and "/" not in parts[1]:
-            path = os.path.join(DOCROOT, parts[1])
-            if os.path.isfile(path):
+        if parts[:2] == ["oer", "historical"] and len(parts) == 3 and DOCROOT:
+            q = dict(kv.split("=", 1) for kv in (self.path.split("?", 1) + [""])[1].split("&") if "=" in kv)
+            if q.get("app_id") == "invalid":
+                return self.send(401, json.dumps({"error": True, "status": 401, "message": "invalid_app_id",
+                                                  "description": "Invalid App ID provided."}))
+            if q.get("app_id") == "garbage":
+                return self.send(200, "<html>Service Unavailable</html>", "text/html")
+            day = parts[2][:-len(".json")] if parts[2].endswith(".json") else parts[2]
+            name = day + ("-" + q["base"] if "base" in q else "") + ".json"
+            path = os.path.join(DOCROOT, name)
+            if "/" not in name and os.path.isfile(path):
                 with open(path, "rb") as f:
                     return self.send(200, f.read())
+            return self.send(400, json.dumps({"error": True, "status": 400, "message": "not_available",
+                                              "description": "Historical rates for the requested date are not available."}))
         return self.send(404, json.dumps({"error": "not found"}))
 
     def do_body(self):
