@@ -1,6 +1,7 @@
 # furrow: one plain Makefile for every stage.
 #
-#   make              build bin/collector, bin/enrich, bin/es-sink, bin/s3-sink, bin/inspect
+#   make              build bin/collector, bin/enrich, bin/es-sink, bin/s3-sink, bin/inspect,
+#                     bin/pg-sink
 #   make test         unit (Check) + integration tests; ends with "N passed, N failed"
 #   make sanitize     the same tests on an ASan+UBSan build (in build/san)
 #   make check        install what the tests need, then build with -Werror, test, sanitize
@@ -37,7 +38,7 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DFURROW_VERSION=\"$(VERSION)\" $(WARN) $(CF
 ALL_LDFLAGS = $(LDFLAGS) -Wl,--as-needed
 
 STAGES := $(patsubst %/main.c,%,$(wildcard collector/main.c enrich/main.c es-sink/main.c s3-sink/main.c \
-                                          iglu-server/main.c inspect/main.c))
+                                          iglu-server/main.c inspect/main.c pg-sink/main.c))
 
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)

@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "linelog.h"
 #include "linereader.h"
+#include "redact.h"
 
 #define STREAM_LOG_PREFIX      "log:"
 #define STREAM_RETRY_MS        1000    /* a full disk: try again after this long */
@@ -44,16 +45,19 @@ struct stream_source {
 	char                error[256];
 };
 
+/* An error for the caller's buffer; a spec in it keeps no URL credentials. */
 static void
 set_err(char *err, size_t errlen, const char *fmt, ...)
 {
+	char raw[1024];
 	va_list ap;
 
 	if (err == NULL || errlen == 0)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	redact_urls(raw, err, errlen);
 }
 
 static int
@@ -132,13 +136,23 @@ open_log_source(struct stream_source *s, const char *path, const struct stream_s
 	return 0;
 }
 
+/* A stream's name for logs and errors: its spec with any URL credentials masked. */
+static char *
+stream_name(const char *spec)
+{
+	size_t n = strlen(spec) + 8;
+	char *name = malloc(n);
+
+	return name ? redact_urls(spec, name, n) : NULL;
+}
+
 struct stream_source *
 stream_source_open(const char *spec, const struct stream_source_opts *o, char *err, size_t errlen)
 {
 	struct stream_source *s = calloc(1, sizeof(*s));
 	size_t max_line = o->max_line ? o->max_line : 10u << 20;
 
-	if (s == NULL || (s->name = strdup(spec)) == NULL) {
+	if (s == NULL || (s->name = stream_name(spec)) == NULL) {
 		free(s);
 		set_err(err, errlen, "out of memory");
 		return NULL;
@@ -172,6 +186,7 @@ stream_source_open(const char *spec, const struct stream_source_opts *o, char *e
 		s->wake_fd = s->fd;
 	s->lr.fd = s->fd;
 	s->lr.follow = s->is_log;
+	s->lr.one_read = !s->is_log;     /* a pipe: poll, then one read, never block in read */
 	linereader_restart(&s->lr, s->boundary);
 	return s;
 fail:
@@ -236,7 +251,8 @@ stream_source_next(struct stream_source *s, struct stream_rec *rec)
 
 	for (;;) {
 		if (!s->is_log && !linereader_has_line(&s->lr) && !s->lr.eof) {
-			/* do not let read(2) block on a pipe or a terminal */
+			/* do not let read(2) block on a pipe or a terminal (and with one_read, one read
+			 * per poll: never wait in read for the rest of a line) */
 			struct pollfd p = { s->fd, POLLIN, 0 };
 			if (poll(&p, 1, 0) == 0)
 				return STREAM_AGAIN;
@@ -329,6 +345,13 @@ stream_source_read(struct stream_source *s, char *buf, size_t cap, uint64_t *pos
 		errno = EAGAIN;
 		return -1;
 	}
+}
+
+void
+stream_source_finish_record(struct stream_source *s)
+{
+	if (!s->is_log)
+		(void)linereader_finish_line(&s->lr, LINEREADER_TAIL_WAIT_MS);
 }
 
 enum stream_status
@@ -428,7 +451,7 @@ stream_sink_open(const char *spec, int std_fd, char *err, size_t errlen)
 	struct stream_sink *s = calloc(1, sizeof(*s));
 	const char *path = spec;
 
-	if (s == NULL || (s->name = strdup(spec)) == NULL) {
+	if (s == NULL || (s->name = stream_name(spec)) == NULL) {
 		free(s);
 		set_err(err, errlen, "out of memory");
 		return NULL;
