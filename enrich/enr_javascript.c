@@ -553,11 +553,10 @@ def_field(duk_context *ctx, const char *name, duk_c_function get, duk_c_function
 	    DUK_DEFPROP_SET_ENUMERABLE);
 }
 
-static const char JS_WRAPPER[] =
-    "(function (event, params, headers) {\n"
-    "  var result = process(event, params, headers);\n"
-    "  return result == null ? \"[]\" : JSON.stringify(result);\n"
-    "})";
+/* How upstream calls the script (the result through JSON.stringify), used when the result is
+ * not plain data that js_to_json converts directly (a Date, a toJSON method ...). */
+static const char JS_STRINGIFY[] =
+    "(function (result) { return JSON.stringify(result); })";
 
 /* Set up the heap's stash: the event object, params, the wrapper, the drop marker. Runs as a
  * safe call (an out-of-memory error is an error, not a fatal one). Input: the params JSON text
@@ -587,10 +586,18 @@ setup_cb(duk_context *ctx, void *udata)
 	duk_put_prop_string(ctx, -2, "event");
 	duk_push_error_object(ctx, DUK_ERR_ERROR, "JavascriptRejectionException: event dropped");
 	duk_put_prop_string(ctx, -2, "drop");
-	duk_push_string(ctx, "furrow-wrapper");
-	duk_compile_lstring_filename(ctx, DUK_COMPILE_EVAL, JS_WRAPPER, sizeof(JS_WRAPPER) - 1);
+	duk_push_string(ctx, "furrow-stringify");
+	duk_compile_lstring_filename(ctx, DUK_COMPILE_EVAL, JS_STRINGIFY, sizeof(JS_STRINGIFY) - 1);
 	duk_call(ctx, 0);
-	duk_put_prop_string(ctx, -2, "run");
+	duk_put_prop_string(ctx, -2, "stringify");
+	duk_push_object(ctx);
+	duk_get_prototype(ctx, -1);
+	duk_put_prop_string(ctx, -3, "objproto");
+	duk_pop(ctx);
+	duk_push_array(ctx);
+	duk_get_prototype(ctx, -1);
+	duk_put_prop_string(ctx, -3, "arrproto");
+	duk_pop(ctx);
 	duk_pop(ctx);
 	return 0;
 }
@@ -731,6 +738,9 @@ parse_contexts(json_t *arr, json_t *out, char *err, size_t errlen)
 			code = "INVALID_DATA_PAYLOAD";
 		else if (iglu_key_parse(s, &k, &code) < 0)
 			code = code ? code : "INVALID_IGLUURI";
+		else if (json_object_size(it) == 2 &&
+		    strcmp(json_object_iter_key(json_object_iter(it)), "schema") == 0)
+			n = json_incref(it);      /* already {schema, data}, in that order */
 		else
 			n = json_pack("{s:s,s:O}", "schema", s, "data", json_object_get(it, "data"));
 		if (n != NULL) {
@@ -750,6 +760,149 @@ parse_contexts(json_t *arr, json_t *out, char *err, size_t errlen)
 	return bad ? -1 : 0;
 }
 
+/*
+ * The result as JSON.stringify would write it, converted straight into jansson (the common
+ * case: plain objects, arrays, strings, numbers, booleans, null). Anything JSON.stringify
+ * treats specially (toJSON, symbols, objects that are not plain, deeper than enrich reads, more
+ * than JS_RESULT_MAX bytes of JSON, keys jansson refuses) sets fallback and the real
+ * JSON.stringify runs instead, its text checked as before.
+ *
+ * A getter may throw in the middle (a longjmp past these frames): every container is put into
+ * its parent before it is filled, and the root into out, so out alone owns all there is.
+ */
+struct js_conv {
+	json_t *out;        /* [the result], once started */
+	int     fallback;
+	size_t  size;       /* roughly the JSON text's bytes so far */
+};
+
+/* Put v (a new reference, or NULL: out of memory) into parent: an array, or an object at key. */
+static int
+conv_put(json_t *parent, const char *key, size_t kl, json_t *v)
+{
+	if (v == NULL)
+		return -1;
+	if (key == NULL)
+		return json_array_append_new(parent, v);
+	return json_object_setn_new(parent, key, kl, v);
+}
+
+static int
+to_json(duk_context *ctx, duk_idx_t idx, int depth, struct js_conv *c, json_t *parent,
+    const char *key, size_t kl)
+{
+	json_t *o;
+	double d;
+	int arr;
+
+	idx = duk_normalize_index(ctx, idx);
+	if ((c->size += 8 + kl) > JS_RESULT_MAX)
+		return c->fallback = 1, -1;
+	switch (duk_get_type(ctx, idx)) {
+	case DUK_TYPE_NULL:
+		return conv_put(parent, key, kl, json_null());
+	case DUK_TYPE_BOOLEAN:
+		return conv_put(parent, key, kl, json_boolean(duk_get_boolean(ctx, idx)));
+	case DUK_TYPE_NUMBER:
+		d = duk_get_number(ctx, idx);
+		if (!isfinite(d))
+			return conv_put(parent, key, kl, json_null());
+		/* an integral number is written without a fraction by JSON.stringify and read
+		 * back as an integer when it fits jansson's (int64) */
+		if (d == floor(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0)
+			return conv_put(parent, key, kl, json_integer((json_int_t)d));
+		return conv_put(parent, key, kl, json_real(d));
+	case DUK_TYPE_STRING: {
+		duk_size_t len;
+		const char *str;
+		if (duk_is_symbol(ctx, idx))
+			return c->fallback = 1, -1;
+		str = duk_get_lstring(ctx, idx, &len);
+		if ((c->size += len) > JS_RESULT_MAX)
+			return c->fallback = 1, -1;
+		return conv_put(parent, key, kl, jsonw_string_new(str, len));
+	}
+	case DUK_TYPE_OBJECT:
+		break;
+	default:
+		return c->fallback = 1, -1;
+	}
+	if (depth >= ENRICH_MAX_DEPTH || duk_is_function(ctx, idx) ||
+	    duk_has_prop_string(ctx, idx, "toJSON"))
+		return c->fallback = 1, -1;
+	arr = duk_is_array(ctx, idx);
+	duk_push_global_stash(ctx);
+	duk_get_prototype(ctx, idx);
+	duk_get_prop_string(ctx, -2, arr ? "arrproto" : "objproto");
+	if (!duk_strict_equals(ctx, -1, -2)) {
+		duk_pop_3(ctx);
+		return c->fallback = 1, -1;
+	}
+	duk_pop_3(ctx);
+	o = arr ? json_array() : json_object();
+	if (o == NULL || conv_put(parent, key, kl, json_incref(o)) != 0) {
+		json_decref(o);
+		return c->fallback = 1, -1;
+	}
+	json_decref(o);         /* parent holds it */
+	if (arr) {
+		duk_size_t i, n = duk_get_length(ctx, idx);
+		for (i = 0; i < n; i++) {
+			int r;
+			duk_get_prop_index(ctx, idx, (duk_uarridx_t)i);
+			if (duk_is_undefined(ctx, -1) || duk_is_function(ctx, -1))
+				r = conv_put(o, NULL, 0, json_null());
+			else
+				r = to_json(ctx, -1, depth + 1, c, o, NULL, 0);
+			duk_pop(ctx);
+			if (r != 0)
+				return c->fallback = 1, -1;
+		}
+		return 0;
+	}
+	duk_enum(ctx, idx, DUK_ENUM_OWN_PROPERTIES_ONLY | DUK_ENUM_SORT_ARRAY_INDICES);
+	while (duk_next(ctx, -1, 1)) {
+		if (!duk_is_undefined(ctx, -1) && !duk_is_function(ctx, -1) &&
+		    !duk_is_symbol(ctx, -1)) {
+			duk_size_t l;
+			const char *k = duk_get_lstring(ctx, -2, &l);
+			if (to_json(ctx, -1, depth + 1, c, o, k, l) != 0) {
+				duk_pop_3(ctx);
+				return c->fallback = 1, -1;
+			}
+		}
+		duk_pop_2(ctx);
+	}
+	duk_pop(ctx);
+	return 0;
+}
+
+/* Safe call: the value on top of the stack into conv->out[0] (a getter may throw). A safe call
+ * runs in its caller's activation: the argument is at -1, not at 0. */
+static duk_ret_t
+to_json_cb(duk_context *ctx, void *udata)
+{
+	struct js_conv *c = udata;
+
+	if ((c->out = json_array()) == NULL)
+		c->fallback = 1;
+	else
+		to_json(ctx, -1, 0, c, c->out, NULL, 0);
+	return 0;
+}
+
+/* Safe call: JSON.stringify of the value on top of the stack (the fallback). */
+static duk_ret_t
+stringify_cb(duk_context *ctx, void *udata)
+{
+	(void)udata;
+	duk_push_global_stash(ctx);
+	duk_get_prop_string(ctx, -1, "stringify");
+	duk_dup(ctx, -3);
+	duk_call(ctx, 1);
+	return 1;
+}
+
 static int
 js_apply(void *state, struct enrich_event *ev, json_t *failures)
 {
@@ -766,7 +919,7 @@ js_apply(void *state, struct enrich_event *ev, json_t *failures)
 	js->ev = ev;
 	js->erase = 0;
 	duk_push_global_stash(ctx);
-	duk_get_prop_string(ctx, -1, "run");
+	duk_get_global_string(ctx, "process");
 	duk_get_prop_string(ctx, -2, "event");
 	duk_get_prop_string(ctx, -3, "params");
 	duk_push_array(ctx);
@@ -786,9 +939,9 @@ js_apply(void *state, struct enrich_event *ev, json_t *failures)
 	}
 	js_arm(js);
 	rc = duk_pcall(ctx, 3);
-	js->deadline_ns = 0;
 	if (rc != DUK_EXEC_SUCCESS) {
 		int dropped;
+		js->deadline_ns = 0;
 		duk_get_prop_string(ctx, -2, "drop");
 		dropped = !js->timed_out && duk_strict_equals(ctx, -1, -2);
 		duk_pop(ctx);
@@ -803,28 +956,71 @@ js_apply(void *state, struct enrich_event *ev, json_t *failures)
 		snprintf(msg, sizeof(msg), "Error during execution of JavaScript function: [%s]", perr);
 		return js_failure(js, failures, msg);
 	}
-	rs = duk_is_string(ctx, -1) ? duk_get_lstring(ctx, -1, &rlen) : "undefined";
-	if (!duk_is_string(ctx, -1))
-		rlen = strlen(rs);
-	js->ev = NULL;
-	if (rlen > JS_RESULT_MAX) {
-		duk_pop_2(ctx);
-		snprintf(msg, sizeof(msg), "Could not parse output JSON of Javascript function. "
-		    "Error: [larger than %zu bytes]", JS_RESULT_MAX);
-		return js_failure(js, failures, msg);
+	/* the result: null or undefined is no context; plain data converts directly; anything
+	 * else goes through JSON.stringify, as upstream's does (still within the budget) */
+	if (duk_is_null_or_undefined(ctx, -1)) {
+		res = json_array();
+	} else {
+		struct js_conv conv = { NULL, 0, 0 };
+		/* stack: stash, result; each safe call takes a copy of the result and leaves one value
+		 * in its place, so the stack is stash, result-or-text-or-error after either */
+		duk_dup_top(ctx);
+		rc = duk_safe_call(ctx, to_json_cb, &conv, 1, 1);
+		if (rc != DUK_EXEC_SUCCESS)
+			duk_remove(ctx, -2);            /* stash, error */
+		else
+			duk_pop(ctx);                   /* stash, result */
+		res = conv.out ? json_incref(json_array_get(conv.out, 0)) : NULL;
+		json_decref(conv.out);
+		if (rc == DUK_EXEC_SUCCESS && (conv.fallback || res == NULL)) {
+			json_decref(res);
+			res = NULL;
+			rc = duk_safe_call(ctx, stringify_cb, NULL, 1, 1);
+		}
+		if (rc != DUK_EXEC_SUCCESS) {
+			json_decref(res);
+			js->deadline_ns = 0;
+			js_error_text(js, -1, perr, sizeof(perr));
+			duk_pop_2(ctx);
+			js->ev = NULL;
+			snprintf(msg, sizeof(msg), "Error during execution of JavaScript function: [%s]",
+			    perr);
+			return js_failure(js, failures, msg);
+		}
+		if (res == NULL) {
+			/* JSON.stringify's text: a string, or undefined (a function, a symbol) */
+			rs = duk_is_string(ctx, -1) ? duk_get_lstring(ctx, -1, &rlen) : "undefined";
+			if (!duk_is_string(ctx, -1))
+				rlen = strlen(rs);
+			if (rlen > JS_RESULT_MAX) {
+				js->deadline_ns = 0;
+				duk_pop_2(ctx);
+				js->ev = NULL;
+				snprintf(msg, sizeof(msg), "Could not parse output JSON of Javascript "
+				    "function. Error: [larger than %zu bytes]", JS_RESULT_MAX);
+				return js_failure(js, failures, msg);
+			}
+			if (conv_json_depth(rs, rlen, ENRICH_MAX_DEPTH) > ENRICH_MAX_DEPTH) {
+				js->deadline_ns = 0;
+				duk_pop_2(ctx);
+				js->ev = NULL;
+				return js_failure(js, failures, "Could not parse output JSON of Javascript "
+				    "function. Error: [invalid json: maximum allowed JSON depth exceeded]");
+			}
+			res = json_loadb(rs, rlen, JSON_DECODE_ANY, &jerr);
+			if (res == NULL) {
+				js->deadline_ns = 0;
+				duk_pop_2(ctx);
+				js->ev = NULL;
+				snprintf(msg, sizeof(msg), "Could not parse output JSON of Javascript "
+				    "function. Error: [%s]", jerr.text);
+				return js_failure(js, failures, msg);
+			}
+		}
 	}
-	if (conv_json_depth(rs, rlen, ENRICH_MAX_DEPTH) > ENRICH_MAX_DEPTH) {
-		duk_pop_2(ctx);
-		return js_failure(js, failures, "Could not parse output JSON of Javascript function. "
-		    "Error: [invalid json: maximum allowed JSON depth exceeded]");
-	}
-	res = json_loadb(rs, rlen, JSON_DECODE_ANY, &jerr);
+	js->deadline_ns = 0;
 	duk_pop_2(ctx);
-	if (res == NULL) {
-		snprintf(msg, sizeof(msg), "Could not parse output JSON of Javascript function. "
-		    "Error: [%s]", jerr.text);
-		return js_failure(js, failures, msg);
-	}
+	js->ev = NULL;
 	list = json_array();
 	if (parse_contexts(res, list, msg, sizeof(msg)) < 0) {
 		json_decref(res);

@@ -437,6 +437,67 @@ END_TEST
 
 /* A runaway script is a bad row, within the time budget, and the next event runs normally;
  * so is one that exhausts the memory budget. */
+/* The result is converted into JSON directly when it is plain data, through JSON.stringify
+ * otherwise (upstream always stringifies). Each value here is returned twice: once plainly,
+ * once in an array whose (non-callable) toJSON sends it through JSON.stringify; the contexts
+ * must be the same text, member order included. */
+static char *
+derived_text_via(const char *data, int stringify)
+{
+	char script[4096], *text;
+	struct fixture f;
+	struct enrich_event *ev = tev_new();
+	json_t *fail;
+
+	snprintf(script, sizeof(script), "function process(event) {\n"
+	    "  var r = [ { schema: 'iglu:com.acme/x/jsonschema/1-0-0', data: %s } ];\n"
+	    "  %s\n  return r;\n}\n", data, stringify ? "r.toJSON = null;" : "");
+	f = load(script, NULL);
+	ck_assert_int_eq(run(&f, ev, &fail), 0);
+	ck_assert_int_eq(json_array_size(fail), 0);
+	ck_assert_int_eq(json_array_size(ev->derived), 1);
+	text = json_dumps(json_array_get(ev->derived, 0), JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(fail);
+	tev_free(ev);
+	unload(&f);
+	return text;
+}
+
+START_TEST(result_conversion_matches_stringify)
+{
+	static const char *const data[] = {
+		"{ b: 1, a: 'x', '1': 3, '0': [1, , undefined, function () {}, null, true, 1.5, -0, "
+		    "1e21, 0.1, NaN, Infinity, -7], s: '\\u00e9\"\\\\\\n\\u0001', n: { d: { x: [ {}, [] ] } }, "
+		    "u: undefined, f: function () {} }",
+		"{ d: new Date(0), e: { toJSON: function () { return 'T' } } }",
+		"{ sym: Symbol('x'), arr: [ Symbol('y') ] }",
+		"(function () { var o = Object.create(null); o.k = 1; return { o: o }; })()",
+		"{ get g() { return 5 }, big: 9007199254740993, neg: -9007199254740991 }",
+		"(function () { var o = { a: 1 }; Object.defineProperty(o, 'hidden', { value: 2 }); return o; })()",
+		"'just a string'",
+		"[ 1, 'two', { three: 3 } ]",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(data) / sizeof(data[0]); i++) {
+		char *direct = derived_text_via(data[i], 0), *via = derived_text_via(data[i], 1);
+		ck_assert_msg(strcmp(direct, via) == 0, "%s:\n direct %s\n stringify %s", data[i],
+		    direct, via);
+		free(direct);
+		free(via);
+	}
+	/* a throwing getter in the result is the script's error; a result too large for enrich
+	 * is refused before it is parsed */
+	expect_failure("function process(event) { return [ { schema: 'iglu:com.acme/x/jsonschema/1-0-0', "
+	    "data: { get g() { throw new Error('in a getter') } } } ] }",
+	    "Error during execution of JavaScript function: [Error: in a getter");
+	expect_failure("function process(event) { var s = new Array(1 << 16).join('x'), a = []; "
+	    "for (var i = 0; i < 80; i++) a.push(s); return [ { schema: 'iglu:com.acme/x/jsonschema/1-0-0', "
+	    "data: a } ] }",
+	    "Could not parse output JSON of Javascript function. Error: [larger than 4194304 bytes]");
+}
+END_TEST
+
 START_TEST(budgets)
 {
 	struct fixture f = load(
@@ -523,6 +584,7 @@ main(void)
 	tcase_add_test(tc, unstruct_and_contexts_round_trip);
 	tcase_add_test(tc, pii_setter);
 	tcase_add_test(tc, documentation_examples);
+	tcase_add_test(tc, result_conversion_matches_stringify);
 	tcase_add_test(tc, budgets);
 	tcase_add_test(tc, several_scripts);
 	suite_add_tcase(s, tc);
