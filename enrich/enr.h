@@ -97,6 +97,9 @@ const char *enr_header_at(const struct enrich_event *ev, size_t i, size_t *len);
 struct enr_cache;
 struct enr_cache *enr_cache_new(long size, long ttl_s);
 void enr_cache_free(struct enr_cache *c);
+/* The caches' clock in seconds: the monotonic one (timefmt_mono_ms), so that a TTL does not
+ * jump with the wall clock. */
+int64_t enr_cache_now_s(void);
 /* 1 when key holds a fresh outcome at now_s: *value (a new reference) or *error (valid until
  * the next call); 0 when absent or stale, to be looked up again and stored with
  * enr_cache_put. */

@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "buf.h"
 #include "enr.h"
@@ -491,15 +490,6 @@ call_api(struct api *a, const char *url, const struct buf *body, char *err, size
 	return j;
 }
 
-static int64_t
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec;
-}
-
 /* JsonOutput.extract + describeJson: the context for one output, or NULL with err. */
 static json_t *
 extract(const struct api_output *o, json_t *answer, char *err, size_t errlen)
@@ -574,9 +564,9 @@ api_apply(void *state, struct enrich_event *ev, json_t *failures)
 		json_t *ctx;
 		if (answer == NULL) {
 			const char *e = NULL;
-			if (enr_cache_get(a->cache, key.data, now_s(), &answer, &e) == 0) {
+			if (enr_cache_get(a->cache, key.data, enr_cache_now_s(), &answer, &e) == 0) {
 				json_t *fresh = call_api(a, url.data, &body, err, sizeof(err));
-				answer = enr_cache_put(a->cache, key.data, now_s(), fresh, fresh ? NULL : err,
+				answer = enr_cache_put(a->cache, key.data, enr_cache_now_s(), fresh, fresh ? NULL : err,
 				    &cerr);
 				e = answer ? NULL : cerr;
 			}

@@ -11,6 +11,7 @@
 
 #include "enr.h"
 #include "fnv.h"
+#include "timefmt.h"
 
 struct cache_ent {
 	char   *key;
@@ -183,4 +184,10 @@ enr_cache_put(struct enr_cache *c, const char *key, int64_t now_s, json_t *value
 		return json_incref(e->value);
 	*out_error = e->error ? e->error : "out of memory";
 	return NULL;
+}
+
+int64_t
+enr_cache_now_s(void)
+{
+	return timefmt_mono_ms() / 1000;
 }

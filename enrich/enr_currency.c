@@ -38,6 +38,7 @@
 
 #include "buf.h"
 #include "enr.h"
+#include "flagval.h"
 #include "jnum.h"
 #include "timefmt.h"
 
@@ -552,8 +553,9 @@ cur_load(const struct enr_ctx *ctx, char *err, size_t errlen)
 		cur_free(c);
 		return NULL;
 	}
-	if (strncmp(c->url, "http://", 7) && strncmp(c->url, "https://", 8)) {
-		snprintf(err, errlen, "FURROW_OER_URL: an http:// or https:// URL is required");
+	/* the environment's URL checked as a flag's would be (common/flagval) */
+	if (env && *env && flagval_http_url("FURROW_OER_URL", env, FLAGVAL_PATH_MAX, err,
+	    errlen) == -1) {
 		cur_free(c);
 		return NULL;
 	}

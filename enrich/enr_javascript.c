@@ -34,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base64.h"
 #include "buf.h"
@@ -44,6 +43,7 @@
 #include "iglu.h"
 #include "jnum.h"
 #include "jsonw.h"
+#include "timefmt.h"
 #include "utf8.h"
 
 #define JS_TIME_BUDGET_MS   1000                  /* per call of process (and at startup) */
@@ -52,8 +52,6 @@
 #define JS_RESULT_MAX       ((size_t)4 << 20)     /* JSON text process may return */
 #define JS_FILENAME         "<eval>"
 #define JS_IDENTIFIER       "Javascript enrichment"
-#define JS_CONTEXTS_OUT     "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1"
-#define JS_UNSTRUCT_OUT     "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0"
 
 /* Columns that are not plain bean properties: upstream keeps them as parsed JSON. */
 #define JS_SPECIAL_COL(c) ((c) == COL_CONTEXTS || (c) == COL_UNSTRUCT_EVENT || \
@@ -64,7 +62,7 @@ struct js {
 	char                *schema_uri;
 	size_t               mem_used;
 	int                  mem_exceeded;
-	int64_t              deadline_ns;   /* 0: no call running */
+	int64_t              deadline_ms;   /* 0: no call running */
 	int                  timed_out;
 	struct enrich_event *ev;            /* the event process is looking at */
 	int                  erase;         /* eraseDerived_contexts() */
@@ -141,15 +139,6 @@ js_fatal(void *udata, const char *msg)
 	abort();
 }
 
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Duktape's execution-timeout hook (duk_config.h, see the Makefile): called every few hundred
  * thousand bytecode instructions with the heap's udata; non-zero makes Duktape throw a
  * RangeError, again and again until the call has unwound, so a script's catch cannot hold it. */
@@ -160,9 +149,9 @@ enr_js_timeout_check(void *udata)
 {
 	struct js *js = udata;
 
-	if (js == NULL || js->deadline_ns == 0)
+	if (js == NULL || js->deadline_ms == 0)
 		return 0;
-	if (js->timed_out || now_ns() >= js->deadline_ns)
+	if (js->timed_out || timefmt_mono_ms() >= js->deadline_ms)
 		return js->timed_out = 1;
 	return 0;
 }
@@ -170,7 +159,7 @@ enr_js_timeout_check(void *udata)
 static void
 js_arm(struct js *js)
 {
-	js->deadline_ns = now_ns() + (int64_t)JS_TIME_BUDGET_MS * 1000000;
+	js->deadline_ms = timefmt_mono_ms() + JS_TIME_BUDGET_MS;
 	js->timed_out = 0;
 	js->mem_exceeded = 0;
 }
@@ -370,14 +359,14 @@ get_unstruct_cb(duk_context *ctx)
 static duk_ret_t
 get_derived_cb(duk_context *ctx)
 {
-	push_wrapped(ctx, JS_CONTEXTS_OUT, js_of(ctx)->ev->derived);
+	push_wrapped(ctx, ENRICH_CONTEXTS_SCHEMA, js_of(ctx)->ev->derived);
 	return 1;
 }
 
 static duk_ret_t
 get_pii_cb(duk_context *ctx)
 {
-	push_wrapped(ctx, JS_UNSTRUCT_OUT, js_of(ctx)->ev->pii);
+	push_wrapped(ctx, ENRICH_UNSTRUCT_SCHEMA, js_of(ctx)->ev->pii);
 	return 1;
 }
 
@@ -455,7 +444,7 @@ set_contexts_cb(duk_context *ctx)
 		ev->contexts_updated = 1;
 	json_decref(ev->contexts);
 	ev->contexts = list;
-	rewrite_col(ev, COL_CONTEXTS, JS_CONTEXTS_OUT, list);
+	rewrite_col(ev, COL_CONTEXTS, ENRICH_CONTEXTS_SCHEMA, list);
 	return 0;
 }
 
@@ -491,7 +480,7 @@ set_unstruct_cb(duk_context *ctx)
 	}
 	json_decref(ev->unstruct);
 	ev->unstruct = inner;
-	rewrite_col(ev, COL_UNSTRUCT_EVENT, JS_UNSTRUCT_OUT, inner);
+	rewrite_col(ev, COL_UNSTRUCT_EVENT, ENRICH_UNSTRUCT_SCHEMA, inner);
 	return 0;
 }
 
@@ -674,7 +663,7 @@ js_load(const struct enr_ctx *ctx, char *err, size_t errlen)
 		goto fail;
 	}
 	duk_pop(js->ctx);
-	js->deadline_ns = 0;
+	js->deadline_ms = 0;
 	duk_get_global_string(js->ctx, "process");
 	if (!duk_is_function(js->ctx, -1)) {
 		snprintf(err, errlen, "Error compiling JavaScript function: [the script defines no "
@@ -941,7 +930,7 @@ js_apply(void *state, struct enrich_event *ev, json_t *failures)
 	rc = duk_pcall(ctx, 3);
 	if (rc != DUK_EXEC_SUCCESS) {
 		int dropped;
-		js->deadline_ns = 0;
+		js->deadline_ms = 0;
 		duk_get_prop_string(ctx, -2, "drop");
 		dropped = !js->timed_out && duk_strict_equals(ctx, -1, -2);
 		duk_pop(ctx);
@@ -979,7 +968,7 @@ js_apply(void *state, struct enrich_event *ev, json_t *failures)
 		}
 		if (rc != DUK_EXEC_SUCCESS) {
 			json_decref(res);
-			js->deadline_ns = 0;
+			js->deadline_ms = 0;
 			js_error_text(js, -1, perr, sizeof(perr));
 			duk_pop_2(ctx);
 			js->ev = NULL;
@@ -993,7 +982,7 @@ js_apply(void *state, struct enrich_event *ev, json_t *failures)
 			if (!duk_is_string(ctx, -1))
 				rlen = strlen(rs);
 			if (rlen > JS_RESULT_MAX) {
-				js->deadline_ns = 0;
+				js->deadline_ms = 0;
 				duk_pop_2(ctx);
 				js->ev = NULL;
 				snprintf(msg, sizeof(msg), "Could not parse output JSON of Javascript "
@@ -1001,7 +990,7 @@ js_apply(void *state, struct enrich_event *ev, json_t *failures)
 				return js_failure(js, failures, msg);
 			}
 			if (conv_json_depth(rs, rlen, ENRICH_MAX_DEPTH) > ENRICH_MAX_DEPTH) {
-				js->deadline_ns = 0;
+				js->deadline_ms = 0;
 				duk_pop_2(ctx);
 				js->ev = NULL;
 				return js_failure(js, failures, "Could not parse output JSON of Javascript "
@@ -1009,7 +998,7 @@ js_apply(void *state, struct enrich_event *ev, json_t *failures)
 			}
 			res = json_loadb(rs, rlen, JSON_DECODE_ANY, &jerr);
 			if (res == NULL) {
-				js->deadline_ns = 0;
+				js->deadline_ms = 0;
 				duk_pop_2(ctx);
 				js->ev = NULL;
 				snprintf(msg, sizeof(msg), "Could not parse output JSON of Javascript "
@@ -1018,7 +1007,7 @@ js_apply(void *state, struct enrich_event *ev, json_t *failures)
 			}
 		}
 	}
-	js->deadline_ns = 0;
+	js->deadline_ms = 0;
 	duk_pop_2(ctx);
 	js->ev = NULL;
 	list = json_array();

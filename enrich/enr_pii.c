@@ -30,8 +30,6 @@
 #include "jsonw.h"
 
 #define PII_PATH_MAX_STEPS 32
-#define PII_CONTEXTS_OUT "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1"
-#define PII_UNSTRUCT_OUT "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0"
 #define PII_TRANSFORMATION "iglu:com.snowplowanalytics.snowplow/pii_transformation/jsonschema/1-0-0"
 
 /* pii_enrichment_config's "pojo" field names, in the schema's order. */
@@ -511,7 +509,7 @@ pii_apply(void *state, struct enrich_event *ev, json_t *failures)
 	}
 	if (ev->contexts && apply_entities(p, PII_CONTEXTS, ev->contexts, ctx_rec) &&
 	    json_array_size(ev->contexts) > 0)
-		rewrite_column(ev, COL_CONTEXTS, PII_CONTEXTS_OUT, ev->contexts);
+		rewrite_column(ev, COL_CONTEXTS, ENRICH_CONTEXTS_SCHEMA, ev->contexts);
 	if (ev->derived)
 		apply_entities(p, PII_DERIVED, ev->derived, der_rec);
 	if (ev->unstruct) {
@@ -524,7 +522,7 @@ pii_apply(void *state, struct enrich_event *ev, json_t *failures)
 				walk(p, &p->json[k], 0, json_object_get(ev->unstruct, "data"), &changed, &r);
 			}
 		if (changed)
-			rewrite_column(ev, COL_UNSTRUCT_EVENT, PII_UNSTRUCT_OUT, ev->unstruct);
+			rewrite_column(ev, COL_UNSTRUCT_EVENT, ENRICH_UNSTRUCT_SCHEMA, ev->unstruct);
 	}
 	if (p->emit_event) {
 		/* upstream's order: pojo, unstruct_event, contexts, derived_contexts */

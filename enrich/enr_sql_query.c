@@ -31,7 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "buf.h"
 #include "conv.h"
@@ -40,6 +39,7 @@
 #include "jnum.h"
 #include "jsonpath.h"
 #include "jsonw.h"
+#include "timefmt.h"
 
 #define SQL_IDENTIFIER       "sql-query"
 #define SQL_MAX_PLACEHOLDERS 64
@@ -667,15 +667,6 @@ fail:
 
 /* ---- the database ---- */
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 quiet_notices(void *arg, const char *msg)
 {
@@ -695,7 +686,7 @@ pq_message(const char *m, char *out, size_t outlen)
 static int
 sql_connect(struct sql *s, char *err, size_t errlen)
 {
-	int64_t now = mono_ms();
+	int64_t now = timefmt_mono_ms();
 
 	if (s->conn && PQstatus(s->conn) == CONNECTION_OK)
 		return 0;
@@ -783,15 +774,6 @@ sql_run(struct sql *s, struct sql_value *v, char *err, size_t errlen, int *broke
 	return NULL;
 }
 
-static int64_t
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec;
-}
-
 static int
 sql_fail(struct sql *s, json_t *failures, const char *first, const char *second)
 {
@@ -847,7 +829,7 @@ sql_apply(void *state, struct enrich_event *ev, json_t *failures)
 		buf_printf(&key, "%u:%s%c", v[i].oid, v[i].text.data ? v[i].text.data : "", 0x1f);
 	if (key.data == NULL)
 		buf_append(&key, "", 0);
-	if (enr_cache_get(s->cache, key.data ? key.data : "", now_s(), &answer, &e) == 0) {
+	if (enr_cache_get(s->cache, key.data ? key.data : "", enr_cache_now_s(), &answer, &e) == 0) {
 		json_t *fresh = NULL;
 		PGresult *r;
 		int broken;
@@ -860,7 +842,7 @@ sql_apply(void *state, struct enrich_event *ev, json_t *failures)
 			fresh = envelope(s, r, err, sizeof(err));
 			PQclear(r);
 		}
-		answer = enr_cache_put(s->cache, key.data ? key.data : "", now_s(), fresh,
+		answer = enr_cache_put(s->cache, key.data ? key.data : "", enr_cache_now_s(), fresh,
 		    fresh ? NULL : err, &e);
 	}
 	if (answer == NULL) {

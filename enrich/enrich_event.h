@@ -15,6 +15,11 @@
 #include "event.h"
 #include "thrift.h"
 
+/* The wrappers of the contexts/derived_contexts and unstruct_event columns (enriched-event.md
+ * §8): the core writes them, an enrichment that changes an entity writes its column again. */
+#define ENRICH_CONTEXTS_SCHEMA "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1"
+#define ENRICH_UNSTRUCT_SCHEMA "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0"
+
 /* One tracker parameter after query-string/body merging (tracker-protocol.md §3, §6). */
 struct raw_param {
 	char *name;

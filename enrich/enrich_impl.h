@@ -32,8 +32,8 @@
 #define CRIT_UNSTRUCT     "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-*"
 #define CRIT_THRIFT       "iglu:com.snowplowanalytics.snowplow/CollectorPayload/thrift/1-0-*"
 #define ATOMIC_SCHEMA     "iglu:com.snowplowanalytics.snowplow/atomic/jsonschema/1-0-0"
-#define CONTEXTS_OUT      "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1"
-#define UNSTRUCT_OUT      "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0"
+#define CONTEXTS_OUT      ENRICH_CONTEXTS_SCHEMA
+#define UNSTRUCT_OUT      ENRICH_UNSTRUCT_SCHEMA
 #define URI_REDIRECT      "iglu:com.snowplowanalytics.snowplow/uri_redirect/jsonschema/1-0-0"
 #define CONTEXTS_100      "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0"
 #define VALIDATION_INFO   "iglu:com.snowplowanalytics.iglu/validation_info/jsonschema/1-0-0"

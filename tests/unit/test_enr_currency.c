@@ -263,6 +263,13 @@ START_TEST(service_unreachable_and_configuration)
 	unlink(strcat(strcat(strcpy(err, dir), "/"), "cur.json"));
 	ck_assert_ptr_null(tload_one(dir, "cur.json", conf("XYZ", "DEVELOPER", "k"), err, sizeof(err)));
 	ck_assert_str_eq(err + strlen(err) - strlen("Unknown currency 'XYZ'"), "Unknown currency 'XYZ'");
+	/* the endpoint's URL is checked as a flag's: http(s), no blanks */
+	unlink(strcat(strcat(strcpy(err, dir), "/"), "cur.json"));
+	setenv("FURROW_OER_URL", "ftp://127.0.0.1/api", 1);
+	ck_assert_ptr_null(tload_one(dir, "cur.json", conf("EUR", "DEVELOPER", "k"), err, sizeof(err)));
+	ck_assert_msg(strstr(err, "FURROW_OER_URL: expected an http:// or https:// URL, not "
+	    "'ftp://127.0.0.1/api'") != NULL, "%s", err);
+	setenv("FURROW_OER_URL", "http://127.0.0.1:1/api", 1);
 	json_decref(fail);
 	tev_free(ev);
 	tdir_rm(dir);
