@@ -25,6 +25,7 @@
  */
 #include <ctype.h>
 #include <curl/curl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,9 +50,23 @@ struct api_input {
 	struct jsonpath      *path;
 };
 
+/*
+ * Contexts already extracted from an answer, by the answer's pointer. A cached answer is one
+ * json_t, shared and never modified, and the memo holds a reference to it, so the same pointer
+ * is the same content: the same context comes out, and handing out the same entity lets
+ * enrich's phase 3 skip validating and writing it again (enrich_impl.h's dcache).
+ */
+#define API_MEMO_SLOTS 64
+
+struct api_memo {
+	json_t *answer;
+	json_t *ctx;
+};
+
 struct api_output {
 	char            *schema;
 	struct jsonpath *path;
+	struct api_memo  memo[API_MEMO_SLOTS];
 };
 
 struct api {
@@ -82,8 +97,13 @@ api_free(void *state)
 		jsonpath_free(a->in[i].path);
 	}
 	for (i = 0; i < a->n_out; i++) {
+		size_t m;
 		free(a->out[i].schema);
 		jsonpath_free(a->out[i].path);
+		for (m = 0; m < API_MEMO_SLOTS; m++) {
+			json_decref(a->out[i].memo[m].answer);
+			json_decref(a->out[i].memo[m].ctx);
+		}
 	}
 	free(a->in);
 	free(a->out);
@@ -521,6 +541,24 @@ extract(const struct api_output *o, json_t *answer, char *err, size_t errlen)
 	return ctx;
 }
 
+/* extract, through the output's memo. A new reference, or NULL with err (not memoised). */
+static json_t *
+extract_memo(struct api_output *o, json_t *answer, char *err, size_t errlen)
+{
+	struct api_memo *m = &o->memo[((uintptr_t)answer >> 4) % API_MEMO_SLOTS];
+	json_t *ctx;
+
+	if (m->answer == answer && m->ctx != NULL)
+		return json_incref(m->ctx);
+	if ((ctx = extract(o, answer, err, errlen)) == NULL)
+		return NULL;
+	json_decref(m->answer);
+	json_decref(m->ctx);
+	m->answer = json_incref(answer);
+	m->ctx = json_incref(ctx);
+	return ctx;
+}
+
 static int
 api_apply(void *state, struct enrich_event *ev, json_t *failures)
 {
@@ -580,7 +618,7 @@ api_apply(void *state, struct enrich_event *ev, json_t *failures)
 				break;
 			}
 		}
-		if ((ctx = extract(&a->out[i], answer, err, sizeof(err))) == NULL) {
+		if ((ctx = extract_memo(&a->out[i], answer, err, sizeof(err))) == NULL) {
 			nfail++;
 			if (!a->ignore_on_error)
 				enr_add_failure(failures, a->schema_uri, API_IDENTIFIER,

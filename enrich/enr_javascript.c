@@ -543,7 +543,7 @@ def_field(duk_context *ctx, const char *name, duk_c_function get, duk_c_function
 }
 
 /* How upstream calls the script (the result through JSON.stringify), used when the result is
- * not plain data that js_to_json converts directly (a Date, a toJSON method ...). */
+ * not plain data that to_json converts directly (a Date, a toJSON method ...). */
 static const char JS_STRINGIFY[] =
     "(function (result) { return JSON.stringify(result); })";
 

@@ -209,16 +209,27 @@ START_TEST(cache_hits_and_ttl)
 {
 	struct fixture f = load(conf("GET", "/user/{{uid}}", 2000, USER_INPUTS, RECORD_OUT, 10, 1, NULL));
 	struct fixture nocache = load(conf("GET", "/user/{{uid}}", 2000, USER_INPUTS, RECORD_OUT, 0, 60, NULL));
+	json_t *first[2] = { NULL, NULL };
 	int i;
 
 	for (i = 0; i < 5; i++) {
 		struct enrich_event *ev = event(i % 2 ? "c-1" : "c-2", "x");
-		json_t *fail;
+		json_t *fail, *e;
 		ck_assert_int_eq(run(&f, ev, &fail), 0);
 		ck_assert_int_eq(json_array_size(ev->derived), 1);
+		/* a cached answer gives its context again: the same entity, the right user's */
+		e = json_array_get(ev->derived, 0);
+		ck_assert_str_eq(json_string_value(json_object_get(json_object_get(e, "data"), "id")),
+		    i % 2 ? "c-1" : "c-2");
+		if (first[i % 2] == NULL)
+			first[i % 2] = json_incref(e);
+		else
+			ck_assert_ptr_eq(e, first[i % 2]);
 		json_decref(fail);
 		tev_free(ev);
 	}
+	json_decref(first[0]);
+	json_decref(first[1]);
 	ck_assert_int_eq(hits("/user/c-1"), 1);
 	ck_assert_int_eq(hits("/user/c-2"), 1);
 	sleep(3);                                     /* past the 1 s TTL */
