@@ -370,18 +370,26 @@ get_pii_cb(duk_context *ctx)
 	return 1;
 }
 
-/* A self-describing JSON {schema: a valid Iglu URI, data: anything} as a new {schema, data}
- * object (other members dropped, as upstream's SelfDescribingData), or NULL. */
+/* 1 when j is a self-describing JSON: {schema: a valid Iglu URI, data: anything}. */
+static int
+sdj_valid(const json_t *j)
+{
+	const char *s = json_string_value(json_object_get(j, "schema"));
+	struct iglu_key k;
+
+	return json_is_object(j) && s != NULL && json_object_get(j, "data") != NULL &&
+	    iglu_key_parse(s, &k, NULL) >= 0;
+}
+
+/* A self-describing JSON as a new {schema, data} object (other members dropped, as upstream's
+ * SelfDescribingData), or NULL. */
 static json_t *
 sdj_normalize(const json_t *j)
 {
-	const char *s = json_string_value(json_object_get(j, "schema"));
-	json_t *data = json_object_get(j, "data");
-	struct iglu_key k;
-
-	if (!json_is_object(j) || s == NULL || data == NULL || iglu_key_parse(s, &k, NULL) < 0)
+	if (!sdj_valid(j))
 		return NULL;
-	return json_pack("{s:s,s:O}", "schema", s, "data", data);
+	return json_pack("{s:O,s:O}", "schema", json_object_get(j, "schema"), "data",
+	    json_object_get(j, "data"));
 }
 
 /* The argument as JSON text parsed, or NULL. */
@@ -423,7 +431,7 @@ set_contexts_cb(duk_context *ctx)
 		j = arg_json(ctx);
 		it = json_object_get(j, "data");
 		list = json_array();
-		if (sdj_normalize(j) == NULL || !json_is_array(it)) {
+		if (!sdj_valid(j) || !json_is_array(it)) {
 			json_decref(j);
 			json_decref(list);
 			return js_throw(ctx, "java.lang.IllegalArgumentException: invalid contexts json");
@@ -456,7 +464,7 @@ inner_sdj(duk_context *ctx, const char *what)
 	json_t *j = arg_json(ctx), *inner = NULL;
 	char msg[96];
 
-	if (sdj_normalize(j) != NULL)   /* the wrapper is checked only as a self-describing JSON */
+	if (sdj_valid(j))               /* the wrapper is checked only as a self-describing JSON */
 		inner = sdj_normalize(json_object_get(j, "data"));
 	json_decref(j);
 	if (inner == NULL) {

@@ -573,7 +573,7 @@ main(void)
 	SRunner *sr;
 	int nf;
 
-	tcase_set_timeout(tc, 60);
+	tcase_set_timeout(tc, 300);     /* a hang guard: budgets is slow on a loaded machine */
 	tcase_add_test(tc, compile_errors_refused_at_startup);
 	tcase_add_test(tc, return_shapes);
 	tcase_add_test(tc, getters_setters_and_contexts);
