@@ -38,7 +38,8 @@ log_counts(const struct enrich *e)
 {
 	const struct enrich_counts *c = enrich_counts(e);
 
-	log_info("lines %llu, empty %llu, good %llu, bad %llu", c->lines, c->empty, c->good, c->bad);
+	log_info("lines %llu, empty %llu, good %llu, bad %llu, dropped %llu, pii %llu", c->lines,
+	    c->empty, c->good, c->bad, c->dropped, c->pii);
 }
 
 static int
@@ -89,11 +90,11 @@ static int
 hand_on(struct loop_state *st)
 {
 	struct enrich_loop *l = st->l;
-	struct stream_sink *sinks[2] = { l->good, l->bad };
+	struct stream_sink *sinks[3] = { l->good, l->bad, l->pii };
 	char err[512];
 	int i;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3 && sinks[i] != NULL; i++) {
 		enum stream_status s = stream_sink_flush(sinks[i]);
 		if (s == STREAM_ERROR) {
 			log_error("%s", stream_sink_error(sinks[i]));
@@ -145,12 +146,12 @@ hand_on_wait(struct loop_state *st)
 static void
 reopen_outputs(struct loop_state *st)
 {
-	struct stream_sink *sinks[2] = { st->l->good, st->l->bad };
+	struct stream_sink *sinks[3] = { st->l->good, st->l->bad, st->l->pii };
 	int i;
 
 	if (hand_on_wait(st) == -1)
 		return;
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3 && sinks[i] != NULL; i++) {
 		int r = stream_sink_reopen(sinks[i]);
 		if (r == 0)
 			continue;
@@ -166,6 +167,7 @@ enrich_loop_run(struct enrich_loop *l)
 	struct loop_state st;
 	struct stream_rec rec;
 	struct buf *good = stream_sink_queue(l->good), *bad = stream_sink_queue(l->bad);
+	struct buf *pii = l->pii ? stream_sink_queue(l->pii) : NULL;
 	int status = 0;
 
 	memset(&st, 0, sizeof(st));
@@ -177,6 +179,7 @@ enrich_loop_run(struct enrich_loop *l)
 	sigaddset(&st.blocked, SIGINT);
 	sigaddset(&st.blocked, SIGHUP);
 	sigprocmask(SIG_BLOCK, &st.blocked, &st.waitmask);
+	enrich_set_pii_output(l->e, pii);
 
 	for (;;) {
 		enum stream_status s;
@@ -230,7 +233,8 @@ enrich_loop_run(struct enrich_loop *l)
 		}
 		st.pos = rec.pos;
 		st.have_pos = 1;
-		if ((good->len >= LOOP_FLUSH_BYTES || bad->len >= LOOP_FLUSH_BYTES) &&
+		if ((good->len >= LOOP_FLUSH_BYTES || bad->len >= LOOP_FLUSH_BYTES ||
+		    (pii && pii->len >= LOOP_FLUSH_BYTES)) &&
 		    hand_on_wait(&st) == -1)
 			goto out_error;
 	}

@@ -22,6 +22,7 @@ struct enrich_loop {
 	struct stream_source *in;
 	struct stream_sink   *good;
 	struct stream_sink   *bad;
+	struct stream_sink   *pii;              /* pii_transformation events, or NULL */
 	size_t                max_line;
 	long                  stats_interval;   /* seconds; 0: counts only at the end */
 };

@@ -33,7 +33,7 @@
 #define DEFAULT_MAX_LINE   (10u * 1024 * 1024)
 
 struct opts {
-	const char *resolver, *schemas, *enrichments, *bad;
+	const char *resolver, *schemas, *enrichments, *bad, *pii;
 	const char *source, *output, *group;
 	int reclaim;
 	long stats_interval;
@@ -46,7 +46,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: enrich [--resolver FILE] [--schemas DIR] [--enrichments DIR] [--bad STREAM]\n"
-	    "              [--source STREAM] [--output STREAM] [--group NAME] [--reclaim]\n"
+	    "              [--pii STREAM] [--source STREAM] [--output STREAM] [--group NAME]\n"
+	    "              [--reclaim]\n"
 	    "              [--stats-interval SECONDS] [--max-line-bytes N] [--registry-timeout MS]\n"
 	    "              [-q] [-v] [-h] [-V]\n"
 	    "Reads raw collector records (base64 Thrift, one per line) on stdin, writes enriched\n"
@@ -63,6 +64,7 @@ parse_flags(int argc, char **argv, struct opts *o)
 		{ "schemas", required_argument, NULL, 's' },
 		{ "enrichments", required_argument, NULL, 'e' },
 		{ "bad", required_argument, NULL, 'b' },
+		{ "pii", required_argument, NULL, 'p' },
 		{ "stats-interval", required_argument, NULL, 'i' },
 		{ "max-line-bytes", required_argument, NULL, 'm' },
 		{ "registry-timeout", required_argument, NULL, 't' },
@@ -94,6 +96,7 @@ parse_flags(int argc, char **argv, struct opts *o)
 			o->enrichments = flagval_xstr("--enrichments", optarg, 1, FLAGVAL_PATH_MAX, NULL);
 			break;
 		case 'b': o->bad = flagval_xstr("--bad", optarg, 1, FLAGVAL_PATH_MAX, NULL); break;
+		case 'p': o->pii = flagval_xstr("--pii", optarg, 1, FLAGVAL_PATH_MAX, NULL); break;
 		case 'I':
 			o->source = flagval_xstr("--source", optarg, 1, FLAGVAL_PATH_MAX, NULL);
 			break;
@@ -163,6 +166,10 @@ open_streams(const struct opts *o, struct enrich_loop *l)
 		log_error("--bad %s", err);
 		return EX_IOERR;
 	}
+	if (o->pii && (l->pii = stream_sink_open(o->pii, STDOUT_FILENO, err, sizeof(err))) == NULL) {
+		log_error("--pii %s", err);
+		return EX_IOERR;
+	}
 	return 0;
 }
 
@@ -217,7 +224,8 @@ main(int argc, char **argv)
 	status = enrich_loop_run(&loop);
 out:
 	stream_source_close(loop.in);
-	if (stream_sink_close(loop.good) == -1 || stream_sink_close(loop.bad) == -1) {
+	if (stream_sink_close(loop.good) == -1 || stream_sink_close(loop.bad) == -1 ||
+	    stream_sink_close(loop.pii) == -1) {
 		log_error("closing the outputs: %s", strerror(errno));
 		status = status ? status : EX_IOERR;
 	}
