@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "badrow.h"
 #include "buf.h"
 
 struct iglu_resolver;
@@ -23,6 +24,7 @@ struct enrich_counts {
 	unsigned long long empty;       /* empty lines, ignored */
 	unsigned long long good;        /* TSV lines written */
 	unsigned long long bad;         /* bad rows written */
+	unsigned long long bad_by_type[BADROW_T_N];   /* the same, by bad-row type */
 };
 
 struct enrich;

@@ -38,6 +38,7 @@ struct enr_instance {
 	const struct enr_module *m;
 	void                    *state;
 	char                    *file;
+	unsigned long long       failures;   /* events it could not enrich */
 };
 
 struct enrichments {
@@ -279,7 +280,20 @@ enrichments_apply(struct enrichments *e, enum enrich_stage stage, struct enrich_
 	/* Like upstream, a failing enrichment does not stop the others: every failure is
 	 * collected into the one enrichment_failures bad row. */
 	for (i = 0; i < e->n; i++)
-		if (e->v[i].m->stage == stage && e->v[i].m->apply(e->v[i].state, ev, failures) < 0)
+		if (e->v[i].m->stage == stage && e->v[i].m->apply(e->v[i].state, ev, failures) < 0) {
+			e->v[i].failures++;
 			rc = -1;
+		}
 	return rc;
+}
+
+int
+enrichments_failures(const struct enrichments *e, size_t i, const char **name,
+    unsigned long long *failures)
+{
+	if (e == NULL || i >= e->n)
+		return -1;
+	*name = e->v[i].m->name;
+	*failures = e->v[i].failures;
+	return 0;
 }

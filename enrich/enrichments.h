@@ -32,6 +32,10 @@ struct enrichments;
 struct enrichments *enrichments_load(const char *dir, struct iglu_resolver *resolver,
     char *err, size_t errlen);
 void enrichments_free(struct enrichments *e);
+/* The i-th enrichment loaded (i < n): its Iglu name and how many events it failed on.
+ * Returns 0, or -1 past the last. */
+int  enrichments_failures(const struct enrichments *e, size_t i, const char **name,
+    unsigned long long *failures);
 int  enrichments_apply(struct enrichments *e, enum enrich_stage stage, struct enrich_event *ev,
     json_t *failures);
 
