@@ -514,11 +514,13 @@ if [ -n "$FURROW_S3_BUCKET" ]; then
 	mkdir -p "$data/spool/enriched" "$data/spool/bad" || die "$data/spool: cannot create" 74
 	s3common=(--bucket "$FURROW_S3_BUCKET" --region "$FURROW_S3_REGION")
 	[ -z "$FURROW_S3_ENDPOINT" ] || s3common+=(--endpoint "$FURROW_S3_ENDPOINT" --path-style)
-	add_stage s3-sink-good "$good" s3-sink-good "$(exe s3-sink)" "${s3common[@]}" --input enriched \
+	metrics_for s3-sink-good
+	add_stage s3-sink-good "$good" s3-sink-good "$(exe s3-sink)" "${mflags[@]}" "${s3common[@]}" --input enriched \
 		--prefix "${FURROW_S3_PREFIX}enriched/" --spool "$data/spool/enriched" \
 		--source "log:$good" --group s3-sink-good "${reclaim[@]}" \
 		--bad "$sink_bad" "${stats[@]}" "${s3_args[@]}"
-	add_stage s3-sink-bad "$bad" s3-sink-bad "$(exe s3-sink)" "${s3common[@]}" --input bad \
+	metrics_for s3-sink-bad
+	add_stage s3-sink-bad "$bad" s3-sink-bad "$(exe s3-sink)" "${mflags[@]}" "${s3common[@]}" --input bad \
 		--partition "${FURROW_S3_PREFIX}bad/{vendor}.{schema}" --spool "$data/spool/bad" \
 		--source "log:$bad" --group s3-sink-bad "${reclaim[@]}" \
 		--bad "$sink_bad" "${stats[@]}" "${s3_args[@]}"
