@@ -503,10 +503,12 @@ fi
 if [ -n "$FURROW_PG_URL" ]; then
 	pg_res=(--resolver "$resolver")
 	[ -z "$FURROW_SCHEMAS" ] || pg_res+=(--schemas "$FURROW_SCHEMAS")
-	add_stage pg-sink-good "$good" pg-sink-good "$(exe pg-sink)" --url "$FURROW_PG_URL" \
+	metrics_for pg-sink-good
+	add_stage pg-sink-good "$good" pg-sink-good "$(exe pg-sink)" "${mflags[@]}" --url "$FURROW_PG_URL" \
 		--input enriched --setup --source "log:$good" --group pg-sink-good "${reclaim[@]}" \
 		"${pg_res[@]}" --bad "$sink_bad" "${stats[@]}" "${pg_args[@]}"
-	add_stage pg-sink-bad "$bad" pg-sink-bad "$(exe pg-sink)" --url "$FURROW_PG_URL" \
+	metrics_for pg-sink-bad
+	add_stage pg-sink-bad "$bad" pg-sink-bad "$(exe pg-sink)" "${mflags[@]}" --url "$FURROW_PG_URL" \
 		--input bad --setup --source "log:$bad" --group pg-sink-bad "${reclaim[@]}" \
 		--bad "$sink_bad" "${stats[@]}" "${pg_args[@]}"
 fi
