@@ -76,7 +76,7 @@ check "prometheus: snowplow_enrich_good_total from the pipeline" wait_for 30 que
 query_ge() { awk -v v="$(query "$1")" -v n="$2" 'BEGIN { exit !(v != "" && v + 0 >= n) }'; }
 check "prometheus: the collector's 200s (events, health checks, scrapes)" wait_for 30 query_ge 'sum(http_requests_total{stage="collector",code="200"})' 3
 check "prometheus: furrow_healthy of enrich is 1" wait_for 30 query_is 'furrow_healthy{stage="enrich"}' 1
-check "prometheus loaded the alert rules" sh -c "curl -fsS '$PU/api/v1/rules' | jq -e '[.data.groups[].rules[]] | length == 6' >/dev/null"
+check "prometheus loaded the alert rules" sh -c "curl -fsS '$PU/api/v1/rules' | jq -e '[.data.groups[].rules[]] | length == 7' >/dev/null"
 
 kill -TERM "$LPID"
 launcher_wait
