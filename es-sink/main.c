@@ -438,26 +438,26 @@ main(int argc, char **argv)
 	if (metrics_listen && !opt.setup_only && (md = metricsd_open(metrics_listen, PROG,
 	    metrics_render, metrics_health, NULL, err, sizeof(err))) == NULL) {
 		log_error("--metrics-listen %s", err);
-		return EX_UNAVAILABLE;
+		status = EX_UNAVAILABLE;
+		goto out;
 	}
 	if (!opt.dump) {
 		es = esclient_new(&opt.es, err, sizeof(err));
 		if (es == NULL) {
 			log_error("Elasticsearch client: %s", err);
-			metricsd_close(md);
-			return EX_CONFIG;
+			status = EX_CONFIG;
+			goto out;
 		}
 		esclient_set_abort(es, sender_abort_cb, NULL);
 		esclient_set_metricsd(es, md);
 		if (opt.setup && run_setup(es, md) == -1) {
 			log_error("setup of index %s failed", opt.index);
-			esclient_free(es);
-			metricsd_close(md);
-			return EX_UNAVAILABLE;
+			status = EX_UNAVAILABLE;
+			goto out;
 		}
 		if (opt.setup_only) {
-			esclient_free(es);
-			return 0;
+			status = 0;
+			goto out;
 		}
 	}
 	if ((status = open_streams(&in, &bad, &spool, &dump)) != 0)
@@ -469,9 +469,11 @@ main(int argc, char **argv)
 	}
 	sender_set_metrics(snd, md, health_threshold_s);
 	ms.snd = snd;
-	status = sender_run(snd);
+	status = sender_run(snd);       /* ends with the exit line */
 out:
 	ms.snd = NULL;
+	if (snd == NULL)
+		sender_log_stats(NULL, "exit");
 	sender_free(snd);
 	metricsd_close(md);
 	stream_source_close(in);
