@@ -478,7 +478,7 @@ send_batch(struct sender *s, struct batch *b, int have_first, int rc0, long stat
 			s->st.failures[cause]++;
 			if (s->st.peer_failing_since == 0)
 				s->st.peer_failing_since = timefmt_mono_ms();
-			snprintf(s->st.last_error, sizeof(s->st.last_error), "%s", last_err);
+			snprintf(s->st.last_error, sizeof(s->st.last_error), "%.250s", last_err);
 		}
 		if (!need_backoff || pending == 0)
 			continue;
