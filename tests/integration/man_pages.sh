@@ -61,7 +61,7 @@ for page in "$man"/*.[17]; do
 	prog=${pname%.1}
 	[ -d "$FURROW_ROOT/$prog" ] || continue
 	missing=""
-	for ex in $(cat "$FURROW_ROOT/$prog"/*.c | grep -o 'EX_[A-Z]*' | sort -u); do
+	for ex in $(cat "$FURROW_ROOT/$prog"/*.c | grep -ow 'EX_[A-Z]*' | sort -u); do
 		n=$(awk -v n="$ex" '$1 == "#define" && $2 == n {print $3}' /usr/include/sysexits.h)
 		[ -n "$n" ] || { missing="$missing $ex(?)"; continue; }
 		case "$codes" in *" $n "*) ;; *) missing="$missing $ex=$n" ;; esac
