@@ -33,6 +33,7 @@ mkfifo "$T_TMP/fifo"
     --metrics-listen "127.0.0.1:$P" --health-threshold 2 --bad "$T_TMP/bad" \
     <"$T_TMP/fifo" 2>"$T_TMP/err" &
 pid=$!
+T_PIDS="$T_PIDS $pid"   # killed on an early exit
 exec 3>"$T_TMP/fifo"
 check "/health 200 with PostgreSQL up" wait_for 60 status_is "$U" 200
 head -n 200 "$T_TMP/in.tsv" >&3

@@ -28,6 +28,7 @@ mkfifo "$T_TMP/fifo"
     --prefix m/ --rotate-records 100 --retry-base-ms 200 --retry-max-ms 1000 --stats-interval 0 \
     --metrics-listen "127.0.0.1:$P" --health-threshold 2 <"$T_TMP/fifo" 2>"$T_TMP/err" &
 pid=$!
+T_PIDS="$T_PIDS $pid"   # killed on an early exit
 exec 3>"$T_TMP/fifo"
 check "/health 200 with the store up" wait_for 30 status_is "$U" 200
 sed -n 1,300p "$T_TMP/in" >&3

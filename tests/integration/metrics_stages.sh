@@ -53,6 +53,7 @@ eq "enrich: --health-threshold 0 is a usage error" 64 $?
 mkfifo "$T_TMP/plain.fifo"
 "$E" $S --bad "$T_TMP/plain.bad" <"$T_TMP/plain.fifo" >"$T_TMP/plain.tsv" 2>/dev/null &
 ppid_=$!
+T_PIDS="$T_PIDS $ppid_"   # killed on an early exit
 exec 6>"$T_TMP/plain.fifo"
 echo "$SPEC" >&6
 wait_for 20 test -s "$T_TMP/plain.tsv"
@@ -67,6 +68,7 @@ mkfifo "$T_TMP/e.fifo"
 "$E" $S --metrics-listen "127.0.0.1:$EP" --bad "$T_TMP/e.bad" --stats-interval 0 \
     <"$T_TMP/e.fifo" >"$T_TMP/e.tsv" 2>"$T_TMP/e.err" &
 epid=$!
+T_PIDS="$T_PIDS $epid"   # killed on an early exit
 exec 7>"$T_TMP/e.fifo"
 wait_for 20 status_is "$EU" 200
 check "enrich: /health 200 at start" status_is "$EU" 200
@@ -105,6 +107,7 @@ else
 	"$E" $S --metrics-listen "127.0.0.1:$EP" --health-threshold 1 --stats-interval 0 \
 	    --output "$mnt/out.tsv" --bad "$T_TMP/f.bad" <"$T_TMP/f.fifo" 2>"$T_TMP/f.err" &
 	fpid=$!
+	T_PIDS="$T_PIDS $fpid"   # killed on an early exit
 	exec 7>"$T_TMP/f.fifo"
 	wait_for 20 status_is "$EU" 200
 	for i in $(seq 1 600); do echo "$SPEC"; done >&7 &
@@ -144,6 +147,7 @@ mkfifo "$T_TMP/s.fifo"
     --stats-interval 0 --metrics-listen "127.0.0.1:$SP" --health-threshold 2 \
     --bad "$T_TMP/s.bad" <"$T_TMP/s.fifo" 2>"$T_TMP/s.err" &
 spid=$!
+T_PIDS="$T_PIDS $spid"   # killed on an early exit
 exec 7>"$T_TMP/s.fifo"
 check "es-sink: /health 200 with Elasticsearch up" wait_for 60 status_is "$SU" 200
 head -n 300 "$T_TMP/s.tsv" >&7
@@ -158,6 +162,7 @@ mkfifo "$T_TMP/p.fifo"
 "$E" $S --metrics-listen "127.0.0.1:$EP" --bad "$T_TMP/p.bad" --stats-interval 0 \
     <"$T_TMP/p.fifo" >/dev/null 2>/dev/null 7>&- &
 p_enrich=$!
+T_PIDS="$T_PIDS $p_enrich"   # killed on an early exit
 exec 9>"$T_TMP/p.fifo"
 for i in 1 2 3; do echo "$SPEC"; done >&9
 PP=$(free_port)
