@@ -70,6 +70,9 @@ fi
 
 FURROW_PORT=${FURROW_PORT:-8080}
 FURROW_BIND=${FURROW_BIND:-0.0.0.0}
+FURROW_TLS_CERT=${FURROW_TLS_CERT:-}
+FURROW_TLS_KEY=${FURROW_TLS_KEY:-}
+FURROW_TLS_PORT=${FURROW_TLS_PORT:-8443}
 FURROW_DATA_DIR=${FURROW_DATA_DIR:-$PWD/furrow-data}
 FURROW_RUN_DIR=${FURROW_RUN_DIR:-$FURROW_DATA_DIR/run}
 FURROW_ES_URL=${FURROW_ES_URL:-}
@@ -106,7 +109,7 @@ fi
 
 case "$FURROW_RESTART" in no|on-failure) ;; *) die "FURROW_RESTART: no or on-failure, not $FURROW_RESTART" 78 ;; esac
 case "$FURROW_KEEP_FILES" in 0|1) ;; *) die "FURROW_KEEP_FILES: 0 or 1, not $FURROW_KEEP_FILES" 78 ;; esac
-for v in FURROW_PORT FURROW_INSPECT_PORT FURROW_IGLU_PORT FURROW_RESTART_MAX FURROW_RESTART_STABLE FURROW_START_TIMEOUT \
+for v in FURROW_PORT FURROW_TLS_PORT FURROW_INSPECT_PORT FURROW_IGLU_PORT FURROW_RESTART_MAX FURROW_RESTART_STABLE FURROW_START_TIMEOUT \
 	FURROW_STOP_TIMEOUT FURROW_STATS_INTERVAL; do
 	[[ ${!v} =~ ^[0-9]{1,9}$ ]] || die "$v: not a number: ${!v}" 78
 done
@@ -116,6 +119,16 @@ if [ -n "$FURROW_METRICS_PORT" ]; then
 		die "FURROW_METRICS_PORT: a port from 1 to 65526, not $FURROW_METRICS_PORT" 78
 fi
 
+# HTTPS on the collector: both files or neither; the collector itself checks that they are a
+# certificate chain and its key (exit 78), and reloads them on SIGHUP to its own pid.
+if [ -n "$FURROW_TLS_CERT$FURROW_TLS_KEY" ]; then
+	[ -n "$FURROW_TLS_CERT" ] && [ -n "$FURROW_TLS_KEY" ] ||
+		die "FURROW_TLS_CERT and FURROW_TLS_KEY go together" 78
+	for v in FURROW_TLS_CERT FURROW_TLS_KEY; do
+		case "${!v}" in /*) ;; *) printf -v "$v" '%s' "$PWD/${!v}" ;; esac
+		[ -r "${!v}" ] || die "$v: cannot read ${!v}" 78
+	done
+fi
 case "$FURROW_DATA_DIR" in /*) ;; *) FURROW_DATA_DIR=$PWD/$FURROW_DATA_DIR ;; esac
 case "$FURROW_RUN_DIR" in /*) ;; *) FURROW_RUN_DIR=$PWD/$FURROW_RUN_DIR ;; esac
 data=$FURROW_DATA_DIR
@@ -444,9 +457,12 @@ reclaim=(--reclaim)
 [ "$FURROW_KEEP_FILES" = 1 ] && reclaim=()
 stats=(--stats-interval "$FURROW_STATS_INTERVAL")
 
+tls=()
+[ -n "$FURROW_TLS_CERT" ] &&
+	tls=(--tls-cert "$FURROW_TLS_CERT" --tls-key "$FURROW_TLS_KEY" --tls-port "$FURROW_TLS_PORT")
 metrics_for collector
 add_stage collector - - "$(exe collector)" "${mflags[@]}" --port "$FURROW_PORT" --bind "$FURROW_BIND" \
-	--output "log:$raw" --bad "log:$bad" "${stats[@]}" "${collector_args[@]}"
+	"${tls[@]}" --output "log:$raw" --bad "log:$bad" "${stats[@]}" "${collector_args[@]}"
 
 # iglu-server: the user's own schemas, in data/iglu (a plain Iglu folder: vendor/name/format/
 # version files, fit for git). enrich reads that folder directly as an embedded registry ahead of
@@ -685,7 +701,9 @@ outputs="good → $good, bad → $bad"
 [ -z "$FURROW_ES_URL" ] || outputs="$outputs, Elasticsearch $FURROW_ES_URL"
 [ -z "$FURROW_S3_BUCKET" ] || outputs="$outputs, s3://$FURROW_S3_BUCKET/$FURROW_S3_PREFIX"
 [ -z "$FURROW_PG_URL" ] || outputs="$outputs, PostgreSQL"
-say "ready: collector on port $FURROW_PORT; $outputs"
+https=""
+[ -z "$FURROW_TLS_CERT" ] || https=", HTTPS on port $FURROW_TLS_PORT"
+say "ready: collector on port $FURROW_PORT$https; $outputs"
 say "inspect: http://$(local_addr "$FURROW_INSPECT_BIND"):$FURROW_INSPECT_PORT/micro/ui (Snowplow Micro's API under /micro/)${inspect_token_note:+; $inspect_token_note}"
 say "iglu-server: http://$(local_addr "$FURROW_IGLU_BIND"):$FURROW_IGLU_PORT/api/schemas, schemas in $iglu_dir/schemas; $iglu_key_note"
 echo ready >"$run/ready"
