@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "badrow.h"
 #include "buf.h"
 
 struct iglu_resolver;
@@ -25,6 +26,7 @@ struct enrich_counts {
 	unsigned long long bad;         /* bad rows written */
 	unsigned long long dropped;     /* events an enrichment discarded (JavaScript drop()) */
 	unsigned long long pii;         /* pii_transformation events written (PII emitEvent) */
+	unsigned long long bad_by_type[BADROW_T_N];   /* bad rows by bad-row type */
 };
 
 struct enrich;

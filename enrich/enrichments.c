@@ -59,6 +59,7 @@ struct enr_instance {
 	void                    *state;
 	char                    *file;
 	size_t                   seq;    /* file-name order: ties of rank (several scripts) */
+	unsigned long long       failures;   /* events it could not enrich */
 };
 
 struct enrichments {
@@ -315,8 +316,21 @@ enrichments_apply(struct enrichments *e, enum enrich_stage stage, struct enrich_
 		r = e->v[i].m->apply(e->v[i].state, ev, failures);
 		if (r == ENR_DROP)
 			return ENRICHMENTS_DROPPED;
-		if (r < 0)
+		if (r < 0) {
+			e->v[i].failures++;
 			rc = -1;
+		}
 	}
 	return rc;
+}
+
+int
+enrichments_failures(const struct enrichments *e, size_t i, const char **name,
+    unsigned long long *failures)
+{
+	if (e == NULL || i >= e->n)
+		return -1;
+	*name = e->v[i].m->name;
+	*failures = e->v[i].failures;
+	return 0;
 }

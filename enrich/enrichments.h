@@ -39,6 +39,11 @@ struct enrichments;
 struct enrichments *enrichments_load(const char *dir, struct iglu_resolver *resolver,
     char *err, size_t errlen);
 void enrichments_free(struct enrichments *e);
+/* The i-th enrichment loaded (i < n): its Iglu name and how many events it failed on.
+ * Returns 0, or -1 past the last. */
+int  enrichments_failures(const struct enrichments *e, size_t i, const char **name,
+    unsigned long long *failures);
+
 #define ENRICHMENTS_DROPPED 1
 
 /* 0, -1 when some enrichment failed, or ENRICHMENTS_DROPPED. */
