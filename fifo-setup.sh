@@ -419,8 +419,8 @@ add_stage() {
 }
 
 # FURROW_METRICS_PORT: every stage serves /metrics and /health on its own port, base + a fixed
-# offset per stage (fifo-setup.sh(1)); the collector serves them on its own port (--metrics).
-declare -A metrics_offset=([enrich]=1 [es-sink-good]=2 [es-sink-bad]=3 [s3-sink-good]=4
+# offset per stage (fifo-setup.sh(1)), the collector's at the base itself.
+declare -A metrics_offset=([collector]=0 [enrich]=1 [es-sink-good]=2 [es-sink-bad]=3 [s3-sink-good]=4
 	[s3-sink-bad]=5 [pg-sink-good]=6 [pg-sink-bad]=7)
 stage_metrics=""
 # metrics_for NAME: the flags for NAME into mflags (none without FURROW_METRICS_PORT), and
@@ -428,11 +428,6 @@ stage_metrics=""
 metrics_for() {
 	mflags=()
 	[ -n "$FURROW_METRICS_PORT" ] || return 0
-	if [ "$1" = collector ]; then
-		mflags=(--metrics)
-		stage_metrics=$(local_addr "$FURROW_BIND"):$FURROW_PORT
-		return 0
-	fi
 	[ -n "${metrics_offset[$1]:-}" ] || return 0
 	local port=$(( FURROW_METRICS_PORT + metrics_offset[$1] )) b l
 	b=$FURROW_METRICS_BIND l=$(local_addr "$FURROW_METRICS_BIND")
