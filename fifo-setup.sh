@@ -421,7 +421,7 @@ add_stage() {
 # FURROW_METRICS_PORT: every stage serves /metrics and /health on its own port, base + a fixed
 # offset per stage (fifo-setup.sh(1)), the collector's at the base itself.
 declare -A metrics_offset=([collector]=0 [enrich]=1 [es-sink-good]=2 [es-sink-bad]=3 [s3-sink-good]=4
-	[s3-sink-bad]=5 [pg-sink-good]=6 [pg-sink-bad]=7)
+	[s3-sink-bad]=5 [pg-sink-good]=6 [pg-sink-bad]=7 [inspect]=8)
 stage_metrics=""
 # metrics_for NAME: the flags for NAME into mflags (none without FURROW_METRICS_PORT), and
 # stage_metrics for the stage table.
@@ -561,7 +561,8 @@ case "$FURROW_INSPECT_BIND" in
 	fi
 	;;
 esac
-add_stage inspect - - "$(exe inspect)" "${inspect_flags[@]}" "${stats[@]}"
+metrics_for inspect
+add_stage inspect - - "$(exe inspect)" "${mflags[@]}" "${inspect_flags[@]}" "${stats[@]}"
 
 # ---- start: launching and supervising ----
 
