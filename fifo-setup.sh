@@ -421,7 +421,8 @@ add_stage() {
 # FURROW_METRICS_PORT: every stage serves /metrics and /health on its own port, base + a fixed
 # offset per stage (fifo-setup.sh(1)), the collector's at the base itself.
 declare -A metrics_offset=([collector]=0 [enrich]=1 [es-sink-good]=2 [es-sink-bad]=3 [s3-sink-good]=4
-	[s3-sink-bad]=5 [pg-sink-good]=6 [pg-sink-bad]=7 [inspect]=8)
+	[s3-sink-bad]=5 [pg-sink-good]=6 [pg-sink-bad]=7 [inspect]=8
+	[iglu-server]=9)
 stage_metrics=""
 # metrics_for NAME: the flags for NAME into mflags (none without FURROW_METRICS_PORT), and
 # stage_metrics for the stage table.
@@ -497,7 +498,8 @@ metrics_for enrich
 add_stage enrich "$raw" enrich "$(exe enrich)" "${mflags[@]}" --source "log:$raw" --group enrich "${reclaim[@]}" \
 	--output "log:$good" --bad "log:$bad" "${enrich_flags[@]}" "${stats[@]}" "${enrich_args[@]}"
 
-add_stage iglu-server - - "$(exe iglu-server)" "${iglu_flags[@]}" "${stats[@]}"
+metrics_for iglu-server
+add_stage iglu-server - - "$(exe iglu-server)" "${mflags[@]}" "${iglu_flags[@]}" "${stats[@]}"
 
 if [ -n "$FURROW_ES_URL" ]; then
 	metrics_for es-sink-good
