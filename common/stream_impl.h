@@ -96,6 +96,8 @@ struct stream_sink_ops {
 
 extern const struct stream_source_ops stream_file_source_ops;
 extern const struct stream_sink_ops   stream_file_sink_ops;
+extern const struct stream_source_ops stream_kafka_source_ops;
+extern const struct stream_sink_ops   stream_kafka_sink_ops;
 
 /* A backend about to give up partitions: serve the linked sinks up to timeout_ms and commit
  * what they acknowledge (errors are left for the next call to report). */
