@@ -56,6 +56,13 @@ stream_spec_has_groups(const char *spec)
 	return 0;
 }
 
+int
+stream_spec_is_kafka(const char *spec)
+{
+	return spec != NULL && strncmp(spec, stream_kafka_source_ops.prefix,
+	    strlen(stream_kafka_source_ops.prefix)) == 0;
+}
+
 static int64_t
 mono_ms(void)
 {

@@ -116,6 +116,8 @@ int stream_source_fd(const struct stream_source *s);
 int stream_source_follows(const struct stream_source *s);
 /* 1 when a spec names a stream with consumer groups and committed positions (log:, kafka:). */
 int stream_spec_has_groups(const char *spec);
+/* 1 when a spec names a Kafka topic (the stage then calls stream_kafka_setup). */
+int stream_spec_is_kafka(const char *spec);
 /* Why the last call failed. */
 const char *stream_source_error(const struct stream_source *s);
 /* The spec, with any password in a URL left out, for logs. */
@@ -198,6 +200,11 @@ void stream_kafka_conf_env(struct stream_kafka_conf *conf);
 /* Check and keep the settings (the properties file is read now). Returns 0 or -1 (err: the
  * file, the line and the property, never a value). */
 int stream_kafka_setup(const struct stream_kafka_conf *conf, char *err, size_t errlen);
+/* A stage's whole Kafka setup: when one of the n specs (NULL ones skipped) is a topic, conf
+ * (the flags) completed from the environment goes to stream_kafka_setup. Returns 0, or -1 with
+ * err filled. */
+int stream_kafka_prepare(const char *const *specs, size_t n, struct stream_kafka_conf *conf,
+    char *err, size_t errlen);
 /* Records a Kafka sink could not deliver for good (after stream_sink_purge, or a permanent
  * error), in their line form, appended to lines; returns how many. */
 size_t stream_sink_take_failed(struct stream_sink *s, struct buf *lines);

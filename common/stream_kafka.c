@@ -51,6 +51,7 @@
 #define KAFKA_COMMIT_MS      500      /* commits while records flow, at most this often */
 #define KAFKA_REVOKE_WAIT_MS 2000     /* a revoke waits this long for acknowledgements */
 #define KAFKA_CLOSE_MS       10000    /* the last sink's close waits this long for deliveries */
+#define KAFKA_PURGE_MS       5000     /* a purge waits this long for its delivery reports */
 #define KAFKA_RETRY_MS       50       /* a full producer queue: try again after this long */
 #define KAFKA_RING_MIN       1024u
 #define KAFKA_RING_MAX       (1u << 22)
@@ -233,6 +234,21 @@ stream_kafka_setup(const struct stream_kafka_conf *conf, char *err, size_t errle
 	}
 	kcfg.configured = 1;
 	return 0;
+}
+
+int
+stream_kafka_prepare(const char *const *specs, size_t n, struct stream_kafka_conf *conf,
+    char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (stream_spec_is_kafka(specs[i]))
+			break;
+	if (i == n)
+		return 0;
+	stream_kafka_conf_env(conf);
+	return stream_kafka_setup(conf, err, errlen);
 }
 
 static int
@@ -438,6 +454,8 @@ topic_name_ok(const char *t, char *err, size_t errlen)
 
 struct kafka_sink;
 
+#define KAFKA_SINKS_MAX 16            /* sinks of one process (a message names its own) */
+
 /* The producer every sink of the process shares. */
 static struct {
 	rd_kafka_t        *rk;
@@ -446,8 +464,9 @@ static struct {
 	unsigned           refs;
 	size_t             ring;          /* per-sink in-flight bound (a power of two) */
 	size_t             max_record;
-	struct kafka_sink *closed;        /* closed sinks, freed with the producer (late reports) */
-} kprod = { NULL, NULL, { -1, -1 }, 0, 0, 0, NULL };
+	struct kafka_sink *sinks[KAFKA_SINKS_MAX];   /* by index; closed ones stay until the
+	                                             * producer goes (late reports find them) */
+} kprod = { NULL, NULL, { -1, -1 }, 0, 0, 0, { NULL } };
 
 struct kafka_sink {
 	struct stream_sink *ss;
@@ -465,13 +484,14 @@ struct kafka_sink {
 	struct stream_sink_fields fields;
 	int                *attr_cols;
 	char              **attr_names;
-	struct kafka_sink  *next_closed;
+	unsigned            idx;          /* in kprod.sinks */
 };
 
 #define KS(s) ((struct kafka_sink *)(s)->impl)
 
-/* The sequence number and "binary" ride in the message's opaque. */
-#define SEQ_OPAQUE(seq, bin) ((void *)(uintptr_t)(((seq) << 1) | ((bin) ? 1u : 0u)))
+/* The sequence number, the sink and "binary" ride in the message's opaque. */
+#define SEQ_OPAQUE(k, seq, bin) \
+	((void *)(uintptr_t)(((uint64_t)(seq) << 5) | ((uint64_t)(k)->idx << 1) | ((bin) ? 1u : 0u)))
 
 static void
 sink_keep_failed(struct kafka_sink *k, const rd_kafka_message_t *m, int binary)
@@ -496,8 +516,8 @@ sink_keep_failed(struct kafka_sink *k, const rd_kafka_message_t *m, int binary)
 static void
 kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
-	struct kafka_sink *k = rd_kafka_topic_opaque(m->rkt);
-	uint64_t v = (uint64_t)(uintptr_t)m->_private, seq = v >> 1;
+	uint64_t v = (uint64_t)(uintptr_t)m->_private, seq = v >> 5;
+	struct kafka_sink *k = kprod.sinks[(v >> 1) & (KAFKA_SINKS_MAX - 1)];
 	size_t mask;
 
 	(void)rk;
@@ -590,7 +610,7 @@ sink_free(struct kafka_sink *k)
 static void
 producer_put(void)
 {
-	struct kafka_sink *k;
+	unsigned i;
 
 	if (kprod.rk == NULL || --kprod.refs > 0)
 		return;
@@ -602,9 +622,10 @@ producer_put(void)
 	close(kprod.wake[0]);
 	close(kprod.wake[1]);
 	kprod.wake[0] = kprod.wake[1] = -1;
-	while ((k = kprod.closed) != NULL) {
-		kprod.closed = k->next_closed;
-		sink_free(k);
+	for (i = 0; i < KAFKA_SINKS_MAX; i++) {
+		if (kprod.sinks[i])
+			sink_free(kprod.sinks[i]);
+		kprod.sinks[i] = NULL;
 	}
 }
 
@@ -612,7 +633,7 @@ static int
 kafka_sink_open(struct stream_sink *ss, const char *topic, int std_fd, char *err, size_t errlen)
 {
 	struct kafka_sink *k;
-	rd_kafka_topic_conf_t *tconf;
+	unsigned i;
 
 	(void)std_fd;
 	if (topic_name_ok(topic, err, errlen) == -1)
@@ -629,20 +650,30 @@ kafka_sink_open(struct stream_sink *ss, const char *topic, int std_fd, char *err
 		sink_free(k);
 		return -1;
 	}
+	for (i = 0; i < KAFKA_SINKS_MAX && kprod.sinks[i]; i++)
+		;
+	if (i == KAFKA_SINKS_MAX) {
+		stream_set_err(err, errlen, "kafka:%s: more than %d Kafka outputs", topic,
+		    KAFKA_SINKS_MAX);
+		sink_free(k);
+		producer_put();
+		errno = EMFILE;
+		return -1;
+	}
+	k->idx = i;
+	kprod.sinks[i] = k;
 	ss->impl = k;
 	if ((k->acked = calloc(kprod.ring, 1)) == NULL) {
 		stream_set_err(err, errlen, "out of memory");
 		return -1;
 	}
-	if (kafka_topic_partitions(kprod.rk, topic, NULL, err, errlen) < 0)
-		return -1;
-	tconf = rd_kafka_topic_conf_new();
-	rd_kafka_topic_conf_set_opaque(tconf, k);
-	if ((k->rkt = rd_kafka_topic_new(kprod.rk, topic, tconf)) == NULL) {
+	if ((k->rkt = rd_kafka_topic_new(kprod.rk, topic, NULL)) == NULL) {
 		stream_set_err(err, errlen, "kafka:%s: %s", topic,
 		    rd_kafka_err2str(rd_kafka_last_error()));
 		return -1;
 	}
+	if (kafka_topic_partitions(kprod.rk, topic, NULL, err, errlen) < 0)
+		return -1;
 	return 0;
 }
 
@@ -658,12 +689,12 @@ kafka_sink_close(struct stream_sink *ss)
 		sink_free(k);
 		return 0;
 	}
-	/* deliveries still reported after this point find no stream (k->ss NULL) */
+	/* deliveries still reported after this point find no stream (k->ss NULL); the sink itself
+	 * stays in kprod.sinks until the producer goes */
 	k->ss = NULL;
 	if (k->rkt)
 		rd_kafka_topic_destroy(k->rkt);
-	k->next_closed = kprod.closed;
-	kprod.closed = k;
+	k->rkt = NULL;
 	producer_put();
 	return 0;
 }
@@ -739,12 +770,12 @@ sink_produce(struct stream_sink *ss, const char *data, size_t len, int binary)
 		e = rd_kafka_producev(kprod.rk, RD_KAFKA_V_RKT(k->rkt),
 		    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE((void *)data, len),
 		    RD_KAFKA_V_KEY(key, keylen), RD_KAFKA_V_HEADERS(hdrs),
-		    RD_KAFKA_V_OPAQUE(SEQ_OPAQUE(k->produced, binary)), RD_KAFKA_V_END);
+		    RD_KAFKA_V_OPAQUE(SEQ_OPAQUE(k, k->produced, binary)), RD_KAFKA_V_END);
 	else
 		e = rd_kafka_producev(kprod.rk, RD_KAFKA_V_RKT(k->rkt),
 		    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE((void *)data, len),
 		    RD_KAFKA_V_KEY(key, keylen),
-		    RD_KAFKA_V_OPAQUE(SEQ_OPAQUE(k->produced, binary)), RD_KAFKA_V_END);
+		    RD_KAFKA_V_OPAQUE(SEQ_OPAQUE(k, k->produced, binary)), RD_KAFKA_V_END);
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
 		if (hdrs)
 			rd_kafka_headers_destroy(hdrs);
@@ -918,8 +949,19 @@ kafka_sink_purge(struct stream_sink *ss)
 	(void)ss;
 	/* queued and in-flight records come back as failed delivery reports; an in-flight one may
 	 * still have reached the broker: a duplicate at worst, never a loss */
+	int64_t deadline = mono_ms() + KAFKA_PURGE_MS;
+	unsigned i;
+
 	rd_kafka_purge(kprod.rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-	rd_kafka_poll(kprod.rk, 0);
+	/* their delivery reports come at the next polls */
+	for (;;) {
+		rd_kafka_poll(kprod.rk, 10);
+		for (i = 0; i < KAFKA_SINKS_MAX; i++)
+			if (kprod.sinks[i] && kprod.sinks[i]->low < kprod.sinks[i]->produced)
+				break;
+		if (i == KAFKA_SINKS_MAX || mono_ms() >= deadline)
+			break;
+	}
 }
 
 const struct stream_sink_ops stream_kafka_sink_ops = {
