@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "enrich.h"
 #include "enrichments.h"
+#include "event.h"
 #include "flagval.h"
 #include "iglu.h"
 #include "log.h"
@@ -31,9 +32,16 @@
 
 #define DEFAULT_MAX_LINE   (10u * 1024 * 1024)
 
+#define MAX_ATTRIBUTES     16
+
 struct opts {
 	const char *resolver, *schemas, *enrichments, *bad;
 	const char *source, *output, *group;
+	const char *kafka_brokers, *kafka_properties;
+	const char *partition_key;                  /* an enriched event field, or NULL */
+	const char *attr_names[MAX_ATTRIBUTES];
+	int attr_cols[MAX_ATTRIBUTES];
+	size_t n_attrs;
 	int reclaim;
 	long stats_interval;
 	long registry_timeout_ms;
@@ -47,11 +55,14 @@ usage(FILE *f)
 	    "usage: enrich [--resolver FILE] [--schemas DIR] [--enrichments DIR] [--bad STREAM]\n"
 	    "              [--source STREAM] [--output STREAM] [--group NAME] [--reclaim]\n"
 	    "              [--stats-interval SECONDS] [--max-line-bytes N] [--registry-timeout MS]\n"
+	    "              [--kafka-brokers LIST] [--kafka-properties FILE]\n"
+	    "              [--partition-key FIELD] [--attributes FIELD[,FIELD...]]\n"
 	    "              [-q] [-v] [-h] [-V]\n"
 	    "Reads raw collector records (base64 Thrift, one per line) on stdin, writes enriched\n"
 	    "events (131-column TSV) on stdout and bad rows (JSON lines) to --bad (default stderr).\n"
-	    "A STREAM is - (stdin/stdout), a file or FIFO path, or log:PATH (a durable line log:\n"
-	    "read from the offset group --group (default enrich) committed).\n");
+	    "A STREAM is - (stdin/stdout), a file or FIFO path, log:PATH (a durable line log:\n"
+	    "read from the offset group --group (default enrich) committed), or kafka:TOPIC\n"
+	    "(Snowplow's messages: raw Thrift, TSV, bad-row JSON; consumer group --group).\n");
 }
 
 /* A number flag within [min, max], or exit 64. */
@@ -81,6 +92,38 @@ parse_path(const char *s, const char *flag)
 	return s;
 }
 
+/* An enriched event field by its TSV column name (Snowplow's partitionKey and attributes name
+ * EnrichedEvent's fields, which are these), or exit 64. */
+static const char *
+parse_field(const char *s, const char *flag, int *col)
+{
+	int c = event_col_by_name(s);
+
+	if (c < 0) {
+		fprintf(stderr, "enrich: %s: %s is not an enriched event field (app_id, user_id, "
+		    "event_id, domain_userid, ...)\n", flag, s);
+		exit(EX_USAGE);
+	}
+	if (col)
+		*col = c;
+	return s;
+}
+
+static void
+parse_attributes(char *list, struct opts *o)
+{
+	char *save = NULL, *f;
+
+	for (f = strtok_r(list, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+		if (o->n_attrs == MAX_ATTRIBUTES) {
+			fprintf(stderr, "enrich: --attributes: at most %d fields\n", MAX_ATTRIBUTES);
+			exit(EX_USAGE);
+		}
+		o->attr_names[o->n_attrs] = parse_field(f, "--attributes", &o->attr_cols[o->n_attrs]);
+		o->n_attrs++;
+	}
+}
+
 static void
 parse_flags(int argc, char **argv, struct opts *o)
 {
@@ -96,6 +139,10 @@ parse_flags(int argc, char **argv, struct opts *o)
 		{ "output", required_argument, NULL, 'o' },
 		{ "group", required_argument, NULL, 'g' },
 		{ "reclaim", no_argument, NULL, 'R' },
+		{ "kafka-brokers", required_argument, NULL, 'K' },
+		{ "kafka-properties", required_argument, NULL, 'P' },
+		{ "partition-key", required_argument, NULL, 'k' },
+		{ "attributes", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -118,6 +165,10 @@ parse_flags(int argc, char **argv, struct opts *o)
 		case 'o': o->output = parse_path(optarg, "--output"); break;
 		case 'g': o->group = parse_path(optarg, "--group"); break;
 		case 'R': o->reclaim = 1; break;
+		case 'K': o->kafka_brokers = parse_path(optarg, "--kafka-brokers"); break;
+		case 'P': o->kafka_properties = parse_path(optarg, "--kafka-properties"); break;
+		case 'k': o->partition_key = parse_field(optarg, "--partition-key", NULL); break;
+		case 'a': parse_attributes(optarg, o); break;
 		case 'i': o->stats_interval = parse_num(optarg, "--stats-interval", 0, 31536000); break;
 		case 'm':
 			o->max_line = (size_t)parse_num(optarg, "--max-line-bytes", 16, 1L << 30);
@@ -132,8 +183,9 @@ parse_flags(int argc, char **argv, struct opts *o)
 		default: usage(stderr); exit(EX_USAGE);
 		}
 	}
-	if (o->group && strncmp(o->source, "log:", 4) != 0) {
-		fprintf(stderr, "enrich: --group: a consumer group needs a log (--source log:PATH)\n");
+	if (o->group && !stream_spec_has_groups(o->source)) {
+		fprintf(stderr, "enrich: --group: a consumer group needs a log or a topic (--source "
+		    "log:PATH or kafka:TOPIC)\n");
 		exit(EX_USAGE);
 	}
 	if (o->group == NULL)
@@ -186,13 +238,13 @@ static int
 open_streams(const struct opts *o, struct enrich_loop *l)
 {
 	struct stream_source_opts so;
+	struct stream_sink_fields f;
 	char err[512];
-	int log_input = strncmp(o->source, "log:", 4) == 0;
 
 	memset(&so, 0, sizeof(so));
 	so.max_line = o->max_line;
 	so.toolong_keep = o->max_line / 10;     /* what a size_violation bad row keeps */
-	so.group = log_input ? o->group : NULL;
+	so.group = stream_spec_has_groups(o->source) ? o->group : NULL;
 	so.reclaim = o->reclaim;
 	if ((l->in = stream_source_open(o->source, &so, err, sizeof(err))) == NULL) {
 		log_error("--source %s", err);
@@ -206,6 +258,42 @@ open_streams(const struct opts *o, struct enrich_loop *l)
 	    STDERR_FILENO, err, sizeof(err))) == NULL) {
 		log_error("--bad %s", err);
 		return EX_CANTCREAT;
+	}
+	memset(&f, 0, sizeof(f));
+	f.key_column = -1;
+	if (o->partition_key)
+		f.key_column = event_col_by_name(o->partition_key);
+	f.attr_columns = o->attr_cols;
+	f.attr_names = o->attr_names;
+	f.n_attrs = o->n_attrs;
+	/* commits wait until both outputs have acknowledged what they were given */
+	if (stream_sink_set_fields(l->good, &f, err, sizeof(err)) == -1 ||
+	    stream_source_link(l->in, l->good, err, sizeof(err)) == -1 ||
+	    stream_source_link(l->in, l->bad, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return EX_SOFTWARE;
+	}
+	l->good_max = stream_sink_max_record(l->good);
+	l->bad_max = stream_sink_max_record(l->bad);
+	return 0;
+}
+
+/* Kafka settings, when a stream is a topic. Returns 0 or an exit status. */
+static int
+setup_kafka(const struct opts *o)
+{
+	const char *specs[3] = { o->source, o->output, o->bad };
+	struct stream_kafka_conf kc;
+	char err[512];
+
+	memset(&kc, 0, sizeof(kc));
+	kc.brokers = o->kafka_brokers;
+	kc.properties = o->kafka_properties;
+	kc.client_id = "furrow-enrich";
+	kc.notify = log_line;
+	if (stream_kafka_prepare(specs, 3, &kc, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return EX_CONFIG;
 	}
 	return 0;
 }
@@ -256,7 +344,7 @@ main(int argc, char **argv)
 	if (getenv("FURROW_ENRICH_NOW_MS"))     /* tests: a fixed processing time */
 		enrich_set_clock(loop.e, strtoll(getenv("FURROW_ENRICH_NOW_MS"), NULL, 10));
 
-	if ((status = open_streams(&o, &loop)) != 0)
+	if ((status = setup_kafka(&o)) != 0 || (status = open_streams(&o, &loop)) != 0)
 		goto out;
 	status = enrich_loop_run(&loop);
 out:
