@@ -54,9 +54,10 @@ usage(FILE *fp)
 	    "       [--aws-sigv4 es|aoss] [--aws-region REGION] [--timeout-ms N]\n"
 	    "       [--connect-timeout-ms N] [--max-line BYTES] [--dump] [-q] [-v] [-h] [-V]\n"
 	    "       [--source STREAM [--group NAME] [--reclaim]]\n"
-	    "Reads enriched TSV (or bad rows, or JSON objects) on stdin (or --source: a file, a FIFO\n"
-	    "or log:PATH, a durable log read from group NAME's committed offset) and indexes them\n"
-	    "with _bulk.\n"
+	    "       [--kafka-brokers LIST] [--kafka-properties FILE]\n"
+	    "Reads enriched TSV (or bad rows, or JSON objects) on stdin (or --source: a file, a FIFO,\n"
+	    "log:PATH, a durable log read from group NAME's committed offset, or kafka:TOPIC, read\n"
+	    "in consumer group NAME) and indexes them with _bulk.\n"
 	    "Credentials: ES_USER/ES_PASSWORD, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/\n"
 	    "AWS_SESSION_TOKEN with --aws-sigv4. See es-sink(1).\n");
 }
@@ -114,7 +115,7 @@ parse_args(int argc, char **argv)
 	enum { O_URL = 256, O_INPUT, O_INDEX, O_SETUP, O_SETUP_ONLY, O_BDOCS, O_BBYTES, O_FLUSH,
 	    O_RBASE, O_RMAX, O_RDEAD, O_TERM, O_SPOOL, O_BAD, O_STATS, O_CACERT, O_CERT, O_KEY,
 	    O_INSECURE, O_SIGV4, O_REGION, O_TIMEOUT, O_CTIMEOUT, O_MAXLINE, O_DUMP, O_SHARDF,
-	    O_SHARDC, O_REFRESH, O_SOURCE, O_GROUP, O_RECLAIM };
+	    O_SHARDC, O_REFRESH, O_SOURCE, O_GROUP, O_RECLAIM, O_KBROKERS, O_KPROPS };
 	static const struct option lo[] = {
 		{ "url", required_argument, NULL, O_URL },
 		{ "input", required_argument, NULL, O_INPUT },
@@ -147,6 +148,8 @@ parse_args(int argc, char **argv)
 		{ "source", required_argument, NULL, O_SOURCE },
 		{ "group", required_argument, NULL, O_GROUP },
 		{ "reclaim", no_argument, NULL, O_RECLAIM },
+		{ "kafka-brokers", required_argument, NULL, O_KBROKERS },
+		{ "kafka-properties", required_argument, NULL, O_KPROPS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -210,6 +213,13 @@ parse_args(int argc, char **argv)
 		case O_SOURCE: opt.source = str_arg("--source", optarg, 1, MAX_PATH_FLAG, NULL); break;
 		case O_GROUP: opt.group = str_arg("--group", optarg, 1, 64, "-_."); break;
 		case O_RECLAIM: opt.reclaim = 1; break;
+		case O_KBROKERS:
+			opt.kafka_brokers = str_arg("--kafka-brokers", optarg, 1, MAX_PATH_FLAG, NULL);
+			break;
+		case O_KPROPS:
+			opt.kafka_properties = str_arg("--kafka-properties", optarg, 1, MAX_PATH_FLAG,
+			    NULL);
+			break;
 		case O_STATS: opt.stats_interval = num_arg("--stats-interval", optarg, 0, 86400); break;
 		case O_CACERT: opt.es.cacert = str_arg("--cacert", optarg, 1, MAX_PATH_FLAG, NULL); break;
 		case O_CERT: opt.es.cert = str_arg("--cert", optarg, 1, MAX_PATH_FLAG, NULL); break;
@@ -273,8 +283,9 @@ parse_args(int argc, char **argv)
 			exit(EX_USAGE);
 		}
 	}
-	if (opt.group && strncmp(opt.source, "log:", 4) != 0) {
-		fprintf(stderr, PROG ": --group: a consumer group needs a log (--source log:PATH)\n");
+	if (opt.group && !stream_spec_has_groups(opt.source)) {
+		fprintf(stderr, PROG ": --group: a consumer group needs a log or a topic (--source "
+		    "log:PATH or kafka:TOPIC)\n");
 		exit(EX_USAGE);
 	}
 	if (opt.group == NULL)
@@ -344,7 +355,7 @@ open_streams(struct stream_source **in, struct stream_sink **bad, struct stream_
 	memset(&so, 0, sizeof(so));
 	so.max_line = opt.max_line;
 	so.toolong_keep = 65536;
-	so.group = strncmp(opt.source, "log:", 4) == 0 ? opt.group : NULL;
+	so.group = stream_spec_has_groups(opt.source) ? opt.group : NULL;
 	so.reclaim = opt.reclaim;
 	if ((*in = stream_source_open(opt.source, &so, err, sizeof(err))) == NULL) {
 		log_error("--source %s", err);
@@ -364,6 +375,31 @@ open_streams(struct stream_source **in, struct stream_sink **bad, struct stream_
 	if (opt.dump && (*dump = stream_sink_open("-", STDOUT_FILENO, err, sizeof(err))) == NULL) {
 		log_error("standard output: %s", err);
 		return EX_IOERR;
+	}
+	/* a batch's position is committed once its bad rows are acknowledged too */
+	if (stream_source_link(*in, *bad, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return EX_SOFTWARE;
+	}
+	return 0;
+}
+
+/* Kafka settings, when a stream is a topic. Returns 0 or an exit status. */
+static int
+setup_kafka(void)
+{
+	const char *specs[2] = { opt.source, opt.bad_path };
+	struct stream_kafka_conf kc;
+	char err[512];
+
+	memset(&kc, 0, sizeof(kc));
+	kc.brokers = opt.kafka_brokers;
+	kc.properties = opt.kafka_properties;
+	kc.client_id = "furrow-" PROG;
+	kc.notify = log_line;
+	if (stream_kafka_prepare(specs, 2, &kc, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return EX_CONFIG;
 	}
 	return 0;
 }
@@ -414,7 +450,7 @@ main(int argc, char **argv)
 			return 0;
 		}
 	}
-	if ((status = open_streams(&in, &bad, &spool, &dump)) != 0)
+	if ((status = setup_kafka()) != 0 || (status = open_streams(&in, &bad, &spool, &dump)) != 0)
 		goto out;
 	if ((snd = sender_new(&opt, es, in, bad, spool, dump)) == NULL) {
 		log_error("out of memory");
@@ -422,6 +458,11 @@ main(int argc, char **argv)
 		goto out;
 	}
 	status = sender_run(snd);
+	/* the last commits wait for the bad rows' acknowledgements (a Kafka --bad) */
+	if (stream_source_sync(in, (int)opt.term_timeout_s * 1000 + 1000, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		status = status ? status : EX_IOERR;
+	}
 out:
 	sender_free(snd);
 	stream_source_close(in);
