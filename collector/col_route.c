@@ -321,6 +321,10 @@ store(struct col_ctx *ctx, struct col_payload *p)
 	struct col_split sp;
 	int rc = -1;
 
+	/* the partition key of this request's records (a Kafka output) */
+	if (col_queue_key(ctx->good, p->ip_address.s, p->ip_address.len) == -1 ||
+	    col_queue_key(ctx->bad, p->ip_address.s, p->ip_address.len) == -1)
+		return -1;
 	if (w < cfg->max_record) {
 		if (!col_queue_room(ctx->good, base64_encoded_len(w) + 1))
 			return 1;

@@ -29,6 +29,7 @@
 #include "flagval.h"
 #include "log.h"
 #include "sig.h"
+#include "stream.h"
 #include "version.h"
 
 #define PROG "collector"
@@ -48,6 +49,8 @@ struct opts {
 	unsigned max_connections;
 	unsigned drain_timeout;
 	const char *spill;
+	const char *kafka_brokers, *kafka_properties;
+	int ip_partition_key;
 };
 
 struct app {
@@ -71,7 +74,7 @@ enum {
 	OPT_MAX_RECORD, OPT_QUEUE_BYTES, OPT_CORS_MAX_AGE, OPT_HSTS, OPT_CROSSDOMAIN,
 	OPT_CROSSDOMAIN_INSECURE, OPT_ROOT_RESPONSE, OPT_MAX_LINE, OPT_MAX_HEADERS,
 	OPT_REQ_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_MAX_CONNS, OPT_DRAIN_TIMEOUT, OPT_METRICS,
-	OPT_SPILL,
+	OPT_SPILL, OPT_KBROKERS, OPT_KPROPS, OPT_IP_KEY,
 };
 
 static const struct option longopts[] = {
@@ -119,6 +122,9 @@ static const struct option longopts[] = {
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNS },
 	{ "drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT },
 	{ "spill", required_argument, NULL, OPT_SPILL },
+	{ "kafka-brokers", required_argument, NULL, OPT_KBROKERS },
+	{ "kafka-properties", required_argument, NULL, OPT_KPROPS },
+	{ "ip-partition-key", no_argument, NULL, OPT_IP_KEY },
 	{ "metrics", no_argument, NULL, OPT_METRICS },
 	{ NULL, 0, NULL, 0 },
 };
@@ -131,6 +137,8 @@ usage(FILE *f)
 	    "\n"
 	    "Answer Snowplow trackers over HTTP; write one base64 Thrift CollectorPayload per line\n"
 	    "to standard output (or -o PATH, a file or FIFO) and size_violation bad rows to --bad.\n"
+	    "-o and --bad also take log:PATH (a durable line log) or kafka:TOPIC (one binary\n"
+	    "Thrift message per record, as Snowplow's collector writes them).\n"
 	    "\n"
 	    "  -p, --port PORT              TCP port (8080)\n"
 	    "      --bind ADDR              listen address (0.0.0.0)\n"
@@ -172,6 +180,10 @@ usage(FILE *f)
 	    "      --spill PATH             what a drain could not write goes here (and PATH.bad),\n"
 	    "                               and is written out first at the next start\n"
 	    "      --metrics                serve Prometheus counters on GET /metrics (off)\n"
+	    "      --kafka-brokers LIST     Kafka bootstrap brokers ($FURROW_KAFKA_BROKERS)\n"
+	    "      --kafka-properties FILE  librdkafka properties for TLS/SASL\n"
+	    "                               ($FURROW_KAFKA_PROPERTIES)\n"
+	    "      --ip-partition-key       key Kafka messages by client IP (random UUID)\n"
 	    "  -h, --help, -V, --version\n");
 }
 
@@ -396,6 +408,14 @@ parse_args(int argc, char **argv, struct opts *o, struct col_config *cfg)
 		case OPT_MAX_CONNS: o->max_connections = (unsigned)parse_num(optarg, "--max-connections", 1, 1 << 20); break;
 		case OPT_DRAIN_TIMEOUT: o->drain_timeout = (unsigned)parse_num(optarg, "--drain-timeout", 0, 86400); break;
 		case OPT_SPILL: o->spill = optarg; break;
+		case OPT_KBROKERS:
+			o->kafka_brokers = parse_str(optarg, "--kafka-brokers", 1, MAX_PATH_FLAG, NULL);
+			break;
+		case OPT_KPROPS:
+			o->kafka_properties = parse_str(optarg, "--kafka-properties", 1, MAX_PATH_FLAG,
+			    NULL);
+			break;
+		case OPT_IP_KEY: o->ip_partition_key = 1; break;
 		case OPT_METRICS: cfg->metrics = 1; break;
 		default: usage(stderr); exit(EX_USAGE);
 		}
@@ -612,6 +632,41 @@ hup_cb(evutil_socket_t sig, short what, void *arg)
 	col_queue_reopen(a->bad);
 }
 
+/* Kafka settings, when an output is a topic. Returns 0 or an exit status. */
+static int
+setup_kafka(const struct opts *o)
+{
+	const char *specs[2] = { o->output, o->bad };
+	struct stream_kafka_conf kc;
+	char err[512];
+
+	memset(&kc, 0, sizeof(kc));
+	kc.brokers = o->kafka_brokers;
+	kc.properties = o->kafka_properties;
+	kc.client_id = "furrow-" PROG;
+	kc.notify = log_line;
+	if (stream_kafka_prepare(specs, 2, &kc, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return EX_CONFIG;
+	}
+	return 0;
+}
+
+/* A topic takes messages up to its producer's message size: a record that would not fit is
+ * split or becomes a size_violation bad row before it is accepted, as stream-collector does
+ * with its maxBytes. */
+static void
+fit_records(struct app *a, struct col_config *cfg)
+{
+	size_t max = col_queue_max_record(a->good);
+
+	if (max && cfg->max_record > max) {
+		log_info("records of %zu bytes and more are split (the topic's message size), not "
+		    "%zu", max, cfg->max_record);
+		cfg->max_record = max;
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -631,6 +686,8 @@ main(int argc, char **argv)
 		log_error("cannot create the event loop");
 		return EX_OSERR;
 	}
+	if (setup_kafka(&a.o) != 0)
+		return EX_CONFIG;
 	a.good = col_queue_new(a.base, a.o.output, 1, a.o.queue_bytes, err, sizeof(err));
 	if (a.good == NULL) {
 		log_error("output: %s", err);
@@ -644,6 +701,9 @@ main(int argc, char **argv)
 		log_error("bad output: %s", err);
 		return EX_IOERR;
 	}
+	col_queue_set_kafka(a.good, 1, a.o.ip_partition_key);
+	col_queue_set_kafka(a.bad, 0, a.o.ip_partition_key);
+	fit_records(&a, &cfg);
 	col_ctx_init(&a.ctx, &cfg, a.good, a.bad);
 
 	a.ev_term = sig_event_add(a.base, SIGTERM, term_cb, &a);
