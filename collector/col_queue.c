@@ -303,7 +303,9 @@ col_queue_new(struct event_base *base, const char *path, int std_fd, size_t max,
 	q->log.fd = -1;
 	if (path && stream_spec_is_kafka(path)) {
 		if (queue_open_kafka(q, path, err, errlen) == -1) {
+			int e = errno;
 			col_queue_free(q);
+			errno = e;
 			return NULL;
 		}
 		return q;

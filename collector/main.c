@@ -691,7 +691,7 @@ main(int argc, char **argv)
 	a.good = col_queue_new(a.base, a.o.output, 1, a.o.queue_bytes, err, sizeof(err));
 	if (a.good == NULL) {
 		log_error("output: %s", err);
-		return EX_IOERR;
+		return errno == EINVAL ? EX_CONFIG : EX_IOERR;
 	}
 	/* "--bad -" is standard output, which only makes sense when records go elsewhere: two
 	 * queues writing one pipe could interleave partial lines */
@@ -699,7 +699,7 @@ main(int argc, char **argv)
 	    a.o.queue_bytes, err, sizeof(err));
 	if (a.bad == NULL) {
 		log_error("bad output: %s", err);
-		return EX_IOERR;
+		return errno == EINVAL ? EX_CONFIG : EX_IOERR;
 	}
 	col_queue_set_kafka(a.good, 1, a.o.ip_partition_key);
 	col_queue_set_kafka(a.bad, 0, a.o.ip_partition_key);

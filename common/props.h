@@ -19,11 +19,12 @@
 #define PROPS_LINE_MAX   65536
 #define PROPS_FILE_MAX   (1u << 20)
 
-/* Called once per property, in file order; a non-zero return stops the parse with it. The
- * strings are NUL-terminated and valid during the call only. */
+/* Called once per property, in file order; a positive return stops the parse with it (the
+ * callback reports its own error). The strings are NUL-terminated and valid during the call
+ * only. */
 typedef int (*props_cb)(void *arg, unsigned line, const char *name, const char *value);
 
-/* Parse text[0..len). Returns 0, the callback's non-zero result, or -1 with err filled
+/* Parse text[0..len). Returns 0, the callback's positive result, or -1 with err filled
  * ("line N: why"). */
 int props_parse(const char *text, size_t len, props_cb cb, void *arg, char *err, size_t errlen);
 

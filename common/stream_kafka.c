@@ -123,6 +123,24 @@ redact_value(const char *errstr, const char *value, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
+/* librdkafka's complaint when it builds a client, with every value of the properties file left
+ * out (a mechanism or a path it rejects may be next to a secret, or be one). */
+static void
+redact_props(const char *errstr, char *out, size_t outlen)
+{
+	char a[512], b[512];
+	size_t i;
+
+	snprintf(a, sizeof(a), "%s", errstr);
+	for (i = 0; i < kcfg.nprops; i++) {
+		if (strlen(kcfg.props[i].value) < 3)
+			continue;
+		redact_value(a, kcfg.props[i].value, b, sizeof(b));
+		snprintf(a, sizeof(a), "%s", b);
+	}
+	snprintf(out, outlen, "%s", a);
+}
+
 /* Properties the file may not change: at least once depends on them. */
 static int
 kafka_prop_reserved(const char *name)
@@ -155,25 +173,25 @@ props_keep_cb(void *arg, unsigned line, const char *name, const char *value)
 	if (kafka_prop_reserved(name)) {
 		snprintf(c->err, c->errlen, "%s: line %u: %s is set by furrow (at least once depends "
 		    "on it)", kcfg.props_path, line, name);
-		return -1;
+		return 1;
 	}
 	/* librdkafka checks the name and the value now, so that a mistake fails at startup */
 	if (rd_kafka_conf_set(c->check, name, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
 		redact_value(errstr, value, clean, sizeof(clean));
 		snprintf(c->err, c->errlen, "%s: line %u: %s", kcfg.props_path, line, clean);
-		return -1;
+		return 1;
 	}
 	p = realloc(kcfg.props, (kcfg.nprops + 1) * sizeof(*p));
 	if (p == NULL) {
 		snprintf(c->err, c->errlen, "out of memory");
-		return -1;
+		return 1;
 	}
 	kcfg.props = p;
 	p = &kcfg.props[kcfg.nprops];
 	if ((p->name = strdup(name)) == NULL || (p->value = strdup(value)) == NULL) {
 		free(p->name);
 		snprintf(c->err, c->errlen, "out of memory");
-		return -1;
+		return 1;
 	}
 	p->line = line;
 	kcfg.nprops++;
@@ -195,6 +213,20 @@ kcfg_clear(void)
 	free(kcfg.client_id);
 	free(kcfg.props_path);
 	memset(&kcfg, 0, sizeof(kcfg));
+}
+
+static int
+kafka_have_brokers(void)
+{
+	size_t i;
+
+	if (kcfg.brokers)
+		return 1;
+	for (i = 0; i < kcfg.nprops; i++)
+		if (strcmp(kcfg.props[i].name, "bootstrap.servers") == 0 ||
+		    strcmp(kcfg.props[i].name, "metadata.broker.list") == 0)
+			return 1;
+	return 0;
 }
 
 int
@@ -220,17 +252,10 @@ stream_kafka_setup(const struct stream_kafka_conf *conf, char *err, size_t errle
 		if (rc != 0)
 			return -1;
 	}
-	if (kcfg.brokers == NULL) {
-		size_t i;
-		for (i = 0; i < kcfg.nprops; i++)
-			if (strcmp(kcfg.props[i].name, "bootstrap.servers") == 0 ||
-			    strcmp(kcfg.props[i].name, "metadata.broker.list") == 0)
-				break;
-		if (i == kcfg.nprops) {
-			/* not an error yet: only a kafka: stream needs brokers */
-			kcfg.configured = 1;
-			return 0;
-		}
+	if (!kafka_have_brokers()) {
+		stream_set_err(err, errlen, "kafka: no brokers (--kafka-brokers, FURROW_KAFKA_BROKERS "
+		    "or bootstrap.servers in --kafka-properties)");
+		return -1;
 	}
 	kcfg.configured = 1;
 	return 0;
@@ -249,20 +274,6 @@ stream_kafka_prepare(const char *const *specs, size_t n, struct stream_kafka_con
 		return 0;
 	stream_kafka_conf_env(conf);
 	return stream_kafka_setup(conf, err, errlen);
-}
-
-static int
-kafka_have_brokers(void)
-{
-	size_t i;
-
-	if (kcfg.brokers)
-		return 1;
-	for (i = 0; i < kcfg.nprops; i++)
-		if (strcmp(kcfg.props[i].name, "bootstrap.servers") == 0 ||
-		    strcmp(kcfg.props[i].name, "metadata.broker.list") == 0)
-			return 1;
-	return 0;
 }
 
 static int
@@ -575,8 +586,10 @@ producer_get(char *err, size_t errlen)
 	    kprod.max_record - KAFKA_RECORD_SLACK : KAFKA_RECORD_SLACK;
 	rd_kafka_conf_set_dr_msg_cb(conf, kafka_dr_cb);
 	if ((kprod.rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr))) == NULL) {
+		char clean[512];
 		rd_kafka_conf_destroy(conf);
-		stream_set_err(err, errlen, "kafka: %s", errstr);
+		redact_props(errstr, clean, sizeof(clean));
+		stream_set_err(err, errlen, "kafka: %s", clean);
 		errno = EINVAL;
 		return -1;
 	}
@@ -1255,8 +1268,10 @@ kafka_source_open(struct stream_source *ss, const char *topic,
 		rd_kafka_conf_set_offset_commit_cb(conf, kafka_commit_cb);
 	}
 	if ((k->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr))) == NULL) {
+		char clean[512];
 		rd_kafka_conf_destroy(conf);
-		stream_set_err(err, errlen, "kafka: %s", errstr);
+		redact_props(errstr, clean, sizeof(clean));
+		stream_set_err(err, errlen, "kafka: %s", clean);
 		errno = EINVAL;
 		return -1;
 	}

@@ -152,22 +152,24 @@ process(struct loop_state *st, enum stream_status s, const struct stream_rec *re
 	size_t good_from = good->len, bad_from = bad->len;
 	int r;
 
-	if (s == STREAM_OK) {
-		r = rec->bytes ? enrich_payload(l->e, (const uint8_t *)rec->data, rec->len, good, bad) :
-		    enrich_line(l->e, rec->data, rec->len, good, bad);
-	} else if (!rec->bytes) {
-		r = enrich_line_too_long(l->e, rec->data, rec->len, rec->full_len, l->max_line, bad);
-	} else {
-		/* a message's bytes: the bad row keeps the line form of its first bytes */
+	if (rec->bytes && (s == STREAM_TOOLONG || base64_encoded_len(rec->full_len) > l->max_line)) {
+		/* --max-line-bytes limits a raw record's line form, its base64, whatever carried
+		 * it: the bad row is the one the same record as a line gets */
 		struct buf b64;
+		size_t keep = rec->len < l->max_line / 10 ? rec->len : l->max_line / 10;
 		buf_init(&b64, 0);
-		r = buf_reserve(&b64, base64_encoded_len(rec->len) + 1);
+		r = buf_reserve(&b64, base64_encoded_len(keep) + 1);
 		if (r == 0) {
-			b64.len = base64_encode((const uint8_t *)rec->data, rec->len, b64.data);
-			r = enrich_line_too_long(l->e, b64.data, b64.len, rec->full_len, l->max_line,
-			    bad);
+			b64.len = base64_encode((const uint8_t *)rec->data, keep, b64.data);
+			r = enrich_line_too_long(l->e, b64.data, b64.len,
+			    base64_encoded_len(rec->full_len), l->max_line, bad);
 		}
 		buf_free(&b64);
+	} else if (s == STREAM_OK) {
+		r = rec->bytes ? enrich_payload(l->e, (const uint8_t *)rec->data, rec->len, good, bad) :
+		    enrich_line(l->e, rec->data, rec->len, good, bad);
+	} else {
+		r = enrich_line_too_long(l->e, rec->data, rec->len, rec->full_len, l->max_line, bad);
 	}
 	if (r == 0 && (l->good_max || l->bad_max))
 		r = enrich_fit(l->e, good, good_from, l->good_max, bad, bad_from, l->bad_max);

@@ -248,16 +248,16 @@ open_streams(const struct opts *o, struct enrich_loop *l)
 	so.reclaim = o->reclaim;
 	if ((l->in = stream_source_open(o->source, &so, err, sizeof(err))) == NULL) {
 		log_error("--source %s", err);
-		return errno == ENOENT ? EX_NOINPUT : EX_IOERR;
+		return errno == ENOENT ? EX_NOINPUT : errno == EINVAL ? EX_CONFIG : EX_IOERR;
 	}
 	if ((l->good = stream_sink_open(o->output, STDOUT_FILENO, err, sizeof(err))) == NULL) {
 		log_error("--output %s", err);
-		return EX_CANTCREAT;
+		return errno == EINVAL ? EX_CONFIG : EX_CANTCREAT;
 	}
 	if ((l->bad = stream_sink_open(o->bad ? o->bad : "-", o->bad ? STDOUT_FILENO :
 	    STDERR_FILENO, err, sizeof(err))) == NULL) {
 		log_error("--bad %s", err);
-		return EX_CANTCREAT;
+		return errno == EINVAL ? EX_CONFIG : EX_CANTCREAT;
 	}
 	memset(&f, 0, sizeof(f));
 	f.key_column = -1;

@@ -359,13 +359,13 @@ open_streams(struct stream_source **in, struct stream_sink **bad, struct stream_
 	so.reclaim = opt.reclaim;
 	if ((*in = stream_source_open(opt.source, &so, err, sizeof(err))) == NULL) {
 		log_error("--source %s", err);
-		return errno == ENOENT ? EX_NOINPUT : EX_IOERR;
+		return errno == ENOENT ? EX_NOINPUT : errno == EINVAL ? EX_CONFIG : EX_IOERR;
 	}
 	*bad = stream_sink_open(opt.bad_path ? opt.bad_path : "-", opt.bad_path ? STDOUT_FILENO :
 	    STDERR_FILENO, err, sizeof(err));
 	if (*bad == NULL) {
 		log_error("--bad %s", err);
-		return EX_IOERR;
+		return errno == EINVAL ? EX_CONFIG : EX_IOERR;
 	}
 	if (opt.spool_path && (*spool = stream_sink_open(opt.spool_path, -1, err,
 	    sizeof(err))) == NULL) {

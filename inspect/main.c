@@ -622,7 +622,7 @@ main(int argc, char **argv)
 	fo.arg = &a;
 	if ((a.feed = ins_feed_new(a.base, a.store, &fo, err, sizeof(err))) == NULL) {
 		log_error("%s", err);
-		status = errno == ENOENT ? EX_NOINPUT : EX_IOERR;
+		status = errno == ENOENT ? EX_NOINPUT : errno == EINVAL ? EX_CONFIG : EX_IOERR;
 		goto out;
 	}
 	ins_feed_load(a.feed);

@@ -1045,7 +1045,7 @@ open_source(struct sink *s)
 	so.binary = s->o.input == IN_RAW;     /* a topic's raw records are binary Thrift */
 	if ((s->in = stream_source_open(s->o.source, &so, err, sizeof(err))) == NULL) {
 		log_error("--source %s", err);
-		return errno == ENOENT ? EX_NOINPUT : EX_IOERR;
+		return errno == ENOENT ? EX_NOINPUT : errno == EINVAL ? EX_CONFIG : EX_IOERR;
 	}
 	return 0;
 }
