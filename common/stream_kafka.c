@@ -380,6 +380,12 @@ wake_pipe(int fds[2])
 }
 
 static void
+wake_kick(int fd)
+{
+	(void)!write(fd, "k", 1);
+}
+
+static void
 wake_drain(int fd)
 {
 	char b[256];
@@ -602,6 +608,9 @@ producer_get(char *err, size_t errlen)
 	}
 	kprod.mainq = rd_kafka_queue_get_main(kprod.rk);
 	rd_kafka_queue_io_event_enable(kprod.mainq, kprod.wake[1], "p", 1);
+	/* librdkafka writes only when its queue goes from empty to not empty, and it is not empty
+	 * now (the log of its start): the first poll is ours to ask for */
+	wake_kick(kprod.wake[1]);
 	kprod.refs = 1;
 	return 0;
 }
@@ -1316,6 +1325,7 @@ kafka_source_open(struct stream_source *ss, const char *topic,
 	}
 	k->cq = rd_kafka_queue_get_consumer(k->rk);
 	rd_kafka_queue_io_event_enable(k->cq, k->wake[1], "c", 1);
+	wake_kick(k->wake[1]);
 	k->last_commit_ms = mono_ms();
 	return 0;
 }
