@@ -107,10 +107,12 @@ check: test-deps
 	$(MAKE) WERROR=1 test TEST_EXTRA="$(sort $(wildcard tests/e2e/*.sh))"
 	$(MAKE) WERROR=1 sanitize
 
-# The README's first command.
+# The README's first command. The launcher is a bash script (/bin/sh is dash on Debian), and
+# make runs this line without a shell, so Ctrl-C reaches make and the launcher, which stops the
+# pipeline in order; make waits for it.
 run: deps
 	$(MAKE) all
-	sh fifo-setup.sh start
+	bash fifo-setup.sh start
 
 # libFuzzer targets: tests/fuzz/fuzz_<name>.c, built with clang.
 FUZZ_SECONDS ?= 60
@@ -125,14 +127,16 @@ fuzz-build: $(STAGE_LIBS) $(LIBFURROW)
 	    $(CC) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $(BUILD)/fuzzers/$$n $$f \
 	        $(STAGE_LIBS) $(LIBFURROW) $(PKG_LIBS) || exit 1; done
 
+# The launcher keeps its name (fifo-setup.sh(1)) and finds the stages beside it and its data in
+# $(PREFIX)/share/furrow.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 	    $(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(PREFIX)/share/furrow
 	install -m 755 $(STAGE_BINS) $(DESTDIR)$(PREFIX)/bin/
 	for m in man/*.1; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/; done; true
 	for m in man/*.7; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man7/; done; true
-	[ ! -f fifo-setup.sh ] || install -m 755 fifo-setup.sh $(DESTDIR)$(PREFIX)/bin/furrow-fifo-setup
-	cp -R schemas tools systemd $(DESTDIR)$(PREFIX)/share/furrow/
+	install -m 755 fifo-setup.sh $(DESTDIR)$(PREFIX)/bin/fifo-setup.sh
+	cp -R schemas systemd $(DESTDIR)$(PREFIX)/share/furrow/
 	install -d $(DESTDIR)$(PREFIX)/share/furrow/ui
 	install -m 644 inspect/ui/* $(DESTDIR)$(PREFIX)/share/furrow/ui/
 	[ ! -d enrichments ] || cp -R enrichments $(DESTDIR)$(PREFIX)/share/furrow/

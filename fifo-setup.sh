@@ -1,30 +1,32 @@
 #!/usr/bin/env bash
-# fifo-setup.sh: start, stop and watch the furrow pipeline on one machine (fifo-setup(1)).
+# fifo-setup.sh: start, stop and watch the furrow pipeline on one machine (fifo-setup.sh(1)).
 #
-#   collector ──raw.fifo──> enrich ──enriched.fifo──> fan-out ──> es-sink (good) | s3-sink | good.tsv
-#       │                     │
-#       └─bad-collector.fifo──┴─bad-enrich.fifo──> merge ──> es-sink (bad) | s3-sink | bad.json
+# The stages are joined by durable line logs in the data directory (common/linelog.h), not by
+# pipes: a writer appends whole lines, a reader commits the offset it has handed on, so any
+# stage can die at any moment and its successor resumes where it stopped.
 #
-# `start` creates the run directory and one FIFO per writer, starts the readers before the
-# writers, waits for the collector's /health and then stays in the foreground supervising.
-# `stop` asks the supervisor to shut down in pipeline order (collector first, so every stage
-# downstream sees EOF, drains and exits). `status` shows each stage, its pid and its counters.
+#   collector ──> raw.log ──> enrich ──> good.tsv ──> es-sink (good index), s3-sink (enriched/)
+#       │                       │
+#       └──────────> bad.json <─┘ ──> es-sink (bad index), s3-sink (bad/)
 #
-# Settings come from the environment or from --config FILE (shell assignments, NAME=value):
-#   FURROW_PORT (8080), FURROW_BIND (0.0.0.0), FURROW_DATA_DIR (./furrow-data),
-#   FURROW_RUN_DIR ($FURROW_DATA_DIR/run), FURROW_ES_URL, FURROW_S3_BUCKET, FURROW_S3_ENDPOINT,
-#   FURROW_S3_REGION (us-east-1), FURROW_S3_PREFIX, FURROW_RESOLVER, FURROW_ENRICHMENTS (the
-#   repository's enrichments/default when present; "none" for no enrichments), FURROW_SCHEMAS,
-#   FURROW_BIN (directory of the executables), FURROW_RESTART (no | on-failure),
-#   FURROW_STOP_TIMEOUT (60 seconds), FURROW_STATS_INTERVAL (10), FURROW_COLLECTOR_ARGS,
-#   FURROW_ENRICH_ARGS, FURROW_ES_ARGS, FURROW_S3_ARGS (extra flags, word-split).
+# `start` starts the readers before the writers, each stage in its own session (a terminal's
+# Ctrl-C reaches only this script), waits for the collector's /health and stays in the
+# foreground supervising: no death goes unnoticed (wait -n wakes it, and a sweep of /proc every
+# second catches what wait -n did not report), a failed stage is restarted within a budget, and
+# SIGTERM, SIGINT or SIGHUP stop the pipeline in order: the collector first, then each reader
+# once its consumer group has committed the end of its log. `stop` asks the supervisor for that
+# (or does it itself when the supervisor is gone); `status` shows the stages, their counters and
+# each group's backlog.
+#
+# Settings come from the environment or from --config FILE (shell assignments, NAME=value);
+# fifo-setup.sh(1) lists them all.
 set -u
 
 prog=fifo-setup.sh
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+version=0.1.0
 
-die() { echo "$prog: $*" >&2; exit "${2:-70}"; }
-say() { echo "$prog: $(date -u +%Y-%m-%dT%H:%M:%SZ) $*" >&2; }
+die() { echo "$prog: $1" >&2; exit "${2:-70}"; }
+say() { printf '%s: %(%Y-%m-%dT%H:%M:%S)T %s\n' "$prog" -1 "$*" >&2; }
 
 usage() {
 	cat <<EOF
@@ -40,17 +42,30 @@ while [ $# -gt 0 ]; do
 	--config) [ $# -ge 2 ] || { usage >&2; exit 64; }; config=$2; shift 2 ;;
 	--config=*) config=${1#--config=}; shift ;;
 	-h|--help) usage; exit 0 ;;
-	-V|--version) echo "fifo-setup.sh 0.1.0"; exit 0 ;;
+	-V|--version) echo "$prog $version"; exit 0 ;;
 	start|stop|status) [ -z "$cmd" ] || { usage >&2; exit 64; }; cmd=$1; shift ;;
 	*) usage >&2; exit 64 ;;
 	esac
 done
 [ -n "$cmd" ] || { usage >&2; exit 64; }
+# wait -n -p (bash 5.1) names the child that ended.
+[ "${BASH_VERSINFO[0]}${BASH_VERSINFO[1]}" -ge 51 ] 2>/dev/null ||
+	die "bash 5.1 or later is needed (this is $BASH_VERSION)" 69
 
 if [ -n "$config" ]; then
 	[ -r "$config" ] || die "$config: cannot read configuration" 66
 	# shellcheck disable=SC1090
 	set -a; . "$config" || die "$config: invalid configuration" 78; set +a
+fi
+
+# Where this launcher lives decides where the rest is: the source tree (bin/, schemas/,
+# enrichments/ beside it) or an installation (PREFIX/bin beside it, PREFIX/share/furrow).
+here=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
+if [ -f "$here/Makefile" ] && [ -d "$here/schemas" ]; then
+	share=$here bin_dir=$here/bin
+else
+	share=$(cd "$here/../share/furrow" 2>/dev/null && pwd) || share=""
+	bin_dir=$here
 fi
 
 FURROW_PORT=${FURROW_PORT:-8080}
@@ -64,27 +79,38 @@ FURROW_S3_REGION=${FURROW_S3_REGION:-us-east-1}
 FURROW_S3_PREFIX=${FURROW_S3_PREFIX:-}
 FURROW_RESOLVER=${FURROW_RESOLVER:-}
 FURROW_SCHEMAS=${FURROW_SCHEMAS:-}
-FURROW_RESTART=${FURROW_RESTART:-no}
+FURROW_ENRICHMENTS=${FURROW_ENRICHMENTS:-}
+FURROW_KEEP_FILES=${FURROW_KEEP_FILES:-0}
+FURROW_RESTART=${FURROW_RESTART:-on-failure}
+FURROW_RESTART_MAX=${FURROW_RESTART_MAX:-5}
+FURROW_RESTART_STABLE=${FURROW_RESTART_STABLE:-60}
+FURROW_START_TIMEOUT=${FURROW_START_TIMEOUT:-60}
 FURROW_STOP_TIMEOUT=${FURROW_STOP_TIMEOUT:-60}
 FURROW_STATS_INTERVAL=${FURROW_STATS_INTERVAL:-10}
-# Run from the source tree, or installed as $PREFIX/bin/furrow-fifo-setup with the data in
-# $PREFIX/share/furrow.
-share=$here
-[ -d "$share/tools" ] || share=$(cd "$here/../share/furrow" 2>/dev/null && pwd) || share=$here
-if [ -z "${FURROW_ENRICHMENTS:-}" ] && [ -d "$share/enrichments/default" ]; then
-	FURROW_ENRICHMENTS=$share/enrichments/default
+FURROW_INSPECT_PORT=${FURROW_INSPECT_PORT:-9090}
+FURROW_INSPECT_BIND=${FURROW_INSPECT_BIND:-127.0.0.1}
+FURROW_IGLU_PORT=${FURROW_IGLU_PORT:-8081}
+FURROW_IGLU_BIND=${FURROW_IGLU_BIND:-127.0.0.1}
+if [ -z "$FURROW_ENRICHMENTS" ]; then
+	FURROW_ENRICHMENTS=none
+	[ -n "$share" ] && [ -d "$share/enrichments/default" ] && FURROW_ENRICHMENTS=$share/enrichments/default
 fi
-FURROW_ENRICHMENTS=${FURROW_ENRICHMENTS:-none}
 # The embedded Iglu registry that belongs with this launcher, wherever the executables are.
-if [ -z "$FURROW_SCHEMAS" ] && [ -d "$share/schemas" ]; then
-	FURROW_SCHEMAS=$share/schemas
-fi
+[ -n "$FURROW_SCHEMAS" ] || { [ -n "$share" ] && [ -d "$share/schemas" ] && FURROW_SCHEMAS=$share/schemas; }
 if [ -z "${FURROW_BIN:-}" ]; then
-	if [ -x "$here/bin/collector" ]; then FURROW_BIN=$here/bin; else FURROW_BIN=""; fi
+	if [ -x "$bin_dir/collector" ]; then FURROW_BIN=$bin_dir; else FURROW_BIN=""; fi
 fi
+
+case "$FURROW_RESTART" in no|on-failure) ;; *) die "FURROW_RESTART: no or on-failure, not $FURROW_RESTART" 78 ;; esac
+case "$FURROW_KEEP_FILES" in 0|1) ;; *) die "FURROW_KEEP_FILES: 0 or 1, not $FURROW_KEEP_FILES" 78 ;; esac
+for v in FURROW_PORT FURROW_INSPECT_PORT FURROW_IGLU_PORT FURROW_RESTART_MAX FURROW_RESTART_STABLE FURROW_START_TIMEOUT \
+	FURROW_STOP_TIMEOUT FURROW_STATS_INTERVAL; do
+	[[ ${!v} =~ ^[0-9]{1,9}$ ]] || die "$v: not a number: ${!v}" 78
+done
 
 case "$FURROW_DATA_DIR" in /*) ;; *) FURROW_DATA_DIR=$PWD/$FURROW_DATA_DIR ;; esac
 case "$FURROW_RUN_DIR" in /*) ;; *) FURROW_RUN_DIR=$PWD/$FURROW_RUN_DIR ;; esac
+data=$FURROW_DATA_DIR
 run=$FURROW_RUN_DIR
 supervisor_pid_file=$run/fifo-setup.pid
 
@@ -92,41 +118,216 @@ exe() {
 	if [ -n "$FURROW_BIN" ]; then echo "$FURROW_BIN/$1"; else command -v "$1" || echo "$1"; fi
 }
 
-# ---- status and stop (talk to a running supervisor) ----
+# ---- processes ----
 
-alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
+now_ms() { local t=${EPOCHREALTIME/./}; echo $(( ${t%???} )); }
+
+# proc_fields PID: the fields of /proc/PID/stat after "pid (comm)" in the array f
+# (f[0] state, f[1] ppid, f[3] session, f[19] start time), without forking.
+proc_fields() {
+	local line
+	f=()
+	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
+	read -r -a f <<<"${line##*) }"
+}
+
+# proc_live PID [STARTTIME]: the process exists, is not a zombie (a zombie answers kill -0 until
+# its parent reaps it) and, given STARTTIME, is the very process that started then.
+proc_live() {
+	local -a f
+	[ -n "$1" ] && proc_fields "$1" || return 1
+	case "${f[0]}" in Z|X|x) return 1 ;; esac
+	[ -z "${2:-}" ] || [ "${f[19]}" = "$2" ]
+}
+
+proc_starttime() { local -a f; proc_fields "$1" && echo "${f[19]}"; }
+
+# supervisor_pid: the running supervisor's pid, if there is one.
+supervisor_pid() {
+	local p
+	{ read -r p <"$supervisor_pid_file"; } 2>/dev/null || return 1
+	proc_live "$p" || return 1
+	grep -qa fifo-setup "/proc/$p/cmdline" 2>/dev/null || return 1
+	echo "$p"
+}
+
+# stage_pid NAME: the pid of stage NAME if it runs. Each stage leads its own session, so a pid
+# that was reused by another process does not pass for the stage.
+stage_pid() {
+	local p
+	local -a f
+	{ read -r p <"$run/$1.pid"; } 2>/dev/null || return 1
+	proc_live "$p" && proc_fields "$p" && [ "${f[3]}" = "$p" ] && echo "$p"
+}
+
+# ---- logs and consumer groups ----
+
+# log_end LOG: the offset after its last whole line (a fragment left by a killed writer is not
+# counted: the next writer cuts it off).
+log_end() {
+	local size tailsize
+	size=$(stat -c %s "$1" 2>/dev/null) || { echo 0; return; }
+	if [ "$size" -gt 0 ] && [ "$(tail -c 1 "$1" | od -An -tx1 | tr -d ' ')" != 0a ]; then
+		tailsize=$(tail -n 1 "$1" | wc -c)
+		size=$((size - tailsize))
+	fi
+	echo "$size"
+}
+
+# committed LOG GROUP: the group's committed offset (-1 when the group has none yet).
+committed() {
+	local off
+	{ read -r off <"$1.offsets/$2"; } 2>/dev/null && [[ $off =~ ^[0-9]+$ ]] || { echo -1; return; }
+	echo $((10#$off))
+}
+
+# The stage table written by `start`: one line per stage in stopping order (upstream first):
+# NAME, the log it reads and its consumer group ("-" for none).
+read_stage_table() {
+	local name log group
+	stages=()
+	declare -gA src_log=() src_group=()
+	[ -r "$run/stages" ] || return 1
+	while IFS=$'\t' read -r name log group; do
+		stages+=("$name")
+		src_log[$name]=$log
+		src_group[$name]=$group
+	done <"$run/stages"
+}
+
+# ---- status ----
+
+# A stage's counter line (common/log.c format): enrich's "lines N, empty N, good N, bad N", the
+# collector's "stats: ...", the sinks' "...: in=N ..." and "...: lines_in=N ...".
+counters_re='^[a-z0-9-]+: [0-9T:.-]+Z info: (stats|lines [0-9]+, empty|[a-z ]*: (in|lines_in)=[0-9])'
 
 do_status() {
-	[ -d "$run" ] || { echo "not running (no run directory $run)"; return 3; }
-	local sup rc=0 f name pid state last
-	sup=$(cat "$supervisor_pid_file" 2>/dev/null)
-	if alive "$sup"; then echo "supervisor: pid $sup, running"; else echo "supervisor: not running"; rc=3; fi
-	for f in "$run"/*.pid; do
-		[ -e "$f" ] || continue
-		name=$(basename "$f" .pid)
-		[ "$name" = fifo-setup ] && continue
-		pid=$(cat "$f")
-		if alive "$pid"; then state=running; else state=exited; rc=3; fi
-		last=$(grep -E 'stats|counters|in=|events' "$run/$name.log" 2>/dev/null | tail -n 1)
-		printf '%-16s pid %-8s %-8s %s\n' "$name" "$pid" "$state" "${last#*: }"
+	local sup rc=0 name p state last log group end off
+	if ! read_stage_table; then echo "not running (no pipeline in $run)"; return 3; fi
+	if sup=$(supervisor_pid); then echo "supervisor       pid $sup running"
+	else echo "supervisor       not running"; rc=3; fi
+	for name in "${stages[@]}"; do
+		if p=$(stage_pid "$name"); then state=running
+		else state=exited rc=3; { read -r p <"$run/$name.pid"; } 2>/dev/null || p=-; fi
+		last=$(grep -E "$counters_re" "$run/$name.log" 2>/dev/null | tail -n 1 | sed 's/^.* info: //')
+		printf '%-16s pid %-8s %-8s %s\n' "$name" "$p" "$state" "$last"
+	done
+	for name in "${stages[@]}"; do
+		log=${src_log[$name]} group=${src_group[$name]}
+		[ "$group" != - ] || continue
+		end=$(log_end "$log")
+		off=$(committed "$log" "$group")
+		if [ "$off" -lt 0 ]; then
+			printf 'backlog          %s group %s: %s bytes (not started yet)\n' "$log" "$group" "$end"
+		else
+			printf 'backlog          %s group %s: %s bytes\n' "$log" "$group" \
+				"$(( end > off ? end - off : 0 ))"
+		fi
 	done
 	return $rc
 }
 
-do_stop() {
-	local sup
-	sup=$(cat "$supervisor_pid_file" 2>/dev/null)
-	alive "$sup" || die "not running (no supervisor in $run)" 69
-	kill -TERM "$sup"
-	# the supervisor removes its pid file when the pipeline has drained
-	local deadline=$(( $(date +%s) + FURROW_STOP_TIMEOUT + 30 ))
-	while alive "$sup"; do
-		[ "$(date +%s)" -lt "$deadline" ] || die "supervisor $sup did not stop in time" 70
+# ---- stopping in order ----
+
+# Run by the supervisor (its own children: their exit status is known) or by `stop` when the
+# supervisor is gone (stages left behind: their status is not). Sets stop_status.
+stop_status=0
+supervising=0
+declare -A pid=() tstart=()
+
+# reap NAME PID: wait for a stage that has ended; prints its exit status ("?" when unknown).
+reap() {
+	local st=?
+	if [ "$supervising" = 1 ] && ! proc_live "$2"; then
+		wait "$2" 2>/dev/null
+		st=$?
+		[ "$st" != 127 ] || st=?
+	fi
+	echo "$st"
+}
+
+# describe STATUS: how a stage ended, from its wait status.
+describe() {
+	if [ "$1" = "?" ]; then echo "ended"
+	elif [ "$1" -gt 128 ]; then echo "was killed by signal $(( $1 - 128 )) ($(kill -l "$1" 2>/dev/null))"
+	else echo "exited with status $1"; fi
+}
+
+# stop_stage NAME PID: SIGTERM, then SIGKILL if it has not ended within FURROW_STOP_TIMEOUT.
+# Nothing is lost by the SIGKILL: what the stage had not committed is read again next time.
+stop_stage() {
+	local name=$1 p=$2 deadline st
+	kill -TERM "$p" 2>/dev/null
+	deadline=$(( $(now_ms) + FURROW_STOP_TIMEOUT * 1000 ))
+	while proc_live "$p" "${tstart[$name]:-}"; do
+		if [ "$(now_ms)" -ge "$deadline" ]; then
+			say "ERROR: $name (pid $p) did not stop within ${FURROW_STOP_TIMEOUT}s of SIGTERM: SIGKILL"
+			kill -KILL "$p" 2>/dev/null
+			stop_status=1
+			deadline=$(( $(now_ms) + 10000 ))
+		fi
+		sleep 0.05
+	done
+	st=$(reap "$name" "$p")
+	case "$st" in
+	0|\?) say "$name stopped" ;;
+	*) say "ERROR: $name $(describe "$st") when asked to stop"; stop_status=1 ;;
+	esac
+}
+
+# wait_drained NAME PID: wait until the stage's group has committed the end of its log.
+wait_drained() {
+	local name=$1 p=$2 log=${src_log[$1]} group=${src_group[$1]} deadline end off
+	deadline=$(( $(now_ms) + FURROW_STOP_TIMEOUT * 1000 ))
+	while :; do
+		end=$(log_end "$log")
+		off=$(committed "$log" "$group")
+		[ "$off" -ge 0 ] || off=0        # the group has not opened the log yet
+		[ "$off" -ge "$end" ] && return 0
+		proc_live "$p" "${tstart[$name]:-}" || return 1
+		if [ "$(now_ms)" -ge "$deadline" ]; then
+			say "$name has not read all of $log within ${FURROW_STOP_TIMEOUT}s: the $((end - off)) bytes left are read at the next start"
+			return 1
+		fi
 		sleep 0.1
 	done
-	local st
-	st=$(cat "$run/exit-status" 2>/dev/null || echo 70)
-	[ "$st" = 0 ] || echo "$prog: pipeline stopped with status $st (see $run/*.log)" >&2
+}
+
+stop_pipeline() {
+	local name p
+	for name in "${stages[@]}"; do
+		if [ "$supervising" = 1 ]; then
+			p=${pid[$name]:-}
+			proc_live "$p" "${tstart[$name]:-}" || continue
+		else
+			p=$(stage_pid "$name") || continue
+		fi
+		[ "${src_group[$name]}" = - ] || wait_drained "$name" "$p"
+		stop_stage "$name" "$p"
+	done
+}
+
+do_stop() {
+	local sup st deadline n
+	if ! sup=$(supervisor_pid); then
+		read_stage_table || die "not running (no pipeline in $run)" 69
+		local left=""
+		for n in "${stages[@]}"; do stage_pid "$n" >/dev/null && left="$left $n"; done
+		[ -n "$left" ] || die "not running (no supervisor in $run)" 69
+		say "the supervisor is gone; stopping what it left running:$left"
+		stop_pipeline
+		return "$stop_status"
+	fi
+	kill -TERM "$sup"
+	# Each stage may take FURROW_STOP_TIMEOUT to drain and as long again to stop.
+	read_stage_table || stages=(x)
+	deadline=$(( $(now_ms) + (FURROW_STOP_TIMEOUT * 2 * ${#stages[@]} + 30) * 1000 ))
+	while proc_live "$sup"; do
+		[ "$(now_ms)" -lt "$deadline" ] || die "the supervisor (pid $sup) did not stop in time" 70
+		sleep 0.05
+	done
+	{ read -r st <"$run/exit-status"; } 2>/dev/null || st=70
+	[ "$st" = 0 ] || echo "$prog: the pipeline stopped with status $st (see $run/*.log)" >&2
 	return "$st"
 }
 
@@ -135,185 +336,297 @@ status) do_status; exit $? ;;
 stop) do_stop; exit $? ;;
 esac
 
-# ---- start: build the pipeline and supervise it ----
+# ---- start: the stage table ----
 
-for s in collector enrich; do
+for s in collector enrich inspect iglu-server; do
 	[ -x "$(exe $s)" ] || die "$(exe $s): not found or not executable (run make first)" 69
 done
 [ -z "$FURROW_ES_URL" ] || [ -x "$(exe es-sink)" ] || die "$(exe es-sink): not found" 69
 [ -z "$FURROW_S3_BUCKET" ] || [ -x "$(exe s3-sink)" ] || die "$(exe s3-sink): not found" 69
+command -v setsid >/dev/null || die "setsid (util-linux) not found" 69
 
-old=$(cat "$supervisor_pid_file" 2>/dev/null)
-alive "$old" && die "already running (supervisor pid $old, run directory $run)" 69
-
-mkdir -p "$FURROW_DATA_DIR" "$run" || die "$run: cannot create run directory" 73
-rm -f "$run"/*.fifo "$run"/*.pid "$run"/exit-status
+mkdir -p "$data" "$run" || die "$run: cannot create the data and run directories" 73
+if sup=$(supervisor_pid); then die "already running (supervisor pid $sup, run directory $run)" 69; fi
+if read_stage_table; then
+	left=""
+	for n in "${stages[@]}"; do stage_pid "$n" >/dev/null && left="$left $n"; done
+	[ -z "$left" ] || die "stages of an earlier run still running:$left (run: $prog stop)" 69
+fi
+rm -f "$run"/*.pid "$run/ready" "$run/stages"
 echo $$ >"$supervisor_pid_file"
+# 70 until the supervisor writes its own status over it in place, which needs no new disk
+# space: the data directory may be on a full disk by then.
+echo "70 " >"$run/exit-status"
 
-mkfifo "$run/raw.fifo" "$run/enriched.fifo" "$run/bad-collector.fifo" "$run/bad-enrich.fifo" ||
-	die "$run: cannot create FIFOs" 73
+declare -a stages=()
+declare -A argv=() src_log=() src_group=() launched_ms=() restarts=() restart_ms=()
 
-# Names and pids of the stages, in pipeline order (upstream first).
-declare -a order=()
-declare -A pids=() cmds=() restarts=()
-
-# launch NAME COMMAND: start one stage in the background, stderr to NAME.log.
-launch() {
-	local name=$1 c=$2
-	cmds[$name]=$c
-	bash -c "exec $c" 2>>"$run/$name.log" &
-	pids[$name]=$!
-	echo "${pids[$name]}" >"$run/$name.pid"
-	say "started $name (pid ${pids[$name]})"
+# add_stage NAME LOG GROUP COMMAND ARGS...: a stage, in stopping order (upstream first); LOG and
+# GROUP are the log it reads and its consumer group ("-": it reads none, or without a group).
+add_stage() {
+	local name=$1 log=$2 group=$3
+	shift 3
+	stages+=("$name")
+	src_log[$name]=$log
+	src_group[$name]=$group
+	argv[$name]=$(printf '%q ' "$@")
+	printf '%s\t%s\t%s\n' "$name" "$log" "$group" >>"$run/stages"
 }
 
-q() { printf '%q' "$1"; }
+# Extra flags, split on white space as documented.
+read -r -a collector_args <<<"${FURROW_COLLECTOR_ARGS:-}"
+read -r -a enrich_args <<<"${FURROW_ENRICH_ARGS:-}"
+read -r -a es_args <<<"${FURROW_ES_ARGS:-}"
+read -r -a s3_args <<<"${FURROW_S3_ARGS:-}"
 
-good_outputs=()
-bad_outputs=()
-sinks=()
+# The data directory (fifo-setup.sh(1), FILES): raw.log holds what the collector answered 200
+# for and enrich has not read yet; good.tsv and bad.json are the pipeline's output, kept whole
+# unless sinks read them (then reclaimed behind the sinks, or kept with FURROW_KEEP_FILES=1).
+raw=$data/raw.log good=$data/good.tsv bad=$data/bad.json sink_bad=$data/sink-bad.json
+reclaim=(--reclaim)
+[ "$FURROW_KEEP_FILES" = 1 ] && reclaim=()
+stats=(--stats-interval "$FURROW_STATS_INTERVAL")
 
-# Sinks first: they are the readers at the end of each chain.
-if [ -z "$FURROW_ES_URL" ] && [ -z "$FURROW_S3_BUCKET" ]; then
-	good_outputs+=("$FURROW_DATA_DIR/good.tsv")
-	bad_outputs+=("$FURROW_DATA_DIR/bad.json")
+add_stage collector - - "$(exe collector)" --port "$FURROW_PORT" --bind "$FURROW_BIND" \
+	--output "log:$raw" --bad "log:$bad" "${stats[@]}" "${collector_args[@]}"
+
+# iglu-server: the user's own schemas, in data/iglu (a plain Iglu folder: vendor/name/format/
+# version files, fit for git). enrich reads that folder directly as an embedded registry ahead of
+# furrow's own, and looks again on a miss, so a schema pushed while the pipeline runs is used by
+# the next event (iglu-server(1)). The super key comes from FURROW_IGLU_API_KEY through the
+# environment, or is generated into the data directory; it is never in argv or a log.
+iglu_dir=$data/iglu
+mkdir -p "$iglu_dir" || die "$iglu_dir: cannot create" 73
+iglu_flags=(-d "$iglu_dir" -p "$FURROW_IGLU_PORT" --bind "$FURROW_IGLU_BIND" --allow-patches)
+if [ -n "${FURROW_IGLU_API_KEY:-}" ]; then
+	export IGLU_SUPER_API_KEY=$FURROW_IGLU_API_KEY
+	iglu_key_note="the super key is FURROW_IGLU_API_KEY"
+else
+	unset IGLU_SUPER_API_KEY
+	iglu_flags+=(--super-key-file "$data/iglu-super.key" --create-super-key)
+	iglu_key_note="the super key is in $data/iglu-super.key"
 fi
+# The resolver enrich and inspect use, unless the user gave one: the iglu-server folder first
+# (priority -1; furrow's embedded registry, --schemas, is priority 0), a short cache so that a
+# patched schema is seen within a second.
+resolver=$FURROW_RESOLVER
+if [ -z "$resolver" ]; then
+	resolver=$run/resolver.json
+	iglu_dir_json=${iglu_dir//\\/\\\\}
+	iglu_dir_json=${iglu_dir_json//\"/\\\"}
+	printf '%s\n' '{"schema":"iglu:com.snowplowanalytics.iglu/resolver-config/jsonschema/1-0-3",' \
+		' "data":{"cacheSize":500,"cacheTtl":1,"repositories":[' \
+		'  {"name":"iglu-server","priority":-1,"vendorPrefixes":[],' \
+		"   \"connection\":{\"embedded\":{\"path\":\"$iglu_dir_json\"}}}]}}" >"$resolver" ||
+		die "$resolver: cannot write" 73
+fi
+
+enrich_flags=(--resolver "$resolver")
+[ -z "$FURROW_SCHEMAS" ] || enrich_flags+=(--schemas "$FURROW_SCHEMAS")
+[ "$FURROW_ENRICHMENTS" = none ] || enrich_flags+=(--enrichments "$FURROW_ENRICHMENTS")
+add_stage enrich "$raw" enrich "$(exe enrich)" --source "log:$raw" --group enrich "${reclaim[@]}" \
+	--output "log:$good" --bad "log:$bad" "${enrich_flags[@]}" "${stats[@]}" "${enrich_args[@]}"
+
+add_stage iglu-server - - "$(exe iglu-server)" "${iglu_flags[@]}" "${stats[@]}"
+
 if [ -n "$FURROW_ES_URL" ]; then
-	mkfifo "$run/good-es.fifo" "$run/bad-es.fifo"
-	good_outputs+=("$run/good-es.fifo")
-	bad_outputs+=("$run/bad-es.fifo")
-	launch es-sink-good "$(q "$(exe es-sink)") --url $(q "$FURROW_ES_URL") --input enriched --setup \
-		--bad $(q "$FURROW_DATA_DIR/sink-bad.json") --stats-interval $FURROW_STATS_INTERVAL \
-		${FURROW_ES_ARGS:-} < $(q "$run/good-es.fifo")"
-	launch es-sink-bad "$(q "$(exe es-sink)") --url $(q "$FURROW_ES_URL") --input bad --setup \
-		--bad $(q "$FURROW_DATA_DIR/sink-bad.json") --stats-interval $FURROW_STATS_INTERVAL \
-		${FURROW_ES_ARGS:-} < $(q "$run/bad-es.fifo")"
-	sinks+=(es-sink-good es-sink-bad)
+	add_stage es-sink-good "$good" es-sink-good "$(exe es-sink)" --url "$FURROW_ES_URL" \
+		--input enriched --setup --source "log:$good" --group es-sink-good "${reclaim[@]}" \
+		--bad "$sink_bad" "${stats[@]}" "${es_args[@]}"
+	add_stage es-sink-bad "$bad" es-sink-bad "$(exe es-sink)" --url "$FURROW_ES_URL" \
+		--input bad --setup --source "log:$bad" --group es-sink-bad "${reclaim[@]}" \
+		--bad "$sink_bad" "${stats[@]}" "${es_args[@]}"
 fi
 if [ -n "$FURROW_S3_BUCKET" ]; then
-	mkfifo "$run/good-s3.fifo" "$run/bad-s3.fifo"
-	mkdir -p "$FURROW_DATA_DIR/spool/enriched" "$FURROW_DATA_DIR/spool/bad"
-	good_outputs+=("$run/good-s3.fifo")
-	bad_outputs+=("$run/bad-s3.fifo")
-	s3common="--bucket $(q "$FURROW_S3_BUCKET") --region $(q "$FURROW_S3_REGION")"
-	[ -z "$FURROW_S3_ENDPOINT" ] || s3common="$s3common --endpoint $(q "$FURROW_S3_ENDPOINT") --path-style"
-	launch s3-sink-good "$(q "$(exe s3-sink)") $s3common --input enriched \
-		--prefix $(q "${FURROW_S3_PREFIX}enriched/") --spool $(q "$FURROW_DATA_DIR/spool/enriched") \
-		--bad $(q "$FURROW_DATA_DIR/sink-bad.json") --stats-interval $FURROW_STATS_INTERVAL \
-		${FURROW_S3_ARGS:-} < $(q "$run/good-s3.fifo")"
-	launch s3-sink-bad "$(q "$(exe s3-sink)") $s3common --input bad \
-		--partition $(q "${FURROW_S3_PREFIX}bad/{vendor}.{schema}") --spool $(q "$FURROW_DATA_DIR/spool/bad") \
-		--bad $(q "$FURROW_DATA_DIR/sink-bad.json") --stats-interval $FURROW_STATS_INTERVAL \
-		${FURROW_S3_ARGS:-} < $(q "$run/bad-s3.fifo")"
-	sinks+=(s3-sink-good s3-sink-bad)
+	mkdir -p "$data/spool/enriched" "$data/spool/bad" || die "$data/spool: cannot create" 73
+	s3common=(--bucket "$FURROW_S3_BUCKET" --region "$FURROW_S3_REGION")
+	[ -z "$FURROW_S3_ENDPOINT" ] || s3common+=(--endpoint "$FURROW_S3_ENDPOINT" --path-style)
+	add_stage s3-sink-good "$good" s3-sink-good "$(exe s3-sink)" "${s3common[@]}" --input enriched \
+		--prefix "${FURROW_S3_PREFIX}enriched/" --spool "$data/spool/enriched" \
+		--source "log:$good" --group s3-sink-good "${reclaim[@]}" \
+		--bad "$sink_bad" "${stats[@]}" "${s3_args[@]}"
+	add_stage s3-sink-bad "$bad" s3-sink-bad "$(exe s3-sink)" "${s3common[@]}" --input bad \
+		--partition "${FURROW_S3_PREFIX}bad/{vendor}.{schema}" --spool "$data/spool/bad" \
+		--source "log:$bad" --group s3-sink-bad "${reclaim[@]}" \
+		--bad "$sink_bad" "${stats[@]}" "${s3_args[@]}"
 fi
 
-# Fan-out and merge: whole lines to every output. tee copies the same bytes to each output,
-# so each output gets whole lines; the merge reads whole lines from each bad FIFO and writes
-# each line with a single write, so lines from different writers never interleave.
-outs=""
-for o in "${good_outputs[@]}"; do outs="$outs $(q "$o")"; done
-launch fanout "tee -a --output-error=exit $outs < $(q "$run/enriched.fifo") > /dev/null"
-
-outs=""
-for o in "${bad_outputs[@]}"; do outs="$outs $(q "$o")"; done
-launch merge-bad "perl $(q "$share/tools/linemerge.pl") -s $(q "$run/bad-collector.fifo") \
-	$(q "$run/bad-enrich.fifo") -- $outs"
-
-enrich_flags="--bad $(q "$run/bad-enrich.fifo") --stats-interval $FURROW_STATS_INTERVAL"
-[ -z "$FURROW_RESOLVER" ] || enrich_flags="$enrich_flags --resolver $(q "$FURROW_RESOLVER")"
-[ -z "$FURROW_SCHEMAS" ] || enrich_flags="$enrich_flags --schemas $(q "$FURROW_SCHEMAS")"
-[ "$FURROW_ENRICHMENTS" = none ] || enrich_flags="$enrich_flags --enrichments $(q "$FURROW_ENRICHMENTS")"
-launch enrich "$(q "$(exe enrich)") $enrich_flags ${FURROW_ENRICH_ARGS:-} \
-	< $(q "$run/raw.fifo") > $(q "$run/enriched.fifo")"
-
-launch collector "$(q "$(exe collector)") --port $FURROW_PORT --bind $(q "$FURROW_BIND") \
-	--output $(q "$run/raw.fifo") --bad $(q "$run/bad-collector.fifo") \
-	--stats-interval $FURROW_STATS_INTERVAL ${FURROW_COLLECTOR_ARGS:-}"
-
-order=(collector enrich fanout merge-bad "${sinks[@]}")
-
-stopping=0
-status=0
-
-shutdown_pipeline() {
-	stopping=1
-	say "stopping: collector first, then each stage drains"
-	local name pid deadline
-	deadline=$(( $(date +%s) + FURROW_STOP_TIMEOUT ))
-	for name in "${order[@]}"; do
-		pid=${pids[$name]:-}
-		alive "$pid" || continue
-		# The collector is told to stop; every other stage stops when its input reaches EOF.
-		# The bad-row merge has two writers that may have been restarted, so it is told to stop
-		# once both are gone, and drains its pipes. A stage that has not finished by the
-		# deadline is told too.
-		case "$name" in collector|merge-bad) kill -TERM "$pid" 2>/dev/null ;; esac
-		while alive "$pid"; do
-			if [ "$(date +%s)" -ge "$deadline" ]; then
-				say "$name (pid $pid) did not drain in time: sending SIGTERM"
-				kill -TERM "$pid" 2>/dev/null
-				deadline=$(( $(date +%s) + 10 ))
-			fi
-			sleep 0.05
-		done
-		wait "$pid" 2>/dev/null
-		local st=$?
-		if [ "$st" -ne 0 ]; then
-			say "$name exited with status $st"
-			status=1
-		else
-			say "$name stopped"
-		fi
-	done
-	echo "$status" >"$run/exit-status"
-	rm -f "$supervisor_pid_file"
-	exit "$status"
-}
-trap shutdown_pipeline TERM INT
-
-# Readiness: the collector answers /health.
-health_ok() {
-	if command -v curl >/dev/null 2>&1; then
-		curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$FURROW_PORT/health"
+# inspect: Snowplow Micro's API and the UI over good.tsv and bad.json (read without a group, so
+# it holds back no reclaiming, and it stops last). Local by default: events may hold personal
+# data; on another address it asks for a token (FURROW_INSPECT_TOKEN, else generated).
+inspect_flags=(--bind "$FURROW_INSPECT_BIND" -p "$FURROW_INSPECT_PORT" --source "log:$good"
+	--bad-source "log:$bad" --collector-url "http://localhost:$FURROW_PORT" --resolver "$resolver")
+[ -z "$FURROW_SCHEMAS" ] || inspect_flags+=(--schemas "$FURROW_SCHEMAS")
+case "$FURROW_INSPECT_BIND" in
+127.*|::1|localhost) ;;
+*)
+	if [ -n "${FURROW_INSPECT_TOKEN:-}" ]; then
+		export FURROW_INSPECT_TOKEN
+		inspect_token_note="its token is FURROW_INSPECT_TOKEN"
 	else
-		(exec 3<>"/dev/tcp/127.0.0.1/$FURROW_PORT" && printf 'GET /health HTTP/1.0\r\n\r\n' >&3 &&
+		if [ ! -s "$data/inspect.token" ]; then
+			(umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$data/inspect.token") ||
+				die "$data/inspect.token: cannot write" 73
+		fi
+		inspect_flags+=(--token-file "$data/inspect.token")
+		inspect_token_note="its token is in $data/inspect.token"
+	fi
+	;;
+esac
+add_stage inspect - - "$(exe inspect)" "${inspect_flags[@]}" "${stats[@]}"
+
+# ---- start: launching and supervising ----
+
+# launch NAME: start the stage in its own session (setsid: a terminal's signals do not reach
+# it), standard error appended to run/NAME.log.
+launch() {
+	local name=$1 p
+	local -a c
+	eval "c=(${argv[$name]})"
+	setsid -- "${c[@]}" </dev/null >/dev/null 2>>"$run/$name.log" &
+	p=$!
+	pid[$name]=$p
+	tstart[$name]=$(proc_starttime "$p") || tstart[$name]=gone
+	launched_ms[$name]=$(now_ms)
+	echo "$p" >"$run/$name.pid"
+}
+
+# Standard error may be a pipe whose reader a Ctrl-C has killed: a log line must not kill the
+# supervisor halfway through stopping the pipeline.
+trap '' PIPE
+stop_requested=0      # a signal asked for a stop
+failed=0              # a stage failed: the pipeline stops, and `start` exits 1
+ticker=""
+ticker_start=""
+trap 'stop_requested=1' TERM INT HUP
+trap '[ -z "$ticker" ] || kill "$ticker" 2>/dev/null' EXIT
+
+finish() { # stop everything in order and exit
+	[ "$failed" = 0 ] || stop_status=1
+	say "stopping: the collector first, then each stage once it has read everything before it"
+	stop_pipeline
+	printf '%-3s\n' "$stop_status" 1<>"$run/exit-status" ||
+		say "ERROR: cannot write $run/exit-status: \`stop' reports 70"
+	rm -f "$supervisor_pid_file" "$run/ready"
+	say "stopped (status $stop_status)"
+	exit "$stop_status"
+}
+
+# died NAME STATUS: an unplanned end. Restart, or stop the pipeline in order.
+died() {
+	local name=$1 st=$2 n delay
+	pid[$name]=""
+	say "ERROR: $name $(describe "$st") without being asked to; its last log lines:"
+	tail -n 5 "$run/$name.log" 2>/dev/null | sed 's/^/    /' >&2
+	if [ "$starting" = 1 ]; then
+		say "the pipeline is not ready yet: stopping it"
+		failed=1
+		return
+	fi
+	if [ "$FURROW_RESTART" = no ]; then
+		say "FURROW_RESTART=no: stopping the pipeline (nothing is lost: the next start resumes)"
+		failed=1
+		return
+	fi
+	case "$st" in
+	0) say "$name exited cleanly on its own: stopping the pipeline"; failed=1; return ;;
+	64|78) say "$name: a usage or configuration error; restarting would not help"; failed=1; return ;;
+	esac
+	# The budget: FURROW_RESTART_MAX restarts in a row; a run of FURROW_RESTART_STABLE seconds
+	# starts it afresh.
+	n=${restarts[$name]:-0}
+	(( $(now_ms) - launched_ms[$name] >= FURROW_RESTART_STABLE * 1000 )) && n=0
+	if [ "$n" -ge "$FURROW_RESTART_MAX" ]; then
+		say "ERROR: $name failed $n times in a row within ${FURROW_RESTART_STABLE}s of starting: giving up"
+		failed=1
+		return
+	fi
+	restarts[$name]=$((n + 1))
+	delay=$(( n == 0 ? 0 : (n > 4 ? 5000 : 250 << n) ))
+	restart_ms[$name]=$(( $(now_ms) + delay ))
+	say "restarting $name in ${delay} ms (restart $((n + 1)) of at most $FURROW_RESTART_MAX in a row)"
+}
+
+# sweep: every stage that is no longer running and was not asked to stop has died. wait -n
+# alone can miss a death (bash may consume the job's status change elsewhere), and kill -0
+# cannot tell a zombie from a live process; /proc can.
+sweep() {
+	local name p st
+	for name in "${stages[@]}"; do
+		p=${pid[$name]:-}
+		[ -n "$p" ] || continue
+		proc_live "$p" "${tstart[$name]}" && continue
+		st=$(reap "$name" "$p")
+		died "$name" "$st"
+	done
+}
+
+restart_due() {
+	local name t=$(now_ms)
+	for name in "${stages[@]}"; do
+		[ -n "${restart_ms[$name]:-}" ] && [ "$t" -ge "${restart_ms[$name]}" ] || continue
+		restart_ms[$name]=""
+		launch "$name"
+		say "restarted $name (pid ${pid[$name]})"
+	done
+}
+
+# Readers before writers: a new consumer group exists before the first line is written.
+supervising=1
+starting=1
+for (( i = ${#stages[@]} - 1; i >= 0; i-- )); do
+	launch "${stages[i]}"
+	say "started ${stages[i]} (pid ${pid[${stages[i]}]})"
+done
+
+# http_ok HOST PORT PATH: the server answers PATH with 200.
+http_ok() {
+	if command -v curl >/dev/null 2>&1; then
+		curl -fsS -o /dev/null --max-time 1 "http://$1:$2$3" 2>/dev/null
+	else
+		(exec 3<>"/dev/tcp/$1/$2" && printf 'GET %s HTTP/1.0\r\n\r\n' "$3" >&3 &&
 			head -n 1 <&3 | grep -q ' 200 ') 2>/dev/null
 	fi
 }
-deadline=$(( $(date +%s) + 30 ))
+local_addr() { case "$1" in 0.0.0.0|'') echo 127.0.0.1 ;; ::) echo ::1 ;; *) echo "$1" ;; esac; }
+health_ok() {
+	http_ok 127.0.0.1 "$FURROW_PORT" /health &&
+		http_ok "$(local_addr "$FURROW_IGLU_BIND")" "$FURROW_IGLU_PORT" /api/meta/health &&
+		http_ok "$(local_addr "$FURROW_INSPECT_BIND")" "$FURROW_INSPECT_PORT" /health
+}
+deadline=$(( $(now_ms) + FURROW_START_TIMEOUT * 1000 ))
 until health_ok; do
-	if ! alive "${pids[collector]}" || [ "$(date +%s)" -ge "$deadline" ]; then
-		say "ERROR: the collector did not become ready; see $run/collector.log"
-		tail -n 5 "$run/collector.log" >&2
-		status=1
-		shutdown_pipeline
+	sweep
+	[ "$stop_requested$failed" = 00 ] || finish
+	if [ "$(now_ms)" -ge "$deadline" ]; then
+		say "ERROR: the collector, iglu-server and inspect did not all answer their health checks within ${FURROW_START_TIMEOUT}s; see $run/*.log"
+		failed=1
+		finish
 	fi
 	sleep 0.1
 done
-say "ready: collector on port $FURROW_PORT; good → ${good_outputs[*]}; bad → ${bad_outputs[*]}"
-echo "ready" >"$run/ready"
+outputs="good → $good, bad → $bad"
+[ -z "$FURROW_ES_URL" ] || outputs="$outputs, Elasticsearch $FURROW_ES_URL"
+[ -z "$FURROW_S3_BUCKET" ] || outputs="$outputs, s3://$FURROW_S3_BUCKET/$FURROW_S3_PREFIX"
+say "ready: collector on port $FURROW_PORT; $outputs"
+say "inspect: http://$(local_addr "$FURROW_INSPECT_BIND"):$FURROW_INSPECT_PORT/micro/ui (Snowplow Micro's API under /micro/)${inspect_token_note:+; $inspect_token_note}"
+say "iglu-server: http://$(local_addr "$FURROW_IGLU_BIND"):$FURROW_IGLU_PORT/api/schemas, schemas in $iglu_dir/schemas; $iglu_key_note"
+echo ready >"$run/ready"
+starting=0
 
-# Supervise: a stage that dies is reported loudly; with FURROW_RESTART=on-failure it is
-# restarted (at most 5 times), otherwise the whole pipeline is shut down so nothing is left
-# blocked on a FIFO without a reader.
 while :; do
-	wait -n 2>/dev/null
-	[ "$stopping" = 1 ] && continue
-	for name in "${order[@]}"; do
-		pid=${pids[$name]}
-		alive "$pid" && continue
-		wait "$pid" 2>/dev/null
-		st=$?
-		say "ERROR: stage $name (pid $pid) died with status $st; last log lines:"
-		tail -n 5 "$run/$name.log" >&2
-		if [ "$FURROW_RESTART" = on-failure ] && [ "${restarts[$name]:-0}" -lt 5 ]; then
-			restarts[$name]=$(( ${restarts[$name]:-0} + 1 ))
-			say "restarting $name (attempt ${restarts[$name]})"
-			launch "$name" "${cmds[$name]}"
-		else
-			status=1
-			shutdown_pipeline
-		fi
-	done
+	[ "$stop_requested$failed" = 00 ] || finish
+	sweep
+	restart_due
+	[ "$stop_requested$failed" = 00 ] || continue
+	# The ticker bounds the wait, so that the sweep runs at least once a second.
+	if [ -z "$ticker" ] || ! proc_live "$ticker" "$ticker_start"; then
+		[ -z "$ticker" ] || wait "$ticker" 2>/dev/null
+		sleep 1 &
+		ticker=$!
+		ticker_start=$(proc_starttime "$ticker")
+	fi
+	live=()
+	for name in "${stages[@]}"; do [ -z "${pid[$name]:-}" ] || live+=("${pid[$name]}"); done
+	wait -n "${live[@]}" "$ticker" 2>/dev/null
 done

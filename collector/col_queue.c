@@ -28,6 +28,14 @@
 #define QRETRY_MS     200
 #define QBACKLOG_MS   100      /* how often a log output's backlog is measured */
 #define QSPACE_MIN    65536    /* free bytes that make a full disk "writable again" */
+/* A log output keeps this much of its file system free for the stages after the collector:
+ * filling the disk to the last byte would leave enrich no room to write what it read, and
+ * without writing it cannot commit and give the read space back (the pipeline would be stuck
+ * until someone frees space). 2% of the file system, at least 1 MiB, at most 64 MiB, and never
+ * more than a tenth of it. */
+#define QRESERVE_MIN  ((uint64_t)1 << 20)
+#define QRESERVE_MAX  ((uint64_t)64 << 20)
+#define QRESERVE_PCT  2
 
 struct qblock {
 	struct qblock *next;
@@ -84,6 +92,7 @@ struct col_queue {
 	struct buf batch;          /* this request's lines */
 	size_t backlog;            /* bytes appended that the slowest reader group has not read */
 	size_t failed_need;        /* the size of the last append that failed */
+	int low_space;             /* the file system is down to its reserve: refuse (503) */
 	struct event *ev_backlog;
 	/* A Kafka topic: records go to the producer's queue before the answer; its delivery
 	 * reports (the sink's descriptor) settle them. */
@@ -238,11 +247,22 @@ queue_backlog_cb(evutil_socket_t fd, short what, void *arg)
 		q->backlog = groups && (uint64_t)st.st_size > min ? (size_t)((uint64_t)st.st_size - min) : 0;
 	if (q->refused && q->backlog + q->refused <= q->max)
 		q->refused = 0;
-	if (q->failing && q->fd >= 0) {
+	if (q->fd >= 0) {
 		struct statvfs vfs;
-		if (fstatvfs(q->fd, &vfs) == 0 &&
-		    (uint64_t)vfs.f_bavail * vfs.f_bsize >= QSPACE_MIN + q->failed_need)
-			q->failing = 0;
+		if (fstatvfs(q->fd, &vfs) == 0) {
+			uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_bsize;
+			uint64_t total = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+			uint64_t reserve = total / 100 * QRESERVE_PCT;
+			if (reserve < QRESERVE_MIN)
+				reserve = QRESERVE_MIN;
+			if (reserve > QRESERVE_MAX)
+				reserve = QRESERVE_MAX;
+			if (reserve > total / 10)
+				reserve = total / 10;     /* a small file system (a test's tmpfs) */
+			q->low_space = avail < reserve;
+			if (q->failing && avail >= QSPACE_MIN + q->failed_need)
+				q->failing = 0;
+		}
 	}
 }
 
@@ -441,7 +461,7 @@ col_queue_room(struct col_queue *q, size_t n)
 	if (q->durable) {
 		/* remembered, so that /sink-health says 503 as long as requests would get it */
 		q->refused = q->backlog + q->batch.len + n > q->max ? n : 0;
-		return q->refused == 0;
+		return q->refused == 0 && !q->low_space;
 	}
 	if (q->pending + n <= q->max)
 		return 1;
@@ -659,7 +679,8 @@ col_queue_healthy(const struct col_queue *q)
 		return !q->failing && kafka_pending(q) < q->max &&
 		    !(q->refused && kafka_pending(q) + q->refused > q->max);
 	if (q->durable)
-		return !q->failing && q->fd >= 0 && q->refused == 0 && q->backlog < q->max;
+		return !q->failing && !q->low_space && q->fd >= 0 && q->refused == 0 &&
+		    q->backlog < q->max;
 	return !q->failing && !q->broken && q->fd >= 0 && q->pending < q->max &&
 	    !queue_refusing(q);
 }

@@ -9,8 +9,11 @@
 #include "linereader.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LR_READ_CHUNK 65536
@@ -96,6 +99,7 @@ linereader_next(struct linereader *lr, const char **line, size_t *len)
 {
 	enum lr_status s;
 	ssize_t n;
+	int reads = 0;
 
 	for (;;) {
 		s = lr_take(lr, line, len);
@@ -120,6 +124,8 @@ linereader_next(struct linereader *lr, const char **line, size_t *len)
 			lr->end -= lr->start;
 			lr->start = 0;
 		}
+		if (lr->one_read && reads++ > 0)
+			return LR_AGAIN;
 		n = read(lr->fd, lr->buf + lr->end, lr->bufsz - lr->end);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -149,16 +155,80 @@ linereader_next_buffered(struct linereader *lr, const char **line, size_t *len)
 		lr->discarding = 0;
 		*line = lr->buf;
 		*len = lr->max_line;
-		return LR_PARTIAL;
+		return lr->eof ? LR_TOOLONG : LR_PARTIAL;
 	}
 	if (lr->end > lr->start) {
 		*line = lr->buf + lr->start;
 		*len = lr->end - lr->start;
 		lr->discarded = *len;
 		lr->start = lr->end = 0;
-		return LR_PARTIAL;
+		/* after EOF it is the input's last line, not a fragment */
+		return lr->eof ? LR_LINE : LR_PARTIAL;
 	}
 	return LR_EOF;
+}
+
+static int64_t
+lr_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+linereader_finish_line(struct linereader *lr, int timeout_ms)
+{
+	int64_t deadline = lr_now_ms() + timeout_ms, left;
+	struct pollfd pfd;
+	ssize_t n;
+
+	for (;;) {
+		size_t have = lr->end - lr->start;
+
+		if ((have > 0 && memchr(lr->buf + lr->start, '\n', have) != NULL) ||
+		    (have == 0 && !lr->discarding))
+			return 1;
+		if (lr->eof)
+			return -1;
+		/* room for one more byte, as lr_take would make it */
+		if (lr->discarding) {
+			lr->discarded += have;
+			lr->start = lr->end = lr->max_line;
+		} else if (have > lr->max_line) {
+			memmove(lr->buf, lr->buf + lr->start, lr->max_line);
+			lr->discarding = 1;
+			lr->discarded = have;
+			lr->start = lr->end = lr->max_line;
+		} else if (lr->start > 0) {
+			memmove(lr->buf, lr->buf + lr->start, have);
+			lr->start = 0;
+			lr->end = have;
+		}
+		left = deadline - lr_now_ms();
+		if (left <= 0)
+			return 0;
+		pfd.fd = lr->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, (int)left) <= 0)
+			continue;            /* timeout or EINTR: look at the clock again */
+		n = read(lr->fd, lr->buf + lr->end, 1);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			if (lr->follow)
+				return 0;
+			lr->eof = 1;
+			return -1;
+		}
+		lr->read_total++;
+		lr->end++;
+	}
 }
 
 unsigned long long

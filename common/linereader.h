@@ -9,9 +9,10 @@
  * the input is still a line (an over-long one is still LR_TOOLONG). A trailing "\r" is left to
  * the caller.
  *
- * A stage stopping on a signal takes what is buffered without reading more
- * (linereader_next_buffered): whole lines, then the unterminated fragment as LR_PARTIAL, which
- * is not a record (its writer had not finished it).
+ * A stage stopping on a signal first lets the line in hand end (linereader_finish_line: the
+ * rest of it is read one byte per read(2), so nothing after its newline leaves the pipe), then
+ * takes what is buffered without reading more (linereader_next_buffered): whole lines, then an
+ * unterminated fragment as LR_PARTIAL, which is not a record (its writer had not finished it).
  *
  * In follow mode (a log that is still being written) the end of the file is not the end of the
  * input: read(2) returning 0 gives LR_AGAIN, and an unterminated tail is never returned as a
@@ -22,6 +23,9 @@
 #define FURROW_LINEREADER_H
 
 #include <stddef.h>
+
+/* At a stop, how long the line in hand may take to end (linereader_finish_line). */
+#define LINEREADER_TAIL_WAIT_MS 2000
 
 enum lr_status {
 	LR_LINE = 0,     /* *line / *len hold one line, without its '\n' */
@@ -45,6 +49,11 @@ struct linereader {
 	size_t  discarded;     /* bytes of the current over-long line seen so far; after
 	                          LR_TOOLONG or LR_PARTIAL, that line's length */
 	int     follow;        /* set by the caller: see above */
+	int     one_read;      /* set by the caller: at most one read(2) per call, LR_AGAIN when it
+	                          brought no whole line. A caller that polls a blocking descriptor
+	                          must never sit in read for the rest of a line: a signal handled
+	                          with SA_RESTART, or held while records are processed, would never
+	                          be seen there. */
 	unsigned long long read_total;   /* input offset of the end of what was read */
 };
 
@@ -53,9 +62,14 @@ void linereader_free(struct linereader *lr);
 /* The line stays valid until the next call. */
 enum lr_status linereader_next(struct linereader *lr, const char **line, size_t *len);
 /* Like linereader_next, but never reads: LR_LINE or LR_TOOLONG for a complete line already
- * buffered, then LR_PARTIAL for an unterminated fragment, then LR_EOF. The reader is spent for
- * new input once it returned LR_PARTIAL. */
+ * buffered, then LR_PARTIAL for an unterminated fragment (LR_LINE or LR_TOOLONG if the input has
+ * ended: its last line), then LR_EOF. The reader is spent for new input once it returned
+ * LR_PARTIAL. */
 enum lr_status linereader_next_buffered(struct linereader *lr, const char **line, size_t *len);
+/* If the buffer ends inside a line, read the rest of that line, one byte per read(2), for at
+ * most timeout_ms. 1: no unterminated line is left in hand (it ended, or there was none); 0: the
+ * time ran out; -1: the input ended (the fragment is its last line) or a read failed. */
+int linereader_finish_line(struct linereader *lr, int timeout_ms);
 /* Bytes buffered but not yet returned. */
 size_t linereader_pending(const struct linereader *lr);
 /* 1 when a whole line is buffered, so that linereader_next returns it without reading. */

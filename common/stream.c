@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base64.h"
+#include "redact.h"
 
 #define STREAM_SINK_MAX   ((size_t)256 << 20)
 #define STREAM_SYNC_POLL_MS 100
@@ -30,16 +31,29 @@ static const struct stream_sink_ops *const sink_backends[] = {
 	NULL,
 };
 
+/* An error for the caller's buffer; a spec in it keeps no URL credentials. */
 void
 stream_set_err(char *err, size_t errlen, const char *fmt, ...)
 {
+	char raw[1024];
 	va_list ap;
 
 	if (err == NULL || errlen == 0)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	redact_urls(raw, err, errlen);
+}
+
+/* A stream's name for logs and errors: its spec with any URL credentials masked. */
+static char *
+stream_name(const char *spec)
+{
+	size_t n = strlen(spec) + 8;
+	char *name = malloc(n);
+
+	return name ? redact_urls(spec, name, n) : NULL;
 }
 
 int
@@ -81,7 +95,7 @@ stream_source_open(const char *spec, const struct stream_source_opts *o, char *e
 	const char *target = spec;
 	size_t i;
 
-	if (s == NULL || (s->name = strdup(spec)) == NULL) {
+	if (s == NULL || (s->name = stream_name(spec)) == NULL) {
 		free(s);
 		stream_set_err(err, errlen, "out of memory");
 		return NULL;
@@ -168,6 +182,13 @@ enum stream_status
 stream_source_next_buffered(struct stream_source *s, struct stream_rec *rec)
 {
 	return s->ops->next_buffered(s, rec);
+}
+
+void
+stream_source_finish_record(struct stream_source *s)
+{
+	if (s->ops->finish_record)
+		s->ops->finish_record(s);
 }
 
 ssize_t
@@ -325,7 +346,7 @@ stream_sink_open(const char *spec, int std_fd, char *err, size_t errlen)
 	const char *target = spec;
 	size_t i;
 
-	if (s == NULL || (s->name = strdup(spec)) == NULL) {
+	if (s == NULL || (s->name = stream_name(spec)) == NULL) {
 		free(s);
 		stream_set_err(err, errlen, "out of memory");
 		return NULL;

@@ -99,6 +99,10 @@ ssize_t stream_source_read(struct stream_source *s, char *buf, size_t cap, uint6
  * STREAM_PARTIAL for an unterminated fragment of a pipe or file, then STREAM_EOF. A log has
  * nothing to hand over this way: what was not read is read at the next start. */
 enum stream_status stream_source_next_buffered(struct stream_source *s, struct stream_rec *rec);
+/* Stopping with half a record in hand: read the rest of it and not a byte more, for at most
+ * LINEREADER_TAIL_WAIT_MS, so that stream_source_next_buffered can give it whole. Nothing to do
+ * for a log: it is read again from its committed position. */
+void stream_source_finish_record(struct stream_source *s);
 /* Say that everything up to pos (a rec.pos) is flushed to the sinks. With linked sinks the
  * commit waits for their acknowledgements (see above). Returns 0, or -1 (err filled) when the
  * commit failed or a linked sink will never acknowledge (a delivery failed for good). */

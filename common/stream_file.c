@@ -161,6 +161,7 @@ file_source_open(struct stream_source *ss, const char *spec, const struct stream
 		s->wake_fd = s->fd;
 	s->lr.fd = s->fd;
 	s->lr.follow = s->is_log;
+	s->lr.one_read = !s->is_log;     /* a pipe: poll, then one read, never block in read */
 	linereader_restart(&s->lr, s->boundary);
 	return 0;
 }
@@ -212,7 +213,8 @@ file_source_next(struct stream_source *ss, struct stream_rec *rec)
 	rec->bytes = 0;
 	for (;;) {
 		if (!s->is_log && !linereader_has_line(&s->lr) && !s->lr.eof) {
-			/* do not let read(2) block on a pipe or a terminal */
+			/* do not let read(2) block on a pipe or a terminal (and with one_read, one read
+			 * per poll: never wait in read for the rest of a line) */
 			struct pollfd p = { s->fd, POLLIN, 0 };
 			if (poll(&p, 1, 0) == 0)
 				return STREAM_AGAIN;
@@ -331,6 +333,15 @@ file_source_next_buffered(struct stream_source *ss, struct stream_rec *rec)
 	return st == LR_LINE ? STREAM_OK : st == LR_TOOLONG ? STREAM_TOOLONG : STREAM_PARTIAL;
 }
 
+static void
+file_source_finish_record(struct stream_source *ss)
+{
+	struct file_source *s = ss->impl;
+
+	if (!s->is_log)
+		(void)linereader_finish_line(&s->lr, LINEREADER_TAIL_WAIT_MS);
+}
+
 static int
 file_source_commit(struct stream_source *ss, uint64_t pos, char *err, size_t errlen)
 {
@@ -363,6 +374,7 @@ const struct stream_source_ops stream_file_source_ops = {
 	.close = file_source_close,
 	.next = file_source_next,
 	.next_buffered = file_source_next_buffered,
+	.finish_record = file_source_finish_record,
 	.read = file_source_read,
 	.commit = file_source_commit,
 	.fd = file_source_fd,

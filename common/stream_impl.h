@@ -60,6 +60,8 @@ struct stream_source_ops {
 	void (*close)(struct stream_source *s);
 	enum stream_status (*next)(struct stream_source *s, struct stream_rec *rec);
 	enum stream_status (*next_buffered)(struct stream_source *s, struct stream_rec *rec);
+	/* optional: a stop with half a record in hand reads the rest of it */
+	void (*finish_record)(struct stream_source *s);
 	ssize_t (*read)(struct stream_source *s, char *buf, size_t cap, uint64_t *pos);
 	/* Commit for real: everything up to pos is acknowledged downstream. */
 	int  (*commit)(struct stream_source *s, uint64_t pos, char *err, size_t errlen);

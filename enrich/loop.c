@@ -32,6 +32,7 @@ struct loop_state {
 	time_t              blocked_since;   /* a sink could not take its output */
 	time_t              blocked_logged;
 	int                 failed;          /* an output failed for good */
+	int                 tail_done;       /* stopping: the record half read was let end */
 };
 
 static void
@@ -225,7 +226,12 @@ enrich_loop_run(struct enrich_loop *l)
 		}
 		if (stats_due(&st))
 			log_counts(l->e);
-		/* stopping: the whole records already read are enriched, nothing more is read */
+		/* stopping: the whole records already read are enriched, and the one half read if it
+		 * ends in time; nothing more is read */
+		if (sig_terminate && !st.tail_done) {
+			stream_source_finish_record(l->in);
+			st.tail_done = 1;
+		}
 		s = sig_terminate ? stream_source_next_buffered(l->in, &rec) :
 		    stream_source_next(l->in, &rec);
 		switch (s) {

@@ -25,6 +25,7 @@
 #include "event.h"
 #include "flagval.h"
 #include "iglu.h"
+#include "linelog.h"
 #include "log.h"
 #include "loop.h"
 #include "stream.h"
@@ -163,7 +164,15 @@ parse_flags(int argc, char **argv, struct opts *o)
 		case 'b': o->bad = parse_path(optarg, "--bad"); break;
 		case 'I': o->source = parse_path(optarg, "--source"); break;
 		case 'o': o->output = parse_path(optarg, "--output"); break;
-		case 'g': o->group = parse_path(optarg, "--group"); break;
+		case 'g':
+			/* a consumer group names a file: linelog's rule, checked here as a usage error */
+			if (!linelog_group_valid(optarg)) {
+				fprintf(stderr, "enrich: --group: 1 to %d letters, digits, '.', '_' or '-', "
+				    "not starting with '.', not '%s'\n", LINELOG_GROUP_MAX, optarg);
+				exit(EX_USAGE);
+			}
+			o->group = optarg;
+			break;
 		case 'R': o->reclaim = 1; break;
 		case 'K': o->kafka_brokers = parse_path(optarg, "--kafka-brokers"); break;
 		case 'P': o->kafka_properties = parse_path(optarg, "--kafka-properties"); break;
@@ -210,7 +219,10 @@ is_dir(const char *p)
 static const char *
 default_schemas(char *out, size_t outlen)
 {
-	static const char *const rel[] = { "/../share/furrow/schemas", "/../schemas", "/../../schemas" };
+	/* installed; bin/ of the source tree; one folder deeper; build/<variant>/bin (make
+	 * sanitize) */
+	static const char *const rel[] = { "/../share/furrow/schemas", "/../schemas",
+	    "/../../schemas", "/../../../schemas" };
 	static const char *const abs[] = { "/usr/local/share/furrow/schemas", "/usr/share/furrow/schemas" };
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);

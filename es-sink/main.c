@@ -20,6 +20,7 @@
 #include "esclient.h"
 #include "event.h"
 #include "flagval.h"
+#include "linelog.h"
 #include "log.h"
 #include "stream.h"
 #include "bulk.h"
@@ -211,7 +212,11 @@ parse_args(int argc, char **argv)
 		case O_SPOOL: opt.spool_path = str_arg("--spool", optarg, 1, MAX_PATH_FLAG, NULL); break;
 		case O_BAD: opt.bad_path = str_arg("--bad", optarg, 1, MAX_PATH_FLAG, NULL); break;
 		case O_SOURCE: opt.source = str_arg("--source", optarg, 1, MAX_PATH_FLAG, NULL); break;
-		case O_GROUP: opt.group = str_arg("--group", optarg, 1, 64, "-_."); break;
+		case O_GROUP:
+			opt.group = str_arg("--group", optarg, 1, LINELOG_GROUP_MAX, "-_.");
+			if (!linelog_group_valid(optarg))
+				usage_error("--group: must not start with '.'");
+			break;
 		case O_RECLAIM: opt.reclaim = 1; break;
 		case O_KBROKERS:
 			opt.kafka_brokers = str_arg("--kafka-brokers", optarg, 1, MAX_PATH_FLAG, NULL);

@@ -857,6 +857,8 @@ sender_run(struct sender *s)
 			term_now(s);
 			log_info("SIGTERM/SIGINT: finishing the batch in hand (at most %lds)",
 			    o->term_timeout_s);
+			/* a line half read is in hand too: let it end (reading nothing past it) */
+			stream_source_finish_record(s->in);
 		}
 		while (!s->eof && !batch_full(s) && s->status == 0) {
 			int r = read_one(s);

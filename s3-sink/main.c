@@ -28,9 +28,11 @@
 #include "batch.h"
 #include "buf.h"
 #include "flagval.h"
+#include "linelog.h"
 #include "gz.h"
 #include "redact.h"
 #include "keys.h"
+#include "linereader.h"
 #include "log.h"
 #include "sig.h"
 #include "spool.h"
@@ -262,7 +264,11 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->source = optarg;
 			break;
 		case O_GROUP:
-			rc = flagval_str(flag, optarg, 1, 64, "-_.", err, sizeof(err));
+			rc = flagval_str(flag, optarg, 1, LINELOG_GROUP_MAX, "-_.", err, sizeof(err));
+			if (rc == 0 && !linelog_group_valid(optarg)) {
+				snprintf(err, sizeof(err), "--group: must not start with '.'");
+				rc = -1;
+			}
 			o->group = optarg;
 			break;
 		case O_RECLAIM: o->reclaim = 1; break;
@@ -690,16 +696,105 @@ feed_bad(struct sink *s, const char *p, size_t n)
 
 static int spool_block(struct sink *s);
 
-/* End of input (or stop): the last line may have no '\n'. */
+/* The start of a line is spooled or buffered, its newline not read yet. */
 static int
-feed_end(struct sink *s)
+mid_line(const struct sink *s)
+{
+	return s->o.input == IN_BAD ? s->line.len > 0 || s->discarding : stream_in_line(s);
+}
+
+/*
+ * Stopped by a signal in the middle of a line: read the rest of that line and not a byte more
+ * (one byte per read, so what follows stays in the pipe for the next reader), for at most
+ * LINEREADER_TAIL_WAIT_MS or until a second signal, so that the line is archived whole. A log
+ * needs none of this: it hands over whole lines only. 0 (mid_line() tells whether the line was
+ * completed), 1 at the end of the input, -1 on a read or spool error.
+ */
+static int
+finish_line(struct sink *s)
+{
+	int64_t deadline = s3work_now_ms() + LINEREADER_TAIL_WAIT_MS, left;
+	char tail[4096];
+	struct pollfd pfd;
+	size_t n;
+	ssize_t got;
+
+	if (stream_source_follows(s->in))
+		return 0;
+	while (mid_line(s) && !sig_terminate) {
+		int eof = 0;
+
+		n = 0;
+		while (n < sizeof(tail) && (n == 0 || tail[n - 1] != '\n')) {
+			left = deadline - s3work_now_ms();
+			if (left <= 0 || sig_terminate)
+				break;
+			pfd.fd = stream_source_fd(s->in);
+			pfd.events = POLLIN;
+			pfd.revents = 0;
+			if (poll(&pfd, 1, (int)left) <= 0)
+				continue;
+			got = stream_source_read(s->in, tail + n, 1, &s->chunk_end);
+			if (got < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (got < 0) {
+				log_error("reading %s", stream_source_error(s->in));
+				return -1;
+			}
+			if (got == 0) {
+				eof = 1;
+				break;
+			}
+			n++;
+		}
+		s->c.bytes_in += n;
+		if (n > 0 && (s->o.input == IN_BAD ? feed_bad(s, tail, n) :
+		    (int)feed_stream(s, tail, n)) < 0)
+			return -1;
+		if (eof)
+			return 1;
+		if (n == 0 || (tail[n - 1] != '\n' && n < sizeof(tail)))
+			break;       /* out of time */
+	}
+	return 0;
+}
+
+/* End of input, or a stop (stopped: on a signal). A last line without '\n' at the end of the
+ * input is a record. At a stop, the line in hand is read to its end first (finish_line); one that
+ * does not end in time was not finished by its writer: in bad mode it becomes a bad row instead of
+ * being parsed; in a stream it is already compressed into the open file, so it is closed with a
+ * '\n' and said so. */
+static int
+feed_end(struct sink *s, int stopped)
 {
 	struct s3part *part;
-	char err[256];
+	char err[256], msg[160];
+	int r;
 
 	s->no_limit = 1;
 	if (s->chunk != NULL && s->chunk_off < s->chunk_len && spool_block(s) == -1)
 		return -1;
+	if (stopped && mid_line(s)) {
+		if ((r = finish_line(s)) == -1)
+			return -1;
+		if (r == 0 && mid_line(s)) {
+			if (s->o.input == IN_BAD) {
+				snprintf(msg, sizeof(msg), "unterminated line at shutdown: %zu bytes "
+				    "without a newline", s->line.len + (size_t)s->discarded);
+				log_warn("%s: written as a bad row", msg);
+				s->c.lines_in++;
+				if (bad_row(s, s->line.data, s->line.len > BAD_PAYLOAD_CUT ? BAD_PAYLOAD_CUT :
+				    s->line.len, msg) == -1)
+					return -1;
+				buf_reset(&s->line);
+				s->discarding = 0;
+				s->discarded = 0;
+				return 0;
+			}
+			log_warn("unterminated line at shutdown: its writer did not finish it within "
+			    "%d ms; archived cut short", LINEREADER_TAIL_WAIT_MS);
+		}
+	}
 	if (s->o.input == IN_BAD) {
 		if (s->line.len > 0 || s->discarding)
 			return feed_bad(s, "\n", 1);
@@ -988,19 +1083,19 @@ shut_down(struct sink *s, int rc)
 	struct s3work_counters w;
 	static volatile int second_signal;
 	int64_t deadline;
-	int fatal;
+	int fatal, stopped;
 
-	if (rc != EX_IOERR && feed_end(s) == -1)
-		rc = EX_IOERR;
-	if (sig_terminate)
+	stopped = sig_terminate;
+	if (stopped)
 		log_info("stopping on signal: closing the open file and uploading what is spooled");
+	sig_terminate = 0;       /* from here, a (second) signal cuts the rest short */
+	if (rc != EX_IOERR && feed_end(s, stopped) == -1)
+		rc = EX_IOERR;
 	if (rotate(s, "end") == -1 && rc == 0)
 		rc = EX_IOERR;
 	deadline = s3work_now_ms() + (int64_t)s->o.drain_seconds * 1000;
 	/* A signal during the drain (a second one if we stopped on a signal) cuts it short. */
 	second_signal = 0;
-	if (sig_terminate)
-		sig_terminate = 0;
 	while (!sig_terminate) {
 		s3work_counters(&s->work, &w);
 		if (w.spool_files == 0 || s3work_fatal(&s->work) || s3work_now_ms() >= deadline)

@@ -1,7 +1,8 @@
 #!/bin/bash
 # End to end, embedded default: fifo-setup.sh with no Elasticsearch and no S3, as the README's
-# first command starts it. Events sent with curl must land in good.tsv, bad ones in bad.json,
-# and a clean stop must lose nothing.
+# first command starts it (collector -> raw.log -> enrich -> good.tsv, bad rows of both in
+# bad.json). Events sent with curl must land in good.tsv, bad ones in bad.json, and a clean stop
+# must lose nothing: enrich has read raw.log to its end.
 . "$(dirname "$0")/../lib.sh"
 
 port=$(free_port)
@@ -42,6 +43,8 @@ eq "the bad rows' types" "adapter_failures tracker_protocol_violations" \
 	"$(jq -r '.schema | split("/")[1]' "$data/bad.json" | sort | tr '\n' ' ' | sed 's/ $//')"
 eq "page_url of the first page view" "https://example.com/p1" \
 	"$(awk -F'\t' '$10 == "curl-1" {print $30}' "$data/good.tsv")"
+check "after the stop, enrich has read all of raw.log" sh -c \
+	"bash '$FURROW_ROOT/fifo-setup.sh' status | grep -q 'raw.log group enrich: 0 bytes'"
 left=""
 for f in "$data"/run/*.pid; do kill -0 "$(cat "$f")" 2>/dev/null && left="$left $(basename "$f" .pid)"; done
 eq "no stage left running" "" "$left"

@@ -57,6 +57,19 @@ if [ "$(id -u)" = 0 ] && mkdir -p "$T_TMP/small" && mount -t tmpfs -o size=256k 
 	check "the log holds only whole records" decode_ok "$T_TMP/small/raw.log"
 	eq "each 200 is in the log exactly once" "$(echo "$codes" | grep -c 200)" "$(tags "$T_TMP/small/raw.log" | grep -c '^e-')"
 	umount "$T_TMP/small"
+	# the reserve: a log output leaves a tenth of a small file system (2% of a large one, 1-64
+	# MiB) to the stages after it, so enrich can still write what it reads and give space back
+	mkdir -p "$T_TMP/res" && mount -t tmpfs -o size=4m tmpfs "$T_TMP/res"
+	start_collector -o "log:$T_TMP/res/raw.log" --bad "$T_TMP/bad.json" || fail "start reserve"
+	eq "reserve: 200 with the disk empty" 200 "$(hit 1 r)"
+	free=$(df -B1 --output=avail "$T_TMP/res" | tail -n 1 | tr -d ' ')
+	head -c $((free - 200 * 1024)) /dev/zero >"$T_TMP/res/filler"
+	check "reserve: 503 with 200 KiB still free" wait_for 5 sh -c "[ \$(curl -s -o /dev/null -w '%{http_code}' '$URL/i?e=pv') = 503 ]"
+	eq "reserve: /sink-health says 503" 503 "$(code "$URL/sink-health")"
+	rm -f "$T_TMP/res/filler"
+	check "reserve: 200 again with room" wait_for 5 sh -c "[ \$(curl -s -o /dev/null -w '%{http_code}' '$URL/i?e=pv') = 200 ]"
+	stop_collector
+	umount "$T_TMP/res"
 else
 	skip "full disk on a small tmpfs" "needs root to mount a tmpfs"
 fi

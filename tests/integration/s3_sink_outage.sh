@@ -84,4 +84,46 @@ eq "SIGTERM (store up): exit 0" 0 $?
 exec 3>&-
 eq "SIGTERM (store up): open file uploaded" "$(seq 1 7)" "$(fetch_all term3/)"
 eq "SIGTERM (store up): spool empty" "" "$(ls "$T_TMP/sp3")"
+
+# --- SIGTERM in the middle of a line (issue 10 §3): the line in hand is read to its end, not a
+# byte further, and archived whole; what follows stays in the pipe for the next reader ---
+mkfifo "$T_TMP/fifo4"
+"${SINK[@]}" --spool "$T_TMP/sp4" --prefix term4/ --stats-interval 1 <"$T_TMP/fifo4" 2>"$T_TMP/err4" &
+pid=$!
+exec 3>"$T_TMP/fifo4"
+# each piece in one write(2) (bash's printf may write piece by piece)
+printf 'one\ntwo-first-half' >"$T_TMP/piece"; cat "$T_TMP/piece" >&3
+check "mid-line: both pieces read" wait_for 10 in_log "$T_TMP/err4" 'bytes_in=18'
+kill -TERM "$pid"
+check "mid-line: the signal is seen" wait_for 10 in_log "$T_TMP/err4" 'stopping on signal'
+printf -- '-second-half\nthree\n' >"$T_TMP/piece"
+cat "$T_TMP/piece" >&3        # the writer finishes its line, and writes one more
+wait "$pid"
+eq "mid-line SIGTERM: exit 0" 0 $?
+eq "mid-line SIGTERM: the line in hand archived whole, nothing after it" \
+    "$(printf 'one\ntwo-first-half-second-half')" "$(fetch_all term4/)"
+eq "mid-line SIGTERM: the next line is still in the pipe" three "$(timeout 5 head -n 1 "$T_TMP/fifo4")"
+exec 3>&-
+
+# --- the same on the bad stream, and the writer never finishes: not parsed, a bad row ---
+BR='{"schema":"iglu:com.snowplowanalytics.snowplow.badrows/schema_violations/jsonschema/2-0-1","data":{"n":1}}'
+mkfifo "$T_TMP/fifo5"
+"${SINK[@]}" --input bad --spool "$T_TMP/sp5" --prefix term5/ --stats-interval 1 --bad "$T_TMP/b5" \
+    <"$T_TMP/fifo5" 2>"$T_TMP/err5" &
+pid=$!
+exec 3>"$T_TMP/fifo5"
+printf '%s\n%s' "$BR" "$BR" >"$T_TMP/piece"
+cat "$T_TMP/piece" >&3        # the second row's newline never comes
+check "bad stream: both read" wait_for 10 in_log "$T_TMP/err5" "bytes_in=$(( 2 * ${#BR} + 1 ))"
+kill -TERM "$pid"
+wait "$pid"
+eq "bad stream, unfinished line at SIGTERM: exit 0" 0 $?
+exec 3>&-
+eq "bad stream: only the whole row is archived" "$BR" \
+    "$(fetch_all com.snowplowanalytics.snowplow.badrows.schema_violations/term5/)"
+eq "bad stream: the unfinished one is a bad row" 1 "$(wc -l <"$T_TMP/b5")"
+eq "bad stream: ... saying why, with its bytes" "true" \
+    "$(jq -r --arg l "$BR" '(.data.failure.errors[0] | test("unterminated")) and .data.payload == $l' "$T_TMP/b5")"
+check "bad stream: counters reconcile (lines_in=2, spooled=1, bad=1)" \
+    in_log "$T_TMP/err5" 'exit: lines_in=2 .*lines_spooled=1 bad=1'
 done_testing

@@ -34,6 +34,9 @@ for round in $(seq 1 10); do
 done
 total=$((500 + 10 * 300))
 check "after the kills: everything committed" wait_for 30 sh -c "[ \$(sed 's/^0*//' '$T_TMP/good.tsv.offsets/s3') = \$(stat -c %s '$T_TMP/good.tsv') ]"
+# the last sink must be up (its handlers installed) before the TERM: the offsets may already be
+# complete from its predecessor, and a sanitizer build takes a while to reach main()
+check "the last sink is up" wait_for 20 sh -c "[ \$(grep -c 'archiving' '$T_TMP/err') -ge 11 ]"
 kill -TERM "$SPID"; wait "$SPID"
 eq "SIGTERM: exit 0 (uploads drained)" 0 $?
 fetch_all k/ | sort >"$T_TMP/out"

@@ -1,34 +1,108 @@
-#!/bin/sh
-# The systemd units in systemd/: systemd-analyze verify accepts them (with the paths pointed at
-# this build), and every flag a unit passes to a stage is one that stage's --help documents.
+#!/bin/bash
+# The systemd units in systemd/ run the same graph as fifo-setup.sh, on line logs in
+# /var/lib/furrow:
+#  - systemd-analyze verify accepts each unit (paths pointed at this build);
+#  - every flag a unit passes to a stage is one that stage's --help documents;
+#  - the wiring: no FIFO, tee or line merger is left; every log a unit reads (--source log:X) is
+#    written by another unit (--output/--bad log:X); each reader of a log has its own consumer
+#    group; what they write is in their StateDirectory; the collector is stopped before enrich,
+#    and enrich before the sinks (units stop in the reverse order of After=);
+#  - the collector's and enrich's ExecStart lines, run as written (paths pointed at this build
+#    and a temporary state directory), carry an event from HTTP to good.tsv.
 . "$(dirname "$0")/../lib.sh"
+units=$FURROW_ROOT/systemd
+state=/var/lib/furrow
 
+execstart() { sed -n 's/^ExecStart=//p' "$1"; }
+# words after a flag in a unit's ExecStart: flag_values UNIT FLAG
+flag_values() { execstart "$1" | tr ' ' '\n' | awk -v f="$2" 'p {print; p=0} $0 == f {p=1}'; }
+
+# ---- the wiring ----
+eq "no FIFO, tee, line merger or tmpfiles left" "" \
+	"$(grep -lE 'fifo|/tee|linemerge|StandardInput|StandardOutput' "$units"/* 2>/dev/null; ls "$units" | grep -v -E '\.(service|target)$|^resolver\.json$')"
+readers=""
+for u in "$units"/*.service; do
+	unit=$(basename "$u")
+	group=$(flag_values "$u" --group)
+	for src in $(flag_values "$u" --source; flag_values "$u" --bad-source); do
+		log=${src#log:}
+		writers=$(grep -l -E -- "--(output|bad) log:$log( |$)" "$units"/*.service | xargs -n1 basename | tr '\n' ' ' | sed 's/ $//')
+		check "$unit reads $log, which $writers write" test -n "$writers"
+		check "$unit: its log is in $state" sh -c "case '$log' in $state/*) ;; *) exit 1;; esac"
+		# inspect shows the logs and commits nothing (it never holds back their reclaiming);
+		# every other reader commits what it has handed on, in a group of its own
+		if [ "$unit" = furrow-inspect.service ]; then
+			eq "$unit reads without a group" "" "$group"
+		else
+			check "$unit has a consumer group" test -n "$group"
+			readers="$readers $log:$group"
+		fi
+	done
+	# what writes a log or a group's offsets has /var/lib/furrow made for it
+	if [ -n "$group" ] || execstart "$u" | grep -q -E -- "--(output|bad) log:"; then
+		check "$unit: StateDirectory=furrow" grep -q '^StateDirectory=furrow' "$u"
+	fi
+done
+eq "each reader of a log has its own group" "" "$(echo "$readers" | tr ' ' '\n' | sed '/^$/d' | sort | uniq -d)"
+check "the collector stops before enrich (After=furrow-enrich.service)" \
+	grep -q '^After=.*furrow-enrich.service' "$units/furrow-collector.service"
+for s in es-sink-good es-sink-bad s3-sink-good s3-sink-bad; do
+	check "enrich stops before furrow-$s" grep -q "^After=.*furrow-$s.service" "$units/furrow-enrich.service"
+done
+
+# ---- systemd-analyze verify and the flags ----
 if ! command -v systemd-analyze >/dev/null 2>&1; then
 	skip "systemd-analyze verify" "systemd-analyze not installed"
-	done_testing; exit
+else
+	mkdir -p "$T_TMP/units"
+	cp "$units"/* "$T_TMP/units/"
+	for u in "$T_TMP"/units/*.service; do
+		sed -i "s|/usr/local/bin/|$FURROW_BIN/|g; s|/usr/local/share/furrow/|$FURROW_ROOT/|g" "$u"
+	done
+	for u in "$T_TMP"/units/*.service "$T_TMP"/units/furrow.target; do
+		name=$(basename "$u")
+		out=$(cd "$T_TMP/units" && systemd-analyze verify --man=no "./$name" 2>&1)
+		rc=$?
+		if [ $rc -eq 0 ] && [ -z "$out" ]; then ok "$name verifies"; else fail "$name verifies"; diag "$out"; fi
+	done
 fi
-mkdir -p "$T_TMP/units" "$T_TMP/bin"
-cp "$FURROW_ROOT"/systemd/* "$T_TMP/units/"
-for u in "$T_TMP"/units/*.service; do
-	sed -i "s|/usr/local/bin/|$FURROW_BIN/|g; s|/usr/local/share/furrow/tools|$FURROW_ROOT/tools|g" "$u"
-done
-for u in "$T_TMP"/units/*.service "$T_TMP"/units/furrow.target; do
+for u in "$units"/*.service; do
 	name=$(basename "$u")
-	stage=$(sed -n "s|^ExecStart=$FURROW_BIN/\([a-z0-9-]*\) .*|\1|p" "$u")
-	if [ -n "$stage" ] && [ ! -x "$FURROW_BIN/$stage" ]; then
-		skip "$name verifies" "$stage not built"
-		continue
-	fi
-	out=$(cd "$T_TMP/units" && systemd-analyze verify --man=no "./$name" 2>&1)
-	rc=$?
-	if [ $rc -eq 0 ] && [ -z "$out" ]; then ok "$name verifies"; else fail "$name verifies"; diag "$out"; fi
-	[ -n "$stage" ] || continue
-	flags=$(sed -n 's/^ExecStart=[^ ]* //p' "$u" | tr ' ' '\n' | grep '^--' | sort -u)
+	stage=$(execstart "$u" | sed 's|^/usr/local/bin/\([a-z0-9-]*\) .*|\1|')
 	help=$("$FURROW_BIN/$stage" --help 2>&1)
 	missing=""
-	for f in $flags; do
+	for f in $(execstart "$u" | tr ' ' '\n' | grep '^--' | sort -u); do
 		echo "$help" | grep -q -- "$f" || missing="$missing $f"
 	done
 	eq "$name: flags known to $stage --help" "" "$missing"
 done
+
+# ---- the collector's and enrich's units carry an event to good.tsv ----
+port=$(free_port)
+run_unit() { # UNIT: its ExecStart, paths pointed here, in the background
+	local line
+	line=$(execstart "$units/$1" | sed "s|/usr/local/bin/|$FURROW_BIN/|g; s|/usr/local/share/furrow/|$FURROW_ROOT/|g; s|$state|$T_TMP/state|g; s|--port 8080|--port $port --bind 127.0.0.1|")
+	# shellcheck disable=SC2086
+	$line 2>>"$T_TMP/$1.log" &
+	T_PIDS="$T_PIDS $!"
+	eval "pid_${1//[-.]/_}=\$!"
+}
+mkdir -p "$T_TMP/state"
+run_unit furrow-enrich.service
+run_unit furrow-collector.service
+check "the collector answers /health" wait_for 10 curl -sf "http://127.0.0.1:$port/health"
+eq "an event answered 200" 200 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/i?e=pv&p=web&tv=unit-1&eid=5f0c2c4e-4b8a-4a61-9bb4-0c2de6a91f10")"
+check "it is in good.tsv" wait_for 10 grep -q 5f0c2c4e-4b8a-4a61-9bb4-0c2de6a91f10 "$T_TMP/state/good.tsv"
+kill -TERM "$pid_furrow_collector_service" "$pid_furrow_enrich_service"
+wait "$pid_furrow_collector_service"
+eq "the collector stops with 0" 0 $?
+wait "$pid_furrow_enrich_service"
+eq "enrich stops with 0" 0 $?
+# ---- the user's schemas: enrich and inspect resolve through the folder iglu-server writes ----
+iglu_dir=$(flag_values "$units/furrow-iglu-server.service" --dir)
+res=$(flag_values "$units/furrow-enrich.service" --resolver)
+eq "enrich and inspect use one resolver" "$res" "$(flag_values "$units/furrow-inspect.service" --resolver)"
+eq "its embedded registry is iglu-server's folder" "$iglu_dir" \
+    "$(jq -r '.data.repositories[] | select(.connection.embedded) | .connection.embedded.path' \
+        "$units/${res##*/}")"
 done_testing

@@ -270,6 +270,93 @@ START_TEST(linereader_buffered_partial)
 }
 END_TEST
 
+/* one_read: a caller that polls a blocking descriptor never blocks in read(2) on the rest of a
+ * line (it would not see a signal there). */
+START_TEST(linereader_one_read_never_blocks)
+{
+	struct linereader lr;
+	const char *l;
+	size_t n;
+	int fds[2];
+
+	ck_assert_int_eq(pipe(fds), 0);                  /* blocking */
+	ck_assert_int_eq(linereader_init(&lr, fds[0], 100), 0);
+	lr.one_read = 1;
+	ck_assert_int_eq(write(fds[1], "a\nb\npar", 7), 7);
+	ck_assert_int_eq(linereader_has_line(&lr), 0);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);
+	ck_assert_int_eq(linereader_has_line(&lr), 1);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);
+	ck_assert_int_eq(linereader_has_line(&lr), 0);
+	ck_assert_int_eq(write(fds[1], "t", 1), 1);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_AGAIN);  /* read "t" once, no newline */
+	ck_assert_int_eq(write(fds[1], "ial\n", 4), 4);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);
+	ck_assert(n == 7 && memcmp(l, "partial", 7) == 0);
+	close(fds[1]);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_EOF);
+	linereader_free(&lr);
+	close(fds[0]);
+}
+END_TEST
+
+/* Stopping on a signal in the middle of a line: its rest is read, and not a byte more. */
+START_TEST(linereader_finish_line_cases)
+{
+	struct linereader lr;
+	const char *l;
+	size_t n;
+	char rest[16];
+	int fds[2];
+
+	ck_assert_int_eq(pipe(fds), 0);
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	ck_assert_int_eq(linereader_init(&lr, fds[0], 100), 0);
+	ck_assert_int_eq(linereader_finish_line(&lr, 10), 1);      /* nothing in hand */
+	ck_assert_int_eq(write(fds[1], "one\ntw", 6), 6);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_LINE);
+	ck_assert_int_eq(linereader_finish_line(&lr, 50), 0);      /* the writer is slow */
+	ck_assert_int_eq(write(fds[1], "o\nthree\n", 8), 8);
+	ck_assert_int_eq(linereader_finish_line(&lr, 1000), 1);
+	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_LINE);
+	ck_assert(n == 3 && memcmp(l, "two", 3) == 0);
+	ck_assert_uint_eq(linereader_offset(&lr), 8);
+	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_EOF);
+	ck_assert_int_eq(read(fds[0], rest, sizeof(rest)), 6);     /* left in the pipe */
+	ck_assert(memcmp(rest, "three\n", 6) == 0);
+	linereader_free(&lr);
+
+	/* the input ends inside the line: it is the last line, a record */
+	ck_assert_int_eq(linereader_init(&lr, fds[0], 100), 0);
+	ck_assert_int_eq(write(fds[1], "fin", 3), 3);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_AGAIN);
+	close(fds[1]);
+	ck_assert_int_eq(linereader_finish_line(&lr, 1000), -1);
+	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_LINE);
+	ck_assert(n == 3 && memcmp(l, "fin", 3) == 0);
+	linereader_free(&lr);
+	close(fds[0]);
+
+	/* an over-long line in hand: discarded to its end, then reported once */
+	ck_assert_int_eq(pipe(fds), 0);
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	ck_assert_int_eq(linereader_init(&lr, fds[0], 4), 0);
+	ck_assert_int_eq(write(fds[1], "abcdefgh", 8), 8);
+	ck_assert_int_eq(linereader_next(&lr, &l, &n), LR_AGAIN);
+	ck_assert_int_eq(write(fds[1], "ij\nnext\n", 8), 8);
+	ck_assert_int_eq(linereader_finish_line(&lr, 1000), 1);
+	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_TOOLONG);
+	ck_assert(n == 4 && memcmp(l, "abcd", 4) == 0);
+	ck_assert_uint_eq(lr.discarded, 10);
+	ck_assert_uint_eq(linereader_offset(&lr), 11);
+	ck_assert_int_eq(linereader_next_buffered(&lr, &l, &n), LR_EOF);
+	ck_assert_int_eq(read(fds[0], rest, sizeof(rest)), 5);
+	linereader_free(&lr);
+	close(fds[0]);
+	close(fds[1]);
+}
+END_TEST
+
 START_TEST(linereader_nonblocking_again)
 {
 	struct linereader lr;
@@ -774,6 +861,8 @@ main(void)
 	tcase_add_test(tc, linereader_toolong_mixed_and_eof);
 	tcase_add_test(tc, linereader_huge_line);
 	tcase_add_test(tc, linereader_nonblocking_again);
+	tcase_add_test(tc, linereader_finish_line_cases);
+	tcase_add_test(tc, linereader_one_read_never_blocks);
 	tcase_add_test(tc, linereader_buffered_only);
 	tcase_add_test(tc, linereader_buffered_partial);
 	tcase_add_test(tc, redact_userinfo);

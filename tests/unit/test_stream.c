@@ -400,6 +400,35 @@ START_TEST(group_names)
 }
 END_TEST
 
+/* A stream's name and errors never show URL credentials (GUIDE: secrets never in logs). */
+START_TEST(names_mask_credentials)
+{
+	struct stream_source_opts o = { 0 };
+	struct stream_source *src;
+	struct stream_sink *snk;
+	char spec[400], err[512];
+
+	/* a path that reads like a URL with a password: "DIR/a:" then "/u:s3cr3t@h" */
+	snprintf(spec, sizeof(spec), "%s/a:", dir);
+	ck_assert_int_eq(mkdir(spec, 0700), 0);
+	snprintf(spec, sizeof(spec), "%s/a://u:s3cr3t@h", dir);
+	snk = stream_sink_open(spec, 1, err, sizeof(err));
+	ck_assert_msg(snk != NULL, "%s", err);
+	ck_assert_ptr_null(strstr(stream_sink_name(snk), "s3cr3t"));
+	ck_assert_ptr_nonnull(strstr(stream_sink_name(snk), "a://***@h"));
+	stream_sink_close(snk);
+	src = stream_source_open(spec, &o, err, sizeof(err));
+	ck_assert_msg(src != NULL, "%s", err);
+	ck_assert_ptr_null(strstr(stream_source_name(src), "s3cr3t"));
+	stream_source_close(src);
+	/* an error about it */
+	snprintf(spec, sizeof(spec), "%s/a://u:s3cr3t@missing", dir);
+	ck_assert_ptr_null(stream_source_open(spec, &o, err, sizeof(err)));
+	ck_assert_ptr_null(strstr(err, "s3cr3t"));
+	ck_assert_ptr_nonnull(strstr(err, "***@missing"));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -418,6 +447,7 @@ main(void)
 	tcase_add_test(tc, plain_file_reads_to_eof);
 	tcase_add_test(tc, reclaim_and_late_group);
 	tcase_add_test(tc, group_names);
+	tcase_add_test(tc, names_mask_credentials);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
