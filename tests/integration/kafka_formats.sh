@@ -161,6 +161,29 @@ if wait_for 30 all; then ok "inspect shows the topics' events ($ref_good good, $
 else fail "inspect shows the topics' events"; curl -s "http://127.0.0.1:$iport/micro/all" | sed 's/^/# /'; fi
 kill -TERM $ipid; wait $ipid
 
+# ---- the launcher wires the stages through topics when FURROW_KAFKA_BROKERS is set ----
+for t in lraw lenriched lbad; do kafka_topic "$t" 2; done
+ld=$T_TMP/launcher
+mkdir -p "$ld"
+lport=$(free_port)
+(cd "$ld" && FURROW_KAFKA_BROKERS=$B FURROW_KAFKA_TOPIC_RAW=lraw FURROW_KAFKA_TOPIC_ENRICHED=lenriched \
+    FURROW_KAFKA_TOPIC_BAD=lbad FURROW_PORT=$lport FURROW_BIND=127.0.0.1 \
+    FURROW_INSPECT_PORT=$(free_port) FURROW_IGLU_PORT=$(free_port) FURROW_DATA_DIR=$ld/data \
+    bash "$FURROW_ROOT/fifo-setup.sh" start >"$ld/launcher.log" 2>&1 &)
+if wait_for 60 test -f "$ld/data/run/ready"; then ok "launcher ready on Kafka"
+else fail "launcher ready on Kafka"; sed 's/^/# /' "$ld/launcher.log"; fi
+eq "an event and a malformed one answered 200" "200 200" \
+    "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$lport/i?e=pv&p=web&tv=t&aid=launch") $(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d '{' "http://127.0.0.1:$lport/com.snowplowanalytics.snowplow/tp2")"
+check "the event reaches FURROW_KAFKA_TOPIC_ENRICHED" wait_for 30 at_least lenriched 1
+check "the bad row reaches FURROW_KAFKA_TOPIC_BAD" wait_for 30 at_least lbad 1
+eq "the collector wrote FURROW_KAFKA_TOPIC_RAW" 2 "$(topic_end lraw)"
+check "status names the groups in Kafka" sh -c "FURROW_DATA_DIR='$ld/data' bash '$FURROW_ROOT/fifo-setup.sh' status | grep -q 'kafka:lraw group enrich'"
+FURROW_DATA_DIR=$ld/data bash "$FURROW_ROOT/fifo-setup.sh" stop 2>>"$ld/launcher.log"
+eq "the launcher stops with 0" 0 $?
+eq "no data files beside the topics" "" "$(ls "$ld/data" | grep -E 'raw.log|good.tsv|bad.json')"
+eq "enrich's group committed the end of FURROW_KAFKA_TOPIC_RAW" "0 $(kcat -b "$B" -Q -t lraw:0:-1 | awk '{print $NF}') 1 $(kcat -b "$B" -Q -t lraw:1:-1 | awk '{print $NF}')" \
+    "$(echo $(kafka_group_offsets enrich lraw))"
+
 # ---- configuration errors ----
 cat >"$T_TMP/secret.properties" <<'EOF'
 # SASL, as a user would write it
