@@ -321,7 +321,7 @@ col_queue_new(struct event_base *base, const char *path, int std_fd, size_t max,
 	buf_init(&q->batch, 0);
 	buf_init(&q->lost, 0);
 	q->log.fd = -1;
-	if (path && stream_spec_is_kafka(path)) {
+	if (path && (stream_spec_is_kafka(path) || stream_spec_is_kinesis(path))) {
 		if (queue_open_kafka(q, path, err, errlen) == -1) {
 			int e = errno;
 			col_queue_free(q);

@@ -24,10 +24,12 @@
 /* Backends by prefix; a spec without one of these prefixes is the file backend's. */
 static const struct stream_source_ops *const source_backends[] = {
 	&stream_kafka_source_ops,
+	&stream_kinesis_source_ops,
 	NULL,
 };
 static const struct stream_sink_ops *const sink_backends[] = {
 	&stream_kafka_sink_ops,
+	&stream_kinesis_sink_ops,
 	NULL,
 };
 

@@ -11,6 +11,9 @@
  *                follow the file as it grows, from the offset their consumer group committed
  *   kafka:TOPIC  a Kafka topic (stream_kafka.c): sinks produce one message per record; sources
  *                consume in a consumer group, from the offsets the group committed
+ *   kinesis:NAME a Kinesis stream (stream_kinesis.c): sinks put one Kinesis record per record;
+ *                sources read the shards leased to them in the group's DynamoDB lease table,
+ *                from the checkpoints there
  *
  * Records are lines without their '\n' on files, pipes and logs, and messages on Kafka, where
  * they are Snowplow's own: a raw record is the binary Thrift CollectorPayload, whose line form
@@ -215,5 +218,31 @@ size_t stream_sink_take_failed(struct stream_sink *s, struct buf *lines);
 /* Give up on what is not acknowledged yet: it becomes failed records (stream_sink_take_failed)
  * that a stage can keep (the collector's spill). */
 void stream_sink_purge(struct stream_sink *s);
+
+/*
+ * Kinesis settings for the whole process (every kinesis: stream uses them). Credentials come
+ * from the environment or a profile file (aws.h), never from flags. Call before opening a
+ * kinesis: stream.
+ */
+struct stream_kinesis_conf {
+	const char *region;            /* NULL: FURROW_KINESIS_REGION, AWS_REGION, ... */
+	const char *endpoint;          /* Kinesis's URL for compatible services; NULL: AWS's */
+	const char *dynamodb_endpoint; /* the lease table's service; NULL: AWS's */
+	long        failover_ms;       /* a lease not renewed this long is taken; 0: 10000 */
+	const char *worker_id;         /* the lease owner's name; NULL: host name and a UUID */
+	/* where notices go (leases taken and lost, retries), levels as log.h's; NULL: nowhere */
+	void      (*notify)(int level, const char *msg);
+};
+/* Fill what conf leaves NULL from FURROW_KINESIS_ENDPOINT, FURROW_DYNAMODB_ENDPOINT,
+ * FURROW_KINESIS_FAILOVER_MS and FURROW_KINESIS_WORKER_ID. */
+void stream_kinesis_conf_env(struct stream_kinesis_conf *conf);
+int stream_kinesis_setup(const struct stream_kinesis_conf *conf, char *err, size_t errlen);
+/* A stage's whole Kinesis setup: when one of the n specs (NULL ones skipped) is a Kinesis
+ * stream, conf completed from the environment goes to stream_kinesis_setup. Returns 0, or -1
+ * with err filled. */
+int stream_kinesis_prepare(const char *const *specs, size_t n, struct stream_kinesis_conf *conf,
+    char *err, size_t errlen);
+/* 1 when a spec names a Kinesis stream. */
+int stream_spec_is_kinesis(const char *spec);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * stream_impl: what a stream backend implements (stream_file.c: standard input/output, files,
- * FIFOs, line logs; stream_kafka.c: Kafka topics; a Kinesis backend plugs in the same way).
+ * FIFOs, line logs; stream_kafka.c: Kafka topics; stream_kinesis.c: Kinesis streams).
  * Stages never include this header: they see stream.h only.
  *
  * stream.c owns the parts every backend shares: choosing the backend by the spec's prefix, the
@@ -100,6 +100,8 @@ extern const struct stream_source_ops stream_file_source_ops;
 extern const struct stream_sink_ops   stream_file_sink_ops;
 extern const struct stream_source_ops stream_kafka_source_ops;
 extern const struct stream_sink_ops   stream_kafka_sink_ops;
+extern const struct stream_source_ops stream_kinesis_source_ops;
+extern const struct stream_sink_ops   stream_kinesis_sink_ops;
 
 /* A backend about to give up partitions: serve the linked sinks up to timeout_ms and commit
  * what they acknowledge (errors are left for the next call to report). */

@@ -296,6 +296,7 @@ setup_kafka(const struct opts *o)
 {
 	const char *specs[3] = { o->source, o->output, o->bad };
 	struct stream_kafka_conf kc;
+	struct stream_kinesis_conf kn;
 	char err[512];
 
 	memset(&kc, 0, sizeof(kc));
@@ -304,6 +305,12 @@ setup_kafka(const struct opts *o)
 	kc.client_id = "furrow-enrich";
 	kc.notify = log_line;
 	if (stream_kafka_prepare(specs, 3, &kc, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return EX_CONFIG;
+	}
+	memset(&kn, 0, sizeof(kn));
+	kn.notify = log_line;
+	if (stream_kinesis_prepare(specs, 3, &kn, err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		return EX_CONFIG;
 	}
