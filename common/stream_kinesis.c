@@ -49,8 +49,8 @@
 #define KIN_RECORD_MAX      ((size_t)1 << 20)     /* one record: data and key */
 #define KIN_KEY_MAX         256                   /* a partition key's longest (Kinesis's) */
 #define KIN_UNACKED_MAX     ((size_t)64 << 20)    /* bytes queued and not yet acknowledged */
-#define KIN_BACKOFF_MIN_MS  100
-#define KIN_BACKOFF_MAX_MS  5000
+#define KIN_BACKOFF_MIN_MS  100       /* common-streams' throttledBackoffPolicy defaults */
+#define KIN_BACKOFF_MAX_MS  1000
 #define KIN_CLOSE_MS        10000     /* a closing sink waits this long for its last records */
 #define KIN_RETRY_MS        50
 #define KIN_FAILED_MAX      ((size_t)256 << 20)
@@ -410,7 +410,7 @@ sink_worker(void *arg)
 	buf_init(&resp, (size_t)16 << 20);
 	for (;;) {
 		size_t n = 0, bytes = 0, i;
-		long backoff = 0;
+		long backoff = 0, last_left = -1;
 		int in = 0;
 
 		pthread_mutex_lock(&k->mu);
@@ -453,6 +453,10 @@ sink_worker(void *arg)
 			pthread_mutex_lock(&k->mu);
 			k->retries++;
 			k->throttled += (uint64_t)throttle;
+			/* some records went in: the next try starts from the shortest back-off again */
+			if (left > 0 && (last_left < 0 || left < last_left))
+				backoff = 0;
+			last_left = left;
 			backoff = aws_next_backoff(backoff, KIN_BACKOFF_MIN_MS, KIN_BACKOFF_MAX_MS);
 			if (!k->abort_flag)
 				cond_wait_ms(&k->cv, &k->mu, backoff);

@@ -10,6 +10,7 @@ a placeholder signature (the furrow binaries sign for real with libcurl).
   kinesis.py count STREAM                  the number of records in all shards
   kinesis.py split STREAM                  split the first open shard in two at its middle
   kinesis.py shards STREAM                 "shardId parent open|closed" per shard
+  kinesis.py lastseq STREAM                "shardId sequence" of each shard's last record ("-")
   kinesis.py leases TABLE                  "leaseKey owner counter checkpoint" per lease
 Endpoints from FURROW_KINESIS_ENDPOINT and FURROW_DYNAMODB_ENDPOINT.
 """
@@ -99,6 +100,19 @@ def main():
             if time.time() > deadline:
                 raise SystemExit("kinesis.py: %s not ACTIVE after the split" % arg)
             time.sleep(0.05)
+    elif cmd == "lastseq":
+        for s in shards(arg):
+            last = "-"
+            it = call("kinesis", "GetShardIterator", {"StreamName": arg, "ShardId": s["ShardId"],
+                      "ShardIteratorType": "TRIM_HORIZON"})["ShardIterator"]
+            while it:
+                r = call("kinesis", "GetRecords", {"ShardIterator": it, "Limit": 10000})
+                if r["Records"]:
+                    last = r["Records"][-1]["SequenceNumber"]
+                elif r.get("MillisBehindLatest", 0) == 0:
+                    break
+                it = r.get("NextShardIterator")
+            print(s["ShardId"], last)
     elif cmd == "leases":
         r = call("dynamodb", "Scan", {"TableName": arg, "ConsistentRead": True})
         for it in sorted(r["Items"], key=lambda i: i["leaseKey"]["S"]):
