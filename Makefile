@@ -1,6 +1,7 @@
 # furrow: one plain Makefile for every stage.
 #
-#   make              build bin/collector, bin/enrich, bin/es-sink, bin/s3-sink, bin/inspect
+#   make              build bin/collector, bin/enrich, bin/es-sink, bin/s3-sink, bin/inspect,
+#                     bin/pg-sink
 #   make test         unit (Check) + integration tests; ends with "N passed, N failed"
 #   make sanitize     the same tests on an ASan+UBSan build (in build/san)
 #   make check        install what the tests need, then build with -Werror, test, sanitize
@@ -21,7 +22,7 @@ WERROR   ?= 0
 CFLAGS   ?= -O2 -g
 LDFLAGS  ?=
 
-PKGS      = libevent jansson libcurl zlib libpcre2-8 yaml-0.1 libmaxminddb libcrypto rdkafka
+PKGS      = libevent jansson libcurl zlib libpcre2-8 yaml-0.1 libmaxminddb libcrypto libpq rdkafka
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
@@ -37,7 +38,7 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DFURROW_VERSION=\"$(VERSION)\" $(WARN) $(CF
 ALL_LDFLAGS = $(LDFLAGS) -Wl,--as-needed
 
 STAGES := $(patsubst %/main.c,%,$(wildcard collector/main.c enrich/main.c es-sink/main.c s3-sink/main.c \
-                                          iglu-server/main.c inspect/main.c))
+                                          iglu-server/main.c inspect/main.c pg-sink/main.c))
 
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)

@@ -81,6 +81,7 @@ FURROW_S3_BUCKET=${FURROW_S3_BUCKET:-}
 FURROW_S3_ENDPOINT=${FURROW_S3_ENDPOINT:-}
 FURROW_S3_REGION=${FURROW_S3_REGION:-us-east-1}
 FURROW_S3_PREFIX=${FURROW_S3_PREFIX:-}
+FURROW_PG_URL=${FURROW_PG_URL:-}
 FURROW_RESOLVER=${FURROW_RESOLVER:-}
 FURROW_SCHEMAS=${FURROW_SCHEMAS:-}
 FURROW_ENRICHMENTS=${FURROW_ENRICHMENTS:-}
@@ -369,9 +370,10 @@ for s in collector enrich inspect iglu-server; do
 done
 [ -z "$FURROW_ES_URL" ] || [ -x "$(exe es-sink)" ] || die "$(exe es-sink): not found" 69
 [ -z "$FURROW_S3_BUCKET" ] || [ -x "$(exe s3-sink)" ] || die "$(exe s3-sink): not found" 69
+[ -z "$FURROW_PG_URL" ] || [ -x "$(exe pg-sink)" ] || die "$(exe pg-sink): not found" 69
 command -v setsid >/dev/null || die "setsid (util-linux) not found" 69
 
-mkdir -p "$data" "$run" || die "$run: cannot create the data and run directories" 73
+mkdir -p "$data" "$run" || die "$run: cannot create the data and run directories" 74
 if sup=$(supervisor_pid); then die "already running (supervisor pid $sup, run directory $run)" 69; fi
 if read_stage_table; then
 	left=""
@@ -404,6 +406,7 @@ read -r -a collector_args <<<"${FURROW_COLLECTOR_ARGS:-}"
 read -r -a enrich_args <<<"${FURROW_ENRICH_ARGS:-}"
 read -r -a es_args <<<"${FURROW_ES_ARGS:-}"
 read -r -a s3_args <<<"${FURROW_S3_ARGS:-}"
+read -r -a pg_args <<<"${FURROW_PG_ARGS:-}"
 
 # The data directory (fifo-setup.sh(1), FILES): raw.log holds what the collector answered 200
 # for and enrich has not read yet; good.tsv and bad.json are the pipeline's output, kept whole
@@ -431,7 +434,7 @@ add_stage collector - - "$(exe collector)" --port "$FURROW_PORT" --bind "$FURROW
 # the next event (iglu-server(1)). The super key comes from FURROW_IGLU_API_KEY through the
 # environment, or is generated into the data directory; it is never in argv or a log.
 iglu_dir=$data/iglu
-mkdir -p "$iglu_dir" || die "$iglu_dir: cannot create" 73
+mkdir -p "$iglu_dir" || die "$iglu_dir: cannot create" 74
 iglu_flags=(-d "$iglu_dir" -p "$FURROW_IGLU_PORT" --bind "$FURROW_IGLU_BIND" --allow-patches)
 if [ -n "${FURROW_IGLU_API_KEY:-}" ]; then
 	export IGLU_SUPER_API_KEY=$FURROW_IGLU_API_KEY
@@ -453,7 +456,7 @@ if [ -z "$resolver" ]; then
 		' "data":{"cacheSize":500,"cacheTtl":1,"repositories":[' \
 		'  {"name":"iglu-server","priority":-1,"vendorPrefixes":[],' \
 		"   \"connection\":{\"embedded\":{\"path\":\"$iglu_dir_json\"}}}]}}" >"$resolver" ||
-		die "$resolver: cannot write" 73
+		die "$resolver: cannot write" 74
 fi
 
 enrich_flags=(--resolver "$resolver")
@@ -472,8 +475,20 @@ if [ -n "$FURROW_ES_URL" ]; then
 		--input bad --setup --source "$bad_s" --group es-sink-bad "${reclaim[@]}" \
 		--bad "$sink_bad" "${stats[@]}" "${es_args[@]}"
 fi
+# PostgreSQL: tables built from the schemas enrich validated against (the same resolver); the
+# password comes from PGPASSWORD or ~/.pgpass, never the URL (pg-sink refuses one that has it).
+if [ -n "$FURROW_PG_URL" ]; then
+	pg_res=(--resolver "$resolver")
+	[ -z "$FURROW_SCHEMAS" ] || pg_res+=(--schemas "$FURROW_SCHEMAS")
+	add_stage pg-sink-good "$good" pg-sink-good "$(exe pg-sink)" --url "$FURROW_PG_URL" \
+		--input enriched --setup --source "$good_s" --group pg-sink-good "${reclaim[@]}" \
+		"${pg_res[@]}" --bad "$sink_bad" "${stats[@]}" "${pg_args[@]}"
+	add_stage pg-sink-bad "$bad" pg-sink-bad "$(exe pg-sink)" --url "$FURROW_PG_URL" \
+		--input bad --setup --source "$bad_s" --group pg-sink-bad "${reclaim[@]}" \
+		--bad "$sink_bad" "${stats[@]}" "${pg_args[@]}"
+fi
 if [ -n "$FURROW_S3_BUCKET" ]; then
-	mkdir -p "$data/spool/enriched" "$data/spool/bad" || die "$data/spool: cannot create" 73
+	mkdir -p "$data/spool/enriched" "$data/spool/bad" || die "$data/spool: cannot create" 74
 	s3common=(--bucket "$FURROW_S3_BUCKET" --region "$FURROW_S3_REGION")
 	[ -z "$FURROW_S3_ENDPOINT" ] || s3common+=(--endpoint "$FURROW_S3_ENDPOINT" --path-style)
 	add_stage s3-sink-good "$good" s3-sink-good "$(exe s3-sink)" "${s3common[@]}" --input enriched \
@@ -501,7 +516,7 @@ case "$FURROW_INSPECT_BIND" in
 	else
 		if [ ! -s "$data/inspect.token" ]; then
 			(umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$data/inspect.token") ||
-				die "$data/inspect.token: cannot write" 73
+				die "$data/inspect.token: cannot write" 74
 		fi
 		inspect_flags+=(--token-file "$data/inspect.token")
 		inspect_token_note="its token is in $data/inspect.token"
@@ -643,6 +658,7 @@ done
 outputs="good → $good_s, bad → $bad_s"
 [ -z "$FURROW_ES_URL" ] || outputs="$outputs, Elasticsearch $FURROW_ES_URL"
 [ -z "$FURROW_S3_BUCKET" ] || outputs="$outputs, s3://$FURROW_S3_BUCKET/$FURROW_S3_PREFIX"
+[ -z "$FURROW_PG_URL" ] || outputs="$outputs, PostgreSQL"
 say "ready: collector on port $FURROW_PORT; $outputs"
 say "inspect: http://$(local_addr "$FURROW_INSPECT_BIND"):$FURROW_INSPECT_PORT/micro/ui (Snowplow Micro's API under /micro/)${inspect_token_note:+; $inspect_token_note}"
 say "iglu-server: http://$(local_addr "$FURROW_IGLU_BIND"):$FURROW_IGLU_PORT/api/schemas, schemas in $iglu_dir/schemas; $iglu_key_note"

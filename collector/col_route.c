@@ -46,10 +46,6 @@ static const char *const route_names[ROUTE_N] = {
 	"root", "metrics", "other",
 };
 
-static const char *const method_names[] = { "GET", "HEAD", "POST", "OPTIONS", "other" };
-static const double metric_bounds[COL_METRIC_BUCKETS] = {
-	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-};
 
 const char *
 col_route_name(int route)
@@ -426,95 +422,119 @@ tracking_headers(struct httpd_response *resp, const struct httpd_request *req,
 		buf_printf(resp->headers, "Strict-Transport-Security: max-age=%lld\r\n", cfg->hsts_s);
 }
 
-static void
-track(struct col_ctx *ctx, const struct httpd_request *req, struct httpd_response *resp,
-    enum kind kind, const struct target *t, const char *path, size_t path_len)
+/* What track() works out about one tracking request before it builds the payload. The payload
+ * holds views into the request, into ctx->scratch (reserved once, so that it never moves while
+ * they are made) and into this. */
+struct track_state {
+	const struct httpd_header *origin;     /* for CORS */
+	const struct httpd_header *ct;         /* POST: Content-Type */
+	int    sp_anon, dnt, bounce, has_cookie, body_repaired;
+	const char *cookie_val;
+	size_t cookie_len;
+	const char *nuid;
+	size_t nuid_len;
+	size_t path_off, body_off, ct_off, ct_len;   /* in ctx->scratch */
+	size_t n_headers;                            /* in ctx->hdrs */
+	char   uuid[UUID_STR_LEN + 1];
+	char   ip[INET6_ADDRSTRLEN + 8];
+};
+
+/* Reserve ctx->scratch for every string this request may need, and copy the path into it. */
+static int
+reserve_scratch(struct col_ctx *ctx, const struct httpd_request *req, const struct target *t,
+    const char *path, size_t path_len, struct track_state *st)
 {
-	const struct col_config *cfg = ctx->cfg;
-	const struct httpd_header *origin = httpd_header_get(req, "origin");
-	const struct httpd_header *ct = NULL, *h;
-	struct col_payload p;
 	struct buf *sc = &ctx->scratch;
-	char uuid[UUID_STR_LEN + 1], iptmp[INET6_ADDRSTRLEN + 8];
-	const char *nuid = NULL, *cookie_val = NULL;
-	size_t nuid_len = 0, cookie_len = 0, i, nh = 0, bound, path_off, nuid_off = 0, ct_off = 0,
-	    body_off = 0, ct_len = 0;
-	size_t cookie_off[COL_PAYLOAD_MAX_HEADERS];
-	int sp_anon, dnt, bounce = 0, has_cookie = 0, nuid_in_scratch = 0, body_repaired = 0;
-	int status = 200, rc;
-	time_t now_s = (time_t)(req->time_ms / 1000);
+	size_t bound, i;
 
-	sp_anon = httpd_header_get(req, "sp-anonymous") != NULL;
-	dnt = dnt_matches(ctx, req, &ctx->tmp);
-	if (meq(req, "POST"))
-		ct = httpd_header_get(req, "content-type");
-
-	/* scratch holds every string built for this request; reserve once so views stay valid */
 	bound = path_len + 64 + UUID_STR_LEN + (t->query_len + 16);
 	for (i = 0; i < req->n_headers; i++)
 		bound += req->headers[i].value_len + 1;
-	if (ct)
-		bound += ct->value_len * 2 + 16;
+	if (st->ct)
+		bound += st->ct->value_len * 2 + 16;
 	if (meq(req, "POST") && utf8_valid_prefix(req->body, req->body_len) != req->body_len) {
-		body_repaired = 1;
+		st->body_repaired = 1;
 		bound += req->body_len * 3;
 	}
 	buf_reset(sc);
 	if (buf_reserve(sc, bound) == -1)
-		goto fail;
-	path_off = sc->len;
+		return -1;
+	st->path_off = sc->len;
 	buf_append(sc, path, path_len);
+	return 0;
+}
 
-	/* §5.1 the nuid */
+/* §5.1 the network user id: SP-Anonymous, the nuid parameter, the cookie, the bounce fallback,
+ * else a new UUID (st->bounce: none yet, bounce to test third-party cookies). */
+static int
+pick_nuid(struct col_ctx *ctx, const struct httpd_request *req, enum kind kind,
+    const struct target *t, struct track_state *st)
+{
+	const struct col_config *cfg = ctx->cfg;
+	struct buf *sc = &ctx->scratch;
+	size_t nuid_off = 0;
+	int nuid_in_scratch = 0, rc;
+
 	/* with SP-Anonymous the cookie is only looked at to know whether to delete it */
 	if (cfg->cookie_enabled)
-		has_cookie = find_cookie(req, cfg->cookie_name, &cookie_val, &cookie_len);
-	if (sp_anon) {
-		nuid = NUID_ANONYMOUS;
-		nuid_len = sizeof(NUID_ANONYMOUS) - 1;
+		st->has_cookie = find_cookie(req, cfg->cookie_name, &st->cookie_val, &st->cookie_len);
+	if (st->sp_anon) {
+		st->nuid = NUID_ANONYMOUS;
+		st->nuid_len = sizeof(NUID_ANONYMOUS) - 1;
 	} else {
 		size_t before = sc->len;
 
 		rc = t->query ? col_query_get(t->query, t->query_len, "nuid", sc) : 0;
 		if (rc == 1 && sc->len > before) {
 			nuid_off = before;
-			nuid_len = sc->len - before;
+			st->nuid_len = sc->len - before;
 			nuid_in_scratch = 1;
 		} else {
 			sc->len = before;
-			if (has_cookie && cookie_len > 0) {
-				nuid = cookie_val;
-				nuid_len = cookie_len;
+			if (st->has_cookie && st->cookie_len > 0) {
+				st->nuid = st->cookie_val;
+				st->nuid_len = st->cookie_len;
 			}
 		}
 	}
-	if (nuid == NULL && !nuid_in_scratch) {
+	if (st->nuid == NULL && !nuid_in_scratch) {
 		if (cfg->bounce && kind == K_PIXEL) {
 			size_t before = sc->len;
 
 			if (t->query && col_query_get(t->query, t->query_len, cfg->bounce_name, sc) == 1) {
 				sc->len = before;
-				nuid = cfg->bounce_fallback;
-				nuid_len = strlen(nuid);
+				st->nuid = cfg->bounce_fallback;
+				st->nuid_len = strlen(st->nuid);
 			} else {
 				sc->len = before;
-				bounce = 1;
+				st->bounce = 1;
 			}
 		}
-		if (nuid == NULL) {
-			if (uuid_v4(uuid) == -1)
-				goto fail;
-			nuid = uuid;
-			nuid_len = UUID_STR_LEN;
+		if (st->nuid == NULL) {
+			if (uuid_v4(st->uuid) == -1)
+				return -1;
+			st->nuid = st->uuid;
+			st->nuid_len = UUID_STR_LEN;
 		}
 	}
 	if (nuid_in_scratch)
-		nuid = sc->data + nuid_off;
+		st->nuid = sc->data + nuid_off;
+	return 0;
+}
 
-	/* §8 headers list, §5.3 Cookie re-rendering, §6 removals */
+/* §8 the headers list into ctx->hdrs, §5.3 Cookie re-rendered, §6 what SP-Anonymous removes,
+ * the normalised Content-Type; and a POST body that is not UTF-8 repaired into scratch. */
+static int
+payload_headers(struct col_ctx *ctx, const struct httpd_request *req, struct track_state *st)
+{
+	struct buf *sc = &ctx->scratch;
+	const struct httpd_header *h;
+	size_t cookie_off[COL_PAYLOAD_MAX_HEADERS];
+	size_t i, nh = 0;
+
 	for (i = 0; i < req->n_headers && nh < COL_PAYLOAD_MAX_HEADERS - 1; i++) {
 		h = &req->headers[i];
-		if (sp_anon && (ieq(h->name, h->name_len, "x-forwarded-for") ||
+		if (st->sp_anon && (ieq(h->name, h->name_len, "x-forwarded-for") ||
 		    ieq(h->name, h->name_len, "x-real-ip") || ieq(h->name, h->name_len, "cookie")))
 			continue;
 		ctx->hdrs[nh].name.s = h->name;
@@ -536,66 +556,77 @@ track(struct col_ctx *ctx, const struct httpd_request *req, struct httpd_respons
 		}
 		nh++;
 	}
-	if (ct) {
-		ct_off = sc->len;
-		if (col_mime_normalise(ct->value, ct->value_len, sc) == -1)
-			goto fail;
-		ct_len = sc->len - ct_off;
+	if (st->ct) {
+		st->ct_off = sc->len;
+		if (col_mime_normalise(st->ct->value, st->ct->value_len, sc) == -1)
+			return -1;
+		st->ct_len = sc->len - st->ct_off;
 		ctx->hdrs[nh].name.s = NULL;
 		ctx->hdrs[nh].name.len = 0;
 		ctx->hdrs[nh].value.s = NULL;
-		ctx->hdrs[nh].value.len = ct_len;
-		cookie_off[nh] = ct_off;
+		ctx->hdrs[nh].value.len = st->ct_len;
+		cookie_off[nh] = st->ct_off;
 		nh++;
 	}
-	if (body_repaired) {
-		body_off = sc->len;
+	if (st->body_repaired) {
+		st->body_off = sc->len;
 		if (utf8_repair(req->body, req->body_len, sc) == -1)
-			goto fail;
+			return -1;
 	}
 	/* the scratch buffer no longer moves: resolve the views */
 	for (i = 0; i < nh; i++)
 		if (ctx->hdrs[i].value.s == NULL)
 			ctx->hdrs[i].value.s = sc->data + cookie_off[i];
+	st->n_headers = nh;
+	return 0;
+}
 
-	memset(&p, 0, sizeof(p));
-	if (sp_anon) {
-		p.ip_address.s = "unknown";
-		p.ip_address.len = 7;
+/* The CollectorPayload fields (§8), as views. */
+static void
+fill_payload(struct col_ctx *ctx, const struct httpd_request *req, const struct target *t,
+    size_t path_len, struct track_state *st, struct col_payload *p)
+{
+	const char *scd = ctx->scratch.data;
+	const struct httpd_header *h;
+
+	memset(p, 0, sizeof(*p));
+	if (st->sp_anon) {
+		p->ip_address.s = "unknown";
+		p->ip_address.len = 7;
 	} else {
-		client_ip(req, &p.ip_address, iptmp, sizeof(iptmp));
+		client_ip(req, &p->ip_address, st->ip, sizeof(st->ip));
 	}
-	p.timestamp = req->time_ms;
+	p->timestamp = req->time_ms;
 	if ((h = httpd_header_get(req, "user-agent")) != NULL) {
-		p.user_agent.s = h->value;
-		p.user_agent.len = h->value_len;
+		p->user_agent.s = h->value;
+		p->user_agent.len = h->value_len;
 	}
 	if ((h = httpd_header_get(req, "referer")) != NULL) {
-		p.referer_uri.s = h->value;
-		p.referer_uri.len = h->value_len;
+		p->referer_uri.s = h->value;
+		p->referer_uri.len = h->value_len;
 	}
-	p.path.s = sc->data + path_off;
-	p.path.len = path_len;
-	p.querystring.s = t->query ? t->query : "";
-	p.querystring.len = t->query ? t->query_len : 0;
+	p->path.s = scd + st->path_off;
+	p->path.len = path_len;
+	p->querystring.s = t->query ? t->query : "";
+	p->querystring.len = t->query ? t->query_len : 0;
 	if (meq(req, "POST")) {
-		if (body_repaired) {
-			p.body.s = sc->data + body_off;
-			p.body.len = sc->len - body_off;
+		if (st->body_repaired) {
+			p->body.s = scd + st->body_off;
+			p->body.len = ctx->scratch.len - st->body_off;
 		} else {
-			p.body.s = req->body ? req->body : "";
-			p.body.len = req->body_len;
+			p->body.s = req->body ? req->body : "";
+			p->body.len = req->body_len;
 		}
 	}
-	p.headers = ctx->hdrs;
-	p.n_headers = nh;
-	if (ct) {
-		p.content_type.s = sc->data + ct_off;
-		p.content_type.len = ct_len;
+	p->headers = ctx->hdrs;
+	p->n_headers = st->n_headers;
+	if (st->ct) {
+		p->content_type.s = scd + st->ct_off;
+		p->content_type.len = st->ct_len;
 	}
 	if (t->uri_host) {
-		p.hostname.s = t->uri_host;
-		p.hostname.len = t->uri_host_len;
+		p->hostname.s = t->uri_host;
+		p->hostname.len = t->uri_host_len;
 	} else if ((h = httpd_header_get(req, "host")) != NULL) {
 		const char *v = h->value;
 		size_t n = h->value_len;
@@ -609,64 +640,103 @@ track(struct col_ctx *ctx, const struct httpd_request *req, struct httpd_respons
 			if (c)
 				n = (size_t)(c - v);
 		}
-		p.hostname.s = v;
-		p.hostname.len = n;
+		p->hostname.s = v;
+		p->hostname.len = n;
 	}
-	p.network_user_id.s = nuid;
-	p.network_user_id.len = nuid_len;
+	p->network_user_id.s = st->nuid;
+	p->network_user_id.len = st->nuid_len;
+}
+
+/* §7 the redirect's target: Location and 302, or 400 when u is missing or not allowed. */
+static int
+redirect_location(struct col_ctx *ctx, const struct target *t, struct httpd_response *resp)
+{
+	const struct col_config *cfg = ctx->cfg;
+	const char *host;
+	size_t host_len, i;
+	int ok = 0;
+
+	/* the payload holds views into scratch, which must not move now: decode u into tmp */
+	buf_reset(&ctx->tmp);
+	if (t->query && col_query_get(t->query, t->query_len, "u", &ctx->tmp) == 1 &&
+	    col_uri_parse(ctx->tmp.data, ctx->tmp.len, &host, &host_len)) {
+		ok = cfg->n_redirect_domains == 0;
+		for (i = 0; !ok && host && i < cfg->n_redirect_domains; i++)
+			ok = strlen(cfg->redirect_domains[i]) == host_len &&
+			    memcmp(cfg->redirect_domains[i], host, host_len) == 0;
+	}
+	if (!ok)
+		return 400;
+	buf_append_str(resp->headers, "Location: ");
+	buf_append(resp->headers, ctx->tmp.data, ctx->tmp.len);
+	buf_append_str(resp->headers, "\r\n");
+	return 302;
+}
+
+/* §5.4 the cookie bounce: 302 to the same URL with <bounce name>=true added. */
+static void
+bounce_location(const struct col_config *cfg, const struct httpd_request *req,
+    const struct target *t, struct httpd_response *resp)
+{
+	const struct httpd_header *host = httpd_header_get(req, "host");
+	const char *scheme = "http";
+
+	if (cfg->fwd_proto_header) {
+		const struct httpd_header *fp = httpd_header_get(req, cfg->fwd_proto_header);
+
+		if (fp && ieq(fp->value, fp->value_len, "https"))
+			scheme = "https";
+	}
+	buf_append_str(resp->headers, "Location: ");
+	buf_append_str(resp->headers, scheme);
+	buf_append_str(resp->headers, "://");
+	if (host)
+		buf_append(resp->headers, host->value, host->value_len);
+	buf_append(resp->headers, t->path, t->path_len);
+	if (t->query) {
+		buf_append_byte(resp->headers, '?');
+		buf_append(resp->headers, t->query, t->query_len);
+		buf_append_byte(resp->headers, '&');
+	} else {
+		buf_append_byte(resp->headers, '?');
+	}
+	buf_append_str(resp->headers, cfg->bounce_name);
+	buf_append_str(resp->headers, "=true\r\n");
+}
+
+/* A tracking request (pixel, POST, redirect): the payload, the answer, the record(s) stored
+ * unless do-not-track or bouncing, the cookie. */
+static void
+track(struct col_ctx *ctx, const struct httpd_request *req, struct httpd_response *resp,
+    enum kind kind, const struct target *t, const char *path, size_t path_len)
+{
+	const struct col_config *cfg = ctx->cfg;
+	struct track_state st;
+	struct col_payload p;
+	int status = 200, rc;
+	time_t now_s = (time_t)(req->time_ms / 1000);
+
+	memset(&st, 0, sizeof(st));
+	st.origin = httpd_header_get(req, "origin");
+	st.sp_anon = httpd_header_get(req, "sp-anonymous") != NULL;
+	st.dnt = dnt_matches(ctx, req, &ctx->tmp);
+	if (meq(req, "POST"))
+		st.ct = httpd_header_get(req, "content-type");
+	if (reserve_scratch(ctx, req, t, path, path_len, &st) == -1 ||
+	    pick_nuid(ctx, req, kind, t, &st) == -1 || payload_headers(ctx, req, &st) == -1)
+		goto fail;
+	fill_payload(ctx, req, t, path_len, &st, &p);
 
 	/* the answer */
-	if (kind == K_REDIRECT) {
-		const char *host;
-		size_t host_len;
-		int ok = 0;
-
-		/* the payload holds views into scratch, which must not move now: decode u into tmp */
-		buf_reset(&ctx->tmp);
-		if (t->query && col_query_get(t->query, t->query_len, "u", &ctx->tmp) == 1 &&
-		    col_uri_parse(ctx->tmp.data, ctx->tmp.len, &host, &host_len)) {
-			ok = cfg->n_redirect_domains == 0;
-			for (i = 0; !ok && host && i < cfg->n_redirect_domains; i++)
-				ok = strlen(cfg->redirect_domains[i]) == host_len &&
-				    memcmp(cfg->redirect_domains[i], host, host_len) == 0;
-		}
-		status = ok ? 302 : 400;
-		if (ok) {
-			buf_append_str(resp->headers, "Location: ");
-			buf_append(resp->headers, ctx->tmp.data, ctx->tmp.len);
-			buf_append_str(resp->headers, "\r\n");
-		}
-	}
-	if (bounce) {
-		const struct httpd_header *host = httpd_header_get(req, "host");
-		const char *scheme = "http";
-
-		if (cfg->fwd_proto_header) {
-			const struct httpd_header *fp = httpd_header_get(req, cfg->fwd_proto_header);
-
-			if (fp && ieq(fp->value, fp->value_len, "https"))
-				scheme = "https";
-		}
+	if (kind == K_REDIRECT)
+		status = redirect_location(ctx, t, resp);
+	if (st.bounce) {
 		status = 302;
-		buf_append_str(resp->headers, "Location: ");
-		buf_append_str(resp->headers, scheme);
-		buf_append_str(resp->headers, "://");
-		if (host)
-			buf_append(resp->headers, host->value, host->value_len);
-		buf_append(resp->headers, t->path, t->path_len);
-		if (t->query) {
-			buf_append_byte(resp->headers, '?');
-			buf_append(resp->headers, t->query, t->query_len);
-			buf_append_byte(resp->headers, '&');
-		} else {
-			buf_append_byte(resp->headers, '?');
-		}
-		buf_append_str(resp->headers, cfg->bounce_name);
-		buf_append_str(resp->headers, "=true\r\n");
+		bounce_location(cfg, req, t, resp);
 	}
 
 	/* store, unless do-not-track or bouncing */
-	if (!dnt && !bounce) {
+	if (!st.dnt && !st.bounce) {
 		buf_reset(&ctx->enc);
 		if (col_payload_encode(&p, &ctx->enc) == -1)
 			goto fail;
@@ -676,7 +746,7 @@ track(struct col_ctx *ctx, const struct httpd_request *req, struct httpd_respons
 		if (rc == 1) {
 			ctx->st.refused_503++;
 			buf_reset(resp->headers);
-			add_cors(resp, origin);
+			add_cors(resp, st.origin);
 			answer_text(resp, 503, "text/plain", "Service Unavailable", 19);
 			return;
 		}
@@ -686,17 +756,17 @@ track(struct col_ctx *ctx, const struct httpd_request *req, struct httpd_respons
 	}
 
 	/* §5.2 Set-Cookie */
-	if (cfg->cookie_enabled && !dnt) {
-		if (sp_anon) {
-			if (has_cookie)
-				add_set_cookie(ctx, resp, origin, "", 0,
+	if (cfg->cookie_enabled && !st.dnt) {
+		if (st.sp_anon) {
+			if (st.has_cookie)
+				add_set_cookie(ctx, resp, st.origin, "", 0,
 				    now_s - (time_t)cfg->cookie_expiry_s);
 		} else {
-			add_set_cookie(ctx, resp, origin, nuid, nuid_len,
+			add_set_cookie(ctx, resp, st.origin, st.nuid, st.nuid_len,
 			    now_s + (time_t)cfg->cookie_expiry_s);
 		}
 	}
-	tracking_headers(resp, req, cfg, origin);
+	tracking_headers(resp, req, cfg, st.origin);
 	if (status == 302 || status == 400) {
 		resp->status = status;
 		resp->body = "";
@@ -718,82 +788,6 @@ path_is(const struct target *t, const char *s)
 	size_t n = strlen(s);
 
 	return t->path_len == n && memcmp(t->path, s, n) == 0;
-}
-
-/* Prometheus text format 0.0.4, with the names SSC 0.15-2.5 exposed (collector.md §12). The
- * endpoint label is the route name, not the path, so that its values stay bounded. */
-static void
-render_metrics(struct col_ctx *ctx)
-{
-	struct buf *b = &ctx->tmp;
-	size_t i, k;
-
-	buf_reset(b);
-	buf_append_str(b, "# HELP http_requests_total Total count of requests\n"
-	    "# TYPE http_requests_total counter\n");
-	for (i = 0; i < ctx->n_metrics; i++) {
-		const struct col_metric *m = &ctx->metrics[i];
-
-		buf_printf(b, "http_requests_total{endpoint=\"%s\",method=\"%s\",code=\"%u\"} %llu\n",
-		    route_names[m->route], method_names[m->method], m->code,
-		    (unsigned long long)m->count);
-	}
-	buf_append_str(b, "# HELP http_request_duration_seconds Latency of requests\n"
-	    "# TYPE http_request_duration_seconds histogram\n");
-	for (i = 0; i < ctx->n_metrics; i++) {
-		const struct col_metric *m = &ctx->metrics[i];
-		char lab[128];
-		uint64_t cum = 0;
-
-		snprintf(lab, sizeof(lab), "endpoint=\"%s\",method=\"%s\",code=\"%u\"",
-		    route_names[m->route], method_names[m->method], m->code);
-		for (k = 0; k < COL_METRIC_BUCKETS; k++) {
-			cum += m->buckets[k];
-			buf_printf(b, "http_request_duration_seconds_bucket{%s,le=\"%g\"} %llu\n", lab,
-			    metric_bounds[k], (unsigned long long)cum);
-		}
-		buf_printf(b, "http_request_duration_seconds_bucket{%s,le=\"+Inf\"} %llu\n", lab,
-		    (unsigned long long)m->count);
-		buf_printf(b, "http_request_duration_seconds_sum{%s} %.9f\n", lab, m->seconds);
-		buf_printf(b, "http_request_duration_seconds_count{%s} %llu\n", lab,
-		    (unsigned long long)m->count);
-	}
-	buf_append_str(b, "# HELP service_version Version of this service\n"
-	    "# TYPE service_version gauge\n"
-	    "service_version{version=\"" FURROW_VERSION "\"} 1\n");
-}
-
-static void
-record_metric(struct col_ctx *ctx, int route, const struct httpd_request *req, int code,
-    double seconds)
-{
-	struct col_metric *m = NULL;
-	size_t i;
-	int method = meq(req, "GET") ? 0 : meq(req, "HEAD") ? 1 : meq(req, "POST") ? 2 :
-	    meq(req, "OPTIONS") ? 3 : 4;
-
-	for (i = 0; i < ctx->n_metrics; i++)
-		if (ctx->metrics[i].route == route && ctx->metrics[i].method == method &&
-		    ctx->metrics[i].code == code) {
-			m = &ctx->metrics[i];
-			break;
-		}
-	if (m == NULL) {
-		if (ctx->n_metrics == COL_METRIC_MAX)
-			return;
-		m = &ctx->metrics[ctx->n_metrics++];
-		memset(m, 0, sizeof(*m));
-		m->route = (uint8_t)route;
-		m->method = (uint8_t)method;
-		m->code = (uint16_t)code;
-	}
-	m->count++;
-	m->seconds += seconds;
-	for (i = 0; i < COL_METRIC_BUCKETS; i++)
-		if (seconds <= metric_bounds[i]) {
-			m->buckets[i]++;
-			break;
-		}
 }
 
 static int
@@ -853,7 +847,7 @@ classify(struct col_ctx *ctx, const struct httpd_request *req, struct httpd_resp
 		return ROUTE_CROSSDOMAIN;
 	}
 	if (get && path_is(&t, "/metrics") && cfg->metrics) {
-		render_metrics(ctx);
+		col_metrics_render(&ctx->metrics, &ctx->tmp);
 		answer_text(resp, 200, "text/plain; version=0.0.4", ctx->tmp.data, ctx->tmp.len);
 		return ROUTE_METRICS;
 	}
@@ -948,7 +942,7 @@ col_route_handle(const struct httpd_request *req, struct httpd_response *resp, v
 	ctx->st.by_route[route][cls]++;
 	if (ctx->cfg->metrics) {
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		record_metric(ctx, route, req, resp->status, (double)(t1.tv_sec - t0.tv_sec) +
-		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+		col_metrics_record(&ctx->metrics, route, req->method, req->method_len, resp->status,
+		    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	}
 }

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "httpd.h"
+#include "col_metrics.h"
 #include "col_payload.h"
 
 struct col_queue;
@@ -65,18 +66,6 @@ enum col_route_id {
 	ROUTE_ROBOTS, ROUTE_CROSSDOMAIN, ROUTE_ROOT, ROUTE_METRICS, ROUTE_OTHER, ROUTE_N
 };
 
-/* §12 Prometheus series: one per (route, method, status) seen, with a duration histogram. */
-#define COL_METRIC_BUCKETS 11
-#define COL_METRIC_MAX     256
-struct col_metric {
-	uint8_t  route;
-	uint8_t  method;
-	uint16_t code;
-	uint64_t count;
-	double   seconds;
-	uint64_t buckets[COL_METRIC_BUCKETS];
-};
-
 struct col_route_stats {
 	uint64_t by_route[ROUTE_N][6];      /* [route][status / 100] */
 	uint64_t stored_requests;           /* tracking requests whose records were queued */
@@ -96,8 +85,7 @@ struct col_ctx {
 	struct buf scratch;                 /* decoded and re-rendered strings of one request */
 	struct buf tmp;
 	struct col_payload_header hdrs[COL_PAYLOAD_MAX_HEADERS];
-	struct col_metric metrics[COL_METRIC_MAX];
-	size_t n_metrics;
+	struct col_metrics metrics;         /* §12, with --metrics */
 };
 
 void col_ctx_init(struct col_ctx *ctx, const struct col_config *cfg, struct col_queue *good,

@@ -3,9 +3,9 @@
  * Stream Collector 3.x does (shared/spec/collector.md) and writes one base64 Thrift
  * CollectorPayload per line to standard output or --output; size_violation bad rows go to --bad.
  *
- * main() is a checklist: parse flags, open outputs, listen, install signal events, run the
- * loop, drain, report. The HTTP server is httpd, the request logic col_route, the output
- * queues col_queue.
+ * main() is a checklist: parse flags, open outputs, install signal events, write out the last
+ * run's spill, listen, run the loop, drain, report. The HTTP server is httpd, the request logic
+ * col_route, the output queues col_queue.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -30,6 +30,7 @@
 #include "log.h"
 #include "sig.h"
 #include "stream.h"
+#include "timefmt.h"
 #include "version.h"
 
 #define PROG "collector"
@@ -187,42 +188,9 @@ usage(FILE *f)
 	    "  -h, --help, -V, --version\n");
 }
 
-static void
-die_usage(const char *fmt, const char *arg)
-{
-	fprintf(stderr, PROG ": ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n");
-	usage(stderr);
-	exit(EX_USAGE);
-}
-
 #define MAX_SECONDS   31536000LL          /* a year */
 #define TOKEN_CHARS   "!#$%&'*+-.^_`|~"   /* RFC 9110 tchar besides letters and digits */
 #define HOST_CHARS    ".-"
-#define MAX_PATH_FLAG 4096
-
-static long long
-parse_num(const char *s, const char *flag, long long min, long long max)
-{
-	char err[256];
-	long long v;
-
-	if (flagval_num(flag, s, min, max, &v, err, sizeof(err)) == -1)
-		die_usage("%s", err);
-	return v;
-}
-
-/* A string flag within bounds, of letters, digits and chars (any printable byte if NULL). */
-static char *
-parse_str(char *s, const char *flag, size_t minlen, size_t maxlen, const char *chars)
-{
-	char err[256];
-
-	if (flagval_str(flag, s, minlen, maxlen, chars, err, sizeof(err)) == -1)
-		die_usage("%s", err);
-	return s;
-}
 
 /* The nuid used while bouncing goes into the payload as a network user id: a UUID. */
 static char *
@@ -237,7 +205,7 @@ parse_uuid(char *s, const char *flag)
 			break;
 	}
 	if (i != 36 || s[i] != '\0')
-		die_usage("%s: expected a UUID such as 00000000-0000-4000-A000-000000000000", flag);
+		flagval_xusage("%s: expected a UUID such as 00000000-0000-4000-A000-000000000000", flag);
 	return s;
 }
 
@@ -248,7 +216,7 @@ push(char ***v, size_t *n, char *s)
 
 	if (p == NULL) {
 		fprintf(stderr, PROG ": out of memory\n");
-		exit(EX_OSERR);
+		exit(EX_SOFTWARE);
 	}
 	*v = p;
 	p[(*n)++] = s;
@@ -292,32 +260,32 @@ parse_args(int argc, char **argv, struct opts *o, struct col_config *cfg)
 		case 'V': printf(PROG " %s\n", FURROW_VERSION); exit(0);
 		case 'q': log_adjust(-1); break;
 		case 'v': log_adjust(1); break;
-		case 'p': o->port = (int)parse_num(optarg, "--port", 0, 65535); break;
+		case 'p': o->port = (int)flagval_xnum("--port", optarg, 0, 65535); break;
 		case OPT_BIND: {
 			unsigned char a[16];
 
 			if (inet_pton(AF_INET, optarg, a) != 1 && inet_pton(AF_INET6, optarg, a) != 1)
-				die_usage("--bind: not an IPv4 or IPv6 address: %s", optarg);
+				flagval_xusage("--bind: not an IPv4 or IPv6 address: %s", optarg);
 			o->bind = optarg;
 			break;
 		}
-		case 'o': o->output = parse_str(optarg, "--output", 1, MAX_PATH_FLAG, NULL); break;
-		case OPT_BAD: o->bad = parse_str(optarg, "--bad", 1, MAX_PATH_FLAG, NULL); break;
-		case OPT_STATS: o->stats_interval = (unsigned)parse_num(optarg, "--stats-interval", 0, MAX_SECONDS); break;
+		case 'o': o->output = flagval_xstr("--output", optarg, 1, FLAGVAL_PATH_MAX, NULL); break;
+		case OPT_BAD: o->bad = flagval_xstr("--bad", optarg, 1, FLAGVAL_PATH_MAX, NULL); break;
+		case OPT_STATS: o->stats_interval = (unsigned)flagval_xnum("--stats-interval", optarg, 0, MAX_SECONDS); break;
 		case OPT_COOKIE_NAME:
 			/* a cookie-name is a token (RFC 6265 §4.1.1) */
-			cfg->cookie_name = parse_str(optarg, "--cookie-name", 1, 256, TOKEN_CHARS);
+			cfg->cookie_name = flagval_xstr("--cookie-name", optarg, 1, 256, TOKEN_CHARS);
 			break;
 		case OPT_COOKIE_DOMAIN:
 			push(&cfg->cookie_domains, &cfg->n_cookie_domains,
-			    parse_str(optarg, "--cookie-domain", 1, 253, HOST_CHARS));
+			    flagval_xstr("--cookie-domain", optarg, 1, 253, HOST_CHARS));
 			break;
 		case OPT_COOKIE_FALLBACK:
-			cfg->cookie_fallback_domain = parse_str(optarg, "--cookie-fallback-domain", 1, 253,
+			cfg->cookie_fallback_domain = flagval_xstr("--cookie-fallback-domain", optarg, 1, 253,
 			    HOST_CHARS);
 			break;
 		case OPT_COOKIE_EXPIRY:
-			cfg->cookie_expiry_s = parse_num(optarg, "--cookie-expiry", 0, 36500) * 86400;
+			cfg->cookie_expiry_s = flagval_xnum("--cookie-expiry", optarg, 0, 36500) * 86400;
 			break;
 		case OPT_COOKIE_SECURE: cfg->cookie_secure = 1; break;
 		case OPT_NO_COOKIE_SECURE: cfg->cookie_secure = 0; break;
@@ -328,67 +296,67 @@ parse_args(int argc, char **argv, struct opts *o, struct col_config *cfg)
 			else if (strcasecmp(optarg, "strict") == 0) cfg->cookie_same_site = "Strict";
 			else if (strcasecmp(optarg, "lax") == 0) cfg->cookie_same_site = "Lax";
 			else if (strcasecmp(optarg, "omit") == 0 || !*optarg) cfg->cookie_same_site = NULL;
-			else die_usage("bad --cookie-same-site: %s", optarg);
+			else flagval_xusage("bad --cookie-same-site: %s", optarg);
 			break;
 		case OPT_NO_COOKIE: cfg->cookie_enabled = 0; break;
 		case OPT_CLIENT_COOKIE:
-			cfg->client_cookie_name = parse_str(optarg, "--client-cookie-name", 1, 256,
+			cfg->client_cookie_name = flagval_xstr("--client-cookie-name", optarg, 1, 256,
 			    TOKEN_CHARS);
 			break;
 		case OPT_DNT_COOKIE:
 			eq = strchr(optarg, '=');
 			if (eq == NULL || eq == optarg)
-				die_usage("--dnt-cookie wants NAME=REGEX, not %s", optarg);
+				flagval_xusage("--dnt-cookie wants NAME=REGEX, not %s", optarg);
 			*eq = '\0';
-			cfg->dnt_name = parse_str(optarg, "--dnt-cookie", 1, 256, TOKEN_CHARS);
-			parse_str(eq + 1, "--dnt-cookie", 0, 1024, NULL);
+			cfg->dnt_name = flagval_xstr("--dnt-cookie", optarg, 1, 256, TOKEN_CHARS);
+			flagval_xstr("--dnt-cookie", eq + 1, 0, 1024, NULL);
 			re = malloc(strlen(eq + 1) + 8);
 			if (re == NULL)
-				exit(EX_OSERR);
+				exit(EX_SOFTWARE);
 			sprintf(re, "^(%s)$", eq + 1);
 			if (regcomp(&cfg->dnt_re, re, REG_EXTENDED) != 0)
-				die_usage("--dnt-cookie: bad regular expression: %s", eq + 1);
+				flagval_xusage("--dnt-cookie: bad regular expression: %s", eq + 1);
 			free(re);
 			cfg->dnt_enabled = 1;
 			break;
 		case OPT_BOUNCE: cfg->bounce = 1; break;
 		case OPT_BOUNCE_NAME:
 			/* a query parameter name in the Location header */
-			cfg->bounce_name = parse_str(optarg, "--cookie-bounce-name", 1, 64, "-_.");
+			cfg->bounce_name = flagval_xstr("--cookie-bounce-name", optarg, 1, 64, "-_.");
 			break;
 		case OPT_BOUNCE_FALLBACK:
 			cfg->bounce_fallback = parse_uuid(optarg, "--cookie-bounce-fallback");
 			break;
 		case OPT_FWD_PROTO:
-			cfg->fwd_proto_header = parse_str(optarg, "--forwarded-proto-header", 1, 128,
+			cfg->fwd_proto_header = flagval_xstr("--forwarded-proto-header", optarg, 1, 128,
 			    TOKEN_CHARS);
 			break;
 		case OPT_REDIRECTS: cfg->redirects = 1; break;
 		case OPT_REDIRECT_DOMAIN:
 			push(&cfg->redirect_domains, &cfg->n_redirect_domains,
-			    parse_str(optarg, "--redirect-domain", 1, 253, HOST_CHARS));
+			    flagval_xstr("--redirect-domain", optarg, 1, 253, HOST_CHARS));
 			break;
 		case OPT_PATH_MAP:
 			eq = strchr(optarg, '=');
 			if (eq == NULL || optarg[0] != '/' || eq[1] != '/')
-				die_usage("--path-map wants /FROM=/TO, not %s", optarg);
+				flagval_xusage("--path-map wants /FROM=/TO, not %s", optarg);
 			/* both are request paths, matched and stored: printable, no blanks, bounded */
-			parse_str(optarg, "--path-map", 4, 1000, "/-._~%!$&'()*+,;=:@");
+			flagval_xstr("--path-map", optarg, 4, 1000, "/-._~%!$&'()*+,;=:@");
 			*eq = '\0';
 			push(&cfg->map_from, &cfg->n_maps, optarg);
 			cfg->n_maps--;
 			push(&cfg->map_to, &cfg->n_maps, eq + 1);
 			break;
-		case OPT_MAX_PAYLOAD: cfg->max_payload = (size_t)parse_num(optarg, "--max-payload-bytes", 1, 1LL << 31); break;
-		case OPT_DROP_PAYLOAD: o->drop_payload = (size_t)parse_num(optarg, "--drop-payload-bytes", 1, 1LL << 31); break;
-		case OPT_MAX_RECORD: cfg->max_record = (size_t)parse_num(optarg, "--max-record-bytes", 1, 1LL << 31); break;
-		case OPT_QUEUE_BYTES: o->queue_bytes = (size_t)parse_num(optarg, "--queue-bytes", 1, 1LL << 40); break;
-		case OPT_CORS_MAX_AGE: cfg->cors_max_age = (unsigned)parse_num(optarg, "--cors-max-age", 0, MAX_SECONDS); break;
-		case OPT_HSTS: cfg->hsts_s = parse_num(optarg, "--hsts", 0, 10 * MAX_SECONDS); break;
+		case OPT_MAX_PAYLOAD: cfg->max_payload = (size_t)flagval_xnum("--max-payload-bytes", optarg, 1, 1LL << 31); break;
+		case OPT_DROP_PAYLOAD: o->drop_payload = (size_t)flagval_xnum("--drop-payload-bytes", optarg, 1, 1LL << 31); break;
+		case OPT_MAX_RECORD: cfg->max_record = (size_t)flagval_xnum("--max-record-bytes", optarg, 1, 1LL << 31); break;
+		case OPT_QUEUE_BYTES: o->queue_bytes = (size_t)flagval_xnum("--queue-bytes", optarg, 1, 1LL << 40); break;
+		case OPT_CORS_MAX_AGE: cfg->cors_max_age = (unsigned)flagval_xnum("--cors-max-age", optarg, 0, MAX_SECONDS); break;
+		case OPT_HSTS: cfg->hsts_s = flagval_xnum("--hsts", optarg, 0, 10 * MAX_SECONDS); break;
 		case OPT_CROSSDOMAIN:
 			/* written into the XML policy as an attribute: a host, '*' wildcards allowed */
 			push(&cfg->crossdomain, &cfg->n_crossdomain,
-			    parse_str(optarg, "--crossdomain", 1, 253, ".-*:"));
+			    flagval_xstr("--crossdomain", optarg, 1, 253, ".-*:"));
 			break;
 		case OPT_CROSSDOMAIN_INSECURE: cfg->crossdomain_secure = 0; break;
 		case OPT_ROOT_RESPONSE: {
@@ -396,23 +364,24 @@ parse_args(int argc, char **argv, struct opts *o, struct col_config *cfg)
 
 			if (colon)
 				*colon = '\0';
-			cfg->root_status = (int)parse_num(optarg, "--root-response", 200, 599);
+			cfg->root_status = (int)flagval_xnum("--root-response", optarg, 200, 599);
 			if (colon)
-				cfg->root_location = parse_str(colon + 1, "--root-response", 1, 2048, NULL);
+				cfg->root_location = flagval_xstr("--root-response", colon + 1, 1, 2048, NULL);
 			break;
 		}
-		case OPT_MAX_LINE: o->max_request_line = (size_t)parse_num(optarg, "--max-request-line", 64, 1 << 24); break;
-		case OPT_MAX_HEADERS: o->max_headers = (size_t)parse_num(optarg, "--max-header-bytes", 64, 1 << 24); break;
-		case OPT_REQ_TIMEOUT: o->request_timeout = (unsigned)parse_num(optarg, "--request-timeout", 1, 86400); break;
-		case OPT_IDLE_TIMEOUT: o->idle_timeout = (unsigned)parse_num(optarg, "--idle-timeout", 1, 86400); break;
-		case OPT_MAX_CONNS: o->max_connections = (unsigned)parse_num(optarg, "--max-connections", 1, 1 << 20); break;
-		case OPT_DRAIN_TIMEOUT: o->drain_timeout = (unsigned)parse_num(optarg, "--drain-timeout", 0, 86400); break;
+		case OPT_MAX_LINE: o->max_request_line = (size_t)flagval_xnum("--max-request-line", optarg, 64, 1 << 24); break;
+		case OPT_MAX_HEADERS: o->max_headers = (size_t)flagval_xnum("--max-header-bytes", optarg, 64, 1 << 24); break;
+		case OPT_REQ_TIMEOUT: o->request_timeout = (unsigned)flagval_xnum("--request-timeout", optarg, 1, 86400); break;
+		case OPT_IDLE_TIMEOUT: o->idle_timeout = (unsigned)flagval_xnum("--idle-timeout", optarg, 1, 86400); break;
+		case OPT_MAX_CONNS: o->max_connections = (unsigned)flagval_xnum("--max-connections", optarg, 1, 1 << 20); break;
+		case OPT_DRAIN_TIMEOUT: o->drain_timeout = (unsigned)flagval_xnum("--drain-timeout", optarg, 0, 86400); break;
 		case OPT_SPILL: o->spill = optarg; break;
 		case OPT_KBROKERS:
-			o->kafka_brokers = parse_str(optarg, "--kafka-brokers", 1, MAX_PATH_FLAG, NULL);
+			o->kafka_brokers = flagval_xstr("--kafka-brokers", optarg, 1, FLAGVAL_PATH_MAX,
+			    NULL);
 			break;
 		case OPT_KPROPS:
-			o->kafka_properties = parse_str(optarg, "--kafka-properties", 1, MAX_PATH_FLAG,
+			o->kafka_properties = flagval_xstr("--kafka-properties", optarg, 1, FLAGVAL_PATH_MAX,
 			    NULL);
 			break;
 		case OPT_IP_KEY: o->ip_partition_key = 1; break;
@@ -421,13 +390,13 @@ parse_args(int argc, char **argv, struct opts *o, struct col_config *cfg)
 		}
 	}
 	if (optind != argc)
-		die_usage("unexpected argument: %s", argv[optind]);
+		flagval_xusage("unexpected argument: %s", argv[optind]);
 	if (o->request_timeout == 0 || o->idle_timeout == 0 || o->max_connections == 0)
-		die_usage("%s", "timeouts and --max-connections must be positive");
+		flagval_xusage("timeouts and --max-connections must be positive");
 	if (o->bad && strcmp(o->bad, "-") == 0 && (o->output == NULL || strcmp(o->output, "-") == 0))
-		die_usage("%s", "--bad - (standard output) needs -o PATH for the records");
+		flagval_xusage("--bad - (standard output) needs -o PATH for the records");
 	if (cfg->max_record == 0 || cfg->max_payload == 0)
-		die_usage("%s", "size limits must be positive");
+		flagval_xusage("size limits must be positive");
 }
 
 static void
@@ -497,15 +466,6 @@ stats_cb(evutil_socket_t fd, short what, void *arg)
 	log_stats(arg, "");
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 begin_shutdown(struct app *a, const char *why)
 {
@@ -515,7 +475,7 @@ begin_shutdown(struct app *a, const char *why)
 	log_info("%s: stop accepting, draining %zu queued bytes", why, col_queue_pending(a->good));
 	if (a->srv)
 		httpd_server_stop_accepting(a->srv);
-	a->drain_deadline_ms = mono_ms() + (int64_t)a->o.drain_timeout * 1000;
+	a->drain_deadline_ms = timefmt_mono_ms() + (int64_t)a->o.drain_timeout * 1000;
 }
 
 /* The drain ran out of time: what could not be written goes to the spill file. */
@@ -550,7 +510,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		    col_queue_error(a->bad));
 		a->exit_code = EX_IOERR;
 		begin_shutdown(a, "output closed");
-		a->drain_deadline_ms = mono_ms();
+		a->drain_deadline_ms = timefmt_mono_ms();
 	}
 	if (!a->stopping)
 		return;
@@ -559,7 +519,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		event_base_loopexit(a->base, NULL);
 		return;
 	}
-	if (mono_ms() >= a->drain_deadline_ms) {
+	if (timefmt_mono_ms() >= a->drain_deadline_ms) {
 		if (a->o.spill)
 			spill(a);
 		if (col_queue_pending(a->good) || col_queue_pending(a->bad)) {
@@ -572,8 +532,9 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Replay: a previous run's spill is written out before any request is taken. Returns 0, or an
- * exit status. */
+/* Replay: a previous run's spill is written out before any request is taken. Returns 0, -1 when
+ * a signal stopped it (a clean stop: what was not written stays in the spill), or an exit
+ * status. */
 static int
 replay_spill(struct app *a)
 {
@@ -602,7 +563,7 @@ replay_spill(struct app *a)
 		event_base_dispatch(a->base);
 		if (a->stopping) {
 			log_warn("stopped while replaying the spill; it is replayed again next time");
-			return EX_TEMPFAIL;
+			return -1;
 		}
 	}
 	if ((good && unlink(a->o.spill) == -1) || (bad && unlink(bad_path) == -1)) {
@@ -691,7 +652,7 @@ main(int argc, char **argv)
 	a.base = event_base_new();
 	if (a.base == NULL) {
 		log_error("cannot create the event loop");
-		return EX_OSERR;
+		return EX_SOFTWARE;
 	}
 	if (setup_kafka(&a.o) != 0)
 		return EX_CONFIG;
@@ -719,10 +680,10 @@ main(int argc, char **argv)
 	a.ev_tick = event_new(a.base, -1, EV_PERSIST, tick_cb, &a);
 	if (!a.ev_term || !a.ev_int || !a.ev_hup || !a.ev_tick) {
 		log_error("cannot install signal events");
-		return EX_OSERR;
+		return EX_SOFTWARE;
 	}
 	if ((a.exit_code = replay_spill(&a)) != 0)
-		return a.exit_code;
+		return a.exit_code == -1 ? EX_OK : a.exit_code;
 	memset(&hc, 0, sizeof(hc));
 	hc.limits.max_request_line = a.o.max_request_line;
 	hc.limits.max_headers = a.o.max_headers;

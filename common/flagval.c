@@ -4,10 +4,14 @@
 #include "flagval.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 
+#include "log.h"
 #include "redact.h"
 
 /* The value as shown in a message: cut, and with any URL credentials masked. */
@@ -74,6 +78,36 @@ flagval_str(const char *flag, const char *s, size_t minlen, size_t maxlen, const
 }
 
 int
+flagval_size(const char *flag, const char *s, long long min, long long max, long long *out,
+    char *err, size_t errlen)
+{
+	char *end, shown[128];
+	long long v;
+	int shift = 0;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (s[0] >= '0' && s[0] <= '9' && errno == 0 && end != s) {
+		switch (*end) {
+		case 'k': case 'K': shift = 10; end++; break;
+		case 'm': case 'M': shift = 20; end++; break;
+		case 'g': case 'G': shift = 30; end++; break;
+		default: break;
+		}
+		if (*end == '\0' && v <= (LLONG_MAX >> shift)) {
+			v <<= shift;
+			if (v >= min && v <= max) {
+				*out = v;
+				return 0;
+			}
+		}
+	}
+	snprintf(err, errlen, "%s: expected a size from %lld to %lld (K, M, G: times 1024, 1024^2, "
+	    "1024^3), not '%s'", flag, min, max, flagval_shown(s, shown, sizeof(shown)));
+	return -1;
+}
+
+int
 flagval_http_url(const char *flag, const char *s, size_t maxlen, char *err, size_t errlen)
 {
 	char shown[128];
@@ -87,4 +121,54 @@ flagval_http_url(const char *flag, const char *s, size_t maxlen, char *err, size
 		return -1;
 	}
 	return 0;
+}
+
+void
+flagval_xusage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", log_prog());
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(EX_USAGE);
+}
+
+typedef int flagval_number_fn(const char *, const char *, long long, long long, long long *,
+    char *, size_t);
+
+static long long
+flagval_xnumber(flagval_number_fn *check, const char *flag, const char *s, long long min,
+    long long max)
+{
+	char err[256];
+	long long v;
+
+	if (check(flag, s, min, max, &v, err, sizeof(err)) == -1)
+		flagval_xusage("%s", err);
+	return v;
+}
+
+long long
+flagval_xnum(const char *flag, const char *s, long long min, long long max)
+{
+	return flagval_xnumber(flagval_num, flag, s, min, max);
+}
+
+long long
+flagval_xsize(const char *flag, const char *s, long long min, long long max)
+{
+	return flagval_xnumber(flagval_size, flag, s, min, max);
+}
+
+char *
+flagval_xstr(const char *flag, char *s, size_t minlen, size_t maxlen, const char *chars)
+{
+	char err[256];
+
+	if (flagval_str(flag, s, minlen, maxlen, chars, err, sizeof(err)) == -1)
+		flagval_xusage("%s", err);
+	return s;
 }

@@ -4,19 +4,17 @@
  * `self` keyword. A schema is compiled once (regexes compiled, $refs bound) and then validated
  * against many instances.
  *
- * CONTRACT (implemented by common/jsonschema.c):
- *  - Reports are jansson objects {"message","path","keyword","targets":[…]} in the order the
- *    failures were found; path is a JSONPath like "$.a.b[0]" (networknt style, §14.6).
- *  - `$ref` to "iglu:…" URIs and to the self-describing meta-schema are resolved through the
- *    callback given at compile time; http(s) references other than the meta-schemas validate
- *    as {} (§15.4).
+ * Reports are jansson objects {"message","path","keyword","targets":[…]} in the order the
+ * failures were found; path is a JSONPath like "$.a.b[0]" (networknt style, §14.6). `$ref` to
+ * "iglu:…" URIs and to the self-describing meta-schema are resolved through the callback given
+ * at compile time; http(s) references other than the meta-schemas validate as {} (§15.4).
  *
- * Implementation notes (iglu helper): at most 1000 reports are kept per validation; keywords
- * next to a `$ref` are evaluated too (networknt); an integral real beyond the int64 range is an
- * "integer" (see jsonschema_json_loadb), 1.0 is not; multipleOf is exact for decimals; patterns
- * are PCRE2 in UTF mode with \uXXXX escapes, `$` only at the very end, and a match limit (a
- * pattern that hits it counts as not matching). A compiled schema is not thread-safe (each
- * pattern owns its match data).
+ * Details: at most 1000 reports are kept per validation; keywords next to a `$ref` are
+ * evaluated too (as networknt's validator, which Snowplow uses, does); an integral real beyond the
+ * int64 range is an "integer" (see jsonschema_json_loadb), 1.0 is not; multipleOf is exact for
+ * decimals; patterns are PCRE2 in UTF mode with \uXXXX escapes, `$` only at the very end, and a
+ * match limit (a pattern that hits it counts as not matching). A compiled schema is not
+ * thread-safe (each pattern owns its match data).
  */
 #ifndef FURROW_JSONSCHEMA_H
 #define FURROW_JSONSCHEMA_H

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "timefmt.h"
+
 #define LR_READ_CHUNK 65536
 
 int
@@ -34,12 +36,6 @@ linereader_free(struct linereader *lr)
 {
 	free(lr->buf);
 	lr->buf = NULL;
-}
-
-size_t
-linereader_pending(const struct linereader *lr)
-{
-	return lr->end - lr->start;
 }
 
 /* The over-long line being discarded has ended (newline or EOF): report it. */
@@ -168,19 +164,10 @@ linereader_next_buffered(struct linereader *lr, const char **line, size_t *len)
 	return LR_EOF;
 }
 
-static int64_t
-lr_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int
 linereader_finish_line(struct linereader *lr, int timeout_ms)
 {
-	int64_t deadline = lr_now_ms() + timeout_ms, left;
+	int64_t deadline = timefmt_mono_ms() + timeout_ms, left;
 	struct pollfd pfd;
 	ssize_t n;
 
@@ -206,7 +193,7 @@ linereader_finish_line(struct linereader *lr, int timeout_ms)
 			lr->start = 0;
 			lr->end = have;
 		}
-		left = deadline - lr_now_ms();
+		left = deadline - timefmt_mono_ms();
 		if (left <= 0)
 			return 0;
 		pfd.fd = lr->fd;

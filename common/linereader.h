@@ -1,7 +1,8 @@
 /*
  * linereader: bounded line reading from a file descriptor, blocking or non-blocking.
  *
- * Every stage reads newline-framed records from stdin. A line longer than the limit never makes
+ * Stages read newline-framed records (from standard input, a file, a FIFO or a log: see
+ * stream.h, which reads through this). A line longer than the limit never makes
  * the reader grow without bound: its first max_line bytes are kept and the rest is discarded up
  * to its newline. The line is then reported once, as LR_TOOLONG, with that prefix (to put into a
  * bad row) and its full length in lr->discarded, so a run of over-long lines gives one
@@ -70,8 +71,6 @@ enum lr_status linereader_next_buffered(struct linereader *lr, const char **line
  * most timeout_ms. 1: no unterminated line is left in hand (it ended, or there was none); 0: the
  * time ran out; -1: the input ended (the fragment is its last line) or a read failed. */
 int linereader_finish_line(struct linereader *lr, int timeout_ms);
-/* Bytes buffered but not yet returned. */
-size_t linereader_pending(const struct linereader *lr);
 /* 1 when a whole line is buffered, so that linereader_next returns it without reading. */
 int linereader_has_line(const struct linereader *lr);
 /* The input offset just after the last line returned (its '\n' included). */

@@ -17,6 +17,15 @@ timefmt_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t
+timefmt_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* The proleptic Gregorian date of days since 1970-01-01. */
 static void
 civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)

@@ -16,7 +16,9 @@
 #define TIMEFMT_TSV_LEN 23     /* yyyy-MM-dd HH:mm:ss.SSS */
 #define TIMEFMT_BUFSZ   40
 
+/* The wall clock (ms since the epoch), and CLOCK_MONOTONIC in ms for deadlines and durations. */
 int64_t timefmt_now_ms(void);
+int64_t timefmt_mono_ms(void);
 /* Returns 0, or -1 when the year is outside 0..9999; out always holds Joda's rendering of the
  * pattern (a year of at least four digits, "-0030" before year 0, "10000" after 9999), which
  * enrich quotes in its "not Redshift-compatible" errors. */

@@ -4,6 +4,7 @@
 #include "utf8.h"
 
 #include <stdint.h>
+#include <string.h>
 
 /* Length of the valid sequence starting at s (1..4), or 0 if the bytes there are invalid. */
 static size_t
@@ -48,6 +49,12 @@ utf8_valid_prefix(const char *s, size_t len)
 
 	while (i < len) {
 		if (u[i] < 0x80) {
+			uint64_t w;
+			/* ASCII runs eight bytes at a time (most of an enriched line) */
+			if (i + 8 <= len && (memcpy(&w, u + i, 8), (w & 0x8080808080808080ULL) == 0)) {
+				i += 8;
+				continue;
+			}
 			i++;
 			continue;
 		}

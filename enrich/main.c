@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +27,7 @@
 #include "linelog.h"
 #include "log.h"
 #include "loop.h"
+#include "schemadir.h"
 #include "stream.h"
 #include "version.h"
 
@@ -66,33 +66,6 @@ usage(FILE *f)
 	    "(Snowplow's messages: raw Thrift, TSV, bad-row JSON; consumer group --group).\n");
 }
 
-/* A number flag within [min, max], or exit 64. */
-static long
-parse_num(const char *s, const char *flag, long min, long max)
-{
-	char err[256];
-	long long v;
-
-	if (flagval_num(flag, s, min, max, &v, err, sizeof(err)) == -1) {
-		fprintf(stderr, "enrich: %s\n", err);
-		exit(EX_USAGE);
-	}
-	return (long)v;
-}
-
-/* A path or stream flag: not empty, bounded, no control characters, or exit 64. */
-static const char *
-parse_path(const char *s, const char *flag)
-{
-	char err[256];
-
-	if (flagval_str(flag, s, 1, 4096, NULL, err, sizeof(err)) == -1) {
-		fprintf(stderr, "enrich: %s\n", err);
-		exit(EX_USAGE);
-	}
-	return s;
-}
-
 /* An enriched event field by its TSV column name (Snowplow's partitionKey and attributes name
  * EnrichedEvent's fields, which are these), or exit 64. */
 static const char *
@@ -100,11 +73,9 @@ parse_field(const char *s, const char *flag, int *col)
 {
 	int c = event_col_by_name(s);
 
-	if (c < 0) {
-		fprintf(stderr, "enrich: %s: %s is not an enriched event field (app_id, user_id, "
-		    "event_id, domain_userid, ...)\n", flag, s);
-		exit(EX_USAGE);
-	}
+	if (c < 0)
+		flagval_xusage("%s: %s is not an enriched event field (app_id, user_id, event_id, "
+		    "domain_userid, ...)", flag, s);
 	if (col)
 		*col = c;
 	return s;
@@ -116,10 +87,8 @@ parse_attributes(char *list, struct opts *o)
 	char *save = NULL, *f;
 
 	for (f = strtok_r(list, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
-		if (o->n_attrs == MAX_ATTRIBUTES) {
-			fprintf(stderr, "enrich: --attributes: at most %d fields\n", MAX_ATTRIBUTES);
-			exit(EX_USAGE);
-		}
+		if (o->n_attrs == MAX_ATTRIBUTES)
+			flagval_xusage("--attributes: at most %d fields", MAX_ATTRIBUTES);
 		o->attr_names[o->n_attrs] = parse_field(f, "--attributes", &o->attr_cols[o->n_attrs]);
 		o->n_attrs++;
 	}
@@ -158,12 +127,22 @@ parse_flags(int argc, char **argv, struct opts *o)
 	o->group = NULL;
 	while ((c = getopt_long(argc, argv, "qvhV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'r': o->resolver = parse_path(optarg, "--resolver"); break;
-		case 's': o->schemas = parse_path(optarg, "--schemas"); break;
-		case 'e': o->enrichments = parse_path(optarg, "--enrichments"); break;
-		case 'b': o->bad = parse_path(optarg, "--bad"); break;
-		case 'I': o->source = parse_path(optarg, "--source"); break;
-		case 'o': o->output = parse_path(optarg, "--output"); break;
+		case 'r':
+			o->resolver = flagval_xstr("--resolver", optarg, 1, FLAGVAL_PATH_MAX, NULL);
+			break;
+		case 's':
+			o->schemas = flagval_xstr("--schemas", optarg, 1, FLAGVAL_PATH_MAX, NULL);
+			break;
+		case 'e':
+			o->enrichments = flagval_xstr("--enrichments", optarg, 1, FLAGVAL_PATH_MAX, NULL);
+			break;
+		case 'b': o->bad = flagval_xstr("--bad", optarg, 1, FLAGVAL_PATH_MAX, NULL); break;
+		case 'I':
+			o->source = flagval_xstr("--source", optarg, 1, FLAGVAL_PATH_MAX, NULL);
+			break;
+		case 'o':
+			o->output = flagval_xstr("--output", optarg, 1, FLAGVAL_PATH_MAX, NULL);
+			break;
 		case 'g':
 			/* a consumer group names a file: linelog's rule, checked here as a usage error */
 			if (!linelog_group_valid(optarg)) {
@@ -174,16 +153,22 @@ parse_flags(int argc, char **argv, struct opts *o)
 			o->group = optarg;
 			break;
 		case 'R': o->reclaim = 1; break;
-		case 'K': o->kafka_brokers = parse_path(optarg, "--kafka-brokers"); break;
-		case 'P': o->kafka_properties = parse_path(optarg, "--kafka-properties"); break;
+		case 'K':
+			o->kafka_brokers = flagval_xstr("--kafka-brokers", optarg, 1, FLAGVAL_PATH_MAX,
+			    NULL);
+			break;
+		case 'P':
+			o->kafka_properties = flagval_xstr("--kafka-properties", optarg, 1,
+			    FLAGVAL_PATH_MAX, NULL);
+			break;
 		case 'k': o->partition_key = parse_field(optarg, "--partition-key", NULL); break;
 		case 'a': parse_attributes(optarg, o); break;
-		case 'i': o->stats_interval = parse_num(optarg, "--stats-interval", 0, 31536000); break;
+		case 'i': o->stats_interval = flagval_xnum("--stats-interval", optarg, 0, 31536000); break;
 		case 'm':
-			o->max_line = (size_t)parse_num(optarg, "--max-line-bytes", 16, 1L << 30);
+			o->max_line = (size_t)flagval_xnum("--max-line-bytes", optarg, 16, 1L << 30);
 			break;
 		case 't':
-			o->registry_timeout_ms = parse_num(optarg, "--registry-timeout", 1, 3600000);
+			o->registry_timeout_ms = flagval_xnum("--registry-timeout", optarg, 1, 3600000);
 			break;
 		case 'q': log_adjust(-1); break;
 		case 'v': log_adjust(1); break;
@@ -192,11 +177,9 @@ parse_flags(int argc, char **argv, struct opts *o)
 		default: usage(stderr); exit(EX_USAGE);
 		}
 	}
-	if (o->group && !stream_spec_has_groups(o->source)) {
-		fprintf(stderr, "enrich: --group: a consumer group needs a log or a topic (--source "
-		    "log:PATH or kafka:TOPIC)\n");
-		exit(EX_USAGE);
-	}
+	if (o->group && !stream_spec_has_groups(o->source))
+		flagval_xusage("--group: a consumer group needs a log or a topic (--source log:PATH "
+		    "or kafka:TOPIC)");
 	if (o->group == NULL)
 		o->group = "enrich";
 	if (optind < argc) {
@@ -204,45 +187,6 @@ parse_flags(int argc, char **argv, struct opts *o)
 		usage(stderr);
 		exit(EX_USAGE);
 	}
-}
-
-static int
-is_dir(const char *p)
-{
-	struct stat st;
-
-	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* --schemas default: next to the executable (installed or source tree), then the usual
- * installation prefixes. */
-static const char *
-default_schemas(char *out, size_t outlen)
-{
-	/* installed; bin/ of the source tree; one folder deeper; build/<variant>/bin (make
-	 * sanitize) */
-	static const char *const rel[] = { "/../share/furrow/schemas", "/../schemas",
-	    "/../../schemas", "/../../../schemas" };
-	static const char *const abs[] = { "/usr/local/share/furrow/schemas", "/usr/share/furrow/schemas" };
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	size_t i;
-
-	if (n > 0) {
-		char *slash;
-		exe[n] = '\0';
-		if ((slash = strrchr(exe, '/')) != NULL)
-			*slash = '\0';
-		for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-			snprintf(out, outlen, "%s%s", exe, rel[i]);
-			if (is_dir(out))
-				return out;
-		}
-	}
-	for (i = 0; i < sizeof(abs) / sizeof(abs[0]); i++)
-		if (is_dir(abs[i]))
-			return abs[i];
-	return NULL;
 }
 
 /* Open the input and both outputs named on the command line. Returns 0 or an exit status. */
@@ -264,12 +208,12 @@ open_streams(const struct opts *o, struct enrich_loop *l)
 	}
 	if ((l->good = stream_sink_open(o->output, STDOUT_FILENO, err, sizeof(err))) == NULL) {
 		log_error("--output %s", err);
-		return errno == EINVAL ? EX_CONFIG : EX_CANTCREAT;
+		return errno == EINVAL ? EX_CONFIG : EX_IOERR;
 	}
 	if ((l->bad = stream_sink_open(o->bad ? o->bad : "-", o->bad ? STDOUT_FILENO :
 	    STDERR_FILENO, err, sizeof(err))) == NULL) {
 		log_error("--bad %s", err);
-		return errno == EINVAL ? EX_CONFIG : EX_CANTCREAT;
+		return errno == EINVAL ? EX_CONFIG : EX_IOERR;
 	}
 	memset(&f, 0, sizeof(f));
 	f.key_column = -1;
@@ -331,7 +275,7 @@ main(int argc, char **argv)
 	log_init("enrich");
 	parse_flags(argc, argv, &o);
 
-	schemas = o.schemas ? o.schemas : default_schemas(schemas_buf, sizeof(schemas_buf));
+	schemas = o.schemas ? o.schemas : schemadir_default(schemas_buf, sizeof(schemas_buf));
 	if (schemas == NULL) {
 		log_error("no embedded schema registry found: use --schemas DIR");
 		return EX_CONFIG;

@@ -9,6 +9,7 @@
  */
 #include "esclient.h"
 #include "redact.h"
+#include "timefmt.h"
 
 #include <curl/curl.h>
 #include <stdint.h>
@@ -37,15 +38,6 @@ struct esclient {
 	char      sigv4[256];
 	char      userpwd[512];
 };
-
-static int64_t
-ec_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- SHA-256 (FIPS 180-4), only for the SigV4 payload hash ---- */
 
@@ -197,7 +189,7 @@ esclient_set_abort(struct esclient *c, int (*fn)(void *), void *arg)
 static size_t
 ec_pick(struct esclient *c)
 {
-	int64_t now = ec_now_ms(), best_t = INT64_MAX;
+	int64_t now = timefmt_mono_ms(), best_t = INT64_MAX;
 	size_t i, best = 0;
 
 	for (i = 0; i < c->o.nurls; i++) {
@@ -330,7 +322,7 @@ ec_done(struct esclient *c, long *status, char *err, size_t errlen)
 			snprintf(err, errlen, "%s %s: %s", c->method,
 			    redact_urls(c->url, shown, sizeof(shown)),
 			    c->ebuf[0] ? c->ebuf : curl_easy_strerror(rc));
-			c->dead_until[c->cur] = ec_now_ms() + ESCLIENT_DEAD_MS;
+			c->dead_until[c->cur] = timefmt_mono_ms() + ESCLIENT_DEAD_MS;
 			return -1;
 		}
 		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);

@@ -27,20 +27,12 @@
 #include "mapping.h"
 #include "send.h"
 #include "sig.h"
+#include "timefmt.h"
 #include "version.h"
 
 #define PROG "es-sink"
 
 static struct es_opts opt;
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 usage(FILE *fp)
@@ -63,50 +55,19 @@ usage(FILE *fp)
 	    "AWS_SESSION_TOKEN with --aws-sigv4. See es-sink(1).\n");
 }
 
-#define MAX_PATH_FLAG 4096
-
-static void
-usage_error(const char *msg)
-{
-	fprintf(stderr, PROG ": %s\n", msg);
-	exit(EX_USAGE);
-}
-
-static long
-num_arg(const char *name, const char *s, long min, long max)
-{
-	char err[256];
-	long long v;
-
-	if (flagval_num(name, s, min, max, &v, err, sizeof(err)) == -1)
-		usage_error(err);
-	return (long)v;
-}
-
-/* A string flag: length bounds and, unless chars is NULL, a character set (flagval_str). */
-static const char *
-str_arg(const char *name, const char *s, size_t minlen, size_t maxlen, const char *chars)
-{
-	char err[256];
-
-	if (flagval_str(name, s, minlen, maxlen, chars, err, sizeof(err)) == -1)
-		usage_error(err);
-	return s;
-}
-
 /* Elasticsearch's index names: lower case, none of \\ / * ? " < > | space , # :, not starting
  * with - _ +, at most 255 bytes (and room for a date suffix). */
 static const char *
-index_arg(const char *s)
+index_arg(char *s)
 {
 	const char *p;
 
-	str_arg("--index", s, 1, 200, "-_.+");
+	flagval_xstr("--index", s, 1, 200, "-_.+");
 	for (p = s; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
-			usage_error("--index: lower case only (an Elasticsearch index name)");
+			flagval_xusage("--index: lower case only (an Elasticsearch index name)");
 	if (strchr("-_+", s[0]) || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-		usage_error("--index: must not start with '-', '_' or '+', nor be '.' or '..'");
+		flagval_xusage("--index: must not start with '-', '_' or '+', nor be '.' or '..'");
 	return s;
 }
 
@@ -175,13 +136,11 @@ parse_args(int argc, char **argv)
 		case O_URL: {
 			char err[256];
 
-			if (opt.es.nurls == ESCLIENT_MAX_URLS) {
-				fprintf(stderr, PROG ": --url: at most %d\n", ESCLIENT_MAX_URLS);
-				exit(EX_USAGE);
-			}
+			if (opt.es.nurls == ESCLIENT_MAX_URLS)
+				flagval_xusage("--url: at most %d", ESCLIENT_MAX_URLS);
 			/* the request URL (base + path) must fit esclient's buffer */
 			if (flagval_http_url("--url", optarg, 1800, err, sizeof(err)) == -1)
-				usage_error(err);
+				flagval_xusage("%s", err);
 			opt.es.urls[opt.es.nurls++] = optarg;
 			break;
 		}
@@ -192,67 +151,94 @@ parse_args(int argc, char **argv)
 				opt.input = ES_IN_BAD;
 			else if (strcmp(optarg, "json") == 0)
 				opt.input = ES_IN_JSON;
-			else {
-				fprintf(stderr, PROG ": --input: expected enriched, bad or json\n");
-				exit(EX_USAGE);
-			}
+			else
+				flagval_xusage("--input: expected enriched, bad or json");
 			break;
 		case O_INDEX: opt.index = index_arg(optarg); break;
 		case O_SETUP: opt.setup = 1; break;
 		case O_SETUP_ONLY: opt.setup = opt.setup_only = 1; break;
-		case O_BDOCS: opt.batch_docs = (size_t)num_arg("--batch-docs", optarg, 1, 100000); break;
-		case O_BBYTES:
-			opt.batch_bytes = (size_t)num_arg("--batch-bytes", optarg, 1024, 1L << 30);
+		case O_BDOCS:
+			opt.batch_docs = (size_t)flagval_xnum("--batch-docs", optarg, 1, 100000);
 			break;
-		case O_FLUSH: opt.flush_ms = num_arg("--flush-ms", optarg, 0, 3600000); break;
-		case O_RBASE: opt.retry_base_ms = num_arg("--retry-base-ms", optarg, 1, 3600000); break;
-		case O_RMAX: opt.retry_max_ms = num_arg("--retry-max-ms", optarg, 1, 86400000); break;
-		case O_RDEAD: opt.retry_deadline_s = num_arg("--retry-deadline", optarg, 0, 1L << 30); break;
-		case O_TERM: opt.term_timeout_s = num_arg("--term-timeout", optarg, 0, 86400); break;
-		case O_SPOOL: opt.spool_path = str_arg("--spool", optarg, 1, MAX_PATH_FLAG, NULL); break;
-		case O_BAD: opt.bad_path = str_arg("--bad", optarg, 1, MAX_PATH_FLAG, NULL); break;
-		case O_SOURCE: opt.source = str_arg("--source", optarg, 1, MAX_PATH_FLAG, NULL); break;
+		case O_BBYTES:
+			opt.batch_bytes = (size_t)flagval_xnum("--batch-bytes", optarg, 1024, 1L << 30);
+			break;
+		case O_FLUSH: opt.flush_ms = flagval_xnum("--flush-ms", optarg, 0, 3600000); break;
+		case O_RBASE:
+			opt.retry_base_ms = flagval_xnum("--retry-base-ms", optarg, 1, 3600000);
+			break;
+		case O_RMAX:
+			opt.retry_max_ms = flagval_xnum("--retry-max-ms", optarg, 1, 86400000);
+			break;
+		case O_RDEAD:
+			opt.retry_deadline_s = flagval_xnum("--retry-deadline", optarg, 0, 1L << 30);
+			break;
+		case O_TERM:
+			opt.term_timeout_s = flagval_xnum("--term-timeout", optarg, 0, 86400);
+			break;
+		case O_SPOOL:
+			opt.spool_path = flagval_xstr("--spool", optarg, 1, FLAGVAL_PATH_MAX, NULL);
+			break;
+		case O_BAD:
+			opt.bad_path = flagval_xstr("--bad", optarg, 1, FLAGVAL_PATH_MAX, NULL);
+			break;
+		case O_SOURCE:
+			opt.source = flagval_xstr("--source", optarg, 1, FLAGVAL_PATH_MAX, NULL);
+			break;
 		case O_GROUP:
-			opt.group = str_arg("--group", optarg, 1, LINELOG_GROUP_MAX, "-_.");
+			opt.group = flagval_xstr("--group", optarg, 1, LINELOG_GROUP_MAX, "-_.");
 			if (!linelog_group_valid(optarg))
-				usage_error("--group: must not start with '.'");
+				flagval_xusage("--group: must not start with '.'");
 			break;
 		case O_RECLAIM: opt.reclaim = 1; break;
 		case O_KBROKERS:
-			opt.kafka_brokers = str_arg("--kafka-brokers", optarg, 1, MAX_PATH_FLAG, NULL);
-			break;
-		case O_KPROPS:
-			opt.kafka_properties = str_arg("--kafka-properties", optarg, 1, MAX_PATH_FLAG,
+			opt.kafka_brokers = flagval_xstr("--kafka-brokers", optarg, 1, FLAGVAL_PATH_MAX,
 			    NULL);
 			break;
-		case O_STATS: opt.stats_interval = num_arg("--stats-interval", optarg, 0, 86400); break;
-		case O_CACERT: opt.es.cacert = str_arg("--cacert", optarg, 1, MAX_PATH_FLAG, NULL); break;
-		case O_CERT: opt.es.cert = str_arg("--cert", optarg, 1, MAX_PATH_FLAG, NULL); break;
-		case O_KEY: opt.es.key = str_arg("--key", optarg, 1, MAX_PATH_FLAG, NULL); break;
+		case O_KPROPS:
+			opt.kafka_properties = flagval_xstr("--kafka-properties", optarg, 1,
+			    FLAGVAL_PATH_MAX, NULL);
+			break;
+		case O_STATS:
+			opt.stats_interval = flagval_xnum("--stats-interval", optarg, 0, 86400);
+			break;
+		case O_CACERT:
+			opt.es.cacert = flagval_xstr("--cacert", optarg, 1, FLAGVAL_PATH_MAX, NULL);
+			break;
+		case O_CERT:
+			opt.es.cert = flagval_xstr("--cert", optarg, 1, FLAGVAL_PATH_MAX, NULL);
+			break;
+		case O_KEY:
+			opt.es.key = flagval_xstr("--key", optarg, 1, FLAGVAL_PATH_MAX, NULL);
+			break;
 		case O_INSECURE: opt.es.insecure = 1; break;
 		case O_SIGV4:
-			if (strcmp(optarg, "es") != 0 && strcmp(optarg, "aoss") != 0) {
-				fprintf(stderr, PROG ": --aws-sigv4: expected es or aoss\n");
-				exit(EX_USAGE);
-			}
+			if (strcmp(optarg, "es") != 0 && strcmp(optarg, "aoss") != 0)
+				flagval_xusage("--aws-sigv4: expected es or aoss");
 			opt.es.sigv4_service = optarg;
 			break;
-		case O_REGION: opt.es.region = str_arg("--aws-region", optarg, 1, 64, "-_"); break;
-		case O_TIMEOUT: opt.es.timeout_ms = num_arg("--timeout-ms", optarg, 100, 3600000); break;
-		case O_CTIMEOUT:
-			opt.es.connect_timeout_ms = num_arg("--connect-timeout-ms", optarg, 10, 600000);
+		case O_REGION:
+			opt.es.region = flagval_xstr("--aws-region", optarg, 1, 64, "-_");
 			break;
-		case O_MAXLINE: opt.max_line = (size_t)num_arg("--max-line", optarg, 1024, 1L << 30); break;
+		case O_TIMEOUT:
+			opt.es.timeout_ms = flagval_xnum("--timeout-ms", optarg, 100, 3600000);
+			break;
+		case O_CTIMEOUT:
+			opt.es.connect_timeout_ms = flagval_xnum("--connect-timeout-ms", optarg, 10, 600000);
+			break;
+		case O_MAXLINE:
+			opt.max_line = (size_t)flagval_xnum("--max-line", optarg, 1024, 1L << 30);
+			break;
 		case O_DUMP: opt.dump = 1; break;
 		case O_SHARDF:
-			opt.shard_format = str_arg("--shard-date-format", optarg, 1, 64, NULL);
+			opt.shard_format = flagval_xstr("--shard-date-format", optarg, 1, 64, NULL);
 			break;
-		case O_SHARDC: shard_field = str_arg("--shard-date-field", optarg, 1, 64, "_"); break;
+		case O_SHARDC:
+			shard_field = flagval_xstr("--shard-date-field", optarg, 1, 64, "_");
+			break;
 		case O_REFRESH:
-			if (strcmp(optarg, "false") && strcmp(optarg, "true") && strcmp(optarg, "wait_for")) {
-				fprintf(stderr, PROG ": --refresh: expected false, true or wait_for\n");
-				exit(EX_USAGE);
-			}
+			if (strcmp(optarg, "false") && strcmp(optarg, "true") && strcmp(optarg, "wait_for"))
+				flagval_xusage("--refresh: expected false, true or wait_for");
 			opt.refresh = optarg;
 			break;
 		case 'q': log_adjust(-1); break;
@@ -262,37 +248,27 @@ parse_args(int argc, char **argv)
 		default: usage(stderr); exit(EX_USAGE);
 		}
 	}
-	if (optind != argc) {
-		fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
-		exit(EX_USAGE);
-	}
+	if (optind != argc)
+		flagval_xusage("unexpected argument '%s'", argv[optind]);
 	if (opt.es.nurls == 0)
 		opt.es.urls[opt.es.nurls++] = "http://localhost:9200";
 	if (opt.index == NULL) {
-		if (opt.input == ES_IN_JSON) {
-			fprintf(stderr, PROG ": --input json needs --index\n");
-			exit(EX_USAGE);
-		}
+		if (opt.input == ES_IN_JSON)
+			flagval_xusage("--input json needs --index");
 		opt.index = opt.input == ES_IN_ENRICHED ? "good" : "bad";
 	}
 	opt.shard_col = -1;
 	if (opt.shard_format) {
-		if (opt.input != ES_IN_ENRICHED) {
-			fprintf(stderr, PROG ": --shard-date-format works with --input enriched only\n");
-			exit(EX_USAGE);
-		}
+		if (opt.input != ES_IN_ENRICHED)
+			flagval_xusage("--shard-date-format works with --input enriched only");
 		opt.shard_col = event_col_by_name(shard_field);
-		if (opt.shard_col < 0 || event_cols[opt.shard_col].type != EVT_TS) {
-			fprintf(stderr, PROG ": --shard-date-field: '%s' is not a timestamp column\n",
+		if (opt.shard_col < 0 || event_cols[opt.shard_col].type != EVT_TS)
+			flagval_xusage("--shard-date-field: '%s' is not a timestamp column",
 			    shard_field);
-			exit(EX_USAGE);
-		}
 	}
-	if (opt.group && !stream_spec_has_groups(opt.source)) {
-		fprintf(stderr, PROG ": --group: a consumer group needs a log or a topic (--source "
-		    "log:PATH or kafka:TOPIC)\n");
-		exit(EX_USAGE);
-	}
+	if (opt.group && !stream_spec_has_groups(opt.source))
+		flagval_xusage("--group: a consumer group needs a log or a topic (--source log:PATH "
+		    "or kafka:TOPIC)");
 	if (opt.group == NULL)
 		opt.group = opt.input == ES_IN_ENRICHED ? "es-sink-good" : opt.input == ES_IN_BAD ?
 		    "es-sink-bad" : "es-sink";
@@ -323,7 +299,7 @@ run_setup(struct esclient *es)
 {
 	char err[1024];
 	unsigned attempt = 0;
-	int64_t start = now_ms(), until;
+	int64_t start = timefmt_mono_ms(), until;
 	enum mapping_kind kind = opt.input == ES_IN_ENRICHED ? MAPPING_GOOD :
 	    opt.input == ES_IN_BAD ? MAPPING_BAD : MAPPING_NONE;
 
@@ -339,12 +315,12 @@ run_setup(struct esclient *es)
 		attempt++;
 		log_warn("setup of index %s failed (attempt %u): %s", opt.index, attempt, err);
 		if (sig_terminate || (opt.retry_deadline_s > 0 &&
-		    now_ms() - start >= opt.retry_deadline_s * 1000))
+		    timefmt_mono_ms() - start >= opt.retry_deadline_s * 1000))
 			return -1;
-		until = now_ms() + (int64_t)bulk_backoff_ms(attempt, (uint64_t)opt.retry_base_ms,
-		    (uint64_t)opt.retry_max_ms, (uint64_t)now_ms() * 6364136223846793005ULL ^
+		until = timefmt_mono_ms() + (int64_t)bulk_backoff_ms(attempt, (uint64_t)opt.retry_base_ms,
+		    (uint64_t)opt.retry_max_ms, (uint64_t)timefmt_mono_ms() * 6364136223846793005ULL ^
 		    (uint64_t)getpid());
-		while (now_ms() < until && !sig_terminate)
+		while (timefmt_mono_ms() < until && !sig_terminate)
 			poll(NULL, 0, 100);
 	}
 }

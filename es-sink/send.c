@@ -22,6 +22,7 @@
 #include "sdkjson.h"
 #include "sig.h"
 #include "stream.h"
+#include "timefmt.h"
 #include "utf8.h"
 
 #define ARTIFACT          "furrow-es-sink"
@@ -74,15 +75,6 @@ struct sender {
 };
 
 static struct sender *abort_target;   /* for sender_abort_cb: one sender per process */
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 fail(struct sender *s, int status)
@@ -207,8 +199,8 @@ static int
 term_now(struct sender *s)
 {
 	if (sig_terminate && s->term_deadline == 0)
-		s->term_deadline = now_ms() + s->o->term_timeout_s * 1000;
-	return s->term_deadline != 0 && now_ms() >= s->term_deadline;
+		s->term_deadline = timefmt_mono_ms() + s->o->term_timeout_s * 1000;
+	return s->term_deadline != 0 && timefmt_mono_ms() >= s->term_deadline;
 }
 
 int
@@ -222,7 +214,7 @@ static uint64_t
 rnd64(struct sender *s)
 {
 	if (s->rnd == 0)
-		s->rnd = (uint64_t)now_ms() * 6364136223846793005ULL ^ (uint64_t)getpid() ^
+		s->rnd = (uint64_t)timefmt_mono_ms() * 6364136223846793005ULL ^ (uint64_t)getpid() ^
 		    0x9e3779b97f4a7c15ULL;
 	s->rnd ^= s->rnd << 13;
 	s->rnd ^= s->rnd >> 7;
@@ -234,10 +226,10 @@ rnd64(struct sender *s)
 static int
 backoff_sleep(struct sender *s, uint64_t ms)
 {
-	int64_t until = now_ms() + (int64_t)ms;
+	int64_t until = timefmt_mono_ms() + (int64_t)ms;
 
 	for (;;) {
-		int64_t left = until - now_ms();
+		int64_t left = until - timefmt_mono_ms();
 		if (term_now(s))
 			return -1;
 		if (left <= 0)
@@ -404,14 +396,14 @@ send_batch(struct sender *s, struct batch *b, int have_first, int rc0, long stat
 			snprintf(err, sizeof(err), "%s", err0 ? err0 : "");
 		} else {
 			buf_reset(&s->resp);
-			t0 = now_ms();
+			t0 = timefmt_mono_ms();
 			rc = esclient_request(s->es, "POST", s->bulk_path, "application/x-ndjson", body,
 			    blen, &status, &s->resp, err, sizeof(err));
 		}
 		s->st.requests++;
-		s->st.lat_sum_ms += (uint64_t)(now_ms() - t0);
-		if ((uint64_t)(now_ms() - t0) > s->st.lat_max_ms)
-			s->st.lat_max_ms = (uint64_t)(now_ms() - t0);
+		s->st.lat_sum_ms += (uint64_t)(timefmt_mono_ms() - t0);
+		if ((uint64_t)(timefmt_mono_ms() - t0) > s->st.lat_max_ms)
+			s->st.lat_max_ms = (uint64_t)(timefmt_mono_ms() - t0);
 		if (rc == -1) {
 			need_backoff = 1;
 			snprintf(last_err, sizeof(last_err), "%.1000s", err);
@@ -455,12 +447,12 @@ send_batch(struct sender *s, struct batch *b, int have_first, int rc0, long stat
 			s->st.retried += k;
 		attempt++;
 		if (first_fail == 0)
-			first_fail = now_ms();
+			first_fail = timefmt_mono_ms();
 		if (term_now(s)) {
 			give_up(s, b, 1, attempt, last_err);
 			break;
 		}
-		if (o->retry_deadline_s > 0 && now_ms() - first_fail >= o->retry_deadline_s * 1000) {
+		if (o->retry_deadline_s > 0 && timefmt_mono_ms() - first_fail >= o->retry_deadline_s * 1000) {
 			give_up(s, b, 0, attempt, last_err);
 			fail(s, EX_UNAVAILABLE);
 			break;
@@ -487,7 +479,7 @@ start_async(struct sender *s)
 	s->cur = tmp;
 	batch_reset(&s->cur);
 	buf_reset(&s->resp);
-	s->fly_t0 = now_ms();
+	s->fly_t0 = timefmt_mono_ms();
 	if (esclient_start(s->es, "POST", s->bulk_path, "application/x-ndjson", s->fly.body.data,
 	    s->fly.body.len, &s->resp, err, sizeof(err)) == -1) {
 		send_batch(s, &s->fly, 1, -1, 0, err, s->fly_t0);
@@ -592,7 +584,7 @@ batch_add(struct sender *s, const char *line, size_t len, const char *docbody, s
 		return;
 	}
 	if (b->n == 0)
-		b->first_ms = now_ms();
+		b->first_ms = timefmt_mono_ms();
 	b->n++;
 }
 
@@ -820,11 +812,11 @@ wait_ms(const struct sender *s, int64_t next_stats)
 	int timeout = -1;
 
 	if (s->cur.n > 0) {
-		int64_t left = s->cur.first_ms + s->o->flush_ms - now_ms();
+		int64_t left = s->cur.first_ms + s->o->flush_ms - timefmt_mono_ms();
 		timeout = left < 0 ? 0 : (int)left;
 	}
 	if (next_stats != INT64_MAX) {
-		int64_t left = next_stats - now_ms();
+		int64_t left = next_stats - timefmt_mono_ms();
 		if (left < 0)
 			left = 0;
 		if (timeout < 0 || left < timeout)
@@ -837,7 +829,7 @@ int
 sender_run(struct sender *s)
 {
 	const struct es_opts *o = s->o;
-	int64_t next_stats = o->stats_interval ? now_ms() + o->stats_interval * 1000 : INT64_MAX;
+	int64_t next_stats = o->stats_interval ? timefmt_mono_ms() + o->stats_interval * 1000 : INT64_MAX;
 	size_t logged_n = 0;
 
 	while (s->status == 0) {
@@ -849,9 +841,9 @@ sender_run(struct sender *s)
 			if (s->status)
 				break;
 		}
-		if (now_ms() >= next_stats) {
+		if (timefmt_mono_ms() >= next_stats) {
 			log_stats(s, "counters");
-			next_stats = now_ms() + o->stats_interval * 1000;
+			next_stats = timefmt_mono_ms() + o->stats_interval * 1000;
 		}
 		if (sig_terminate && s->term_deadline == 0) {
 			term_now(s);
@@ -878,7 +870,7 @@ sender_run(struct sender *s)
 			continue;
 		}
 		if (s->cur.n > 0 && (batch_full(s) || s->eof || sig_terminate ||
-		    now_ms() - s->cur.first_ms >= o->flush_ms)) {
+		    timefmt_mono_ms() - s->cur.first_ms >= o->flush_ms)) {
 			flush_current(s);
 			continue;
 		}

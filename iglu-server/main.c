@@ -28,6 +28,7 @@
 #include "igs_auth.h"
 #include "igs_lint.h"
 #include "igs_store.h"
+#include "flagval.h"
 #include "log.h"
 #include "sig.h"
 #include "version.h"
@@ -122,29 +123,6 @@ usage(FILE *f)
 }
 
 static void
-die_usage(const char *fmt, const char *arg)
-{
-	fprintf(stderr, PROG ": ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n");
-	usage(stderr);
-	exit(EX_USAGE);
-}
-
-static unsigned long long
-parse_num(const char *s, const char *flag, unsigned long long min, unsigned long long max)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
-		die_usage("bad value for %s", flag);
-	return v;
-}
-
-static void
 parse_args(int argc, char **argv, struct opts *o)
 {
 	int c;
@@ -166,7 +144,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		case 'q': log_adjust(-1); break;
 		case 'v': log_adjust(1); break;
 		case 'n': o->check_only = 1; break;
-		case 'p': o->port = (int)parse_num(optarg, "--port", 0, 65535); break;
+		case 'p': o->port = (int)flagval_xnum("--port", optarg, 0, 65535); break;
 		case 'd': o->dir = optarg; break;
 		case OPT_BIND: o->bind = optarg; break;
 		case OPT_KEYS: o->keys_file = optarg; break;
@@ -174,35 +152,35 @@ parse_args(int argc, char **argv, struct opts *o)
 		case OPT_CREATE_SUPER: o->create_super_key = 1; break;
 		case OPT_PATCHES: o->allow_patches = 1; break;
 		case OPT_MAX_PAYLOAD:
-			o->max_payload = (size_t)parse_num(optarg, "--max-payload-bytes", 1, 1 << 26);
+			o->max_payload = (size_t)flagval_xnum("--max-payload-bytes", optarg, 1, 1 << 26);
 			break;
 		case OPT_MAX_DEPTH:
-			o->max_json_depth = (size_t)parse_num(optarg, "--max-json-depth", 1, 1000);
+			o->max_json_depth = (size_t)flagval_xnum("--max-json-depth", optarg, 1, 1000);
 			break;
 		case OPT_MAX_HEADERS:
-			o->max_headers = (size_t)parse_num(optarg, "--max-header-bytes", 256, 1 << 20);
+			o->max_headers = (size_t)flagval_xnum("--max-header-bytes", optarg, 256, 1 << 20);
 			break;
 		case OPT_STATS:
-			o->stats_interval = (unsigned)parse_num(optarg, "--stats-interval", 0, 86400 * 365);
+			o->stats_interval = (unsigned)flagval_xnum("--stats-interval", optarg, 0, 86400 * 365);
 			break;
 		case OPT_REQ_TIMEOUT:
-			o->request_timeout = (unsigned)parse_num(optarg, "--request-timeout", 1, 86400);
+			o->request_timeout = (unsigned)flagval_xnum("--request-timeout", optarg, 1, 86400);
 			break;
 		case OPT_IDLE_TIMEOUT:
-			o->idle_timeout = (unsigned)parse_num(optarg, "--idle-timeout", 1, 86400);
+			o->idle_timeout = (unsigned)flagval_xnum("--idle-timeout", optarg, 1, 86400);
 			break;
 		case OPT_MAX_CONNS:
-			o->max_connections = (unsigned)parse_num(optarg, "--max-connections", 1, 1 << 20);
+			o->max_connections = (unsigned)flagval_xnum("--max-connections", optarg, 1, 1 << 20);
 			break;
 		default: usage(stderr); exit(EX_USAGE);
 		}
 	}
 	if (optind != argc)
-		die_usage("unexpected argument: %s", argv[optind]);
+		flagval_xusage("unexpected argument: %s", argv[optind]);
 	if (o->dir == NULL)
-		die_usage("%s", "-d DIR is required");
+		flagval_xusage("-d DIR is required");
 	if (o->create_super_key && o->super_key_file == NULL)
-		die_usage("%s", "--create-super-key needs --super-key-file");
+		flagval_xusage("--create-super-key needs --super-key-file");
 }
 
 /* The super key: the environment, else a file (so that a unit can offer both). */
@@ -324,7 +302,7 @@ main(int argc, char **argv)
 	a.store = igs_store_open(a.o.dir, err, sizeof(err));
 	if (a.store == NULL) {
 		log_error("registry folder: %s", err);
-		return EX_CANTCREAT;
+		return EX_IOERR;
 	}
 	a.lint = igs_lint_new(err, sizeof(err));
 	if (a.lint == NULL) {
@@ -345,7 +323,7 @@ main(int argc, char **argv)
 	a.base = event_base_new();
 	if (a.api == NULL || a.base == NULL) {
 		log_error("out of memory");
-		return EX_OSERR;
+		return EX_SOFTWARE;
 	}
 
 	memset(&hc, 0, sizeof(hc));
@@ -371,7 +349,7 @@ main(int argc, char **argv)
 	a.ev_tick = event_new(a.base, -1, EV_PERSIST, tick_cb, &a);
 	if (!a.ev_term || !a.ev_int || !a.ev_hup || !a.ev_tick) {
 		log_error("cannot install signal events");
-		return EX_OSERR;
+		return EX_SOFTWARE;
 	}
 	if (a.o.stats_interval > 0) {
 		a.ev_stats = event_new(a.base, -1, EV_PERSIST, stats_cb, &a);

@@ -27,6 +27,7 @@
 #include "ins_wait.h"
 #include "jsonw.h"
 #include "sdkjson.h"
+#include "timefmt.h"
 #include "version.h"
 
 #define CHUNK_BYTES     65536
@@ -82,7 +83,7 @@ ins_api_new(struct event_base *base, struct ins_store *st, struct iglu_resolver 
 	a->st = st;
 	a->resolver = resolver;
 	a->o = *o;
-	a->started_ms = ins_mono_ms();
+	a->started_ms = timefmt_mono_ms();
 	ins_render_init(&a->rd);
 	return a;
 }
@@ -615,7 +616,7 @@ respond_stats(struct ins_api *a, struct evhttp_request *req, const struct ins_qu
 	    (unsigned long long)c->rejected_good, (unsigned long long)c->rejected_bad,
 	    (unsigned long long)c->resets, (unsigned long long)c->reset_good,
 	    (unsigned long long)c->reset_bad, ws ? ws->now_held : 0,
-	    (long long)(ins_mono_ms() - a->started_ms));
+	    (long long)(timefmt_mono_ms() - a->started_ms));
 	if (q->waits)
 		buf_printf(&b, ",\"timedOut\":%s", timed_out ? "true" : "false");
 	buf_append_byte(&b, '}');

@@ -74,7 +74,7 @@ static int
 read_batch(struct source *s, int unlimited)
 {
 	struct ins_feed *f = s->f;
-	int64_t mono = ins_mono_ms(), wall = timefmt_now_ms(), start = mono;
+	int64_t mono = timefmt_mono_ms(), wall = timefmt_now_ms(), start = mono;
 	struct stream_rec rec;
 	char err[256];
 	int n;
@@ -124,7 +124,7 @@ read_batch(struct source *s, int unlimited)
 			}
 		}
 		if (!unlimited && (n & 255) == 255) {
-			mono = ins_mono_ms();
+			mono = timefmt_mono_ms();
 			if (mono - start >= FEED_BUDGET_MS)
 				return 1;
 		}

@@ -531,15 +531,6 @@ ins_rec_version(const struct ins_rec *r, size_t *len)
 
 /* ---- time ---- */
 
-int64_t
-ins_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
 static int64_t
 days_from_civil(int64_t y, unsigned m, unsigned d)

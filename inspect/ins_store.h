@@ -171,9 +171,6 @@ ins_rec_col(const struct ins_rec *r, int col, size_t *len)
 const char *ins_rec_vendor(const struct ins_rec *r, size_t *len);
 const char *ins_rec_version(const struct ins_rec *r, size_t *len);
 
-/* The monotonic clock arrival times are measured with, in ms. */
-int64_t ins_mono_ms(void);
-
 /* Parse an enriched timestamp "YYYY-MM-DD HH:MM:SS[.f]" into ms since the epoch. Returns 0 or
  * -1. */
 int ins_parse_tsv_time(const char *s, size_t n, int64_t *ms);

@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "ins_http.h"
+#include "timefmt.h"
 
 struct group;
 
@@ -248,7 +249,7 @@ check(struct waiter *x)
 		return;
 	if (x->q.settle_ms > 0 && x->q.ep != INS_EP_STATS) {
 		last = x->g->per_record ? x->g->last_ms : newest_arrival(x->w->st);
-		now = ins_mono_ms();
+		now = timefmt_mono_ms();
 		left = last + x->q.settle_ms - now;
 		if (last > 0 && left > 0) {
 			struct timeval tv = { (time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000 };

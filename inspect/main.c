@@ -30,7 +30,9 @@
 #include "ins_http.h"
 #include "ins_store.h"
 #include "ins_wait.h"
+#include "flagval.h"
 #include "log.h"
+#include "schemadir.h"
 #include "sig.h"
 #include "stream.h"
 #include "version.h"
@@ -121,37 +123,6 @@ usage(FILE *f)
 }
 
 static void
-die_usage(const char *fmt, const char *arg)
-{
-	fprintf(stderr, PROG ": ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n");
-	exit(EX_USAGE);
-}
-
-/* A number with an optional K/M/G suffix (powers of 1024). */
-static unsigned long long
-parse_size(const char *s, const char *flag, unsigned long long min, unsigned long long max)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || s[0] == '-')
-		die_usage("%s: not a number", flag);
-	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
-	default: break;
-	}
-	if (*end || v < min || v > max)
-		die_usage("%s: out of range", flag);
-	return v;
-}
-
-static void
 parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
@@ -215,7 +186,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		case 'V': printf(PROG " %s\n", FURROW_VERSION); exit(0);
 		case 'q': log_adjust(-1); break;
 		case 'v': log_adjust(1); break;
-		case 'p': o->port = (int)parse_size(optarg, "--port", 0, 65535); break;
+		case 'p': o->port = (int)flagval_xnum("--port", optarg, 0, 65535); break;
 		case O_SOURCE: o->source = optarg; break;
 		case O_KBROKERS: o->kafka_brokers = optarg; break;
 		case O_KPROPS: o->kafka_properties = optarg; break;
@@ -226,57 +197,57 @@ parse_args(int argc, char **argv, struct opts *o)
 		case O_RESOLVER: o->resolver = optarg; break;
 		case O_SCHEMAS: o->schemas = optarg; break;
 		case O_REGISTRY_TIMEOUT:
-			o->registry_timeout_ms = (long)parse_size(optarg, "--registry-timeout", 10, 600000);
+			o->registry_timeout_ms = (long)flagval_xnum("--registry-timeout", optarg, 10, 600000);
 			break;
 		case O_COLLECTOR: o->collector_url = optarg; break;
 		case O_TOKEN_FILE: o->token_file = optarg; break;
 		case O_MAX_EVENTS:
-			o->max_events = parse_size(optarg, "--max-events", 1, 100000000);
+			o->max_events = flagval_xnum("--max-events", optarg, 1, 100000000);
 			break;
 		case O_MAX_BYTES:
-			o->max_bytes = parse_size(optarg, "--max-bytes", 1u << 16, 1ULL << 40);
+			o->max_bytes = flagval_xsize("--max-bytes", optarg, 1u << 16, 1ULL << 40);
 			break;
 		case O_MAX_LINE:
-			o->max_line = parse_size(optarg, "--max-line-bytes", 1024, 1u << 30);
+			o->max_line = flagval_xsize("--max-line-bytes", optarg, 1024, 1u << 30);
 			break;
 		case O_TAIL:
-			o->tail_bytes = parse_size(optarg, "--tail-bytes", 0, 1ULL << 40);
+			o->tail_bytes = flagval_xsize("--tail-bytes", optarg, 0, 1ULL << 40);
 			o->tail_set = 1;
 			break;
-		case O_MAX_HELD: o->max_held = parse_size(optarg, "--max-held", 0, 1000000); break;
+		case O_MAX_HELD: o->max_held = flagval_xnum("--max-held", optarg, 0, 1000000); break;
 		case O_DEFAULT_WAIT:
-			o->default_wait_ms = (long)parse_size(optarg, "--default-wait-ms", 0, 86400000);
+			o->default_wait_ms = (long)flagval_xnum("--default-wait-ms", optarg, 0, 86400000);
 			break;
 		case O_MAX_WAIT:
-			o->max_wait_ms = (long)parse_size(optarg, "--max-wait-ms", 0, 86400000);
+			o->max_wait_ms = (long)flagval_xnum("--max-wait-ms", optarg, 0, 86400000);
 			break;
 		case O_MAX_CONNS:
-			o->max_connections = (unsigned)parse_size(optarg, "--max-connections", 1, 1000000);
+			o->max_connections = (unsigned)flagval_xnum("--max-connections", optarg, 1, 1000000);
 			break;
 		case O_REQ_TIMEOUT:
-			o->request_timeout = (unsigned)parse_size(optarg, "--request-timeout", 1, 86400);
+			o->request_timeout = (unsigned)flagval_xnum("--request-timeout", optarg, 1, 86400);
 			break;
 		case O_IDLE_TIMEOUT:
-			o->idle_timeout = (unsigned)parse_size(optarg, "--idle-timeout", 1, 86400);
+			o->idle_timeout = (unsigned)flagval_xnum("--idle-timeout", optarg, 1, 86400);
 			break;
 		case O_MAX_HEADER:
-			o->max_header_bytes = parse_size(optarg, "--max-header-bytes", 1024, 1u << 24);
+			o->max_header_bytes = flagval_xsize("--max-header-bytes", optarg, 1024, 1u << 24);
 			break;
 		case O_MAX_BODY:
-			o->max_body_bytes = parse_size(optarg, "--max-body-bytes", 1024, 1u << 30);
+			o->max_body_bytes = flagval_xsize("--max-body-bytes", optarg, 1024, 1u << 30);
 			break;
 		case O_CORS_MAX_AGE:
-			o->cors_max_age = (unsigned)parse_size(optarg, "--cors-max-age", 0, 86400 * 365);
+			o->cors_max_age = (unsigned)flagval_xnum("--cors-max-age", optarg, 0, 86400 * 365);
 			break;
 		case O_STATS:
-			o->stats_interval = (unsigned)parse_size(optarg, "--stats-interval", 0, 86400 * 365);
+			o->stats_interval = (unsigned)flagval_xnum("--stats-interval", optarg, 0, 86400 * 365);
 			break;
 		case O_EXIT_EOF: o->exit_on_eof = 1; break;
 		default: usage(stderr); exit(EX_USAGE);
 		}
 	}
 	if (optind != argc)
-		die_usage("unexpected argument '%s'", argv[optind]);
+		flagval_xusage("unexpected argument '%s'", argv[optind]);
 	if (!o->tail_set)
 		o->tail_bytes = o->max_bytes;
 	if (o->default_wait_ms > o->max_wait_ms)
@@ -336,11 +307,8 @@ find_dir(char *out, size_t outlen, const char *const *rel, size_t nrel, const ch
 static int
 setup_resolver(struct app *a)
 {
-	static const char *const rel[] = { "/../share/furrow/schemas", "/../schemas",
-	    "/../../../schemas" };
-	static const char *const abs[] = { "/usr/local/share/furrow/schemas", "/usr/share/furrow/schemas" };
 	char buf[PATH_MAX], err[1024];
-	const char *schemas = a->o.schemas ? a->o.schemas : find_dir(buf, sizeof(buf), rel, 3, abs, 2, NULL);
+	const char *schemas = a->o.schemas ? a->o.schemas : schemadir_default(buf, sizeof(buf));
 
 	if (schemas == NULL && a->o.resolver == NULL) {
 		log_warn("no embedded schema registry found (--schemas): /micro/iglu will find nothing");
@@ -523,7 +491,7 @@ setup_loop(struct app *a)
 	ao.max_bytes = a->o.max_bytes;
 	if ((a->api = ins_api_new(a->base, a->store, a->resolver, &ao)) == NULL) {
 		log_error("out of memory");
-		return EX_OSERR;
+		return EX_SOFTWARE;
 	}
 	memset(&ho, 0, sizeof(ho));
 	ho.bind = a->o.bind;
@@ -543,7 +511,7 @@ setup_loop(struct app *a)
 	a->wait = ins_wait_new(a->base, a->store, a->http, &wo, ins_api_answer, a->api);
 	if (a->wait == NULL) {
 		log_error("out of memory");
-		return EX_OSERR;
+		return EX_SOFTWARE;
 	}
 	ins_api_attach(a->api, a->http, a->wait);
 	a->ev_term = sig_event_add(a->base, SIGTERM, term_cb, a);
@@ -551,7 +519,7 @@ setup_loop(struct app *a)
 	a->ev_hup = sig_event_add(a->base, SIGHUP, hup_cb, a);
 	if (!a->ev_term || !a->ev_int || !a->ev_hup) {
 		log_error("cannot install signal events");
-		return EX_OSERR;
+		return EX_SOFTWARE;
 	}
 	if (a->o.stats_interval) {
 		tv.tv_sec = (time_t)a->o.stats_interval;
@@ -613,7 +581,7 @@ main(int argc, char **argv)
 	lim.max_bytes = a.o.max_bytes;
 	if ((a.base = event_base_new()) == NULL || (a.store = ins_store_new(&lim)) == NULL) {
 		log_error("cannot set up the event loop and the store");
-		status = EX_OSERR;
+		status = EX_SOFTWARE;
 		goto out;
 	}
 	if ((status = setup_kafka(&a.o)) != 0)
@@ -641,7 +609,7 @@ main(int argc, char **argv)
 		goto out;
 	if (ins_feed_start(a.feed) == -1) {
 		log_error("cannot watch the sources");
-		status = EX_OSERR;
+		status = EX_SOFTWARE;
 		goto out;
 	}
 	log_info("listening on %s port %d%s%s", a.o.bind, ins_http_port(a.http),

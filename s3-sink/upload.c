@@ -16,26 +16,26 @@
 #include "keys.h"
 #include "pct.h"
 
-#define S3UP_BODY_MAX   (64 * 1024)     /* response bytes kept for error messages and XML */
-#define S3UP_HASH_CHUNK (256 * 1024)
-#define S3UP_URL_MAX    (4 * S3KEY_MAX + 1024)
+#define S3UPLOAD_BODY_MAX   (64 * 1024)     /* response bytes kept for error messages and XML */
+#define S3UPLOAD_HASH_CHUNK (256 * 1024)
+#define S3UPLOAD_URL_MAX    (4 * S3KEY_MAX + 1024)
 
 /* Where a request body comes from: a range of a spool file, or memory. */
-struct s3up_body {
+struct s3upload_body {
 	int          fd;
 	uint64_t     off, len, pos;
 	const char  *mem;
 };
 
-struct s3up_resp {
+struct s3upload_resp {
 	long   status;
-	char   body[S3UP_BODY_MAX + 1];
+	char   body[S3UPLOAD_BODY_MAX + 1];
 	size_t body_len;
 	char   etag[128];
 };
 
 uint64_t
-s3up_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms, uint64_t rnd)
+s3upload_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms, uint64_t rnd)
 {
 	uint64_t ceiling = base_ms, floor;
 
@@ -48,8 +48,8 @@ s3up_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms, uint64_t rn
 	return floor + rnd % (ceiling - floor + 1);
 }
 
-enum s3up_status
-s3up_classify(long http_status, const char *code)
+enum s3upload_status
+s3upload_classify(long http_status, const char *code)
 {
 	static const char *const transient[] = {
 		"SlowDown", "InternalError", "RequestTimeout", "ServiceUnavailable", NULL,
@@ -62,27 +62,27 @@ s3up_classify(long http_status, const char *code)
 	size_t i;
 
 	if (http_status >= 200 && http_status < 300)
-		return S3UP_OK;
+		return S3UPLOAD_OK;
 	if (code != NULL && *code) {
 		for (i = 0; transient[i]; i++)
 			if (strcmp(code, transient[i]) == 0)
-				return S3UP_TRANSIENT;
+				return S3UPLOAD_TRANSIENT;
 		for (i = 0; auth[i]; i++)
 			if (strcmp(code, auth[i]) == 0)
-				return S3UP_AUTH;
+				return S3UPLOAD_AUTH;
 	}
 	if (http_status == 408 || http_status == 429 || http_status >= 500)
-		return S3UP_TRANSIENT;
+		return S3UPLOAD_TRANSIENT;
 	if (http_status == 401 || http_status == 403)
-		return S3UP_AUTH;
+		return S3UPLOAD_AUTH;
 	if (http_status >= 300 && http_status < 500)
-		return S3UP_PERMANENT;
-	return S3UP_TRANSIENT;
+		return S3UPLOAD_PERMANENT;
+	return S3UPLOAD_TRANSIENT;
 }
 
 /* Copy the text between <tag> and </tag> in body into out. 0 if found. */
 static int
-s3up_xml_field(const char *body, const char *tag, char *out, size_t outlen)
+s3upload_xml_field(const char *body, const char *tag, char *out, size_t outlen)
 {
 	char open[64], close[64];
 	const char *a, *b;
@@ -106,7 +106,7 @@ s3up_xml_field(const char *body, const char *tag, char *out, size_t outlen)
 }
 
 int
-s3up_error_parse(const char *body, size_t len, char *code, size_t codelen, char *message,
+s3upload_error_parse(const char *body, size_t len, char *code, size_t codelen, char *message,
     size_t messagelen)
 {
 	char *copy = malloc(len + 1);
@@ -121,15 +121,15 @@ s3up_error_parse(const char *body, size_t len, char *code, size_t codelen, char 
 	memcpy(copy, body, len);
 	copy[len] = '\0';
 	/* An embedded NUL ends the search early; that is fine for an error body. */
-	rc = strstr(copy, "<Error>") ? s3up_xml_field(copy, "Code", code, codelen) : -1;
+	rc = strstr(copy, "<Error>") ? s3upload_xml_field(copy, "Code", code, codelen) : -1;
 	if (rc == 0)
-		s3up_xml_field(copy, "Message", message, messagelen);
+		s3upload_xml_field(copy, "Message", message, messagelen);
 	free(copy);
 	return rc;
 }
 
 int
-s3up_default_endpoint(const char *region, char *out, size_t outlen)
+s3upload_default_endpoint(const char *region, char *out, size_t outlen)
 {
 	int n = snprintf(out, outlen, "https://s3.%s.amazonaws.com", region);
 
@@ -137,7 +137,7 @@ s3up_default_endpoint(const char *region, char *out, size_t outlen)
 }
 
 int
-s3up_url(const struct s3up_config *cfg, const char *key, const char *query, char *out,
+s3upload_url(const struct s3upload_config *cfg, const char *key, const char *query, char *out,
     size_t outlen)
 {
 	char path[3 * S3KEY_MAX + 1];
@@ -165,8 +165,8 @@ s3up_url(const struct s3up_config *cfg, const char *key, const char *query, char
 }
 
 int
-s3up_init(struct s3up *u, const struct s3up_config *cfg, atomic_int *abort_flag, char *err,
-    size_t errlen)
+s3upload_init(struct s3upload *u, const struct s3upload_config *cfg, atomic_int *abort_flag,
+    char *err, size_t errlen)
 {
 	int n;
 
@@ -187,7 +187,7 @@ s3up_init(struct s3up *u, const struct s3up_config *cfg, atomic_int *abort_flag,
 }
 
 static void
-s3up_mp_clear(struct s3up *u)
+s3upload_mp_clear(struct s3upload *u)
 {
 	unsigned i;
 
@@ -202,9 +202,9 @@ s3up_mp_clear(struct s3up *u)
 }
 
 void
-s3up_free(struct s3up *u)
+s3upload_free(struct s3upload *u)
 {
-	s3up_mp_clear(u);
+	s3upload_mp_clear(u);
 	if (u->curl)
 		curl_easy_cleanup(u->curl);
 	u->curl = NULL;
@@ -213,7 +213,7 @@ s3up_free(struct s3up *u)
 
 /* Hex SHA-256 and base64 MD5 of the body. 0 or -1 (read error, errno set). */
 static int
-s3up_hash(const struct s3up_body *b, char sha_hex[65], char md5_b64[32])
+s3upload_hash(const struct s3upload_body *b, char sha_hex[65], char md5_b64[32])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE], md5[EVP_MAX_MD_SIZE];
@@ -234,13 +234,13 @@ s3up_hash(const struct s3up_body *b, char sha_hex[65], char md5_b64[32])
 		EVP_DigestUpdate(sha, b->mem, b->len);
 		EVP_DigestUpdate(m5, b->mem, b->len);
 	} else {
-		chunk = malloc(S3UP_HASH_CHUNK);
+		chunk = malloc(S3UPLOAD_HASH_CHUNK);
 		if (chunk == NULL) {
 			errno = ENOMEM;
 			goto out;
 		}
 		while (done < b->len) {
-			want = b->len - done > S3UP_HASH_CHUNK ? S3UP_HASH_CHUNK : (size_t)(b->len - done);
+			want = b->len - done > S3UPLOAD_HASH_CHUNK ? S3UPLOAD_HASH_CHUNK : (size_t)(b->len - done);
 			got = pread(b->fd, chunk, want, (off_t)(b->off + done));
 			if (got < 0 && errno == EINTR)
 				continue;
@@ -272,9 +272,9 @@ out:
 }
 
 static size_t
-s3up_read_cb(char *dst, size_t size, size_t nitems, void *arg)
+s3upload_read_cb(char *dst, size_t size, size_t nitems, void *arg)
 {
-	struct s3up_body *b = arg;
+	struct s3upload_body *b = arg;
 	size_t want = size * nitems;
 	ssize_t got;
 
@@ -297,10 +297,10 @@ s3up_read_cb(char *dst, size_t size, size_t nitems, void *arg)
 }
 
 static size_t
-s3up_write_cb(char *p, size_t size, size_t nmemb, void *arg)
+s3upload_write_cb(char *p, size_t size, size_t nmemb, void *arg)
 {
-	struct s3up_resp *r = arg;
-	size_t n = size * nmemb, room = S3UP_BODY_MAX - r->body_len;
+	struct s3upload_resp *r = arg;
+	size_t n = size * nmemb, room = S3UPLOAD_BODY_MAX - r->body_len;
 
 	if (n < room)
 		room = n;
@@ -311,9 +311,9 @@ s3up_write_cb(char *p, size_t size, size_t nmemb, void *arg)
 }
 
 static size_t
-s3up_header_cb(char *p, size_t size, size_t nitems, void *arg)
+s3upload_header_cb(char *p, size_t size, size_t nitems, void *arg)
 {
-	struct s3up_resp *r = arg;
+	struct s3upload_resp *r = arg;
 	size_t n = size * nitems, v, e;
 
 	if (n > 5 && strncasecmp(p, "ETag:", 5) == 0) {
@@ -330,7 +330,7 @@ s3up_header_cb(char *p, size_t size, size_t nitems, void *arg)
 }
 
 static int
-s3up_progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+s3upload_progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
     curl_off_t ulnow)
 {
 	atomic_int *abort_flag = arg;
@@ -339,11 +339,11 @@ s3up_progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ult
 	return abort_flag != NULL && atomic_load(abort_flag) ? 1 : 0;
 }
 
-static int s3up_addh(struct curl_slist **h, const char *fmt, ...)
+static int s3upload_addh(struct curl_slist **h, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static int
-s3up_addh(struct curl_slist **h, const char *fmt, ...)
+s3upload_addh(struct curl_slist **h, const char *fmt, ...)
 {
 	char line[2048];
 	struct curl_slist *nh;
@@ -360,16 +360,16 @@ s3up_addh(struct curl_slist **h, const char *fmt, ...)
 }
 
 /* One signed request. method: PUT, POST or DELETE; body may be NULL for no body. */
-static enum s3up_status
-s3up_request(struct s3up *u, const char *method, const char *key, const char *query,
-    struct s3up_body *body, struct s3up_resp *r, uint64_t *sent, char *msg, size_t msglen)
+static enum s3upload_status
+s3upload_request(struct s3upload *u, const char *method, const char *key, const char *query,
+    struct s3upload_body *body, struct s3upload_resp *r, uint64_t *sent, char *msg, size_t msglen)
 {
-	const struct s3up_config *cfg = u->cfg;
-	char url[S3UP_URL_MAX], sigv4[128], sha[65], md5[32], code[128], text[512];
+	const struct s3upload_config *cfg = u->cfg;
+	char url[S3UPLOAD_URL_MAX], sigv4[128], sha[65], md5[32], code[128], text[512];
 	char curlerr[CURL_ERROR_SIZE];
-	struct s3up_body empty = { -1, 0, 0, 0, "" };
+	struct s3upload_body empty = { -1, 0, 0, 0, "" };
 	struct curl_slist *h = NULL;
-	enum s3up_status st;
+	enum s3upload_status st;
 	CURL *c = u->curl;
 	CURLcode cc;
 
@@ -377,19 +377,19 @@ s3up_request(struct s3up *u, const char *method, const char *key, const char *qu
 	if (body == NULL)
 		body = &empty;
 	body->pos = 0;
-	if (s3up_url(cfg, key, query, url, sizeof(url)) == -1) {
+	if (s3upload_url(cfg, key, query, url, sizeof(url)) == -1) {
 		snprintf(msg, msglen, "object URL too long");
-		return S3UP_PERMANENT;
+		return S3UPLOAD_PERMANENT;
 	}
-	if (s3up_hash(body, sha, md5) == -1) {
+	if (s3upload_hash(body, sha, md5) == -1) {
 		snprintf(msg, msglen, "reading the spool file: %s", strerror(errno));
-		return S3UP_LOCAL;
+		return S3UPLOAD_LOCAL;
 	}
 	snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:s3", cfg->region);
-	if (s3up_addh(&h, "x-amz-content-sha256: %s", sha) == -1 ||
-	    (body->len > 0 && s3up_addh(&h, "Content-MD5: %s", md5) == -1) ||
+	if (s3upload_addh(&h, "x-amz-content-sha256: %s", sha) == -1 ||
+	    (body->len > 0 && s3upload_addh(&h, "Content-MD5: %s", md5) == -1) ||
 	    (cfg->session_token != NULL && *cfg->session_token &&
-	    s3up_addh(&h, "x-amz-security-token: %s", cfg->session_token) == -1))
+	    s3upload_addh(&h, "x-amz-security-token: %s", cfg->session_token) == -1))
 		goto oom;
 	/* No "Expect:" or "Content-Type:" blanking here: libcurl 7.x would sign those headers with
 	 * empty values while not sending them. libcurl adds neither Content-Type nor (below 1 MiB)
@@ -404,12 +404,12 @@ s3up_request(struct s3up *u, const char *method, const char *key, const char *qu
 	curl_easy_setopt(c, CURLOPT_EXPECT_100_TIMEOUT_MS, 300L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, cfg->stall_timeout_s);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s3up_write_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s3upload_write_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, s3up_header_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, s3upload_header_cb);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, s3up_progress_cb);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, s3upload_progress_cb);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, u->abort_flag);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curlerr);
 	curlerr[0] = '\0';
@@ -419,7 +419,7 @@ s3up_request(struct s3up *u, const char *method, const char *key, const char *qu
 		/* PUT semantics (Content-Length, read callback) for both PUT and POST. */
 		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)body->len);
-		curl_easy_setopt(c, CURLOPT_READFUNCTION, s3up_read_cb);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, s3upload_read_cb);
 		curl_easy_setopt(c, CURLOPT_READDATA, body);
 		if (strcmp(method, "PUT") != 0)
 			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
@@ -431,24 +431,25 @@ s3up_request(struct s3up *u, const char *method, const char *key, const char *qu
 		*sent += body->pos;
 	if (cc == CURLE_ABORTED_BY_CALLBACK) {
 		snprintf(msg, msglen, "aborted");
-		return S3UP_ABORTED;
+		return S3UPLOAD_ABORTED;
 	}
 	if (cc == CURLE_READ_ERROR) {
 		snprintf(msg, msglen, "reading the spool file failed during the upload");
-		return S3UP_LOCAL;
+		return S3UPLOAD_LOCAL;
 	}
 	if (cc != CURLE_OK) {
 		snprintf(msg, msglen, "%s", curlerr[0] ? curlerr : curl_easy_strerror(cc));
 		return cc == CURLE_URL_MALFORMAT || cc == CURLE_UNSUPPORTED_PROTOCOL ?
-		    S3UP_PERMANENT : S3UP_TRANSIENT;
+		    S3UPLOAD_PERMANENT : S3UPLOAD_TRANSIENT;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	s3up_error_parse(r->body, r->body_len, code, sizeof(code), text, sizeof(text));
-	st = s3up_classify(r->status, code);
+	s3upload_error_parse(r->body, r->body_len, code, sizeof(code), text, sizeof(text));
+	st = s3upload_classify(r->status, code);
 	/* CompleteMultipartUpload can answer 200 with an <Error> body. */
-	if (st == S3UP_OK && code[0])
-		st = s3up_classify(500, code) == S3UP_TRANSIENT ? S3UP_TRANSIENT : S3UP_PERMANENT;
-	if (st != S3UP_OK)
+	if (st == S3UPLOAD_OK && code[0])
+		st = s3upload_classify(500, code) == S3UPLOAD_TRANSIENT ? S3UPLOAD_TRANSIENT :
+		    S3UPLOAD_PERMANENT;
+	if (st != S3UPLOAD_OK)
 		snprintf(msg, msglen, "HTTP %ld %s: %s", r->status, code[0] ? code : "(no code)",
 		    text[0] ? text : "(no message)");
 	else
@@ -457,69 +458,69 @@ s3up_request(struct s3up *u, const char *method, const char *key, const char *qu
 oom:
 	curl_slist_free_all(h);
 	snprintf(msg, msglen, "out of memory");
-	return S3UP_TRANSIENT;
+	return S3UPLOAD_TRANSIENT;
 }
 
 void
-s3up_forget(struct s3up *u)
+s3upload_forget(struct s3upload *u)
 {
 	char q[1700], id[1600], msg[256];
-	struct s3up_resp *r;
+	struct s3upload_resp *r;
 
 	if (u->mp_upload_id[0] && pct_encode(u->mp_upload_id, strlen(u->mp_upload_id), NULL, id, sizeof(id)) >= 0 &&
 	    (r = malloc(sizeof(*r))) != NULL) {
 		snprintf(q, sizeof(q), "uploadId=%s", id);
-		s3up_request(u, "DELETE", u->mp_key, q, NULL, r, NULL, msg, sizeof(msg));
+		s3upload_request(u, "DELETE", u->mp_key, q, NULL, r, NULL, msg, sizeof(msg));
 		free(r);
 	}
-	s3up_mp_clear(u);
+	s3upload_mp_clear(u);
 }
 
-static enum s3up_status
-s3up_multipart(struct s3up *u, const char *key, int fd, uint64_t size, uint64_t *sent, char *msg,
-    size_t msglen)
+static enum s3upload_status
+s3upload_multipart(struct s3upload *u, const char *key, int fd, uint64_t size, uint64_t *sent,
+    char *msg, size_t msglen)
 {
-	const struct s3up_config *cfg = u->cfg;
-	uint64_t part = cfg->part_size < S3UP_MIN_PART ? S3UP_MIN_PART : cfg->part_size;
+	const struct s3upload_config *cfg = u->cfg;
+	uint64_t part = cfg->part_size < S3UPLOAD_MIN_PART ? S3UPLOAD_MIN_PART : cfg->part_size;
 	char q[1800], id[1600];
-	struct s3up_resp *r;
-	struct s3up_body body;
-	enum s3up_status st = S3UP_OK;
+	struct s3upload_resp *r;
+	struct s3upload_body body;
+	enum s3upload_status st = S3UPLOAD_OK;
 	char *xml = NULL;
 	size_t xlen = 0, xcap;
 	unsigned i, nparts;
 
-	while ((size + part - 1) / part > S3UP_MAX_PARTS)
+	while ((size + part - 1) / part > S3UPLOAD_MAX_PARTS)
 		part *= 2;
 	nparts = (unsigned)((size + part - 1) / part);
 	r = malloc(sizeof(*r));
 	if (r == NULL) {
 		snprintf(msg, msglen, "out of memory");
-		return S3UP_TRANSIENT;
+		return S3UPLOAD_TRANSIENT;
 	}
 	if (strcmp(u->mp_key, key) != 0 || u->mp_upload_id[0] == '\0') {
-		s3up_mp_clear(u);
-		st = s3up_request(u, "POST", key, "uploads=", NULL, r, NULL, msg, msglen);
-		if (st != S3UP_OK)
+		s3upload_mp_clear(u);
+		st = s3upload_request(u, "POST", key, "uploads=", NULL, r, NULL, msg, msglen);
+		if (st != S3UPLOAD_OK)
 			goto out;
-		if (s3up_xml_field(r->body, "UploadId", u->mp_upload_id, sizeof(u->mp_upload_id)) == -1) {
+		if (s3upload_xml_field(r->body, "UploadId", u->mp_upload_id, sizeof(u->mp_upload_id)) == -1) {
 			snprintf(msg, msglen, "CreateMultipartUpload: no UploadId in the answer");
-			st = S3UP_TRANSIENT;
+			st = S3UPLOAD_TRANSIENT;
 			goto out;
 		}
 		snprintf(u->mp_key, sizeof(u->mp_key), "%s", key);
 		u->mp_etags = calloc(nparts, sizeof(char *));
 		if (u->mp_etags == NULL) {
-			s3up_mp_clear(u);
+			s3upload_mp_clear(u);
 			snprintf(msg, msglen, "out of memory");
-			st = S3UP_TRANSIENT;
+			st = S3UPLOAD_TRANSIENT;
 			goto out;
 		}
 		u->mp_nparts = nparts;
 	}
 	if (pct_encode(u->mp_upload_id, strlen(u->mp_upload_id), NULL, id, sizeof(id)) == -1) {
 		snprintf(msg, msglen, "upload id too long");
-		st = S3UP_PERMANENT;
+		st = S3UPLOAD_PERMANENT;
 		goto out;
 	}
 	for (i = u->mp_done; i < nparts; i++) {
@@ -528,18 +529,18 @@ s3up_multipart(struct s3up *u, const char *key, int fd, uint64_t size, uint64_t 
 		body.len = size - body.off < part ? size - body.off : part;
 		body.mem = NULL;
 		snprintf(q, sizeof(q), "partNumber=%u&uploadId=%s", i + 1, id);
-		st = s3up_request(u, "PUT", key, q, &body, r, sent, msg, msglen);
-		if (st != S3UP_OK)
+		st = s3upload_request(u, "PUT", key, q, &body, r, sent, msg, msglen);
+		if (st != S3UPLOAD_OK)
 			goto out;
 		if (r->etag[0] == '\0') {
 			snprintf(msg, msglen, "UploadPart %u: no ETag in the answer", i + 1);
-			st = S3UP_TRANSIENT;
+			st = S3UPLOAD_TRANSIENT;
 			goto out;
 		}
 		u->mp_etags[i] = strdup(r->etag);
 		if (u->mp_etags[i] == NULL) {
 			snprintf(msg, msglen, "out of memory");
-			st = S3UP_TRANSIENT;
+			st = S3UPLOAD_TRANSIENT;
 			goto out;
 		}
 		u->mp_done = i + 1;
@@ -548,7 +549,7 @@ s3up_multipart(struct s3up *u, const char *key, int fd, uint64_t size, uint64_t 
 	xml = malloc(xcap);
 	if (xml == NULL) {
 		snprintf(msg, msglen, "out of memory");
-		st = S3UP_TRANSIENT;
+		st = S3UPLOAD_TRANSIENT;
 		goto out;
 	}
 	xlen = (size_t)snprintf(xml, xcap, "<CompleteMultipartUpload>");
@@ -561,31 +562,31 @@ s3up_multipart(struct s3up *u, const char *key, int fd, uint64_t size, uint64_t 
 	body.len = xlen;
 	body.mem = xml;
 	snprintf(q, sizeof(q), "uploadId=%s", id);
-	st = s3up_request(u, "POST", key, q, &body, r, NULL, msg, msglen);
-	if (st == S3UP_OK)
-		s3up_mp_clear(u);
+	st = s3upload_request(u, "POST", key, q, &body, r, NULL, msg, msglen);
+	if (st == S3UPLOAD_OK)
+		s3upload_mp_clear(u);
 out:
 	free(xml);
 	free(r);
 	return st;
 }
 
-enum s3up_status
-s3up_put_file(struct s3up *u, const char *key, int fd, uint64_t size, uint64_t *sent, char *msg,
-    size_t msglen)
+enum s3upload_status
+s3upload_put_file(struct s3upload *u, const char *key, int fd, uint64_t size, uint64_t *sent,
+    char *msg, size_t msglen)
 {
-	struct s3up_body body = { fd, 0, size, 0, NULL };
-	struct s3up_resp *r;
-	enum s3up_status st;
+	struct s3upload_body body = { fd, 0, size, 0, NULL };
+	struct s3upload_resp *r;
+	enum s3upload_status st;
 
 	if (u->cfg->multipart_threshold > 0 && size > u->cfg->multipart_threshold)
-		return s3up_multipart(u, key, fd, size, sent, msg, msglen);
+		return s3upload_multipart(u, key, fd, size, sent, msg, msglen);
 	r = malloc(sizeof(*r));
 	if (r == NULL) {
 		snprintf(msg, msglen, "out of memory");
-		return S3UP_TRANSIENT;
+		return S3UPLOAD_TRANSIENT;
 	}
-	st = s3up_request(u, "PUT", key, NULL, &body, r, sent, msg, msglen);
+	st = s3upload_request(u, "PUT", key, NULL, &body, r, sent, msg, msglen);
 	free(r);
 	return st;
 }

@@ -19,10 +19,10 @@
 
 #include <curl/curl.h>
 
-#define S3UP_MIN_PART  ((uint64_t)5 << 20)      /* S3's minimum part size (not the last) */
-#define S3UP_MAX_PARTS 10000
+#define S3UPLOAD_MIN_PART  ((uint64_t)5 << 20)      /* S3's minimum part size (not the last) */
+#define S3UPLOAD_MAX_PARTS 10000
 
-struct s3up_config {
+struct s3upload_config {
 	const char *endpoint;          /* scheme://host[:port][/path], no trailing '/' */
 	const char *region;
 	const char *bucket;
@@ -36,17 +36,17 @@ struct s3up_config {
 	uint64_t    part_size;
 };
 
-enum s3up_status {
-	S3UP_OK = 0,
-	S3UP_TRANSIENT,     /* connection error, timeout, 408, 429, 5xx, SlowDown...: retry */
-	S3UP_AUTH,          /* credentials refused (403 and friends): stop, exit 77 */
-	S3UP_PERMANENT,     /* any other 4xx: stop, exit 69 */
-	S3UP_LOCAL,         /* the spool file could not be read */
-	S3UP_ABORTED,       /* the abort flag was raised during the transfer */
+enum s3upload_status {
+	S3UPLOAD_OK = 0,
+	S3UPLOAD_TRANSIENT,     /* connection error, timeout, 408, 429, 5xx, SlowDown...: retry */
+	S3UPLOAD_AUTH,          /* credentials refused (403 and friends): stop, exit 77 */
+	S3UPLOAD_PERMANENT,     /* any other 4xx: stop, exit 69 */
+	S3UPLOAD_LOCAL,         /* the spool file could not be read */
+	S3UPLOAD_ABORTED,       /* the abort flag was raised during the transfer */
 };
 
-struct s3up {
-	const struct s3up_config *cfg;
+struct s3upload {
+	const struct s3upload_config *cfg;
 	CURL        *curl;
 	atomic_int  *abort_flag;
 	char         userpwd[512];
@@ -59,30 +59,30 @@ struct s3up {
 	uint64_t     retries_parts;    /* part retries, for the counters */
 };
 
-int  s3up_init(struct s3up *u, const struct s3up_config *cfg, atomic_int *abort_flag,
+int  s3upload_init(struct s3upload *u, const struct s3upload_config *cfg, atomic_int *abort_flag,
     char *err, size_t errlen);
-void s3up_free(struct s3up *u);
+void s3upload_free(struct s3upload *u);
 
 /* Upload size bytes of fd as key. One attempt for a single PUT; for multipart, one attempt at
  * each remaining part (progress is kept in u, so the next call for the same key resumes).
  * msg gets "HTTP 403 SignatureDoesNotMatch: ..." or the curl error. *sent counts body bytes. */
-enum s3up_status s3up_put_file(struct s3up *u, const char *key, int fd, uint64_t size,
+enum s3upload_status s3upload_put_file(struct s3upload *u, const char *key, int fd, uint64_t size,
     uint64_t *sent, char *msg, size_t msglen);
 /* Abandon a multipart upload in progress for key (best effort AbortMultipartUpload). */
-void s3up_forget(struct s3up *u);
+void s3upload_forget(struct s3upload *u);
 
 /* Pure helpers, unit-tested. */
-enum s3up_status s3up_classify(long http_status, const char *code);
+enum s3upload_status s3upload_classify(long http_status, const char *code);
 /* Extract <Code> and <Message> from an S3 XML error body. 0 if a code was found. */
-int  s3up_error_parse(const char *body, size_t len, char *code, size_t codelen, char *message,
+int  s3upload_error_parse(const char *body, size_t len, char *code, size_t codelen, char *message,
     size_t messagelen);
 /* Full-jitter exponential back-off (sinks.md §3.6): uniform in [base/10, min(cap, base*2^attempt)]
  * ms; rnd is any random 64-bit value. The small floor keeps retries from ever spinning. */
-uint64_t s3up_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms, uint64_t rnd);
+uint64_t s3upload_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms, uint64_t rnd);
 /* The request URL for key (percent-encoded) with an optional query ("uploads=", ...). */
-int  s3up_url(const struct s3up_config *cfg, const char *key, const char *query, char *out,
+int  s3upload_url(const struct s3upload_config *cfg, const char *key, const char *query, char *out,
     size_t outlen);
 /* The default endpoint for a region. */
-int  s3up_default_endpoint(const char *region, char *out, size_t outlen);
+int  s3upload_default_endpoint(const char *region, char *out, size_t outlen);
 
 #endif

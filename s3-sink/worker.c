@@ -16,19 +16,7 @@
 
 #include "gz.h"
 #include "log.h"
-
-#define EX_UNAVAILABLE 69
-#define EX_IOERR       74
-#define EX_NOPERM      77
-
-int64_t
-s3work_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "timefmt.h"
 
 int
 s3work_init(struct s3work *w)
@@ -163,13 +151,13 @@ s3work_sleep(struct s3work *w, uint64_t ms)
 /* Upload one closed file until it is confirmed or the outcome is final. Returns 0 when
  * uploaded, 1 when aborted, or an exit status. */
 static int
-s3work_upload(struct s3work *w, struct s3up *up, const struct s3work_item *it)
+s3work_upload(struct s3work *w, struct s3upload *up, const struct s3work_item *it)
 {
 	char key[S3KEY_MAX + 1], msg[768], err[512];
 	int64_t first_fail = 0;
 	uint64_t sent, rnd, delay;
 	unsigned attempt = 0;
-	enum s3up_status st;
+	enum s3upload_status st;
 	int fd;
 
 	if (s3key_from_spool_name(it->name, key, sizeof(key)) == -1) {
@@ -183,38 +171,38 @@ s3work_upload(struct s3work *w, struct s3up *up, const struct s3work_item *it)
 	}
 	for (;;) {
 		sent = 0;
-		st = s3up_put_file(up, key, fd, it->size, &sent, msg, sizeof(msg));
+		st = s3upload_put_file(up, key, fd, it->size, &sent, msg, sizeof(msg));
 		pthread_mutex_lock(&w->mu);
 		w->c.bytes_out += sent;
 		pthread_mutex_unlock(&w->mu);
-		if (st == S3UP_OK)
+		if (st == S3UPLOAD_OK)
 			break;
-		if (st == S3UP_ABORTED || atomic_load(&w->abort_now)) {
+		if (st == S3UPLOAD_ABORTED || atomic_load(&w->abort_now)) {
 			close(fd);
 			return 1;
 		}
-		if (st == S3UP_AUTH) {
+		if (st == S3UPLOAD_AUTH) {
 			log_error("upload of s3://%s/%s refused: %s; check AWS_ACCESS_KEY_ID, "
 			    "AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and the bucket policy; the file "
 			    "stays in the spool", w->upcfg.bucket, key, msg);
 			close(fd);
-			return EX_NOPERM;
+			return EX_CONFIG;
 		}
-		if (st == S3UP_PERMANENT) {
+		if (st == S3UPLOAD_PERMANENT) {
 			log_error("upload of s3://%s/%s failed: %s; the file stays in the spool",
 			    w->upcfg.bucket, key, msg);
 			close(fd);
 			return EX_UNAVAILABLE;
 		}
-		if (st == S3UP_LOCAL) {
+		if (st == S3UPLOAD_LOCAL) {
 			log_error("upload of s3://%s/%s: %s", w->upcfg.bucket, key, msg);
 			close(fd);
 			return EX_IOERR;
 		}
 		if (first_fail == 0)
-			first_fail = s3work_now_ms();
+			first_fail = timefmt_mono_ms();
 		if (w->retry_deadline_s > 0 &&
-		    s3work_now_ms() - first_fail >= (int64_t)w->retry_deadline_s * 1000) {
+		    timefmt_mono_ms() - first_fail >= (int64_t)w->retry_deadline_s * 1000) {
 			log_error("upload of s3://%s/%s still failing after %llu s: %s; giving up, the "
 			    "file stays in the spool", w->upcfg.bucket, key,
 			    (unsigned long long)w->retry_deadline_s, msg);
@@ -222,8 +210,8 @@ s3work_upload(struct s3work *w, struct s3up *up, const struct s3work_item *it)
 			return EX_UNAVAILABLE;
 		}
 		if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-			rnd = (uint64_t)s3work_now_ms() * 2654435761u;
-		delay = s3up_backoff_ms(attempt, w->retry_base_ms, w->retry_max_ms, rnd);
+			rnd = (uint64_t)timefmt_mono_ms() * 2654435761u;
+		delay = s3upload_backoff_ms(attempt, w->retry_base_ms, w->retry_max_ms, rnd);
 		attempt++;
 		pthread_mutex_lock(&w->mu);
 		w->c.retries++;
@@ -259,11 +247,11 @@ s3work_main(void *arg)
 {
 	struct s3work *w = arg;
 	struct s3work_item *it;
-	struct s3up up;
+	struct s3upload up;
 	char err[256];
 	int rc;
 
-	if (s3up_init(&up, &w->upcfg, &w->abort_now, err, sizeof(err)) == -1) {
+	if (s3upload_init(&up, &w->upcfg, &w->abort_now, err, sizeof(err)) == -1) {
 		log_error("upload: %s", err);
 		pthread_mutex_lock(&w->mu);
 		w->fatal = EX_SOFTWARE;
@@ -283,7 +271,7 @@ s3work_main(void *arg)
 		pthread_mutex_unlock(&w->mu);
 		rc = s3work_upload(w, &up, it);
 		if (rc != 0)
-			s3up_forget(&up);
+			s3upload_forget(&up);
 		pthread_mutex_lock(&w->mu);
 		w->busy = 0;
 		if (rc == 1)
@@ -305,7 +293,7 @@ s3work_main(void *arg)
 	w->done = 1;
 	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
-	s3up_free(&up);
+	s3upload_free(&up);
 	return NULL;
 }
 
@@ -329,24 +317,15 @@ s3work_start(struct s3work *w, char *err, size_t errlen)
 }
 
 void
-s3work_finish(struct s3work *w, int64_t deadline_ms, volatile int *interrupt)
+s3work_finish(struct s3work *w)
 {
-	struct timespec ts;
-
 	if (!w->started)
 		return;
 	pthread_mutex_lock(&w->mu);
 	w->stop = 1;
+	if (!w->done)
+		atomic_store(&w->abort_now, 1);
 	pthread_cond_broadcast(&w->cv);
-	while (!w->done) {
-		if ((deadline_ms > 0 && s3work_now_ms() >= deadline_ms) || (interrupt && *interrupt)) {
-			atomic_store(&w->abort_now, 1);
-			pthread_cond_broadcast(&w->cv);
-			break;
-		}
-		s3work_deadline(&ts, 100);
-		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
-	}
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
 	w->started = 0;

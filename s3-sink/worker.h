@@ -1,11 +1,11 @@
 /*
  * worker: the upload thread of s3-sink and the queue of closed spool files it drains.
  *
- * The main thread reads stdin and closes files into the spool; this thread uploads them in order,
- * retrying transient failures with jittered back-off, and deletes each file only after the store
- * confirmed it (sinks.md §3.6). The two meet in struct s3work under one mutex: the queue, the spool
- * size (which the main thread uses for back-pressure), the counters and a fatal status that makes
- * the main thread stop. Signals are left to the main thread.
+ * The main thread reads its source and closes files into the spool; this thread uploads them in
+ * order, retrying transient failures with jittered back-off, and deletes each file only after the
+ * store confirmed it (sinks.md §3.6). The two meet in struct s3work under one mutex: the queue,
+ * the spool size (which the main thread uses for back-pressure), the counters and a fatal status
+ * that makes the main thread stop. Signals are left to the main thread.
  */
 #ifndef S3_WORKER_H
 #define S3_WORKER_H
@@ -45,7 +45,7 @@ struct s3work {
 	int                     done;        /* thread has exited */
 	/* read-only after start */
 	struct s3spool         *spool;
-	struct s3up_config      upcfg;
+	struct s3upload_config      upcfg;
 	uint64_t                retry_base_ms, retry_max_ms;
 	uint64_t                retry_deadline_s;  /* 0: retry forever */
 	int                     print_keys;
@@ -63,10 +63,7 @@ void s3work_counters(struct s3work *w, struct s3work_counters *out);
 /* Wait up to ms for a change (upload finished, fatal...). Returns the queue length. */
 uint64_t s3work_wait(struct s3work *w, int ms);
 int  s3work_fatal(struct s3work *w);
-/* Ask the thread to finish the queue, wait until it is empty, the worker fails, or deadline_ms
- * (monotonic, 0: none) passes, or *interrupt becomes non-zero; then abort what is left, join. */
-void s3work_finish(struct s3work *w, int64_t deadline_ms, volatile int *interrupt);
-
-int64_t s3work_now_ms(void);     /* CLOCK_MONOTONIC in ms */
+/* Stop the thread: abort the upload in flight (its file stays in the spool) and join it. */
+void s3work_finish(struct s3work *w);
 
 #endif

@@ -4,10 +4,10 @@
 # As root this runs apt-get; otherwise it prints the exact command and fails if anything is missing.
 set -eu
 mode=${1:-build}
-pkgs="make gcc pkg-config libevent-dev libjansson-dev libcurl4-openssl-dev zlib1g-dev libpcre2-dev libyaml-dev libmaxminddb-dev libssl-dev librdkafka-dev"
+pkgs="make gcc pkg-config libevent-dev libjansson-dev libcurl4-openssl-dev zlib1g-dev libpcre2-dev libyaml-dev libmaxminddb-dev libssl-dev libpq-dev librdkafka-dev"
 if [ "$mode" = test ]; then
 	pkgs="$pkgs check curl jq python3 clang libclang-rt-14-dev uap-core libmaxmind-db-writer-perl
-	      nodejs npm default-jre-headless maven unzip chromium nginx-light wrk procps psmisc xxd strace kcat"
+	      nodejs npm default-jre-headless maven unzip chromium nginx-light wrk procps psmisc xxd strace postgresql kcat"
 fi
 missing=""
 for p in $pkgs; do

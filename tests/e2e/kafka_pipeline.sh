@@ -1,10 +1,12 @@
 #!/bin/bash
 # End to end through Kafka (DESIGN.md "Scaling past one machine"), every part real: a Kafka
 # broker (tests/setup-kafka.sh), Elasticsearch (tests/setup-es.sh), an S3 API server
-# (tests/setup-s3.sh):
+# (tests/setup-s3.sh), PostgreSQL (tests/setup-pg.sh):
 #
 #   trackers -> collector -> kafka:raw -> enrich -> kafka:enriched -> es-sink (good index)
+#                              |                 |                 -> pg-sink (atomic.events)
 #                              |                 -> kafka:bad      -> es-sink (bad index)
+#                              |                                   -> pg-sink (atomic.bad_rows)
 #                              +-> s3-sink --input raw (archive)
 #
 # Events are reconciled by event id: every event the collector answered 200 is in the good
@@ -15,22 +17,27 @@
 . "$FURROW_ROOT/tests/setup-kafka.sh"
 . "$FURROW_ROOT/tests/setup-es.sh"
 S3_WORKDIR=$T_TMP/s3 . "$FURROW_ROOT/tests/setup-s3.sh"
+. "$FURROW_ROOT/tests/setup-pg.sh"
 
 unavailable() {
 	if [ "${CI:-}" = true ]; then fail "$1: $2"; else skip "$1" "$2"; fi
 	done_testing; exit
 }
-cleanup_services() { kafka_cleanup >/dev/null 2>&1; es_cleanup >/dev/null 2>&1; s3_stop >/dev/null 2>&1; }
+cleanup_services() {
+	kafka_cleanup >/dev/null 2>&1; es_cleanup >/dev/null 2>&1; s3_stop >/dev/null 2>&1
+	pg_cleanup >/dev/null 2>&1
+}
 trap 'cleanup_services; t_cleanup' EXIT
 
 kafka_start >"$T_TMP/kafka-start.log" 2>&1 || unavailable "Kafka" "$(tail -n 3 "$T_TMP/kafka-start.log")"
 es_start >"$T_TMP/es-start.log" 2>&1 || unavailable "Elasticsearch" "$(tail -n 3 "$T_TMP/es-start.log")"
 s3_start >"$T_TMP/s3-start.log" 2>&1 || unavailable "S3 server" "$(tail -n 3 "$T_TMP/s3-start.log")"
 s3_mb furrow-kafka >/dev/null || unavailable "S3 bucket" "cannot create it"
+PG_FSYNC=off pg_setup >"$T_TMP/pg-start.log" 2>&1 || unavailable "PostgreSQL" "$(tail -n 3 "$T_TMP/pg-start.log")"
 for t in furrow-raw:3 furrow-enriched:3 furrow-bad:1; do
 	kafka_topic "${t%%:*}" "${t#*:}" || unavailable "topic ${t%%:*}" "cannot create it"
 done
-ok "Kafka at $KAFKA_BROKERS, Elasticsearch $ES_VERSION at $ES_URL, S3 at $S3_ENDPOINT"
+ok "Kafka at $KAFKA_BROKERS, Elasticsearch $ES_VERSION at $ES_URL, S3 at $S3_ENDPOINT, PostgreSQL on $PG_PORT"
 export FURROW_KAFKA_BROKERS=$KAFKA_BROKERS
 
 port=$(free_port)
@@ -50,6 +57,12 @@ pb=$!
     --input raw --source kafka:furrow-raw --group s3-raw --spool "$T_TMP/spool" \
     --rotate-seconds 2 2>"$T_TMP/s3.err" &
 ps3=$!
+"$FURROW_BIN/pg-sink" --url "$PG_URL" --setup --source kafka:furrow-enriched --group pg-good \
+    --flush-ms 100 2>"$T_TMP/pg-good.err" &
+ppg=$!
+"$FURROW_BIN/pg-sink" --url "$PG_URL" --setup --input bad --source kafka:furrow-bad \
+    --group pg-bad --flush-ms 100 2>"$T_TMP/pg-bad.err" &
+ppb=$!
 check "collector ready" wait_for 30 curl -sf "http://127.0.0.1:$port/health"
 
 N=3000
@@ -83,16 +96,27 @@ curl -s "$ES_URL/good/_search?size=10000&_source=event_id" -H 'Content-Type: app
 if diff <(sort "$T_TMP/sent-ids") "$T_TMP/es-ids" >/dev/null; then
 	ok "the event ids in Elasticsearch are the ids sent, each once"
 else fail "event ids reconcile"; diag "sent $(wc -l <"$T_TMP/sent-ids"), indexed $(wc -l <"$T_TMP/es-ids")"; fi
+pg_count() { pg_sql "SELECT count(*) FROM atomic.$1 $2" 2>/dev/null || echo 0; }
+pg_reached() { [ "$(pg_count "$1" "$2")" -ge "$3" ]; }
+wait_for 120 pg_reached events "WHERE app_id = 'e2e-kafka'" $N
+wait_for 60 pg_reached bad_rows "" 2
+pg_sql "SELECT event_id FROM atomic.events WHERE app_id = 'e2e-kafka'" | sort >"$T_TMP/pg-ids"
+if diff <(sort "$T_TMP/sent-ids") "$T_TMP/pg-ids" >/dev/null; then
+	ok "the event ids in atomic.events are the ids sent, each once"
+else fail "event ids reconcile in PostgreSQL"; diag "sent $N, loaded $(wc -l <"$T_TMP/pg-ids")"; fi
+eq "the two bad rows in atomic.bad_rows" 2 "$(pg_count bad_rows "")"
 
 # ---- a clean stop, in pipeline order ----
-for s in collector:$pc enrich:$pe es-sink-good:$pg es-sink-bad:$pb s3-sink:$ps3; do
+for s in collector:$pc enrich:$pe es-sink-good:$pg es-sink-bad:$pb s3-sink:$ps3 \
+    pg-sink-good:$ppg pg-sink-bad:$ppb; do
 	kill -TERM "${s#*:}"; wait "${s#*:}"; eq "${s%%:*} stops with 0" 0 $?
 done
 records=$((N + 2))      # the invalid events are records too; enrich makes them bad rows
 check "collector: $records records" grep -q "records=$records " "$T_TMP/collector.err"
 check "enrich: lines in = good + bad" grep -q "lines $records, empty 0, good $N, bad 2" "$T_TMP/enrich.err"
 end_of() { for p in $(seq 0 $(($2 - 1))); do printf '%s %s ' "$p" "$(kcat -b "$KAFKA_BROKERS" -Q -t "$1:$p:-1" | awk '{print $NF}')"; done; }
-for g in enrich:furrow-raw:3 es-good:furrow-enriched:3 es-bad:furrow-bad:1 s3-raw:furrow-raw:3; do
+for g in enrich:furrow-raw:3 es-good:furrow-enriched:3 es-bad:furrow-bad:1 s3-raw:furrow-raw:3 \
+    pg-good:furrow-enriched:3 pg-bad:furrow-bad:1; do
 	IFS=: read -r grp top np <<<"$g"
 	eq "group $grp committed the end of $top" "$(end_of "$top" "$np")" \
 	    "$(kafka_group_offsets "$grp" "$top" | tr '\n' ' ')"

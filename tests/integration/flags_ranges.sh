@@ -67,6 +67,14 @@ usage enrich --group --source log:"$T_TMP/l.log" --group '../x'
 usage enrich --group --source log:"$T_TMP/l.log" --group .hidden
 usage es-sink --group --source log:"$T_TMP/l.log" --group .hidden
 usage s3-sink --group $S3 --source log:"$T_TMP/l.log" --group .hidden
+usage pg-sink --group --source log:"$T_TMP/l.log" --group .hidden
+usage pg-sink --batch-rows --batch-rows "$BIG"
+usage pg-sink --retry-deadline --retry-deadline "$HUGE"
+usage pg-sink --schema --schema 'a;b'
+usage pg-sink --schema --schema "$(long 100)"
+usage pg-sink --url --url "postgresql://u:pw@h/d"
+usage pg-sink --url --url "$(long 3000)"
+usage pg-sink --input --input json
 
 usage collector --bind --bind 999.1.1.1
 usage collector --port -p 70000
@@ -86,6 +94,14 @@ usage collector --max-header-bytes --max-header-bytes 0
 usage collector --queue-bytes --queue-bytes 0
 usage collector --hsts --hsts "$HUGE"
 usage collector --stats-interval --stats-interval "$BIG"
+
+usage iglu-server --port -p 70000 -d "$T_TMP/igs"
+usage iglu-server --max-json-depth --max-json-depth 0 -d "$T_TMP/igs"
+usage iglu-server --stats-interval --stats-interval +5 -d "$T_TMP/igs"
+usage inspect --port -p 8K
+usage inspect --max-bytes --max-bytes 99999999999999G
+usage inspect --max-line-bytes --max-line-bytes 1KB
+usage inspect --max-events --max-events 0
 
 # the limits themselves are accepted
 "$FURROW_BIN/enrich" --schemas "$FURROW_ROOT/schemas" --stats-interval 31536000 --max-line-bytes 16 \

@@ -43,7 +43,7 @@ check "... and says so" grep -q "not read" "$T_TMP/e"
 eq "--create-super-key writes a key" 0 $?
 check "... a UUID, mode 0600" sh -c '[ "$(stat -c %a "$1")" = 600 ] && grep -Eq "^[0-9a-f-]{36}$" "$1"' _ "$T_TMP/new.key"
 check "... and logs its path, not the key" sh -c 'grep -q "new.key" "$1" && ! grep -q "$(cat "$2")" "$1"' _ "$T_TMP/e" "$T_TMP/new.key"
-"$IGS" -n -d /proc/nonexistent/x 2>/dev/null; eq "an uncreatable folder exits 73" 73 $?
+"$IGS" -n -d /proc/nonexistent/x 2>/dev/null; eq "an uncreatable folder exits 74" 74 $?
 printf 'garbage line\n' >"$T_TMP/badkeys"
 "$IGS" -n -d "$DIR" --keys "$T_TMP/badkeys" 2>/dev/null; eq "a malformed keys file exits 78" 78 $?
 python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); time.sleep(60)' "$PORT" & busy=$!

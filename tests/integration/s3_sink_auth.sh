@@ -1,8 +1,8 @@
 #!/bin/bash
 # s3-sink credentials against a signature-checking S3 server (tests/setup-s3.sh): a wrong secret
-# key or an unknown key id is refused, reported clearly, and ends the sink with exit 77
-# (EX_NOPERM) at once (no retry loop), keeping the file in the spool; the next run with the
-# right keys uploads it. Other permanent errors (no such bucket) exit 69.
+# key or an unknown key id is refused, reported clearly, and ends the sink with exit 78
+# (EX_CONFIG: credentials are configuration, and systemd does not restart on 78) at once (no
+# retry loop), keeping the file in the spool; the next run with the right keys uploads it. Other permanent errors (no such bucket) exit 69.
 . "$(dirname "$0")/../lib.sh"
 S3_WORKDIR=$T_TMP/s3
 . "$FURROW_ROOT/tests/setup-s3.sh"
@@ -17,7 +17,7 @@ seq 1 500 >"$T_TMP/in"
 # --- wrong secret ---
 start=$(date +%s)
 AWS_SECRET_ACCESS_KEY=not-the-secret sink --spool "$T_TMP/sp" <"$T_TMP/in" 2>"$T_TMP/e1"
-eq "wrong secret: exit 77" 77 $?
+eq "wrong secret: exit 78" 78 $?
 check "wrong secret: reported with the S3 code" grep -q 'refused: HTTP 403 SignatureDoesNotMatch' "$T_TMP/e1"
 check "wrong secret: says what to check" grep -q 'AWS_SECRET_ACCESS_KEY' "$T_TMP/e1"
 check "wrong secret: no retry" grep -q 'retries=0 ' "$T_TMP/e1"
@@ -35,7 +35,7 @@ seq 1 20 >&3
 gone() { ! kill -0 "$pid" 2>/dev/null; }
 check "unknown key id: exits while stdin is open" wait_for 10 gone
 wait "$pid"
-eq "unknown key id: exit 77" 77 $?
+eq "unknown key id: exit 78" 78 $?
 exec 3>&-
 check "unknown key id: reported" grep -q 'InvalidAccessKeyId' "$T_TMP/e2"
 

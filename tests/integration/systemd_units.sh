@@ -59,7 +59,7 @@ done
 eq "each reader of a log has its own group" "" "$(echo "$readers" | tr ' ' '\n' | sed '/^$/d' | sort | uniq -d)"
 check "the collector stops before enrich (After=furrow-enrich.service)" \
 	grep -q '^After=.*furrow-enrich.service' "$units/furrow-collector.service"
-for s in es-sink-good es-sink-bad s3-sink-good s3-sink-bad; do
+for s in es-sink-good es-sink-bad s3-sink-good s3-sink-bad pg-sink-good pg-sink-bad; do
 	check "enrich stops before furrow-$s" grep -q "^After=.*furrow-$s.service" "$units/furrow-enrich.service"
 done
 

@@ -481,6 +481,24 @@ START_TEST(flagval_checks)
 	/* a rejected URL is shown without its credentials */
 	ck_assert_int_eq(flagval_http_url("--u", "gopher://u:secret@h", 100, err, sizeof(err)), -1);
 	ck_assert_ptr_null(strstr(err, "secret"));
+
+	/* sizes: K, M, G are powers of 1024, the bounds apply after multiplying */
+	ck_assert_int_eq(flagval_size("--b", "64K", 0, 1LL << 40, &v, err, sizeof(err)), 0);
+	ck_assert_int_eq(v, 65536);
+	ck_assert_int_eq(flagval_size("--b", "1m", 0, 1LL << 40, &v, err, sizeof(err)), 0);
+	ck_assert_int_eq(v, 1048576);
+	ck_assert_int_eq(flagval_size("--b", "4G", 0, 1LL << 40, &v, err, sizeof(err)), 0);
+	ck_assert_int_eq(v, 4LL << 30);
+	ck_assert_int_eq(flagval_size("--b", "100", 0, 1LL << 40, &v, err, sizeof(err)), 0);
+	ck_assert_int_eq(v, 100);
+	ck_assert_int_eq(flagval_size("--b", "2G", 0, 1LL << 30, &v, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "--b: expected a size from 0 to 1073741824"));
+	ck_assert_int_eq(flagval_size("--b", "9999999999999G", 0, 1LL << 62, &v, err, sizeof(err)),
+	    -1);                                       /* would overflow once multiplied */
+	ck_assert_int_eq(flagval_size("--b", "1KB", 0, 1LL << 40, &v, err, sizeof(err)), -1);
+	ck_assert_int_eq(flagval_size("--b", "K", 0, 1LL << 40, &v, err, sizeof(err)), -1);
+	ck_assert_int_eq(flagval_size("--b", "-1K", -5000, 1LL << 40, &v, err, sizeof(err)), -1);
+	ck_assert_int_eq(flagval_size("--b", " 1K", 0, 1LL << 40, &v, err, sizeof(err)), -1);
 }
 END_TEST
 

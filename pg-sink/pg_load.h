@@ -1,0 +1,78 @@
+/*
+ * pg_load: pg-sink's loop. Records come from a stream source (standard input, a file, a
+ * durable log) into a batch until it is full (rows or bytes) or its flush delay has passed;
+ * the batch is loaded in one transaction: COPY into atomic.events (or the bad-rows table) and
+ * into each entity table, then COMMIT. Nothing more is read until the batch is committed, its
+ * refused rows are written as bad rows, or (at a deadline) it is diverted; while the database
+ * is down the batch is retried with back-off and nothing is read, so back-pressure reaches the
+ * collector.
+ *
+ * Replays: the first COPY goes straight into the tables. When the unique key of
+ * atomic.events (event_id, collector_tstamp) says an event is already there (a batch whose
+ * COMMIT came before a crash, a log read again), the batch goes through temporary staging
+ * tables instead: INSERT ... ON CONFLICT DO NOTHING into atomic.events, and into the entity
+ * tables only the rows of the events that were new. A replay therefore never duplicates a row.
+ *
+ * Refused rows: when PostgreSQL refuses a row (a value too long, a NOT NULL, a bad UUID), the
+ * batch is loaded again in one transaction with savepoints: the row named by the COPY error
+ * context is taken out, or, without one, the batch is halved until the refused event is alone.
+ * The refused events become generic_error bad rows; the rest loads.
+ *
+ * A batch's input position is committed only once its transaction is committed and its bad
+ * rows are written, so a log source is read again from there after a crash: events are sent
+ * again, never lost, and the unique key makes the second COMMIT a no-op.
+ */
+#ifndef PG_LOAD_H
+#define PG_LOAD_H
+
+#include <stddef.h>
+
+#include "pg_conn.h"
+
+enum pg_input { PG_IN_ENRICHED, PG_IN_BAD };
+
+struct pg_opts {
+	struct pgconn_opts conn;
+	enum pg_input      input;
+	const char        *schema;             /* database schema: "atomic" */
+	int                setup, setup_only, dump;
+	size_t             batch_rows, batch_bytes, max_line, max_tables;
+	long               flush_ms;
+	long               retry_base_ms, retry_max_ms;
+	long               retry_deadline_s, term_timeout_s;
+	long               stats_interval;
+	const char        *bad_path, *spool_path, *source, *group;
+	const char        *kafka_brokers, *kafka_properties;   /* for kafka: streams */
+	int                reclaim;
+};
+
+struct pgloader;
+struct pgtables;
+struct stream_source;
+struct stream_sink;
+
+/*
+ * Before reading: connect (waiting for the database with back-off, like a batch) and create
+ * (--setup) or check the schema, the key table and its unique index. Returns 0, or an exit
+ * status: EX_CONFIG when the table or its key is missing or cannot be created,
+ * EX_UNAVAILABLE at --retry-deadline. A SIGTERM while waiting returns 0 with *stopped set.
+ */
+int pgload_prepare(const struct pg_opts *o, struct pgconn *c, int *stopped);
+
+/* The loader for these options, connection, tables and streams (c and t are NULL with
+ * --dump; spool and dump may be NULL). NULL when out of memory. */
+struct pgloader *pgloader_new(const struct pg_opts *o, struct pgconn *c, struct pgtables *t,
+    struct stream_source *in, struct stream_sink *bad, struct stream_sink *spool,
+    struct stream_sink *dump);
+void pgloader_free(struct pgloader *l);
+/* Run until the input ends, or SIGTERM/SIGINT and the batch in hand is settled. Returns an
+ * exit status (sysexits.h). */
+int pgloader_run(struct pgloader *l);
+/* The abort test pg_conn calls while it waits (the shutdown deadline). */
+int pgloader_abort_cb(void *arg);
+
+/* Full-jitter exponential back-off: a random wait in [0, min(cap, base * 2^(attempt-1))]. */
+unsigned long pgload_backoff_ms(unsigned attempt, unsigned long base_ms, unsigned long cap_ms,
+    unsigned long long rnd);
+
+#endif
