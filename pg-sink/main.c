@@ -287,6 +287,7 @@ setup_kafka(void)
 {
 	const char *specs[2] = { opt.pg.source, opt.pg.bad_path };
 	struct stream_kafka_conf kc;
+	struct stream_kinesis_conf kn;
 	char err[512];
 
 	memset(&kc, 0, sizeof(kc));
@@ -295,6 +296,12 @@ setup_kafka(void)
 	kc.client_id = "furrow-" PROG;
 	kc.notify = log_line;
 	if (stream_kafka_prepare(specs, 2, &kc, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return EX_CONFIG;
+	}
+	memset(&kn, 0, sizeof(kn));
+	kn.notify = log_line;
+	if (stream_kinesis_prepare(specs, 2, &kn, err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		return EX_CONFIG;
 	}
