@@ -11,7 +11,10 @@
 #
 # With FURROW_KAFKA_BROKERS set, Kafka topics take the logs' places (furrow-raw, furrow-enriched,
 # furrow-bad unless FURROW_KAFKA_TOPIC_RAW / _ENRICHED / _BAD say otherwise): the same graph,
-# with the consumer groups' offsets kept by Kafka, and no data files.
+# with the consumer groups' offsets kept by Kafka, and no data files. With FURROW_KINESIS_REGION
+# (or FURROW_KINESIS_ENDPOINT) set, Kinesis streams take them (the same names, or
+# FURROW_KINESIS_STREAM_RAW / _ENRICHED / _BAD), each group's leases and checkpoints in the
+# DynamoDB table named after the group.
 #
 # `start` starts the readers before the writers, each stage in its own session (a terminal's
 # Ctrl-C reaches only this script), waits for the collector's /health and stays in the
@@ -101,6 +104,12 @@ FURROW_KAFKA_PROPERTIES=${FURROW_KAFKA_PROPERTIES:-}
 FURROW_KAFKA_TOPIC_RAW=${FURROW_KAFKA_TOPIC_RAW:-furrow-raw}
 FURROW_KAFKA_TOPIC_ENRICHED=${FURROW_KAFKA_TOPIC_ENRICHED:-furrow-enriched}
 FURROW_KAFKA_TOPIC_BAD=${FURROW_KAFKA_TOPIC_BAD:-furrow-bad}
+FURROW_KINESIS_REGION=${FURROW_KINESIS_REGION:-}
+FURROW_KINESIS_ENDPOINT=${FURROW_KINESIS_ENDPOINT:-}
+FURROW_DYNAMODB_ENDPOINT=${FURROW_DYNAMODB_ENDPOINT:-}
+FURROW_KINESIS_STREAM_RAW=${FURROW_KINESIS_STREAM_RAW:-furrow-raw}
+FURROW_KINESIS_STREAM_ENRICHED=${FURROW_KINESIS_STREAM_ENRICHED:-furrow-enriched}
+FURROW_KINESIS_STREAM_BAD=${FURROW_KINESIS_STREAM_BAD:-furrow-bad}
 if [ -z "$FURROW_ENRICHMENTS" ]; then
 	FURROW_ENRICHMENTS=none
 	[ -n "$share" ] && [ -d "$share/enrichments/default" ] && FURROW_ENRICHMENTS=$share/enrichments/default
@@ -126,6 +135,19 @@ if [ -n "$FURROW_KAFKA_BROKERS" ]; then
 	# neither ever goes into argv
 	export FURROW_KAFKA_BROKERS
 	[ -z "$FURROW_KAFKA_PROPERTIES" ] || export FURROW_KAFKA_PROPERTIES
+fi
+for v in FURROW_KINESIS_STREAM_RAW FURROW_KINESIS_STREAM_ENRICHED FURROW_KINESIS_STREAM_BAD; do
+	[[ ${!v} =~ ^[A-Za-z0-9._-]{1,128}$ ]] || die "$v: not a stream name: ${!v}" 78
+done
+kinesis=
+if [ -n "$FURROW_KINESIS_REGION$FURROW_KINESIS_ENDPOINT" ]; then
+	[ -z "$FURROW_KAFKA_BROKERS" ] || die "FURROW_KAFKA_BROKERS and FURROW_KINESIS_*: one or the other" 78
+	kinesis=1
+	# the stages read these from their environment, and AWS credentials from theirs (or a
+	# profile file): never argv
+	for v in FURROW_KINESIS_REGION FURROW_KINESIS_ENDPOINT FURROW_DYNAMODB_ENDPOINT; do
+		[ -z "${!v}" ] || export "${v?}"
+	done
 fi
 
 case "$FURROW_DATA_DIR" in /*) ;; *) FURROW_DATA_DIR=$PWD/$FURROW_DATA_DIR ;; esac
@@ -239,6 +261,10 @@ do_status() {
 			printf 'backlog          %s group %s: in Kafka (kafka-consumer-groups.sh --describe --group %s)\n' \
 				"$log" "$group" "$group"
 			continue ;;
+		kinesis:*)
+			printf 'backlog          %s group %s: checkpoints in the DynamoDB table %s\n' \
+				"$log" "$group" "$group"
+			continue ;;
 		esac
 		end=$(log_end "$log")
 		off=$(committed "$log" "$group")
@@ -304,7 +330,7 @@ stop_stage() {
 wait_drained() {
 	local name=$1 p=$2 log=${src_log[$1]} group=${src_group[$1]} deadline end off
 	# a topic keeps what was not read, and the group's offsets, for the next start
-	case "$log" in kafka:*) return 0 ;; esac
+	case "$log" in kafka:*|kinesis:*) return 0 ;; esac
 	deadline=$(( $(now_ms) + FURROW_STOP_TIMEOUT * 1000 ))
 	while :; do
 		end=$(log_end "$log")
@@ -422,6 +448,10 @@ raw_s=log:$raw good_s=log:$good bad_s=log:$bad spill=()
 if [ -n "$FURROW_KAFKA_BROKERS" ]; then
 	raw=kafka:$FURROW_KAFKA_TOPIC_RAW good=kafka:$FURROW_KAFKA_TOPIC_ENRICHED
 	bad=kafka:$FURROW_KAFKA_TOPIC_BAD
+	raw_s=$raw good_s=$good bad_s=$bad reclaim=() spill=(--spill "$data/collector.spill")
+elif [ -n "$kinesis" ]; then
+	raw=kinesis:$FURROW_KINESIS_STREAM_RAW good=kinesis:$FURROW_KINESIS_STREAM_ENRICHED
+	bad=kinesis:$FURROW_KINESIS_STREAM_BAD
 	raw_s=$raw good_s=$good bad_s=$bad reclaim=() spill=(--spill "$data/collector.spill")
 fi
 
