@@ -11,6 +11,7 @@ a placeholder signature (the furrow binaries sign for real with libcurl).
   kinesis.py split STREAM                  split the first open shard in two at its middle
   kinesis.py shards STREAM                 "shardId parent open|closed" per shard
   kinesis.py lastseq STREAM                "shardId sequence" of each shard's last record ("-")
+  kinesis.py put STREAM < lines             put each base64 line as one record (random keys)
   kinesis.py leases TABLE                  "leaseKey owner counter checkpoint" per lease
 Endpoints from FURROW_KINESIS_ENDPOINT and FURROW_DYNAMODB_ENDPOINT.
 """
@@ -113,6 +114,16 @@ def main():
                     break
                 it = r.get("NextShardIterator")
             print(s["ShardId"], last)
+    elif cmd == "put":
+        import uuid
+        batch = []
+        for line in list(sys.stdin) + [None]:
+            if line is not None and line.strip():
+                batch.append({"Data": line.strip(), "PartitionKey": str(uuid.uuid4())})
+            if batch and (line is None or len(batch) == 500):
+                while batch:
+                    r = call("kinesis", "PutRecords", {"StreamName": arg, "Records": batch})
+                    batch = [b for b, res in zip(batch, r["Records"]) if "ErrorCode" in res]
     elif cmd == "leases":
         r = call("dynamodb", "Scan", {"TableName": arg, "ConsistentRead": True})
         for it in sorted(r["Items"], key=lambda i: i["leaseKey"]["S"]):
