@@ -1,7 +1,8 @@
 #!/bin/bash
 # The systemd units in systemd/ run the same graph as fifo-setup.sh, on line logs in
 # /var/lib/furrow (furrow.target), or on Kafka topics with several instances per machine
-# (furrow-kafka.target, template units NAME@.service):
+# (furrow-kafka.target, template units NAME@.service), or on Kinesis streams (furrow-kinesis.target,
+# furrow-kinesis-NAME@.service):
 #  - systemd-analyze verify accepts each unit (paths pointed at this build);
 #  - every flag a unit passes to a stage is one that stage's --help documents;
 #  - the wiring: no FIFO, tee or line merger is left; every log or topic a unit reads (--source
@@ -26,8 +27,9 @@ for u in "$units"/*.service; do
 	unit=$(basename "$u")
 	group=$(flag_values "$u" --group)
 	for src in $(flag_values "$u" --source; flag_values "$u" --bad-source); do
-		if [ "${src#kafka:}" != "$src" ]; then
-			# a template on Kafka (furrow-kafka.target): its topic is written by another
+		if [ "${src#kafka:}" != "$src" ] || [ "${src#kinesis:}" != "$src" ]; then
+			# a template on Kafka or Kinesis (furrow-kafka.target, furrow-kinesis.target): its
+			# topic or stream is written by another
 			writers=""
 			for w in "$units"/*.service; do
 				flag_values "$w" --output | grep -qxF -- "$src" && writers="$writers $(basename "$w")"
