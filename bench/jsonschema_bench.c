@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <time.h>
 
 #include "iglu.h"
@@ -30,8 +31,8 @@ run(struct iglu_resolver *r, const char *label, const char *uri, const char *dat
 	int rc = 0;
 
 	if (j == NULL || iglu_key_parse(uri, &k, NULL) < 0) {
-		fprintf(stderr, "bad case %s\n", label);
-		exit(70);
+		fprintf(stderr, "jsonschema_bench: bad case %s\n", label);
+		exit(EX_SOFTWARE);
 	}
 	t0 = now_s();
 	for (i = 0; i < n; i++) {
@@ -41,8 +42,8 @@ run(struct iglu_resolver *r, const char *label, const char *uri, const char *dat
 	}
 	dt = now_s() - t0;
 	if (rc != want) {
-		fprintf(stderr, "%s: unexpected result %d\n", label, rc);
-		exit(70);
+		fprintf(stderr, "jsonschema_bench: %s: unexpected result %d\n", label, rc);
+		exit(EX_SOFTWARE);
 	}
 	printf("%-34s %10.0f validations/s  (%.2f us each)\n", label, n / dt, dt / n * 1e6);
 	json_decref(j);
@@ -58,7 +59,7 @@ main(int argc, char **argv)
 
 	if (r == NULL) {
 		fprintf(stderr, "jsonschema_bench: %s\n", err);
-		return 78;
+		return EX_CONFIG;
 	}
 	run(r, "web_page 1-0-0", "iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0",
 	    "{\"id\":\"9f2b6a3e-1c4d-4e5f-8a7b-0c1d2e3f4a5b\"}", n, 0);

@@ -8,7 +8,7 @@
 #include "timefmt.h"
 
 int
-col_origin_next(const char *v, size_t len, size_t *pos, struct col_origin *o)
+col_cookie_origin_next(const char *v, size_t len, size_t *pos, struct col_origin *o)
 {
 	size_t i = *pos;
 
@@ -91,7 +91,7 @@ col_cookie_domain(char *const *domains, size_t n, const char *origin, size_t ori
 		return fallback;
 	for (i = 0; i < n; i++) {
 		pos = 0;
-		while (col_origin_next(origin, origin_len, &pos, &o))
+		while (col_cookie_origin_next(origin, origin_len, &pos, &o))
 			if (col_cookie_domain_match(o.host, o.host_len, domains[i]))
 				return domains[i];
 	}

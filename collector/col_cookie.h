@@ -24,7 +24,7 @@ struct col_origin {
 
 /* Next usable entry of an Origin value (space-separated, "null" skipped), starting at *pos.
  * Returns 1 and fills o, or 0 when there is none left. */
-int col_origin_next(const char *v, size_t len, size_t *pos, struct col_origin *o);
+int col_cookie_origin_next(const char *v, size_t len, size_t *pos, struct col_origin *o);
 
 /* §5.2: the first of domains that equals an Origin host or is a dot-suffix of one; else
  * fallback (may be NULL). origin may be NULL. */

@@ -53,7 +53,7 @@ uri_char(unsigned char c)
 }
 
 int
-col_uri_parse(const char *u, size_t len, const char **host, size_t *host_len)
+col_query_uri_parse(const char *u, size_t len, const char **host, size_t *host_len)
 {
 	size_t i, k, h, he;
 

@@ -18,6 +18,6 @@ int col_query_get(const char *q, size_t len, const char *name, struct buf *out);
 /* 1 if u parses as a URI reference (RFC 3986 characters, valid escapes). When it has an
  * authority, *host and *host_len receive the host (brackets of an IPv6 literal removed), else
  * *host is NULL. */
-int col_uri_parse(const char *u, size_t len, const char **host, size_t *host_len);
+int col_query_uri_parse(const char *u, size_t len, const char **host, size_t *host_len);
 
 #endif

@@ -26,7 +26,7 @@
 #define COL_ARTIFACT "furrow-collector"
 
 /* collector.md §3: GIF89a 1x1 transparent, the SSC 3.x bytes. */
-const unsigned char col_pixel[43] = {
+const unsigned char col_route_pixel[43] = {
 	0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0xf0, 0x00, 0x00, 0xff, 0xff,
 	0xff, 0x00, 0x00, 0x00, 0x21, 0xf9, 0x04, 0x05, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00,
 	0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
@@ -113,7 +113,7 @@ add_cors(struct httpd_response *resp, const struct httpd_header *origin)
 	size_t pos = 0;
 
 	buf_append_str(resp->headers, "Access-Control-Allow-Origin: ");
-	if (origin && col_origin_next(origin->value, origin->value_len, &pos, &o)) {
+	if (origin && col_cookie_origin_next(origin->value, origin->value_len, &pos, &o)) {
 		buf_append(resp->headers, o.scheme, o.scheme_len);
 		buf_append_str(resp->headers, "://");
 		buf_append(resp->headers, o.host, o.host_len);
@@ -659,7 +659,7 @@ redirect_location(struct col_ctx *ctx, const struct target *t, struct httpd_resp
 	/* the payload holds views into scratch, which must not move now: decode u into tmp */
 	buf_reset(&ctx->tmp);
 	if (t->query && col_query_get(t->query, t->query_len, "u", &ctx->tmp) == 1 &&
-	    col_uri_parse(ctx->tmp.data, ctx->tmp.len, &host, &host_len)) {
+	    col_query_uri_parse(ctx->tmp.data, ctx->tmp.len, &host, &host_len)) {
 		ok = cfg->n_redirect_domains == 0;
 		for (i = 0; !ok && host && i < cfg->n_redirect_domains; i++)
 			ok = strlen(cfg->redirect_domains[i]) == host_len &&
@@ -774,7 +774,7 @@ track(struct col_ctx *ctx, const struct httpd_request *req, struct httpd_respons
 	} else if (kind == K_POST) {
 		answer_text(resp, 200, "text/plain", "ok", 2);
 	} else {
-		answer_text(resp, 200, "image/gif", (const char *)col_pixel, sizeof(col_pixel));
+		answer_text(resp, 200, "image/gif", (const char *)col_route_pixel, sizeof(col_route_pixel));
 	}
 	return;
 fail:

@@ -99,6 +99,6 @@ void col_route_handle(const struct httpd_request *req, struct httpd_response *re
 const char *col_route_name(int route);
 
 /* The 43-byte pixel of collector.md §3. */
-extern const unsigned char col_pixel[43];
+extern const unsigned char col_route_pixel[43];
 
 #endif

@@ -209,8 +209,9 @@ parse_uuid(char *s, const char *flag)
 	return s;
 }
 
+/* Append s to a flag's list; at startup only (out of memory: exit 70, as its name says). */
 static void
-push(char ***v, size_t *n, char *s)
+xpush(char ***v, size_t *n, char *s)
 {
 	char **p = realloc(*v, (*n + 1) * sizeof(**v));
 
@@ -277,7 +278,7 @@ parse_args(int argc, char **argv, struct opts *o, struct col_config *cfg)
 			cfg->cookie_name = flagval_xstr("--cookie-name", optarg, 1, 256, TOKEN_CHARS);
 			break;
 		case OPT_COOKIE_DOMAIN:
-			push(&cfg->cookie_domains, &cfg->n_cookie_domains,
+			xpush(&cfg->cookie_domains, &cfg->n_cookie_domains,
 			    flagval_xstr("--cookie-domain", optarg, 1, 253, HOST_CHARS));
 			break;
 		case OPT_COOKIE_FALLBACK:
@@ -311,8 +312,10 @@ parse_args(int argc, char **argv, struct opts *o, struct col_config *cfg)
 			cfg->dnt_name = flagval_xstr("--dnt-cookie", optarg, 1, 256, TOKEN_CHARS);
 			flagval_xstr("--dnt-cookie", eq + 1, 0, 1024, NULL);
 			re = malloc(strlen(eq + 1) + 8);
-			if (re == NULL)
+			if (re == NULL) {
+				fprintf(stderr, PROG ": out of memory\n");
 				exit(EX_SOFTWARE);
+			}
 			sprintf(re, "^(%s)$", eq + 1);
 			if (regcomp(&cfg->dnt_re, re, REG_EXTENDED) != 0)
 				flagval_xusage("--dnt-cookie: bad regular expression: %s", eq + 1);
@@ -333,7 +336,7 @@ parse_args(int argc, char **argv, struct opts *o, struct col_config *cfg)
 			break;
 		case OPT_REDIRECTS: cfg->redirects = 1; break;
 		case OPT_REDIRECT_DOMAIN:
-			push(&cfg->redirect_domains, &cfg->n_redirect_domains,
+			xpush(&cfg->redirect_domains, &cfg->n_redirect_domains,
 			    flagval_xstr("--redirect-domain", optarg, 1, 253, HOST_CHARS));
 			break;
 		case OPT_PATH_MAP:
@@ -343,9 +346,9 @@ parse_args(int argc, char **argv, struct opts *o, struct col_config *cfg)
 			/* both are request paths, matched and stored: printable, no blanks, bounded */
 			flagval_xstr("--path-map", optarg, 4, 1000, "/-._~%!$&'()*+,;=:@");
 			*eq = '\0';
-			push(&cfg->map_from, &cfg->n_maps, optarg);
+			xpush(&cfg->map_from, &cfg->n_maps, optarg);
 			cfg->n_maps--;
-			push(&cfg->map_to, &cfg->n_maps, eq + 1);
+			xpush(&cfg->map_to, &cfg->n_maps, eq + 1);
 			break;
 		case OPT_MAX_PAYLOAD: cfg->max_payload = (size_t)flagval_xnum("--max-payload-bytes", optarg, 1, 1LL << 31); break;
 		case OPT_DROP_PAYLOAD: o->drop_payload = (size_t)flagval_xnum("--drop-payload-bytes", optarg, 1, 1LL << 31); break;
@@ -355,7 +358,7 @@ parse_args(int argc, char **argv, struct opts *o, struct col_config *cfg)
 		case OPT_HSTS: cfg->hsts_s = flagval_xnum("--hsts", optarg, 0, 10 * MAX_SECONDS); break;
 		case OPT_CROSSDOMAIN:
 			/* written into the XML policy as an attribute: a host, '*' wildcards allowed */
-			push(&cfg->crossdomain, &cfg->n_crossdomain,
+			xpush(&cfg->crossdomain, &cfg->n_crossdomain,
 			    flagval_xstr("--crossdomain", optarg, 1, 253, ".-*:"));
 			break;
 		case OPT_CROSSDOMAIN_INSECURE: cfg->crossdomain_secure = 0; break;

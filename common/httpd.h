@@ -8,10 +8,10 @@
  * on a whole request so that a client sending one byte per second cannot hold a connection
  * forever, and must not allocate per request on the hot path.
  *
- * The parser (httpd_parse_head) is a pure function over a byte buffer so that it can be unit
- * tested and fuzzed. The server owns connections: it reads, frames requests (Content-Length or
- * chunked bodies, Expect: 100-continue, keep-alive and pipelining), hands each complete request
- * to one handler callback, writes the response, and enforces the connection cap, the idle and
+ * The parser (httpd_parse_head, in httpd_parse.c) is a pure function over a byte buffer so that
+ * it can be unit tested and fuzzed. The server (httpd.c) owns connections: it reads, frames
+ * requests (Content-Length or chunked bodies, Expect: 100-continue, keep-alive and pipelining),
+ * hands each complete request to one handler callback, writes the response, and enforces the connection cap, the idle and
  * request timeouts and the size limits. At the cap it keeps accepting: the new connection takes
  * the place of the least recently active one that is idle or still sending its head, so silent
  * or slowloris connections cannot lock other clients out.

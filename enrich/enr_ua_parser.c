@@ -24,52 +24,52 @@
 #include "fnv.h"
 #include "enr_ua_parser.h"
 
-#define UAP_DEFAULT_REGEXES "/usr/share/uap-core/regexes.yaml"
-#define UAP_CONTEXT_SCHEMA "iglu:com.snowplowanalytics.snowplow/ua_parser_context/jsonschema/1-0-0"
-#define UAP_CACHE_SLOTS 4096          /* two-way set-associative cache of recent user agents */
-#define UAP_UA_MAX 8192               /* longer user agents are cut before matching */
+#define UA_DEFAULT_REGEXES "/usr/share/uap-core/regexes.yaml"
+#define UA_CONTEXT_SCHEMA "iglu:com.snowplowanalytics.snowplow/ua_parser_context/jsonschema/1-0-0"
+#define UA_CACHE_SLOTS 4096          /* two-way set-associative cache of recent user agents */
+#define UA_UA_MAX 8192               /* longer user agents are cut before matching */
 
-enum { UAP_UA, UAP_OS, UAP_DEV, UAP_NLISTS };
+enum { UA_UA, UA_OS, UA_DEV, UA_NLISTS };
 
 /* Replacement keys per list, in output order. */
-static const char *const uap_repl_keys[UAP_NLISTS][5] = {
+static const char *const ua_repl_keys[UA_NLISTS][5] = {
 	{ "family_replacement", "v1_replacement", "v2_replacement", "v3_replacement", NULL },
 	{ "os_replacement", "os_v1_replacement", "os_v2_replacement", "os_v3_replacement",
 	  "os_v4_replacement" },
 	{ "device_replacement", "brand_replacement", "model_replacement", NULL, NULL },
 };
-static const int uap_nfields[UAP_NLISTS] = { 4, 5, 3 };
+static const int ua_nfields[UA_NLISTS] = { 4, 5, 3 };
 
-struct uap_rule {
+struct ua_rule {
 	pcre2_code *re;
 	char       *repl[5];
 };
 
-struct uap_list {
-	struct uap_rule *v;
+struct ua_list {
+	struct ua_rule *v;
 	size_t           n;
 };
 
-struct uap_cache_slot {
+struct ua_cache_slot {
 	char   *ua;
 	json_t *ctx;
 };
 
-struct uap {
-	struct uap_list        lists[UAP_NLISTS];
+struct enr_ua_parser {
+	struct ua_list        lists[UA_NLISTS];
 	pcre2_match_data      *md;
 	char                  *schema_uri;
-	struct uap_cache_slot *cache;
+	struct ua_cache_slot *cache;
 };
 
 void
-uap_free(struct uap *u)
+enr_ua_parser_free(struct enr_ua_parser *u)
 {
 	size_t i, j, k;
 
 	if (u == NULL)
 		return;
-	for (i = 0; i < UAP_NLISTS; i++) {
+	for (i = 0; i < UA_NLISTS; i++) {
 		for (j = 0; j < u->lists[i].n; j++) {
 			pcre2_code_free(u->lists[i].v[j].re);
 			for (k = 0; k < 5; k++)
@@ -79,7 +79,7 @@ uap_free(struct uap *u)
 	}
 	pcre2_match_data_free(u->md);
 	if (u->cache) {
-		for (i = 0; i < UAP_CACHE_SLOTS; i++) {
+		for (i = 0; i < UA_CACHE_SLOTS; i++) {
 			free(u->cache[i].ua);
 			json_decref(u->cache[i].ctx);
 		}
@@ -97,11 +97,11 @@ scalar(yaml_document_t *d, yaml_node_t *n)
 }
 
 static int
-load_list(struct uap *u, int which, yaml_document_t *d, yaml_node_t *seq, char *err,
+load_list(struct enr_ua_parser *u, int which, yaml_document_t *d, yaml_node_t *seq, char *err,
     size_t errlen)
 {
 	yaml_node_item_t *it;
-	struct uap_list *l = &u->lists[which];
+	struct ua_list *l = &u->lists[which];
 	size_t cap;
 
 	if (seq->type != YAML_SEQUENCE_NODE) {
@@ -117,7 +117,7 @@ load_list(struct uap *u, int which, yaml_document_t *d, yaml_node_t *seq, char *
 		yaml_node_t *m = yaml_document_get_node(d, *it);
 		yaml_node_pair_t *p;
 		const char *regex = NULL, *flag = NULL;
-		struct uap_rule *r = &l->v[l->n];
+		struct ua_rule *r = &l->v[l->n];
 		uint32_t opts = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
 		PCRE2_SIZE off;
 		int ec, k;
@@ -136,8 +136,8 @@ load_list(struct uap *u, int which, yaml_document_t *d, yaml_node_t *seq, char *
 			else if (!strcmp(k2, "regex_flag"))
 				flag = v;
 			else
-				for (k = 0; k < uap_nfields[which]; k++)
-					if (!strcmp(k2, uap_repl_keys[which][k]) && r->repl[k] == NULL)
+				for (k = 0; k < ua_nfields[which]; k++)
+					if (!strcmp(k2, ua_repl_keys[which][k]) && r->repl[k] == NULL)
 						r->repl[k] = strdup(v);
 		}
 		if (regex == NULL) {
@@ -159,17 +159,17 @@ load_list(struct uap *u, int which, yaml_document_t *d, yaml_node_t *seq, char *
 	return 0;
 }
 
-struct uap *
-uap_load(const char *path, char *err, size_t errlen)
+struct enr_ua_parser *
+enr_ua_parser_load(const char *path, char *err, size_t errlen)
 {
-	static const char *const names[UAP_NLISTS] = {
+	static const char *const names[UA_NLISTS] = {
 		"user_agent_parsers", "os_parsers", "device_parsers",
 	};
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	yaml_node_t *root;
 	yaml_node_pair_t *p;
-	struct uap *u;
+	struct enr_ua_parser *u;
 	char why[512];
 	FILE *f;
 	int i, seen = 0;
@@ -190,7 +190,7 @@ uap_load(const char *path, char *err, size_t errlen)
 		    parser.problem ? parser.problem : "?", (size_t)parser.problem_mark.line + 1);
 		yaml_parser_delete(&parser);
 		fclose(f);
-		uap_free(u);
+		enr_ua_parser_free(u);
 		return NULL;
 	}
 	yaml_parser_delete(&parser);
@@ -202,7 +202,7 @@ uap_load(const char *path, char *err, size_t errlen)
 	}
 	for (p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
 		const char *k = scalar(&doc, yaml_document_get_node(&doc, p->key));
-		for (i = 0; k && i < UAP_NLISTS; i++)
+		for (i = 0; k && i < UA_NLISTS; i++)
 			if (!strcmp(k, names[i])) {
 				if (load_list(u, i, &doc, yaml_document_get_node(&doc, p->value), why,
 				        sizeof(why)) < 0) {
@@ -221,7 +221,7 @@ uap_load(const char *path, char *err, size_t errlen)
 	return u;
 fail:
 	yaml_document_delete(&doc);
-	uap_free(u);
+	enr_ua_parser_free(u);
 	return NULL;
 }
 
@@ -270,11 +270,12 @@ trimmed_or_null(char *s)
 }
 
 int
-uap_parse_one(struct uap *u, int which, const char *ua, size_t len, char *out[5])
+enr_ua_parser_parse_one(struct enr_ua_parser *u, int which, const char *ua, size_t len,
+    char *out[5])
 {
-	struct uap_list *l = &u->lists[which];
+	struct ua_list *l = &u->lists[which];
 	size_t i;
-	int k, nf = uap_nfields[which];
+	int k, nf = ua_nfields[which];
 
 	for (k = 0; k < 5; k++)
 		out[k] = NULL;
@@ -288,7 +289,7 @@ uap_parse_one(struct uap *u, int which, const char *ua, size_t len, char *out[5]
 		for (k = 0; k < nf; k++) {
 			const char *repl = l->v[i].repl[k];
 			int g = k + 1;
-			if (which == UAP_DEV && k > 0)
+			if (which == UA_DEV && k > 0)
 				g = 1 + (k == 2 ? 0 : 99);   /* brand has no default group; model is $1 */
 			if (repl != NULL)
 				out[k] = substitute(repl, ua, ov, rc);
@@ -296,7 +297,7 @@ uap_parse_one(struct uap *u, int which, const char *ua, size_t len, char *out[5]
 				out[k] = strndup(ua + ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
 			out[k] = trimmed_or_null(out[k]);
 		}
-		if (which == UAP_DEV && out[0] && out[0][0] == '\0') {
+		if (which == UA_DEV && out[0] && out[0][0] == '\0') {
 			free(out[0]);
 			out[0] = NULL;
 		}
@@ -315,16 +316,16 @@ jstr_or_null(const char *s)
 }
 
 static json_t *
-make_context(struct uap *u, const char *ua, size_t len)
+make_context(struct enr_ua_parser *u, const char *ua, size_t len)
 {
 	char *a[5], *o[5], *dv[5];
 	struct buf uv, ov;
 	json_t *d;
 	int k;
 
-	uap_parse_one(u, UAP_UA, ua, len, a);
-	uap_parse_one(u, UAP_OS, ua, len, o);
-	uap_parse_one(u, UAP_DEV, ua, len, dv);
+	enr_ua_parser_parse_one(u, UA_UA, ua, len, a);
+	enr_ua_parser_parse_one(u, UA_OS, ua, len, o);
+	enr_ua_parser_parse_one(u, UA_DEV, ua, len, dv);
 	buf_init(&uv, 0);
 	buf_init(&ov, 0);
 	buf_append_str(&uv, a[0]);
@@ -359,18 +360,18 @@ make_context(struct uap *u, const char *ua, size_t len)
 		free(o[k]);
 		free(dv[k]);
 	}
-	return json_pack("{s:s,s:o}", "schema", UAP_CONTEXT_SCHEMA, "data", d);
+	return json_pack("{s:s,s:o}", "schema", UA_CONTEXT_SCHEMA, "data", d);
 }
 
 json_t *
-uap_context(struct uap *u, const char *ua)
+enr_ua_parser_context(struct enr_ua_parser *u, const char *ua)
 {
 	size_t len = strlen(ua), slot;
 	uint64_t h;
 	json_t *c;
 
-	if (len > UAP_UA_MAX)
-		len = UAP_UA_MAX;
+	if (len > UA_UA_MAX)
+		len = UA_UA_MAX;
 	if (u->cache == NULL)
 		return make_context(u, ua, len);
 	h = fnv_bytes(FNV_OFFSET, ua, len);
@@ -378,13 +379,13 @@ uap_context(struct uap *u, const char *ua)
 	 * Two-way set associative, most recently used first: a direct-mapped cache lost about a
 	 * fifth of its hits to collisions with a couple of thousand user agents in rotation.
 	 */
-	slot = (size_t)(h % (UAP_CACHE_SLOTS / 2)) * 2;
+	slot = (size_t)(h % (UA_CACHE_SLOTS / 2)) * 2;
 	/* shared, not copied: nothing modifies a derived entity in place except the PII
 	 * enrichment, which copies an entity before it changes it */
 	if (u->cache[slot].ua && !strcmp(u->cache[slot].ua, ua))
 		return json_incref(u->cache[slot].ctx);
 	if (u->cache[slot + 1].ua && !strcmp(u->cache[slot + 1].ua, ua)) {
-		struct uap_cache_slot t = u->cache[slot];
+		struct ua_cache_slot t = u->cache[slot];
 		u->cache[slot] = u->cache[slot + 1];
 		u->cache[slot + 1] = t;
 		return json_incref(u->cache[slot].ctx);
@@ -406,7 +407,7 @@ ua_parser_load(const struct enr_ctx *ctx, char *err, size_t errlen)
 	const char *uri = enr_json_str(p, "uri"), *db = enr_json_str(p, "database");
 	const char *env = getenv("FURROW_UAP_REGEXES");
 	char path[4096], why[512];
-	struct uap *u;
+	struct enr_ua_parser *u;
 
 	if (uri != NULL || db != NULL) {
 		if (uri == NULL || db == NULL) {
@@ -418,21 +419,21 @@ ua_parser_load(const struct enr_ctx *ctx, char *err, size_t errlen)
 			return NULL;
 		}
 	} else {
-		snprintf(path, sizeof(path), "%s", env && *env ? env : UAP_DEFAULT_REGEXES);
+		snprintf(path, sizeof(path), "%s", env && *env ? env : UA_DEFAULT_REGEXES);
 	}
-	if ((u = uap_load(path, why, sizeof(why))) == NULL) {
+	if ((u = enr_ua_parser_load(path, why, sizeof(why))) == NULL) {
 		snprintf(err, errlen, "Failed to initialize ua parser: [%s]", why);
 		return NULL;
 	}
 	u->schema_uri = strdup(ctx->schema_uri);
-	u->cache = calloc(UAP_CACHE_SLOTS, sizeof(*u->cache));
+	u->cache = calloc(UA_CACHE_SLOTS, sizeof(*u->cache));
 	return u;
 }
 
 static int
 ua_parser_apply(void *state, struct enrich_event *ev, json_t *failures)
 {
-	struct uap *u = state;
+	struct enr_ua_parser *u = state;
 	const char *ua = ev->col[COL_USERAGENT];
 	json_t *c;
 
@@ -440,7 +441,7 @@ ua_parser_apply(void *state, struct enrich_event *ev, json_t *failures)
 		return 0;
 	if (ua == NULL)
 		ua = "";   /* enrich 6.10: an empty User-Agent gives the all-"Other" context */
-	if ((c = uap_context(u, ua)) == NULL) {
+	if ((c = enr_ua_parser_context(u, ua)) == NULL) {
 		enr_add_failure(failures, u->schema_uri, "ua-parser",
 		    json_pack("{s:s,s:s,s:s}", "field", "useragent", "value", ua, "expectation",
 		        "could not parse useragent"));
@@ -453,7 +454,7 @@ ua_parser_apply(void *state, struct enrich_event *ev, json_t *failures)
 static void
 ua_parser_free(void *state)
 {
-	uap_free(state);
+	enr_ua_parser_free(state);
 }
 
 const struct enr_module enr_ua_parser = {

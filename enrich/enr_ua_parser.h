@@ -8,15 +8,16 @@
 #include <jansson.h>
 #include <stddef.h>
 
-struct uap;
+struct enr_ua_parser;
 
-struct uap *uap_load(const char *path, char *err, size_t errlen);
-void uap_free(struct uap *u);
+struct enr_ua_parser *enr_ua_parser_load(const char *path, char *err, size_t errlen);
+void enr_ua_parser_free(struct enr_ua_parser *u);
 /* which: 0 user agent (family, major, minor, patch), 1 OS (family, major, minor, patch,
  * patch_minor), 2 device (family, brand, model). out[] gets malloc'ed strings or NULL;
  * out[0] is never NULL ("Other" without a match). */
-int uap_parse_one(struct uap *u, int which, const char *ua, size_t len, char *out[5]);
+int enr_ua_parser_parse_one(struct enr_ua_parser *u, int which, const char *ua, size_t len,
+    char *out[5]);
 /* The ua_parser_context entity {schema,data} for ua (new reference), or NULL. */
-json_t *uap_context(struct uap *u, const char *ua);
+json_t *enr_ua_parser_context(struct enr_ua_parser *u, const char *ua);
 
 #endif

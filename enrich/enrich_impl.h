@@ -1,7 +1,8 @@
 /*
- * enrich_impl: what the files of enrich's core share (enrich.c: the line, adapters and per-event
- * work; enrich_bad.c: bad rows and the JSON they carry; enrich_sdj.c: contexts and
- * unstruct_event; pmap.c, arena.c, plist.c). Nothing outside enrich's core includes it.
+ * enrich_impl: what the files of enrich's core share (enrich.c: the line and the per-event work;
+ * enrich_adapt.c: the adapters; enrich_bad.c: bad rows and the JSON they carry; enrich_sdj.c:
+ * contexts and unstruct_event; pmap.c, arena.c, plist.c). Nothing outside enrich's core
+ * includes it.
  *
  * The helpers keep the short names they had as statics of enrich.c (jstr, msg_input, emit_row,
  * ...), so that work written against enrich.c before the split still fits.
@@ -113,6 +114,13 @@ json_t *msg_fallback(const char *text);
 json_t *msg_cp_input(const char *field, json_t *value, const char *expectation);
 json_t *msg_input(const char *field, json_t *value, const char *expectation);
 int emit_payload_failure(struct enrich *e, const char *schema, json_t *messages, struct buf *bad);
+
+/* enrich.c: one event from e->evp, through phases 1-3 to a TSV line or one bad row. */
+int enrich_event_run(struct enrich *e, struct buf *good, struct buf *bad);
+
+/* enrich_adapt.c: the adapter for e->vendor/e->version turns the payload into events (each
+ * through enrich_event_run), or one adapter_failures / tracker_protocol_violations row. */
+int enrich_adapt(struct enrich *e, struct buf *good, struct buf *bad);
 
 /* enrich_sdj.c: co/cx and ue_pr/ue_px (enriched-event.md §8, §14.3 phase 1b) */
 int enrich_crit_init(void);

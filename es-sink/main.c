@@ -425,17 +425,18 @@ main(int argc, char **argv)
 		es = esclient_new(&opt.es, err, sizeof(err));
 		if (es == NULL) {
 			log_error("Elasticsearch client: %s", err);
-			return EX_CONFIG;
+			status = EX_CONFIG;
+			goto out;
 		}
 		esclient_set_abort(es, sender_abort_cb, NULL);
 		if (opt.setup && run_setup(es) == -1) {
 			log_error("setup of index %s failed", opt.index);
-			esclient_free(es);
-			return EX_UNAVAILABLE;
+			status = EX_UNAVAILABLE;
+			goto out;
 		}
 		if (opt.setup_only) {
-			esclient_free(es);
-			return 0;
+			status = 0;
+			goto out;
 		}
 	}
 	if ((status = setup_kafka()) != 0 || (status = open_streams(&in, &bad, &spool, &dump)) != 0)
@@ -445,13 +446,15 @@ main(int argc, char **argv)
 		status = EX_SOFTWARE;
 		goto out;
 	}
-	status = sender_run(snd);
+	status = sender_run(snd);       /* ends with the exit line */
 	/* the last commits wait for the bad rows' acknowledgements (a Kafka --bad) */
 	if (stream_source_sync(in, (int)opt.term_timeout_s * 1000 + 1000, err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		status = status ? status : EX_IOERR;
 	}
 out:
+	if (snd == NULL)
+		sender_log_stats(NULL, "exit");
 	sender_free(snd);
 	stream_source_close(in);
 	if (close_sink(bad) == -1 || close_sink(spool) == -1 || close_sink(dump) == -1)

@@ -180,15 +180,16 @@ batch_pending(const struct sender *s)
 	return s->cur.n + (s->flying ? s->fly.n : 0);
 }
 
-static void
-log_stats(const struct sender *s, const char *when)
+void
+sender_log_stats(const struct sender *s, const char *when)
 {
-	const struct stats *st = &s->st;
+	static const struct stats none;
+	const struct stats *st = s ? &s->st : &none;
 
 	log_info("%s: in=%" PRIu64 " indexed=%" PRIu64 " bad=%" PRIu64 " spooled=%" PRIu64
 	    " pending=%zu retried=%" PRIu64 " conflicts=%" PRIu64 " requests=%" PRIu64
 	    " failed_requests=%" PRIu64 " bulk_ms_avg=%.1f bulk_ms_max=%" PRIu64, when, st->in,
-	    st->indexed, st->bad, st->spooled, batch_pending(s), st->retried, st->conflicts,
+	    st->indexed, st->bad, st->spooled, s ? batch_pending(s) : 0, st->retried, st->conflicts,
 	    st->requests, st->failed_requests,
 	    st->requests ? (double)st->lat_sum_ms / (double)st->requests : 0.0, st->lat_max_ms);
 }
@@ -842,7 +843,7 @@ sender_run(struct sender *s)
 				break;
 		}
 		if (timefmt_mono_ms() >= next_stats) {
-			log_stats(s, "counters");
+			sender_log_stats(s, "counters");
 			next_stats = timefmt_mono_ms() + o->stats_interval * 1000;
 		}
 		if (sig_terminate && s->term_deadline == 0) {
@@ -911,7 +912,7 @@ sender_run(struct sender *s)
 	if (s->cur.has_pos)
 		settle(s, &s->cur);
 	flush_outputs(s);
-	log_stats(s, "exit");
+	sender_log_stats(s, "exit");
 	if (s->undelivered && s->status == 0)
 		s->status = EX_UNAVAILABLE;
 	return s->status;

@@ -1,9 +1,10 @@
 /*
  * send: es-sink's loop. Records come from a stream source (standard input, a file, a durable
  * log) into a batch until it is full (documents or bytes) or its flush delay has passed; the
- * batch is sent with _bulk while the next one fills, and nothing more is read until every
- * document of a batch is accepted, rejected into a bad row, or (at a deadline) diverted. While
- * a batch is retried nothing is read, so back-pressure reaches the collector.
+ * batch is sent with _bulk while the next one fills. The next one is not sent, and once it is
+ * full nothing more is read, until every document of the batch in flight is accepted, rejected
+ * into a bad row, or (at a deadline) diverted. While a batch is retried nothing is read, so
+ * back-pressure reaches the collector.
  *
  * A batch's input position is committed only once all of its documents are settled and the bad
  * rows they caused are written, so a log source is read again from there after a crash or a
@@ -52,6 +53,10 @@ void sender_free(struct sender *s);
 /* Run until the input ends or SIGTERM/SIGINT and the batches in hand are settled. Returns an
  * exit status (sysexits.h). */
 int sender_run(struct sender *s);
+/* Log the counters as "<when>: in=... indexed=..." (sender_run does so every --stats-interval
+ * and, as "exit", when it ends). With s NULL, the zeros of a run that never started: es-sink
+ * ends every run with an exit line, whichever way it ends. */
+void sender_log_stats(const struct sender *s, const char *when);
 /* The signal-safe abort test esclient calls while a request is in flight. */
 int sender_abort_cb(void *arg);
 

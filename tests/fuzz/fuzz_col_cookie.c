@@ -28,7 +28,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();                 /* only cookie-octets and ';' survive */
 	if (col_cookie_find(s, size, "sp", &v, &vl) && (v < s || v + vl > s + size))
 		abort();
-	while (col_origin_next(s, size, &pos, &o)) {
+	while (col_cookie_origin_next(s, size, &pos, &o)) {
 		if (o.host < s || o.host + o.host_len > s + size || o.host_len == 0)
 			abort();
 		if (pos > size)

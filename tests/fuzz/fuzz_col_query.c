@@ -41,7 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_reset(&b);
 	if (pct_decode(&b, s, size, PCT_UTF8) != 0 || utf8_valid_prefix(b.data, b.len) != b.len)
 		abort();
-	if (col_uri_parse(s, size, &host, &hlen) && host &&
+	if (col_query_uri_parse(s, size, &host, &hlen) && host &&
 	    (host < s || host + hlen > s + size))
 		abort();
 	buf_free(&b);

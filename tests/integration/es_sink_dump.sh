@@ -91,4 +91,17 @@ eq "json mode: non-objects are bad rows" 2 "$(wc -l <"$T_TMP/bad5.json")"
     "$SINK" --dump --max-line 4096 --bad "$T_TMP/bad6.json" >"$T_TMP/l.jsonl" 2>/dev/null
 eq "over-long line: bad row, next line fine" "1 1" "$(wc -l <"$T_TMP/bad6.json") $(wc -l <"$T_TMP/l.jsonl")"
 
+# ---- the exit line, on every way out ----
+check "end of input: the exit line" grep -q 'info: exit: in=20 indexed=20 bad=0 ' "$T_TMP/err"
+"$SINK" --dump --source "$T_TMP/no-such-file" 2>"$T_TMP/err7"
+eq "--source missing: exit 66" 66 "$?"
+check "--source missing: the exit line after the error" \
+    sh -c 'tail -n 1 "$1" | grep -q "info: exit: in=0 indexed=0 "' sh "$T_TMP/err7"
+port=$(free_port)
+"$SINK" --url "http://127.0.0.1:$port" --setup --retry-deadline 1 --retry-base-ms 50 \
+    </dev/null 2>"$T_TMP/err8"
+eq "--setup without a server: exit 69" 69 "$?"
+check "--setup without a server: the exit line after the error" \
+    sh -c 'tail -n 1 "$1" | grep -q "info: exit: in=0 indexed=0 "' sh "$T_TMP/err8"
+
 done_testing

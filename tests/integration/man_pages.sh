@@ -1,5 +1,6 @@
 #!/bin/bash
-# The man pages in man/ (STYLE.md 11, cli.md "Exit status"): every page is groff -ww -mdoc clean;
+# The man pages in man/ (STYLE.md 11, cli.md "Exit status"): every page is groff -ww -mdoc clean
+# (at the default width and at 65 columns);
 # a program's page has NAME, SYNOPSIS, DESCRIPTION, OPTIONS, ENVIRONMENT, FILES, EXIT STATUS,
 # EXAMPLES and SEE ALSO in that order (furrow(7): NAME, DESCRIPTION, FILES, EXAMPLES, SEE ALSO);
 # EXIT STATUS is a tagged list of cli.md's codes (the launcher adds its 1 and 3), and it names
@@ -30,6 +31,10 @@ exit_codes() { awk '/^\.Sh EXIT STATUS/{on=1; next} /^\.Sh /{on=0} on && /^\.It 
 for page in "$man"/*.[17]; do
 	pname=$(basename "$page")
 	eq "$pname: groff -ww -mdoc is clean" "" "$(groff -ww -mdoc -Tutf8 "$page" 2>&1 >/dev/null)"
+	# man(1) in a narrower terminal: long schema URIs need break points (\:), or troff
+	# warns "can't break line" and the text runs past the margin
+	eq "$pname: clean at 65 columns too" "" \
+	    "$(groff -ww -mdoc -Tutf8 -rLL=65n "$page" 2>&1 >/dev/null)"
 	case "$pname" in
 	*.7) want="NAME|DESCRIPTION|FILES|EXAMPLES|SEE ALSO" ;;
 	*)   want="NAME|SYNOPSIS|DESCRIPTION|OPTIONS|ENVIRONMENT|FILES|EXIT STATUS|EXAMPLES|SEE ALSO" ;;
@@ -56,7 +61,7 @@ for page in "$man"/*.[17]; do
 	prog=${pname%.1}
 	[ -d "$FURROW_ROOT/$prog" ] || continue
 	missing=""
-	for ex in $(cat "$FURROW_ROOT/$prog"/*.c | grep -o 'EX_[A-Z]*' | sort -u); do
+	for ex in $(cat "$FURROW_ROOT/$prog"/*.c | grep -ow 'EX_[A-Z]*' | sort -u); do
 		n=$(awk -v n="$ex" '$1 == "#define" && $2 == n {print $3}' /usr/include/sysexits.h)
 		[ -n "$n" ] || { missing="$missing $ex(?)"; continue; }
 		case "$codes" in *" $n "*) ;; *) missing="$missing $ex=$n" ;; esac

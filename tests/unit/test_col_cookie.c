@@ -40,23 +40,23 @@ START_TEST(origin_parsing)
 	const char *v = "null  https://a.example:8080 http://[2001:db8::1]:9 bogus ftp://b/x";
 	size_t pos = 0;
 
-	ck_assert_int_eq(col_origin_next(v, strlen(v), &pos, &o), 1);
+	ck_assert_int_eq(col_cookie_origin_next(v, strlen(v), &pos, &o), 1);
 	ck_assert_int_eq((int)o.scheme_len, 5);
 	ck_assert_int_eq(memcmp(o.host, "a.example", o.host_len), 0);
 	ck_assert_int_eq(memcmp(o.port, "8080", o.port_len), 0);
-	ck_assert_int_eq(col_origin_next(v, strlen(v), &pos, &o), 1);
+	ck_assert_int_eq(col_cookie_origin_next(v, strlen(v), &pos, &o), 1);
 	ck_assert_int_eq((int)o.host_len, 13);
 	ck_assert_int_eq(memcmp(o.host, "[2001:db8::1]", 13), 0);
-	ck_assert_int_eq(col_origin_next(v, strlen(v), &pos, &o), 1);
+	ck_assert_int_eq(col_cookie_origin_next(v, strlen(v), &pos, &o), 1);
 	ck_assert_int_eq(memcmp(o.host, "b", 1), 0);
 	ck_assert_ptr_null(o.port);
-	ck_assert_int_eq(col_origin_next(v, strlen(v), &pos, &o), 0);
+	ck_assert_int_eq(col_cookie_origin_next(v, strlen(v), &pos, &o), 0);
 	pos = 0;
-	ck_assert_int_eq(col_origin_next("https://", 8, &pos, &o), 0);
+	ck_assert_int_eq(col_cookie_origin_next("https://", 8, &pos, &o), 0);
 	pos = 0;
-	ck_assert_int_eq(col_origin_next("https://h:", 10, &pos, &o), 0);
+	ck_assert_int_eq(col_cookie_origin_next("https://h:", 10, &pos, &o), 0);
 	pos = 0;
-	ck_assert_int_eq(col_origin_next("https://[::1", 12, &pos, &o), 0);
+	ck_assert_int_eq(col_cookie_origin_next("https://[::1", 12, &pos, &o), 0);
 }
 END_TEST
 

@@ -51,7 +51,7 @@ host(const char *u, int *ok)
 	const char *p;
 	size_t n;
 
-	*ok = col_uri_parse(u, strlen(u), &p, &n);
+	*ok = col_query_uri_parse(u, strlen(u), &p, &n);
 	if (!*ok || p == NULL)
 		return NULL;
 	memcpy(h, p, n);

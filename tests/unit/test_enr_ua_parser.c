@@ -176,7 +176,8 @@ same(const char *want, const char *got)
 
 /* Run one suite; returns the pass percentage and prints the first few failures. */
 static double
-run_suite(struct uap *u, const char *file, int which, const char *const keys[5], int nkeys)
+run_suite(struct enr_ua_parser *u, const char *file, int which, const char *const keys[5],
+    int nkeys)
 {
 	yaml_parser_t parser;
 	yaml_document_t doc;
@@ -204,7 +205,7 @@ run_suite(struct uap *u, const char *file, int which, const char *const keys[5],
 		if (ua == NULL)
 			continue;
 		total++;
-		uap_parse_one(u, which, ua, strlen(ua), out);
+		enr_ua_parser_parse_one(u, which, ua, strlen(ua), out);
 		for (k = 0; k < nkeys; k++) {
 			const char *want = node_str(&doc, c, keys[k], &present);
 			if (present && !same(want, out[k]))
@@ -233,19 +234,19 @@ START_TEST(uap_core_suites)
 	static const char *const os_keys[5] = { "family", "major", "minor", "patch", "patch_minor" };
 	static const char *const dev_keys[5] = { "family", "brand", "model", NULL, NULL };
 	char err[512];
-	struct uap *u;
+	struct enr_ua_parser *u;
 	double a, b, c;
 
 	if (access(UAP_DIR "/tests/test_ua.yaml", R_OK) != 0) {
 		printf("uap-core test suites not installed (apt-get install uap-core): skipped\n");
 		return;
 	}
-	u = uap_load(regexes_path(), err, sizeof(err));
+	u = enr_ua_parser_load(regexes_path(), err, sizeof(err));
 	ck_assert_msg(u != NULL, "%s", err);
 	a = run_suite(u, UAP_DIR "/tests/test_ua.yaml", 0, ua_keys, 4);
 	b = run_suite(u, UAP_DIR "/tests/test_os.yaml", 1, os_keys, 5);
 	c = run_suite(u, UAP_DIR "/tests/test_device.yaml", 2, dev_keys, 3);
-	uap_free(u);
+	enr_ua_parser_free(u);
 	ck_assert_msg(a >= UAP_MIN_PASS_PERCENT, "test_ua.yaml pass rate %.2f%%", a);
 	ck_assert_msg(b >= UAP_MIN_PASS_PERCENT, "test_os.yaml pass rate %.2f%%", b);
 	ck_assert_msg(c >= UAP_MIN_PASS_PERCENT, "test_device.yaml pass rate %.2f%%", c);
