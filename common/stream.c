@@ -79,6 +79,13 @@ stream_spec_is_kafka(const char *spec)
 	    strlen(stream_kafka_source_ops.prefix)) == 0;
 }
 
+int
+stream_spec_is_kinesis(const char *spec)
+{
+	return spec != NULL && strncmp(spec, stream_kinesis_source_ops.prefix,
+	    strlen(stream_kinesis_source_ops.prefix)) == 0;
+}
+
 static int64_t
 mono_ms(void)
 {

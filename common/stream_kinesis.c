@@ -120,12 +120,6 @@ kin_msgs_flush(void)
 	}
 }
 
-int
-stream_spec_is_kinesis(const char *spec)
-{
-	return spec != NULL && strncmp(spec, KIN_PREFIX, strlen(KIN_PREFIX)) == 0;
-}
-
 void
 stream_kinesis_conf_env(struct stream_kinesis_conf *conf)
 {
