@@ -26,6 +26,27 @@ for s in raw:2 enriched:2 bad:1 thr:1 ipraw:1; do
 	kinesis_stream "${s%%:*}" "${s#*:}" || unavailable "stream ${s%%:*}" "cannot create it"
 done
 
+# ---- credentials and signatures ----
+# kinesalite checks that a request is signed (a well-formed SigV4 Authorization header), not the
+# signature itself: an unsigned request is refused, furrow's signed ones are taken
+eq "kinesalite refuses an unsigned request" MissingAuthenticationTokenException \
+    "$(curl -s -X POST -H 'Content-Type: application/x-amz-json-1.1' \
+        -H 'X-Amz-Target: Kinesis_20131202.ListStreams' -d '{}' "$FURROW_KINESIS_ENDPOINT" |
+        jq -r '.__type' | sed 's/.*#//')"
+env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY HOME="$T_TMP/nohome" \
+    "$FURROW_BIN/enrich" --source kinesis:raw --group no-creds --output /dev/null \
+    2>"$T_TMP/nocreds.err"
+eq "without credentials enrich stops at startup (78)" 78 $?
+check "and says where it looked" grep -q "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or profile default in $T_TMP/nohome/.aws/credentials" "$T_TMP/nocreds.err"
+mkdir -p "$T_TMP/home/.aws"; : >"$T_TMP/nothing"
+printf '[furrow]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = profile-secret-%s\n' $$ \
+    >"$T_TMP/home/.aws/credentials"
+env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY HOME="$T_TMP/home" AWS_PROFILE=furrow \
+    "$FURROW_BIN/enrich" --source "$T_TMP/nothing" --output kinesis:bad --bad /dev/null \
+    2>"$T_TMP/profile.err" </dev/null
+eq "credentials from a profile of ~/.aws/credentials" 0 $?
+check "the secret is in no log" sh -c "! grep -q profile-secret '$T_TMP/profile.err'"
+
 # ---- the collector's records and keys ----
 port=$(free_port)
 "$FURROW_BIN/collector" -p "$port" --bind 127.0.0.1 -o kinesis:raw --bad kinesis:bad \
