@@ -22,7 +22,7 @@ WERROR   ?= 0
 CFLAGS   ?= -O2 -g
 LDFLAGS  ?=
 
-PKGS      = libevent jansson libcurl zlib libpcre2-8 yaml-0.1 libmaxminddb libcrypto libpq rdkafka
+PKGS      = libevent jansson libcurl zlib libpcre2-8 yaml-0.1 libmaxminddb libcrypto libssl libpq rdkafka
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
@@ -59,9 +59,25 @@ $(LIBFURROW): $(COMMON_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+# Duktape (the JavaScript enrichment): Debian's duktape-dev ships the amalgamated source, built
+# here with the execution-timeout hook (DUK_USE_EXEC_TIMEOUT_CHECK, which its shared library
+# lacks) so that a runaway script ends as a bad row. The hook is enr_javascript.c's.
+DUK_SRC ?= /usr/share/duktape
+DUK_OBJ := $(BUILD)/duktape/duktape.o
+$(DUK_OBJ): $(DUK_SRC)/duktape.c $(DUK_SRC)/duk_config.h
+	@mkdir -p $(dir $@)
+	cp $(DUK_SRC)/duktape.c $(DUK_SRC)/duktape.h $(dir $@)
+	sed -e 's|^#undef DUK_USE_EXEC_TIMEOUT_CHECK$$|#define DUK_USE_EXEC_TIMEOUT_CHECK(u) enr_js_timeout_check(u)\nint enr_js_timeout_check(void *);|' \
+	    -e 's|^#undef DUK_USE_INTERRUPT_COUNTER$$|#define DUK_USE_INTERRUPT_COUNTER|' \
+	    $(DUK_SRC)/duk_config.h >$(dir $@)duk_config.h
+	grep -q enr_js_timeout_check $(dir $@)duk_config.h
+	$(CC) -std=c99 -O2 -g -w -c $(dir $@)duktape.c -o $@
+enrich_EXTRA_OBJ := $(DUK_OBJ)
+
 # One block per stage: lib<stage>.a from its modules, bin/<stage> from main.c.
 define stage_rules
-$(1)_MOD_OBJ := $$(patsubst %.c,$(BUILD)/%.o,$$(filter-out $(1)/main.c,$$(wildcard $(1)/*.c)))
+$(1)_MOD_OBJ := $$(patsubst %.c,$(BUILD)/%.o,$$(filter-out $(1)/main.c,$$(wildcard $(1)/*.c))) \
+    $$($(1)_EXTRA_OBJ)
 $(BUILD)/lib$(1).a: $$($(1)_MOD_OBJ) $(BUILD)/empty.o
 	@mkdir -p $$(dir $$@)
 	@rm -f $$@

@@ -77,6 +77,9 @@ fi
 
 FURROW_PORT=${FURROW_PORT:-8080}
 FURROW_BIND=${FURROW_BIND:-0.0.0.0}
+FURROW_TLS_CERT=${FURROW_TLS_CERT:-}
+FURROW_TLS_KEY=${FURROW_TLS_KEY:-}
+FURROW_TLS_PORT=${FURROW_TLS_PORT:-8443}
 FURROW_DATA_DIR=${FURROW_DATA_DIR:-$PWD/furrow-data}
 FURROW_RUN_DIR=${FURROW_RUN_DIR:-$FURROW_DATA_DIR/run}
 FURROW_ES_URL=${FURROW_ES_URL:-}
@@ -110,6 +113,8 @@ FURROW_DYNAMODB_ENDPOINT=${FURROW_DYNAMODB_ENDPOINT:-}
 FURROW_KINESIS_STREAM_RAW=${FURROW_KINESIS_STREAM_RAW:-furrow-raw}
 FURROW_KINESIS_STREAM_ENRICHED=${FURROW_KINESIS_STREAM_ENRICHED:-furrow-enriched}
 FURROW_KINESIS_STREAM_BAD=${FURROW_KINESIS_STREAM_BAD:-furrow-bad}
+FURROW_METRICS_PORT=${FURROW_METRICS_PORT:-}
+FURROW_METRICS_BIND=${FURROW_METRICS_BIND:-127.0.0.1}
 if [ -z "$FURROW_ENRICHMENTS" ]; then
 	FURROW_ENRICHMENTS=none
 	[ -n "$share" ] && [ -d "$share/enrichments/default" ] && FURROW_ENRICHMENTS=$share/enrichments/default
@@ -122,10 +127,15 @@ fi
 
 case "$FURROW_RESTART" in no|on-failure) ;; *) die "FURROW_RESTART: no or on-failure, not $FURROW_RESTART" 78 ;; esac
 case "$FURROW_KEEP_FILES" in 0|1) ;; *) die "FURROW_KEEP_FILES: 0 or 1, not $FURROW_KEEP_FILES" 78 ;; esac
-for v in FURROW_PORT FURROW_INSPECT_PORT FURROW_IGLU_PORT FURROW_RESTART_MAX FURROW_RESTART_STABLE FURROW_START_TIMEOUT \
+for v in FURROW_PORT FURROW_TLS_PORT FURROW_INSPECT_PORT FURROW_IGLU_PORT FURROW_RESTART_MAX FURROW_RESTART_STABLE FURROW_START_TIMEOUT \
 	FURROW_STOP_TIMEOUT FURROW_STATS_INTERVAL; do
 	[[ ${!v} =~ ^[0-9]{1,9}$ ]] || die "$v: not a number: ${!v}" 78
 done
+if [ -n "$FURROW_METRICS_PORT" ]; then
+	[[ $FURROW_METRICS_PORT =~ ^[0-9]{1,5}$ ]] && [ "$FURROW_METRICS_PORT" -ge 1 ] &&
+		[ "$FURROW_METRICS_PORT" -le 65526 ] ||
+		die "FURROW_METRICS_PORT: a port from 1 to 65526, not $FURROW_METRICS_PORT" 78
+fi
 
 for v in FURROW_KAFKA_TOPIC_RAW FURROW_KAFKA_TOPIC_ENRICHED FURROW_KAFKA_TOPIC_BAD; do
 	[[ ${!v} =~ ^[A-Za-z0-9._-]{1,249}$ ]] || die "$v: not a topic name: ${!v}" 78
@@ -150,12 +160,23 @@ if [ -n "$FURROW_KINESIS_REGION$FURROW_KINESIS_ENDPOINT" ]; then
 	done
 fi
 
+# HTTPS on the collector: both files or neither; the collector itself checks that they are a
+# certificate chain and its key (exit 78), and reloads them on SIGHUP to its own pid.
+if [ -n "$FURROW_TLS_CERT$FURROW_TLS_KEY" ]; then
+	[ -n "$FURROW_TLS_CERT" ] && [ -n "$FURROW_TLS_KEY" ] ||
+		die "FURROW_TLS_CERT and FURROW_TLS_KEY go together" 78
+	for v in FURROW_TLS_CERT FURROW_TLS_KEY; do
+		case "${!v}" in /*) ;; *) printf -v "$v" '%s' "$PWD/${!v}" ;; esac
+		[ -r "${!v}" ] || die "$v: cannot read ${!v}" 78
+	done
+fi
 case "$FURROW_DATA_DIR" in /*) ;; *) FURROW_DATA_DIR=$PWD/$FURROW_DATA_DIR ;; esac
 case "$FURROW_RUN_DIR" in /*) ;; *) FURROW_RUN_DIR=$PWD/$FURROW_RUN_DIR ;; esac
 data=$FURROW_DATA_DIR
 run=$FURROW_RUN_DIR
 supervisor_pid_file=$run/fifo-setup.pid
 
+local_addr() { case "$1" in 0.0.0.0|'') echo 127.0.0.1 ;; ::) echo ::1 ;; *) echo "$1" ;; esac; }
 exe() {
 	if [ -n "$FURROW_BIN" ]; then echo "$FURROW_BIN/$1"; else command -v "$1" || echo "$1"; fi
 }
@@ -226,14 +247,15 @@ committed() {
 # The stage table written by `start`: one line per stage in stopping order (upstream first):
 # NAME, the log it reads and its consumer group ("-" for none).
 read_stage_table() {
-	local name log group
+	local name log group metrics
 	stages=()
-	declare -gA src_log=() src_group=()
+	declare -gA src_log=() src_group=() metrics_at=()
 	[ -r "$run/stages" ] || return 1
-	while IFS=$'\t' read -r name log group; do
+	while IFS=$'\t' read -r name log group metrics; do
 		stages+=("$name")
 		src_log[$name]=$log
 		src_group[$name]=$group
+		metrics_at[$name]=${metrics:--}
 	done <"$run/stages"
 }
 
@@ -242,6 +264,19 @@ read_stage_table() {
 # A stage's counter line (common/log.c format): enrich's "lines N, empty N, good N, bad N", the
 # collector's "stats: ...", the sinks' "...: in=N ..." and "...: lines_in=N ...".
 counters_re='^[a-z0-9-]+: [0-9T:.-]+Z info: (stats|lines [0-9]+, empty|[a-z ]*: (in|lines_in)=[0-9])'
+
+# health_text HOST:PORT: "ok", "UNHEALTHY (why)" or "no answer".
+health_text() {
+	local body code
+	if ! command -v curl >/dev/null 2>&1; then echo "(curl needed)"; return; fi
+	body=$(curl -sS -m 2 -w '\n%{http_code}' "http://$1/health" 2>/dev/null) || { echo "no answer"; return; }
+	code=${body##*$'\n'}
+	body=${body%$'\n'*}
+	case "$code" in
+	200) echo ok ;;
+	*) echo "UNHEALTHY ($code: $(printf '%s' "$body" | head -n 1 | cut -c1-200))" ;;
+	esac
+}
 
 do_status() {
 	local sup rc=0 name p state last log group end off
@@ -253,6 +288,12 @@ do_status() {
 		else state=exited rc=3; { read -r p <"$run/$name.pid"; } 2>/dev/null || p=-; fi
 		last=$(grep -E "$counters_re" "$run/$name.log" 2>/dev/null | tail -n 1 | sed 's/^.* info: //')
 		printf '%-16s pid %-8s %-8s %s\n' "$name" "$p" "$state" "$last"
+	done
+	# FURROW_METRICS_PORT: where each stage serves /metrics, and what its /health says
+	for name in "${stages[@]}"; do
+		[ "${metrics_at[$name]}" != - ] || continue
+		printf 'metrics          %-16s http://%s/metrics  health: %s\n' "$name" \
+			"${metrics_at[$name]}" "$(health_text "${metrics_at[$name]}")"
 	done
 	for name in "${stages[@]}"; do
 		log=${src_log[$name]} group=${src_group[$name]}
@@ -413,7 +454,7 @@ echo $$ >"$supervisor_pid_file"
 echo "70 " >"$run/exit-status"
 
 declare -a stages=()
-declare -A argv=() src_log=() src_group=() launched_ms=() restarts=() restart_ms=()
+declare -A argv=() src_log=() src_group=() metrics_at=() launched_ms=() restarts=() restart_ms=()
 
 # add_stage NAME LOG GROUP COMMAND ARGS...: a stage, in stopping order (upstream first); LOG and
 # GROUP are the log it reads and its consumer group ("-": it reads none, or without a group).
@@ -424,7 +465,33 @@ add_stage() {
 	src_log[$name]=$log
 	src_group[$name]=$group
 	argv[$name]=$(printf '%q ' "$@")
-	printf '%s\t%s\t%s\n' "$name" "$log" "$group" >>"$run/stages"
+	metrics_at[$name]=${stage_metrics:--}
+	printf '%s\t%s\t%s\t%s\n' "$name" "$log" "$group" "${metrics_at[$name]}" >>"$run/stages"
+	stage_metrics=""
+}
+
+# FURROW_METRICS_PORT: every stage serves /metrics and /health on its own port, base + a fixed
+# offset per stage (fifo-setup.sh(1)); the collector serves them on its own port (--metrics).
+declare -A metrics_offset=([enrich]=1 [es-sink-good]=2 [es-sink-bad]=3 [s3-sink-good]=4
+	[s3-sink-bad]=5 [pg-sink-good]=6 [pg-sink-bad]=7)
+stage_metrics=""
+# metrics_for NAME: the flags for NAME into mflags (none without FURROW_METRICS_PORT), and
+# stage_metrics for the stage table.
+metrics_for() {
+	mflags=()
+	[ -n "$FURROW_METRICS_PORT" ] || return 0
+	if [ "$1" = collector ]; then
+		mflags=(--metrics)
+		stage_metrics=$(local_addr "$FURROW_BIND"):$FURROW_PORT
+		return 0
+	fi
+	[ -n "${metrics_offset[$1]:-}" ] || return 0
+	local port=$(( FURROW_METRICS_PORT + metrics_offset[$1] )) b l
+	b=$FURROW_METRICS_BIND l=$(local_addr "$FURROW_METRICS_BIND")
+	[[ $b == *:* ]] && b="[$b]"
+	[[ $l == *:* ]] && l="[$l]"
+	mflags=(--metrics-listen "$b:$port")
+	stage_metrics=$l:$port
 }
 
 # Extra flags, split on white space as documented.
@@ -455,8 +522,12 @@ elif [ -n "$kinesis" ]; then
 	raw_s=$raw good_s=$good bad_s=$bad reclaim=() spill=(--spill "$data/collector.spill")
 fi
 
-add_stage collector - - "$(exe collector)" --port "$FURROW_PORT" --bind "$FURROW_BIND" \
-	--output "$raw_s" --bad "$bad_s" "${spill[@]}" "${stats[@]}" "${collector_args[@]}"
+tls=()
+[ -n "$FURROW_TLS_CERT" ] &&
+	tls=(--tls-cert "$FURROW_TLS_CERT" --tls-key "$FURROW_TLS_KEY" --tls-port "$FURROW_TLS_PORT")
+metrics_for collector
+add_stage collector - - "$(exe collector)" "${mflags[@]}" --port "$FURROW_PORT" --bind "$FURROW_BIND" \
+	"${tls[@]}" --output "$raw_s" --bad "$bad_s" "${spill[@]}" "${stats[@]}" "${collector_args[@]}"
 
 # iglu-server: the user's own schemas, in data/iglu (a plain Iglu folder: vendor/name/format/
 # version files, fit for git). enrich reads that folder directly as an embedded registry ahead of
@@ -492,16 +563,19 @@ fi
 enrich_flags=(--resolver "$resolver")
 [ -z "$FURROW_SCHEMAS" ] || enrich_flags+=(--schemas "$FURROW_SCHEMAS")
 [ "$FURROW_ENRICHMENTS" = none ] || enrich_flags+=(--enrichments "$FURROW_ENRICHMENTS")
-add_stage enrich "$raw" enrich "$(exe enrich)" --source "$raw_s" --group enrich "${reclaim[@]}" \
+metrics_for enrich
+add_stage enrich "$raw" enrich "$(exe enrich)" "${mflags[@]}" --source "$raw_s" --group enrich "${reclaim[@]}" \
 	--output "$good_s" --bad "$bad_s" "${enrich_flags[@]}" "${stats[@]}" "${enrich_args[@]}"
 
 add_stage iglu-server - - "$(exe iglu-server)" "${iglu_flags[@]}" "${stats[@]}"
 
 if [ -n "$FURROW_ES_URL" ]; then
-	add_stage es-sink-good "$good" es-sink-good "$(exe es-sink)" --url "$FURROW_ES_URL" \
+	metrics_for es-sink-good
+	add_stage es-sink-good "$good" es-sink-good "$(exe es-sink)" "${mflags[@]}" --url "$FURROW_ES_URL" \
 		--input enriched --setup --source "$good_s" --group es-sink-good "${reclaim[@]}" \
 		--bad "$sink_bad" "${stats[@]}" "${es_args[@]}"
-	add_stage es-sink-bad "$bad" es-sink-bad "$(exe es-sink)" --url "$FURROW_ES_URL" \
+	metrics_for es-sink-bad
+	add_stage es-sink-bad "$bad" es-sink-bad "$(exe es-sink)" "${mflags[@]}" --url "$FURROW_ES_URL" \
 		--input bad --setup --source "$bad_s" --group es-sink-bad "${reclaim[@]}" \
 		--bad "$sink_bad" "${stats[@]}" "${es_args[@]}"
 fi
@@ -510,10 +584,12 @@ fi
 if [ -n "$FURROW_PG_URL" ]; then
 	pg_res=(--resolver "$resolver")
 	[ -z "$FURROW_SCHEMAS" ] || pg_res+=(--schemas "$FURROW_SCHEMAS")
-	add_stage pg-sink-good "$good" pg-sink-good "$(exe pg-sink)" --url "$FURROW_PG_URL" \
+	metrics_for pg-sink-good
+	add_stage pg-sink-good "$good" pg-sink-good "$(exe pg-sink)" "${mflags[@]}" --url "$FURROW_PG_URL" \
 		--input enriched --setup --source "$good_s" --group pg-sink-good "${reclaim[@]}" \
 		"${pg_res[@]}" --bad "$sink_bad" "${stats[@]}" "${pg_args[@]}"
-	add_stage pg-sink-bad "$bad" pg-sink-bad "$(exe pg-sink)" --url "$FURROW_PG_URL" \
+	metrics_for pg-sink-bad
+	add_stage pg-sink-bad "$bad" pg-sink-bad "$(exe pg-sink)" "${mflags[@]}" --url "$FURROW_PG_URL" \
 		--input bad --setup --source "$bad_s" --group pg-sink-bad "${reclaim[@]}" \
 		--bad "$sink_bad" "${stats[@]}" "${pg_args[@]}"
 fi
@@ -521,11 +597,13 @@ if [ -n "$FURROW_S3_BUCKET" ]; then
 	mkdir -p "$data/spool/enriched" "$data/spool/bad" || die "$data/spool: cannot create" 74
 	s3common=(--bucket "$FURROW_S3_BUCKET" --region "$FURROW_S3_REGION")
 	[ -z "$FURROW_S3_ENDPOINT" ] || s3common+=(--endpoint "$FURROW_S3_ENDPOINT" --path-style)
-	add_stage s3-sink-good "$good" s3-sink-good "$(exe s3-sink)" "${s3common[@]}" --input enriched \
+	metrics_for s3-sink-good
+	add_stage s3-sink-good "$good" s3-sink-good "$(exe s3-sink)" "${mflags[@]}" "${s3common[@]}" --input enriched \
 		--prefix "${FURROW_S3_PREFIX}enriched/" --spool "$data/spool/enriched" \
 		--source "$good_s" --group s3-sink-good "${reclaim[@]}" \
 		--bad "$sink_bad" "${stats[@]}" "${s3_args[@]}"
-	add_stage s3-sink-bad "$bad" s3-sink-bad "$(exe s3-sink)" "${s3common[@]}" --input bad \
+	metrics_for s3-sink-bad
+	add_stage s3-sink-bad "$bad" s3-sink-bad "$(exe s3-sink)" "${mflags[@]}" "${s3common[@]}" --input bad \
 		--partition "${FURROW_S3_PREFIX}bad/{vendor}.{schema}" --spool "$data/spool/bad" \
 		--source "$bad_s" --group s3-sink-bad "${reclaim[@]}" \
 		--bad "$sink_bad" "${stats[@]}" "${s3_args[@]}"
@@ -668,7 +746,6 @@ http_ok() {
 			head -n 1 <&3 | grep -q ' 200 ') 2>/dev/null
 	fi
 }
-local_addr() { case "$1" in 0.0.0.0|'') echo 127.0.0.1 ;; ::) echo ::1 ;; *) echo "$1" ;; esac; }
 health_ok() {
 	http_ok 127.0.0.1 "$FURROW_PORT" /health &&
 		http_ok "$(local_addr "$FURROW_IGLU_BIND")" "$FURROW_IGLU_PORT" /api/meta/health &&
@@ -689,7 +766,9 @@ outputs="good → $good_s, bad → $bad_s"
 [ -z "$FURROW_ES_URL" ] || outputs="$outputs, Elasticsearch $FURROW_ES_URL"
 [ -z "$FURROW_S3_BUCKET" ] || outputs="$outputs, s3://$FURROW_S3_BUCKET/$FURROW_S3_PREFIX"
 [ -z "$FURROW_PG_URL" ] || outputs="$outputs, PostgreSQL"
-say "ready: collector on port $FURROW_PORT; $outputs"
+https=""
+[ -z "$FURROW_TLS_CERT" ] || https=", HTTPS on port $FURROW_TLS_PORT"
+say "ready: collector on port $FURROW_PORT$https; $outputs"
 say "inspect: http://$(local_addr "$FURROW_INSPECT_BIND"):$FURROW_INSPECT_PORT/micro/ui (Snowplow Micro's API under /micro/)${inspect_token_note:+; $inspect_token_note}"
 say "iglu-server: http://$(local_addr "$FURROW_IGLU_BIND"):$FURROW_IGLU_PORT/api/schemas, schemas in $iglu_dir/schemas; $iglu_key_note"
 echo ready >"$run/ready"

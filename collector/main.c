@@ -31,6 +31,7 @@
 #include "sig.h"
 #include "stream.h"
 #include "timefmt.h"
+#include "tlsctx.h"
 #include "version.h"
 
 #define PROG "collector"
@@ -52,11 +53,16 @@ struct opts {
 	const char *spill;
 	const char *kafka_brokers, *kafka_properties;
 	int ip_partition_key;
+	const char *tls_cert;       /* PEM chain; with tls_key: a TLS listener on tls_port */
+	const char *tls_key;
+	int tls_port;
 };
 
 struct app {
 	struct event_base *base;
 	struct httpd_server *srv;
+	struct httpd_server *tls_srv;   /* NULL without --tls-cert */
+	struct tlsctx *tls;
 	struct col_queue *good, *bad;
 	struct col_ctx ctx;
 	struct opts o;
@@ -75,7 +81,7 @@ enum {
 	OPT_MAX_RECORD, OPT_QUEUE_BYTES, OPT_CORS_MAX_AGE, OPT_HSTS, OPT_CROSSDOMAIN,
 	OPT_CROSSDOMAIN_INSECURE, OPT_ROOT_RESPONSE, OPT_MAX_LINE, OPT_MAX_HEADERS,
 	OPT_REQ_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_MAX_CONNS, OPT_DRAIN_TIMEOUT, OPT_METRICS,
-	OPT_SPILL, OPT_KBROKERS, OPT_KPROPS, OPT_IP_KEY,
+	OPT_SPILL, OPT_KBROKERS, OPT_KPROPS, OPT_IP_KEY, OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_PORT,
 };
 
 static const struct option longopts[] = {
@@ -127,6 +133,9 @@ static const struct option longopts[] = {
 	{ "kafka-properties", required_argument, NULL, OPT_KPROPS },
 	{ "ip-partition-key", no_argument, NULL, OPT_IP_KEY },
 	{ "metrics", no_argument, NULL, OPT_METRICS },
+	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+	{ "tls-port", required_argument, NULL, OPT_TLS_PORT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -143,6 +152,8 @@ usage(FILE *f)
 	    "\n"
 	    "  -p, --port PORT              TCP port (8080)\n"
 	    "      --bind ADDR              listen address (0.0.0.0)\n"
+	    "      --tls-cert PEM, --tls-key PEM  also serve HTTPS (OpenSSL; SIGHUP reloads them)\n"
+	    "      --tls-port PORT          HTTPS port (8443)\n"
 	    "  -o, --output PATH            raw records here instead of standard output\n"
 	    "      --bad PATH               bad rows here (standard error); '-' is standard output\n"
 	    "      --stats-interval SECONDS counters on stderr every N seconds, 0: at exit (60)\n"
@@ -232,6 +243,7 @@ parse_args(int argc, char **argv, struct opts *o, struct col_config *cfg)
 	memset(o, 0, sizeof(*o));
 	o->bind = "0.0.0.0";
 	o->port = 8080;
+	o->tls_port = -1;
 	o->stats_interval = 60;
 	o->queue_bytes = 67108864;
 	o->drop_payload = 2097152;
@@ -272,6 +284,13 @@ parse_args(int argc, char **argv, struct opts *o, struct col_config *cfg)
 		}
 		case 'o': o->output = flagval_xstr("--output", optarg, 1, FLAGVAL_PATH_MAX, NULL); break;
 		case OPT_BAD: o->bad = flagval_xstr("--bad", optarg, 1, FLAGVAL_PATH_MAX, NULL); break;
+		case OPT_TLS_CERT:
+			o->tls_cert = flagval_xstr("--tls-cert", optarg, 1, FLAGVAL_PATH_MAX, NULL);
+			break;
+		case OPT_TLS_KEY:
+			o->tls_key = flagval_xstr("--tls-key", optarg, 1, FLAGVAL_PATH_MAX, NULL);
+			break;
+		case OPT_TLS_PORT: o->tls_port = (int)flagval_xnum("--tls-port", optarg, 0, 65535); break;
 		case OPT_STATS: o->stats_interval = (unsigned)flagval_xnum("--stats-interval", optarg, 0, MAX_SECONDS); break;
 		case OPT_COOKIE_NAME:
 			/* a cookie-name is a token (RFC 6265 §4.1.1) */
@@ -400,6 +419,12 @@ parse_args(int argc, char **argv, struct opts *o, struct col_config *cfg)
 		flagval_xusage("--bad - (standard output) needs -o PATH for the records");
 	if (cfg->max_record == 0 || cfg->max_payload == 0)
 		flagval_xusage("size limits must be positive");
+	if ((o->tls_cert == NULL) != (o->tls_key == NULL))
+		flagval_xusage("--tls-cert and --tls-key go together");
+	if (o->tls_port >= 0 && o->tls_cert == NULL)
+		flagval_xusage("--tls-port needs --tls-cert and --tls-key");
+	if (o->tls_cert && o->tls_port < 0)
+		o->tls_port = 8443;
 }
 
 static void
@@ -408,11 +433,21 @@ log_stats(struct app *a, const char *when)
 	const struct col_route_stats *st = &a->ctx.st;
 	const struct httpd_stats *hs = httpd_server_stats(a->srv);
 	const struct col_queue_stats *gq = col_queue_stats(a->good), *bq = col_queue_stats(a->bad);
-	char routes[1024];
+	char routes[1024], tls[256];
 	size_t off = 0;
 	int r, k;
 
 	routes[0] = '\0';
+	tls[0] = '\0';
+	if (a->tls_srv) {
+		const struct httpd_stats *ts = httpd_server_stats(a->tls_srv);
+
+		/* on the same line: the launcher's status shows the last stats line */
+		snprintf(tls, sizeof(tls), "; tls_connections=%" PRIu64 " tls_open=%u"
+		    " tls_handshake_errors=%" PRIu64 " tls_timeouts=%" PRIu64 " tls_server_errors=%"
+		    PRIu64 " tls_evicted=%" PRIu64, ts->connections, ts->open, ts->tls_handshake_errors,
+		    ts->timeouts, ts->parse_errors, ts->evicted);
+	}
 	for (r = 0; r < ROUTE_N; r++)
 		for (k = 1; k < 6; k++)
 			if (st->by_route[r][k] && off < sizeof(routes) - 64)
@@ -426,12 +461,12 @@ log_stats(struct app *a, const char *when)
 	    " connections=%" PRIu64 " open=%u evicted=%" PRIu64 "; stored_requests=%" PRIu64 " records=%" PRIu64
 	    " bad_rows=%" PRIu64 " split_payloads=%" PRIu64 " refused_503=%" PRIu64
 	    " not_stored=%" PRIu64 "; written_bytes=%" PRIu64 " bad_written_bytes=%" PRIu64
-	    " queue_bytes=%zu bad_queue_bytes=%zu write_errors=%" PRIu64,
+	    " queue_bytes=%zu bad_queue_bytes=%zu write_errors=%" PRIu64 "%s",
 	    when, routes[0] ? routes : " none", hs->parse_errors, hs->timeouts, hs->connections,
 	    hs->open, hs->evicted, st->stored_requests, st->records, st->bad_rows, st->split_payloads,
 	    st->refused_503, st->not_stored, gq->bytes_written, bq->bytes_written,
 	    col_queue_pending(a->good), col_queue_pending(a->bad),
-	    gq->write_errors + bq->write_errors);
+	    gq->write_errors + bq->write_errors, tls);
 }
 
 /* Descriptors kept for everything but client connections: listener, outputs, event loop, logs. */
@@ -443,7 +478,9 @@ static void
 fit_fd_limit(struct opts *o)
 {
 	struct rlimit rl;
-	rlim_t want = (rlim_t)o->max_connections + FD_RESERVE;
+	/* each listener (plain, TLS) has its own cap */
+	unsigned listeners = o->tls_cert ? 2 : 1;
+	rlim_t want = (rlim_t)o->max_connections * listeners + FD_RESERVE;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		return;
@@ -453,7 +490,8 @@ fit_fd_limit(struct opts *o)
 		getrlimit(RLIMIT_NOFILE, &rl);
 	}
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
-		unsigned fit = rl.rlim_cur > FD_RESERVE + 1 ? (unsigned)(rl.rlim_cur - FD_RESERVE) : 1;
+		unsigned fit = rl.rlim_cur > FD_RESERVE + listeners ?
+		    (unsigned)((rl.rlim_cur - FD_RESERVE) / listeners) : 1;
 
 		log_warn("--max-connections %u: the descriptor limit (RLIMIT_NOFILE %llu) allows %u",
 		    o->max_connections, (unsigned long long)rl.rlim_cur, fit);
@@ -478,6 +516,8 @@ begin_shutdown(struct app *a, const char *why)
 	log_info("%s: stop accepting, draining %zu queued bytes", why, col_queue_pending(a->good));
 	if (a->srv)
 		httpd_server_stop_accepting(a->srv);
+	if (a->tls_srv)
+		httpd_server_stop_accepting(a->tls_srv);
 	a->drain_deadline_ms = timefmt_mono_ms() + (int64_t)a->o.drain_timeout * 1000;
 }
 
@@ -517,7 +557,9 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (!a->stopping)
 		return;
-	if (httpd_server_open(a->srv) == 0 && col_queue_pending(a->good) == 0 &&
+	if (httpd_server_open(a->srv) == 0 &&
+	    (a->tls_srv == NULL || httpd_server_open(a->tls_srv) == 0) &&
+	    col_queue_pending(a->good) == 0 &&
 	    col_queue_pending(a->bad) == 0) {
 		event_base_loopexit(a->base, NULL);
 		return;
@@ -594,6 +636,42 @@ hup_cb(evutil_socket_t sig, short what, void *arg)
 	log_info("SIGHUP: reopening outputs");
 	col_queue_reopen(a->good);
 	col_queue_reopen(a->bad);
+	if (a->tls) {
+		char err[512], desc[512];
+
+		/* renewed certificates: new handshakes get them, open connections go on as they are */
+		if (tlsctx_reload(a->tls, err, sizeof(err)) == -1) {
+			log_error("SIGHUP: TLS: %s (still serving the previous certificate)", err);
+		} else {
+			tlsctx_describe(a->tls, desc, sizeof(desc));
+			log_info("SIGHUP: TLS certificate reloaded: %s", desc);
+		}
+	}
+}
+
+/* The HTTPS listener: same handler, limits and timeouts as the plain one. Exits 78 for a
+ * certificate or key that cannot be used, 69 for a port that cannot be bound. */
+static int
+start_tls(struct app *a, const struct httpd_config *plain)
+{
+	struct httpd_config hc = *plain;
+	char err[512], what[512];
+
+	a->tls = tlsctx_new(a->o.tls_cert, a->o.tls_key, err, sizeof(err));
+	if (a->tls == NULL) {
+		log_error("TLS: %s", err);
+		return EX_CONFIG;
+	}
+	hc.tls = a->tls;
+	a->tls_srv = httpd_server_new(a->base, a->o.bind, a->o.tls_port, &hc, err, sizeof(err));
+	if (a->tls_srv == NULL) {
+		log_error("listen (TLS): %s", err);
+		return EX_UNAVAILABLE;
+	}
+	tlsctx_describe(a->tls, what, sizeof(what));
+	log_info("listening on %s port %d (TLS: %s)", a->o.bind, httpd_server_port(a->tls_srv),
+	    what);
+	return 0;
 }
 
 /* Kafka settings, when an output is a topic. Returns 0 or an exit status. */
@@ -701,6 +779,8 @@ main(int argc, char **argv)
 		log_error("listen: %s", err);
 		return EX_UNAVAILABLE;
 	}
+	if (a.o.tls_cert && (a.exit_code = start_tls(&a, &hc)) != 0)
+		return a.exit_code;
 
 	tv.tv_sec = 0;
 	tv.tv_usec = 20000;
@@ -718,6 +798,8 @@ main(int argc, char **argv)
 
 	log_stats(&a, " at exit");
 	httpd_server_free(a.srv);
+	httpd_server_free(a.tls_srv);
+	tlsctx_free(a.tls);
 	col_ctx_free(&a.ctx);
 	col_queue_free(a.good);
 	col_queue_free(a.bad);

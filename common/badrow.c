@@ -78,3 +78,31 @@ badrow_size_violation(const char *artifact, long long max_bytes, long long actua
 	return badrow_new(BADROW_SIZE_VIOLATION, artifact, failure,
 	    jsonw_string_new(payload, payload_len));
 }
+
+static const char *const type_names[BADROW_T_N] = {
+	"size_violation", "generic_error", "collector_payload_format_violation",
+	"adapter_failures", "tracker_protocol_violations", "schema_violations",
+	"enrichment_failures", "other",
+};
+
+enum badrow_type
+badrow_type_of(const char *schema)
+{
+	size_t pl = sizeof(BADROW_SCHEMA_PREFIX) - 1, i;
+
+	if (schema == NULL || strncmp(schema, BADROW_SCHEMA_PREFIX, pl) != 0)
+		return BADROW_T_OTHER;
+	schema += pl;
+	for (i = 0; i < BADROW_T_OTHER; i++) {
+		size_t n = strlen(type_names[i]);
+		if (strncmp(schema, type_names[i], n) == 0 && schema[n] == '/')
+			return (enum badrow_type)i;
+	}
+	return BADROW_T_OTHER;
+}
+
+const char *
+badrow_type_name(enum badrow_type t)
+{
+	return t < BADROW_T_N ? type_names[t] : "other";
+}

@@ -21,6 +21,17 @@
 #define BADROW_SCHEMA_VIOL     BADROW_SCHEMA_PREFIX "schema_violations/jsonschema/2-0-1"
 #define BADROW_ENRICH_FAIL     BADROW_SCHEMA_PREFIX "enrichment_failures/jsonschema/2-0-1"
 
+/* Bad-row types, for counting: BADROW_T_OTHER for a schema not listed above. */
+enum badrow_type {
+	BADROW_T_SIZE_VIOLATION, BADROW_T_GENERIC_ERROR, BADROW_T_CPFV, BADROW_T_ADAPTER,
+	BADROW_T_TRACKER_PROTO, BADROW_T_SCHEMA_VIOL, BADROW_T_ENRICH_FAIL, BADROW_T_OTHER,
+	BADROW_T_N
+};
+/* The type of a row's schema URI (NULL: other). */
+enum badrow_type badrow_type_of(const char *schema);
+/* Its name as in the schema URI ("schema_violations"; "other"). */
+const char *badrow_type_name(enum badrow_type t);
+
 /* Build the envelope. failure and payload are stolen (json_decref'd by the envelope). */
 json_t *badrow_new(const char *schema, const char *artifact, json_t *failure, json_t *payload);
 /* Append the compact JSON of row (jsonw: circe's escaping, keys in order) and a '\n' to out.

@@ -20,7 +20,11 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "timefmt.h"
+#include "tlsctx.h"
 
 #define RBUF_INITIAL   8192
 #define RBUF_KEEP      65536          /* a buffer larger than this is shrunk between requests */
@@ -42,6 +46,10 @@ struct httpd_conn {
 	struct httpd_conn *next, *prev;
 	int fd;
 	struct event *ev_read, *ev_write, *ev_timer;
+	SSL *ssl;                   /* NULL on a plain listener */
+	int ssl_read_wants_write;   /* SSL_read needs the socket writable (handshake) */
+	int ssl_write_wants_read;   /* SSL_write needs the socket readable */
+	int ssl_dead;               /* fatal TLS error: no close_notify */
 	enum conn_state state;
 	int closing;                /* close once the write buffer is empty */
 	int reading_paused;
@@ -85,6 +93,7 @@ static void server_resume_accepting(struct httpd_server *s);
 static void server_pause_if_full(struct httpd_server *s, const struct httpd_conn *spare);
 static void conn_process(struct httpd_conn *c);
 static void conn_flush(struct httpd_conn *c);
+static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
 
 /* The open connections form a list by activity: a connection goes to the front when it is
  * accepted and each time it completes a request, so the back holds those that have done the
@@ -174,6 +183,88 @@ conn_set_deadline(struct httpd_conn *c, unsigned seconds)
 		conn_arm_timer(c, seconds);
 	else
 		c->deadline_ms = d;
+}
+
+/*
+ * The connection's byte stream: the socket itself, or OpenSSL over it. Both return what recv(2)
+ * and send(2) return: n > 0, 0 at the end of the stream, -1 with errno (EAGAIN: wait for the
+ * event). TLS may need the other direction first (a handshake record to send before any data can
+ * be read, say): that is noted and the matching event waits for it.
+ */
+static ssize_t
+conn_tls_result(struct httpd_conn *c, int n, int writing)
+{
+	int e = SSL_get_error(c->ssl, n);
+
+	switch (e) {
+	case SSL_ERROR_WANT_READ:
+		if (writing)
+			c->ssl_write_wants_read = 1;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_WANT_WRITE:
+		if (!writing) {
+			c->ssl_read_wants_write = 1;
+			event_add(c->ev_write, NULL);
+		}
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;          /* close_notify, or an EOF (SSL_OP_IGNORE_UNEXPECTED_EOF) */
+	case SSL_ERROR_SYSCALL:
+		c->ssl_dead = 1;
+		if (errno == 0 || errno == EAGAIN)
+			errno = ECONNRESET;
+		return -1;
+	default:
+		/* a failed handshake (bad client hello, plain HTTP, unknown CA alert) or a bad record */
+		c->ssl_dead = 1;
+		if (!SSL_is_init_finished(c->ssl))
+			c->srv->stats.tls_handshake_errors++;
+		ERR_clear_error();
+		errno = EPROTO;
+		return -1;
+	}
+}
+
+static ssize_t
+conn_recv(struct httpd_conn *c, char *p, size_t len)
+{
+	int n;
+
+	if (c->ssl == NULL)
+		return recv(c->fd, p, len, 0);
+	if (len > INT32_MAX)
+		len = INT32_MAX;
+	ERR_clear_error();
+	n = SSL_read(c->ssl, p, (int)len);
+	return n > 0 ? n : conn_tls_result(c, n, 0);
+}
+
+static ssize_t
+conn_send(struct httpd_conn *c, const char *p, size_t len)
+{
+	int n;
+
+	if (c->ssl == NULL)
+		return send(c->fd, p, len, MSG_NOSIGNAL);
+	if (len > INT32_MAX)
+		len = INT32_MAX;
+	ERR_clear_error();
+	n = SSL_write(c->ssl, p, (int)len);
+	return n > 0 ? n : conn_tls_result(c, n, 1);
+}
+
+/* Send close_notify once, where TLS still works; never blocks (best effort, like FIN). */
+static void
+conn_tls_shutdown(struct httpd_conn *c)
+{
+	if (c->ssl && !c->ssl_dead && SSL_is_init_finished(c->ssl) &&
+	    !(SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN)) {
+		ERR_clear_error();
+		SSL_shutdown(c->ssl);
+		ERR_clear_error();
+	}
 }
 
 static int
@@ -292,6 +383,8 @@ conn_pause_reading(struct httpd_conn *c, int pause)
 	} else if (!pause && c->reading_paused) {
 		event_add(c->ev_read, NULL);
 		c->reading_paused = 0;
+		if (c->ssl && SSL_has_pending(c->ssl))
+			event_active(c->ev_read, EV_READ, 1);
 	}
 }
 
@@ -299,6 +392,7 @@ conn_pause_reading(struct httpd_conn *c, int pause)
 static void
 conn_linger(struct httpd_conn *c)
 {
+	conn_tls_shutdown(c);
 	shutdown(c->fd, SHUT_WR);
 	c->state = CONN_LINGER;
 	c->lingered = 0;
@@ -312,13 +406,18 @@ conn_flush(struct httpd_conn *c)
 	ssize_t n;
 
 	while (c->woff < c->wlen) {
-		n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL);
+		n = conn_send(c, c->wbuf + c->woff, c->wlen - c->woff);
 		if (n > 0) {
 			c->woff += (size_t)n;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && c->ssl_write_wants_read) {
+			/* TLS must read before it can write: the read event calls back here */
+			conn_pause_reading(c, 0);
+			return;
+		}
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			event_add(c->ev_write, NULL);
 			/* do not read further requests while the client does not read answers */
@@ -331,7 +430,8 @@ conn_flush(struct httpd_conn *c)
 		return;
 	}
 	c->woff = c->wlen = 0;
-	event_del(c->ev_write);
+	if (!c->ssl_read_wants_write)
+		event_del(c->ev_write);
 	if (c->closing) {
 		if (c->state == CONN_LINGER)
 			return;
@@ -358,8 +458,16 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct httpd_conn *c = arg;
 
-	(void)fd;
 	(void)what;
+	if (c->ssl_read_wants_write) {
+		c->ssl_read_wants_write = 0;
+		if (c->woff == c->wlen)
+			event_del(c->ev_write);
+		if (!c->reading_paused)
+			conn_read_cb(fd, EV_READ, c);
+		if (c->fd < 0 || c->woff == c->wlen)
+			return;
+	}
 	conn_flush(c);
 }
 
@@ -599,7 +707,14 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	ssize_t n;
 
 	(void)what;
+	if (c->ssl_write_wants_read) {
+		c->ssl_write_wants_read = 0;
+		conn_flush(c);
+		if (c->fd < 0 || c->reading_paused)
+			return;
+	}
 	if (c->state == CONN_LINGER) {
+		/* after close_notify (TLS) or FIN: whatever comes is discarded unread */
 		char junk[4096];
 
 		n = recv(fd, junk, sizeof(junk), 0);
@@ -635,7 +750,7 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		conn_error(c, 413);
 		return;
 	}
-	n = recv(fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
+	n = conn_recv(c, c->rbuf + c->rlen, c->rcap - c->rlen);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
@@ -655,6 +770,10 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	c->rlen += (size_t)n;
 	conn_process(c);
+	/* OpenSSL may hold decrypted bytes the socket will not signal again: come back for them */
+	if (c->ssl && c->fd >= 0 && !c->reading_paused && c->state != CONN_LINGER &&
+	    SSL_has_pending(c->ssl))
+		event_active(c->ev_read, EV_READ, 1);
 }
 
 static void
@@ -704,6 +823,11 @@ conn_close(struct httpd_conn *c)
 	event_del(c->ev_read);
 	event_del(c->ev_write);
 	event_del(c->ev_timer);
+	if (c->ssl) {
+		conn_tls_shutdown(c);
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
 	close(c->fd);
 	c->fd = -1;
 	conn_list_unlink(c);
@@ -831,6 +955,23 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 			close(fd);
 			return;
 		}
+	}
+	c->ssl_read_wants_write = c->ssl_write_wants_read = c->ssl_dead = 0;
+	if (s->cfg.tls) {
+		/* the handshake runs inside the first SSL_read, under the request deadline below: a
+		 * client that never finishes it is timed out (or evicted) like a silent one */
+		c->ssl = SSL_new(tlsctx_ssl_ctx(s->cfg.tls));
+		if (c->ssl == NULL || SSL_set_fd(c->ssl, fd) != 1) {
+			ERR_clear_error();
+			SSL_free(c->ssl);
+			c->ssl = NULL;
+			c->next = s->free_conns;
+			s->free_conns = c;
+			s->n_free++;
+			close(fd);
+			return;
+		}
+		SSL_set_accept_state(c->ssl);
 	}
 	c->fd = fd;
 	c->state = CONN_IDLE;

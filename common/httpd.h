@@ -15,6 +15,9 @@
  * request timeouts and the size limits. At the cap it keeps accepting: the new connection takes
  * the place of the least recently active one that is idle or still sending its head, so silent
  * or slowloris connections cannot lock other clients out.
+ *
+ * A server can speak TLS instead (httpd_config.tls): OpenSSL then sits between the socket and
+ * the same buffers, limits and timeouts; a TLS handshake is part of the first request's deadline.
  */
 #ifndef FURROW_HTTPD_H
 #define FURROW_HTTPD_H
@@ -25,6 +28,7 @@
 #include "buf.h"
 
 struct event_base;
+struct tlsctx;
 
 #define HTTPD_MAX_HEADERS   128
 #define HTTPD_INCOMPLETE    1
@@ -103,6 +107,10 @@ struct httpd_config {
 	unsigned idle_timeout_s;      /* keep-alive connection between requests */
 	httpd_handler_cb handler;
 	void *handler_arg;
+	/* Non-NULL: every connection speaks TLS with this context (tlsctx.h), which the caller
+	 * keeps alive and may reload. The TLS handshake counts as part of the first request: it
+	 * must finish within request_timeout_s like the request itself. */
+	struct tlsctx *tls;
 };
 
 struct httpd_stats {
@@ -110,6 +118,7 @@ struct httpd_stats {
 	uint64_t evicted;             /* idle or slow connections closed to make room (cap, EMFILE) */
 	uint64_t timeouts;            /* 408 or idle closes */
 	uint64_t parse_errors;        /* 4xx/5xx answered by the server itself */
+	uint64_t tls_handshake_errors;   /* TLS handshakes that failed (not timeouts) */
 	uint64_t by_status[600];      /* the same, by status code */
 	unsigned open;                /* currently open */
 };

@@ -187,8 +187,10 @@ resolve(struct iglu_resolver *r, const struct iglu_key *k)
 		int expired = r->ttl_ms >= 0 && now - e->stored_ms >= r->ttl_ms;
 
 		iglu_cache_touch(r, e);
-		if (!expired && e->found)
+		if (!expired && e->found) {
+			r->stats.hits++;
 			return e;
+		}
 		if (expired) {
 			/* keep the compiled form in case the registry returns the same schema */
 			old_compiled = e->compiled;
@@ -201,14 +203,17 @@ resolve(struct iglu_resolver *r, const struct iglu_key *k)
 			for (i = 0; i < r->n_repos; i++)
 				if (repo_due(r, e, i, now))
 					break;
-			if (i == r->n_repos)
+			if (i == r->n_repos) {
+				r->stats.hits++;
 				return e;   /* cached failure, nothing to retry yet */
+			}
 		}
 	} else {
 		if ((e = iglu_cache_add(r, key)) == NULL)
 			return NULL;
 		fresh = 1;
 	}
+	r->stats.misses++;
 	if (fresh) {
 		e->stored_ms = now;
 		e->states = calloc(r->n_repos ? r->n_repos : 1, sizeof(*e->states));
@@ -243,6 +248,10 @@ resolve(struct iglu_resolver *r, const struct iglu_key *k)
 			return e;
 		}
 		st->checked_ms = now;
+		if (f == IGLU_FETCH_NOT_FOUND)
+			r->stats.not_found++;
+		else
+			r->stats.registry_errors++;
 		if (p->kind == IGLU_REPO_EMBEDDED && st->attempts > 0 && f == IGLU_FETCH_NOT_FOUND)
 			continue;   /* a re-check of a local folder: still missing, history unchanged */
 		st->attempts++;
@@ -290,6 +299,12 @@ iglu_resolver_lookup(struct iglu_resolver *r, const struct iglu_key *key, json_t
 		    e->issues ? e->issues : json_array()) :
 		    resolution_error(r, e);
 	return NULL;
+}
+
+const struct iglu_stats *
+iglu_resolver_stats(const struct iglu_resolver *r)
+{
+	return &r->stats;
 }
 
 const json_t *

@@ -26,6 +26,15 @@ struct iglu_resolver *iglu_resolver_new(const char *config_path, const char *sch
     char *err, size_t errlen);
 void iglu_resolver_free(struct iglu_resolver *r);
 
+/* Lookups and fetches since the resolver was made (for a stage's /metrics). */
+struct iglu_stats {
+	uint64_t hits;             /* answered from the cache (found, or a failure not yet due) */
+	uint64_t misses;           /* went to the repositories */
+	uint64_t not_found;        /* a repository answered that it does not have the schema */
+	uint64_t registry_errors;  /* a repository failed (unreachable, 5xx, bad answer) */
+};
+const struct iglu_stats *iglu_resolver_stats(const struct iglu_resolver *r);
+
 /* The compiled schema for key, or NULL with *client_error set (a new ResolutionError object,
  * caller owns it) when no repository has it. The schema stays valid while it is cached, and at
  * least until 32 further cache evictions after that; never free it. */

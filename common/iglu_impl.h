@@ -88,6 +88,7 @@ struct iglu_resolver {
 	int64_t            (*now_fn)(void *);
 	void                *now_arg;
 	struct buf           body;
+	struct iglu_stats    stats;
 };
 
 /* iglu_cache.c */

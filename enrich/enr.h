@@ -33,13 +33,17 @@ struct enr_module {
 	const char        *identifier; /* enrichment_failures "identifier" */
 	/* Build the state from the configuration; NULL with err filled on failure. */
 	void *(*load)(const struct enr_ctx *ctx, char *err, size_t errlen);
-	/* Amend ev. 0, or -1 after appending enrichment_failures messages to failures. */
+	/* Amend ev. 0, -1 after appending enrichment_failures messages to failures, or ENR_DROP
+	 * when the event is to be discarded (the JavaScript enrichment's event.drop()). */
 	int   (*apply)(void *state, struct enrich_event *ev, json_t *failures);
 	void  (*free)(void *state);
 };
 
+#define ENR_DROP 1
+
 extern const struct enr_module enr_anon_ip, enr_campaign, enr_referer, enr_ua_parser,
-    enr_ip_lookups, enr_fingerprint, enr_cookie, enr_header, enr_pii, enr_iab;
+    enr_ip_lookups, enr_fingerprint, enr_cookie, enr_header, enr_pii, enr_iab,
+    enr_javascript, enr_api_request, enr_sql_query, enr_currency;
 
 /* Set a column to the TSV-safe form of s[0..len) (enriched-event.md §4: TAB becomes four
  * spaces, U+0000-U+001F and U+007F are dropped; an empty result clears the column). */
@@ -84,6 +88,29 @@ size_t enr_n_headers(const struct enrich_event *ev);
 const char *enr_header_at(const struct enrich_event *ev, size_t i, size_t *len);
 
 
+/*
+ * The lookup cache of the API request and SQL query enrichments (upstream's CachingEvaluator):
+ * at most size keys, least recently used first out (size 0: nothing is kept); a success is
+ * fresh for ttl_s seconds, an error for ttl_s / 10, and a failing lookup answers with the last
+ * success stored under its key when there is one.
+ */
+struct enr_cache;
+struct enr_cache *enr_cache_new(long size, long ttl_s);
+void enr_cache_free(struct enr_cache *c);
+/* The caches' clock in seconds: the monotonic one (timefmt_mono_ms), so that a TTL does not
+ * jump with the wall clock. */
+int64_t enr_cache_now_s(void);
+/* 1 when key holds a fresh outcome at now_s: *value (a new reference) or *error (valid until
+ * the next call); 0 when absent or stale, to be looked up again and stored with
+ * enr_cache_put. */
+int enr_cache_get(struct enr_cache *c, const char *key, int64_t now_s, json_t **value,
+    const char **error);
+/* Store the outcome of a lookup: value (stolen) on success, else the error message. Returns
+ * the answer (a new reference: value, or the last success kept under key), or NULL with
+ * *out_error (valid until the next call). */
+json_t *enr_cache_put(struct enr_cache *c, const char *key, int64_t now_s, json_t *value,
+    const char *error, const char **out_error);
+
 /* String helpers on configuration JSON. */
 const char *enr_json_str(const json_t *obj, const char *key);
 
@@ -98,6 +125,8 @@ int enr_fingerprint_compute(const char *algo, char *const *exclude, size_t n_exc
 int enr_referer_classify(void *state, const char *scheme, const char *host, const char *path,
     const char *query, const char *page_host, const char **medium, const char **source,
     char **term);
+/* sql_query: JDBC's ? placeholders as $1..$n (?? is a literal ?); the count, or -1. */
+int enr_sql_convert_placeholders(const char *sql, struct buf *out);
 /* iab: the check itself; 0, or -1 with error filled (bad primary-impact flag). */
 int enr_iab_check(void *state, const char *useragent, const char *ip, int64_t at_ms,
     int *spider, const char **category, const char **reason, const char **impact,

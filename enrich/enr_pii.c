@@ -9,9 +9,14 @@
  *    nothing changes nothing.
  * With anonymousOnly, only events whose collector headers include SP-Anonymous are touched.
  * JSONPath support: $, .name, ['name'], [n], [*], .*, and ..name (recursive descent);
- * filter and slice expressions are refused at startup. The pii_transformation event that
- * upstream emits with emitEvent is not produced (the enrichment interface has no way to
- * add a second event); emitEvent is accepted and ignored.
+ * filter and slice expressions are refused at startup.
+ *
+ * With emitEvent, an event in which something was pseudonymised carries a pii_transformation
+ * entity (ev->pii) listing each change, as upstream's PiiModifiedFields encodes it: {"pii":
+ * {"pojo": [...], "json": [...]}, "strategy": {"pseudonymize": {"hashFunction": ...}}}, each
+ * list newest change first, "pojo" first when there is one; enrich writes it as a second
+ * event (--pii). Without emitEvent, or with nothing changed, ev->pii is cleared (upstream
+ * sets event.pii every time the enrichment runs).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -25,8 +30,7 @@
 #include "jsonw.h"
 
 #define PII_PATH_MAX_STEPS 32
-#define PII_CONTEXTS_OUT "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1"
-#define PII_UNSTRUCT_OUT "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0"
+#define PII_TRANSFORMATION "iglu:com.snowplowanalytics.snowplow/pii_transformation/jsonschema/1-0-0"
 
 /* pii_enrichment_config's "pojo" field names, in the schema's order. */
 static const struct {
@@ -57,6 +61,7 @@ enum pii_target { PII_CONTEXTS, PII_DERIVED, PII_UNSTRUCT };
 
 struct pii_json {
 	enum pii_target  target;
+	char            *path_text;       /* the configured jsonPath, for pii_transformation */
 	struct iglu_criterion crit;      /* schemaCriterion */
 	struct path_step steps[PII_PATH_MAX_STEPS];
 	int              n_steps;
@@ -70,6 +75,15 @@ struct pii {
 	char             algo[16];
 	char            *salt;
 	int              anonymous_only;
+	int              emit_event;
+};
+
+/* Where the changes of one walk are recorded (emitEvent), or list NULL: not recorded. */
+struct pii_rec {
+	json_t     *list;
+	const char *field;      /* contexts, derived_contexts or unstruct_event */
+	const char *path;
+	const char *schema;
 };
 
 static void
@@ -81,9 +95,11 @@ pii_free(void *state)
 
 	if (p == NULL)
 		return;
-	for (i = 0; i < p->n_json; i++)
+	for (i = 0; i < p->n_json; i++) {
 		for (k = 0; k < p->json[i].n_steps; k++)
 			free(p->json[i].steps[k].key);
+		free(p->json[i].path_text);
+	}
 	free(p->json);
 	free(p->salt);
 	free(p);
@@ -199,6 +215,7 @@ pii_load(const struct enr_ctx *ctx, char *err, size_t errlen)
 	snprintf(p->algo, sizeof(p->algo), "%s", fn);
 	p->salt = strdup(salt);
 	p->anonymous_only = json_is_true(ao);
+	p->emit_event = json_is_true(json_object_get(ctx->data, "emitEvent"));
 	json_array_foreach(list, i, it) {
 		const json_t *pojo = json_object_get(it, "pojo"), *js = json_object_get(it, "json");
 		if (pojo != NULL) {
@@ -236,6 +253,7 @@ pii_load(const struct enr_ctx *ctx, char *err, size_t errlen)
 				goto fail;
 			}
 			p->n_json++;
+			j->path_text = strdup(path);
 			if (path_parse(path, j, err, errlen) < 0)
 				goto fail;
 		} else {
@@ -261,7 +279,7 @@ criterion_matches(const struct pii_json *j, const char *uri)
 }
 
 static void
-scramble_string(const struct pii *p, json_t *s, int *changed)
+scramble_string(const struct pii *p, json_t *s, int *changed, const struct pii_rec *r)
 {
 	size_t vl = json_string_length(s), sl = strlen(p->salt);
 	char *in = malloc(vl + sl + 1), hex[129];
@@ -271,6 +289,10 @@ scramble_string(const struct pii *p, json_t *s, int *changed)
 	memcpy(in, json_string_value(s), vl);
 	memcpy(in + vl, p->salt, sl);
 	if (enr_hex_digest(p->algo, in, vl + sl, hex) > 0) {
+		if (r && r->list)   /* JsonModifiedField */
+			json_array_append_new(r->list, json_pack("{s:s,s:s%,s:s,s:s,s:s}", "fieldName",
+			    r->field, "originalValue", json_string_value(s), vl, "modifiedValue", hex,
+			    "jsonPath", r->path, "schema", r->schema));
 		json_string_set(s, hex);
 		*changed = 1;
 	}
@@ -279,23 +301,25 @@ scramble_string(const struct pii *p, json_t *s, int *changed)
 
 /* Apply the mapping to one selected node: a string, or the strings of an array. */
 static void
-scramble_node(const struct pii *p, json_t *n, int *changed)
+scramble_node(const struct pii *p, json_t *n, int *changed, const struct pii_rec *r)
 {
 	size_t i;
 	json_t *e;
 
 	if (json_is_string(n))
-		scramble_string(p, n, changed);
+		scramble_string(p, n, changed, r);
 	else if (json_is_array(n))
 		json_array_foreach(n, i, e)
 			if (json_is_string(e))
-				scramble_string(p, e, changed);
+				scramble_string(p, e, changed, r);
 }
 
-static void walk(const struct pii *p, const struct pii_json *j, int step, json_t *n, int *changed);
+static void walk(const struct pii *p, const struct pii_json *j, int step, json_t *n, int *changed,
+    const struct pii_rec *r);
 
 static void
-walk_deep(const struct pii *p, const struct pii_json *j, int step, json_t *n, int *changed)
+walk_deep(const struct pii *p, const struct pii_json *j, int step, json_t *n, int *changed,
+    const struct pii_rec *r)
 {
 	const struct path_step *st = &j->steps[step];
 	const char *k;
@@ -306,20 +330,21 @@ walk_deep(const struct pii *p, const struct pii_json *j, int step, json_t *n, in
 	if (json_is_object(n)) {
 		json_object_foreach(n, k, c) {
 			if (st->kind == STEP_DEEP_ALL || !strcmp(k, st->key))
-				walk(p, j, step + 1, c, changed);
-			walk_deep(p, j, step, c, changed);
+				walk(p, j, step + 1, c, changed, r);
+			walk_deep(p, j, step, c, changed, r);
 		}
 	} else if (json_is_array(n)) {
 		json_array_foreach(n, i, c) {
 			if (st->kind == STEP_DEEP_ALL)
-				walk(p, j, step + 1, c, changed);
-			walk_deep(p, j, step, c, changed);
+				walk(p, j, step + 1, c, changed, r);
+			walk_deep(p, j, step, c, changed, r);
 		}
 	}
 }
 
 static void
-walk(const struct pii *p, const struct pii_json *j, int step, json_t *n, int *changed)
+walk(const struct pii *p, const struct pii_json *j, int step, json_t *n, int *changed,
+    const struct pii_rec *r)
 {
 	const struct path_step *st;
 	const char *k;
@@ -329,39 +354,44 @@ walk(const struct pii *p, const struct pii_json *j, int step, json_t *n, int *ch
 	if (n == NULL)
 		return;
 	if (step == j->n_steps) {
-		scramble_node(p, n, changed);
+		scramble_node(p, n, changed, r);
 		return;
 	}
 	st = &j->steps[step];
 	switch (st->kind) {
 	case STEP_KEY:
-		walk(p, j, step + 1, json_object_get(n, st->key), changed);
+		walk(p, j, step + 1, json_object_get(n, st->key), changed, r);
 		break;
 	case STEP_INDEX:
 		if (json_is_array(n)) {
 			long idx = st->index;
 			if (idx < 0)
 				idx += (long)json_array_size(n);
-			walk(p, j, step + 1, json_array_get(n, (size_t)idx), changed);
+			walk(p, j, step + 1, json_array_get(n, (size_t)idx), changed, r);
 		}
 		break;
 	case STEP_ALL:
 		if (json_is_object(n))
 			json_object_foreach(n, k, c)
-				walk(p, j, step + 1, c, changed);
+				walk(p, j, step + 1, c, changed, r);
 		else if (json_is_array(n))
 			json_array_foreach(n, i, c)
-				walk(p, j, step + 1, c, changed);
+				walk(p, j, step + 1, c, changed, r);
 		break;
 	case STEP_DEEP_KEY:
 	case STEP_DEEP_ALL:
-		walk_deep(p, j, step, n, changed);
+		walk_deep(p, j, step, n, changed, r);
 		break;
 	}
 }
 
+static const char *const pii_field_names[] = {
+	[PII_CONTEXTS] = "contexts", [PII_DERIVED] = "derived_contexts",
+	[PII_UNSTRUCT] = "unstruct_event",
+};
+
 static int
-apply_entities(const struct pii *p, enum pii_target t, json_t *entities)
+apply_entities(const struct pii *p, enum pii_target t, json_t *entities, json_t *record)
 {
 	int changed = 0;
 	size_t i, k;
@@ -381,7 +411,11 @@ apply_entities(const struct pii *p, enum pii_target t, json_t *entities)
 					e = c;
 					copied = 1;
 				}
-				walk(p, &p->json[k], 0, json_object_get(e, "data"), &changed);
+				{
+					struct pii_rec r = { record, pii_field_names[t], p->json[k].path_text,
+					    schema };
+					walk(p, &p->json[k], 0, json_object_get(e, "data"), &changed, &r);
+				}
 			}
 	}
 	return changed;
@@ -402,13 +436,41 @@ rewrite_column(struct enrich_event *ev, int col, const char *wrapper, json_t *da
 	json_decref(w);
 }
 
+/* PiiModifiedFields as upstream's serializers encode it: each list newest first, "pojo"
+ * before "json" when it has changes. */
+static json_t *
+transformation(const struct pii *p, json_t *pojo, json_t *json)
+{
+	json_t *lists = json_object(), *out;
+	size_t i, n;
+
+	if (json_array_size(pojo) > 0) {
+		json_t *r = json_array();
+		for (n = json_array_size(pojo), i = n; i-- > 0;)
+			json_array_append(r, json_array_get(pojo, i));
+		json_object_set_new(lists, "pojo", r);
+	}
+	if (json_array_size(json) > 0) {
+		json_t *r = json_array();
+		for (n = json_array_size(json), i = n; i-- > 0;)
+			json_array_append(r, json_array_get(json, i));
+		json_object_set_new(lists, "json", r);
+	}
+	out = json_pack("{s:s,s:{s:o,s:{s:{s:s}}}}", "schema", PII_TRANSFORMATION, "data",
+	    "pii", lists, "strategy", "pseudonymize", "hashFunction", p->algo);
+	return out;
+}
+
 static int
 pii_apply(void *state, struct enrich_event *ev, json_t *failures)
 {
 	struct pii *p = state;
+	json_t *pojo = NULL, *json = NULL, *ctx_rec = NULL, *der_rec = NULL;
 	size_t i, k;
 
 	(void)failures;
+	json_decref(ev->pii);      /* set by each run of the enrichment, as upstream */
+	ev->pii = NULL;
 	if (p->anonymous_only) {
 		int anon = 0;
 		for (i = 0; i < enr_n_headers(ev) && !anon; i++) {
@@ -418,6 +480,12 @@ pii_apply(void *state, struct enrich_event *ev, json_t *failures)
 		}
 		if (!anon)
 			return 0;
+	}
+	if (p->emit_event) {
+		pojo = json_array();
+		json = json_array();
+		ctx_rec = json_array();
+		der_rec = json_array();
 	}
 	for (i = 0; i < p->n_cols; i++) {
 		const char *v = ev->col[p->cols[i]];
@@ -431,23 +499,41 @@ pii_apply(void *state, struct enrich_event *ev, json_t *failures)
 			continue;
 		memcpy(in, v, vl);
 		memcpy(in + vl, p->salt, sl + 1);
-		if (enr_hex_digest(p->algo, in, vl + sl, hex) > 0)
+		if (enr_hex_digest(p->algo, in, vl + sl, hex) > 0) {
+			if (pojo)   /* ScalarModifiedField */
+				json_array_append_new(pojo, json_pack("{s:s,s:s,s:s}", "fieldName",
+				    event_cols[p->cols[i]].name, "originalValue", v, "modifiedValue", hex));
 			enrich_event_set_str(ev, p->cols[i], hex);
+		}
 		free(in);
 	}
-	if (ev->contexts && apply_entities(p, PII_CONTEXTS, ev->contexts) &&
+	if (ev->contexts && apply_entities(p, PII_CONTEXTS, ev->contexts, ctx_rec) &&
 	    json_array_size(ev->contexts) > 0)
-		rewrite_column(ev, COL_CONTEXTS, PII_CONTEXTS_OUT, ev->contexts);
+		rewrite_column(ev, COL_CONTEXTS, ENRICH_CONTEXTS_SCHEMA, ev->contexts);
 	if (ev->derived)
-		apply_entities(p, PII_DERIVED, ev->derived);
+		apply_entities(p, PII_DERIVED, ev->derived, der_rec);
 	if (ev->unstruct) {
 		const char *schema = json_string_value(json_object_get(ev->unstruct, "schema"));
+		struct pii_rec r = { json, "unstruct_event", NULL, schema };
 		int changed = 0;
 		for (k = 0; k < p->n_json; k++)
-			if (p->json[k].target == PII_UNSTRUCT && criterion_matches(&p->json[k], schema))
-				walk(p, &p->json[k], 0, json_object_get(ev->unstruct, "data"), &changed);
+			if (p->json[k].target == PII_UNSTRUCT && criterion_matches(&p->json[k], schema)) {
+				r.path = p->json[k].path_text;
+				walk(p, &p->json[k], 0, json_object_get(ev->unstruct, "data"), &changed, &r);
+			}
 		if (changed)
-			rewrite_column(ev, COL_UNSTRUCT_EVENT, PII_UNSTRUCT_OUT, ev->unstruct);
+			rewrite_column(ev, COL_UNSTRUCT_EVENT, ENRICH_UNSTRUCT_SCHEMA, ev->unstruct);
+	}
+	if (p->emit_event) {
+		/* upstream's order: pojo, unstruct_event, contexts, derived_contexts */
+		json_array_extend(json, ctx_rec);
+		json_array_extend(json, der_rec);
+		if (json_array_size(pojo) + json_array_size(json) > 0)
+			ev->pii = transformation(p, pojo, json);
+		json_decref(pojo);
+		json_decref(json);
+		json_decref(ctx_rec);
+		json_decref(der_rec);
 	}
 	return 0;
 }

@@ -89,6 +89,12 @@ enrich_set_clock(struct enrich *e, int64_t fixed_ms)
 	e->fixed_ms = fixed_ms;
 }
 
+void
+enrich_set_pii_output(struct enrich *e, struct buf *pii)
+{
+	e->pii_out = pii;
+}
+
 const struct enrich_counts *
 enrich_counts(const struct enrich *e)
 {
@@ -452,6 +458,28 @@ derived_tstamp(struct evctx *c)
 	enrich_event_set_str(&c->ev, COL_DERIVED_TSTAMP, ts);
 }
 
+/* Phase 3 for contexts or unstruct_event that an enrichment replaced (the JavaScript
+ * enrichment's setContexts / setUnstruct_event): validated again, as upstream's
+ * validateEnriched does. */
+static void
+phase3_entity(struct evctx *c, json_t *ent)
+{
+	json_t *s = json_object_get(ent, "schema"), *ce = NULL;
+	struct iglu_key k;
+	const char *code = NULL;
+
+	if (!json_is_string(s) ||
+	    iglu_key_parsen(json_string_value(s), json_string_length(s), &k, &code) == -1) {
+		json_array_append_new(c->phase3, json_pack("{s:O,s:s}", "json", ent, "error",
+		    code ? code : "INVALID_DATA_PAYLOAD"));
+		return;
+	}
+	if (c->e->resolver && iglu_validate(c->e->resolver, &k, json_object_get(ent, "data"),
+	    &ce) == -1)
+		json_array_append_new(c->phase3, json_pack("{s:s,s:o}", "schemaKey",
+		    json_string_value(s), "error", ce ? ce : json_null()));
+}
+
 /* Phase 3: derived contexts and field lengths. */
 static void
 phase3(struct evctx *c)
@@ -511,6 +539,11 @@ phase3(struct evctx *c)
 		buf_append_str(&e->col, "]}");
 		enrich_event_set(&c->ev, COL_DERIVED_CONTEXTS, e->col.data, e->col.len);
 	}
+	if (c->ev.unstruct_updated && c->ev.unstruct != NULL)
+		phase3_entity(c, c->ev.unstruct);
+	if (c->ev.contexts_updated)
+		for (i = 0; i < json_array_size(c->ev.contexts); i++)
+			phase3_entity(c, json_array_get(c->ev.contexts, i));
 	for (col = 0; col < EVENT_NCOLS; col++) {
 		const char *v = c->ev.col[col];
 		size_t n;
@@ -546,6 +579,54 @@ write_tsv(struct enrich_event *ev, struct buf *good)
 	return 0;
 }
 
+/*
+ * The second event of the PII enrichment's emitEvent (enrich 5.x ConversionUtils.getPiiEvent,
+ * written to its "pii" output): a pii_transformation event that names its parent, with the
+ * parent's app_id, etl and collector timestamps.
+ */
+static int
+write_pii_event(struct enrich *e, const struct enrich_event *parent, struct buf *out)
+{
+	struct enrich_event pe;
+	char uuid[UUID_STR_LEN + 1], ts[TIMEFMT_BUFSZ];
+	struct buf b;
+	int i, rc = -1;
+
+	memset(&pe, 0, sizeof(pe));
+	buf_init(&b, 0);
+	if (uuid_v4(uuid) != 0)
+		goto out;
+	timefmt_tsv(e->etl_ms, ts);
+	enrich_event_set_str(&pe, COL_APP_ID, parent->col[COL_APP_ID]);
+	enrich_event_set_str(&pe, COL_PLATFORM, "srv");
+	enrich_event_set_str(&pe, COL_ETL_TSTAMP, parent->col[COL_ETL_TSTAMP]);
+	enrich_event_set_str(&pe, COL_COLLECTOR_TSTAMP, parent->col[COL_COLLECTOR_TSTAMP]);
+	enrich_event_set_str(&pe, COL_EVENT, "pii_transformation");
+	enrich_event_set_str(&pe, COL_EVENT_ID, uuid);
+	enrich_event_set_str(&pe, COL_DERIVED_TSTAMP, ts);
+	enrich_event_set_str(&pe, COL_TRUE_TSTAMP, ts);
+	enrich_event_set_str(&pe, COL_EVENT_VENDOR, SNOWPLOW_VENDOR);
+	enrich_event_set_str(&pe, COL_EVENT_FORMAT, "jsonschema");
+	enrich_event_set_str(&pe, COL_EVENT_NAME, "pii_transformation");
+	enrich_event_set_str(&pe, COL_EVENT_VERSION, "1-0-0");
+	enrich_event_set_str(&pe, COL_V_ETL, V_ETL);
+	buf_append_str(&b, "{\"schema\":\"" CONTEXTS_OUT "\",\"data\":[{\"schema\":\""
+	    PARENT_EVENT "\",\"data\":{\"parentEventId\":");
+	jsonw_string(&b, parent->col[COL_EVENT_ID], strlen(parent->col[COL_EVENT_ID]));
+	buf_append_str(&b, "}}]}");
+	enrich_event_set(&pe, COL_CONTEXTS, b.data, b.len);
+	buf_reset(&b);
+	buf_append_str(&b, "{\"schema\":\"" UNSTRUCT_OUT "\",\"data\":");
+	if (jsonw_value(&b, parent->pii) == 0 && buf_append_byte(&b, '}') == 0 &&
+	    enrich_event_set(&pe, COL_UNSTRUCT_EVENT, b.data, b.len) == 0)
+		rc = write_tsv(&pe, out);
+out:
+	for (i = 0; i < EVENT_NCOLS; i++)
+		free(pe.col[i]);
+	buf_free(&b);
+	return rc;
+}
+
 static int
 emit_event_failure(struct evctx *c, const char *schema, json_t *messages, struct buf *bad)
 {
@@ -567,6 +648,7 @@ evctx_free(struct evctx *c)
 	json_decref(c->ev.contexts);
 	json_decref(c->ev.unstruct);
 	json_decref(c->ev.derived);
+	json_decref(c->ev.pii);
 	json_decref(c->atomic);
 	json_decref(c->phase1);
 	json_decref(c->failures);
@@ -589,6 +671,7 @@ enrich_event_run(struct enrich *e, struct buf *good, struct buf *bad)
 	c.ev.params = e->evp.p;
 	c.ev.n_params = e->evp.n;
 	c.ev.collector_tstamp_ms = tp->timestamp;
+	c.ev.etl_ms = e->etl_ms;
 	c.phase1 = json_array();
 	c.failures = json_array();
 	c.phase3 = json_array();
@@ -685,11 +768,15 @@ enrich_event_run(struct enrich *e, struct buf *good, struct buf *bad)
 			split_url(&c, copy, -1, COL_REFR_URLSCHEME, "page_referrer");
 	}
 	cross_domain(&c);
-	if (e->enrichments)
-		enrichments_apply(e->enrichments, ENRICH_STAGE_EARLY, &c.ev, c.failures);
+	if (e->enrichments &&
+	    enrichments_apply(e->enrichments, ENRICH_STAGE_EARLY, &c.ev, c.failures) ==
+	    ENRICHMENTS_DROPPED)
+		goto dropped;
 	event_schema(&c);
-	if (e->enrichments)
-		enrichments_apply(e->enrichments, ENRICH_STAGE_LATE, &c.ev, c.failures);
+	if (e->enrichments &&
+	    enrichments_apply(e->enrichments, ENRICH_STAGE_LATE, &c.ev, c.failures) ==
+	    ENRICHMENTS_DROPPED)
+		goto dropped;
 	if (json_array_size(c.failures) > 0) {
 		rc = emit_event_failure(&c, BADROW_ENRICH_FAIL, c.failures, bad);
 		evctx_free(&c);
@@ -706,8 +793,17 @@ enrich_event_run(struct enrich *e, struct buf *good, struct buf *bad)
 	rc = write_tsv(&c.ev, good);
 	if (rc == 0)
 		e->counts.good++;
+	if (rc == 0 && c.ev.pii != NULL && e->pii_out != NULL) {
+		rc = write_pii_event(e, &c.ev, e->pii_out);
+		if (rc == 0)
+			e->counts.pii++;
+	}
 	evctx_free(&c);
 	return rc;
+dropped:   /* upstream's Dropped: neither the event nor a bad row */
+	e->counts.dropped++;
+	evctx_free(&c);
+	return 0;
 }
 
 /* ---- the line ---- */

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "badrow.h"
 #include "buf.h"
 
 struct iglu_resolver;
@@ -23,6 +24,9 @@ struct enrich_counts {
 	unsigned long long empty;       /* empty lines, ignored */
 	unsigned long long good;        /* TSV lines written */
 	unsigned long long bad;         /* bad rows written */
+	unsigned long long dropped;     /* events an enrichment discarded (JavaScript drop()) */
+	unsigned long long pii;         /* pii_transformation events written (PII emitEvent) */
+	unsigned long long bad_by_type[BADROW_T_N];   /* bad rows by bad-row type */
 };
 
 struct enrich;
@@ -34,6 +38,10 @@ void enrich_free(struct enrich *e);
 
 /* Fix the processing time (ms since the epoch) for reproducible output; 0 = the clock. */
 void enrich_set_clock(struct enrich *e, int64_t fixed_ms);
+
+/* Where the PII enrichment's pii_transformation events go (emitEvent); NULL (the default):
+ * they are not produced, as upstream without a "pii" output. Not owned. */
+void enrich_set_pii_output(struct enrich *e, struct buf *pii);
 
 /* Process one raw line (without '\n'; a trailing '\r' is stripped). TSV lines are appended to
  * good, bad rows to bad. Returns 0, or -1 when an output buffer could not grow. */

@@ -176,9 +176,12 @@ emit_row(struct enrich *e, json_t *row, struct buf *bad)
 	if (row == NULL)
 		return -1;
 	rc = badrow_write(row, bad);
-	json_decref(row);
-	if (rc == 0)
+	if (rc == 0) {
 		e->counts.bad++;
+		e->counts.bad_by_type[badrow_type_of(json_string_value(json_object_get(row,
+		    "schema")))]++;
+	}
+	json_decref(row);
 	return rc;
 }
 

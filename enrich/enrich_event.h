@@ -15,6 +15,11 @@
 #include "event.h"
 #include "thrift.h"
 
+/* The wrappers of the contexts/derived_contexts and unstruct_event columns (enriched-event.md
+ * §8): the core writes them, an enrichment that changes an entity writes its column again. */
+#define ENRICH_CONTEXTS_SCHEMA "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1"
+#define ENRICH_UNSTRUCT_SCHEMA "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0"
+
 /* One tracker parameter after query-string/body merging (tracker-protocol.md §3, §6). */
 struct raw_param {
 	char *name;
@@ -33,6 +38,11 @@ struct enrich_event {
 	int useragent_empty;                  /* col[COL_USERAGENT] is NULL but the payload's
 	                                         User-Agent was there, empty: upstream's useragent
 	                                         is "" rather than null (ua_parser parses it) */
+	int contexts_updated;                 /* an enrichment replaced contexts / unstruct (and */
+	int unstruct_updated;                 /* rewrote the column): validated again, phase 3 */
+	json_t *pii;                          /* the pii_transformation entity {schema,data} for
+	                                         the second event (PII's emitEvent), or NULL */
+	int64_t etl_ms;                       /* the processing time (ms since the epoch) */
 };
 
 /* Set a column to a copy of s[0..len) (NULL or len 0 clears it). Returns 0 or -1. */

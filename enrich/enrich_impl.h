@@ -33,11 +33,12 @@
 #define CRIT_UNSTRUCT     "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-*"
 #define CRIT_THRIFT       "iglu:com.snowplowanalytics.snowplow/CollectorPayload/thrift/1-0-*"
 #define ATOMIC_SCHEMA     "iglu:com.snowplowanalytics.snowplow/atomic/jsonschema/1-0-0"
-#define CONTEXTS_OUT      "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1"
-#define UNSTRUCT_OUT      "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0"
+#define CONTEXTS_OUT      ENRICH_CONTEXTS_SCHEMA
+#define UNSTRUCT_OUT      ENRICH_UNSTRUCT_SCHEMA
 #define URI_REDIRECT      "iglu:com.snowplowanalytics.snowplow/uri_redirect/jsonschema/1-0-0"
 #define CONTEXTS_100      "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0"
 #define VALIDATION_INFO   "iglu:com.snowplowanalytics.iglu/validation_info/jsonschema/1-0-0"
+#define PARENT_EVENT      "iglu:com.snowplowanalytics.snowplow/parent_event/jsonschema/1-0-0"
 
 /* The criteria enrich itself checks, parsed once (enrich_new, enrich_crit_init). */
 enum { CRIT_I_PAYLOAD_DATA, CRIT_I_CONTEXTS, CRIT_I_UNSTRUCT, CRIT_I_THRIFT, CRIT_I_N };
@@ -65,6 +66,7 @@ struct enrich {
 	struct iglu_resolver *resolver;
 	struct dcache_slot dcache[DCACHE_SLOTS];
 	struct enrichments *enrichments;
+	struct buf *pii_out;            /* pii_transformation events, or NULL: not written */
 	int64_t fixed_ms;
 	struct enrich_counts counts;
 

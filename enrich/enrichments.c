@@ -21,23 +21,45 @@
 #define ENR_FILES_MAX 256
 
 static const struct enr_module *const enr_modules[] = {
-	&enr_iab, &enr_ua_parser, &enr_referer, &enr_campaign, &enr_fingerprint, &enr_cookie,
-	&enr_header, &enr_ip_lookups, &enr_anon_ip, &enr_pii,
+	&enr_iab, &enr_ua_parser, &enr_currency, &enr_referer, &enr_campaign, &enr_fingerprint,
+	&enr_cookie, &enr_header, &enr_ip_lookups, &enr_javascript, &enr_sql_query, &enr_api_request, &enr_anon_ip, &enr_pii,
 };
 #define ENR_NMODULES (sizeof(enr_modules) / sizeof(enr_modules[0]))
 
-/* Enrichments upstream knows that furrow does not implement: a clear error when enabled. */
-static const char *const enr_unsupported[] = {
-	"currency_conversion_config", "javascript_script_config", "api_request_enrichment_config",
-	"sql_query_enrichment_config", "yauaa_enrichment_config", "weather_enrichment_config",
-	"user_agent_utils_config", "asn_lookups", "bot_detection_config", "cross_navigation_config",
-	"event_spec_enrichment_config",
+/*
+ * What enrich 6.x accepts that furrow does not run: refused when enabled (a disabled one is
+ * skipped), with the reason and what to use instead.
+ */
+static const struct {
+	const char *name;
+	const char *why;
+} enr_unsupported[] = {
+	{ "yauaa_enrichment_config", "YAUAA is a Java library (nl.basjes yauaa) with no C "
+	    "counterpart; use ua_parser_config (uap-core rules) for the user agent, or a "
+	    "javascript_script_config enrichment for custom rules" },
+	{ "user_agent_utils_config", "user-agent-utils is a deprecated Java library (upstream "
+	    "deprecates this enrichment too); use ua_parser_config" },
+	{ "weather_enrichment_config", "it needs OpenWeatherMap's paid history API through "
+	    "Snowplow's Scala client; call your weather provider with an "
+	    "api_request_enrichment_config instead" },
+	{ "asn_lookups", "furrow does not implement it; ip_lookups with an \"asn\" database "
+	    "(GeoLite2-ASN) gives the ASN context" },
+	{ "bot_detection_enrichment_config", "furrow does not implement it; the IAB enrichment "
+	    "(iab_spiders_and_robots_enrichment) flags robots, and a javascript_script_config "
+	    "enrichment can combine its result with others" },
+	{ "cross_navigation_config", "furrow does not implement it; refr_domain_userid and "
+	    "refr_dvce_tstamp are filled from _sp without it, as upstream does" },
+	{ "event_spec_enrichment_config", "furrow does not implement it (it needs Snowplow's "
+	    "event specifications)" },
 };
+#define ENR_NUNSUPPORTED (sizeof(enr_unsupported) / sizeof(enr_unsupported[0]))
 
 struct enr_instance {
 	const struct enr_module *m;
 	void                    *state;
 	char                    *file;
+	size_t                   seq;    /* file-name order: ties of rank (several scripts) */
+	unsigned long long       failures;   /* events it could not enrich */
 };
 
 struct enrichments {
@@ -58,7 +80,9 @@ cmp_instance(const void *a, const void *b)
 
 	if (x->m->stage != y->m->stage)
 		return (int)x->m->stage - (int)y->m->stage;
-	return x->m->rank - y->m->rank;
+	if (x->m->rank != y->m->rank)
+		return x->m->rank - y->m->rank;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 /* The messages of an Iglu ClientError, for a one-line startup error. */
@@ -121,6 +145,18 @@ load_one(struct enrichments *e, const char *dir, const char *fname,
 		snprintf(err, errlen, "%s: invalid schema URI \"%s\"", path, schema);
 		goto fail;
 	}
+	/* one furrow lacks: refused when enabled, before its schema (which furrow may not be
+	 * able to resolve) is looked at */
+	for (i = 0; i < ENR_NUNSUPPORTED; i++)
+		if (!strcmp(enr_unsupported[i].name, key.name)) {
+			if (!json_is_true(json_object_get(data, "enabled"))) {
+				json_decref(root);
+				return 0;
+			}
+			snprintf(err, errlen, "%s: the %s enrichment is not supported by furrow: %s "
+			    "(disable it or remove the file)", path, key.name, enr_unsupported[i].why);
+			goto fail;
+		}
 	if (resolver != NULL) {   /* NULL only in unit tests: the modules still check */
 		json_t *ce = NULL;
 
@@ -152,12 +188,6 @@ load_one(struct enrichments *e, const char *dir, const char *fname,
 		if (!strcmp(enr_modules[i]->name, key.name))
 			m = enr_modules[i];
 	if (m == NULL) {
-		for (i = 0; i < sizeof(enr_unsupported) / sizeof(enr_unsupported[0]); i++)
-			if (!strcmp(enr_unsupported[i], key.name)) {
-				snprintf(err, errlen, "%s: the %s enrichment is not supported by furrow "
-				    "(disable it or remove the file)", path, key.name);
-				goto fail;
-			}
 		snprintf(err, errlen, "%s: unknown enrichment %s", path, schema);
 		goto fail;
 	}
@@ -166,7 +196,7 @@ load_one(struct enrichments *e, const char *dir, const char *fname,
 		    path, schema, m->vendor, m->name, m->model);
 		goto fail;
 	}
-	for (i = 0; i < e->n; i++)
+	for (i = 0; i < e->n && m != &enr_javascript; i++)   /* upstream allows several scripts */
 		if (e->v[i].m == m) {
 			snprintf(err, errlen, "%s: %s is already configured by %s", path, key.name,
 			    e->v[i].file);
@@ -192,6 +222,7 @@ load_one(struct enrichments *e, const char *dir, const char *fname,
 	e->v[e->n].m = m;
 	e->v[e->n].state = state;
 	e->v[e->n].file = strdup(path);
+	e->v[e->n].seq = e->n;
 	e->n++;
 	json_decref(root);
 	return 0;
@@ -277,9 +308,29 @@ enrichments_apply(struct enrichments *e, enum enrich_stage stage, struct enrich_
 	if (e == NULL)
 		return 0;
 	/* Like upstream, a failing enrichment does not stop the others: every failure is
-	 * collected into the one enrichment_failures bad row. */
-	for (i = 0; i < e->n; i++)
-		if (e->v[i].m->stage == stage && e->v[i].m->apply(e->v[i].state, ev, failures) < 0)
+	 * collected into the one enrichment_failures bad row. A dropped event stops them. */
+	for (i = 0; i < e->n; i++) {
+		int r;
+		if (e->v[i].m->stage != stage)
+			continue;
+		r = e->v[i].m->apply(e->v[i].state, ev, failures);
+		if (r == ENR_DROP)
+			return ENRICHMENTS_DROPPED;
+		if (r < 0) {
+			e->v[i].failures++;
 			rc = -1;
+		}
+	}
 	return rc;
+}
+
+int
+enrichments_failures(const struct enrichments *e, size_t i, const char **name,
+    unsigned long long *failures)
+{
+	if (e == NULL || i >= e->n)
+		return -1;
+	*name = e->v[i].m->name;
+	*failures = e->v[i].failures;
+	return 0;
 }

@@ -15,12 +15,15 @@
 #include "buf.h"
 #include "enrich.h"
 #include "log.h"
+#include "metricsd.h"
 #include "sig.h"
 #include "stream.h"
+#include "timefmt.h"
 
 #define LOOP_FLUSH_BYTES  (256u * 1024)
 #define LOOP_WAIT_LOG_S   30             /* repeat "waiting for room" this often */
 #define LOOP_SYNC_MS      30000          /* at the end, wait this long for acknowledgements */
+#define LOOP_SERVE_EVERY  256            /* records between two looks at the metrics socket */
 
 struct loop_state {
 	struct enrich_loop *l;
@@ -40,7 +43,8 @@ log_counts(const struct enrich *e)
 {
 	const struct enrich_counts *c = enrich_counts(e);
 
-	log_info("lines %llu, empty %llu, good %llu, bad %llu", c->lines, c->empty, c->good, c->bad);
+	log_info("lines %llu, empty %llu, good %llu, bad %llu, dropped %llu, pii %llu", c->lines,
+	    c->empty, c->good, c->bad, c->dropped, c->pii);
 }
 
 static int
@@ -75,7 +79,7 @@ wait_for(struct loop_state *st, int fd, int ms)
 		ts.tv_nsec = (long)(ms % 1000) * 1000000L;
 		tsp = &ts;
 	}
-	ppoll(&p, fd >= 0 ? 1 : 0, tsp, &st->waitmask);
+	metricsd_ppoll(st->l->md, &p, fd >= 0 ? 1 : 0, tsp, &st->waitmask);
 	/* ppoll that returns with input ready leaves a signal that came at the same moment
 	 * pending: take it now, so a SIGHUP is acted on before the input that followed it */
 	sigprocmask(SIG_SETMASK, &st->waitmask, NULL);
@@ -91,20 +95,28 @@ static int
 hand_on(struct loop_state *st)
 {
 	struct enrich_loop *l = st->l;
-	struct stream_sink *sinks[2] = { l->good, l->bad };
+	struct stream_sink *sinks[3] = { l->good, l->bad, l->pii };
 	char err[512];
 	int i;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3 && sinks[i] != NULL; i++) {
+		size_t pending = stream_sink_pending(sinks[i]);
 		enum stream_status s = stream_sink_flush(sinks[i]);
+
+		if (i < 2)	/* bytes out: the good and bad streams (pii events are counted apart) */
+			*(i == 0 ? &l->stats.bytes_good : &l->stats.bytes_bad) +=
+			    pending - stream_sink_pending(sinks[i]);
 		if (s == STREAM_ERROR) {
 			log_error("%s", stream_sink_error(sinks[i]));
 			return -1;
 		}
 		if (s == STREAM_BLOCKED) {
 			time_t now = time(NULL);
-			if (st->blocked_since == 0)
+			if (st->blocked_since == 0) {
 				st->blocked_since = now;
+				l->stats.blocked_since_ms = timefmt_mono_ms();
+				l->stats.blocked_total++;
+			}
 			if (now - st->blocked_logged >= LOOP_WAIT_LOG_S) {
 				log_warn("%s; not reading more input until it can be written (waiting %lds)",
 				    stream_sink_error(sinks[i]), (long)(now - st->blocked_since));
@@ -116,6 +128,7 @@ hand_on(struct loop_state *st)
 	if (st->blocked_since) {
 		log_info("output written again after %lds", (long)(time(NULL) - st->blocked_since));
 		st->blocked_since = st->blocked_logged = 0;
+		l->stats.blocked_since_ms = 0;
 	}
 	if (st->have_pos && stream_source_commit(l->in, st->pos, err, sizeof(err)) == -1) {
 		log_error("%s", err);
@@ -180,12 +193,12 @@ process(struct loop_state *st, enum stream_status s, const struct stream_rec *re
 static void
 reopen_outputs(struct loop_state *st)
 {
-	struct stream_sink *sinks[2] = { st->l->good, st->l->bad };
+	struct stream_sink *sinks[3] = { st->l->good, st->l->bad, st->l->pii };
 	int i;
 
 	if (hand_on_wait(st) == -1)
 		return;
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3 && sinks[i] != NULL; i++) {
 		int r = stream_sink_reopen(sinks[i]);
 		if (r == 0)
 			continue;
@@ -202,6 +215,8 @@ enrich_loop_run(struct enrich_loop *l)
 	struct stream_rec rec;
 	struct buf *good = stream_sink_queue(l->good), *bad = stream_sink_queue(l->bad);
 	char err[512];
+	struct buf *pii = l->pii ? stream_sink_queue(l->pii) : NULL;
+	unsigned since_serve = 0;
 	int status = 0;
 
 	memset(&st, 0, sizeof(st));
@@ -213,6 +228,7 @@ enrich_loop_run(struct enrich_loop *l)
 	sigaddset(&st.blocked, SIGINT);
 	sigaddset(&st.blocked, SIGHUP);
 	sigprocmask(SIG_BLOCK, &st.blocked, &st.waitmask);
+	enrich_set_pii_output(l->e, pii);
 
 	for (;;) {
 		enum stream_status s;
@@ -237,7 +253,19 @@ enrich_loop_run(struct enrich_loop *l)
 		switch (s) {
 		case STREAM_OK:
 		case STREAM_TOOLONG:
-			r = process(&st, s, &rec);
+			l->stats.bytes_in += (s == STREAM_OK ? rec.len : rec.full_len) + !rec.bytes;
+			if (l->md) {
+				double t0 = metrics_now();
+				r = process(&st, s, &rec);
+				metrics_hist_observe(&l->stats.latency, metrics_now() - t0);
+				/* busy: a look at the metrics socket now and then, without waiting */
+				if (++since_serve >= LOOP_SERVE_EVERY) {
+					since_serve = 0;
+					metricsd_poll(l->md, NULL, 0, 0);
+				}
+			} else {
+				r = process(&st, s, &rec);
+			}
 			break;
 		case STREAM_AGAIN:
 			/* about to wait: let downstream see what we have */
@@ -264,7 +292,8 @@ enrich_loop_run(struct enrich_loop *l)
 		}
 		st.pos = rec.pos;
 		st.have_pos = 1;
-		if ((good->len >= LOOP_FLUSH_BYTES || bad->len >= LOOP_FLUSH_BYTES) &&
+		if ((good->len >= LOOP_FLUSH_BYTES || bad->len >= LOOP_FLUSH_BYTES ||
+		    (pii && pii->len >= LOOP_FLUSH_BYTES)) &&
 		    hand_on_wait(&st) == -1)
 			goto out_error;
 	}

@@ -17,20 +17,37 @@
 #define ENRICH_LOOP_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "metricsd.h"
 
 struct enrich;
+struct metricsd;
 struct stream_source;
 struct stream_sink;
+
+/* What the loop counts for /metrics and /health (enrich_metrics.h). */
+struct enrich_loop_stats {
+	uint64_t            bytes_in;          /* input bytes, newlines included */
+	uint64_t            bytes_good;        /* enriched TSV bytes handed on */
+	uint64_t            bytes_bad;         /* bad-row bytes handed on */
+	uint64_t            blocked_total;     /* times an output could not take more */
+	int64_t             blocked_since_ms;  /* monotonic; 0: not blocked */
+	struct metrics_hist latency;           /* seconds per raw record (with --metrics-listen) */
+};
 
 struct enrich_loop {
 	struct enrich        *e;
 	struct stream_source *in;
 	struct stream_sink   *good;
 	struct stream_sink   *bad;
+	struct stream_sink   *pii;              /* pii_transformation events, or NULL */
 	size_t                max_line;
 	size_t                good_max;         /* longest record the outputs take (0: any) */
 	size_t                bad_max;
 	long                  stats_interval;   /* seconds; 0: counts only at the end */
+	struct metricsd      *md;               /* NULL without --metrics-listen */
+	struct enrich_loop_stats stats;
 };
 
 /* Run until the input ends or SIGTERM/SIGINT. Returns an exit status (sysexits.h). */

@@ -27,6 +27,8 @@
 #include "linelog.h"
 #include "log.h"
 #include "loop.h"
+#include "metricsd.h"
+#include "enrich_metrics.h"
 #include "schemadir.h"
 #include "stream.h"
 #include "version.h"
@@ -35,8 +37,13 @@
 
 #define MAX_ATTRIBUTES     16
 
+/* furrow_enrich_processing_seconds: 10 µs to 1 s */
+static const double latency_bounds[] = {
+	0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.1, 1,
+};
+
 struct opts {
-	const char *resolver, *schemas, *enrichments, *bad;
+	const char *resolver, *schemas, *enrichments, *bad, *pii;
 	const char *source, *output, *group;
 	const char *kafka_brokers, *kafka_properties;
 	const char *partition_key;                  /* an enriched event field, or NULL */
@@ -47,6 +54,8 @@ struct opts {
 	long stats_interval;
 	long registry_timeout_ms;
 	size_t max_line;
+	const char *metrics_listen;
+	long health_threshold_s;
 };
 
 static void
@@ -54,10 +63,12 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: enrich [--resolver FILE] [--schemas DIR] [--enrichments DIR] [--bad STREAM]\n"
-	    "              [--source STREAM] [--output STREAM] [--group NAME] [--reclaim]\n"
+	    "              [--pii STREAM] [--source STREAM] [--output STREAM] [--group NAME]\n"
+	    "              [--reclaim]\n"
 	    "              [--stats-interval SECONDS] [--max-line-bytes N] [--registry-timeout MS]\n"
 	    "              [--kafka-brokers LIST] [--kafka-properties FILE]\n"
 	    "              [--partition-key FIELD] [--attributes FIELD[,FIELD...]]\n"
+	    "              [--metrics-listen ADDR:PORT] [--health-threshold SECONDS]\n"
 	    "              [-q] [-v] [-h] [-V]\n"
 	    "Reads raw collector records (base64 Thrift, one per line) on stdin, writes enriched\n"
 	    "events (131-column TSV) on stdout and bad rows (JSON lines) to --bad (default stderr).\n"
@@ -102,6 +113,7 @@ parse_flags(int argc, char **argv, struct opts *o)
 		{ "schemas", required_argument, NULL, 's' },
 		{ "enrichments", required_argument, NULL, 'e' },
 		{ "bad", required_argument, NULL, 'b' },
+		{ "pii", required_argument, NULL, 'p' },
 		{ "stats-interval", required_argument, NULL, 'i' },
 		{ "max-line-bytes", required_argument, NULL, 'm' },
 		{ "registry-timeout", required_argument, NULL, 't' },
@@ -113,6 +125,8 @@ parse_flags(int argc, char **argv, struct opts *o)
 		{ "kafka-properties", required_argument, NULL, 'P' },
 		{ "partition-key", required_argument, NULL, 'k' },
 		{ "attributes", required_argument, NULL, 'a' },
+		{ "metrics-listen", required_argument, NULL, 'M' },
+		{ "health-threshold", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -122,6 +136,7 @@ parse_flags(int argc, char **argv, struct opts *o)
 	memset(o, 0, sizeof(*o));
 	o->stats_interval = 60;
 	o->max_line = DEFAULT_MAX_LINE;
+	o->health_threshold_s = 30;
 	o->source = "-";
 	o->output = "-";
 	o->group = NULL;
@@ -137,6 +152,7 @@ parse_flags(int argc, char **argv, struct opts *o)
 			o->enrichments = flagval_xstr("--enrichments", optarg, 1, FLAGVAL_PATH_MAX, NULL);
 			break;
 		case 'b': o->bad = flagval_xstr("--bad", optarg, 1, FLAGVAL_PATH_MAX, NULL); break;
+		case 'p': o->pii = flagval_xstr("--pii", optarg, 1, FLAGVAL_PATH_MAX, NULL); break;
 		case 'I':
 			o->source = flagval_xstr("--source", optarg, 1, FLAGVAL_PATH_MAX, NULL);
 			break;
@@ -163,6 +179,16 @@ parse_flags(int argc, char **argv, struct opts *o)
 			break;
 		case 'k': o->partition_key = parse_field(optarg, "--partition-key", NULL); break;
 		case 'a': parse_attributes(optarg, o); break;
+		case 'M': {
+			char err[320];
+			if (metricsd_check_spec("--metrics-listen", optarg, err, sizeof(err)) == -1)
+				flagval_xusage("%s", err);
+			o->metrics_listen = optarg;
+			break;
+		}
+		case 'H':
+			o->health_threshold_s = flagval_xnum("--health-threshold", optarg, 1, 86400);
+			break;
 		case 'i': o->stats_interval = flagval_xnum("--stats-interval", optarg, 0, 31536000); break;
 		case 'm':
 			o->max_line = (size_t)flagval_xnum("--max-line-bytes", optarg, 16, 1L << 30);
@@ -215,6 +241,10 @@ open_streams(const struct opts *o, struct enrich_loop *l)
 		log_error("--bad %s", err);
 		return errno == EINVAL ? EX_CONFIG : EX_IOERR;
 	}
+	if (o->pii && (l->pii = stream_sink_open(o->pii, STDOUT_FILENO, err, sizeof(err))) == NULL) {
+		log_error("--pii %s", err);
+		return errno == EINVAL ? EX_CONFIG : EX_IOERR;
+	}
 	memset(&f, 0, sizeof(f));
 	f.key_column = -1;
 	if (o->partition_key)
@@ -222,10 +252,11 @@ open_streams(const struct opts *o, struct enrich_loop *l)
 	f.attr_columns = o->attr_cols;
 	f.attr_names = o->attr_names;
 	f.n_attrs = o->n_attrs;
-	/* commits wait until both outputs have acknowledged what they were given */
+	/* commits wait until every output has acknowledged what it was given */
 	if (stream_sink_set_fields(l->good, &f, err, sizeof(err)) == -1 ||
 	    stream_source_link(l->in, l->good, err, sizeof(err)) == -1 ||
-	    stream_source_link(l->in, l->bad, err, sizeof(err)) == -1) {
+	    stream_source_link(l->in, l->bad, err, sizeof(err)) == -1 ||
+	    (l->pii && stream_source_link(l->in, l->pii, err, sizeof(err)) == -1)) {
 		log_error("%s", err);
 		return EX_SOFTWARE;
 	}
@@ -238,7 +269,7 @@ open_streams(const struct opts *o, struct enrich_loop *l)
 static int
 setup_kafka(const struct opts *o)
 {
-	const char *specs[3] = { o->source, o->output, o->bad };
+	const char *specs[4] = { o->source, o->output, o->bad, o->pii };
 	struct stream_kafka_conf kc;
 	struct stream_kinesis_conf kn;
 	char err[512];
@@ -248,13 +279,13 @@ setup_kafka(const struct opts *o)
 	kc.properties = o->kafka_properties;
 	kc.client_id = "furrow-enrich";
 	kc.notify = log_line;
-	if (stream_kafka_prepare(specs, 3, &kc, err, sizeof(err)) == -1) {
+	if (stream_kafka_prepare(specs, 4, &kc, err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		return EX_CONFIG;
 	}
 	memset(&kn, 0, sizeof(kn));
 	kn.notify = log_line;
-	if (stream_kinesis_prepare(specs, 3, &kn, err, sizeof(err)) == -1) {
+	if (stream_kinesis_prepare(specs, 4, &kn, err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		return EX_CONFIG;
 	}
@@ -268,6 +299,7 @@ main(int argc, char **argv)
 	struct iglu_resolver *resolver;
 	struct enrichments *enrichments = NULL;
 	struct enrich_loop loop;
+	struct enrich_metrics em;
 	char err[1024], schemas_buf[PATH_MAX];
 	const char *schemas;
 	int status;
@@ -309,10 +341,24 @@ main(int argc, char **argv)
 
 	if ((status = setup_kafka(&o)) != 0 || (status = open_streams(&o, &loop)) != 0)
 		goto out;
+	metrics_hist_init(&loop.stats.latency, latency_bounds,
+	    sizeof(latency_bounds) / sizeof(latency_bounds[0]));
+	em.l = &loop;
+	em.resolver = resolver;
+	em.enrichments = enrichments;
+	em.threshold_s = o.health_threshold_s;
+	if (o.metrics_listen && (loop.md = metricsd_open(o.metrics_listen, "enrich",
+	    enrich_metrics_render, enrich_metrics_health, &em, err, sizeof(err))) == NULL) {
+		log_error("--metrics-listen %s", err);
+		status = EX_UNAVAILABLE;
+		goto out;
+	}
 	status = enrich_loop_run(&loop);
 out:
+	metricsd_close(loop.md);
 	stream_source_close(loop.in);
-	if (stream_sink_close(loop.good) == -1 || stream_sink_close(loop.bad) == -1) {
+	if (stream_sink_close(loop.good) == -1 || stream_sink_close(loop.bad) == -1 ||
+	    stream_sink_close(loop.pii) == -1) {
 		log_error("closing the outputs: %s", strerror(errno));
 		status = status ? status : EX_IOERR;
 	}

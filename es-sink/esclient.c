@@ -8,6 +8,10 @@
  * only for s3) and x-amz-security-token for temporary credentials.
  */
 #include "esclient.h"
+
+#include <poll.h>
+
+#include "metricsd.h"
 #include "redact.h"
 #include "timefmt.h"
 
@@ -37,6 +41,7 @@ struct esclient {
 	void     *abort_arg;
 	char      sigv4[256];
 	char      userpwd[512];
+	struct metricsd *md;
 };
 
 /* ---- SHA-256 (FIPS 180-4), only for the SigV4 payload hash ---- */
@@ -332,11 +337,16 @@ ec_done(struct esclient *c, long *status, char *err, size_t errlen)
 	return 0;
 }
 
+void
+esclient_set_metricsd(struct esclient *c, struct metricsd *md)
+{
+	c->md = md;
+}
+
 int
 esclient_poll(struct esclient *c, int fd, int timeout_ms, int *fd_ready, long *status,
     char *err, size_t errlen)
 {
-	struct curl_waitfd w;
 	int running, r;
 
 	if (fd_ready)
@@ -348,12 +358,29 @@ esclient_poll(struct esclient *c, int fd, int timeout_ms, int *fd_ready, long *s
 	curl_multi_perform(c->multi, &running);
 	if ((r = ec_done(c, status, err, errlen)) != 0)
 		return r;
-	memset(&w, 0, sizeof(w));
-	w.fd = fd;
-	w.events = CURL_WAIT_POLLIN;
-	curl_multi_poll(c->multi, fd >= 0 ? &w : NULL, fd >= 0 ? 1 : 0, timeout_ms, NULL);
-	if (fd_ready && fd >= 0 && (w.revents & CURL_WAIT_POLLIN))
-		*fd_ready = 1;
+	{
+		struct curl_waitfd w[1 + METRICSD_NFDS];
+		struct pollfd mp[METRICSD_NFDS];
+		size_t nw = 0, mn = metricsd_pollfds(c->md, mp, METRICSD_NFDS), i;
+
+		memset(w, 0, sizeof(w));
+		if (fd >= 0) {
+			w[0].fd = fd;
+			w[0].events = CURL_WAIT_POLLIN;
+			nw = 1;
+		}
+		for (i = 0; i < mn; i++) {
+			w[nw + i].fd = mp[i].fd;
+			w[nw + i].events = (mp[i].events & POLLOUT) ? CURL_WAIT_POLLOUT : CURL_WAIT_POLLIN;
+		}
+		curl_multi_poll(c->multi, nw + mn ? w : NULL, (unsigned)(nw + mn), timeout_ms, NULL);
+		if (fd_ready && fd >= 0 && (w[0].revents & CURL_WAIT_POLLIN))
+			*fd_ready = 1;
+		for (i = 0; i < mn; i++)
+			mp[i].revents = (short)(((w[nw + i].revents & CURL_WAIT_POLLIN) ? POLLIN : 0) |
+			    ((w[nw + i].revents & CURL_WAIT_POLLOUT) ? POLLOUT : 0));
+		metricsd_serve(c->md, mp, mn);
+	}
 	curl_multi_perform(c->multi, &running);
 	return ec_done(c, status, err, errlen);
 }

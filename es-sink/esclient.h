@@ -34,6 +34,9 @@ void esclient_free(struct esclient *c);
 
 /* When fn returns non-zero during a transfer, the transfer is aborted. */
 void esclient_set_abort(struct esclient *c, int (*fn)(void *), void *arg);
+/* Serve /metrics and /health (metricsd.h) while esclient_poll waits; md may be NULL. */
+struct metricsd;
+void esclient_set_metricsd(struct esclient *c, struct metricsd *md);
 
 /*
  * method "GET", "HEAD", "PUT" or "POST"; path starts with '/'. Returns 0 when a complete response

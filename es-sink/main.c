@@ -22,6 +22,7 @@
 #include "flagval.h"
 #include "linelog.h"
 #include "log.h"
+#include "metricsd.h"
 #include "stream.h"
 #include "bulk.h"
 #include "mapping.h"
@@ -33,6 +34,45 @@
 #define PROG "es-sink"
 
 static struct es_opts opt;
+static const char *metrics_listen;
+static long health_threshold_s = 30;
+
+/* /metrics and /health: the sender's once it runs; before, the index setup's. */
+static struct {
+	struct sender *snd;
+	int64_t        setup_failing_since;   /* monotonic ms; 0: not failing */
+	char           setup_error[256];
+} ms;
+
+static void
+metrics_render(struct buf *b, void *arg)
+{
+	(void)arg;
+	if (ms.snd) {
+		sender_metrics_render(b, ms.snd);
+		return;
+	}
+	metrics_gauge(b, "furrow_es_sink_peer_failing_seconds",
+	    "How long Elasticsearch has been failing now (0: the last request succeeded)",
+	    ms.setup_failing_since ?
+	    (double)(timefmt_mono_ms() - ms.setup_failing_since) / 1000.0 : 0.0);
+}
+
+static int
+metrics_health(struct buf *why, void *arg)
+{
+	(void)arg;
+	if (ms.snd)
+		return sender_health(why, ms.snd);
+	if (ms.setup_failing_since &&
+	    timefmt_mono_ms() - ms.setup_failing_since >= health_threshold_s * 1000) {
+		buf_printf(why, "index setup failing for %llds (threshold %lds): %s",
+		    (long long)((timefmt_mono_ms() - ms.setup_failing_since) / 1000),
+		    health_threshold_s, ms.setup_error);
+		return 0;
+	}
+	return 1;
+}
 
 static void
 usage(FILE *fp)
@@ -47,6 +87,7 @@ usage(FILE *fp)
 	    "       [--aws-sigv4 es|aoss] [--aws-region REGION] [--timeout-ms N]\n"
 	    "       [--connect-timeout-ms N] [--max-line BYTES] [--dump] [-q] [-v] [-h] [-V]\n"
 	    "       [--source STREAM [--group NAME] [--reclaim]]\n"
+	    "       [--metrics-listen ADDR:PORT] [--health-threshold SECONDS]\n"
 	    "       [--kafka-brokers LIST] [--kafka-properties FILE]\n"
 	    "Reads enriched TSV (or bad rows, or JSON objects) on stdin (or --source: a file, a FIFO,\n"
 	    "log:PATH, a durable log read from group NAME's committed offset, or kafka:TOPIC, read\n"
@@ -77,7 +118,8 @@ parse_args(int argc, char **argv)
 	enum { O_URL = 256, O_INPUT, O_INDEX, O_SETUP, O_SETUP_ONLY, O_BDOCS, O_BBYTES, O_FLUSH,
 	    O_RBASE, O_RMAX, O_RDEAD, O_TERM, O_SPOOL, O_BAD, O_STATS, O_CACERT, O_CERT, O_KEY,
 	    O_INSECURE, O_SIGV4, O_REGION, O_TIMEOUT, O_CTIMEOUT, O_MAXLINE, O_DUMP, O_SHARDF,
-	    O_SHARDC, O_REFRESH, O_SOURCE, O_GROUP, O_RECLAIM, O_KBROKERS, O_KPROPS };
+	    O_SHARDC, O_REFRESH, O_SOURCE, O_GROUP, O_RECLAIM, O_KBROKERS, O_KPROPS, O_MLISTEN,
+	    O_HEALTH };
 	static const struct option lo[] = {
 		{ "url", required_argument, NULL, O_URL },
 		{ "input", required_argument, NULL, O_INPUT },
@@ -112,6 +154,8 @@ parse_args(int argc, char **argv)
 		{ "reclaim", no_argument, NULL, O_RECLAIM },
 		{ "kafka-brokers", required_argument, NULL, O_KBROKERS },
 		{ "kafka-properties", required_argument, NULL, O_KPROPS },
+		{ "metrics-listen", required_argument, NULL, O_MLISTEN },
+		{ "health-threshold", required_argument, NULL, O_HEALTH },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -198,6 +242,16 @@ parse_args(int argc, char **argv)
 		case O_KPROPS:
 			opt.kafka_properties = flagval_xstr("--kafka-properties", optarg, 1,
 			    FLAGVAL_PATH_MAX, NULL);
+			break;
+		case O_MLISTEN: {
+			char err[320];
+			if (metricsd_check_spec("--metrics-listen", optarg, err, sizeof(err)) == -1)
+				flagval_xusage("%s", err);
+			metrics_listen = optarg;
+			break;
+		}
+		case O_HEALTH:
+			health_threshold_s = flagval_xnum("--health-threshold", optarg, 1, 86400);
 			break;
 		case O_STATS:
 			opt.stats_interval = flagval_xnum("--stats-interval", optarg, 0, 86400);
@@ -295,7 +349,7 @@ parse_args(int argc, char **argv)
 }
 
 static int
-run_setup(struct esclient *es)
+run_setup(struct esclient *es, struct metricsd *md)
 {
 	char err[1024];
 	unsigned attempt = 0;
@@ -309,10 +363,14 @@ run_setup(struct esclient *es)
 	for (;;) {
 		int rc = mapping_setup(es, opt.index, kind, err, sizeof(err));
 		if (rc >= 0) {
+			ms.setup_failing_since = 0;
 			log_info("index %s %s", opt.index, rc ? "created" : "already exists");
 			return 0;
 		}
 		attempt++;
+		if (ms.setup_failing_since == 0)
+			ms.setup_failing_since = timefmt_mono_ms();
+		snprintf(ms.setup_error, sizeof(ms.setup_error), "%.200s", err);
 		log_warn("setup of index %s failed (attempt %u): %s", opt.index, attempt, err);
 		if (sig_terminate || (opt.retry_deadline_s > 0 &&
 		    timefmt_mono_ms() - start >= opt.retry_deadline_s * 1000))
@@ -321,7 +379,7 @@ run_setup(struct esclient *es)
 		    (uint64_t)opt.retry_max_ms, (uint64_t)timefmt_mono_ms() * 6364136223846793005ULL ^
 		    (uint64_t)getpid());
 		while (timefmt_mono_ms() < until && !sig_terminate)
-			poll(NULL, 0, 100);
+			metricsd_poll(md, NULL, 0, 100);
 	}
 }
 
@@ -414,6 +472,7 @@ main(int argc, char **argv)
 	struct stream_source *in = NULL;
 	struct stream_sink *bad = NULL, *spool = NULL, *dump = NULL;
 	struct sender *snd = NULL;
+	struct metricsd *md = NULL;
 	char err[512];
 	int status;
 
@@ -421,6 +480,12 @@ main(int argc, char **argv)
 	parse_args(argc, argv);
 	sig_flags_install();
 
+	if (metrics_listen && !opt.setup_only && (md = metricsd_open(metrics_listen, PROG,
+	    metrics_render, metrics_health, NULL, err, sizeof(err))) == NULL) {
+		log_error("--metrics-listen %s", err);
+		status = EX_UNAVAILABLE;
+		goto out;
+	}
 	if (!opt.dump) {
 		es = esclient_new(&opt.es, err, sizeof(err));
 		if (es == NULL) {
@@ -429,7 +494,8 @@ main(int argc, char **argv)
 			goto out;
 		}
 		esclient_set_abort(es, sender_abort_cb, NULL);
-		if (opt.setup && run_setup(es) == -1) {
+		esclient_set_metricsd(es, md);
+		if (opt.setup && run_setup(es, md) == -1) {
 			log_error("setup of index %s failed", opt.index);
 			status = EX_UNAVAILABLE;
 			goto out;
@@ -446,6 +512,8 @@ main(int argc, char **argv)
 		status = EX_SOFTWARE;
 		goto out;
 	}
+	sender_set_metrics(snd, md, health_threshold_s);
+	ms.snd = snd;
 	status = sender_run(snd);       /* ends with the exit line */
 	/* the last commits wait for the bad rows' acknowledgements (a Kafka --bad) */
 	if (stream_source_sync(in, (int)opt.term_timeout_s * 1000 + 1000, err, sizeof(err)) == -1) {
@@ -453,9 +521,11 @@ main(int argc, char **argv)
 		status = status ? status : EX_IOERR;
 	}
 out:
+	ms.snd = NULL;
 	if (snd == NULL)
 		sender_log_stats(NULL, "exit");
 	sender_free(snd);
+	metricsd_close(md);
 	stream_source_close(in);
 	if (close_sink(bad) == -1 || close_sink(spool) == -1 || close_sink(dump) == -1)
 		status = status ? status : EX_IOERR;

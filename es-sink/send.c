@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "bulk.h"
 #include "log.h"
+#include "metricsd.h"
 #include "sdkjson.h"
 #include "sig.h"
 #include "stream.h"
@@ -28,6 +29,17 @@
 #define ARTIFACT          "furrow-es-sink"
 #define PAYLOAD_CUT_CHARS 20000          /* sinks.md §2.7, as ESL2 */
 #define WAIT_LOG_S        30             /* repeat "waiting for room" this often */
+
+/* Why a bulk request failed (furrow_es_sink_bulk_failures_total{cause}). */
+enum es_fail {
+	ES_FAIL_CONNECTION, ES_FAIL_HTTP_429, ES_FAIL_HTTP_4XX, ES_FAIL_HTTP_5XX,
+	ES_FAIL_BAD_RESPONSE, ES_FAIL_ITEMS, ES_FAIL_N
+};
+static const char *const fail_names[ES_FAIL_N] = {
+	"connection", "http_429", "http_4xx", "http_5xx", "bad_response", "items",
+};
+/* furrow_es_sink_bulk_duration_seconds */
+static const double bulk_bounds[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30 };
 
 struct doc {
 	size_t line_off, line_len;    /* the input line, in batch.lines */
@@ -48,6 +60,13 @@ struct batch {
 struct stats {
 	uint64_t in, indexed, conflicts, bad, spooled, retried, requests, failed_requests;
 	uint64_t lat_sum_ms, lat_max_ms;
+	/* for /metrics */
+	uint64_t bytes_in, bytes_sent;
+	uint64_t failures[ES_FAIL_N];      /* failed bulk requests, by cause */
+	struct metrics_hist bulk_seconds;
+	int64_t  peer_failing_since;       /* monotonic ms of the first failure in a row; 0: ok */
+	int64_t  output_blocked_since;     /* monotonic ms; 0: outputs writable */
+	char     last_error[256];
 };
 
 struct sender {
@@ -72,6 +91,8 @@ struct sender {
 	int                   eof;
 	int                   status;         /* the exit status once something failed */
 	uint64_t              rnd;
+	struct metricsd      *md;             /* NULL without --metrics-listen */
+	long                  health_threshold_s;
 };
 
 static struct sender *abort_target;   /* for sender_abort_cb: one sender per process */
@@ -103,8 +124,10 @@ flush_outputs(struct sender *s)
 			continue;
 		while ((r = stream_sink_flush(sinks[i])) == STREAM_BLOCKED) {
 			time_t now = time(NULL);
-			if (since == 0)
+			if (since == 0) {
 				since = now;
+				s->st.output_blocked_since = timefmt_mono_ms();
+			}
 			if (now - logged >= WAIT_LOG_S) {
 				log_warn("%s; not reading more input until it can be written (waiting %lds)",
 				    stream_sink_error(sinks[i]), (long)(now - since));
@@ -112,7 +135,7 @@ flush_outputs(struct sender *s)
 			}
 			if (sig_terminate && stream_source_follows(s->in))
 				return -1;       /* uncommitted: read again at the next start */
-			poll(NULL, 0, stream_sink_retry_ms(sinks[i]));
+			metricsd_poll(s->md, NULL, 0, stream_sink_retry_ms(sinks[i]));
 		}
 		if (r == STREAM_ERROR) {
 			log_error("%s", stream_sink_error(sinks[i]));
@@ -122,6 +145,7 @@ flush_outputs(struct sender *s)
 	}
 	if (since)
 		log_info("output written again after %lds", (long)(time(NULL) - since));
+	s->st.output_blocked_since = 0;
 	return 0;
 }
 
@@ -235,7 +259,7 @@ backoff_sleep(struct sender *s, uint64_t ms)
 			return -1;
 		if (left <= 0)
 			return 0;
-		poll(NULL, 0, left > 100 ? 100 : (int)left);
+		metricsd_poll(s->md, NULL, 0, left > 100 ? 100 : (int)left);
 	}
 }
 
@@ -402,6 +426,8 @@ send_batch(struct sender *s, struct batch *b, int have_first, int rc0, long stat
 			    blen, &status, &s->resp, err, sizeof(err));
 		}
 		s->st.requests++;
+		s->st.bytes_sent += blen;
+		metrics_hist_observe(&s->st.bulk_seconds, (double)(timefmt_mono_ms() - t0) / 1000.0);
 		s->st.lat_sum_ms += (uint64_t)(timefmt_mono_ms() - t0);
 		if ((uint64_t)(timefmt_mono_ms() - t0) > s->st.lat_max_ms)
 			s->st.lat_max_ms = (uint64_t)(timefmt_mono_ms() - t0);
@@ -440,6 +466,19 @@ send_batch(struct sender *s, struct batch *b, int have_first, int rc0, long stat
 					    "error?): %s", last_err);
 				break;
 			}
+		}
+		if (!need_backoff) {
+			s->st.peer_failing_since = 0;
+		} else {
+			enum es_fail cause = rc == -1 ? ES_FAIL_CONNECTION :
+			    bulk_request_outcome(status) == BULK_REQ_ITEMS ?
+			    (strncmp(last_err, "HTTP ", 5) == 0 ? ES_FAIL_BAD_RESPONSE : ES_FAIL_ITEMS) :
+			    status == 429 ? ES_FAIL_HTTP_429 : status >= 500 ? ES_FAIL_HTTP_5XX :
+			    ES_FAIL_HTTP_4XX;
+			s->st.failures[cause]++;
+			if (s->st.peer_failing_since == 0)
+				s->st.peer_failing_since = timefmt_mono_ms();
+			snprintf(s->st.last_error, sizeof(s->st.last_error), "%.250s", last_err);
 		}
 		if (!need_backoff || pending == 0)
 			continue;
@@ -481,6 +520,7 @@ start_async(struct sender *s)
 	batch_reset(&s->cur);
 	buf_reset(&s->resp);
 	s->fly_t0 = timefmt_mono_ms();
+	s->st.bytes_sent += s->fly.body.len;
 	if (esclient_start(s->es, "POST", s->bulk_path, "application/x-ndjson", s->fly.body.data,
 	    s->fly.body.len, &s->resp, err, sizeof(err)) == -1) {
 		send_batch(s, &s->fly, 1, -1, 0, err, s->fly_t0);
@@ -658,6 +698,7 @@ handle_line(struct sender *s, const char *line, size_t len)
 	size_t doc_len;
 
 	s->st.in++;
+	s->st.bytes_in += len + 1;
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
 	buf_reset(&s->scratch);
@@ -777,6 +818,7 @@ sender_new(const struct es_opts *o, struct esclient *es, struct stream_source *i
 	buf_init(&s->fly.lines, 0);
 	buf_init(&s->fly.body, 0);
 	/* filter_path: the engine sends back only what es-sink reads, not 500 item summaries */
+	metrics_hist_init(&s->st.bulk_seconds, bulk_bounds, sizeof(bulk_bounds) / sizeof(bulk_bounds[0]));
 	snprintf(s->bulk_path, sizeof(s->bulk_path),
 	    "/_bulk?filter_path=errors,items.*.status,items.*.error%s%s",
 	    o->refresh ? "&refresh=" : "", o->refresh ? o->refresh : "");
@@ -866,7 +908,7 @@ sender_run(struct sender *s)
 				break;
 			{
 				struct pollfd p = { fd, POLLIN, 0 };
-				poll(&p, 1, wait_ms(s, next_stats));
+				metricsd_poll(s->md, &p, 1, wait_ms(s, next_stats));
 			}
 			continue;
 		}
@@ -901,7 +943,7 @@ sender_run(struct sender *s)
 			poll_inflight(s, fd, timeout < 0 || timeout > 1000 ? 1000 : timeout);
 		} else {
 			struct pollfd p = { fd, POLLIN, 0 };
-			poll(&p, 1, timeout);
+			metricsd_poll(s->md, &p, 1, timeout);
 		}
 	}
 	wait_inflight(s);
@@ -916,4 +958,79 @@ sender_run(struct sender *s)
 	if (s->undelivered && s->status == 0)
 		s->status = EX_UNAVAILABLE;
 	return s->status;
+}
+
+void
+sender_set_metrics(struct sender *s, struct metricsd *md, long health_threshold_s)
+{
+	s->md = md;
+	s->health_threshold_s = health_threshold_s;
+	if (s->es)
+		esclient_set_metricsd(s->es, md);
+}
+
+void
+sender_metrics_render(struct buf *b, void *arg)
+{
+	const struct sender *s = arg;
+	const struct stats *st = &s->st;
+	char lab[64];
+	size_t i;
+
+	metrics_counter(b, "furrow_es_sink_records_in_total", "Input lines read", st->in);
+	metrics_counter(b, "furrow_es_sink_input_bytes_total", "Input bytes read, newlines included",
+	    st->bytes_in);
+	metrics_counter(b, "furrow_es_sink_documents_indexed_total",
+	    "Documents Elasticsearch accepted (with --dump: written)", st->indexed);
+	metrics_counter(b, "furrow_es_sink_documents_conflicts_total",
+	    "Documents already indexed under their _id (a re-send after a restart)", st->conflicts);
+	metrics_counter(b, "furrow_es_sink_bad_rows_total",
+	    "Bad rows written: lines that cannot be documents, documents rejected, given up", st->bad);
+	metrics_counter(b, "furrow_es_sink_documents_spooled_total",
+	    "Documents diverted to --spool at shutdown", st->spooled);
+	metrics_counter(b, "furrow_es_sink_documents_retried_total",
+	    "Documents sent again after a failed request or a retryable item status", st->retried);
+	metrics_counter(b, "furrow_es_sink_bulk_requests_total", "_bulk requests made", st->requests);
+	metrics_counter(b, "furrow_es_sink_bulk_request_bytes_total", "Bytes of _bulk request bodies",
+	    st->bytes_sent);
+	metrics_head(b, "furrow_es_sink_bulk_failures_total", "counter",
+	    "_bulk requests that failed and are retried, by cause");
+	for (i = 0; i < ES_FAIL_N; i++) {
+		snprintf(lab, sizeof(lab), "cause=\"%s\"", fail_names[i]);
+		metrics_u64(b, "furrow_es_sink_bulk_failures_total", lab, st->failures[i]);
+	}
+	metrics_head(b, "furrow_es_sink_bulk_duration_seconds", "histogram",
+	    "Time from sending a _bulk request to its response");
+	metrics_hist_render(b, "furrow_es_sink_bulk_duration_seconds", NULL, &st->bulk_seconds);
+	metrics_gauge(b, "furrow_es_sink_pending_documents",
+	    "Documents read and not yet settled (the batch being filled and the one in flight)",
+	    (double)batch_pending(s));
+	metrics_gauge(b, "furrow_es_sink_peer_failing_seconds",
+	    "How long Elasticsearch has been failing now (0: the last request succeeded)",
+	    st->peer_failing_since ? (double)(timefmt_mono_ms() - st->peer_failing_since) / 1000.0 :
+	    0.0);
+	metrics_gauge(b, "furrow_es_sink_output_blocked_seconds",
+	    "How long --bad or --spool has been unable to take more now (full disk; 0: not)",
+	    st->output_blocked_since ?
+	    (double)(timefmt_mono_ms() - st->output_blocked_since) / 1000.0 : 0.0);
+}
+
+int
+sender_health(struct buf *why, void *arg)
+{
+	const struct sender *s = arg;
+	int64_t now = timefmt_mono_ms(), limit = (int64_t)s->health_threshold_s * 1000;
+
+	if (s->st.peer_failing_since && now - s->st.peer_failing_since >= limit) {
+		buf_printf(why, "Elasticsearch failing for %llds (threshold %lds): %s",
+		    (long long)((now - s->st.peer_failing_since) / 1000), s->health_threshold_s,
+		    s->st.last_error);
+		return 0;
+	}
+	if (s->st.output_blocked_since && now - s->st.output_blocked_since >= limit) {
+		buf_printf(why, "--bad or --spool blocked (full disk) for %llds (threshold %lds)",
+		    (long long)((now - s->st.output_blocked_since) / 1000), s->health_threshold_s);
+		return 0;
+	}
+	return 1;
 }

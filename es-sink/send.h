@@ -53,6 +53,15 @@ void sender_free(struct sender *s);
 /* Run until the input ends or SIGTERM/SIGINT and the batches in hand are settled. Returns an
  * exit status (sysexits.h). */
 int sender_run(struct sender *s);
+/* Serve /metrics and /health on md while running (md may be NULL); health is bad when
+ * Elasticsearch has failed for health_threshold_s or more, or --bad/--spool could not be
+ * written (full disk) for as long. */
+struct metricsd;
+struct buf;
+void sender_set_metrics(struct sender *s, struct metricsd *md, long health_threshold_s);
+/* metricsd callbacks; arg is the sender. Series documented in es-sink(1), METRICS. */
+void sender_metrics_render(struct buf *out, void *arg);
+int  sender_health(struct buf *why, void *arg);
 /* Log the counters as "<when>: in=... indexed=..." (sender_run does so every --stats-interval
  * and, as "exit", when it ends). With s NULL, the zeros of a run that never started: es-sink
  * ends every run with an exit line, whichever way it ends. */

@@ -20,6 +20,7 @@
 #include "iglu.h"
 #include "linelog.h"
 #include "log.h"
+#include "metricsd.h"
 #include "pg_conn.h"
 #include "pg_load.h"
 #include "pg_tables.h"
@@ -36,6 +37,32 @@ struct main_opts {
 };
 
 static struct main_opts opt;
+static const char *metrics_listen;
+static long health_threshold_s = 30;
+
+/* /metrics and /health: the loader's once it runs; before, the connection's (--setup). */
+static struct {
+	struct pgloader *loader;
+	struct pgconn   *conn;
+} ms;
+
+static void
+metrics_render(struct buf *b, void *arg)
+{
+	(void)arg;
+	if (ms.loader)
+		pgloader_metrics_render(b, ms.loader);
+	else
+		pgloader_metrics_peer(b, ms.conn);
+}
+
+static int
+metrics_health(struct buf *why, void *arg)
+{
+	(void)arg;
+	return ms.loader ? pgloader_health(why, ms.loader) :
+	    pgloader_health_peer(why, ms.conn, health_threshold_s);
+}
 
 static void
 usage(FILE *fp)
@@ -48,6 +75,7 @@ usage(FILE *fp)
 	    "       [--term-timeout SECONDS] [--timeout-ms N] [--connect-timeout-ms N]\n"
 	    "       [--spool PATH] [--bad PATH] [--stats-interval SECONDS] [--max-line BYTES]\n"
 	    "       [--dump] [-q] [-v] [-h] [-V] [--source STREAM [--group NAME] [--reclaim]]\n"
+	    "       [--metrics-listen ADDR:PORT] [--health-threshold SECONDS]\n"
 	    "       [--kafka-brokers LIST] [--kafka-properties FILE]\n"
 	    "Reads enriched TSV (or bad rows) on stdin (or --source: a file, a FIFO, log:PATH, a\n"
 	    "durable log read from group NAME's committed offset, or kafka:TOPIC, read in consumer\n"
@@ -91,7 +119,7 @@ parse_args(int argc, char **argv)
 	enum { O_URL = 256, O_SCHEMA, O_INPUT, O_SETUP, O_SETUP_ONLY, O_RESOLVER, O_SCHEMAS,
 	    O_BROWS, O_BBYTES, O_FLUSH, O_MAXTAB, O_RBASE, O_RMAX, O_RDEAD, O_TERM, O_TIMEOUT,
 	    O_CTIMEOUT, O_SPOOL, O_BAD, O_STATS, O_MAXLINE, O_DUMP, O_SOURCE, O_GROUP, O_RECLAIM,
-	    O_KBROKERS, O_KPROPS };
+	    O_KBROKERS, O_KPROPS, O_MLISTEN, O_HEALTH };
 	static const struct option lo[] = {
 		{ "url", required_argument, NULL, O_URL },
 		{ "schema", required_argument, NULL, O_SCHEMA },
@@ -120,6 +148,8 @@ parse_args(int argc, char **argv)
 		{ "reclaim", no_argument, NULL, O_RECLAIM },
 		{ "kafka-brokers", required_argument, NULL, O_KBROKERS },
 		{ "kafka-properties", required_argument, NULL, O_KPROPS },
+		{ "metrics-listen", required_argument, NULL, O_MLISTEN },
+		{ "health-threshold", required_argument, NULL, O_HEALTH },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -197,6 +227,16 @@ parse_args(int argc, char **argv)
 		case O_KPROPS:
 			o->kafka_properties = str_arg("--kafka-properties", optarg, 1, MAX_PATH_FLAG,
 			    NULL);
+			break;
+		case O_MLISTEN: {
+			char err[320];
+			if (metricsd_check_spec("--metrics-listen", optarg, err, sizeof(err)) == -1)
+				usage_error(err);
+			metrics_listen = optarg;
+			break;
+		}
+		case O_HEALTH:
+			health_threshold_s = num_arg("--health-threshold", optarg, 1, 86400);
 			break;
 		case 'q': log_adjust(-1); break;
 		case 'v': log_adjust(1); break;
@@ -331,6 +371,7 @@ main(int argc, char **argv)
 	struct stream_source *in = NULL;
 	struct stream_sink *bad = NULL, *spool = NULL, *dump = NULL;
 	struct pgloader *loader = NULL;
+	struct metricsd *md = NULL;
 	char err[512];
 	int status = 0, stopped = 0;
 
@@ -346,11 +387,19 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (metrics_listen && !opt.pg.setup_only && (md = metricsd_open(metrics_listen, PROG,
+	    metrics_render, metrics_health, NULL, err, sizeof(err))) == NULL) {
+		log_error("--metrics-listen %s", err);
+		status = EX_UNAVAILABLE;
+		goto out;
+	}
 	if (!opt.pg.dump) {
 		if ((conn = pgconn_new(&opt.pg.conn)) == NULL) {
 			status = EX_SOFTWARE;
 			goto out;
 		}
+		pgconn_set_metricsd(conn, md);
+		ms.conn = conn;
 		if ((status = pgload_prepare(&opt.pg, conn, &stopped)) != 0 || stopped ||
 		    opt.pg.setup_only)
 			goto out;
@@ -362,6 +411,8 @@ main(int argc, char **argv)
 		status = EX_SOFTWARE;
 		goto out;
 	}
+	pgloader_set_metrics(loader, md, health_threshold_s);
+	ms.loader = loader;
 	status = pgloader_run(loader);
 	/* the last commits wait for the bad rows' acknowledgements (a Kafka --bad) */
 	if (in && stream_source_sync(in, (int)opt.pg.term_timeout_s * 1000 + 1000, err,
@@ -370,6 +421,9 @@ main(int argc, char **argv)
 		status = status ? status : EX_IOERR;
 	}
 out:
+	ms.loader = NULL;
+	ms.conn = NULL;
+	metricsd_close(md);
 	pgloader_free(loader);
 	stream_source_close(in);
 	if (close_sink(bad) == -1 || close_sink(spool) == -1 || close_sink(dump) == -1)

@@ -2,6 +2,7 @@
  * pg_conn: libpq in non-blocking mode, errors classified (see pg_conn.h).
  */
 #include "pg_conn.h"
+#include "metricsd.h"
 
 #include <libpq-fe.h>
 #include <poll.h>
@@ -19,7 +20,44 @@ struct pgconn {
 	struct pgconn_opts o;
 	PGconn            *pg;
 	char               target[512];
+	struct metricsd   *md;
+	int64_t            failing_since;
+	char               last_error[256];
 };
+
+void
+pgconn_set_metricsd(struct pgconn *c, struct metricsd *md)
+{
+	c->md = md;
+}
+
+struct metricsd *
+pgconn_metricsd(const struct pgconn *c)
+{
+	return c ? c->md : NULL;
+}
+
+static int64_t pgc_now_ms(void);
+
+void
+pgconn_note(struct pgconn *c, int ok, const char *error)
+{
+	if (ok) {
+		c->failing_since = 0;
+		return;
+	}
+	if (c->failing_since == 0)
+		c->failing_since = pgc_now_ms();
+	snprintf(c->last_error, sizeof(c->last_error), "%.250s", error ? error : "");
+}
+
+int64_t
+pgconn_failing_since(const struct pgconn *c, const char **last_error)
+{
+	if (last_error)
+		*last_error = c ? c->last_error : "";
+	return c ? c->failing_since : 0;
+}
 
 static int64_t
 pgc_now_ms(void)
@@ -238,7 +276,7 @@ pgc_wait(struct pgconn *c, short events, int64_t deadline, struct pgerr *e)
 	p.revents = 0;
 	if (p.fd < 0)
 		return pgc_conn_error(c, "no socket", e);
-	poll(&p, 1, left <= 0 ? 0 : left > 100 ? 100 : (int)left);
+	metricsd_poll(c->md, &p, 1, left <= 0 ? 0 : left > 100 ? 100 : (int)left);
 	return pgc_abort_check(c, deadline, e);
 }
 

@@ -19,6 +19,7 @@
 #define PG_CONN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 
@@ -54,6 +55,14 @@ struct pgconn;
 int pgconn_check_url(const char *url, char *err, size_t errlen);
 
 struct pgconn *pgconn_new(const struct pgconn_opts *o);
+/* /metrics and /health (metricsd.h): served while the connection waits on its socket (md may
+ * be NULL); and the peer's state as the loader saw it: failing since when (monotonic ms, 0: not),
+ * with the last error. */
+struct metricsd;
+void pgconn_set_metricsd(struct pgconn *c, struct metricsd *md);
+struct metricsd *pgconn_metricsd(const struct pgconn *c);
+void pgconn_note(struct pgconn *c, int ok, const char *error);
+int64_t pgconn_failing_since(const struct pgconn *c, const char **last_error);
 void pgconn_free(struct pgconn *c);
 /* Connect unless connected. 0, or -1 with e filled. */
 int pgconn_connect(struct pgconn *c, struct pgerr *e);

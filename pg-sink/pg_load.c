@@ -20,6 +20,7 @@
 #include "iglu.h"
 #include "jsonschema.h"
 #include "log.h"
+#include "metricsd.h"
 #include "pg_atomic.h"
 #include "pg_badrows.h"
 #include "pg_copy.h"
@@ -84,7 +85,12 @@ struct tally {                    /* what one transaction did, counted once it c
 struct stats {
 	uint64_t in, loaded, entities, dups, bad, spooled, retried, batches, attempts;
 	uint64_t staged_batches, lat_sum_ms, lat_max_ms;
+	uint64_t bytes_in, failures;
+	struct metrics_hist batch_seconds;   /* per batch loaded, retries included */
 };
+
+/* furrow_pg_sink_batch_duration_seconds */
+static const double batch_bounds[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30 };
 
 /* An entity row of the event being transformed, before it joins the batch. */
 struct pend {
@@ -109,6 +115,9 @@ struct pgloader {
 	int64_t               term_deadline;
 	int                   undelivered, no_commit, eof, status;
 	uint64_t              rnd;
+	struct metricsd      *md;
+	long                  health_threshold_s;
+	int64_t               output_blocked_since;
 };
 
 static struct pgloader *abort_target;
@@ -184,7 +193,9 @@ flush_outputs(struct pgloader *s)
 			}
 			if (sig_terminate && stream_source_follows(s->in))
 				return -1;       /* uncommitted: read again at the next start */
-			poll(NULL, 0, stream_sink_retry_ms(sinks[i]));
+			if (s->output_blocked_since == 0)
+				s->output_blocked_since = now_ms();
+			metricsd_poll(s->md, NULL, 0, stream_sink_retry_ms(sinks[i]));
 		}
 		if (r == STREAM_ERROR) {
 			log_error("%s", stream_sink_error(sinks[i]));
@@ -194,6 +205,7 @@ flush_outputs(struct pgloader *s)
 	}
 	if (since)
 		log_info("output written again after %lds", (long)(time(NULL) - since));
+	s->output_blocked_since = 0;
 	return 0;
 }
 
@@ -286,7 +298,7 @@ backoff_sleep(struct pgloader *s, uint64_t ms)
 			return -1;
 		if (left <= 0)
 			return 0;
-		poll(NULL, 0, left > 100 ? 100 : (int)left);
+		metricsd_poll(s->md, NULL, 0, left > 100 ? 100 : (int)left);
 	}
 }
 
@@ -1289,6 +1301,8 @@ deliver(struct pgloader *s)
 	while (b->n > 0) {
 		if (attempt_batch(s, &e) == 0) {
 			uint64_t ms = (uint64_t)(now_ms() - t0);
+			pgconn_note(s->c, 1, NULL);
+			metrics_hist_observe(&s->st.batch_seconds, (double)ms / 1000.0);
 			s->st.batches++;
 			s->st.lat_sum_ms += ms;
 			if (ms > s->st.lat_max_ms)
@@ -1299,6 +1313,9 @@ deliver(struct pgloader *s)
 		}
 		attempt++;
 		s->st.retried++;
+		s->st.failures++;
+		if (e.cls != PGE_ABORTED)
+			pgconn_note(s->c, 0, e.msg);
 		if (first_fail == 0)
 			first_fail = now_ms();
 		if (e.cls == PGE_ABORTED || term_now(s)) {
@@ -1362,6 +1379,7 @@ read_one(struct pgloader *s)
 	switch (r) {
 	case STREAM_OK:
 		s->st.in++;
+		s->st.bytes_in += rec.len + 1;
 		if (handle_line(s, rec.data, rec.len) == 0)
 			return -1;       /* not dealt with: read again at the next start */
 		break;
@@ -1424,6 +1442,8 @@ pgloader_new(const struct pg_opts *o, struct pgconn *c, struct pgtables *t,
 	s->spool = spool;
 	s->dump = dump;
 	batch_init(&s->b);
+	metrics_hist_init(&s->st.batch_seconds, batch_bounds,
+	    sizeof(batch_bounds) / sizeof(batch_bounds[0]));
 	buf_init(&s->fixed, 0);
 	buf_init(&s->err, 0);
 	buf_init(&s->send, 0);
@@ -1516,7 +1536,7 @@ pgloader_run(struct pgloader *s)
 		p.fd = fd;
 		p.events = POLLIN;
 		p.revents = 0;
-		poll(&p, 1, wait_ms(s, next_stats));
+		metricsd_poll(s->md, &p, 1, wait_ms(s, next_stats));
 	}
 	if (s->status != 0 && s->b.n > 0)
 		give_up(s, &s->b, 0, 0, "not loaded: an earlier failure stopped pg-sink");
@@ -1568,6 +1588,7 @@ pgload_prepare(const struct pg_opts *o, struct pgconn *c, int *stopped)
 		if (pgconn_connect(c, &e) == 0) {
 			log_info("connected to %s", pgconn_target(c));
 			if (pgconn_exec(c, sql.data, 0, NULL, NULL, NULL, &e) == 0) {
+				pgconn_note(c, 1, NULL);
 				if (o->setup)
 					log_info("schema %s and table %s ready", o->schema,
 					    o->input == PG_IN_BAD ? PGBAD_TABLE : "events");
@@ -1592,6 +1613,7 @@ pgload_prepare(const struct pg_opts *o, struct pgconn *c, int *stopped)
 			}
 		}
 		attempt++;
+		pgconn_note(c, 0, e.msg);
 		if (attempt == 1 || attempt % 10 == 0)
 			log_warn("PostgreSQL not ready (attempt %u): %s", attempt, e.msg);
 		if (o->retry_deadline_s > 0 && now_ms() - start >= o->retry_deadline_s * 1000) {
@@ -1603,7 +1625,7 @@ pgload_prepare(const struct pg_opts *o, struct pgconn *c, int *stopped)
 			int64_t until = now_ms() + (int64_t)pgload_backoff_ms(attempt,
 			    (unsigned long)o->retry_base_ms, (unsigned long)o->retry_max_ms, rnd64(&rnd));
 			while (now_ms() < until && !sig_terminate)
-				poll(NULL, 0, 100);
+				metricsd_poll(pgconn_metricsd(c), NULL, 0, 100);
 		}
 		if (sig_terminate) {
 			*stopped = 1;
@@ -1615,4 +1637,85 @@ out:
 	buf_free(&sql);
 	buf_free(&q);
 	return rc;
+}
+
+void
+pgloader_set_metrics(struct pgloader *s, struct metricsd *md, long health_threshold_s)
+{
+	s->md = md;
+	s->health_threshold_s = health_threshold_s;
+}
+
+void
+pgloader_metrics_render(struct buf *b, void *arg)
+{
+	const struct pgloader *s = arg;
+	const struct stats *st = &s->st;
+
+	metrics_counter(b, "furrow_pg_sink_records_in_total", "Input lines read", st->in);
+	metrics_counter(b, "furrow_pg_sink_input_bytes_total", "Input bytes read, newlines included",
+	    st->bytes_in);
+	metrics_counter(b, "furrow_pg_sink_events_loaded_total",
+	    "Events (or bad rows) loaded into their table", st->loaded);
+	metrics_counter(b, "furrow_pg_sink_entity_rows_total",
+	    "Rows loaded into the tables of self-describing entities", st->entities);
+	metrics_counter(b, "furrow_pg_sink_duplicates_total",
+	    "Events already loaded (a replay after a restart), not loaded twice", st->dups);
+	metrics_counter(b, "furrow_pg_sink_bad_rows_total", "Bad rows written", st->bad);
+	metrics_counter(b, "furrow_pg_sink_events_spooled_total",
+	    "Events diverted to --spool at shutdown", st->spooled);
+	metrics_counter(b, "furrow_pg_sink_batches_total", "Batches loaded (one transaction each)",
+	    st->batches);
+	metrics_counter(b, "furrow_pg_sink_batch_failures_total",
+	    "Batch attempts that failed and were retried (connection lost, transient errors)",
+	    st->failures);
+	metrics_head(b, "furrow_pg_sink_batch_duration_seconds", "histogram",
+	    "Time to load one batch, retries included");
+	metrics_hist_render(b, "furrow_pg_sink_batch_duration_seconds", NULL, &st->batch_seconds);
+	metrics_gauge(b, "furrow_pg_sink_pending_events", "Events read and not yet loaded",
+	    (double)s->b.n);
+	pgloader_metrics_peer(b, s->c);
+	metrics_gauge(b, "furrow_pg_sink_output_blocked_seconds",
+	    "How long --bad or --spool has been unable to take more now (full disk; 0: not)",
+	    s->output_blocked_since ? (double)(now_ms() - s->output_blocked_since) / 1000.0 : 0.0);
+}
+
+void
+pgloader_metrics_peer(struct buf *b, const struct pgconn *c)
+{
+	int64_t since = pgconn_failing_since(c, NULL);
+
+	metrics_gauge(b, "furrow_pg_sink_peer_failing_seconds",
+	    "How long PostgreSQL has been failing now (0: the last attempt succeeded)",
+	    since ? (double)(now_ms() - since) / 1000.0 : 0.0);
+}
+
+int
+pgloader_health_peer(struct buf *why, const struct pgconn *c, long threshold_s)
+{
+	const char *err;
+	int64_t since = pgconn_failing_since(c, &err);
+
+	if (since && now_ms() - since >= (int64_t)threshold_s * 1000) {
+		buf_printf(why, "PostgreSQL failing for %llds (threshold %lds): %s",
+		    (long long)((now_ms() - since) / 1000), threshold_s, err);
+		return 0;
+	}
+	return 1;
+}
+
+int
+pgloader_health(struct buf *why, void *arg)
+{
+	const struct pgloader *s = arg;
+
+	if (!pgloader_health_peer(why, s->c, s->health_threshold_s))
+		return 0;
+	if (s->output_blocked_since &&
+	    now_ms() - s->output_blocked_since >= (int64_t)s->health_threshold_s * 1000) {
+		buf_printf(why, "--bad or --spool blocked (full disk) for %llds (threshold %lds)",
+		    (long long)((now_ms() - s->output_blocked_since) / 1000), s->health_threshold_s);
+		return 0;
+	}
+	return 1;
 }

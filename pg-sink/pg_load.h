@@ -68,6 +68,16 @@ void pgloader_free(struct pgloader *l);
 /* Run until the input ends, or SIGTERM/SIGINT and the batch in hand is settled. Returns an
  * exit status (sysexits.h). */
 int pgloader_run(struct pgloader *l);
+/* /metrics and /health (metricsd.h; md may be NULL): series in pg-sink(1), METRICS; unhealthy
+ * when PostgreSQL has failed for health_threshold_s or more, or --bad/--spool stays blocked. */
+struct metricsd;
+struct buf;
+void pgloader_set_metrics(struct pgloader *l, struct metricsd *md, long health_threshold_s);
+void pgloader_metrics_render(struct buf *out, void *arg);   /* arg: the loader */
+int  pgloader_health(struct buf *why, void *arg);
+/* The peer's part alone (before the loader exists: --setup). */
+void pgloader_metrics_peer(struct buf *out, const struct pgconn *c);
+int  pgloader_health_peer(struct buf *why, const struct pgconn *c, long threshold_s);
 /* The abort test pg_conn calls while it waits (the shutdown deadline). */
 int pgloader_abort_cb(void *arg);
 

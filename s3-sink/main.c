@@ -26,6 +26,7 @@
 #include "redact.h"
 #include "keys.h"
 #include "log.h"
+#include "metricsd.h"
 #include "sig.h"
 #include "sink.h"
 #include "stream.h"
@@ -73,6 +74,8 @@ usage(FILE *f)
 	    "  --kafka-brokers LIST     Kafka bootstrap brokers (FURROW_KAFKA_BROKERS)\n"
 	    "  --kafka-properties FILE  librdkafka properties, TLS/SASL (FURROW_KAFKA_PROPERTIES)\n"
 	    "  --reclaim                give back the space of what every group has read\n"
+	    "  --metrics-listen ADDR:PORT  serve /metrics and /health there (off)\n"
+	    "  --health-threshold S     unhealthy after S s of failed uploads or a full spool (30)\n"
 	    "  -q, -v                   less / more logging\n"
 	    "  -h, --help, -V, --version\n"
 	    "credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN\n");
@@ -104,7 +107,7 @@ enum {
 	O_BUCKET = 256, O_PREFIX, O_ENDPOINT, O_REGION, O_PATH_STYLE, O_INPUT, O_SPOOL, O_ROT_BYTES,
 	O_ROT_RECORDS, O_ROT_SECONDS, O_PARTITION, O_SPOOL_MAX, O_LEVEL, O_MP_THRESHOLD, O_PART_SIZE,
 	O_RETRY_BASE, O_RETRY_MAX, O_RETRY_DEADLINE, O_DRAIN, O_CONNECT, O_MAX_LINE, O_PRINT_KEYS,
-	O_BAD, O_STATS, O_SOURCE, O_GROUP, O_RECLAIM, O_KBROKERS, O_KPROPS,
+	O_BAD, O_STATS, O_SOURCE, O_GROUP, O_RECLAIM, O_KBROKERS, O_KPROPS, O_MLISTEN, O_HEALTH,
 };
 
 /* Returns -1 to exit 0 (help, version), 0 to go on, or an exit status. */
@@ -141,6 +144,8 @@ parse_opts(int argc, char **argv, struct s3sink_opts *o)
 		{ "reclaim", no_argument, NULL, O_RECLAIM },
 		{ "kafka-brokers", required_argument, NULL, O_KBROKERS },
 		{ "kafka-properties", required_argument, NULL, O_KPROPS },
+		{ "metrics-listen", required_argument, NULL, O_MLISTEN },
+		{ "health-threshold", required_argument, NULL, O_HEALTH },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -166,6 +171,7 @@ parse_opts(int argc, char **argv, struct s3sink_opts *o)
 	o->drain_seconds = 30;
 	o->connect_timeout = 10;
 	o->stats_interval = 60;
+	o->health_threshold = 30;
 	while ((ch = getopt_long(argc, argv, "qvhV", lo, &li)) != -1) {
 		uint64_t *u = NULL;
 		long long min = 0, max = 0, v;
@@ -257,6 +263,11 @@ parse_opts(int argc, char **argv, struct s3sink_opts *o)
 		case O_CONNECT: u = &o->connect_timeout; min = 1; max = 3600; break;
 		case O_MAX_LINE: u = &o->max_line; min = 1; max = 1LL << 30; break;
 		case O_STATS: u = &o->stats_interval; max = MAX_SECONDS; break;
+		case O_HEALTH: u = &o->health_threshold; min = 1; max = 86400; break;
+		case O_MLISTEN:
+			rc = metricsd_check_spec("--metrics-listen", optarg, err, sizeof(err));
+			o->metrics_listen = optarg;
+			break;
 		case 'q': log_adjust(-1); break;
 		case 'v': log_adjust(+1); break;
 		case 'h': usage(stdout); return -1;
@@ -437,8 +448,16 @@ main(int argc, char **argv)
 	    s.o.input == IN_BAD ? "bad-row" : s.o.input == IN_RAW ? "raw" : "enriched", s.o.bucket,
 	    s.o.partition, *s.o.partition ? "/" : "",
 	    redact_urls(s.o.endpoint, shown_endpoint, sizeof(shown_endpoint)), s.o.region, s.o.spool);
+	if (s.o.metrics_listen && (s.md = metricsd_open(s.o.metrics_listen, PROG,
+	    s3sink_metrics_render, s3sink_health, &s, err, sizeof(err))) == NULL) {
+		log_error("--metrics-listen %s", err);
+		s3work_finish(&s.work);
+		return EX_UNAVAILABLE;
+	}
 	rc = s3sink_run(&s);
 	rc = s3sink_shut_down(&s, rc);
+	metricsd_close(s.md);
+	s.md = NULL;
 	s3sink_free(&s);
 	curl_global_cleanup();
 	return rc;

@@ -21,6 +21,7 @@
 #include "keys.h"
 #include "linereader.h"
 #include "log.h"
+#include "metricsd.h"
 #include "sig.h"
 #include "stream.h"
 #include "timefmt.h"
@@ -544,6 +545,7 @@ wait_leftovers(struct s3sink *s, int64_t *next_stats)
 		if (w.spool_files == 0)
 			break;
 		s3work_wait(&s->work, 200);
+		metricsd_poll(s->md, NULL, 0, 0);
 		stats_due(s, next_stats);
 	}
 }
@@ -571,9 +573,13 @@ wait_spool_room(struct s3sink *s, int64_t *next_stats)
 		}
 		if (s->batch.records > 0 && rotate(s, "spool full") == -1)
 			return -1;
+		if (s->spool_full_since == 0)
+			s->spool_full_since = timefmt_mono_ms();
 		s3work_wait(&s->work, 200);
+		metricsd_poll(s->md, NULL, 0, 0);
 		stats_due(s, next_stats);
 	}
+	s->spool_full_since = 0;
 	if (logged)
 		log_info("spool has room again: reading stdin");
 	return 0;
@@ -631,6 +637,8 @@ s3sink_run(struct s3sink *s)
 	for (;;) {
 		if (sig_terminate || s3work_fatal(&s->work))
 			break;
+		if (s->md)
+			metricsd_poll(s->md, NULL, 0, 0);   /* busy: a look now and then, no wait */
 		if (sig_reopen) {
 			sig_reopen = 0;
 			if (s3sink_open_bad(s) == -1) {
@@ -679,7 +687,7 @@ s3sink_run(struct s3sink *s)
 			pfd.fd = stream_source_fd(s->in);
 			pfd.events = POLLIN;
 			pfd.revents = 0;
-			if (poll(&pfd, 1, (int)timeout) < 0 && errno != EINTR) {
+			if (metricsd_poll(s->md, &pfd, 1, (int)timeout) < 0 && errno != EINTR) {
 				log_error("poll: %s", strerror(errno));
 				rc = EX_IOERR;
 				break;
@@ -754,4 +762,59 @@ s3sink_free(struct s3sink *s)
 	if (s->bad_owned)
 		close(s->bad_fd);
 	s3spool_close(&s->spool);
+}
+
+void
+s3sink_metrics_render(struct buf *b, void *arg)
+{
+	struct s3sink *s = arg;
+	struct s3work_counters w;
+
+	s3work_counters(&s->work, &w);
+	metrics_counter(b, "furrow_s3_sink_records_in_total", "Input lines read", s->c.lines_in);
+	metrics_counter(b, "furrow_s3_sink_input_bytes_total", "Input bytes read", s->c.bytes_in);
+	metrics_counter(b, "furrow_s3_sink_records_spooled_total",
+	    "Lines written to spool files (each is uploaded)", s->c.lines_out);
+	metrics_counter(b, "furrow_s3_sink_bad_rows_total", "Bad rows written", s->c.bad);
+	metrics_counter(b, "furrow_s3_sink_objects_uploaded_total",
+	    "Objects the store confirmed", w.objects);
+	metrics_counter(b, "furrow_s3_sink_upload_bytes_total",
+	    "Object bytes sent, retries included", w.bytes_out);
+	metrics_counter(b, "furrow_s3_sink_upload_retries_total",
+	    "Failed upload attempts that were retried", w.retries);
+	metrics_head(b, "furrow_s3_sink_upload_duration_seconds", "histogram",
+	    "Time to upload one object, retries included");
+	metrics_hist_render(b, "furrow_s3_sink_upload_duration_seconds", NULL, &w.upload_seconds);
+	metrics_gauge(b, "furrow_s3_sink_spool_bytes",
+	    "Bytes in the spool: closed files waiting and the open ones", (double)w.spool_bytes);
+	metrics_gauge(b, "furrow_s3_sink_spool_files", "Closed spool files waiting for upload",
+	    (double)w.spool_files);
+	metrics_gauge(b, "furrow_s3_sink_spool_max_bytes", "--spool-max-bytes",
+	    (double)s->o.spool_max);
+	metrics_gauge(b, "furrow_s3_sink_peer_failing_seconds",
+	    "How long uploads have been failing now (0: the last one succeeded)",
+	    w.failing_since_ms ? (double)(timefmt_mono_ms() - w.failing_since_ms) / 1000.0 : 0.0);
+}
+
+int
+s3sink_health(struct buf *why, void *arg)
+{
+	struct s3sink *s = arg;
+	struct s3work_counters w;
+	int64_t now = timefmt_mono_ms(), limit = (int64_t)s->o.health_threshold * 1000;
+
+	s3work_counters(&s->work, &w);
+	if (w.failing_since_ms && now - w.failing_since_ms >= limit) {
+		buf_printf(why, "uploads failing for %llds (threshold %llus): %s",
+		    (long long)((now - w.failing_since_ms) / 1000),
+		    (unsigned long long)s->o.health_threshold, w.last_error);
+		return 0;
+	}
+	if (s->spool_full_since && now - s->spool_full_since >= limit) {
+		buf_printf(why, "spool full (--spool-max-bytes %llu) for %llds",
+		    (unsigned long long)s->o.spool_max,
+		    (long long)((now - s->spool_full_since) / 1000));
+		return 0;
+	}
+	return 1;
 }

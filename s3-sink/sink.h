@@ -39,6 +39,8 @@ struct s3sink_opts {
 	uint64_t spool_max, max_line, multipart_threshold, part_size;
 	uint64_t retry_base_ms, retry_max_ms, retry_deadline, drain_seconds, connect_timeout;
 	uint64_t stats_interval;
+	const char *metrics_listen;   /* NULL: no /metrics */
+	uint64_t health_threshold;    /* seconds */
 };
 
 struct s3sink_counters {
@@ -65,7 +67,14 @@ struct s3sink {
 	size_t           chunk_len;   /* ... and its length */
 	uint64_t         chunk_end;   /* the input position after the block */
 	int              no_limit;    /* shutting down: spool the rest whatever the spool size */
+	struct metricsd *md;          /* NULL without --metrics-listen */
+	int64_t          spool_full_since;   /* monotonic ms; 0: the spool has room */
 };
+
+/* metricsd callbacks (arg: the s3sink); series documented in s3-sink(1), METRICS. Unhealthy
+ * when uploads have failed for --health-threshold seconds, or the spool has been full as long. */
+void s3sink_metrics_render(struct buf *out, void *arg);
+int  s3sink_health(struct buf *why, void *arg);
 
 /* Open (and lock) the spool folder --spool, and set up the batch that writes into it. 0, or -1
  * with err filled (exit 78). */

@@ -23,7 +23,11 @@ s3work_init(struct s3work *w)
 {
 	pthread_condattr_t ca;
 
+	static const double upload_bounds[] = { 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60 };
+
 	memset(w, 0, sizeof(*w));
+	metrics_hist_init(&w->c.upload_seconds, upload_bounds,
+	    sizeof(upload_bounds) / sizeof(upload_bounds[0]));
 	atomic_init(&w->abort_now, 0);
 	if (pthread_mutex_init(&w->mu, NULL) != 0)
 		return -1;
@@ -158,6 +162,7 @@ s3work_upload(struct s3work *w, struct s3upload *up, const struct s3work_item *i
 	uint64_t sent, rnd, delay;
 	unsigned attempt = 0;
 	enum s3upload_status st;
+	double t0;
 	int fd;
 
 	if (s3key_from_spool_name(it->name, key, sizeof(key)) == -1) {
@@ -169,11 +174,20 @@ s3work_upload(struct s3work *w, struct s3upload *up, const struct s3work_item *i
 		log_error("%s", err);
 		return EX_IOERR;
 	}
+	t0 = metrics_now();
 	for (;;) {
 		sent = 0;
 		st = s3upload_put_file(up, key, fd, it->size, &sent, msg, sizeof(msg));
 		pthread_mutex_lock(&w->mu);
 		w->c.bytes_out += sent;
+		if (st == S3UPLOAD_OK) {
+			metrics_hist_observe(&w->c.upload_seconds, metrics_now() - t0);
+			w->c.failing_since_ms = 0;
+		} else if (st != S3UPLOAD_ABORTED) {
+			if (w->c.failing_since_ms == 0)
+				w->c.failing_since_ms = timefmt_mono_ms();
+			snprintf(w->c.last_error, sizeof(w->c.last_error), "%.200s", msg);
+		}
 		pthread_mutex_unlock(&w->mu);
 		if (st == S3UPLOAD_OK)
 			break;

@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "metricsd.h"
 #include "spool.h"
 #include "upload.h"
 
@@ -29,6 +30,10 @@ struct s3work_counters {
 	uint64_t retries;            /* failed attempts that were retried */
 	uint64_t spool_bytes;        /* closed files waiting + open files' bytes */
 	uint64_t spool_files;        /* closed files waiting */
+	/* for /metrics and /health */
+	struct metrics_hist upload_seconds;   /* per object uploaded, retries included */
+	int64_t  failing_since_ms;   /* monotonic ms of the first failed attempt in a row; 0: ok */
+	char     last_error[256];
 };
 
 struct s3work {

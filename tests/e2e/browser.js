@@ -2,8 +2,11 @@
 // headless Chromium (Debian's /usr/bin/chromium driven by playwright-core) on a page served
 // from a different origin than the collector, then tracks a page view, a real link click and a
 // self-describing event. This exercises the CORS preflight, POST with credentials and the sp
-// cookie. Prints {"nuid": <sp cookie value>, "posts": N, "statuses": [...]} on stdout.
+// cookie. Prints {"nuid": <sp cookie value>, "posts": N, "statuses": [...], ...} on stdout.
 //   node browser.js http://127.0.0.1:COLLECTOR_PORT APP_ID
+// The collector may be https://: Chromium then trusts what its NSS database ($HOME/.pki/nssdb)
+// trusts. SCREENSHOT=FILE.png saves the page at the end; PAGE_TLS_CERT and PAGE_TLS_KEY serve
+// the page over HTTPS.
 'use strict';
 const http = require('http');
 const fs = require('fs');
@@ -33,7 +36,11 @@ window.trackRest = () => {
 };
 </script></body></html>`;
 
-const server = http.createServer((req, res) => {
+// PAGE_TLS_CERT/PAGE_TLS_KEY: serve the page over HTTPS too (https://localhost:PORT), as a site
+// that sends to an HTTPS collector is served
+const pageTls = process.env.PAGE_TLS_CERT ? { cert: fs.readFileSync(process.env.PAGE_TLS_CERT),
+	key: fs.readFileSync(process.env.PAGE_TLS_KEY) } : null;
+const server = (pageTls ? (h) => require('https').createServer(pageTls, h) : http.createServer)((req, res) => {
 	const f = files[req.url];
 	if (f) { res.writeHead(200, { 'Content-Type': 'application/javascript' }); fs.createReadStream(f).pipe(res); return; }
 	res.writeHead(200, { 'Content-Type': 'text/html' });
@@ -42,7 +49,7 @@ const server = http.createServer((req, res) => {
 
 (async () => {
 	await new Promise((r) => server.listen(0, '127.0.0.1', r));
-	const origin = `http://127.0.0.1:${server.address().port}`;
+	const origin = pageTls ? `https://localhost:${server.address().port}` : `http://127.0.0.1:${server.address().port}`;
 	const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
 		args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
 			'--disable-background-networking', '--disable-component-update', '--disable-sync'] });
@@ -65,7 +72,15 @@ const server = http.createServer((req, res) => {
 	while (statuses.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
 	const cookies = await ctx.cookies(collector);
 	const sp = cookies.find((c) => c.name === 'sp');
-	console.log(JSON.stringify({ origin, nuid: sp ? sp.value : null, posts: statuses.length, statuses, preflights }));
+	const result = { origin, nuid: sp ? sp.value : null, posts: statuses.length, statuses, preflights,
+		cookieSecure: sp ? sp.secure : null, cookieSameSite: sp ? sp.sameSite : null };
+	if (process.env.SCREENSHOT) {
+		// the page, with what the browser saw of the collector written on it
+		await p.evaluate((text) => { const pre = document.createElement('pre'); pre.textContent = text;
+			document.body.appendChild(pre); }, `collector ${collector}\n${JSON.stringify(result, null, 2)}`);
+		await p.screenshot({ path: process.env.SCREENSHOT });
+	}
+	console.log(JSON.stringify(result));
 	await browser.close();
 	server.close();
 	process.exit(statuses.length >= 3 && statuses.every((s) => s === 200) ? 0 : 1);

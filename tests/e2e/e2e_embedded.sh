@@ -7,6 +7,7 @@
 
 port=$(free_port)
 data=$T_TMP/data
+export FURROW_INSPECT_PORT=$(free_port) FURROW_IGLU_PORT=$(free_port)
 export FURROW_PORT=$port FURROW_DATA_DIR=$data FURROW_BIND=127.0.0.1 FURROW_STATS_INTERVAL=1
 unset FURROW_ES_URL FURROW_S3_BUCKET
 bash "$FURROW_ROOT/fifo-setup.sh" start >"$T_TMP/launcher.log" 2>&1 &

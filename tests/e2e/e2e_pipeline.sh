@@ -30,6 +30,7 @@ ok "Elasticsearch $ES_VERSION at $ES_URL and S3 at $S3_ENDPOINT"
 
 port=$(free_port)
 data=$T_TMP/data
+export FURROW_INSPECT_PORT=$(free_port) FURROW_IGLU_PORT=$(free_port)
 export FURROW_PORT=$port FURROW_BIND=127.0.0.1 FURROW_DATA_DIR=$data FURROW_STATS_INTERVAL=1
 export FURROW_ES_URL=$ES_URL FURROW_S3_BUCKET=furrow-e2e FURROW_S3_ENDPOINT=$S3_ENDPOINT
 export FURROW_S3_REGION=$S3_REGION FURROW_ES_ARGS="--flush-ms 100"

@@ -40,7 +40,9 @@ eq "fifo-setup.sh.1 has its sections" "NAME SYNOPSIS DESCRIPTION OPTIONS ENVIRON
 # ---- the installed launcher, from elsewhere, with a minimal PATH ----
 port=$(free_port)
 data=$T_TMP/data
+iport=$(free_port) gport=$(free_port)
 user() { (cd "$T_TMP" && env -i PATH=/usr/bin:/bin HOME="$T_TMP" FURROW_PORT="$port" \
+	FURROW_INSPECT_PORT="$iport" FURROW_IGLU_PORT="$gport" \
 	FURROW_BIND=127.0.0.1 FURROW_DATA_DIR="$data" "$prefix/bin/fifo-setup.sh" "$@"); }
 user start >"$T_TMP/launcher.log" 2>&1 &
 lpid=$!

@@ -63,6 +63,8 @@ usage enrich --stats-interval --stats-interval 99999999999999
 usage enrich --max-line-bytes --max-line-bytes 99999999999999
 usage enrich --registry-timeout --registry-timeout 99999999999999
 usage enrich --registry-timeout --registry-timeout -5
+usage enrich --pii --pii ''
+usage enrich --pii --pii "$(long 5000)"
 usage enrich --group --source log:"$T_TMP/l.log" --group '../x'
 usage enrich --group --source log:"$T_TMP/l.log" --group .hidden
 usage es-sink --group --source log:"$T_TMP/l.log" --group .hidden

@@ -159,6 +159,104 @@ v, n, vv, s = config(SPE, "pii_enrichment_config", "2-0-1", "Configuration of th
 s["properties"]["anonymousOnly"] = {"type": "boolean", "description": "Pseudonymise only events sent with the SP-Anonymous header"}
 out.append((v, n, vv, s))
 
+# javascript_script_config
+out.append(config(SP, "javascript_script_config", "1-0-0", "Configuration of the JavaScript enrichment: a script (base64) defining process(event)",
+                  obj({"script": {"type": "string", "description": "The script, base64-encoded"}}, ["script"])))
+out.append(config(SP, "javascript_script_config", "1-0-1", "Configuration of the JavaScript enrichment: a script (base64) defining process(event, params) and its params",
+                  obj({"script": {"type": "string", "description": "The script, base64-encoded"},
+                       "config": {"type": "object", "description": "Passed to process as its second argument"}}, ["script"])))
+
+# currency_conversion_config
+out.append(config(SP, "currency_conversion_config", "1-0-0", "Configuration of the currency conversion enrichment (Open Exchange Rates)",
+                  obj({"apiKey": {"type": "string", "description": "Open Exchange Rates app id"},
+                       "baseCurrency": {"type": "string", "description": "ISO 4217 code the amounts are converted into"},
+                       "rateAt": {"enum": ["EOD_PRIOR"], "description": "Which rate: the end of the day before the collector timestamp"},
+                       "accountType": {"type": "string", "enum": ["DEVELOPER", "ENTERPRISE", "UNLIMITED"]}},
+                      ["apiKey", "baseCurrency", "rateAt", "accountType"])))
+
+# api_request_enrichment_config
+CRITERION_OLD = ("^iglu:[a-zA-Z0-9-_.]+/[a-zA-Z0-9-_]+/[a-zA-Z0-9-_]+/"
+                 "([1-9][0-9]*|\\*)-((?:0|[1-9][0-9]*)|\\*)-((?:0|[1-9][0-9]*)|\\*)$")
+SCHEMA_URI = "^iglu:([a-zA-Z0-9-_.]+)/([a-zA-Z0-9-_]+)/([a-zA-Z0-9-_]+)/([1-9][0-9]*(?:-(?:0|[1-9][0-9]*)){2})$"
+JSON_FIELDS = {"type": "string", "enum": ["unstruct_event", "contexts", "derived_contexts"]}
+
+
+def api_params(cache_min, ignore):
+    inp = {"type": "object", "properties": {
+        "key": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "description": "The {{key}} it fills in the URI"},
+        "pojo": {"type": "object", "properties": {"field": {"type": "string", "description": "An atomic column"}}, "additionalProperties": False},
+        "json": {"type": "object", "properties": {"field": JSON_FIELDS,
+                                                  "schemaCriterion": {"type": "string", "pattern": CRITERION_OLD},
+                                                  "jsonPath": {"type": "string", "pattern": "^\\$.*$"}},
+                 "additionalProperties": False}},
+        "additionalProperties": False, "minProperties": 2, "maxProperties": 2, "required": ["key"]}
+    http = {"type": "object", "properties": {
+        "method": {"type": "string", "enum": ["GET", "POST", "PUT"]},
+        "uri": {"type": "string", "description": "URI template with {{key}} placeholders"},
+        "timeout": {"type": "integer", "minimum": 1, "maximum": 60000, "description": "Milliseconds"},
+        "authentication": {"type": "object", "properties": {"httpBasic": {"type": "object", "properties": {
+            "username": {"type": "string"}, "password": {"type": "string"}},
+            "required": ["username", "password"], "additionalProperties": False}}, "additionalProperties": False}},
+        "required": ["method", "uri", "timeout", "authentication"], "additionalProperties": False}
+    output = {"type": "object", "properties": {
+        "schema": {"type": "string", "pattern": SCHEMA_URI, "description": "Schema of the context made"},
+        "json": {"type": "object", "properties": {"jsonPath": {"type": "string", "pattern": "^\\$.*$"}},
+                 "required": ["jsonPath"], "additionalProperties": False}},
+        "required": ["schema"], "minProperties": 2, "maxProperties": 2, "additionalProperties": False}
+    props = {"inputs": {"type": "array", "items": inp},
+             "api": {"type": "object", "minProperties": 1, "maxProperties": 1, "properties": {"http": http}, "additionalProperties": False},
+             "outputs": {"type": "array", "minItems": 1, "items": output},
+             "cache": {"type": "object", "properties": {"size": {"type": "integer", "minimum": cache_min, "description": "Entries"},
+                                                        "ttl": {"type": "integer", "minimum": 0, "maximum": 86400, "description": "Seconds"}},
+                       "additionalProperties": False, "required": ["size", "ttl"]}}
+    if ignore:
+        props["ignoreOnError"] = {"type": ["boolean", "null"], "description": "A failed lookup adds nothing instead of failing the event"}
+    return obj(props, ["inputs", "api", "outputs", "cache"])
+
+
+for ver, cmin, ign in (("1-0-0", 1, False), ("1-0-1", 0, False), ("1-0-2", 0, True)):
+    out.append(config(SPE, "api_request_enrichment_config", ver,
+                      "Configuration of the API request enrichment: an HTTP lookup whose JSON answer becomes contexts", api_params(cmin, ign)))
+
+# sql_query_enrichment_config
+def sql_params(ignore):
+    inp = {"type": "object", "properties": {
+        "placeholder": {"type": "integer", "minimum": 1, "maximum": 64, "description": "The ? it binds, from 1"},
+        "pojo": {"type": "object", "properties": {"field": {"type": "string"}}, "additionalProperties": False, "required": ["field"]},
+        "json": {"type": "object", "properties": {"field": JSON_FIELDS,
+                                                  "schemaCriterion": {"type": "string", "pattern": CRITERION},
+                                                  "jsonPath": {"type": "string"}},
+                 "additionalProperties": False, "required": ["field", "schemaCriterion", "jsonPath"]}},
+        "additionalProperties": False, "minProperties": 2, "maxProperties": 2, "required": ["placeholder"]}
+    db = {"type": "object", "properties": {"host": {"type": "string"}, "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+                                           "sslMode": {"type": "boolean"}, "username": {"type": "string", "minLength": 1},
+                                           "password": {"type": "string"}, "database": {"type": "string", "minLength": 1}},
+          "required": ["host", "port", "sslMode", "username", "password", "database"], "additionalProperties": False}
+    props = {"inputs": {"type": "array", "items": inp},
+             "database": {"oneOf": [{"type": "object", "properties": {"postgresql": db}, "required": ["postgresql"], "additionalProperties": False},
+                                    {"type": "object", "properties": {"mysql": db}, "required": ["mysql"]}],
+                          "additionalProperties": True},
+             "query": {"type": "object", "properties": {"sql": {"type": "string", "description": "With ? placeholders"}},
+                       "required": ["sql"], "additionalProperties": False},
+             "output": {"type": "object", "properties": {
+                 "expectedRows": {"type": "string", "enum": ["AT_LEAST_ONE", "AT_LEAST_ZERO", "AT_MOST_ONE", "EXACTLY_ONE"]},
+                 "json": {"type": "object", "properties": {
+                     "schema": {"type": "string", "pattern": SCHEMA_URI},
+                     "propertyNames": {"type": "string", "enum": ["AS_IS", "CAMEL_CASE", "PASCAL_CASE", "SNAKE_CASE", "LOWER_CASE", "UPPER_CASE"]},
+                     "describes": {"type": "string", "enum": ["ALL_ROWS", "EVERY_ROW"]}},
+                     "required": ["schema", "propertyNames", "describes"], "additionalProperties": False}},
+                 "additionalProperties": False},
+             "cache": {"type": "object", "properties": {"size": {"type": "integer", "minimum": 0}, "ttl": {"type": "integer", "minimum": 0, "maximum": 86400}},
+                       "additionalProperties": False, "required": ["size", "ttl"]}}
+    if ignore:
+        props["ignoreOnError"] = {"type": ["boolean", "null"], "description": "A failed lookup adds nothing instead of failing the event"}
+    return obj(props, ["inputs", "database", "query", "output", "cache"])
+
+
+for ver, ign in (("1-0-0", False), ("1-0-1", True)):
+    out.append(config(SPE, "sql_query_enrichment_config", ver,
+                      "Configuration of the SQL query enrichment: a query whose rows become contexts", sql_params(ign)))
+
 # Entities the enrichments emit.
 nullable = {"type": ["string", "null"]}
 out.append(schema(SP, "ua_parser_context", "1-0-0", "User agent, OS and device parsed with uap-core's rules",
@@ -208,6 +306,8 @@ out.append(schema(SP, "asn", "1-0-1", "The autonomous system of user_ipaddress, 
                        "likelyBot": {"type": "boolean", "description": "true when the system belongs to hosting providers, data centres and the like"}},
                       ["number"])))
 out.append(schema(SP, "pii_transformation", "1-0-0", "What the PII enrichment pseudonymised in one event", pii_t))
+out.append(schema(SP, "parent_event", "1-0-0", "The event another event was made from (the PII enrichment's pii_transformation event)",
+                  obj({"parentEventId": {"type": "string", "format": "uuid", "description": "The parent's event_id"}}, ["parentEventId"])))
 
 for vendor, name, version, s in out:
     d = os.path.join("schemas", vendor, name, "jsonschema")

@@ -1,6 +1,6 @@
 # Helpers for the launcher's tests (tests/integration/fifo_setup*.sh); source after tests/lib.sh.
 #
-#   launcher_start DATADIR   start fifo-setup.sh on a free port (FURROW_PORT), in its own process
+#   launcher_start DATADIR   start fifo-setup.sh on free ports (FURROW_PORT, _INSPECT_PORT, _IGLU_PORT), in its own process
 #                            group as an interactive shell would start it in a terminal; wait for
 #                            run/ready. Sets LPID (the supervisor's pid; its process group too).
 #   launcher_wait            wait for the supervisor to end; sets LRC to its exit status
@@ -28,7 +28,10 @@ PYTHON=/usr/bin/python3
 launcher_start() {
 	export FURROW_DATA_DIR=$1
 	FURROW_PORT=${FURROW_PORT:-$(free_port)}
-	export FURROW_PORT
+	# inspect and iglu-server too: their defaults (9090, 8081) may be taken on a shared machine
+	FURROW_INSPECT_PORT=${FURROW_INSPECT_PORT:-$(free_port)}
+	FURROW_IGLU_PORT=${FURROW_IGLU_PORT:-$(free_port)}
+	export FURROW_PORT FURROW_INSPECT_PORT FURROW_IGLU_PORT
 	rm -f "$1/run/ready"
 	# As a terminal runs a foreground job: SIGINT not ignored (a shell without job control
 	# starts background jobs with SIGINT ignored, and bash cannot trap a signal ignored at entry).

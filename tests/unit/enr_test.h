@@ -49,6 +49,7 @@ tev_free(struct enrich_event *ev)
 	json_decref(ev->contexts);
 	json_decref(ev->unstruct);
 	json_decref(ev->derived);
+	json_decref(ev->pii);
 	thrift_payload_free((struct thrift_payload *)ev->payload);
 	free((void *)ev->payload);
 	free(ev);

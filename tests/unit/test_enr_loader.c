@@ -58,6 +58,8 @@ START_TEST(errors_name_the_file)
 	    "\"data\":{\"vendor\":\"com.snowplowanalytics.snowplow\",\"name\":\"ua_parser_config\",\"enabled\":true,"
 	    "\"parameters\":{\"uri\":\"file:.\"}}}", "does not validate against");
 	load_fails("js.json", "{\"schema\":\"iglu:com.snowplowanalytics.snowplow/javascript_script_config/jsonschema/1-0-0\","
+	    "\"data\":{\"enabled\":true}}", "does not validate against");
+	load_fails("js.json", "{\"schema\":\"iglu:com.snowplowanalytics.snowplow/javascript_script_config/jsonschema/1-0-9\","
 	    "\"data\":{\"enabled\":true}}", "schema not found");
 }
 END_TEST
@@ -67,10 +69,12 @@ START_TEST(errors_without_a_resolver)
 	char *dir = tdir_new(), err[1024];
 	struct enrichments *e;
 
-	e = tload_one(dir, "js.json", "{\"schema\":\"iglu:com.snowplowanalytics.snowplow/javascript_script_config/jsonschema/1-0-0\","
-	    "\"data\":{\"enabled\":true,\"parameters\":{\"script\":\"\"}}}", err, sizeof(err));
+	e = tload_one(dir, "js.json", "{\"schema\":\"iglu:com.snowplowanalytics.snowplow.enrichments/yauaa_enrichment_config/jsonschema/1-0-0\","
+	    "\"data\":{\"enabled\":true,\"parameters\":{}}}", err, sizeof(err));
 	ck_assert_ptr_null(e);
-	ck_assert_ptr_nonnull(strstr(err, "the javascript_script_config enrichment is not supported by furrow"));
+	ck_assert_ptr_nonnull(strstr(err, "the yauaa_enrichment_config enrichment is not supported by furrow: "
+	    "YAUAA is a Java library"));
+	ck_assert_ptr_nonnull(strstr(err, "use ua_parser_config"));
 	unlink(strcat(strcat(strcpy(err, dir), "/"), "js.json"));
 	e = tload_one(dir, "x.json", "{\"schema\":\"iglu:com.acme/my_enrichment/jsonschema/1-0-0\","
 	    "\"data\":{\"enabled\":true}}", err, sizeof(err));
@@ -104,7 +108,7 @@ START_TEST(disabled_and_other_files_are_skipped)
 	/* disabled: its parameters are not even looked at, but it must still be valid */
 	tfile_write(dir, "anon_ip.json", ANON("1-0-0", "{\"name\":\"anon_ip\",\"vendor\":\"com.snowplowanalytics.snowplow\","
 	    "\"enabled\":false,\"parameters\":{\"anonOctets\":3}}"));
-	tfile_write(dir, "js.json", "{\"schema\":\"iglu:com.snowplowanalytics.snowplow/javascript_script_config/jsonschema/1-0-0\","
+	tfile_write(dir, "js.json", "{\"schema\":\"iglu:com.snowplowanalytics.snowplow.enrichments/yauaa_enrichment_config/jsonschema/1-0-0\","
 	    "\"data\":{\"enabled\":false}}");
 	tfile_write(dir, "README", "not a configuration");
 	tfile_write(dir, "notes.json.bak", "{");

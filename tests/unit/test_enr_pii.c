@@ -36,6 +36,7 @@ load(char **dir, const char *text)
 #define SHA256_JOHN "7d8a4beae5bc9d314600667d2f410918f9af265017a6ade99f60a9c8f3aac6e9"
 #define SHA256_IP   "dd9720903c89ae891ed5c74bb7a9f2f90f6487927ac99afe73b096ad0287f3f5"
 #define SHA256_ABC  "d04fab91ac5baa71fe136695b57da48f1430e7eb318d827356d75680c6866de0"
+#define SHA256_ABC_LABEL "3d0fc400cefb608f690b6bbd8fcda9047e39c6a20ab1fc195f8c7bad75924bb6"   /* sha256("abc" + salt) */
 #define SHA256_XYZ  "d246ab96118ce8e8dbc4f669ed5549f61900acf5cd6d92149b9798d2cfca34c6"
 
 START_TEST(pojo_fields_every_hash)
@@ -190,6 +191,60 @@ START_TEST(anonymous_only)
 }
 END_TEST
 
+/* emitEvent: the pii_transformation entity upstream's serializers make (each list newest
+ * first, "pojo" first), none when nothing changed, and none without emitEvent. */
+START_TEST(emit_event)
+{
+	char *dir, *s, text[8192];
+	struct enrichments *e;
+	struct enrich_event *ev = tev_new();
+	char *p;
+
+	snprintf(text, sizeof(text), "%s", conf("", "{\"pojo\":{\"field\":\"user_id\"}},{\"pojo\":{\"field\":\"se_label\"}},"
+	    "{\"json\":{\"field\":\"contexts\",\"schemaCriterion\":\"iglu:com.acme/user/jsonschema/1-*-*\",\"jsonPath\":\"$.emails\"}},"
+	    "{\"json\":{\"field\":\"unstruct_event\",\"schemaCriterion\":\"iglu:com.acme/signup/jsonschema/1-*-*\",\"jsonPath\":\"$.email\"}}",
+	    "SHA-256"));
+	p = strstr(text, "\"emitEvent\":false");
+	ck_assert_ptr_nonnull(p);
+	memcpy(p, "\"emitEvent\":true,", 17);
+	memmove(p + 17, p + 18, strlen(p + 18) + 1);
+	e = load(&dir, text);
+	tev_set(ev, COL_USER_ID, "john@acme.com");
+	tev_set(ev, COL_SE_LABEL, "abc");
+	ev->contexts = json_loads("[{\"schema\":\"iglu:com.acme/user/jsonschema/1-0-0\",\"data\":{\"emails\":[\"a@b.c\",\"x@y.z\"]}}]", 0, NULL);
+	ev->unstruct = json_loads("{\"schema\":\"iglu:com.acme/signup/jsonschema/1-0-0\",\"data\":{\"email\":\"john@acme.com\"}}", 0, NULL);
+	enrichments_apply(e, ENRICH_STAGE_LATE, ev, NULL);
+	ck_assert_ptr_nonnull(ev->pii);
+	s = json_dumps(ev->pii, JSON_COMPACT);
+	ck_assert_str_eq(s, "{\"schema\":\"iglu:com.snowplowanalytics.snowplow/pii_transformation/jsonschema/1-0-0\","
+	    "\"data\":{\"pii\":{\"pojo\":["
+	    "{\"fieldName\":\"se_label\",\"originalValue\":\"abc\",\"modifiedValue\":\"" SHA256_ABC_LABEL "\"},"
+	    "{\"fieldName\":\"user_id\",\"originalValue\":\"john@acme.com\",\"modifiedValue\":\"" SHA256_JOHN "\"}],"
+	    "\"json\":["
+	    "{\"fieldName\":\"contexts\",\"originalValue\":\"x@y.z\",\"modifiedValue\":\"" SHA256_XYZ "\",\"jsonPath\":\"$.emails\",\"schema\":\"iglu:com.acme/user/jsonschema/1-0-0\"},"
+	    "{\"fieldName\":\"contexts\",\"originalValue\":\"a@b.c\",\"modifiedValue\":\"" SHA256_ABC "\",\"jsonPath\":\"$.emails\",\"schema\":\"iglu:com.acme/user/jsonschema/1-0-0\"},"
+	    "{\"fieldName\":\"unstruct_event\",\"originalValue\":\"john@acme.com\",\"modifiedValue\":\"" SHA256_JOHN "\",\"jsonPath\":\"$.email\",\"schema\":\"iglu:com.acme/signup/jsonschema/1-0-0\"}]},"
+	    "\"strategy\":{\"pseudonymize\":{\"hashFunction\":\"SHA-256\"}}}}");
+	free(s);
+	tev_free(ev);
+	ev = tev_new();       /* nothing to change: no entity, and one set before is cleared */
+	ev->pii = json_pack("{s:s,s:{}}", "schema", "iglu:com.acme/p/jsonschema/1-0-0", "data");
+	enrichments_apply(e, ENRICH_STAGE_LATE, ev, NULL);
+	ck_assert_ptr_null(ev->pii);
+	tev_free(ev);
+	enrichments_free(e);
+	tdir_rm(dir);
+	e = load(&dir, conf("", "{\"pojo\":{\"field\":\"user_id\"}}", "SHA-256"));   /* emitEvent false */
+	ev = tev_new();
+	tev_set(ev, COL_USER_ID, "john@acme.com");
+	enrichments_apply(e, ENRICH_STAGE_LATE, ev, NULL);
+	ck_assert_ptr_null(ev->pii);
+	tev_free(ev);
+	enrichments_free(e);
+	tdir_rm(dir);
+}
+END_TEST
+
 static void
 load_fails(const char *text, const char *want)
 {
@@ -233,6 +288,7 @@ main(void)
 	tcase_add_test(tc, unchanged_columns_are_left_alone);
 	tcase_add_test(tc, anonymous_only);
 	tcase_add_test(tc, configuration_errors);
+	tcase_add_test(tc, emit_event);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -1,0 +1,1039 @@
+/*
+ * enr_javascript: javascript_script_config (iglu:com.snowplowanalytics.snowplow/
+ * javascript_script_config/jsonschema/1-0-*), upstream's JavascriptScriptEnrichment.
+ *
+ * The script (base64 in parameters.script) is compiled once per enrich process in its own
+ * Duktape heap and must define process(event, params, headers):
+ *  - event has upstream's bean getters and setters for every atomic column
+ *    (event.getApp_id(), event.setMkt_source("x"), also as properties: event.app_id), and
+ *    getContexts/setContexts, getUnstruct_event/setUnstruct_event (JSON text, as upstream),
+ *    getDerived_contexts (the derived contexts so far), getPii/setPii, drop() and
+ *    eraseDerived_contexts();
+ *  - params is parameters.config (1-0-1) or {}; headers the collector's headers as strings;
+ *  - the return value (null or undefined: none) goes through JSON.stringify and must be an
+ *    array of self-describing JSONs, which become derived contexts (replacing the earlier
+ *    ones after eraseDerived_contexts()).
+ * Failures are upstream's messages ("Error during execution of JavaScript function: [...]",
+ * "... could be parsed as JSON but is not read as an array", "Resulting contexts are not
+ * self-desribing ..."), identifier "Javascript enrichment". A script that does not compile,
+ * throws at its top level or defines no process function is refused at startup (upstream's
+ * exitOnCompileError). drop() discards the event (no output, no bad row).
+ *
+ * Budgets: each call of process may run JS_TIME_BUDGET_MS and the heap may hold
+ * JS_MEMORY_BUDGET bytes; past either the call fails (a bad row) and the next event runs as
+ * usual. The time check is Duktape's DUK_USE_EXEC_TIMEOUT_CHECK hook, which the Makefile
+ * builds into its copy of Debian's Duktape source: enr_js_timeout_check below.
+ *
+ * The engine is Duktape 2.7: ECMAScript 5.1 plus some later additions (const, typed arrays,
+ * String.prototype.startsWith ...). Upstream runs Nashorn in ES6 mode: scripts using let,
+ * for ... of, arrow functions, template literals, Set or Map must be written in ES5. Java
+ * classes (Java.type, java.*) do not exist here.
+ */
+#include <duktape.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base64.h"
+#include "buf.h"
+#include "conv.h"
+#include "enr.h"
+#include "enrich.h"
+#include "iglu.h"
+#include "jnum.h"
+#include "jsonw.h"
+#include "timefmt.h"
+#include "utf8.h"
+
+#define JS_TIME_BUDGET_MS   1000                  /* per call of process (and at startup) */
+#define JS_MEMORY_BUDGET    ((size_t)64 << 20)    /* bytes the script's heap may hold */
+#define JS_SCRIPT_MAX       ((size_t)1 << 20)     /* decoded script size */
+#define JS_RESULT_MAX       ((size_t)4 << 20)     /* JSON text process may return */
+#define JS_FILENAME         "<eval>"
+#define JS_IDENTIFIER       "Javascript enrichment"
+
+/* Columns that are not plain bean properties: upstream keeps them as parsed JSON. */
+#define JS_SPECIAL_COL(c) ((c) == COL_CONTEXTS || (c) == COL_UNSTRUCT_EVENT || \
+	(c) == COL_DERIVED_CONTEXTS)
+
+struct js {
+	duk_context         *ctx;
+	char                *schema_uri;
+	size_t               mem_used;
+	int                  mem_exceeded;
+	int64_t              deadline_ms;   /* 0: no call running */
+	int                  timed_out;
+	struct enrich_event *ev;            /* the event process is looking at */
+	int                  erase;         /* eraseDerived_contexts() */
+};
+
+/* ---- allocator and budgets ---- */
+
+#define JS_HDR 16    /* size header, keeps malloc's alignment */
+
+static void *
+js_alloc(void *udata, duk_size_t size)
+{
+	struct js *js = udata;
+	char *p;
+
+	if (size > JS_MEMORY_BUDGET - js->mem_used) {
+		js->mem_exceeded = 1;
+		return NULL;
+	}
+	if ((p = malloc(size + JS_HDR)) == NULL)
+		return NULL;
+	memcpy(p, &size, sizeof(size));
+	js->mem_used += size;
+	return p + JS_HDR;
+}
+
+static void
+js_free(void *udata, void *ptr)
+{
+	struct js *js = udata;
+	duk_size_t size;
+	char *p;
+
+	if (ptr == NULL)
+		return;
+	p = (char *)ptr - JS_HDR;
+	memcpy(&size, p, sizeof(size));
+	js->mem_used -= size;
+	free(p);
+}
+
+static void *
+js_realloc(void *udata, void *ptr, duk_size_t size)
+{
+	struct js *js = udata;
+	duk_size_t old;
+	char *p;
+
+	if (ptr == NULL)
+		return size ? js_alloc(udata, size) : NULL;
+	if (size == 0) {
+		js_free(udata, ptr);
+		return NULL;
+	}
+	p = (char *)ptr - JS_HDR;
+	memcpy(&old, p, sizeof(old));
+	if (size > old && size - old > JS_MEMORY_BUDGET - js->mem_used) {
+		js->mem_exceeded = 1;
+		return NULL;
+	}
+	if ((p = realloc(p, size + JS_HDR)) == NULL)
+		return NULL;
+	memcpy(p, &size, sizeof(size));
+	js->mem_used = js->mem_used - old + size;
+	return p + JS_HDR;
+}
+
+static void
+js_fatal(void *udata, const char *msg)
+{
+	/* an error outside any protected call: every call here is protected, so this is a bug */
+	(void)udata;
+	(void)msg;
+	abort();
+}
+
+/* Duktape's execution-timeout hook (duk_config.h, see the Makefile): called every few hundred
+ * thousand bytecode instructions with the heap's udata; non-zero makes Duktape throw a
+ * RangeError, again and again until the call has unwound, so a script's catch cannot hold it. */
+int enr_js_timeout_check(void *udata);
+
+int
+enr_js_timeout_check(void *udata)
+{
+	struct js *js = udata;
+
+	if (js == NULL || js->deadline_ms == 0)
+		return 0;
+	if (js->timed_out || timefmt_mono_ms() >= js->deadline_ms)
+		return js->timed_out = 1;
+	return 0;
+}
+
+static void
+js_arm(struct js *js)
+{
+	js->deadline_ms = timefmt_mono_ms() + JS_TIME_BUDGET_MS;
+	js->timed_out = 0;
+	js->mem_exceeded = 0;
+}
+
+static struct js *
+js_of(duk_context *ctx)
+{
+	duk_memory_functions mf;
+
+	duk_get_memory_functions(ctx, &mf);
+	return mf.udata;
+}
+
+/* The message of the error at idx, as upstream shows Nashorn's: "<name>: <message> in <eval>
+ * at line number N" for errors the script raised, the value itself for other thrown values. */
+static void
+js_error_text(struct js *js, duk_idx_t idx, char *out, size_t outlen)
+{
+	const char *s, *file;
+	long line = 0;
+
+	if (js->timed_out) {
+		snprintf(out, outlen, "RangeError: the script ran longer than %d ms (furrow's limit)",
+		    JS_TIME_BUDGET_MS);
+		return;
+	}
+	if (js->mem_exceeded) {
+		snprintf(out, outlen, "RangeError: the script needed more than %zu MiB (furrow's "
+		    "limit)", JS_MEMORY_BUDGET >> 20);
+		return;
+	}
+	idx = duk_normalize_index(js->ctx, idx);
+	if (duk_is_error(js->ctx, idx)) {
+		duk_get_prop_string(js->ctx, idx, "fileName");
+		file = duk_get_string(js->ctx, -1);
+		duk_get_prop_string(js->ctx, idx, "lineNumber");
+		line = (long)duk_get_int(js->ctx, -1);
+		if (file == NULL || strcmp(file, JS_FILENAME) != 0)
+			line = 0;
+		duk_pop_2(js->ctx);
+	}
+	duk_dup(js->ctx, idx);            /* duk_safe_to_string replaces what it converts */
+	s = duk_safe_to_string(js->ctx, -1);
+	if (line > 0)
+		snprintf(out, outlen, "%s in %s at line number %ld", s, JS_FILENAME, line);
+	else
+		snprintf(out, outlen, "%s", s ? s : "?");
+	duk_pop(js->ctx);
+}
+
+/* ---- the event object ---- */
+
+static duk_ret_t
+js_throw(duk_context *ctx, const char *msg)
+{
+	duk_push_error_object(ctx, DUK_ERR_ERROR, "%s", msg);
+	return duk_throw(ctx);
+}
+
+static duk_ret_t
+get_col_cb(duk_context *ctx)
+{
+	struct js *js = js_of(ctx);
+	int col = duk_get_current_magic(ctx);
+	const char *v = js->ev->col[col];
+
+	if (v == NULL) {
+		if (col == COL_USERAGENT && js->ev->useragent_empty)
+			duk_push_string(ctx, "");
+		else
+			duk_push_null(ctx);
+		return 1;
+	}
+	switch (event_cols[col].type) {
+	case EVT_INT:
+	case EVT_BOOL:
+	case EVT_FLOAT:
+	case EVT_DEC:
+		duk_push_number(ctx, strtod(v, NULL));
+		break;
+	default:
+		duk_push_string(ctx, v);
+	}
+	return 1;
+}
+
+static duk_ret_t
+set_col_cb(duk_context *ctx)
+{
+	struct js *js = js_of(ctx);
+	int col = duk_get_current_magic(ctx);
+	char tmp[JNUM_BUFSZ + 8];
+	double d;
+	struct buf b;
+	const char *s;
+	duk_size_t len;
+	int rc;
+
+	if (duk_is_null_or_undefined(ctx, 0)) {
+		enrich_event_set(js->ev, col, NULL, 0);
+		return 0;
+	}
+	switch (event_cols[col].type) {
+	case EVT_INT:
+		snprintf(tmp, sizeof(tmp), "%ld", (long)duk_to_int32(ctx, 0));
+		enrich_event_set_str(js->ev, col, tmp);
+		return 0;
+	case EVT_BOOL:   /* a java.lang.Byte upstream */
+		snprintf(tmp, sizeof(tmp), "%d", (int)(signed char)duk_to_int32(ctx, 0));
+		enrich_event_set_str(js->ev, col, tmp);
+		return 0;
+	case EVT_FLOAT:
+		jnum_java_float((float)duk_to_number(ctx, 0), tmp);
+		enrich_event_set_str(js->ev, col, tmp);
+		return 0;
+	case EVT_DEC:    /* a java.math.BigDecimal upstream */
+		d = duk_to_number(ctx, 0);
+		if (!isfinite(d))
+			return js_throw(ctx, "java.lang.NumberFormatException: Infinite or NaN");
+		jnum_java_double(d, tmp);
+		buf_init(&b, 0);
+		rc = conv_decimal(tmp, &b);
+		enrich_event_set(js->ev, col, rc == 1 ? b.data : NULL, rc == 1 ? b.len : 0);
+		buf_free(&b);
+		return 0;
+	default:
+		s = duk_to_lstring(ctx, 0, &len);
+		if (utf8_valid_prefix(s, len) != len) {
+			buf_init(&b, 0);
+			utf8_repair(s, len, &b);
+			enr_set_tsv_safe(js->ev, col, b.data, b.len);
+			buf_free(&b);
+		} else {
+			enr_set_tsv_safe(js->ev, col, s, len);
+		}
+		return 0;
+	}
+}
+
+/* {"schema":wrapper,"data":data} as compact JSON into b. */
+static int
+wrap_json(struct buf *b, const char *wrapper, const json_t *data)
+{
+	buf_reset(b);
+	buf_append_str(b, "{\"schema\":\"");
+	buf_append_str(b, wrapper);
+	buf_append_str(b, "\",\"data\":");
+	if (jsonw_value(b, data) < 0)
+		return -1;
+	return buf_append_byte(b, '}');
+}
+
+/* Push the column-style JSON text of data (NULL or an empty array: null). */
+static void
+push_wrapped(duk_context *ctx, const char *wrapper, const json_t *data)
+{
+	struct buf b;
+
+	if (data == NULL || (json_is_array(data) && json_array_size(data) == 0)) {
+		duk_push_null(ctx);
+		return;
+	}
+	buf_init(&b, 0);
+	if (wrap_json(&b, wrapper, data) == 0)
+		duk_push_lstring(ctx, b.data, b.len);
+	else
+		duk_push_null(ctx);
+	buf_free(&b);
+}
+
+static duk_ret_t
+get_contexts_cb(duk_context *ctx)
+{
+	struct js *js = js_of(ctx);
+	const char *v = js->ev->col[COL_CONTEXTS];
+
+	if (v)
+		duk_push_string(ctx, v);
+	else
+		duk_push_null(ctx);
+	return 1;
+}
+
+static duk_ret_t
+get_unstruct_cb(duk_context *ctx)
+{
+	struct js *js = js_of(ctx);
+	const char *v = js->ev->col[COL_UNSTRUCT_EVENT];
+
+	if (v)
+		duk_push_string(ctx, v);
+	else
+		duk_push_null(ctx);
+	return 1;
+}
+
+static duk_ret_t
+get_derived_cb(duk_context *ctx)
+{
+	push_wrapped(ctx, ENRICH_CONTEXTS_SCHEMA, js_of(ctx)->ev->derived);
+	return 1;
+}
+
+static duk_ret_t
+get_pii_cb(duk_context *ctx)
+{
+	push_wrapped(ctx, ENRICH_UNSTRUCT_SCHEMA, js_of(ctx)->ev->pii);
+	return 1;
+}
+
+/* 1 when j is a self-describing JSON: {schema: a valid Iglu URI, data: anything}. */
+static int
+sdj_valid(const json_t *j)
+{
+	const char *s = json_string_value(json_object_get(j, "schema"));
+	struct iglu_key k;
+
+	return json_is_object(j) && s != NULL && json_object_get(j, "data") != NULL &&
+	    iglu_key_parse(s, &k, NULL) >= 0;
+}
+
+/* A self-describing JSON as a new {schema, data} object (other members dropped, as upstream's
+ * SelfDescribingData), or NULL. */
+static json_t *
+sdj_normalize(const json_t *j)
+{
+	if (!sdj_valid(j))
+		return NULL;
+	return json_pack("{s:O,s:O}", "schema", json_object_get(j, "schema"), "data",
+	    json_object_get(j, "data"));
+}
+
+/* The argument as JSON text parsed, or NULL. */
+static json_t *
+arg_json(duk_context *ctx)
+{
+	duk_size_t len;
+	const char *s = duk_to_lstring(ctx, 0, &len);
+
+	return json_loadb(s, len, JSON_DECODE_ANY, NULL);
+}
+
+static void
+rewrite_col(struct enrich_event *ev, int col, const char *wrapper, const json_t *data)
+{
+	struct buf b;
+
+	if (data == NULL || (json_is_array(data) && json_array_size(data) == 0)) {
+		enrich_event_set(ev, col, NULL, 0);
+		return;
+	}
+	buf_init(&b, 0);
+	if (wrap_json(&b, wrapper, data) == 0)
+		enrich_event_set(ev, col, b.data, b.len);
+	buf_free(&b);
+}
+
+static duk_ret_t
+set_contexts_cb(duk_context *ctx)
+{
+	struct js *js = js_of(ctx);
+	struct enrich_event *ev = js->ev;
+	json_t *j, *list, *it;
+	size_t i;
+
+	if (duk_is_null_or_undefined(ctx, 0)) {
+		list = json_array();
+	} else {
+		j = arg_json(ctx);
+		it = json_object_get(j, "data");
+		list = json_array();
+		if (!sdj_valid(j) || !json_is_array(it)) {
+			json_decref(j);
+			json_decref(list);
+			return js_throw(ctx, "java.lang.IllegalArgumentException: invalid contexts json");
+		}
+		for (i = 0; i < json_array_size(it); i++) {
+			json_t *n = sdj_normalize(json_array_get(it, i));
+			if (n == NULL) {
+				json_decref(j);
+				json_decref(list);
+				return js_throw(ctx, "java.lang.IllegalArgumentException: invalid contexts "
+				    "json");
+			}
+			json_array_append_new(list, n);
+		}
+		json_decref(j);
+	}
+	if (!(ev->contexts == NULL ? json_array_size(list) == 0 : json_equal(ev->contexts, list)))
+		ev->contexts_updated = 1;
+	json_decref(ev->contexts);
+	ev->contexts = list;
+	rewrite_col(ev, COL_CONTEXTS, ENRICH_CONTEXTS_SCHEMA, list);
+	return 0;
+}
+
+/* setUnstruct_event / setPii: {schema, data: {schema, data}}; returns the inner entity (new),
+ * or throws. */
+static json_t *
+inner_sdj(duk_context *ctx, const char *what)
+{
+	json_t *j = arg_json(ctx), *inner = NULL;
+	char msg[96];
+
+	if (sdj_valid(j))               /* the wrapper is checked only as a self-describing JSON */
+		inner = sdj_normalize(json_object_get(j, "data"));
+	json_decref(j);
+	if (inner == NULL) {
+		snprintf(msg, sizeof(msg), "java.lang.IllegalArgumentException: invalid %s json", what);
+		js_throw(ctx, msg);
+	}
+	return inner;
+}
+
+static duk_ret_t
+set_unstruct_cb(duk_context *ctx)
+{
+	struct js *js = js_of(ctx);
+	struct enrich_event *ev = js->ev;
+	json_t *inner = NULL;
+
+	if (!duk_is_null_or_undefined(ctx, 0)) {
+		inner = inner_sdj(ctx, "unstruct_event");
+		if (ev->unstruct == NULL || !json_equal(ev->unstruct, inner))
+			ev->unstruct_updated = 1;
+	}
+	json_decref(ev->unstruct);
+	ev->unstruct = inner;
+	rewrite_col(ev, COL_UNSTRUCT_EVENT, ENRICH_UNSTRUCT_SCHEMA, inner);
+	return 0;
+}
+
+static duk_ret_t
+set_pii_cb(duk_context *ctx)
+{
+	struct js *js = js_of(ctx);
+	json_t *inner = duk_is_null_or_undefined(ctx, 0) ? NULL : inner_sdj(ctx, "pii");
+
+	json_decref(js->ev->pii);
+	js->ev->pii = inner;
+	return 0;
+}
+
+static duk_ret_t
+set_derived_cb(duk_context *ctx)
+{
+	(void)ctx;          /* upstream: "Not supported in JS enrichment" */
+	return 0;
+}
+
+static duk_ret_t
+drop_cb(duk_context *ctx)
+{
+	/* upstream throws a JavascriptRejectionException: the same marker object every time, so
+	 * that a script that catches it and goes on is not dropped */
+	duk_push_global_stash(ctx);
+	duk_get_prop_string(ctx, -1, "drop");
+	return duk_throw(ctx);
+}
+
+static duk_ret_t
+erase_cb(duk_context *ctx)
+{
+	js_of(ctx)->erase = 1;
+	return 0;
+}
+
+/* event.<name> as getter and setter properties, and event.get<Name> / event.set<Name>. */
+static void
+def_field(duk_context *ctx, const char *name, duk_c_function get, duk_c_function set, int magic)
+{
+	char method[80];
+
+	snprintf(method, sizeof(method), "get%c%s", name[0] - 32, name + 1);
+	duk_push_c_function(ctx, get, 0);
+	duk_set_magic(ctx, -1, magic);
+	duk_put_prop_string(ctx, -2, method);
+	method[0] = 's';
+	duk_push_c_function(ctx, set, 1);
+	duk_set_magic(ctx, -1, magic);
+	duk_put_prop_string(ctx, -2, method);
+	duk_push_string(ctx, name);
+	duk_push_c_function(ctx, get, 0);
+	duk_set_magic(ctx, -1, magic);
+	duk_push_c_function(ctx, set, 1);
+	duk_set_magic(ctx, -1, magic);
+	duk_def_prop(ctx, -4, DUK_DEFPROP_HAVE_GETTER | DUK_DEFPROP_HAVE_SETTER |
+	    DUK_DEFPROP_SET_ENUMERABLE);
+}
+
+/* How upstream calls the script (the result through JSON.stringify), used when the result is
+ * not plain data that to_json converts directly (a Date, a toJSON method ...). */
+static const char JS_STRINGIFY[] =
+    "(function (result) { return JSON.stringify(result); })";
+
+/* Set up the heap's stash: the event object, params, the wrapper, the drop marker. Runs as a
+ * safe call (an out-of-memory error is an error, not a fatal one). Input: the params JSON text
+ * at index 0. */
+static duk_ret_t
+setup_cb(duk_context *ctx, void *udata)
+{
+	int i;
+
+	(void)udata;
+	duk_push_global_stash(ctx);
+	duk_dup(ctx, 0);
+	duk_json_decode(ctx, -1);
+	duk_put_prop_string(ctx, -2, "params");
+	duk_push_object(ctx);
+	for (i = 0; i < EVENT_NCOLS; i++)
+		if (!JS_SPECIAL_COL(i))
+			def_field(ctx, event_cols[i].name, get_col_cb, set_col_cb, i);
+	def_field(ctx, "contexts", get_contexts_cb, set_contexts_cb, 0);
+	def_field(ctx, "unstruct_event", get_unstruct_cb, set_unstruct_cb, 0);
+	def_field(ctx, "derived_contexts", get_derived_cb, set_derived_cb, 0);
+	def_field(ctx, "pii", get_pii_cb, set_pii_cb, 0);
+	duk_push_c_function(ctx, drop_cb, 0);
+	duk_put_prop_string(ctx, -2, "drop");
+	duk_push_c_function(ctx, erase_cb, 0);
+	duk_put_prop_string(ctx, -2, "eraseDerived_contexts");
+	duk_put_prop_string(ctx, -2, "event");
+	duk_push_error_object(ctx, DUK_ERR_ERROR, "JavascriptRejectionException: event dropped");
+	duk_put_prop_string(ctx, -2, "drop");
+	duk_push_string(ctx, "furrow-stringify");
+	duk_compile_lstring_filename(ctx, DUK_COMPILE_EVAL, JS_STRINGIFY, sizeof(JS_STRINGIFY) - 1);
+	duk_call(ctx, 0);
+	duk_put_prop_string(ctx, -2, "stringify");
+	duk_push_object(ctx);
+	duk_get_prototype(ctx, -1);
+	duk_put_prop_string(ctx, -3, "objproto");
+	duk_pop(ctx);
+	duk_push_array(ctx);
+	duk_get_prototype(ctx, -1);
+	duk_put_prop_string(ctx, -3, "arrproto");
+	duk_pop(ctx);
+	duk_pop(ctx);
+	return 0;
+}
+
+static void
+js_free_state(void *state)
+{
+	struct js *js = state;
+
+	if (js == NULL)
+		return;
+	if (js->ctx)
+		duk_destroy_heap(js->ctx);
+	free(js->schema_uri);
+	free(js);
+}
+
+static void *
+js_load(const struct enr_ctx *ctx, char *err, size_t errlen)
+{
+	const json_t *params = json_object_get(ctx->data, "parameters");
+	const char *enc = enr_json_str(params, "script");
+	const json_t *config = json_object_get(params, "config");
+	struct js *js;
+	char *src = NULL, *cfg = NULL, msg[1024];
+	size_t n, len;
+	struct buf fixed;
+
+	if (enc == NULL) {
+		snprintf(err, errlen, "parameters.script: a string is required");
+		return NULL;
+	}
+	if (config != NULL && !json_is_object(config)) {
+		snprintf(err, errlen, "parameters.config: an object is required");
+		return NULL;
+	}
+	n = strlen(enc);
+	if (base64_decoded_max(n) > JS_SCRIPT_MAX) {
+		snprintf(err, errlen, "parameters.script: longer than %zu bytes", JS_SCRIPT_MAX);
+		return NULL;
+	}
+	if ((js = calloc(1, sizeof(*js))) == NULL || (src = malloc(base64_decoded_max(n) + 1)) == NULL) {
+		free(js);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	len = base64_decode_lenient(enc, n, (uint8_t *)src);
+	src[len] = '\0';
+	buf_init(&fixed, 0);
+	if (utf8_valid_prefix(src, len) != len && utf8_repair(src, len, &fixed) == 0) {
+		free(src);
+		src = fixed.data;     /* hand the storage over */
+		len = fixed.len;
+	} else {
+		buf_free(&fixed);
+	}
+	if (len == 0) {
+		snprintf(err, errlen, "Provided script for JS enrichment is empty");
+		goto fail;
+	}
+	js->schema_uri = strdup(ctx->schema_uri);
+	js->ctx = duk_create_heap(js_alloc, js_realloc, js_free, js, js_fatal);
+	if (js->schema_uri == NULL || js->ctx == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	/* compile and run the script's top level: an error is upstream's compile error */
+	js_arm(js);
+	duk_push_string(js->ctx, JS_FILENAME);
+	if (duk_pcompile_lstring_filename(js->ctx, 0, src, len) != 0 ||
+	    duk_pcall(js->ctx, 0) != DUK_EXEC_SUCCESS) {
+		js_error_text(js, -1, msg, sizeof(msg));
+		snprintf(err, errlen, "Error compiling JavaScript function: [%s]", msg);
+		goto fail;
+	}
+	duk_pop(js->ctx);
+	js->deadline_ms = 0;
+	duk_get_global_string(js->ctx, "process");
+	if (!duk_is_function(js->ctx, -1)) {
+		snprintf(err, errlen, "Error compiling JavaScript function: [the script defines no "
+		    "function process(event)]");
+		goto fail;
+	}
+	duk_pop(js->ctx);
+	cfg = config ? json_dumps(config, JSON_COMPACT) : strdup("{}");
+	if (cfg == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	duk_push_string(js->ctx, cfg);
+	if (duk_safe_call(js->ctx, setup_cb, NULL, 1, 1) != DUK_EXEC_SUCCESS) {
+		js_error_text(js, -1, msg, sizeof(msg));
+		snprintf(err, errlen, "cannot set up the script's environment: %s", msg);
+		goto fail;
+	}
+	duk_pop(js->ctx);
+	free(cfg);
+	free(src);
+	return js;
+fail:
+	free(cfg);
+	free(src);
+	js_free_state(js);
+	return NULL;
+}
+
+static int
+js_failure(struct js *js, json_t *failures, const char *msg)
+{
+	enr_add_failure(failures, js->schema_uri, JS_IDENTIFIER, json_pack("{s:s}", "error", msg));
+	return -1;
+}
+
+/* Upstream's parseContexts: an array of self-describing JSONs, appended (normalized) to out. */
+static int
+parse_contexts(json_t *arr, json_t *out, char *err, size_t errlen)
+{
+	struct buf why, b;
+	size_t i;
+	int bad = 0;
+
+	if (!json_is_array(arr)) {
+		buf_init(&b, 0);
+		jsonw_value(&b, arr);
+		snprintf(err, errlen, "Output of JavaScript function [%s] could be parsed as JSON but "
+		    "is not read as an array", b.data ? b.data : "");
+		buf_free(&b);
+		return -1;
+	}
+	buf_init(&why, 0);
+	buf_init(&b, 0);
+	for (i = 0; i < json_array_size(arr); i++) {
+		json_t *it = json_array_get(arr, i), *n = NULL;
+		const char *s = json_string_value(json_object_get(it, "schema")), *code = NULL;
+		struct iglu_key k;
+
+		if (!json_is_object(it) || s == NULL || json_object_get(it, "data") == NULL)
+			code = "INVALID_DATA_PAYLOAD";
+		else if (iglu_key_parse(s, &k, &code) < 0)
+			code = code ? code : "INVALID_IGLUURI";
+		else if (json_object_size(it) == 2 &&
+		    strcmp(json_object_iter_key(json_object_iter(it)), "schema") == 0)
+			n = json_incref(it);      /* already {schema, data}, in that order */
+		else
+			n = json_pack("{s:s,s:O}", "schema", s, "data", json_object_get(it, "data"));
+		if (n != NULL) {
+			json_array_append_new(out, n);
+			continue;
+		}
+		buf_reset(&b);
+		jsonw_value(&b, it);
+		buf_printf(&why, "%serror code:[%s],json:[%s]", bad++ ? ";" : "", code,
+		    b.data ? b.data : "");
+	}
+	if (bad)
+		snprintf(err, errlen, "Resulting contexts are not self-desribing. Error(s): [%s]",
+		    why.data);
+	buf_free(&why);
+	buf_free(&b);
+	return bad ? -1 : 0;
+}
+
+/*
+ * The result as JSON.stringify would write it, converted straight into jansson (the common
+ * case: plain objects, arrays, strings, numbers, booleans, null). Anything JSON.stringify
+ * treats specially (toJSON, symbols, objects that are not plain, deeper than enrich reads, more
+ * than JS_RESULT_MAX bytes of JSON, keys jansson refuses) sets fallback and the real
+ * JSON.stringify runs instead, its text checked as before.
+ *
+ * A getter may throw in the middle (a longjmp past these frames): every container is put into
+ * its parent before it is filled, and the root into out, so out alone owns all there is.
+ */
+struct js_conv {
+	json_t *out;        /* [the result], once started */
+	int     fallback;
+	size_t  size;       /* roughly the JSON text's bytes so far */
+};
+
+/* Put v (a new reference, or NULL: out of memory) into parent: an array, or an object at key. */
+static int
+conv_put(json_t *parent, const char *key, size_t kl, json_t *v)
+{
+	if (v == NULL)
+		return -1;
+	if (key == NULL)
+		return json_array_append_new(parent, v);
+	return json_object_setn_new(parent, key, kl, v);
+}
+
+static int
+to_json(duk_context *ctx, duk_idx_t idx, int depth, struct js_conv *c, json_t *parent,
+    const char *key, size_t kl)
+{
+	json_t *o;
+	double d;
+	int arr;
+
+	idx = duk_normalize_index(ctx, idx);
+	if ((c->size += 8 + kl) > JS_RESULT_MAX)
+		return c->fallback = 1, -1;
+	switch (duk_get_type(ctx, idx)) {
+	case DUK_TYPE_NULL:
+		return conv_put(parent, key, kl, json_null());
+	case DUK_TYPE_BOOLEAN:
+		return conv_put(parent, key, kl, json_boolean(duk_get_boolean(ctx, idx)));
+	case DUK_TYPE_NUMBER:
+		d = duk_get_number(ctx, idx);
+		if (!isfinite(d))
+			return conv_put(parent, key, kl, json_null());
+		/* an integral number is written without a fraction by JSON.stringify and read
+		 * back as an integer when it fits jansson's (int64) */
+		if (d == floor(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0)
+			return conv_put(parent, key, kl, json_integer((json_int_t)d));
+		return conv_put(parent, key, kl, json_real(d));
+	case DUK_TYPE_STRING: {
+		duk_size_t len;
+		const char *str;
+		if (duk_is_symbol(ctx, idx))
+			return c->fallback = 1, -1;
+		str = duk_get_lstring(ctx, idx, &len);
+		if ((c->size += len) > JS_RESULT_MAX)
+			return c->fallback = 1, -1;
+		return conv_put(parent, key, kl, jsonw_string_new(str, len));
+	}
+	case DUK_TYPE_OBJECT:
+		break;
+	default:
+		return c->fallback = 1, -1;
+	}
+	if (depth >= ENRICH_MAX_DEPTH || duk_is_function(ctx, idx) ||
+	    duk_has_prop_string(ctx, idx, "toJSON"))
+		return c->fallback = 1, -1;
+	arr = duk_is_array(ctx, idx);
+	duk_push_global_stash(ctx);
+	duk_get_prototype(ctx, idx);
+	duk_get_prop_string(ctx, -2, arr ? "arrproto" : "objproto");
+	if (!duk_strict_equals(ctx, -1, -2)) {
+		duk_pop_3(ctx);
+		return c->fallback = 1, -1;
+	}
+	duk_pop_3(ctx);
+	o = arr ? json_array() : json_object();
+	if (o == NULL || conv_put(parent, key, kl, json_incref(o)) != 0) {
+		json_decref(o);
+		return c->fallback = 1, -1;
+	}
+	json_decref(o);         /* parent holds it */
+	if (arr) {
+		duk_size_t i, n = duk_get_length(ctx, idx);
+		for (i = 0; i < n; i++) {
+			int r;
+			duk_get_prop_index(ctx, idx, (duk_uarridx_t)i);
+			if (duk_is_undefined(ctx, -1) || duk_is_function(ctx, -1))
+				r = conv_put(o, NULL, 0, json_null());
+			else
+				r = to_json(ctx, -1, depth + 1, c, o, NULL, 0);
+			duk_pop(ctx);
+			if (r != 0)
+				return c->fallback = 1, -1;
+		}
+		return 0;
+	}
+	duk_enum(ctx, idx, DUK_ENUM_OWN_PROPERTIES_ONLY | DUK_ENUM_SORT_ARRAY_INDICES);
+	while (duk_next(ctx, -1, 1)) {
+		if (!duk_is_undefined(ctx, -1) && !duk_is_function(ctx, -1) &&
+		    !duk_is_symbol(ctx, -1)) {
+			duk_size_t l;
+			const char *k = duk_get_lstring(ctx, -2, &l);
+			if (to_json(ctx, -1, depth + 1, c, o, k, l) != 0) {
+				duk_pop_3(ctx);
+				return c->fallback = 1, -1;
+			}
+		}
+		duk_pop_2(ctx);
+	}
+	duk_pop(ctx);
+	return 0;
+}
+
+/* Safe call: the value on top of the stack into conv->out[0] (a getter may throw). A safe call
+ * runs in its caller's activation: the argument is at -1, not at 0. */
+static duk_ret_t
+to_json_cb(duk_context *ctx, void *udata)
+{
+	struct js_conv *c = udata;
+
+	if ((c->out = json_array()) == NULL)
+		c->fallback = 1;
+	else
+		to_json(ctx, -1, 0, c, c->out, NULL, 0);
+	return 0;
+}
+
+/* Safe call: JSON.stringify of the value on top of the stack (the fallback). */
+static duk_ret_t
+stringify_cb(duk_context *ctx, void *udata)
+{
+	(void)udata;
+	duk_push_global_stash(ctx);
+	duk_get_prop_string(ctx, -1, "stringify");
+	duk_dup(ctx, -3);
+	duk_call(ctx, 1);
+	return 1;
+}
+
+static int
+js_apply(void *state, struct enrich_event *ev, json_t *failures)
+{
+	struct js *js = state;
+	duk_context *ctx = js->ctx;
+	char msg[2048], perr[512];
+	duk_size_t rlen = 0;
+	const char *rs;
+	json_t *res, *list;
+	json_error_t jerr;
+	size_t i;
+	int rc;
+
+	js->ev = ev;
+	js->erase = 0;
+	duk_push_global_stash(ctx);
+	duk_get_global_string(ctx, "process");
+	duk_get_prop_string(ctx, -2, "event");
+	duk_get_prop_string(ctx, -3, "params");
+	duk_push_array(ctx);
+	for (i = 0; i < enr_n_headers(ev); i++) {
+		size_t hl;
+		const char *h = enr_header_at(ev, i, &hl);
+		if (utf8_valid_prefix(h, hl) == hl) {
+			duk_push_lstring(ctx, h, hl);
+		} else {
+			struct buf b;
+			buf_init(&b, 0);
+			utf8_repair(h, hl, &b);
+			duk_push_lstring(ctx, b.data ? b.data : "", b.len);
+			buf_free(&b);
+		}
+		duk_put_prop_index(ctx, -2, (duk_uarridx_t)i);
+	}
+	js_arm(js);
+	rc = duk_pcall(ctx, 3);
+	if (rc != DUK_EXEC_SUCCESS) {
+		int dropped;
+		js->deadline_ms = 0;
+		duk_get_prop_string(ctx, -2, "drop");
+		dropped = !js->timed_out && duk_strict_equals(ctx, -1, -2);
+		duk_pop(ctx);
+		if (dropped) {
+			duk_pop_2(ctx);
+			js->ev = NULL;
+			return ENR_DROP;
+		}
+		js_error_text(js, -1, perr, sizeof(perr));
+		duk_pop_2(ctx);
+		js->ev = NULL;
+		snprintf(msg, sizeof(msg), "Error during execution of JavaScript function: [%s]", perr);
+		return js_failure(js, failures, msg);
+	}
+	/* the result: null or undefined is no context; plain data converts directly; anything
+	 * else goes through JSON.stringify, as upstream's does (still within the budget) */
+	if (duk_is_null_or_undefined(ctx, -1)) {
+		res = json_array();
+	} else {
+		struct js_conv conv = { NULL, 0, 0 };
+		/* stack: stash, result; each safe call takes a copy of the result and leaves one value
+		 * in its place, so the stack is stash, result-or-text-or-error after either */
+		duk_dup_top(ctx);
+		rc = duk_safe_call(ctx, to_json_cb, &conv, 1, 1);
+		if (rc != DUK_EXEC_SUCCESS)
+			duk_remove(ctx, -2);            /* stash, error */
+		else
+			duk_pop(ctx);                   /* stash, result */
+		res = conv.out ? json_incref(json_array_get(conv.out, 0)) : NULL;
+		json_decref(conv.out);
+		if (rc == DUK_EXEC_SUCCESS && (conv.fallback || res == NULL)) {
+			json_decref(res);
+			res = NULL;
+			rc = duk_safe_call(ctx, stringify_cb, NULL, 1, 1);
+		}
+		if (rc != DUK_EXEC_SUCCESS) {
+			json_decref(res);
+			js->deadline_ms = 0;
+			js_error_text(js, -1, perr, sizeof(perr));
+			duk_pop_2(ctx);
+			js->ev = NULL;
+			snprintf(msg, sizeof(msg), "Error during execution of JavaScript function: [%s]",
+			    perr);
+			return js_failure(js, failures, msg);
+		}
+		if (res == NULL) {
+			/* JSON.stringify's text: a string, or undefined (a function, a symbol) */
+			rs = duk_is_string(ctx, -1) ? duk_get_lstring(ctx, -1, &rlen) : "undefined";
+			if (!duk_is_string(ctx, -1))
+				rlen = strlen(rs);
+			if (rlen > JS_RESULT_MAX) {
+				js->deadline_ms = 0;
+				duk_pop_2(ctx);
+				js->ev = NULL;
+				snprintf(msg, sizeof(msg), "Could not parse output JSON of Javascript "
+				    "function. Error: [larger than %zu bytes]", JS_RESULT_MAX);
+				return js_failure(js, failures, msg);
+			}
+			if (conv_json_depth(rs, rlen, ENRICH_MAX_DEPTH) > ENRICH_MAX_DEPTH) {
+				js->deadline_ms = 0;
+				duk_pop_2(ctx);
+				js->ev = NULL;
+				return js_failure(js, failures, "Could not parse output JSON of Javascript "
+				    "function. Error: [invalid json: maximum allowed JSON depth exceeded]");
+			}
+			res = json_loadb(rs, rlen, JSON_DECODE_ANY, &jerr);
+			if (res == NULL) {
+				js->deadline_ms = 0;
+				duk_pop_2(ctx);
+				js->ev = NULL;
+				snprintf(msg, sizeof(msg), "Could not parse output JSON of Javascript "
+				    "function. Error: [%s]", jerr.text);
+				return js_failure(js, failures, msg);
+			}
+		}
+	}
+	js->deadline_ms = 0;
+	duk_pop_2(ctx);
+	js->ev = NULL;
+	list = json_array();
+	if (parse_contexts(res, list, msg, sizeof(msg)) < 0) {
+		json_decref(res);
+		json_decref(list);
+		return js_failure(js, failures, msg);
+	}
+	json_decref(res);
+	if (js->erase && ev->derived)
+		json_array_clear(ev->derived);
+	for (i = 0; i < json_array_size(list); i++)
+		enrich_event_add_derived(ev, json_incref(json_array_get(list, i)));
+	json_decref(list);
+	return 0;
+}
+
+const struct enr_module enr_javascript = {
+	"com.snowplowanalytics.snowplow", "javascript_script_config", 1, ENRICH_STAGE_LATE, 12,
+	JS_IDENTIFIER, js_load, js_apply, js_free_state,
+};

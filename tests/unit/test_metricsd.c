@@ -1,0 +1,275 @@
+/*
+ * metricsd: the --metrics-listen address check, the exposition helpers (histogram buckets are
+ * cumulative, label escaping) and the server itself over a real loopback socket, driven by
+ * metricsd_poll as a stage's loop drives it: /metrics, /health 200 and 503, 404, 405, a client
+ * that sends its request in pieces, and one that never sends anything (dropped at its deadline,
+ * without holding the others up).
+ */
+#include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "badrow.h"
+#include "metricsd.h"
+
+START_TEST(spec_check)
+{
+	char err[256];
+
+	ck_assert_int_eq(metricsd_check_spec("--m", "127.0.0.1:9100", err, sizeof(err)), 0);
+	ck_assert_int_eq(metricsd_check_spec("--m", "[::1]:9100", err, sizeof(err)), 0);
+	ck_assert_int_eq(metricsd_check_spec("--m", "localhost:0", err, sizeof(err)), 0);
+	ck_assert_int_eq(metricsd_check_spec("--m", "9100", err, sizeof(err)), -1);
+	ck_assert(strstr(err, "--m: expected ADDR:PORT") != NULL);
+	ck_assert_int_eq(metricsd_check_spec("--m", ":9100", err, sizeof(err)), -1);
+	ck_assert_int_eq(metricsd_check_spec("--m", "127.0.0.1:", err, sizeof(err)), -1);
+	ck_assert_int_eq(metricsd_check_spec("--m", "127.0.0.1:65536", err, sizeof(err)), -1);
+	ck_assert_int_eq(metricsd_check_spec("--m", "127.0.0.1:12a", err, sizeof(err)), -1);
+	ck_assert_int_eq(metricsd_check_spec("--m", "::1:9100", err, sizeof(err)), -1);
+	ck_assert_int_eq(metricsd_check_spec("--m", "[::1]9100", err, sizeof(err)), -1);
+	ck_assert_int_eq(metricsd_check_spec("--m", "", err, sizeof(err)), -1);
+}
+END_TEST
+
+START_TEST(histogram_cumulative)
+{
+	static const double bounds[] = { 0.1, 1, 10 };
+	struct metrics_hist h;
+	struct buf b;
+
+	buf_init(&b, 0);
+	metrics_hist_init(&h, bounds, 3);
+	metrics_hist_observe(&h, 0.05);
+	metrics_hist_observe(&h, 0.1);      /* le is inclusive */
+	metrics_hist_observe(&h, 5);
+	metrics_hist_observe(&h, 50);
+	metrics_hist_render(&b, "x_seconds", "a=\"b\"", &h);
+	ck_assert_str_eq(b.data,
+	    "x_seconds_bucket{a=\"b\",le=\"0.1\"} 2\n"
+	    "x_seconds_bucket{a=\"b\",le=\"1\"} 2\n"
+	    "x_seconds_bucket{a=\"b\",le=\"10\"} 3\n"
+	    "x_seconds_bucket{a=\"b\",le=\"+Inf\"} 4\n"
+	    "x_seconds_sum{a=\"b\"} 55.149999999999999\n"
+	    "x_seconds_count{a=\"b\"} 4\n");
+	buf_reset(&b);
+	metrics_hist_render(&b, "y", NULL, &h);
+	ck_assert(strstr(b.data, "y_bucket{le=\"+Inf\"} 4\ny_sum 55.") != NULL);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(samples_and_escaping)
+{
+	struct buf b;
+	char esc[16];
+
+	buf_init(&b, 0);
+	metrics_counter(&b, "a_total", "Things", 7);
+	metrics_gauge(&b, "g", "A gauge", 0.5);
+	metrics_u64(&b, "l_total", "k=\"v\"", 18446744073709551615ULL);
+	ck_assert_str_eq(b.data, "# HELP a_total Things\n# TYPE a_total counter\na_total 7\n"
+	    "# HELP g A gauge\n# TYPE g gauge\ng 0.5\nl_total{k=\"v\"} 18446744073709551615\n");
+	ck_assert_str_eq(metrics_label_escape("a\"b\\c\nd", esc, sizeof(esc)), "a\\\"b\\\\c\\nd");
+	ck_assert_str_eq(metrics_label_escape("0123456789abcdefgh", esc, sizeof(esc)),
+	    "0123456789abcd");
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(badrow_types)
+{
+	ck_assert_int_eq(badrow_type_of(BADROW_SCHEMA_VIOL), BADROW_T_SCHEMA_VIOL);
+	ck_assert_int_eq(badrow_type_of(BADROW_CPFV), BADROW_T_CPFV);
+	ck_assert_int_eq(badrow_type_of(BADROW_SCHEMA_PREFIX "schema_violations_x/jsonschema/1-0-0"),
+	    BADROW_T_OTHER);
+	ck_assert_int_eq(badrow_type_of(NULL), BADROW_T_OTHER);
+	ck_assert_str_eq(badrow_type_name(BADROW_T_ENRICH_FAIL), "enrichment_failures");
+}
+END_TEST
+
+/* ---- the server over loopback ---- */
+
+static int healthy = 1;
+
+static void
+render(struct buf *out, void *arg)
+{
+	(void)arg;
+	metrics_counter(out, "t_things_total", "Things", 42);
+}
+
+static int
+health(struct buf *why, void *arg)
+{
+	(void)arg;
+	if (!healthy)
+		buf_append_str(why, "peer failing for 31s");
+	return healthy;
+}
+
+static int
+connect_to(int port)
+{
+	struct sockaddr_in a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* Send req (in two pieces), serve until the server closes, return the whole answer. */
+static void
+exchange(struct metricsd *m, const char *req, char *out, size_t outlen)
+{
+	int fd = connect_to(metricsd_port(m));
+	size_t half = strlen(req) / 2, got = 0;
+	int i;
+
+	ck_assert_int_eq(write(fd, req, half), (ssize_t)half);
+	metricsd_poll(m, NULL, 0, 100);
+	ck_assert_int_eq(write(fd, req + half, strlen(req) - half), (ssize_t)(strlen(req) - half));
+	for (i = 0; i < 200; i++) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		ssize_t n;
+
+		metricsd_poll(m, NULL, 0, 10);
+		if (poll(&p, 1, 0) <= 0)
+			continue;
+		n = read(fd, out + got, outlen - 1 - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	out[got] = '\0';
+	close(fd);
+}
+
+START_TEST(server_round_trips)
+{
+	char err[256], ans[8192];
+	struct metricsd *m = metricsd_open("127.0.0.1:0", "test", render, health, NULL, err,
+	    sizeof(err));
+	int silent;
+
+	ck_assert_msg(m != NULL, "%s", err);
+	ck_assert_int_gt(metricsd_port(m), 0);
+	silent = connect_to(metricsd_port(m));        /* never sends a byte */
+
+	exchange(m, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", ans, sizeof(ans));
+	ck_assert(strncmp(ans, "HTTP/1.1 200 OK\r\n", 17) == 0);
+	ck_assert(strstr(ans, "Content-Type: text/plain; version=0.0.4") != NULL);
+	ck_assert(strstr(ans, "\r\n\r\n# HELP t_things_total Things\n") != NULL);
+	ck_assert(strstr(ans, "\nt_things_total 42\n") != NULL);
+	ck_assert(strstr(ans, "\nfurrow_build_info{program=\"test\",version=\"") != NULL);
+	ck_assert(strstr(ans, "\nfurrow_healthy 1\n") != NULL);
+	ck_assert(strstr(ans, "\nprocess_cpu_seconds_total ") != NULL);
+
+	exchange(m, "GET /health HTTP/1.1\r\n\r\n", ans, sizeof(ans));
+	ck_assert(strncmp(ans, "HTTP/1.1 200 OK\r\n", 17) == 0);
+	ck_assert(strstr(ans, "\r\n\r\nOK\n") != NULL);
+	healthy = 0;
+	exchange(m, "GET /health?x=1 HTTP/1.0\r\n\r\n", ans, sizeof(ans));
+	ck_assert(strncmp(ans, "HTTP/1.1 503 Service Unavailable\r\n", 34) == 0);
+	ck_assert(strstr(ans, "\r\n\r\npeer failing for 31s\n") != NULL);
+	exchange(m, "GET /metrics HTTP/1.1\r\n\r\n", ans, sizeof(ans));
+	ck_assert(strstr(ans, "\nfurrow_healthy 0\n") != NULL);
+	healthy = 1;
+	exchange(m, "HEAD /metrics HTTP/1.1\r\n\r\n", ans, sizeof(ans));
+	ck_assert(strncmp(ans, "HTTP/1.1 200 OK\r\n", 17) == 0);
+	ck_assert(strstr(ans, "t_things_total") == NULL);
+	exchange(m, "GET /other HTTP/1.1\r\n\r\n", ans, sizeof(ans));
+	ck_assert(strncmp(ans, "HTTP/1.1 404 ", 13) == 0);
+	exchange(m, "POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n", ans, sizeof(ans));
+	ck_assert(strncmp(ans, "HTTP/1.1 405 ", 13) == 0);
+	exchange(m, "garbage\r\n\r\n", ans, sizeof(ans));
+	ck_assert(strncmp(ans, "HTTP/1.1 400 ", 13) == 0);
+
+	/* the silent client is still connected (within its deadline) and held nobody up */
+	{
+		struct pollfd p = { silent, POLLIN, 0 };
+		ck_assert_int_eq(poll(&p, 1, 0), 0);
+	}
+	close(silent);
+	metricsd_close(m);
+}
+END_TEST
+
+START_TEST(many_clients_displace_the_oldest)
+{
+	char err[256], ans[8192];
+	struct metricsd *m = metricsd_open("127.0.0.1:0", "test", render, health, NULL, err,
+	    sizeof(err));
+	int fds[METRICSD_MAX_CONN + 4], i;
+
+	ck_assert(m != NULL);
+	for (i = 0; i < METRICSD_MAX_CONN + 4; i++) {
+		fds[i] = connect_to(metricsd_port(m));
+		metricsd_poll(m, NULL, 0, 20);
+	}
+	/* a real scrape still gets through */
+	exchange(m, "GET /metrics HTTP/1.1\r\n\r\n", ans, sizeof(ans));
+	ck_assert(strstr(ans, "t_things_total 42") != NULL);
+	/* the oldest silent ones were closed to make room */
+	{
+		char c;
+		ck_assert_int_eq(read(fds[0], &c, 1), 0);
+	}
+	for (i = 0; i < METRICSD_MAX_CONN + 4; i++)
+		close(fds[i]);
+	metricsd_close(m);
+}
+END_TEST
+
+START_TEST(open_errors)
+{
+	char err[256];
+	struct metricsd *a = metricsd_open("127.0.0.1:0", "t", render, health, NULL, err,
+	    sizeof(err));
+	char spec[64];
+	struct metricsd *b;
+
+	ck_assert(a != NULL);
+	snprintf(spec, sizeof(spec), "127.0.0.1:%d", metricsd_port(a));
+	b = metricsd_open(spec, "t", render, health, NULL, err, sizeof(err));
+	ck_assert(b == NULL);
+	ck_assert_msg(strstr(err, "in use") != NULL, "%s", err);
+	ck_assert(metricsd_open("no-such-host.invalid:1", "t", render, health, NULL, err,
+	    sizeof(err)) == NULL);
+	metricsd_close(a);
+	/* NULL server: plain poll */
+	ck_assert_int_eq(metricsd_poll(NULL, NULL, 0, 0), 0);
+	ck_assert_int_eq((int)metricsd_pollfds(NULL, NULL, 0), 0);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("metricsd");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int nf;
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, spec_check);
+	tcase_add_test(tc, histogram_cumulative);
+	tcase_add_test(tc, samples_and_escaping);
+	tcase_add_test(tc, badrow_types);
+	tcase_add_test(tc, server_round_trips);
+	tcase_add_test(tc, many_clients_displace_the_oldest);
+	tcase_add_test(tc, open_errors);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf ? 1 : 0;
+}
