@@ -89,7 +89,8 @@ struct col_queue {
 	 * (col_queue_commit), so nothing acknowledged lives only in our memory. */
 	int durable;
 	struct linelog_writer log;
-	struct buf batch;          /* this request's lines */
+	struct buf batch;          /* lines to append: one loop turn's requests' (group commit) */
+	size_t batch_lines;
 	size_t backlog;            /* bytes appended that the slowest reader group has not read */
 	size_t failed_need;        /* the size of the last append that failed */
 	int low_space;             /* the file system is down to its reserve: refuse (503) */
@@ -479,7 +480,7 @@ queue_refusing(const struct col_queue *q)
 int
 col_queue_commit(struct col_queue *q)
 {
-	size_t lines = 0, i;
+	size_t lines;
 
 	if (q->ks) {
 		enum stream_status st = STREAM_OK;
@@ -511,10 +512,11 @@ col_queue_commit(struct col_queue *q)
 		q->failing = 1;
 		q->failed_need = q->batch.len;
 		buf_reset(&q->batch);
+		q->batch_lines = 0;
 		return -1;
 	}
-	for (i = 0; i < q->batch.len; i++)
-		lines += q->batch.data[i] == '\n';
+	lines = q->batch_lines;
+	q->batch_lines = 0;
 	q->stats.lines += lines;
 	q->stats.bytes_written += q->batch.len;
 	q->backlog += q->batch.len;
@@ -561,8 +563,17 @@ col_queue_push(struct col_queue *q, const char *data, size_t len)
 	struct qblock *b;
 	size_t n;
 
-	if (q->durable)
-		return buf_append(&q->batch, data, len);
+	if (q->durable) {
+		const char *p = data, *e = data + len;
+
+		if (buf_append(&q->batch, data, len) == -1)
+			return -1;
+		while ((p = memchr(p, '\n', (size_t)(e - p))) != NULL) {
+			q->batch_lines++;
+			p++;
+		}
+		return 0;
+	}
 	if (q->ks) {
 		if (stream_sink_put_lines(q->ks, data, len) == -1)
 			return -1;
@@ -616,6 +627,7 @@ col_queue_push_base64(struct col_queue *q, const uint8_t *rec, size_t len)
 		q->batch.len += n;
 		q->batch.data[q->batch.len++] = '\n';
 		q->batch.data[q->batch.len] = '\0';
+		q->batch_lines++;
 		return 0;
 	}
 	if (b && QBLOCK_DATA - b->len >= need + 1) {
@@ -654,6 +666,12 @@ col_queue_push_base64(struct col_queue *q, const uint8_t *rec, size_t len)
 		q->scratch_cap = 0;
 	}
 	return 0;
+}
+
+int
+col_queue_durable(const struct col_queue *q)
+{
+	return q->durable;
 }
 
 size_t

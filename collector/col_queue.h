@@ -68,6 +68,8 @@ int col_queue_push(struct col_queue *q, const char *data, size_t len);
  * queue, which writes later). Returns 0, or -1 when they could not be appended (answer 503;
  * they are dropped). */
 int col_queue_commit(struct col_queue *q);
+/* 1 when the output is a log: lines are appended by col_queue_commit (0: written later). */
+int col_queue_durable(const struct col_queue *q);
 /* Bytes queued and not yet written. */
 size_t col_queue_pending(const struct col_queue *q);
 /* What counts against the bound: queued bytes, or a log's unread backlog. */

@@ -12,6 +12,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <event2/event.h>
+
 #include "badrow.h"
 #include "base64.h"
 #include "col_cookie.h"
@@ -53,25 +55,35 @@ col_route_name(int route)
 	return route >= 0 && route < ROUTE_N ? route_names[route] : "?";
 }
 
-void
-col_ctx_init(struct col_ctx *ctx, const struct col_config *cfg, struct col_queue *good,
-    struct col_queue *bad)
+static void group_cb(evutil_socket_t fd, short what, void *arg);
+
+int
+col_ctx_init(struct col_ctx *ctx, const struct col_config *cfg, struct event_base *base,
+    struct col_queue *good, struct col_queue *bad)
 {
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->cfg = cfg;
+	ctx->base = base;
 	ctx->good = good;
 	ctx->bad = bad;
 	buf_init(&ctx->enc, 0);
 	buf_init(&ctx->scratch, 0);
 	buf_init(&ctx->tmp, 0);
+	buf_init(&ctx->alt, 0);
+	ctx->ev_group = event_new(base, -1, 0, group_cb, ctx);
+	return ctx->ev_group ? 0 : -1;
 }
 
 void
 col_ctx_free(struct col_ctx *ctx)
 {
+	if (ctx->ev_group)
+		event_free(ctx->ev_group);
+	free(ctx->held);
 	buf_free(&ctx->enc);
 	buf_free(&ctx->scratch);
 	buf_free(&ctx->tmp);
+	buf_free(&ctx->alt);
 }
 
 static int
@@ -305,10 +317,19 @@ make_violation(struct buf *out, long long max, long long actual, const char *msg
 /*
  * Turn the encoded payload into queued lines, per §10.2. Everything is prepared first and only
  * queued when all of it fits, so a 503 stores nothing. Returns 0, 1 for "queue full", -1 on
- * allocation failure.
+ * allocation failure. *logs: the outputs that are logs and got lines (COL_HELD_*), which the
+ * answer must wait for (group_cb appends them).
  */
+/* An output that is not a log (a topic: its producer; a file or FIFO: nothing to do) takes the
+ * request's lines now: a topic's refusal is this request's 503. A log's wait for group_cb. */
 static int
-store(struct col_ctx *ctx, struct col_payload *p)
+commit_now(struct col_queue *q)
+{
+	return col_queue_durable(q) ? 0 : col_queue_commit(q);
+}
+
+static int
+store(struct col_ctx *ctx, struct col_payload *p, int *logs)
 {
 	const struct col_config *cfg = ctx->cfg;
 	size_t w = ctx->enc.len, i, good_bytes = 0;
@@ -326,9 +347,10 @@ store(struct col_ctx *ctx, struct col_payload *p)
 			return 1;
 		if (col_queue_push_base64(ctx->good, (const uint8_t *)ctx->enc.data, w) == -1)
 			return -1;
-		if (col_queue_commit(ctx->good) == -1)
+		if (commit_now(ctx->good) == -1)
 			return 1;
 		ctx->st.records++;
+		*logs = col_queue_durable(ctx->good) ? COL_HELD_GOOD : 0;
 		return 0;
 	}
 	buf_init(&bad, 0);
@@ -400,7 +422,13 @@ store(struct col_ctx *ctx, struct col_payload *p)
 		if (col_queue_push(ctx->bad, bad.data, bad.len) == -1)
 			goto done;
 	}
-	rc = col_queue_commit(ctx->good) == -1 || col_queue_commit(ctx->bad) == -1 ? 1 : 0;
+	if (commit_now(ctx->good) == -1 || commit_now(ctx->bad) == -1) {
+		rc = 1;
+		goto done;
+	}
+	*logs = (n_recs && col_queue_durable(ctx->good) ? COL_HELD_GOOD : 0) |
+	    (bad.len && col_queue_durable(ctx->bad) ? COL_HELD_BAD : 0);
+	rc = 0;
 done:
 	for (i = 0; i < n_recs; i++)
 		buf_free(&recs[i]);
@@ -408,6 +436,47 @@ done:
 	col_split_free(&sp);
 	buf_free(&bad);
 	return rc;
+}
+
+/*
+ * Hold a tracking request's answer (already in resp) until group_cb has appended its group's
+ * lines to the logs. Its 503, should the append fail, has the same CORS headers: they are kept
+ * in ctx->alt. Returns 0, or -1 when out of memory.
+ */
+static int
+hold_answer(struct col_ctx *ctx, const struct httpd_request *req, struct httpd_response *resp,
+    const struct httpd_header *origin, int logs, uint64_t records, uint64_t bad_rows)
+{
+	struct col_held *h;
+	struct httpd_response alt;
+
+	if (ctx->n_held == ctx->cap_held) {
+		size_t ncap = ctx->cap_held ? ctx->cap_held * 2 : 64;
+		struct col_held *p = realloc(ctx->held, ncap * sizeof(*p));
+
+		if (p == NULL)
+			return -1;
+		ctx->held = p;
+		ctx->cap_held = ncap;
+	}
+	h = &ctx->held[ctx->n_held];
+	memset(h, 0, sizeof(*h));
+	h->conn = req->conn;
+	h->alt_off = ctx->alt.len;
+	memset(&alt, 0, sizeof(alt));
+	alt.headers = &ctx->alt;
+	add_cors(&alt, origin);
+	buf_append_str(&ctx->alt, "Content-Type: text/plain\r\n");
+	h->alt_len = ctx->alt.len - h->alt_off;
+	h->logs = (uint8_t)logs;
+	h->records = (uint32_t)records;
+	h->bad_rows = (uint32_t)bad_rows;
+	h->status = (uint16_t)resp->status;
+	ctx->n_held++;
+	resp->hold = 1;
+	if (ctx->n_held == 1)
+		event_active(ctx->ev_group, EV_TIMEOUT, 0);
+	return 0;
 }
 
 /* Headers for the tracking answers, §4.1 */
@@ -713,7 +782,8 @@ track(struct col_ctx *ctx, const struct httpd_request *req, struct httpd_respons
 	const struct col_config *cfg = ctx->cfg;
 	struct track_state st;
 	struct col_payload p;
-	int status = 200, rc;
+	int status = 200, rc, logs = 0;
+	uint64_t records0 = ctx->st.records, bad_rows0 = ctx->st.bad_rows;
 	time_t now_s = (time_t)(req->time_ms / 1000);
 
 	memset(&st, 0, sizeof(st));
@@ -740,7 +810,7 @@ track(struct col_ctx *ctx, const struct httpd_request *req, struct httpd_respons
 		buf_reset(&ctx->enc);
 		if (col_payload_encode(&p, &ctx->enc) == -1)
 			goto fail;
-		rc = store(ctx, &p);
+		rc = store(ctx, &p, &logs);
 		if (rc == -1)
 			goto fail;
 		if (rc == 1) {
@@ -776,6 +846,10 @@ track(struct col_ctx *ctx, const struct httpd_request *req, struct httpd_respons
 	} else {
 		answer_text(resp, 200, "image/gif", (const char *)col_route_pixel, sizeof(col_route_pixel));
 	}
+	/* lines for a log: answered once they are appended, at the end of this loop turn */
+	if (logs && hold_answer(ctx, req, resp, st.origin, logs, ctx->st.records - records0,
+	    ctx->st.bad_rows - bad_rows0) == -1)
+		goto fail;
 	return;
 fail:
 	buf_reset(resp->headers);
@@ -788,6 +862,15 @@ path_is(const struct target *t, const char *s)
 	size_t n = strlen(s);
 
 	return t->path_len == n && memcmp(t->path, s, n) == 0;
+}
+
+/* The request's method as one of the names col_metrics counts, in static storage: a held
+ * answer is counted after its request is gone. */
+static const char *
+method_name(const struct httpd_request *req)
+{
+	return meq(req, "GET") ? "GET" : meq(req, "HEAD") ? "HEAD" : meq(req, "POST") ? "POST" :
+	    meq(req, "OPTIONS") ? "OPTIONS" : "other";
 }
 
 static int
@@ -926,23 +1009,94 @@ classify(struct col_ctx *ctx, const struct httpd_request *req, struct httpd_resp
 	return ROUTE_OTHER;
 }
 
-void
-col_route_handle(const struct httpd_request *req, struct httpd_response *resp, void *arg)
+/* Count an answer by route and status class, and in the metrics. */
+static void
+account(struct col_ctx *ctx, int route, const char *method, int status,
+    const struct timespec *t0)
 {
-	struct col_ctx *ctx = arg;
-	struct timespec t0, t1;
-	int route, cls;
+	struct timespec t1;
+	int cls = status / 100;
 
-	if (ctx->cfg->metrics)
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-	route = classify(ctx, req, resp);
-	cls = resp->status / 100;
 	if (cls < 0 || cls > 5)
 		cls = 0;
 	ctx->st.by_route[route][cls]++;
 	if (ctx->cfg->metrics) {
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		col_metrics_record(&ctx->metrics, route, req->method, req->method_len, resp->status,
-		    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+		col_metrics_record(&ctx->metrics, route, method, strlen(method), status,
+		    (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9);
 	}
+}
+
+/*
+ * The end of a loop turn with held requests: one append per log for all their lines, then the
+ * answers, 503 for those whose lines did not make it. A release may run the handler for a
+ * request pipelined behind: it joins the next group (its lines came after this append).
+ */
+static void
+group_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct col_ctx *ctx = arg;
+	size_t i, n = ctx->n_held;
+	int failed = 0;
+
+	(void)fd;
+	(void)what;
+	if (col_queue_commit(ctx->good) == -1)
+		failed |= COL_HELD_GOOD;
+	if (col_queue_commit(ctx->bad) == -1)
+		failed |= COL_HELD_BAD;
+	ctx->groups++;
+	for (i = 0; i < n; i++) {
+		struct col_held h = ctx->held[i];     /* a release may grow the array */
+		int status = h.status;
+
+		if (h.logs & failed) {
+			struct httpd_response r;
+
+			memset(&r, 0, sizeof(r));
+			buf_reset(&ctx->tmp);
+			buf_append(&ctx->tmp, ctx->alt.data + h.alt_off, h.alt_len);
+			r.headers = &ctx->tmp;
+			r.status = status = 503;
+			r.body = "Service Unavailable";
+			r.body_len = 19;
+			ctx->st.refused_503++;
+			ctx->st.stored_requests--;
+			ctx->st.records -= h.records;
+			ctx->st.bad_rows -= h.bad_rows;
+			httpd_release(h.conn, &r);
+		} else {
+			httpd_release(h.conn, NULL);
+		}
+		account(ctx, h.route, h.method, status, &h.t0);
+	}
+	memmove(ctx->held, ctx->held + n, (ctx->n_held - n) * sizeof(*ctx->held));
+	ctx->n_held -= n;
+	if (ctx->n_held)
+		event_active(ctx->ev_group, EV_TIMEOUT, 0);
+	else
+		buf_reset(&ctx->alt);
+}
+
+void
+col_route_handle(const struct httpd_request *req, struct httpd_response *resp, void *arg)
+{
+	struct col_ctx *ctx = arg;
+	struct timespec t0 = { 0, 0 };
+	const char *method = method_name(req);
+	int route;
+
+	if (ctx->cfg->metrics)
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+	route = classify(ctx, req, resp);
+	if (resp->hold) {
+		/* counted when answered (group_cb) */
+		struct col_held *h = &ctx->held[ctx->n_held - 1];
+
+		h->route = (uint8_t)route;
+		h->method = method;
+		h->t0 = t0;
+		return;
+	}
+	account(ctx, route, method, resp->status, &t0);
 }

@@ -3,6 +3,12 @@
  * route matching, the pixel and fixed bodies, CORS and cache headers, the sp cookie,
  * SP-Anonymous, the client IP, the CollectorPayload fields, size limits with tp2 splitting and
  * size_violation bad rows, and the 503 answer when the output queue is full.
+ *
+ * Group commit: when an output is a log, a tracking request's lines are appended before it is
+ * answered, but not one request at a time. The requests handled in one turn of the event loop
+ * queue their lines and hold their answers (httpd_release); at the end of the turn one locked
+ * write appends all of them, and then each is answered: 200 (or its redirect), or 503 when the
+ * append failed. Its counters and metrics are taken at that answer.
  */
 #ifndef COL_ROUTE_H
 #define COL_ROUTE_H
@@ -10,6 +16,7 @@
 #include <regex.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "buf.h"
 #include "httpd.h"
@@ -17,6 +24,8 @@
 #include "col_payload.h"
 
 struct col_queue;
+struct event;
+struct event_base;
 
 struct col_config {
 	/* §5 cookie */
@@ -76,8 +85,23 @@ struct col_route_stats {
 	uint64_t not_stored;                /* do-not-track and bounce answers */
 };
 
+/* A tracking request waiting for its group's append. */
+struct col_held {
+	struct httpd_conn *conn;
+	size_t   alt_off, alt_len;          /* the headers of its 503, in col_ctx.alt */
+	uint32_t records, bad_rows;         /* what it queued */
+	uint8_t  logs;                      /* COL_HELD_GOOD | COL_HELD_BAD: the logs it waits for */
+	const char *method;                 /* static storage (col_metrics' names) */
+	uint8_t  route;
+	uint16_t status;                    /* of the answer held */
+	struct timespec t0;                 /* for the latency metric */
+};
+#define COL_HELD_GOOD 1
+#define COL_HELD_BAD  2
+
 struct col_ctx {
 	const struct col_config *cfg;
+	struct event_base *base;
 	struct col_queue *good;
 	struct col_queue *bad;
 	struct col_route_stats st;
@@ -86,10 +110,17 @@ struct col_ctx {
 	struct buf tmp;
 	struct col_payload_header hdrs[COL_PAYLOAD_MAX_HEADERS];
 	struct col_metrics metrics;         /* §12, with --metrics */
+	/* group commit: at most one held request per connection */
+	struct col_held *held;
+	size_t n_held, cap_held;
+	struct buf alt;
+	struct event *ev_group;
+	uint64_t groups;                    /* appends of a group */
 };
 
-void col_ctx_init(struct col_ctx *ctx, const struct col_config *cfg, struct col_queue *good,
-    struct col_queue *bad);
+/* Returns 0, or -1 when the group-commit event cannot be made. */
+int col_ctx_init(struct col_ctx *ctx, const struct col_config *cfg, struct event_base *base,
+    struct col_queue *good, struct col_queue *bad);
 void col_ctx_free(struct col_ctx *ctx);
 
 /* The httpd handler. arg is a struct col_ctx. */

@@ -461,12 +461,12 @@ log_stats(struct app *a, const char *when)
 	    " connections=%" PRIu64 " open=%u evicted=%" PRIu64 "; stored_requests=%" PRIu64 " records=%" PRIu64
 	    " bad_rows=%" PRIu64 " split_payloads=%" PRIu64 " refused_503=%" PRIu64
 	    " not_stored=%" PRIu64 "; written_bytes=%" PRIu64 " bad_written_bytes=%" PRIu64
-	    " queue_bytes=%zu bad_queue_bytes=%zu write_errors=%" PRIu64 "%s",
+	    " queue_bytes=%zu bad_queue_bytes=%zu write_errors=%" PRIu64 " log_appends=%" PRIu64 "%s",
 	    when, routes[0] ? routes : " none", hs->parse_errors, hs->timeouts, hs->connections,
 	    hs->open, hs->evicted, st->stored_requests, st->records, st->bad_rows, st->split_payloads,
 	    st->refused_503, st->not_stored, gq->bytes_written, bq->bytes_written,
 	    col_queue_pending(a->good), col_queue_pending(a->bad),
-	    gq->write_errors + bq->write_errors, tls);
+	    gq->write_errors + bq->write_errors, a->ctx.groups, tls);
 }
 
 /* Descriptors kept for everything but client connections: listener, outputs, event loop, logs. */
@@ -753,7 +753,10 @@ main(int argc, char **argv)
 	col_queue_set_kafka(a.good, 1, a.o.ip_partition_key);
 	col_queue_set_kafka(a.bad, 0, a.o.ip_partition_key);
 	fit_records(&a, &cfg);
-	col_ctx_init(&a.ctx, &cfg, a.good, a.bad);
+	if (col_ctx_init(&a.ctx, &cfg, a.base, a.good, a.bad) == -1) {
+		log_error("cannot create the group-commit event");
+		return EX_SOFTWARE;
+	}
 
 	a.ev_term = sig_event_add(a.base, SIGTERM, term_cb, &a);
 	a.ev_int = sig_event_add(a.base, SIGINT, term_cb, &a);

@@ -62,7 +62,7 @@ buf_reserve(struct buf *b, size_t n)
 }
 
 int
-buf_append(struct buf *b, const void *p, size_t n)
+buf_append_slow(struct buf *b, const void *p, size_t n)
 {
 	if (buf_reserve(b, n) == -1)
 		return -1;
@@ -74,21 +74,33 @@ buf_append(struct buf *b, const void *p, size_t n)
 }
 
 int
-buf_append_str(struct buf *b, const char *s)
-{
-	return buf_append(b, s, strlen(s));
-}
-
-int
 buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || buf_reserve(b, (size_t)n) == -1)
+	/* first into the room there is: most texts fit, and then one pass suffices */
+	if (b->data && b->cap > b->len) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->data + b->len, b->cap - b->len + 1, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->data[b->len] = '\0';
+			return -1;
+		}
+		if ((size_t)n <= b->cap - b->len && (b->max == 0 || (size_t)n <= b->max - b->len)) {
+			b->len += (size_t)n;
+			return 0;
+		}
+		b->data[b->len] = '\0';
+	} else {
+		va_start(ap, fmt);
+		n = vsnprintf(NULL, 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return -1;
+	}
+	if (buf_reserve(b, (size_t)n) == -1)
 		return -1;
 	va_start(ap, fmt);
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);

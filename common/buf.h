@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct buf {
 	char   *data;
@@ -23,8 +24,25 @@ void buf_free(struct buf *b);
 void buf_reset(struct buf *b);
 /* Make room for n more bytes. Returns 0, or -1 if that would pass the cap or malloc failed. */
 int  buf_reserve(struct buf *b, size_t n);
-int  buf_append(struct buf *b, const void *p, size_t n);
-int  buf_append_str(struct buf *b, const char *s);
+int  buf_append_slow(struct buf *b, const void *p, size_t n);
+/* Append n bytes; inline: the JSON writers call it for every token. */
+static inline int
+buf_append(struct buf *b, const void *p, size_t n)
+{
+	if (b->data && n <= b->cap - b->len && (b->max == 0 || n <= b->max - b->len)) {
+		if (n)
+			memcpy(b->data + b->len, p, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+		return 0;
+	}
+	return buf_append_slow(b, p, n);
+}
+static inline int
+buf_append_str(struct buf *b, const char *s)
+{
+	return buf_append(b, s, strlen(s));
+}
 /* Append one byte; inline because JSON and URL decoders call it per character. */
 static inline int
 buf_append_byte(struct buf *b, uint8_t c)

@@ -37,6 +37,7 @@ enum conn_state {
 	CONN_HEAD,        /* reading the request line and headers */
 	CONN_BODY,        /* reading the body */
 	CONN_LINGER,      /* response sent, write side shut, discarding input before close */
+	CONN_HELD,        /* request handed over, its answer held until httpd_release */
 };
 
 enum chunk_state { CH_SIZE, CH_DATA, CH_DATA_END, CH_TRAILER, CH_DONE };
@@ -70,6 +71,12 @@ struct httpd_conn {
 	int linger_needed;          /* unread input may follow: linger before closing */
 	int64_t req_start_ms;
 	size_t lingered;
+	/* a held answer (CONN_HELD): staged at wbuf[held_at, wlen), sent from release on */
+	size_t held_at;
+	int held_staged;            /* an answer was given at hold time */
+	int held_head_only, held_minor, held_keep;
+	int peer_eof;               /* the client closed its side while held */
+	int peer_failed;            /* the connection failed while held: close at release */
 	char peer[INET6_ADDRSTRLEN];
 };
 
@@ -82,8 +89,10 @@ struct httpd_server {
 	struct httpd_conn *free_conns;
 	unsigned n_free;
 	int stopping;
+	int freeing;                /* httpd_server_free: held connections close too */
 	int port;
 	int paused;
+	unsigned n_held;
 	struct httpd_stats stats;
 	struct buf hdrs;            /* the handler's header scratch, reused */
 };
@@ -274,7 +283,7 @@ wbuf_reserve(struct httpd_conn *c, size_t n)
 	char *p;
 
 	if (c->woff > 0 && c->woff == c->wlen)
-		c->woff = c->wlen = 0;
+		c->woff = c->wlen = c->held_at = 0;
 	need = c->wlen + n;
 	if (need <= c->wcap)
 		return 0;
@@ -403,10 +412,12 @@ conn_linger(struct httpd_conn *c)
 static void
 conn_flush(struct httpd_conn *c)
 {
+	/* a held answer stays in the buffer: only the answers before it go out */
+	size_t end = c->state == CONN_HELD ? c->held_at : c->wlen;
 	ssize_t n;
 
-	while (c->woff < c->wlen) {
-		n = conn_send(c, c->wbuf + c->woff, c->wlen - c->woff);
+	while (c->woff < end) {
+		n = conn_send(c, c->wbuf + c->woff, end - c->woff);
 		if (n > 0) {
 			c->woff += (size_t)n;
 			continue;
@@ -420,6 +431,8 @@ conn_flush(struct httpd_conn *c)
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			event_add(c->ev_write, NULL);
+			if (c->state == CONN_HELD)
+				return;
 			/* do not read further requests while the client does not read answers */
 			conn_pause_reading(c, 1);
 			if (c->state == CONN_IDLE)
@@ -429,9 +442,11 @@ conn_flush(struct httpd_conn *c)
 		conn_close(c);
 		return;
 	}
-	c->woff = c->wlen = 0;
 	if (!c->ssl_read_wants_write)
 		event_del(c->ev_write);
+	if (c->state == CONN_HELD)
+		return;
+	c->woff = c->wlen = 0;
 	if (c->closing) {
 		if (c->state == CONN_LINGER)
 			return;
@@ -573,6 +588,31 @@ conn_dechunk(struct httpd_conn *c)
 	}
 }
 
+/* The request's bytes are done with: pipelined bytes move to the front. */
+static void
+conn_consume(struct httpd_conn *c, size_t consumed)
+{
+	if (consumed < c->rlen)
+		memmove(c->rbuf, c->rbuf + consumed, c->rlen - consumed);
+	c->rlen -= consumed;
+	conn_reset_request(c);
+}
+
+/* The answer is in the write buffer: the connection waits for its next request. */
+static void
+conn_answered(struct httpd_conn *c, int keep)
+{
+	struct httpd_server *s = c->srv;
+
+	c->state = CONN_IDLE;
+	c->req_start_ms = 0;
+	conn_set_deadline(c, s->cfg.idle_timeout_s);
+	conn_touch(c);
+	server_resume_accepting(s);     /* c could make room now */
+	if (!keep)
+		c->closing = 1;
+}
+
 static void
 conn_dispatch(struct httpd_conn *c, size_t consumed)
 {
@@ -585,25 +625,79 @@ conn_dispatch(struct httpd_conn *c, size_t consumed)
 	r.headers = &s->hdrs;
 	c->req.peer = c->peer;
 	c->req.time_ms = c->req_start_ms ? c->req_start_ms : now_ms(s);
+	c->req.conn = c;
 	s->cfg.handler(&c->req, &r, s->cfg.handler_arg);
 	head_only = c->req.method_len == 4 && memcmp(c->req.method, "HEAD", 4) == 0;
 	keep = c->req.keep_alive && !r.close && !s->stopping;
-	if (conn_write_response(c, &r, head_only, c->req.minor, keep) == -1) {
-		conn_close(c);
+	if (r.hold) {
+		/* stage the answer behind those already queued; nothing more is read as a request
+		 * until httpd_release */
+		if (wbuf_reserve(c, 0) == -1)
+			goto fail;
+		c->held_at = c->wlen;
+		c->held_staged = r.status != 0;
+		c->held_head_only = head_only;
+		c->held_minor = c->req.minor;
+		c->held_keep = c->req.keep_alive && !r.close;
+		c->peer_eof = c->peer_failed = 0;
+		if (c->held_staged &&
+		    conn_write_response(c, &r, head_only, c->req.minor, keep) == -1)
+			goto fail;
+		conn_consume(c, consumed);
+		c->state = CONN_HELD;
+		s->n_held++;
 		return;
 	}
-	/* drop the request bytes; pipelined bytes move to the front */
-	if (consumed < c->rlen)
-		memmove(c->rbuf, c->rbuf + consumed, c->rlen - consumed);
-	c->rlen -= consumed;
-	conn_reset_request(c);
-	c->state = CONN_IDLE;
-	c->req_start_ms = 0;
-	conn_set_deadline(c, s->cfg.idle_timeout_s);
-	conn_touch(c);
-	server_resume_accepting(s);     /* c could make room now */
-	if (!keep)
-		c->closing = 1;
+	if (conn_write_response(c, &r, head_only, c->req.minor, keep) == -1)
+		goto fail;
+	conn_consume(c, consumed);
+	conn_answered(c, keep);
+	return;
+fail:
+	conn_close(c);
+}
+
+int
+httpd_release(struct httpd_conn *c, const struct httpd_response *r)
+{
+	struct httpd_server *s = c->srv;
+	int keep;
+
+	if (c->state != CONN_HELD)
+		return -1;       /* not held: a holder's bug, do nothing */
+	s->n_held--;
+	c->state = CONN_BODY;   /* busy until answered; not CONN_HELD, so a close is a close */
+	if (c->peer_failed) {
+		conn_close(c);
+		return HTTPD_GONE;
+	}
+	keep = c->held_keep && !c->peer_eof && !s->stopping && !(r && r->close);
+	if (r) {
+		c->wlen = c->held_at;
+		if (conn_write_response(c, r, c->held_head_only, c->held_minor, keep) == -1) {
+			conn_close(c);
+			return -1;
+		}
+	} else if (!c->held_staged) {
+		conn_close(c);
+		return -1;
+	}
+	/* (a staged keep-alive answer is sent as it is when the connection closes after it: the
+	 * client sees the close) */
+	if (c->peer_eof)
+		c->rlen = 0;     /* the client has closed: what it pipelined is not answered */
+	conn_answered(c, keep);
+	if (c->rlen > 0 && !c->closing)
+		conn_process(c);
+	else
+		conn_flush(c);
+	return 0;
+}
+
+unsigned
+httpd_server_held(const struct httpd_server *s)
+{
+	return s->n_held;
 }
 
 /* Parse and answer every complete request in the read buffer. */
@@ -613,7 +707,7 @@ conn_process(struct httpd_conn *c)
 	struct httpd_server *s = c->srv;
 	int rc;
 
-	while (c->rlen > 0 && !c->closing && !c->reading_paused) {
+	while (c->rlen > 0 && !c->closing && !c->reading_paused && c->state != CONN_HELD) {
 		if (!c->have_head) {
 			/* tolerate empty lines before a request line (RFC 9112 §2.2) */
 			size_t skip = 0;
@@ -687,6 +781,10 @@ conn_process(struct httpd_conn *c)
 	}
 	if (c->fd < 0)
 		return;
+	if (c->state == CONN_HELD) {
+		conn_flush(c);
+		return;
+	}
 	if (c->state == CONN_IDLE && c->rlen == 0 && c->rcap > RBUF_KEEP) {
 		free(c->rbuf);
 		c->rbuf = NULL;
@@ -723,6 +821,30 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) ||
 		    c->lingered > LINGER_BYTES)
 			conn_close(c);
+		return;
+	}
+	if (c->state == CONN_HELD) {
+		/* keep reading only to notice a client that goes away; a request that follows
+		 * waits in the buffer for the release, and when the buffer is full, reading stops */
+		if (c->rcap - c->rlen < 1024) {
+			conn_pause_reading(c, 1);
+			return;
+		}
+		n = conn_recv(c, c->rbuf + c->rlen, c->rcap - c->rlen);   /* TLS too */
+		if (n > 0) {
+			c->rlen += (size_t)n;
+			return;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		if (n == 0) {
+			c->peer_eof = 1;
+			conn_pause_reading(c, 1);
+			if (s->cfg.gone)
+				s->cfg.gone(c, s->cfg.handler_arg);
+			return;
+		}
+		conn_close(c);     /* held: marks it failed and tells the holder */
 		return;
 	}
 	/* the most a request can occupy: line, headers, body, and chunk framing slack */
@@ -789,6 +911,11 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		conn_close(c);
 		return;
 	}
+	if (c->state == CONN_HELD) {
+		/* the holder owns the deadline of a held request */
+		conn_arm_timer(c, c->srv->cfg.request_timeout_s ? c->srv->cfg.request_timeout_s : 60);
+		return;
+	}
 	left = c->deadline_ms - now;
 	if (left > 0) {
 		tv.tv_sec = (time_t)(left / 1000);
@@ -820,6 +947,17 @@ conn_close(struct httpd_conn *c)
 
 	if (c->fd < 0)
 		return;
+	if (c->state == CONN_HELD && !s->freeing) {
+		/* the holder still has the handle: the connection stays until the release */
+		event_del(c->ev_read);
+		event_del(c->ev_write);
+		if (!c->peer_failed) {
+			c->peer_failed = 1;
+			if (s->cfg.gone && !c->peer_eof)
+				s->cfg.gone(c, s->cfg.handler_arg);
+		}
+		return;
+	}
 	event_del(c->ev_read);
 	event_del(c->ev_write);
 	event_del(c->ev_timer);
@@ -981,6 +1119,8 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	c->rlen = 0;
 	c->wlen = c->woff = 0;
 	c->req_start_ms = 0;
+	c->held_at = 0;
+	c->peer_eof = c->peer_failed = 0;
 	conn_reset_request(c);
 	c->peer[0] = '\0';
 	if (sa->sa_family == AF_INET) {
@@ -1118,6 +1258,7 @@ httpd_server_free(struct httpd_server *s)
 	if (s == NULL)
 		return;
 	s->stopping = 1;
+	s->freeing = 1;
 	while (s->conns)
 		conn_close(s->conns);
 	while ((c = s->free_conns) != NULL) {

@@ -28,6 +28,7 @@
 #include "buf.h"
 
 struct event_base;
+struct httpd_conn;
 struct tlsctx;
 
 #define HTTPD_MAX_HEADERS   128
@@ -66,6 +67,7 @@ struct httpd_request {
 	int         has_body;       /* Content-Length or chunked was given */
 	const char *peer;           /* peer address text, "" if unknown */
 	int64_t     time_ms;        /* arrival time, ms since the epoch */
+	struct httpd_conn *conn;    /* the connection: the handle of a held answer (httpd_release) */
 };
 
 /*
@@ -88,6 +90,14 @@ const char *httpd_reason(int status);
 /*
  * The handler's answer. headers holds extra "Name: value\r\n" lines; the server adds the status
  * line, Date, Content-Length and Connection.
+ *
+ * Answering later: a handler that sets hold keeps the connection waiting. The server stages the
+ * answer it was given (none when status is 0) without sending it, reads no further request from
+ * that connection, and sends it when the holder calls httpd_release(req->conn, ...), possibly
+ * with another answer in its place. The collector holds the requests of one event-loop turn
+ * until their records are appended to its log with one write (a 200, or a 503 in place when the
+ * write failed); a long poll holds a request until its data is there. The request's views
+ * (target, headers, body) are valid during the handler only: copy what the answer needs.
  */
 struct httpd_response {
 	int          status;
@@ -95,10 +105,14 @@ struct httpd_response {
 	const char  *body;
 	size_t       body_len;
 	int          close;        /* close the connection after this response */
+	int          hold;         /* answer later: see httpd_release */
 };
 
 typedef void (*httpd_handler_cb)(const struct httpd_request *req,
     struct httpd_response *resp, void *arg);
+/* A held request's client closed its side or its connection failed. The hold stands until
+ * httpd_release; the answer is most likely lost, so the holder may release at once. */
+typedef void (*httpd_gone_cb)(struct httpd_conn *conn, void *arg);
 
 struct httpd_config {
 	struct httpd_limits limits;
@@ -107,6 +121,7 @@ struct httpd_config {
 	unsigned idle_timeout_s;      /* keep-alive connection between requests */
 	httpd_handler_cb handler;
 	void *handler_arg;
+	httpd_gone_cb gone;           /* optional; called with handler_arg */
 	/* Non-NULL: every connection speaks TLS with this context (tlsctx.h), which the caller
 	 * keeps alive and may reload. The TLS handshake counts as part of the first request: it
 	 * must finish within request_timeout_s like the request itself. */
@@ -135,7 +150,18 @@ void httpd_server_stop_accepting(struct httpd_server *s);
 /* Number of open connections. */
 unsigned httpd_server_open(const struct httpd_server *s);
 const struct httpd_stats *httpd_server_stats(const struct httpd_server *s);
-/* Close every connection and free the server. */
+/*
+ * Send a held request's answer: resp, or with resp NULL the answer staged at hold time. Every
+ * hold is released exactly once; the handle is invalid afterwards. Returns 0 when the answer is
+ * on its way, HTTPD_GONE when the connection had failed (the answer is dropped, the connection
+ * closed), -1 when there is no answer to send (resp NULL, nothing staged: the connection is
+ * closed). The connection then reads its next request, which may call the handler at once.
+ */
+#define HTTPD_GONE 2
+int httpd_release(struct httpd_conn *conn, const struct httpd_response *resp);
+/* Number of requests held at the moment. */
+unsigned httpd_server_held(const struct httpd_server *s);
+/* Close every connection and free the server (held ones too: release them first). */
 void httpd_server_free(struct httpd_server *s);
 /* Count of responses by status class is kept by the handler; the server reports its own. */
 

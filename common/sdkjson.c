@@ -121,9 +121,15 @@ sdkjson_timestamp(const char *s, size_t n, char *iso, struct tm *tm)
 			keep = 6;
 		else
 			keep = 9;
-		digits[keep] = 0;
-		snprintf(iso, 40, "%04d-%02d-%02dT%02d:%02d:%02d%s%sZ", y, mo, d, h, mi, se,
-		    keep ? "." : "", digits);
+		/* t[0..19) is already "YYYY-MM-DDTHH:MM:SS": every field was checked to be digits
+		 * of its width, so this is what %04d-%02d-... would print */
+		memcpy(iso, t, 19);
+		if (keep) {
+			iso[19] = '.';
+			memcpy(iso + 20, digits, keep);
+		}
+		iso[19 + (keep ? keep + 1 : 0)] = 'Z';
+		iso[20 + (keep ? keep + 1 : 0)] = '\0';
 	}
 	return 0;
 }
@@ -411,8 +417,12 @@ tf_write_fields(struct buf *doc, json_t *obj)
 	return 0;
 }
 
+static int sdkjson_fast(const char *line, size_t len, int shard_col, struct buf *doc,
+    struct sdkjson_result *res);
+
+/* The general transform: jansson trees for the JSON columns, every error reported. */
 int
-sdkjson_enriched(const char *line, size_t len, int shard_col, struct buf *doc,
+sdkjson_enriched_reference(const char *line, size_t len, int shard_col, struct buf *doc,
     struct sdkjson_result *res, struct buf *err)
 {
 	const char *field[EVENT_NCOLS];
@@ -626,4 +636,748 @@ out:
 	json_decref(uval);
 	buf_free(&fixed);
 	return rc;
+}
+
+int
+sdkjson_enriched(const char *line, size_t len, int shard_col, struct buf *doc,
+    struct sdkjson_result *res, struct buf *err)
+{
+	size_t doc_start = doc->len;
+
+	if (sdkjson_fast(line, len, shard_col, doc, res) == 0)
+		return 0;
+	doc->len = doc_start;
+	if (doc->data)
+		doc->data[doc->len] = 0;
+	return sdkjson_enriched_reference(line, len, shard_col, doc, res, err);
+}
+
+/*
+ * ---- The fast path ----
+ *
+ * Most lines are valid, and their JSON columns are compact JSON that jansson would print back
+ * unchanged. sdkjson_fast writes such a line's document in one pass, without building trees:
+ * the context data are copied token by token in the form jansson's compact dump gives them.
+ * Whatever it is not sure to write exactly as sdkjson_enriched_reference would (any column
+ * error, invalid UTF-8, a string escape other than \" and \\ and the short ones, a number that
+ * is not a plain integer of up to 18 digits, a duplicate key, deep nesting, an unusual root)
+ * makes it give up, and the line goes through sdkjson_enriched_reference, which writes the
+ * same bytes or the error.
+ */
+
+#define FJ_BAIL      (-2)
+#define FJ_MAX_DEPTH 64
+#define FJ_MAX_KEYS  64          /* keys of one object checked for duplicates */
+#define FJ_MAX_ENTS  256         /* entities of one line */
+#define FJ_CACHE     256         /* Iglu URIs remembered, a power of two */
+#define FJ_URI_MAX   240
+
+/* An Iglu URI seen before: what the transform needs to know about it. */
+struct fj_uri {
+	uint64_t hash;
+	size_t   len;
+	char     uri[FJ_URI_MAX];
+	int      contexts_root;      /* com.snowplowanalytics.snowplow/contexts, jsonschema 1-0-* */
+	int      unstruct_root;      /* the same for unstruct_event */
+	char     ctx_key[300];       /* "\"contexts_<vendor>_<name>_<model>\"" as JSON text */
+	size_t   ctx_key_len;
+	char     ue_key[300];        /* the same with unstruct_event_ */
+	size_t   ue_key_len;
+};
+
+static struct fj_uri *fj_cache;
+
+static uint64_t
+fj_hash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return h;
+}
+
+static int
+fj_key_text(const char *prefix, const struct iglu_key *k, char *out, size_t cap, size_t *len)
+{
+	char name[1200];
+	struct buf b;
+
+	sdkjson_field_name(prefix, k, name, sizeof(name));
+	buf_init(&b, 0);
+	if (jsonw_string(&b, name, strlen(name)) == -1 || b.len >= cap) {
+		buf_free(&b);
+		return -1;
+	}
+	memcpy(out, b.data, b.len);
+	*len = b.len;
+	buf_free(&b);
+	return 0;
+}
+
+/* The facts about an Iglu URI (s has no escapes), from the cache or worked out; NULL when it
+ * is not a valid Iglu URI or too long to remember: the caller gives up. */
+static const struct fj_uri *
+fj_uri_get(const char *s, size_t n)
+{
+	uint64_t h = fj_hash(s, n);
+	size_t i, slot;
+	struct fj_uri *u;
+	struct iglu_key k;
+
+	if (n >= FJ_URI_MAX)
+		return NULL;
+	if (fj_cache == NULL && (fj_cache = calloc(FJ_CACHE, sizeof(*fj_cache))) == NULL)
+		return NULL;
+	for (i = 0; i < FJ_CACHE; i++) {
+		slot = (size_t)(h + i) & (FJ_CACHE - 1);
+		u = &fj_cache[slot];
+		if (u->len == 0)
+			break;
+		if (u->hash == h && u->len == n && memcmp(u->uri, s, n) == 0)
+			return u;
+	}
+	if (i == FJ_CACHE)
+		return NULL;     /* full: no room to remember; the general path copes */
+	if (iglu_key_parsen(s, n, &k, NULL) == -1)
+		return NULL;
+	memset(u, 0, sizeof(*u));
+	if (fj_key_text("contexts_", &k, u->ctx_key, sizeof(u->ctx_key), &u->ctx_key_len) == -1 ||
+	    fj_key_text("unstruct_event_", &k, u->ue_key, sizeof(u->ue_key), &u->ue_key_len) == -1)
+		return NULL;
+	if (strcmp(k.vendor, "com.snowplowanalytics.snowplow") == 0 &&
+	    strcmp(k.format, "jsonschema") == 0 && k.model == 1 && k.revision == 0) {
+		u->contexts_root = strcmp(k.name, "contexts") == 0;
+		u->unstruct_root = strcmp(k.name, "unstruct_event") == 0;
+	}
+	memcpy(u->uri, s, n);
+	u->hash = h;
+	u->len = n;
+	return u;
+}
+
+struct fj {
+	const char *p, *end;
+	struct buf *out;             /* NULL: check only */
+	int depth;
+};
+
+static void
+fj_ws(struct fj *j)
+{
+	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+		j->p++;
+}
+
+static int
+fj_put(struct fj *j, const char *s, size_t n)
+{
+	return j->out ? buf_append(j->out, s, n) : 0;
+}
+
+/* A string at j->p (the opening quote): its body in [*s, *s + *n), copied quotes included.
+ * Escapes jansson prints back the same (\" \\ \b \f \n \r \t) are kept; others give up. */
+static int
+fj_string(struct fj *j, const char **s, size_t *n)
+{
+	const char *q = j->p + 1;
+
+	for (;;) {
+		const char *stop = q;
+
+		while (stop < j->end && *stop != '"' && *stop != '\\' && (unsigned char)*stop >= 0x20)
+			stop++;
+		if (stop >= j->end || (unsigned char)*stop < 0x20)
+			return FJ_BAIL;
+		if (*stop == '"') {
+			q = stop;
+			break;
+		}
+		if (stop + 1 >= j->end)
+			return FJ_BAIL;
+		switch (stop[1]) {
+		case '"': case '\\': case 'b': case 'f': case 'n': case 'r': case 't':
+			q = stop + 2;
+			continue;
+		default:
+			return FJ_BAIL;
+		}
+	}
+	*s = j->p + 1;
+	*n = (size_t)(q - j->p - 1);
+	if (fj_put(j, j->p, (size_t)(q + 1 - j->p)) == -1)
+		return -1;
+	j->p = q + 1;
+	return 0;
+}
+
+static int fj_value(struct fj *j);
+
+static int
+fj_object(struct fj *j)
+{
+	const char *ks[FJ_MAX_KEYS];
+	size_t kn[FJ_MAX_KEYS], nk = 0, i;
+	int rc;
+
+	j->p++;
+	if (fj_put(j, "{", 1) == -1)
+		return -1;
+	fj_ws(j);
+	if (j->p < j->end && *j->p == '}') {
+		j->p++;
+		return fj_put(j, "}", 1);
+	}
+	for (;;) {
+		const char *k;
+		size_t n;
+
+		if (j->p >= j->end || *j->p != '"' || nk == FJ_MAX_KEYS)
+			return FJ_BAIL;
+		if ((rc = fj_string(j, &k, &n)) != 0)
+			return rc;
+		for (i = 0; i < nk; i++)
+			if (kn[i] == n && memcmp(ks[i], k, n) == 0)
+				return FJ_BAIL;      /* jansson keeps the last value at the first place */
+		ks[nk] = k;
+		kn[nk++] = n;
+		fj_ws(j);
+		if (j->p >= j->end || *j->p != ':')
+			return FJ_BAIL;
+		j->p++;
+		if (fj_put(j, ":", 1) == -1)
+			return -1;
+		fj_ws(j);
+		if ((rc = fj_value(j)) != 0)
+			return rc;
+		fj_ws(j);
+		if (j->p < j->end && *j->p == ',') {
+			j->p++;
+			if (fj_put(j, ",", 1) == -1)
+				return -1;
+			fj_ws(j);
+			continue;
+		}
+		if (j->p < j->end && *j->p == '}') {
+			j->p++;
+			return fj_put(j, "}", 1);
+		}
+		return FJ_BAIL;
+	}
+}
+
+static int
+fj_array(struct fj *j)
+{
+	int rc;
+
+	j->p++;
+	if (fj_put(j, "[", 1) == -1)
+		return -1;
+	fj_ws(j);
+	if (j->p < j->end && *j->p == ']') {
+		j->p++;
+		return fj_put(j, "]", 1);
+	}
+	for (;;) {
+		if ((rc = fj_value(j)) != 0)
+			return rc;
+		fj_ws(j);
+		if (j->p < j->end && *j->p == ',') {
+			j->p++;
+			if (fj_put(j, ",", 1) == -1)
+				return -1;
+			fj_ws(j);
+			continue;
+		}
+		if (j->p < j->end && *j->p == ']') {
+			j->p++;
+			return fj_put(j, "]", 1);
+		}
+		return FJ_BAIL;
+	}
+}
+
+/* A number: only an integer jansson prints back the same (no "-0", no leading zero, at most
+ * 18 digits so that it fits a json_int_t); anything else gives up. */
+static int
+fj_number(struct fj *j)
+{
+	const char *q = j->p, *d;
+
+	if (q < j->end && *q == '-')
+		q++;
+	d = q;
+	while (q < j->end && *q >= '0' && *q <= '9')
+		q++;
+	if (q == d || q - d > 18 || (*d == '0' && q - d > 1) ||
+	    (q - d == 1 && *d == '0' && d != j->p))
+		return FJ_BAIL;
+	if (q < j->end && (*q == '.' || *q == 'e' || *q == 'E'))
+		return FJ_BAIL;
+	if (fj_put(j, j->p, (size_t)(q - j->p)) == -1)
+		return -1;
+	j->p = q;
+	return 0;
+}
+
+static int
+fj_literal(struct fj *j, const char *lit, size_t n)
+{
+	if ((size_t)(j->end - j->p) < n || memcmp(j->p, lit, n) != 0)
+		return FJ_BAIL;
+	if (fj_put(j, lit, n) == -1)
+		return -1;
+	j->p += n;
+	return 0;
+}
+
+static int
+fj_value(struct fj *j)
+{
+	const char *s;
+	size_t n;
+	int rc;
+
+	if (j->p >= j->end)
+		return FJ_BAIL;
+	switch (*j->p) {
+	case '{':
+		if (++j->depth > FJ_MAX_DEPTH)
+			return FJ_BAIL;
+		rc = fj_object(j);
+		j->depth--;
+		return rc;
+	case '[':
+		if (++j->depth > FJ_MAX_DEPTH)
+			return FJ_BAIL;
+		rc = fj_array(j);
+		j->depth--;
+		return rc;
+	case '"':
+		return fj_string(j, &s, &n);
+	case 't':
+		return fj_literal(j, "true", 4);
+	case 'f':
+		return fj_literal(j, "false", 5);
+	case 'n':
+		return fj_literal(j, "null", 4);
+	default:
+		return fj_number(j);
+	}
+}
+
+/* One entity of a line's document: its key, and its data's text in the line's scratch. */
+struct fj_ent {
+	const struct fj_uri *uri;
+	int derived;                 /* from derived_contexts */
+	size_t off, len;
+};
+
+struct fj_line {
+	struct buf scratch;          /* the data texts */
+	struct fj_ent ents[FJ_MAX_ENTS];
+	size_t n;
+	const struct fj_uri *ue_uri; /* unstruct_event's inner schema */
+	size_t ue_off, ue_len;
+};
+
+static struct fj_line *fj_line;
+
+/*
+ * A self-describing object at j->p: checks it as tf_self_describing does, and copies its data
+ * (when out_data) into the scratch as [*off, *off + *len). *uri: its schema's facts.
+ * A root's data is not copied but located: *dp / *dend (when dp is given).
+ */
+static int
+fj_self_describing(struct fj *j, struct buf *scratch, const struct fj_uri **uri, size_t *off,
+    size_t *len, const char **dp, const char **dend)
+{
+	const char *ks[FJ_MAX_KEYS];
+	size_t kn[FJ_MAX_KEYS], nk = 0, i;
+	const char *schema = NULL, *data = NULL, *data_end = NULL;
+	size_t schema_len = 0;
+	struct fj sub;
+	int rc;
+
+	if (j->p >= j->end || *j->p != '{')
+		return FJ_BAIL;
+	j->p++;
+	fj_ws(j);
+	if (j->p < j->end && *j->p == '}')
+		return FJ_BAIL;
+	for (;;) {
+		const char *k, *save;
+		size_t n;
+		struct fj probe;
+
+		if (j->p >= j->end || *j->p != '"' || nk == FJ_MAX_KEYS)
+			return FJ_BAIL;
+		probe = *j;
+		probe.out = NULL;
+		if ((rc = fj_string(&probe, &k, &n)) != 0)
+			return rc;
+		j->p = probe.p;
+		for (i = 0; i < nk; i++)
+			if (kn[i] == n && memcmp(ks[i], k, n) == 0)
+				return FJ_BAIL;
+		ks[nk] = k;
+		kn[nk++] = n;
+		fj_ws(j);
+		if (j->p >= j->end || *j->p != ':')
+			return FJ_BAIL;
+		j->p++;
+		fj_ws(j);
+		save = j->p;
+		probe = *j;
+		probe.out = NULL;
+		probe.depth = 1;
+		if (n == 6 && memcmp(k, "schema", 6) == 0) {
+			if (j->p >= j->end || *j->p != '"')
+				return FJ_BAIL;
+			if ((rc = fj_string(&probe, &schema, &schema_len)) != 0)
+				return rc;
+			if (memchr(schema, '\\', schema_len))
+				return FJ_BAIL;
+		} else {
+			if ((rc = fj_value(&probe)) != 0)
+				return rc;
+			if (n == 4 && memcmp(k, "data", 4) == 0) {
+				data = save;
+				data_end = probe.p;
+			}
+		}
+		j->p = probe.p;
+		fj_ws(j);
+		if (j->p < j->end && *j->p == ',') {
+			j->p++;
+			fj_ws(j);
+			continue;
+		}
+		if (j->p < j->end && *j->p == '}') {
+			j->p++;
+			break;
+		}
+		return FJ_BAIL;
+	}
+	if (schema == NULL || data == NULL)
+		return FJ_BAIL;
+	if ((*uri = fj_uri_get(schema, schema_len)) == NULL)
+		return FJ_BAIL;
+	if (dp) {
+		*dp = data;
+		*dend = data_end;
+		return 0;
+	}
+	sub.p = data;
+	sub.end = data_end;
+	sub.out = scratch;
+	sub.depth = 1;
+	*off = scratch->len;
+	if ((rc = fj_value(&sub)) != 0)
+		return rc;
+	*len = scratch->len - *off;
+	return 0;
+}
+
+/* A contexts, derived_contexts or unstruct_event column into fl. */
+static int
+fj_column(struct fj_line *fl, int col, const char *v, size_t n)
+{
+	struct fj j = { v, v + n, NULL, 0 };
+	const struct fj_uri *root;
+	const char *d, *dend;
+	int rc;
+
+	fj_ws(&j);
+	if ((rc = fj_self_describing(&j, &fl->scratch, &root, NULL, NULL, &d, &dend)) != 0)
+		return rc;
+	fj_ws(&j);
+	if (j.p != j.end)
+		return FJ_BAIL;
+	j.p = d;
+	j.end = dend;
+	if (col == COL_UNSTRUCT_EVENT) {
+		if (!root->unstruct_root)
+			return FJ_BAIL;
+		return fj_self_describing(&j, &fl->scratch, &fl->ue_uri, &fl->ue_off, &fl->ue_len,
+		    NULL, NULL);
+	}
+	if (!root->contexts_root || j.p >= j.end || *j.p != '[')
+		return FJ_BAIL;
+	j.p++;
+	fj_ws(&j);
+	if (j.p < j.end && *j.p == ']')
+		return 0;
+	for (;;) {
+		struct fj_ent *e;
+
+		if (fl->n == FJ_MAX_ENTS)
+			return FJ_BAIL;
+		e = &fl->ents[fl->n];
+		if ((rc = fj_self_describing(&j, &fl->scratch, &e->uri, &e->off, &e->len, NULL,
+		    NULL)) != 0)
+			return rc;
+		e->derived = col == COL_DERIVED_CONTEXTS;
+		fl->n++;
+		fj_ws(&j);
+		if (j.p < j.end && *j.p == ',') {
+			j.p++;
+			fj_ws(&j);
+			continue;
+		}
+		if (j.p < j.end && *j.p == ']')
+			return 0;
+		return FJ_BAIL;
+	}
+}
+
+/* The entities' fields: for each key in order of first appearance, its data in order;
+ * contexts first, leaving out a key derived_contexts also has, then derived_contexts. */
+static int
+fj_write_entities(struct fj_line *fl, struct buf *doc)
+{
+	size_t i, k;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < fl->n; i++) {
+			const struct fj_ent *e = &fl->ents[i];
+			int first = 1, skip = 0;
+
+			if (e->derived != pass)
+				continue;
+			for (k = 0; k < i && !skip; k++)
+				skip = fl->ents[k].derived == pass && fl->ents[k].uri->ctx_key_len ==
+				    e->uri->ctx_key_len && memcmp(fl->ents[k].uri->ctx_key,
+				    e->uri->ctx_key, e->uri->ctx_key_len) == 0;
+			if (skip)
+				continue;       /* written with the first of its key */
+			if (pass == 0)
+				for (k = 0; k < fl->n && !skip; k++)
+					skip = fl->ents[k].derived && fl->ents[k].uri->ctx_key_len ==
+					    e->uri->ctx_key_len && memcmp(fl->ents[k].uri->ctx_key,
+					    e->uri->ctx_key, e->uri->ctx_key_len) == 0;
+			if (skip)
+				continue;       /* replaced by derived_contexts */
+			if (buf_append_byte(doc, ',') || buf_append(doc, e->uri->ctx_key,
+			    e->uri->ctx_key_len) || buf_append(doc, ":[", 2))
+				return -1;
+			for (k = i; k < fl->n; k++) {
+				const struct fj_ent *f = &fl->ents[k];
+
+				if (f->derived != pass || f->uri->ctx_key_len != e->uri->ctx_key_len ||
+				    memcmp(f->uri->ctx_key, e->uri->ctx_key, e->uri->ctx_key_len) != 0)
+					continue;
+				if ((!first && buf_append_byte(doc, ',')) ||
+				    buf_append(doc, fl->scratch.data + f->off, f->len))
+					return -1;
+				first = 0;
+			}
+			if (buf_append_byte(doc, ']'))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* "name": for each column, as JSON text, computed once. */
+static char fj_colkey[EVENT_NCOLS][72];
+static uint8_t fj_colkey_len[EVENT_NCOLS];
+
+static int
+fj_colkeys(void)
+{
+	struct buf b;
+	int col;
+
+	if (fj_colkey_len[0])
+		return 0;
+	buf_init(&b, 0);
+	for (col = 0; col < EVENT_NCOLS; col++) {
+		buf_reset(&b);
+		if (jsonw_string(&b, event_cols[col].name, strlen(event_cols[col].name)) == -1 ||
+		    buf_append_byte(&b, ':') == -1 || b.len >= sizeof(fj_colkey[0])) {
+			buf_free(&b);
+			return -1;
+		}
+		memcpy(fj_colkey[col], b.data, b.len);
+		fj_colkey_len[col] = (uint8_t)b.len;
+	}
+	buf_free(&b);
+	return 0;
+}
+
+static char *
+fj_itoa(long v, char *end)
+{
+	unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
+
+	do {
+		*--end = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--end = '-';
+	return end;
+}
+
+static int
+sdkjson_fast(const char *line, size_t len, int shard_col, struct buf *doc,
+    struct sdkjson_result *res)
+{
+	const char *field[EVENT_NCOLS];
+	size_t flen[EVENT_NCOLS];
+	const char *p, *end;
+	size_t nf = 0;
+	double lat = 0, lon = 0;
+	int has_lat = 0, has_lon = 0, col;
+	struct fj_line *fl;
+
+	memset(res, 0, sizeof(*res));
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	if (utf8_valid_prefix(line, len) != len || fj_colkeys() == -1)
+		return FJ_BAIL;
+	if (fj_line == NULL) {
+		if ((fj_line = calloc(1, sizeof(*fj_line))) == NULL)
+			return -1;
+		buf_init(&fj_line->scratch, 0);
+	}
+	fl = fj_line;
+	buf_reset(&fl->scratch);
+	fl->n = 0;
+	fl->ue_uri = NULL;
+	p = line;
+	end = line + len;
+	for (;;) {
+		const char *tab = memchr(p, '\t', (size_t)(end - p));
+		const char *fe = tab ? tab : end;
+
+		if (nf == EVENT_NCOLS)
+			return FJ_BAIL;
+		field[nf] = p;
+		flen[nf] = (size_t)(fe - p);
+		nf++;
+		if (!tab)
+			break;
+		p = tab + 1;
+	}
+	if (nf != EVENT_NCOLS)
+		return FJ_BAIL;
+	if (buf_reserve(doc, len + len / 2 + 4096) == -1 || buf_append_byte(doc, '{') == -1)
+		return -1;
+	for (col = 0; col < EVENT_NCOLS; col++) {
+		const char *v = field[col];
+		size_t n = flen[col];
+		enum tf_class cls = tf_class_of(col);
+		char num[64];
+		int w = 0;
+
+		if (n == 0 && tf_required(col))
+			return FJ_BAIL;
+		if (cls == TF_CTX || cls == TF_UNSTRUCT) {
+			if (n == 0)
+				continue;
+			if (fj_column(fl, col, v, n) != 0)
+				return FJ_BAIL;
+			continue;
+		}
+		if (col > 0)
+			w |= buf_append_byte(doc, ',');
+		w |= buf_append(doc, fj_colkey[col], fj_colkey_len[col]);
+		if (n == 0) {
+			if (w || buf_append(doc, "null", 4))
+				return -1;
+			continue;
+		}
+		switch (cls) {
+		case TF_STR:
+			w |= jsonw_string(doc, v, n);
+			break;
+		case TF_INT: {
+			long iv;
+			char *s;
+
+			if (tf_int(v, n, &iv) == -1)
+				return FJ_BAIL;
+			s = fj_itoa(iv, num + sizeof(num));
+			w |= buf_append(doc, s, (size_t)(num + sizeof(num) - s));
+			break;
+		}
+		case TF_DOUBLE: {
+			double dv;
+			int isnull;
+
+			if (tf_double(v, n, &dv, &isnull) == -1)
+				return FJ_BAIL;
+			if (isnull) {
+				w |= buf_append(doc, "null", 4);
+				break;
+			}
+			sdkjson_double(dv, num);
+			w |= buf_append_str(doc, num);
+			if (col == COL_GEO_LATITUDE) {
+				lat = dv;
+				has_lat = 1;
+			} else if (col == COL_GEO_LONGITUDE) {
+				lon = dv;
+				has_lon = 1;
+			}
+			break;
+		}
+		case TF_BOOL:
+			if (n == 1 && (v[0] == '0' || v[0] == '1'))
+				w |= v[0] == '1' ? buf_append(doc, "true", 4) : buf_append(doc, "false", 5);
+			else
+				return FJ_BAIL;
+			break;
+		case TF_TS: {
+			char iso[42];
+			struct tm tm;
+
+			if (sdkjson_timestamp(v, n, iso + 1, &tm) == -1)
+				return FJ_BAIL;
+			iso[0] = '"';
+			n = strlen(iso);
+			iso[n] = '"';
+			w |= buf_append(doc, iso, n + 1);
+			if (col == shard_col) {
+				res->has_shard = 1;
+				res->shard_tm = tm;
+			}
+			break;
+		}
+		case TF_UUID:
+			if (tf_uuid(v, n, res->event_id) == -1)
+				return FJ_BAIL;
+			w |= buf_append_byte(doc, '"');
+			w |= buf_append(doc, res->event_id, SDKJSON_EVENT_ID_LEN);
+			w |= buf_append_byte(doc, '"');
+			break;
+		default:
+			break;
+		}
+		if (w)
+			return -1;
+	}
+	if (fj_write_entities(fl, doc) == -1)
+		return -1;
+	if (fl->ue_uri && (buf_append_byte(doc, ',') || buf_append(doc, fl->ue_uri->ue_key,
+	    fl->ue_uri->ue_key_len) || buf_append_byte(doc, ':') ||
+	    buf_append(doc, fl->scratch.data + fl->ue_off, fl->ue_len)))
+		return -1;
+	if (has_lat && has_lon) {
+		char a[32], b[32];
+
+		sdkjson_double(lat, a);
+		sdkjson_double(lon, b);
+		if (buf_append(doc, ",\"geo_location\":\"", 17) || buf_append_str(doc, a) ||
+		    buf_append_byte(doc, ',') || buf_append_str(doc, b) || buf_append_byte(doc, '"'))
+			return -1;
+	}
+	if (buf_append_byte(doc, '}') == -1)
+		return -1;
+	return 0;
 }

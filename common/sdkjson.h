@@ -3,8 +3,10 @@
  * produces with Event.parse(line) and toJson(lossy = true) (sinks.md §1), which is what Snowplow
  * Mini's loader indexes (es-sink) and Micro's API returns (inspect). Also the JSON string escaper the sinks use.
  *
- * The document is written straight into a buffer (no jansson tree for the 128 atomic columns);
- * only contexts, derived_contexts and unstruct_event are parsed with jansson.
+ * The document is written straight into a buffer. A valid line whose JSON columns jansson would
+ * print back unchanged (compact, integers, short escapes) is written in one streaming pass;
+ * any other line goes through the reference transform, which parses contexts, derived_contexts
+ * and unstruct_event with jansson and reports every column error.
  */
 #ifndef FURROW_SDKJSON_H
 #define FURROW_SDKJSON_H
@@ -30,6 +32,11 @@ struct sdkjson_result {
  * column whose timestamp fills res->shard_tm, or -1.
  */
 int sdkjson_enriched(const char *line, size_t len, int shard_col, struct buf *doc,
+    struct sdkjson_result *res, struct buf *err);
+
+/* The same transform without the streaming fast path: every line through jansson trees. The
+ * unit tests and fuzz_sdkjson check that sdkjson_enriched writes exactly these bytes. */
+int sdkjson_enriched_reference(const char *line, size_t len, int shard_col, struct buf *doc,
     struct sdkjson_result *res, struct buf *err);
 
 struct iglu_key;

@@ -29,6 +29,7 @@
 #define ARTIFACT          "furrow-es-sink"
 #define PAYLOAD_CUT_CHARS 20000          /* sinks.md §2.7, as ESL2 */
 #define WAIT_LOG_S        30             /* repeat "waiting for room" this often */
+#define DUMP_SETTLE_BYTES ((size_t)4 << 20) /* --dump: written out this often */
 
 /* Why a bulk request failed (furrow_es_sink_bulk_failures_total{cause}). */
 enum es_fail {
@@ -895,7 +896,10 @@ sender_run(struct sender *s)
 			/* a line half read is in hand too: let it end (reading nothing past it) */
 			stream_source_finish_record(s->in);
 		}
-		while (!s->eof && !batch_full(s) && s->status == 0) {
+		/* --dump fills no batch: it stops at DUMP_SETTLE_BYTES of documents instead, so that
+		 * a file read in one go does not pile up in the queue past its cap */
+		while (!s->eof && !batch_full(s) && s->status == 0 && !(s->dump &&
+		    stream_sink_queue(s->dump)->len >= DUMP_SETTLE_BYTES)) {
 			int r = read_one(s);
 			if (r == 0)
 				break;

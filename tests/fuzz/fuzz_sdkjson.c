@@ -1,7 +1,9 @@
 /*
  * libFuzzer target for the enriched TSV -> Analytics SDK JSON transform (common/sdkjson): the input is taken as one enriched TSV line
  * (sinks.md §1) and as one bad-row line (§2.2). Both must return cleanly for any bytes: on
- * success the document must be valid JSON; on failure the TSV error must be valid JSON too.
+ * success the document must be valid JSON; on failure the TSV error must be valid JSON too;
+ * and sdkjson_enriched (its streaming fast path) must write exactly what
+ * sdkjson_enriched_reference writes.
  * A first byte of 'T' additionally forces a 131-column line by padding with TABs, so the column
  * decoders (not just the field count check) see fuzzed values.
  */
@@ -31,20 +33,38 @@ check_json(const struct buf *b)
 	json_decref(j);
 }
 
+/* The streaming fast path must write exactly what the reference transform writes. */
+static int
+same_buf(const struct buf *a, const struct buf *b)
+{
+	return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+}
+
 static void
 run_tsv(const char *s, size_t n)
 {
-	struct sdkjson_result res;
-	struct buf doc, err;
+	struct sdkjson_result res, ref_res;
+	struct buf doc, err, ref_doc, ref_err;
+	int rc, ref_rc;
 
 	buf_init(&doc, 0);
 	buf_init(&err, 0);
-	if (sdkjson_enriched(s, n, COL_DERIVED_TSTAMP, &doc, &res, &err) == 0)
+	buf_init(&ref_doc, 0);
+	buf_init(&ref_err, 0);
+	rc = sdkjson_enriched(s, n, COL_DERIVED_TSTAMP, &doc, &res, &err);
+	if (rc == 0)
 		check_json(&doc);
 	else
 		check_json(&err);
+	ref_rc = sdkjson_enriched_reference(s, n, COL_DERIVED_TSTAMP, &ref_doc, &ref_res, &ref_err);
+	if (rc != ref_rc || !same_buf(&doc, &ref_doc) || !same_buf(&err, &ref_err) ||
+	    (rc == 0 && (strcmp(res.event_id, ref_res.event_id) != 0 ||
+	    res.has_shard != ref_res.has_shard)))
+		abort();
 	buf_free(&doc);
 	buf_free(&err);
+	buf_free(&ref_doc);
+	buf_free(&ref_err);
 }
 
 int

@@ -41,6 +41,52 @@ START_TEST(buf_cap_enforced)
 }
 END_TEST
 
+/* buf_append and buf_printf: into the room there is (one pass), past it (growth), past the
+ * cap (refused, the buffer as it was: same bytes, NUL after them). */
+START_TEST(buf_room_growth_and_refusal)
+{
+	struct buf b;
+	char big[300];
+	size_t i;
+
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	buf_init(&b, 0);
+	ck_assert_int_eq(buf_append(&b, "", 0), 0);          /* nothing, on an empty buffer */
+	ck_assert_int_eq(buf_printf(&b, "%s-%d", "x", 7), 0); /* no room yet: the measuring pass */
+	ck_assert_str_eq(b.data, "x-7");
+	ck_assert_int_eq(buf_printf(&b, "%d", 42), 0);        /* fits the room */
+	ck_assert_str_eq(b.data, "x-742");
+	ck_assert_int_eq(buf_printf(&b, "%s", big), 0);       /* does not fit: grows, written once */
+	ck_assert_uint_eq(b.len, 5 + sizeof(big) - 1);
+	ck_assert_int_eq(memcmp(b.data, "x-742aaa", 8), 0);
+	ck_assert_int_eq(b.data[b.len], '\0');
+	for (i = 0; i < 1000; i++)
+		ck_assert_int_eq(buf_append_str(&b, "bc"), 0);
+	ck_assert_uint_eq(b.len, 5 + sizeof(big) - 1 + 2000);
+	ck_assert_int_eq(memcmp(b.data + b.len - 4, "bcbc", 5), 0);
+	buf_free(&b);
+
+	buf_init(&b, 8);
+	ck_assert_int_eq(buf_append(&b, "12345", 5), 0);
+	ck_assert_int_eq(buf_printf(&b, "%s", "6789"), -1);  /* one past the cap */
+	ck_assert_str_eq(b.data, "12345");
+	ck_assert_uint_eq(b.len, 5);
+	ck_assert_int_eq(buf_append(&b, "6789", 4), -1);
+	ck_assert_str_eq(b.data, "12345");
+	ck_assert_int_eq(buf_printf(&b, "%s", "678"), 0);    /* exactly to the cap */
+	ck_assert_str_eq(b.data, "12345678");
+	ck_assert_int_eq(buf_append(&b, "", 0), 0);
+	ck_assert_int_eq(buf_printf(&b, "%s", ""), 0);
+	ck_assert_int_eq(buf_append_str(&b, "9"), -1);
+	ck_assert_str_eq(b.data, "12345678");
+	buf_reset(&b);
+	ck_assert_int_eq(buf_printf(&b, "%s", "abcdefghi"), -1);
+	ck_assert_str_eq(b.data, "");
+	buf_free(&b);
+}
+END_TEST
+
 static int
 pipe_with(const char *data, size_t n)
 {
@@ -874,6 +920,7 @@ main(void)
 	tcase_set_timeout(tc, 60);   /* the randomised time and number checks, under ASan too */
 
 	tcase_add_test(tc, buf_cap_enforced);
+	tcase_add_test(tc, buf_room_growth_and_refusal);
 	tcase_add_test(tc, linereader_lines_and_limits);
 	tcase_add_test(tc, linereader_toolong_runs);
 	tcase_add_test(tc, linereader_toolong_mixed_and_eof);

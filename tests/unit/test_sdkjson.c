@@ -404,6 +404,259 @@ START_TEST(shard_and_result)
 }
 END_TEST
 
+/*
+ * The streaming fast path against the reference transform (jansson trees): the same return,
+ * the same document and error bytes, the same result, for every line. A line takes the fast
+ * path only when its JSON columns print back unchanged; the rest must fall back unchanged.
+ */
+static void
+same_as_reference(const char *line, size_t len)
+{
+	struct sdkjson_result r1, r2;
+	struct buf d1, d2, e1, e2;
+	int rc1, rc2;
+
+	buf_init(&d1, 0);
+	buf_init(&d2, 0);
+	buf_init(&e1, 0);
+	buf_init(&e2, 0);
+	buf_append_str(&d1, "prefix");      /* appended to, and left as it was on failure */
+	buf_append_str(&d2, "prefix");
+	rc1 = sdkjson_enriched(line, len, COL_COLLECTOR_TSTAMP, &d1, &r1, &e1);
+	rc2 = sdkjson_enriched_reference(line, len, COL_COLLECTOR_TSTAMP, &d2, &r2, &e2);
+	ck_assert_int_eq(rc1, rc2);
+	if (d1.len != d2.len || memcmp(d1.data, d2.data, d1.len) != 0) {
+		size_t at = 0;
+
+		while (at < d1.len && at < d2.len && d1.data[at] == d2.data[at])
+			at++;
+		at = at > 40 ? at - 40 : 0;
+		ck_abort_msg("documents differ at byte %zu:\n fast: %.120s\n  ref: %.120s", at,
+		    d1.data + (at < d1.len ? at : d1.len), d2.data + (at < d2.len ? at : d2.len));
+	}
+	ck_assert_msg(e1.len == e2.len && (e1.len == 0 || memcmp(e1.data, e2.data, e1.len) == 0),
+	    "errors differ: %.200s / %.200s", e1.data ? e1.data : "", e2.data ? e2.data : "");
+	if (rc1 == 0) {
+		ck_assert_str_eq(r1.event_id, r2.event_id);
+		ck_assert_int_eq(r1.has_shard, r2.has_shard);
+		ck_assert_int_eq(r1.shard_tm.tm_year, r2.shard_tm.tm_year);
+		ck_assert_int_eq(r1.shard_tm.tm_mon, r2.shard_tm.tm_mon);
+		ck_assert_int_eq(r1.shard_tm.tm_mday, r2.shard_tm.tm_mday);
+		ck_assert_int_eq(r1.shard_tm.tm_hour, r2.shard_tm.tm_hour);
+		ck_assert_int_eq(r1.shard_tm.tm_min, r2.shard_tm.tm_min);
+		ck_assert_int_eq(r1.shard_tm.tm_sec, r2.shard_tm.tm_sec);
+	}
+	buf_free(&d1);
+	buf_free(&d2);
+	buf_free(&e1);
+	buf_free(&e2);
+}
+
+/* line_with, then column col2 replaced by val2 */
+static char *
+line_with2(int col, const char *val, int col2, const char *val2)
+{
+	char *l = line_with(col, val), *p = l, *tab;
+	struct buf b;
+	int i;
+
+	buf_init(&b, 0);
+	for (i = 0; i < col2; i++) {
+		tab = strchr(p, '\t');
+		buf_append(&b, p, (size_t)(tab - p) + 1);
+		p = tab + 1;
+	}
+	buf_append_str(&b, val2);
+	tab = strchr(p, '\t');
+	if (tab)
+		buf_append_str(&b, tab);
+	free(l);
+	return b.data;
+}
+
+#define CTXS(x) "{\"schema\":\"iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0\"," \
+    "\"data\":[" x "]}"
+#define UE(x) "{\"schema\":\"iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0\"," \
+    "\"data\":" x "}"
+#define ENT(s, d) "{\"schema\":\"iglu:" s "\",\"data\":" d "}"
+
+START_TEST(fast_path_matches_reference)
+{
+	static const char *data[] = {
+		"{\"a\":1}", "{}", "[]", "null", "true", "false", "0", "-1", "123456789012345678",
+		"1234567890123456789", "-0", "00", "01", "1.5", "1e3", "-2.50", "1E+2", "\"s\"",
+		"{\"a\":\"q\\\"b\\\\s\\/x\"}", "{\"a\":\"\\b\\f\\n\\r\\t\"}", "{\"a\":\"\\u00e9\\u0041\"}",
+		"{\"a\":\"\\u0000\"}", "{\"a\":\"\\ud83d\\ude00\"}", "{\"a\":\"caf\xc3\xa9 \xe2\x80\xa8\"}",
+		"{\"a\":\"\x7f\"}", "{\"a\":\"\xed\xa0\x80\"}", "{\"a\":\"\xc3\"}", "{\"a\":\"\x01\"}",
+		"{ \"a\" : [ 1 , { \"b\" : null } ] }", "\n{\"a\":1}\r", "{\"a\":1,\"a\":2}",
+		"{\"a\":1,\"b\":{\"a\":2}}", "{\"a\":[[[[[[[[[[1]]]]]]]]]]}", "{\"a\":1,}", "[1,]",
+		"{\"a\"}", "{\"a\":tru}", "{\"a\":nul}", "{\"a\":1}x", "\"unterminated", "{\"a\":+1}",
+		"{\"\":\"\"}", "{\"a\":-}", "[1 2]", "{\"a\" 1}", "{'a':1}",
+	};
+	static const char *cols[] = {
+		CTXS(ENT("org.schema/WebPage/jsonschema/1-0-0", "{\"a\":1}") ","
+		    ENT("org.w3/PerformanceTiming/jsonschema/1-0-0", "{\"b\":2}") ","
+		    ENT("org.schema/WebPage/jsonschema/1-0-1", "{\"a\":3}") ","
+		    ENT("com.my-co.x/my-thing-Name/jsonschema/2-0-0", "[1]") ","
+		    ENT("com.acme/myURL/jsonschema/1-0-0", "null")),
+		CTXS(""), CTXS(" "), "{}", "[]", "null", "x",
+		"{\"schema\":\"iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1\",\"data\":[]}",
+		"{\"schema\":\"iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/2-0-0\",\"data\":[]}",
+		"{\"schema\":\"iglu:com.acme/contexts/jsonschema/1-0-0\",\"data\":[]}",
+		"{\"data\":[],\"schema\":\"iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0\"}",
+		"{\"schema\":\"iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0\"}",
+		"{\"schema\":\"iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0\",\"data\":{}}",
+		"{\"schema\":\"iglu:com.snowplowanalytics.snowplow\\/contexts/jsonschema/1-0-0\",\"data\":[]}",
+		"{\"schema\":\"iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0\",\"data\":[],\"x\":1}",
+		"{\"schema\":\"iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0\",\"data\":[],\"data\":[]}",
+		" " CTXS(ENT("a/b/jsonschema/1-0-0", "1")) " ",
+		CTXS(ENT("a/b/jsonschema/1-0-0", "1")) "x",
+		CTXS(ENT("a/b/jsonschema/0-0-0", "1")),
+		CTXS(ENT("a/b/jsonschema/1-0", "1")),
+		CTXS("{\"schema\":\"iglu:a/b/jsonschema/1-0-0\"}"),
+		CTXS("{\"data\":1}"),
+		CTXS("{\"schema\":1,\"data\":1}"),
+		CTXS("{}"),
+		CTXS("1"),
+		CTXS("{\"data\":1,\"x\":[1,{}],\"schema\":\"iglu:a/b/jsonschema/1-0-0\"}"),
+		CTXS("{\"schema\":\"iglu:a/b/jsonschema/1-0-0\",\"data\":1,\"data\":2}"),
+		CTXS("{\"schema\":\"iglu:a/b/jsonschema/1-0-0\",\"schema\":\"iglu:a/c/jsonschema/1-0-0\",\"data\":1}"),
+		CTXS(ENT("a/b/jsonschema/1-0-0", "1") "," ENT("a/c/jsonschema/1-0-0", "2") ","
+		    ENT("a/b/jsonschema/1-1-0", "3")),
+		CTXS(ENT("a/b/jsonschema/1-0-0", "1") ",,"),
+		CTXS(ENT("a/b/jsonschema/1-0-0", "1") ","),
+		UE(ENT("com.snowplowanalytics.snowplow/link_click/jsonschema/1-0-1", "{\"targetUrl\":\"http://a\"}")),
+		UE(ENT("a/b/jsonschema/1-0-0", "[1,2]")),
+		UE("{\"schema\":\"iglu:a/b/jsonschema/1-0-0\"}"),
+		UE("[]"),
+		UE("1"),
+		"{\"schema\":\"iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0\"}",
+	};
+	struct buf v, many;
+	char *l;
+	size_t i, k;
+
+	buf_init(&v, 0);
+	/* every data value in a context, a derived context and an unstructured event */
+	for (i = 0; i < sizeof(data) / sizeof(data[0]); i++) {
+		buf_reset(&v);
+		buf_printf(&v, CTXS(ENT("a/b/jsonschema/1-0-0", "%s")), data[i]);
+		l = line_with(COL_CONTEXTS, v.data);
+		same_as_reference(l, strlen(l));
+		free(l);
+		l = line_with(COL_DERIVED_CONTEXTS, v.data);
+		same_as_reference(l, strlen(l));
+		free(l);
+		buf_reset(&v);
+		buf_printf(&v, UE(ENT("a/b/jsonschema/1-0-0", "%s")), data[i]);
+		l = line_with(COL_UNSTRUCT_EVENT, v.data);
+		same_as_reference(l, strlen(l));
+		free(l);
+	}
+	/* every column value in each JSON column, and in contexts and derived_contexts at once */
+	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+		l = line_with(COL_CONTEXTS, cols[i]);
+		same_as_reference(l, strlen(l));
+		free(l);
+		l = line_with(COL_DERIVED_CONTEXTS, cols[i]);
+		same_as_reference(l, strlen(l));
+		free(l);
+		l = line_with(COL_UNSTRUCT_EVENT, cols[i]);
+		same_as_reference(l, strlen(l));
+		free(l);
+		for (k = 0; k < sizeof(cols) / sizeof(cols[0]); k += 3) {
+			l = line_with2(COL_CONTEXTS, cols[i], COL_DERIVED_CONTEXTS, cols[k]);
+			same_as_reference(l, strlen(l));
+			free(l);
+		}
+	}
+	/* derived_contexts replacing a custom context of the same key, keys in first-seen order */
+	l = line_with2(COL_CONTEXTS, CTXS(ENT("a/b/jsonschema/1-0-0", "1") "," ENT("a/c/jsonschema/1-0-0", "2")
+	    "," ENT("a/b/jsonschema/1-0-1", "3") "," ENT("a/d/jsonschema/1-0-0", "4")),
+	    COL_DERIVED_CONTEXTS, CTXS(ENT("a/d/jsonschema/1-0-0", "5") "," ENT("a/b/jsonschema/1-2-0", "6")
+	    "," ENT("a/d/jsonschema/1-0-0", "7")));
+	same_as_reference(l, strlen(l));
+	free(l);
+	/* nesting around the fast path's depth limit, and more entities than it keeps */
+	for (k = 60; k < 70; k++) {
+		buf_reset(&v);
+		for (i = 0; i < k; i++)
+			buf_append_byte(&v, '[');
+		for (i = 0; i < k; i++)
+			buf_append_byte(&v, ']');
+		buf_init(&many, 0);
+		buf_printf(&many, CTXS(ENT("a/b/jsonschema/1-0-0", "%s")), v.data);
+		l = line_with(COL_CONTEXTS, many.data);
+		same_as_reference(l, strlen(l));
+		free(l);
+		buf_free(&many);
+	}
+	buf_init(&many, 0);
+	buf_append_str(&many, "{\"schema\":\"iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0\",\"data\":[");
+	for (i = 0; i < 300; i++)
+		buf_printf(&many, "%s{\"schema\":\"iglu:a/e%zu/jsonschema/1-0-0\",\"data\":%zu}", i ? "," : "",
+		    i % 270, i);
+	buf_append_str(&many, "]}");
+	l = line_with(COL_CONTEXTS, many.data);
+	same_as_reference(l, strlen(l));
+	free(l);
+	buf_free(&many);
+	/* atomic columns: the values the column tests use, and some more */
+	{
+		static const struct { int col; const char *v; } at[] = {
+			{ COL_APP_ID, "a\"b\\c\x01\x1f\xc3\xa9/" }, { COL_APP_ID, "\xff\xfe" },
+			{ COL_TXN_ID, "-2147483648" }, { COL_TXN_ID, "+7" }, { COL_TXN_ID, "2147483648" },
+			{ COL_TXN_ID, "x" }, { COL_GEO_LATITUDE, "40" }, { COL_GEO_LATITUDE, "NaN" },
+			{ COL_GEO_LATITUDE, "1e400" }, { COL_GEO_LATITUDE, "." },
+			{ COL_BR_COOKIES, "1" }, { COL_BR_COOKIES, "true" },
+			{ COL_DVCE_CREATED_TSTAMP, "2023-11-14 22:13:20" },
+			{ COL_DVCE_CREATED_TSTAMP, "2023-11-14 22:13:20.1" },
+			{ COL_DVCE_CREATED_TSTAMP, "2023-11-14 22:13:20.123400" },
+			{ COL_DVCE_CREATED_TSTAMP, "2023-11-14 22:13:20.000000001" },
+			{ COL_DVCE_CREATED_TSTAMP, "2023-11-14T22:13:20.120Z" },
+			{ COL_DVCE_CREATED_TSTAMP, "2023-02-29 22:13:20" },
+			{ COL_DVCE_CREATED_TSTAMP, "0000-01-01 00:00:00" },
+			{ COL_COLLECTOR_TSTAMP, "" }, { COL_COLLECTOR_TSTAMP, "2024-02-29 23:59:59.999" },
+			{ COL_EVENT_ID, "not-a-uuid" }, { COL_V_ETL, "" },
+		};
+		for (i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+			l = line_with(at[i].col, at[i].v);
+			same_as_reference(l, strlen(l));
+			free(l);
+		}
+		l = line_with2(COL_GEO_LATITUDE, "37.443604", COL_GEO_LONGITUDE, "-122.4124");
+		same_as_reference(l, strlen(l));
+		free(l);
+	}
+	/* line shapes */
+	same_as_reference("", 0);
+	same_as_reference("a\tb", 3);
+	l = line_with(COL_APP_ID, "x\r");
+	same_as_reference(l, strlen(l));
+	free(l);
+	/* the golden events es-sink's tests index */
+	{
+		FILE *f = fopen("tests/golden/es-sink/good.tsv", "r");
+		char *gl = NULL;
+		size_t cap = 0;
+		ssize_t n;
+		int lines = 0;
+
+		ck_assert_ptr_nonnull(f);
+		while ((n = getline(&gl, &cap, f)) > 0) {
+			if (gl[n - 1] == '\n')
+				n--;
+			same_as_reference(gl, (size_t)n);
+			lines++;
+		}
+		ck_assert_int_gt(lines, 10);
+		free(gl);
+		fclose(f);
+	}
+	buf_free(&v);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -424,6 +677,7 @@ main(void)
 	tcase_add_test(tc, unstruct);
 	tcase_add_test(tc, geo_location);
 	tcase_add_test(tc, shard_and_result);
+	tcase_add_test(tc, fast_path_matches_reference);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
