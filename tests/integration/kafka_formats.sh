@@ -181,7 +181,14 @@ check "status names the groups in Kafka" sh -c "FURROW_DATA_DIR='$ld/data' bash 
 FURROW_DATA_DIR=$ld/data bash "$FURROW_ROOT/fifo-setup.sh" stop 2>>"$ld/launcher.log"
 eq "the launcher stops with 0" 0 $?
 eq "no data files beside the topics" "" "$(ls "$ld/data" | grep -E 'raw.log|good.tsv|bad.json')"
-eq "enrich's group committed the end of FURROW_KAFKA_TOPIC_RAW" "0 $(kcat -b "$B" -Q -t lraw:0:-1 | awk '{print $NF}') 1 $(kcat -b "$B" -Q -t lraw:1:-1 | awk '{print $NF}')" \
+# the collector keys each request by a random UUID: a partition may have got nothing, and then
+# the group has nothing to commit for it (listed only are the partitions that got records)
+lraw_ends=
+for p in 0 1; do
+	e=$(kcat -b "$B" -Q -t "lraw:$p:-1" | awk '{print $NF}')
+	[ "$e" -gt 0 ] && lraw_ends="$lraw_ends $p $e"
+done
+eq "enrich's group committed the end of FURROW_KAFKA_TOPIC_RAW" "${lraw_ends# }" \
     "$(echo $(kafka_group_offsets enrich lraw))"
 
 # ---- configuration errors ----
