@@ -22,9 +22,9 @@ WERROR   ?= 0
 CFLAGS   ?= -O2 -g
 LDFLAGS  ?=
 
-PKGS      = libevent jansson libcurl zlib libpcre2-8 yaml-0.1 libmaxminddb libcrypto libssl libpq
+PKGS      = libevent jansson libcurl zlib libpcre2-8 yaml-0.1 libmaxminddb libcrypto libssl libpq rdkafka
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
 

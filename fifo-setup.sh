@@ -9,6 +9,13 @@
 #       │                       │
 #       └──────────> bad.json <─┘ ──> es-sink (bad index), s3-sink (bad/)
 #
+# With FURROW_KAFKA_BROKERS set, Kafka topics take the logs' places (furrow-raw, furrow-enriched,
+# furrow-bad unless FURROW_KAFKA_TOPIC_RAW / _ENRICHED / _BAD say otherwise): the same graph,
+# with the consumer groups' offsets kept by Kafka, and no data files. With FURROW_KINESIS_REGION
+# (or FURROW_KINESIS_ENDPOINT) set, Kinesis streams take them (the same names, or
+# FURROW_KINESIS_STREAM_RAW / _ENRICHED / _BAD), each group's leases and checkpoints in the
+# DynamoDB table named after the group.
+#
 # `start` starts the readers before the writers, each stage in its own session (a terminal's
 # Ctrl-C reaches only this script), waits for the collector's /health and stays in the
 # foreground supervising: no death goes unnoticed (wait -n wakes it, and a sweep of /proc every
@@ -95,6 +102,17 @@ FURROW_INSPECT_PORT=${FURROW_INSPECT_PORT:-9090}
 FURROW_INSPECT_BIND=${FURROW_INSPECT_BIND:-127.0.0.1}
 FURROW_IGLU_PORT=${FURROW_IGLU_PORT:-8081}
 FURROW_IGLU_BIND=${FURROW_IGLU_BIND:-127.0.0.1}
+FURROW_KAFKA_BROKERS=${FURROW_KAFKA_BROKERS:-}
+FURROW_KAFKA_PROPERTIES=${FURROW_KAFKA_PROPERTIES:-}
+FURROW_KAFKA_TOPIC_RAW=${FURROW_KAFKA_TOPIC_RAW:-furrow-raw}
+FURROW_KAFKA_TOPIC_ENRICHED=${FURROW_KAFKA_TOPIC_ENRICHED:-furrow-enriched}
+FURROW_KAFKA_TOPIC_BAD=${FURROW_KAFKA_TOPIC_BAD:-furrow-bad}
+FURROW_KINESIS_REGION=${FURROW_KINESIS_REGION:-}
+FURROW_KINESIS_ENDPOINT=${FURROW_KINESIS_ENDPOINT:-}
+FURROW_DYNAMODB_ENDPOINT=${FURROW_DYNAMODB_ENDPOINT:-}
+FURROW_KINESIS_STREAM_RAW=${FURROW_KINESIS_STREAM_RAW:-furrow-raw}
+FURROW_KINESIS_STREAM_ENRICHED=${FURROW_KINESIS_STREAM_ENRICHED:-furrow-enriched}
+FURROW_KINESIS_STREAM_BAD=${FURROW_KINESIS_STREAM_BAD:-furrow-bad}
 FURROW_METRICS_PORT=${FURROW_METRICS_PORT:-}
 FURROW_METRICS_BIND=${FURROW_METRICS_BIND:-127.0.0.1}
 if [ -z "$FURROW_ENRICHMENTS" ]; then
@@ -117,6 +135,29 @@ if [ -n "$FURROW_METRICS_PORT" ]; then
 	[[ $FURROW_METRICS_PORT =~ ^[0-9]{1,5}$ ]] && [ "$FURROW_METRICS_PORT" -ge 1 ] &&
 		[ "$FURROW_METRICS_PORT" -le 65526 ] ||
 		die "FURROW_METRICS_PORT: a port from 1 to 65526, not $FURROW_METRICS_PORT" 78
+fi
+
+for v in FURROW_KAFKA_TOPIC_RAW FURROW_KAFKA_TOPIC_ENRICHED FURROW_KAFKA_TOPIC_BAD; do
+	[[ ${!v} =~ ^[A-Za-z0-9._-]{1,249}$ ]] || die "$v: not a topic name: ${!v}" 78
+done
+if [ -n "$FURROW_KAFKA_BROKERS" ]; then
+	# the stages read both from their environment: the properties file may hold secrets, and
+	# neither ever goes into argv
+	export FURROW_KAFKA_BROKERS
+	[ -z "$FURROW_KAFKA_PROPERTIES" ] || export FURROW_KAFKA_PROPERTIES
+fi
+for v in FURROW_KINESIS_STREAM_RAW FURROW_KINESIS_STREAM_ENRICHED FURROW_KINESIS_STREAM_BAD; do
+	[[ ${!v} =~ ^[A-Za-z0-9._-]{1,128}$ ]] || die "$v: not a stream name: ${!v}" 78
+done
+kinesis=
+if [ -n "$FURROW_KINESIS_REGION$FURROW_KINESIS_ENDPOINT" ]; then
+	[ -z "$FURROW_KAFKA_BROKERS" ] || die "FURROW_KAFKA_BROKERS and FURROW_KINESIS_*: one or the other" 78
+	kinesis=1
+	# the stages read these from their environment, and AWS credentials from theirs (or a
+	# profile file): never argv
+	for v in FURROW_KINESIS_REGION FURROW_KINESIS_ENDPOINT FURROW_DYNAMODB_ENDPOINT; do
+		[ -z "${!v}" ] || export "${v?}"
+	done
 fi
 
 # HTTPS on the collector: both files or neither; the collector itself checks that they are a
@@ -257,6 +298,15 @@ do_status() {
 	for name in "${stages[@]}"; do
 		log=${src_log[$name]} group=${src_group[$name]}
 		[ "$group" != - ] || continue
+		case "$log" in kafka:*)
+			printf 'backlog          %s group %s: in Kafka (kafka-consumer-groups.sh --describe --group %s)\n' \
+				"$log" "$group" "$group"
+			continue ;;
+		kinesis:*)
+			printf 'backlog          %s group %s: checkpoints in the DynamoDB table %s\n' \
+				"$log" "$group" "$group"
+			continue ;;
+		esac
 		end=$(log_end "$log")
 		off=$(committed "$log" "$group")
 		if [ "$off" -lt 0 ]; then
@@ -320,6 +370,8 @@ stop_stage() {
 # wait_drained NAME PID: wait until the stage's group has committed the end of its log.
 wait_drained() {
 	local name=$1 p=$2 log=${src_log[$1]} group=${src_group[$1]} deadline end off
+	# a topic keeps what was not read, and the group's offsets, for the next start
+	case "$log" in kafka:*|kinesis:*) return 0 ;; esac
 	deadline=$(( $(now_ms) + FURROW_STOP_TIMEOUT * 1000 ))
 	while :; do
 		end=$(log_end "$log")
@@ -452,13 +504,26 @@ raw=$data/raw.log good=$data/good.tsv bad=$data/bad.json sink_bad=$data/sink-bad
 reclaim=(--reclaim)
 [ "$FURROW_KEEP_FILES" = 1 ] && reclaim=()
 stats=(--stats-interval "$FURROW_STATS_INTERVAL")
+# The streams between the stages: the logs, or Kafka topics (then what the collector's drain
+# could not hand to the broker at a stop is spilled to the data directory and sent first at the
+# next start).
+raw_s=log:$raw good_s=log:$good bad_s=log:$bad spill=()
+if [ -n "$FURROW_KAFKA_BROKERS" ]; then
+	raw=kafka:$FURROW_KAFKA_TOPIC_RAW good=kafka:$FURROW_KAFKA_TOPIC_ENRICHED
+	bad=kafka:$FURROW_KAFKA_TOPIC_BAD
+	raw_s=$raw good_s=$good bad_s=$bad reclaim=() spill=(--spill "$data/collector.spill")
+elif [ -n "$kinesis" ]; then
+	raw=kinesis:$FURROW_KINESIS_STREAM_RAW good=kinesis:$FURROW_KINESIS_STREAM_ENRICHED
+	bad=kinesis:$FURROW_KINESIS_STREAM_BAD
+	raw_s=$raw good_s=$good bad_s=$bad reclaim=() spill=(--spill "$data/collector.spill")
+fi
 
 tls=()
 [ -n "$FURROW_TLS_CERT" ] &&
 	tls=(--tls-cert "$FURROW_TLS_CERT" --tls-key "$FURROW_TLS_KEY" --tls-port "$FURROW_TLS_PORT")
 metrics_for collector
 add_stage collector - - "$(exe collector)" "${mflags[@]}" --port "$FURROW_PORT" --bind "$FURROW_BIND" \
-	"${tls[@]}" --output "log:$raw" --bad "log:$bad" "${stats[@]}" "${collector_args[@]}"
+	"${tls[@]}" --output "$raw_s" --bad "$bad_s" "${spill[@]}" "${stats[@]}" "${collector_args[@]}"
 
 # iglu-server: the user's own schemas, in data/iglu (a plain Iglu folder: vendor/name/format/
 # version files, fit for git). enrich reads that folder directly as an embedded registry ahead of
@@ -495,8 +560,8 @@ enrich_flags=(--resolver "$resolver")
 [ -z "$FURROW_SCHEMAS" ] || enrich_flags+=(--schemas "$FURROW_SCHEMAS")
 [ "$FURROW_ENRICHMENTS" = none ] || enrich_flags+=(--enrichments "$FURROW_ENRICHMENTS")
 metrics_for enrich
-add_stage enrich "$raw" enrich "$(exe enrich)" "${mflags[@]}" --source "log:$raw" --group enrich "${reclaim[@]}" \
-	--output "log:$good" --bad "log:$bad" "${enrich_flags[@]}" "${stats[@]}" "${enrich_args[@]}"
+add_stage enrich "$raw" enrich "$(exe enrich)" "${mflags[@]}" --source "$raw_s" --group enrich "${reclaim[@]}" \
+	--output "$good_s" --bad "$bad_s" "${enrich_flags[@]}" "${stats[@]}" "${enrich_args[@]}"
 
 metrics_for iglu-server
 add_stage iglu-server - - "$(exe iglu-server)" "${mflags[@]}" "${iglu_flags[@]}" "${stats[@]}"
@@ -504,11 +569,11 @@ add_stage iglu-server - - "$(exe iglu-server)" "${mflags[@]}" "${iglu_flags[@]}"
 if [ -n "$FURROW_ES_URL" ]; then
 	metrics_for es-sink-good
 	add_stage es-sink-good "$good" es-sink-good "$(exe es-sink)" "${mflags[@]}" --url "$FURROW_ES_URL" \
-		--input enriched --setup --source "log:$good" --group es-sink-good "${reclaim[@]}" \
+		--input enriched --setup --source "$good_s" --group es-sink-good "${reclaim[@]}" \
 		--bad "$sink_bad" "${stats[@]}" "${es_args[@]}"
 	metrics_for es-sink-bad
 	add_stage es-sink-bad "$bad" es-sink-bad "$(exe es-sink)" "${mflags[@]}" --url "$FURROW_ES_URL" \
-		--input bad --setup --source "log:$bad" --group es-sink-bad "${reclaim[@]}" \
+		--input bad --setup --source "$bad_s" --group es-sink-bad "${reclaim[@]}" \
 		--bad "$sink_bad" "${stats[@]}" "${es_args[@]}"
 fi
 # PostgreSQL: tables built from the schemas enrich validated against (the same resolver); the
@@ -518,11 +583,11 @@ if [ -n "$FURROW_PG_URL" ]; then
 	[ -z "$FURROW_SCHEMAS" ] || pg_res+=(--schemas "$FURROW_SCHEMAS")
 	metrics_for pg-sink-good
 	add_stage pg-sink-good "$good" pg-sink-good "$(exe pg-sink)" "${mflags[@]}" --url "$FURROW_PG_URL" \
-		--input enriched --setup --source "log:$good" --group pg-sink-good "${reclaim[@]}" \
+		--input enriched --setup --source "$good_s" --group pg-sink-good "${reclaim[@]}" \
 		"${pg_res[@]}" --bad "$sink_bad" "${stats[@]}" "${pg_args[@]}"
 	metrics_for pg-sink-bad
 	add_stage pg-sink-bad "$bad" pg-sink-bad "$(exe pg-sink)" "${mflags[@]}" --url "$FURROW_PG_URL" \
-		--input bad --setup --source "log:$bad" --group pg-sink-bad "${reclaim[@]}" \
+		--input bad --setup --source "$bad_s" --group pg-sink-bad "${reclaim[@]}" \
 		--bad "$sink_bad" "${stats[@]}" "${pg_args[@]}"
 fi
 if [ -n "$FURROW_S3_BUCKET" ]; then
@@ -532,20 +597,20 @@ if [ -n "$FURROW_S3_BUCKET" ]; then
 	metrics_for s3-sink-good
 	add_stage s3-sink-good "$good" s3-sink-good "$(exe s3-sink)" "${mflags[@]}" "${s3common[@]}" --input enriched \
 		--prefix "${FURROW_S3_PREFIX}enriched/" --spool "$data/spool/enriched" \
-		--source "log:$good" --group s3-sink-good "${reclaim[@]}" \
+		--source "$good_s" --group s3-sink-good "${reclaim[@]}" \
 		--bad "$sink_bad" "${stats[@]}" "${s3_args[@]}"
 	metrics_for s3-sink-bad
 	add_stage s3-sink-bad "$bad" s3-sink-bad "$(exe s3-sink)" "${mflags[@]}" "${s3common[@]}" --input bad \
 		--partition "${FURROW_S3_PREFIX}bad/{vendor}.{schema}" --spool "$data/spool/bad" \
-		--source "log:$bad" --group s3-sink-bad "${reclaim[@]}" \
+		--source "$bad_s" --group s3-sink-bad "${reclaim[@]}" \
 		--bad "$sink_bad" "${stats[@]}" "${s3_args[@]}"
 fi
 
 # inspect: Snowplow Micro's API and the UI over good.tsv and bad.json (read without a group, so
 # it holds back no reclaiming, and it stops last). Local by default: events may hold personal
 # data; on another address it asks for a token (FURROW_INSPECT_TOKEN, else generated).
-inspect_flags=(--bind "$FURROW_INSPECT_BIND" -p "$FURROW_INSPECT_PORT" --source "log:$good"
-	--bad-source "log:$bad" --collector-url "http://localhost:$FURROW_PORT" --resolver "$resolver")
+inspect_flags=(--bind "$FURROW_INSPECT_BIND" -p "$FURROW_INSPECT_PORT" --source "$good_s"
+	--bad-source "$bad_s" --collector-url "http://localhost:$FURROW_PORT" --resolver "$resolver")
 [ -z "$FURROW_SCHEMAS" ] || inspect_flags+=(--schemas "$FURROW_SCHEMAS")
 case "$FURROW_INSPECT_BIND" in
 127.*|::1|localhost) ;;
@@ -695,7 +760,7 @@ until health_ok; do
 	fi
 	sleep 0.1
 done
-outputs="good → $good, bad → $bad"
+outputs="good → $good_s, bad → $bad_s"
 [ -z "$FURROW_ES_URL" ] || outputs="$outputs, Elasticsearch $FURROW_ES_URL"
 [ -z "$FURROW_S3_BUCKET" ] || outputs="$outputs, s3://$FURROW_S3_BUCKET/$FURROW_S3_PREFIX"
 [ -z "$FURROW_PG_URL" ] || outputs="$outputs, PostgreSQL"

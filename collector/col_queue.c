@@ -19,6 +19,8 @@
 #include "base64.h"
 #include "buf.h"
 #include "linelog.h"
+#include "stream.h"
+#include "uuid.h"
 
 #define QBLOCK_SIZE   (64 * 1024)
 #define QBLOCK_CACHE  8
@@ -93,6 +95,15 @@ struct col_queue {
 	size_t failed_need;        /* the size of the last append that failed */
 	int low_space;             /* the file system is down to its reserve: refuse (503) */
 	struct event *ev_backlog;
+	/* A Kafka topic: records go to the producer's queue before the answer; its delivery
+	 * reports (the sink's descriptor) settle them. */
+	struct stream_sink *ks;
+	struct event *ev_kafka;
+	int key_by_ip;
+	int binary;                /* the records are raw Thrift (the good queue) */
+	int push_failed;           /* this request's records did not all reach the producer */
+	struct buf lost;           /* line forms of records the broker refused for good */
+	size_t nlost;
 };
 
 static void queue_schedule_retry(struct col_queue *q);
@@ -256,6 +267,43 @@ queue_backlog_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Records that failed for good (a permanent broker error) are kept in memory until the drain's
+ * spill; this logs them as they come. */
+static void
+queue_kafka_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct col_queue *q = arg;
+
+	(void)fd;
+	(void)what;
+	size_t n;
+
+	stream_sink_serve(q->ks);
+	if ((n = stream_sink_take_failed(q->ks, &q->lost)) > 0) {
+		/* answered 200 already: kept for the spill, and no more requests are taken */
+		q->nlost += n;
+		snprintf(q->error, sizeof(q->error), "%s (%zu records kept for the spill)",
+		    stream_sink_error(q->ks), q->nlost);
+		q->stats.write_errors += n;
+		q->failing = 1;
+	}
+}
+
+static int
+queue_open_kafka(struct col_queue *q, const char *spec, char *err, size_t errlen)
+{
+	if ((q->ks = stream_sink_open(spec, -1, err, errlen)) == NULL)
+		return -1;
+	q->ev_kafka = event_new(q->base, stream_sink_fd(q->ks), EV_READ | EV_PERSIST,
+	    queue_kafka_cb, q);
+	if (q->ev_kafka == NULL || event_add(q->ev_kafka, NULL) == -1) {
+		snprintf(err, errlen, "cannot create events");
+		return -1;
+	}
+	q->fd = stream_sink_fd(q->ks);
+	return 0;
+}
+
 struct col_queue *
 col_queue_new(struct event_base *base, const char *path, int std_fd, size_t max, char *err,
     size_t errlen)
@@ -272,7 +320,17 @@ col_queue_new(struct event_base *base, const char *path, int std_fd, size_t max,
 	q->fd = -1;
 	q->std_fd = std_fd;
 	buf_init(&q->batch, 0);
+	buf_init(&q->lost, 0);
 	q->log.fd = -1;
+	if (path && (stream_spec_is_kafka(path) || stream_spec_is_kinesis(path))) {
+		if (queue_open_kafka(q, path, err, errlen) == -1) {
+			int e = errno;
+			col_queue_free(q);
+			errno = e;
+			return NULL;
+		}
+		return q;
+	}
 	if (path && strncmp(path, "log:", 4) == 0) {
 		path += 4;
 		q->durable = 1;
@@ -332,12 +390,19 @@ col_queue_free(struct col_queue *q)
 
 	if (q == NULL)
 		return;
+	if (q->ev_kafka)
+		event_free(q->ev_kafka);
+	if (q->ks) {
+		stream_sink_close(q->ks);
+		q->fd = -1;
+	}
 	queue_close_fd(q);
 	if (q->ev_write) event_free(q->ev_write);
 	if (q->ev_retry) event_free(q->ev_retry);
 	if (q->ev_flush) event_free(q->ev_flush);
 	if (q->ev_backlog) event_free(q->ev_backlog);
 	buf_free(&q->batch);
+	buf_free(&q->lost);
 	while ((b = q->head) != NULL) {
 		q->head = b->next;
 		qblock_free(b);
@@ -351,9 +416,49 @@ col_queue_free(struct col_queue *q)
 	free(q);
 }
 
+void
+col_queue_set_kafka(struct col_queue *q, int binary, int key_by_ip)
+{
+	q->binary = binary;
+	q->key_by_ip = key_by_ip;
+}
+
+size_t
+col_queue_max_record(const struct col_queue *q)
+{
+	return q->ks ? stream_sink_max_record(q->ks) : 0;
+}
+
+int
+col_queue_key(struct col_queue *q, const char *ip, size_t iplen)
+{
+	char u[UUID_STR_LEN + 1];
+
+	if (q->ks == NULL)
+		return 0;
+	/* stream-collector's partition key: the client IP with useIpAddressAsPartitionKey, else
+	 * a random UUID per request (Service.ipAndPartitionKey) */
+	if (q->key_by_ip && ip && iplen)
+		return stream_sink_set_key(q->ks, ip, iplen);
+	if (uuid_v4(u) == -1)
+		return -1;
+	return stream_sink_set_key(q->ks, u, UUID_STR_LEN);
+}
+
+/* What a Kafka output holds: produced and not yet acknowledged, and lines not yet produced. */
+static size_t
+kafka_pending(const struct col_queue *q)
+{
+	return stream_sink_unacked(q->ks) + stream_sink_pending(q->ks);
+}
+
 int
 col_queue_room(struct col_queue *q, size_t n)
 {
+	if (q->ks) {
+		q->refused = kafka_pending(q) + n > q->max ? n : 0;
+		return q->refused == 0;
+	}
 	if (q->durable) {
 		/* remembered, so that /sink-health says 503 as long as requests would get it */
 		q->refused = q->backlog + q->batch.len + n > q->max ? n : 0;
@@ -377,6 +482,26 @@ col_queue_commit(struct col_queue *q)
 {
 	size_t lines;
 
+	if (q->ks) {
+		enum stream_status st = STREAM_OK;
+		size_t before = stream_sink_pending(q->ks);
+
+		if (before)
+			st = stream_sink_flush(q->ks);
+		if (q->push_failed || st != STREAM_OK) {
+			/* answered 503: the tracker sends the request again (what already reached
+			 * the producer may then be there twice, never lost) */
+			snprintf(q->error, sizeof(q->error), "%s", stream_sink_error(q->ks));
+			q->stats.write_errors++;
+			q->push_failed = 0;
+			if (st == STREAM_ERROR)
+				q->failing = 1;
+			return -1;
+		}
+		q->stats.bytes_written += before;
+		q->failing = 0;
+		return 0;
+	}
 	if (!q->durable || q->batch.len == 0)
 		return 0;
 	if (q->fd < 0 || linelog_append(&q->log, q->batch.data, q->batch.len) == -1) {
@@ -449,6 +574,13 @@ col_queue_push(struct col_queue *q, const char *data, size_t len)
 		}
 		return 0;
 	}
+	if (q->ks) {
+		if (stream_sink_put_lines(q->ks, data, len) == -1)
+			return -1;
+		for (n = 0; n < len; n++)
+			q->stats.lines += data[n] == '\n';
+		return 0;
+	}
 	while (len > 0) {
 		b = q->tail;
 		if (b == NULL || b->len == QBLOCK_DATA) {
@@ -477,6 +609,17 @@ col_queue_push_base64(struct col_queue *q, const uint8_t *rec, size_t len)
 	struct qblock *b = q->tail;
 	size_t n;
 
+	if (q->ks) {
+		if (stream_sink_put_binary(q->ks, rec, len) == -1) {
+			if (errno != EAGAIN)
+				return -1;
+			q->push_failed = 1;     /* the commit answers 503 */
+			return 0;
+		}
+		q->stats.lines++;
+		q->stats.bytes_written += len;
+		return 0;
+	}
 	if (q->durable) {
 		if (buf_reserve(&q->batch, need + 1) == -1)
 			return -1;
@@ -534,18 +677,25 @@ col_queue_durable(const struct col_queue *q)
 size_t
 col_queue_pending(const struct col_queue *q)
 {
+	if (q->ks)
+		return kafka_pending(q) + q->lost.len;
 	return q->durable ? q->batch.len : q->pending;
 }
 
 size_t
 col_queue_backlog(const struct col_queue *q)
 {
+	if (q->ks)
+		return kafka_pending(q);
 	return q->durable ? q->backlog : q->pending;
 }
 
 int
 col_queue_healthy(const struct col_queue *q)
 {
+	if (q->ks)
+		return !q->failing && kafka_pending(q) < q->max &&
+		    !(q->refused && kafka_pending(q) + q->refused > q->max);
 	if (q->durable)
 		return !q->failing && !q->low_space && q->fd >= 0 && q->refused == 0 &&
 		    q->backlog < q->max;
@@ -610,6 +760,10 @@ col_queue_flush(struct col_queue *q)
 	ssize_t n;
 	int cnt;
 
+	if (q->ks) {
+		stream_sink_serve(q->ks);
+		return;
+	}
 	while (q->pending > 0 && q->fd >= 0 && !q->waiting_writable) {
 		cnt = 0;
 		for (b = q->head; b && cnt < QWRITE_IOV; b = b->next) {
@@ -662,7 +816,7 @@ col_queue_reopen(struct col_queue *q)
 {
 	int rc;
 
-	if (q->path == NULL)
+	if (q->path == NULL || q->ks)
 		return;
 	/* reopening a FIFO buys nothing and, without a reader, would drop what the pipe holds */
 	if (q->fd >= 0 && q->is_fifo)
@@ -700,15 +854,34 @@ col_queue_spill(struct col_queue *q, const char *path, size_t *bytes)
 	int rc = 0;
 
 	*bytes = 0;
-	if (q->durable || q->pending == 0)
-		return 0;
 	buf_init(&all, 0);
+	if (q->ks) {
+		/* what the broker has not acknowledged comes back from the producer, in its line
+		 * form (raw records as base64) */
+		stream_sink_purge(q->ks);
+		if (buf_append(&all, q->lost.data, q->lost.len) == -1) {
+			buf_free(&all);
+			errno = ENOMEM;
+			return -1;
+		}
+		stream_sink_take_failed(q->ks, &all);
+		if (all.len == 0) {
+			buf_free(&all);
+			return 0;
+		}
+		goto write;
+	}
+	if (q->durable || q->pending == 0) {
+		buf_free(&all);
+		return 0;
+	}
 	for (b = q->head; b; b = b->next)
 		if (buf_append(&all, b->data + b->off, b->len - b->off) == -1) {
 			buf_free(&all);
 			errno = ENOMEM;
 			return -1;
 		}
+write:
 	if (linelog_writer_open(&w, path) == -1) {
 		buf_free(&all);
 		return -1;
@@ -719,11 +892,51 @@ col_queue_spill(struct col_queue *q, const char *path, size_t *bytes)
 		rc = -1;
 	if (rc == 0) {
 		*bytes = all.len;
-		queue_consume(q, all.len);
+		if (q->ks == NULL)
+			queue_consume(q, all.len);
+		buf_reset(&q->lost);
+		q->nlost = 0;
 	}
 	linelog_writer_close(&w);
 	buf_free(&all);
 	return rc;
+}
+
+/* A spill of raw records into a Kafka output: each base64 line is a binary record again. Lines
+ * may straddle reads: the unfinished end waits in q->batch. */
+static int
+replay_binary(struct col_queue *q, const char *data, size_t len)
+{
+	size_t off = 0;
+
+	if (buf_append(&q->batch, data, len) == -1)
+		return -1;
+	for (;;) {
+		char *nl = memchr(q->batch.data + off, '\n', q->batch.len - off);
+		size_t l;
+		struct buf raw;
+
+		if (nl == NULL)
+			break;
+		l = (size_t)(nl - (q->batch.data + off));
+		buf_init(&raw, 0);
+		if (l > 0) {
+			if (buf_reserve(&raw, base64_decoded_max(l) + 1) == -1) {
+				buf_free(&raw);
+				return -1;
+			}
+			raw.len = base64_decode_lenient(q->batch.data + off, l, (uint8_t *)raw.data);
+			if (col_queue_key(q, NULL, 0) == -1 ||
+			    col_queue_push_base64(q, (const uint8_t *)raw.data, raw.len) == -1) {
+				buf_free(&raw);
+				return -1;
+			}
+		}
+		buf_free(&raw);
+		off += l + 1;
+	}
+	buf_consume(&q->batch, off);
+	return 0;
 }
 
 int
@@ -744,7 +957,8 @@ col_queue_replay(struct col_queue *q, const char *path, size_t *bytes)
 			close(fd);
 			return -1;
 		}
-		if (col_queue_push(q, chunk, (size_t)n) == -1) {
+		if ((q->ks && q->binary ? replay_binary(q, chunk, (size_t)n) :
+		    col_queue_push(q, chunk, (size_t)n)) == -1) {
 			close(fd);
 			errno = ENOMEM;
 			return -1;
@@ -752,6 +966,20 @@ col_queue_replay(struct col_queue *q, const char *path, size_t *bytes)
 		*bytes += (size_t)n;
 	}
 	close(fd);
+	if (q->ks) {
+		q->stats.lines = lines;
+		if (q->binary && q->batch.len > 0) {
+			/* a damaged spill's unfinished last line is a record too */
+			if (replay_binary(q, "\n", 1) == -1)
+				return -1;
+		}
+		if (q->push_failed) {
+			q->push_failed = 0;
+			errno = EAGAIN;
+			return -1;
+		}
+		return stream_sink_flush(q->ks) == STREAM_ERROR ? -1 : 0;
+	}
 	if (*bytes && !q->durable && q->tail && q->tail->len &&
 	    q->tail->data[q->tail->len - 1] != '\n' && col_queue_push(q, "\n", 1) == -1)
 		return -1;     /* a damaged spill ends cleanly so that no record is glued on */

@@ -16,6 +16,13 @@
  * 200 is on its way to disk even if the collector is killed the next moment. There the bound is
  * the backlog: bytes appended that the slowest consumer group of the log has not committed; a
  * failed append (a full disk) answers 503 and keeps the queue unhealthy until there is room.
+ *
+ * kafka:TOPIC is a Kafka topic (common/stream): a request's records are handed to the producer
+ * before the request is answered 200, as Snowplow's binary Thrift (the good queue) or bad-row
+ * JSON, one message each, keyed as stream-collector keys them (col_queue_key). The bound is what
+ * the broker has not acknowledged yet; over it, requests get 503. The producer retries without
+ * a deadline, so nothing accepted is given up while the collector runs; at the end of a drain
+ * what is still unacknowledged comes back from the producer and goes to the spill file.
  */
 #ifndef COL_QUEUE_H
 #define COL_QUEUE_H
@@ -42,6 +49,13 @@ struct col_queue *col_queue_new(struct event_base *base, const char *path, int s
     size_t max, char *err, size_t errlen);
 void col_queue_free(struct col_queue *q);
 
+/* A Kafka output: its records are binary (the good queue); key them by client IP instead of a
+ * random UUID per request. */
+void col_queue_set_kafka(struct col_queue *q, int binary, int key_by_ip);
+/* The partition key of this request's records (before the pushes). Returns 0 or -1. */
+int col_queue_key(struct col_queue *q, const char *ip, size_t iplen);
+/* The longest record the output takes (0: no limit; a topic's message size). */
+size_t col_queue_max_record(const struct col_queue *q);
 /* 1 if n more bytes fit under the bound. A 0 is remembered: the queue is unhealthy until a
  * record of that size would fit again (the queue takes only whole records that fit, so it may
  * refuse one long before pending reaches max). */

@@ -322,6 +322,14 @@ make_violation(struct buf *out, long long max, long long actual, const char *msg
  * allocation failure. *logs: the outputs that are logs and got lines (COL_HELD_*), which the
  * answer must wait for (group_cb appends them).
  */
+/* An output that is not a log (a topic: its producer; a file or FIFO: nothing to do) takes the
+ * request's lines now: a topic's refusal is this request's 503. A log's wait for group_cb. */
+static int
+commit_now(struct col_queue *q)
+{
+	return col_queue_durable(q) ? 0 : col_queue_commit(q);
+}
+
 static int
 store(struct col_ctx *ctx, struct col_payload *p, int *logs)
 {
@@ -332,11 +340,17 @@ store(struct col_ctx *ctx, struct col_payload *p, int *logs)
 	struct col_split sp;
 	int rc = -1;
 
+	/* the partition key of this request's records (a Kafka output) */
+	if (col_queue_key(ctx->good, p->ip_address.s, p->ip_address.len) == -1 ||
+	    col_queue_key(ctx->bad, p->ip_address.s, p->ip_address.len) == -1)
+		return -1;
 	if (w < cfg->max_record) {
 		if (!col_queue_room(ctx->good, base64_encoded_len(w) + 1))
 			return 1;
 		if (col_queue_push_base64(ctx->good, (const uint8_t *)ctx->enc.data, w) == -1)
 			return -1;
+		if (commit_now(ctx->good) == -1)
+			return 1;
 		ctx->st.records++;
 		*logs = col_queue_durable(ctx->good) ? COL_HELD_GOOD : 0;
 		return 0;
@@ -409,6 +423,10 @@ store(struct col_ctx *ctx, struct col_payload *p, int *logs)
 				ctx->st.bad_rows++;
 		if (col_queue_push(ctx->bad, bad.data, bad.len) == -1)
 			goto done;
+	}
+	if (commit_now(ctx->good) == -1 || commit_now(ctx->bad) == -1) {
+		rc = 1;
+		goto done;
 	}
 	*logs = (n_recs && col_queue_durable(ctx->good) ? COL_HELD_GOOD : 0) |
 	    (bad.len && col_queue_durable(ctx->bad) ? COL_HELD_BAD : 0);

@@ -31,6 +31,7 @@
 #include "metricsd.h"
 #include "metricsd_ev.h"
 #include "sig.h"
+#include "stream.h"
 #include "timefmt.h"
 #include "tlsctx.h"
 #include "version.h"
@@ -52,6 +53,8 @@ struct opts {
 	unsigned max_connections;
 	unsigned drain_timeout;
 	const char *spill;
+	const char *kafka_brokers, *kafka_properties;
+	int ip_partition_key;
 	const char *tls_cert;       /* PEM chain; with tls_key: a TLS listener on tls_port */
 	const char *tls_key;
 	int tls_port;
@@ -82,8 +85,9 @@ enum {
 	OPT_REDIRECTS, OPT_REDIRECT_DOMAIN, OPT_PATH_MAP, OPT_MAX_PAYLOAD, OPT_DROP_PAYLOAD,
 	OPT_MAX_RECORD, OPT_QUEUE_BYTES, OPT_CORS_MAX_AGE, OPT_HSTS, OPT_CROSSDOMAIN,
 	OPT_CROSSDOMAIN_INSECURE, OPT_ROOT_RESPONSE, OPT_MAX_LINE, OPT_MAX_HEADERS,
-	OPT_REQ_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_MAX_CONNS, OPT_DRAIN_TIMEOUT, OPT_METRICS, OPT_METRICS_LISTEN,
-	OPT_SPILL, OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_PORT,
+	OPT_REQ_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_MAX_CONNS, OPT_DRAIN_TIMEOUT, OPT_METRICS,
+	OPT_METRICS_LISTEN,
+	OPT_SPILL, OPT_KBROKERS, OPT_KPROPS, OPT_IP_KEY, OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_PORT,
 };
 
 static const struct option longopts[] = {
@@ -131,6 +135,9 @@ static const struct option longopts[] = {
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNS },
 	{ "drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT },
 	{ "spill", required_argument, NULL, OPT_SPILL },
+	{ "kafka-brokers", required_argument, NULL, OPT_KBROKERS },
+	{ "kafka-properties", required_argument, NULL, OPT_KPROPS },
+	{ "ip-partition-key", no_argument, NULL, OPT_IP_KEY },
 	{ "metrics", no_argument, NULL, OPT_METRICS },
 	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
@@ -147,6 +154,8 @@ usage(FILE *f)
 	    "\n"
 	    "Answer Snowplow trackers over HTTP; write one base64 Thrift CollectorPayload per line\n"
 	    "to standard output (or -o PATH, a file or FIFO) and size_violation bad rows to --bad.\n"
+	    "-o and --bad also take log:PATH (a durable line log) or kafka:TOPIC (one binary\n"
+	    "Thrift message per record, as Snowplow's collector writes them).\n"
 	    "\n"
 	    "  -p, --port PORT              TCP port (8080)\n"
 	    "      --bind ADDR              listen address (0.0.0.0)\n"
@@ -191,6 +200,10 @@ usage(FILE *f)
 	    "                               and is written out first at the next start\n"
 	    "      --metrics                serve Prometheus counters on GET /metrics (off)\n"
 	    "      --metrics-listen ADDR:PORT  /metrics and /health on their own port (off)\n"
+	    "      --kafka-brokers LIST     Kafka bootstrap brokers ($FURROW_KAFKA_BROKERS)\n"
+	    "      --kafka-properties FILE  librdkafka properties for TLS/SASL\n"
+	    "                               ($FURROW_KAFKA_PROPERTIES)\n"
+	    "      --ip-partition-key       key Kafka messages by client IP (random UUID)\n"
 	    "  -h, --help, -V, --version\n");
 }
 
@@ -393,6 +406,15 @@ parse_args(int argc, char **argv, struct opts *o, struct col_config *cfg)
 		case OPT_MAX_CONNS: o->max_connections = (unsigned)flagval_xnum("--max-connections", optarg, 1, 1 << 20); break;
 		case OPT_DRAIN_TIMEOUT: o->drain_timeout = (unsigned)flagval_xnum("--drain-timeout", optarg, 0, 86400); break;
 		case OPT_SPILL: o->spill = optarg; break;
+		case OPT_KBROKERS:
+			o->kafka_brokers = flagval_xstr("--kafka-brokers", optarg, 1, FLAGVAL_PATH_MAX,
+			    NULL);
+			break;
+		case OPT_KPROPS:
+			o->kafka_properties = flagval_xstr("--kafka-properties", optarg, 1, FLAGVAL_PATH_MAX,
+			    NULL);
+			break;
+		case OPT_IP_KEY: o->ip_partition_key = 1; break;
 		case OPT_METRICS: cfg->metrics = 1; break;
 		case OPT_METRICS_LISTEN: {
 			char err[300];
@@ -691,6 +713,48 @@ start_metrics(struct app *a)
 	return 0;
 }
 
+/* Kafka settings, when an output is a topic. Returns 0 or an exit status. */
+static int
+setup_kafka(const struct opts *o)
+{
+	const char *specs[2] = { o->output, o->bad };
+	struct stream_kafka_conf kc;
+	struct stream_kinesis_conf kn;
+	char err[512];
+
+	memset(&kc, 0, sizeof(kc));
+	kc.brokers = o->kafka_brokers;
+	kc.properties = o->kafka_properties;
+	kc.client_id = "furrow-" PROG;
+	kc.notify = log_line;
+	if (stream_kafka_prepare(specs, 2, &kc, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return EX_CONFIG;
+	}
+	memset(&kn, 0, sizeof(kn));
+	kn.notify = log_line;
+	if (stream_kinesis_prepare(specs, 2, &kn, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return EX_CONFIG;
+	}
+	return 0;
+}
+
+/* A topic takes messages up to its producer's message size: a record that would not fit is
+ * split or becomes a size_violation bad row before it is accepted, as stream-collector does
+ * with its maxBytes. */
+static void
+fit_records(struct app *a, struct col_config *cfg)
+{
+	size_t max = col_queue_max_record(a->good);
+
+	if (max && cfg->max_record > max) {
+		log_info("records of %zu bytes and more are split (the topic's message size), not "
+		    "%zu", max, cfg->max_record);
+		cfg->max_record = max;
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -710,10 +774,12 @@ main(int argc, char **argv)
 		log_error("cannot create the event loop");
 		return EX_SOFTWARE;
 	}
+	if (setup_kafka(&a.o) != 0)
+		return EX_CONFIG;
 	a.good = col_queue_new(a.base, a.o.output, 1, a.o.queue_bytes, err, sizeof(err));
 	if (a.good == NULL) {
 		log_error("output: %s", err);
-		return EX_IOERR;
+		return errno == EINVAL ? EX_CONFIG : EX_IOERR;
 	}
 	/* "--bad -" is standard output, which only makes sense when records go elsewhere: two
 	 * queues writing one pipe could interleave partial lines */
@@ -721,8 +787,11 @@ main(int argc, char **argv)
 	    a.o.queue_bytes, err, sizeof(err));
 	if (a.bad == NULL) {
 		log_error("bad output: %s", err);
-		return EX_IOERR;
+		return errno == EINVAL ? EX_CONFIG : EX_IOERR;
 	}
+	col_queue_set_kafka(a.good, 1, a.o.ip_partition_key);
+	col_queue_set_kafka(a.bad, 0, a.o.ip_partition_key);
+	fit_records(&a, &cfg);
 	if (col_ctx_init(&a.ctx, &cfg, a.base, a.good, a.bad) == -1) {
 		log_error("cannot create the group-commit event");
 		return EX_SOFTWARE;

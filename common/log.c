@@ -97,3 +97,9 @@ log_msg(int level, const char *fmt, ...)
 	log_write_line(line, strlen(line));
 	errno = saved_errno;      /* callers may still look at it */
 }
+
+void
+log_line(int level, const char *msg)
+{
+	log_msg(level, "%s", msg);
+}

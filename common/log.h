@@ -15,6 +15,9 @@ void log_set_level(int level);
 void log_adjust(int delta);          /* -q: -1, -v: +1 */
 int  log_enabled(int level);
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* log_msg(level, "%s", msg): the shape of the notice callback library code is handed (the
+ * stream layer's Kafka client reports through it, since common/ never prints by itself). */
+void log_line(int level, const char *msg);
 
 #define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_LVL_WARN, __VA_ARGS__)

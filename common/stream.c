@@ -1,53 +1,41 @@
 /*
- * stream: sources and sinks over standard input/output, files, FIFOs and line logs
- * (see stream.h). Kafka and Kinesis add their own struct stream_ops.
+ * stream: what every backend shares (see stream.h and stream_impl.h): the choice of backend by
+ * the spec's prefix, the sink's line queue, the line form of a binary record, and commits that
+ * wait for the linked sinks' acknowledgements.
  */
-#include "stream.h"
+#include "stream_impl.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
-#include <sys/stat.h>
+#include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "linelog.h"
-#include "linereader.h"
+#include "base64.h"
 #include "redact.h"
 
-#define STREAM_LOG_PREFIX      "log:"
-#define STREAM_RETRY_MS        1000    /* a full disk: try again after this long */
-#define STREAM_RECLAIM_BYTES   (4u << 20)
-#define STREAM_SINK_MAX        ((size_t)256 << 20)
-#define STREAM_TOOLONG_KEEP    65536
+#define STREAM_SINK_MAX   ((size_t)256 << 20)
+#define STREAM_SYNC_POLL_MS 100
 
-/* ---- sources ---- */
-
-struct stream_source {
-	char               *name;
-	int                 fd;          /* what is read */
-	int                 own_fd;
-	int                 is_log;
-	int                 wake_fd;     /* inotify on the log, or fd */
-	int                 offset_fd;   /* the group's offset file, or -1 */
-	char               *log_path;
-	uint64_t            boundary;    /* input offset after the last record returned */
-	uint64_t            committed;
-	uint64_t            reclaimed;
-	int                 reclaim;
-	struct linereader   lr;
-	size_t              keep;        /* bytes of an over-long record returned */
-	char                error[256];
+/* Backends by prefix; a spec without one of these prefixes is the file backend's. */
+static const struct stream_source_ops *const source_backends[] = {
+	&stream_kafka_source_ops,
+	&stream_kinesis_source_ops,
+	NULL,
+};
+static const struct stream_sink_ops *const sink_backends[] = {
+	&stream_kafka_sink_ops,
+	&stream_kinesis_sink_ops,
+	NULL,
 };
 
 /* An error for the caller's buffer; a spec in it keeps no URL credentials. */
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
+void
+stream_set_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	char raw[1024];
 	va_list ap;
@@ -60,82 +48,6 @@ set_err(char *err, size_t errlen, const char *fmt, ...)
 	redact_urls(raw, err, errlen);
 }
 
-static int
-is_log_spec(const char *spec)
-{
-	return strncmp(spec, STREAM_LOG_PREFIX, strlen(STREAM_LOG_PREFIX)) == 0;
-}
-
-void
-stream_source_close(struct stream_source *s)
-{
-	if (s == NULL)
-		return;
-	if (s->own_fd && s->fd >= 0)
-		close(s->fd);
-	if (s->wake_fd >= 0 && s->wake_fd != s->fd)
-		close(s->wake_fd);
-	if (s->offset_fd >= 0)
-		close(s->offset_fd);
-	linereader_free(&s->lr);
-	free(s->log_path);
-	free(s->name);
-	free(s);
-}
-
-static int
-open_log_source(struct stream_source *s, const char *path, const struct stream_source_opts *o,
-    char *err, size_t errlen)
-{
-	struct stat st;
-	uint64_t start = 0;
-
-	s->is_log = 1;
-	s->reclaim = o->reclaim;
-	if ((s->log_path = strdup(path)) == NULL) {
-		set_err(err, errlen, "%s: out of memory", path);
-		return -1;
-	}
-	/* created if it is not there yet, so that the writer appends to the file we follow */
-	s->fd = open(path, (o->reclaim ? O_RDWR : O_RDONLY) | O_CREAT | O_CLOEXEC, 0644);
-	if (s->fd == -1) {
-		set_err(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	s->own_fd = 1;
-	if (fstat(s->fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		set_err(err, errlen, "%s: not a regular file (a log is one)", path);
-		errno = EINVAL;
-		return -1;
-	}
-	if (o->group) {
-		s->offset_fd = linelog_offset_open(path, s->fd, o->group, o->from_end, &start);
-		if (s->offset_fd == -1) {
-			set_err(err, errlen, "%s: offsets of group %s: %s", path, o->group,
-			    errno == EINVAL ? "invalid group name or offset file" : strerror(errno));
-			return -1;
-		}
-		if (start > (uint64_t)st.st_size)
-			start = 0;     /* the log was made anew under the group: read it all */
-		s->committed = start;
-	} else if (o->from_end) {
-		start = linelog_tail_offset(s->fd, 0);
-	} else if (o->tail_bytes) {
-		start = linelog_tail_offset(s->fd, o->tail_bytes);
-	}
-	if (lseek(s->fd, (off_t)start, SEEK_SET) == -1) {
-		set_err(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	s->boundary = start;
-	if ((s->wake_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1 ||
-	    inotify_add_watch(s->wake_fd, path, IN_MODIFY) == -1) {
-		set_err(err, errlen, "%s: inotify: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 /* A stream's name for logs and errors: its spec with any URL credentials masked. */
 static char *
 stream_name(const char *spec)
@@ -146,64 +58,280 @@ stream_name(const char *spec)
 	return name ? redact_urls(spec, name, n) : NULL;
 }
 
+int
+stream_spec_has_groups(const char *spec)
+{
+	size_t i;
+
+	if (strncmp(spec, "log:", 4) == 0)
+		return 1;
+	for (i = 0; source_backends[i]; i++)
+		if (strncmp(spec, source_backends[i]->prefix,
+		    strlen(source_backends[i]->prefix)) == 0)
+			return 1;
+	return 0;
+}
+
+int
+stream_spec_is_kafka(const char *spec)
+{
+	return spec != NULL && strncmp(spec, stream_kafka_source_ops.prefix,
+	    strlen(stream_kafka_source_ops.prefix)) == 0;
+}
+
+int
+stream_spec_is_kinesis(const char *spec)
+{
+	return spec != NULL && strncmp(spec, stream_kinesis_source_ops.prefix,
+	    strlen(stream_kinesis_source_ops.prefix)) == 0;
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- sources ---- */
+
 struct stream_source *
 stream_source_open(const char *spec, const struct stream_source_opts *o, char *err, size_t errlen)
 {
 	struct stream_source *s = calloc(1, sizeof(*s));
-	size_t max_line = o->max_line ? o->max_line : 10u << 20;
+	const char *target = spec;
+	size_t i;
 
 	if (s == NULL || (s->name = stream_name(spec)) == NULL) {
 		free(s);
-		set_err(err, errlen, "out of memory");
+		stream_set_err(err, errlen, "out of memory");
 		return NULL;
 	}
-	s->fd = s->wake_fd = s->offset_fd = -1;
-	s->keep = o->toolong_keep ? o->toolong_keep : STREAM_TOOLONG_KEEP;
-	if (s->keep > max_line)
-		s->keep = max_line;
-	if (linereader_init(&s->lr, -1, max_line) == -1) {
-		set_err(err, errlen, "out of memory");
-		goto fail;
-	}
-	if (strcmp(spec, "-") == 0) {
-		s->fd = 0;
-	} else if (is_log_spec(spec)) {
-		if (open_log_source(s, spec + strlen(STREAM_LOG_PREFIX), o, err, errlen) == -1)
-			goto fail;
-	} else {
-		if (o->group) {
-			set_err(err, errlen, "%s: a consumer group needs a log (log:%s)", spec, spec);
-			errno = EINVAL;
-			goto fail;
+	s->epfd = -1;
+	s->ops = &stream_file_source_ops;
+	for (i = 0; source_backends[i]; i++) {
+		size_t n = strlen(source_backends[i]->prefix);
+		if (strncmp(spec, source_backends[i]->prefix, n) == 0) {
+			s->ops = source_backends[i];
+			target = spec + n;
+			break;
 		}
-		if ((s->fd = open(spec, O_RDONLY | O_CLOEXEC)) == -1) {
-			set_err(err, errlen, "%s: %s", spec, strerror(errno));
-			goto fail;
-		}
-		s->own_fd = 1;
 	}
-	if (s->wake_fd == -1)
-		s->wake_fd = s->fd;
-	s->lr.fd = s->fd;
-	s->lr.follow = s->is_log;
-	s->lr.one_read = !s->is_log;     /* a pipe: poll, then one read, never block in read */
-	linereader_restart(&s->lr, s->boundary);
+	if (s->ops->open(s, target, o, err, errlen) == -1) {
+		int e = errno;
+		stream_source_close(s);
+		errno = e;
+		return NULL;
+	}
 	return s;
-fail:
-	stream_source_close(s);
-	return NULL;
+}
+
+void
+stream_source_close(struct stream_source *s)
+{
+	if (s == NULL)
+		return;
+	/* the sinks may be closed first: a backend leaving its group commits nothing more */
+	s->nlinks = 0;
+	s->npending = 0;
+	s->ops->close(s);
+	if (s->epfd >= 0)
+		close(s->epfd);
+	free(s->name);
+	free(s);
+}
+
+/* Serve the linked sinks, then commit the newest pending position all of them acknowledged. */
+static int
+source_resolve(struct stream_source *s, char *err, size_t errlen)
+{
+	size_t done = 0, k;
+	uint64_t pos = 0;
+
+	for (k = 0; k < s->nlinks; k++)
+		if (s->links[k]->ops->serve)
+			s->links[k]->ops->serve(s->links[k]);
+	while (done < s->npending) {
+		const struct stream_pending *p = &s->pending[done];
+		for (k = 0; k < s->nlinks; k++) {
+			int a = s->links[k]->ops->acked(s->links[k], p->ticket[k]);
+			if (a == -1) {
+				stream_set_err(err, errlen, "%s", s->links[k]->error);
+				return -1;
+			}
+			if (a == 0)
+				break;
+		}
+		if (k < s->nlinks)
+			break;
+		pos = p->pos;
+		done++;
+	}
+	if (done == 0)
+		return 0;
+	memmove(s->pending, s->pending + done, (s->npending - done) * sizeof(s->pending[0]));
+	s->npending -= done;
+	return s->ops->commit(s, pos, err, errlen);
+}
+
+enum stream_status
+stream_source_next(struct stream_source *s, struct stream_rec *rec)
+{
+	enum stream_status st = s->ops->next(s, rec);
+
+	if (st == STREAM_AGAIN && s->nlinks &&
+	    source_resolve(s, s->error, sizeof(s->error)) == -1)
+		return STREAM_ERROR;
+	return st;
+}
+
+enum stream_status
+stream_source_next_buffered(struct stream_source *s, struct stream_rec *rec)
+{
+	return s->ops->next_buffered(s, rec);
+}
+
+void
+stream_source_finish_record(struct stream_source *s)
+{
+	if (s->ops->finish_record)
+		s->ops->finish_record(s);
+}
+
+ssize_t
+stream_source_read(struct stream_source *s, char *buf, size_t cap, uint64_t *pos)
+{
+	ssize_t n = s->ops->read(s, buf, cap, pos);
+
+	if (n == -1 && errno == EAGAIN && s->nlinks &&
+	    source_resolve(s, s->error, sizeof(s->error)) == -1) {
+		errno = EIO;
+		return -1;
+	}
+	return n;
+}
+
+int
+stream_source_commit(struct stream_source *s, uint64_t pos, char *err, size_t errlen)
+{
+	struct stream_pending *p;
+	size_t k;
+
+	if (s->nlinks == 0)
+		return s->ops->commit(s, pos, err, errlen);
+	/* full: the newest entry takes the later position and tickets (coarser, never wrong) */
+	p = s->npending < STREAM_PENDING_MAX ? &s->pending[s->npending++] :
+	    &s->pending[STREAM_PENDING_MAX - 1];
+	p->pos = pos;
+	for (k = 0; k < s->nlinks; k++)
+		p->ticket[k] = s->links[k]->ops->mark(s->links[k]);
+	return source_resolve(s, err, errlen);
+}
+
+static int
+epoll_add(int epfd, int fd)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.fd = fd;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+int
+stream_source_link(struct stream_source *s, struct stream_sink *sink, char *err, size_t errlen)
+{
+	int sfd, kfd;
+
+	if (sink == NULL || sink->ops->mark == NULL)
+		return 0;           /* what it flushed is acknowledged: nothing to wait for */
+	if (s->nlinks == STREAM_LINKS_MAX) {
+		stream_set_err(err, errlen, "%s: more than %d linked sinks", s->name,
+		    STREAM_LINKS_MAX);
+		return -1;
+	}
+	s->links[s->nlinks++] = sink;
+	/* one descriptor to poll for input and acknowledgements alike */
+	sfd = s->ops->fd(s);
+	kfd = sink->ops->fd ? sink->ops->fd(sink) : -1;
+	if (kfd < 0 || kfd == sfd)
+		return 0;
+	if (s->epfd == -1) {
+		if ((s->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1) {
+			stream_set_err(err, errlen, "epoll: %s", strerror(errno));
+			return -1;
+		}
+		if (epoll_add(s->epfd, sfd) == -1) {
+			/* a regular file or /dev/null: always readable, never waited for; the
+			 * acknowledgements are taken when the stage commits or syncs */
+			close(s->epfd);
+			s->epfd = -2;
+		}
+	}
+	if (s->epfd >= 0 && epoll_add(s->epfd, kfd) == -1) {
+		stream_set_err(err, errlen, "epoll: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+stream_source_sync(struct stream_source *s, int timeout_ms, char *err, size_t errlen)
+{
+	int64_t deadline = mono_ms() + timeout_ms;
+
+	for (;;) {
+		struct pollfd p[STREAM_LINKS_MAX];
+		size_t k, n = 0;
+		int64_t left;
+
+		if (source_resolve(s, err, errlen) == -1)
+			return -1;
+		if (s->npending == 0)
+			return 0;
+		left = deadline - mono_ms();
+		if (left <= 0) {
+			stream_set_err(err, errlen, "%s: %zu commits not made: the output was not "
+			    "acknowledged within %d ms", s->name, s->npending, timeout_ms);
+			return -1;
+		}
+		for (k = 0; k < s->nlinks; k++) {
+			int fd = s->links[k]->ops->fd ? s->links[k]->ops->fd(s->links[k]) : -1;
+			if (fd >= 0) {
+				p[n].fd = fd;
+				p[n].events = POLLIN;
+				p[n].revents = 0;
+				n++;
+			}
+		}
+		poll(p, n, left < STREAM_SYNC_POLL_MS ? (int)left : STREAM_SYNC_POLL_MS);
+	}
+}
+
+void
+stream_source_settle(struct stream_source *s, int timeout_ms)
+{
+	char err[STREAM_ERROR_MAX];
+
+	if (s->nlinks)
+		(void)stream_source_sync(s, timeout_ms, err, sizeof(err));
 }
 
 int
 stream_source_fd(const struct stream_source *s)
 {
-	return s->wake_fd;
+	return s->epfd >= 0 ? s->epfd : s->ops->fd(s);
 }
 
 int
 stream_source_follows(const struct stream_source *s)
 {
-	return s->is_log;
+	return s->ops->follows(s);
 }
 
 const char *
@@ -218,256 +346,34 @@ stream_source_name(const struct stream_source *s)
 	return s->name;
 }
 
-/* Nothing more to read in the log now: empty the inotify queue, then look once more, so a write
- * between our last read and the next poll still wakes the poll. A shrunken file means a writer
- * cut off a fragment a killed writer had left: go back to the last whole line. */
-static int
-log_settle(struct stream_source *s)
-{
-	char events[4096];
-	struct stat st;
-	uint64_t readpos;
-
-	while (read(s->wake_fd, events, sizeof(events)) > 0)
-		;
-	if (fstat(s->fd, &st) == -1)
-		return -1;
-	readpos = s->lr.read_total;
-	if ((uint64_t)st.st_size < readpos) {
-		if (lseek(s->fd, (off_t)s->boundary, SEEK_SET) == -1)
-			return -1;
-		linereader_restart(&s->lr, s->boundary);
-		return 1;
-	}
-	return (uint64_t)st.st_size > readpos;
-}
-
-enum stream_status
-stream_source_next(struct stream_source *s, struct stream_rec *rec)
-{
-	enum lr_status st;
-	const char *line;
-	size_t len;
-
-	for (;;) {
-		if (!s->is_log && !linereader_has_line(&s->lr) && !s->lr.eof) {
-			/* do not let read(2) block on a pipe or a terminal (and with one_read, one read
-			 * per poll: never wait in read for the rest of a line) */
-			struct pollfd p = { s->fd, POLLIN, 0 };
-			if (poll(&p, 1, 0) == 0)
-				return STREAM_AGAIN;
-		}
-		st = linereader_next(&s->lr, &line, &len);
-		if (st == LR_AGAIN && s->is_log) {
-			int more = log_settle(s);
-			if (more == -1) {
-				snprintf(s->error, sizeof(s->error), "%s: %s", s->name, strerror(errno));
-				return STREAM_ERROR;
-			}
-			if (more)
-				continue;
-		}
-		switch (st) {
-		case LR_LINE:
-		case LR_TOOLONG:
-			rec->data = line;
-			rec->len = st == LR_TOOLONG && len > s->keep ? s->keep : len;
-			rec->full_len = st == LR_TOOLONG ? s->lr.discarded : len;
-			rec->pos = s->boundary = linereader_offset(&s->lr);
-			return st == LR_LINE ? STREAM_OK : STREAM_TOOLONG;
-		case LR_AGAIN:
-			return STREAM_AGAIN;
-		case LR_EOF:
-			return STREAM_EOF;
-		case LR_ERROR:
-		default:
-			snprintf(s->error, sizeof(s->error), "%s: %s", s->name, strerror(errno));
-			return STREAM_ERROR;
-		}
-	}
-}
-
-ssize_t
-stream_source_read(struct stream_source *s, char *buf, size_t cap, uint64_t *pos)
-{
-	ssize_t n;
-	char *nl;
-
-	for (;;) {
-		if (!s->is_log) {
-			struct pollfd p = { s->fd, POLLIN, 0 };
-			if (poll(&p, 1, 0) == 0) {
-				errno = EAGAIN;
-				return -1;
-			}
-		}
-		n = read(s->fd, buf, cap);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				snprintf(s->error, sizeof(s->error), "%s: %s", s->name, strerror(errno));
-			return -1;
-		}
-		if (!s->is_log) {
-			s->boundary += (uint64_t)n;
-			*pos = s->boundary;
-			return n;
-		}
-		/* a log: whole lines only; the unfinished end of the file waits for its writer */
-		nl = n > 0 ? memrchr(buf, '\n', (size_t)n) : NULL;
-		if (nl == NULL && (size_t)n == cap) {
-			s->boundary += (uint64_t)n;    /* one line longer than cap: take it in parts */
-			*pos = s->boundary;
-			return n;
-		}
-		if (nl != NULL) {
-			size_t take = (size_t)(nl - buf) + 1;
-			if (take < (size_t)n && lseek(s->fd, (off_t)(s->boundary + take), SEEK_SET) == -1)
-				return -1;
-			s->boundary += take;
-			*pos = s->boundary;
-			return (ssize_t)take;
-		}
-		if (n > 0 && lseek(s->fd, (off_t)s->boundary, SEEK_SET) == -1)
-			return -1;
-		/* nothing whole to read: empty inotify's queue, then look once more */
-		{
-			char events[4096];
-			struct stat st;
-			while (read(s->wake_fd, events, sizeof(events)) > 0)
-				;
-			if (fstat(s->fd, &st) == -1)
-				return -1;
-			if ((uint64_t)st.st_size > s->boundary + (uint64_t)n)
-				continue;
-		}
-		errno = EAGAIN;
-		return -1;
-	}
-}
-
-void
-stream_source_finish_record(struct stream_source *s)
-{
-	if (!s->is_log)
-		(void)linereader_finish_line(&s->lr, LINEREADER_TAIL_WAIT_MS);
-}
-
-enum stream_status
-stream_source_next_buffered(struct stream_source *s, struct stream_rec *rec)
-{
-	enum lr_status st;
-	const char *line;
-	size_t len;
-
-	if (s->is_log)
-		return STREAM_EOF;
-	st = linereader_next_buffered(&s->lr, &line, &len);
-	if (st != LR_LINE && st != LR_TOOLONG && st != LR_PARTIAL)
-		return STREAM_EOF;
-	rec->data = line;
-	rec->len = st == LR_TOOLONG && len > s->keep ? s->keep : len;
-	rec->full_len = st == LR_LINE ? len : s->lr.discarded;
-	rec->pos = s->boundary = linereader_offset(&s->lr);
-	return st == LR_LINE ? STREAM_OK : st == LR_TOOLONG ? STREAM_TOOLONG : STREAM_PARTIAL;
-}
-
-int
-stream_source_commit(struct stream_source *s, uint64_t pos, char *err, size_t errlen)
-{
-	if (s->offset_fd == -1 || pos <= s->committed)
-		return 0;
-	if (linelog_offset_commit(s->offset_fd, pos) == -1) {
-		set_err(err, errlen, "%s: committing offset %llu: %s", s->name,
-		    (unsigned long long)pos, strerror(errno));
-		return -1;
-	}
-	s->committed = pos;
-	if (s->reclaim && pos - s->reclaimed >= STREAM_RECLAIM_BYTES &&
-	    linelog_reclaim(s->log_path, s->fd, &s->reclaimed) == -1) {
-		if (errno == EOPNOTSUPP) {
-			s->reclaim = 0;      /* this file system keeps the space; nothing is lost */
-			return 0;
-		}
-		set_err(err, errlen, "%s: reclaiming read space: %s", s->name, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 /* ---- sinks ---- */
-
-struct stream_sink {
-	char                 *name;
-	char                 *path;      /* NULL: the standard descriptor */
-	int                   fd;
-	int                   is_file;   /* a regular file: appended under the log's lock */
-	struct linelog_writer log;
-	struct buf            q;
-	char                  error[256];
-};
-
-/* Open (or, for SIGHUP, reopen) the sink's path. Returns 0, -1 when it cannot be opened (the
- * old descriptor stays), or -2 when the new one is open but closing the old one failed. */
-static int
-sink_open_path(struct stream_sink *s)
-{
-	struct linelog_writer w;
-	struct stat st;
-	int fd, rc = 0, e = 0;
-
-	fd = open(s->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	if (fd == -1)
-		return -1;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-		close(fd);
-		if (linelog_writer_open(&w, s->path) == -1)
-			return -1;
-		fd = -1;
-	}
-	if (s->is_file) {
-		if (linelog_writer_close(&s->log) == -1)
-			rc = -2, e = errno;
-	} else if (s->fd > 2 && s->path && s->fd != fd) {
-		if (close(s->fd) == -1)
-			rc = -2, e = errno;
-	}
-	if (fd == -1) {
-		s->log = w;
-		s->is_file = 1;
-		s->fd = s->log.fd;
-	} else {
-		s->is_file = 0;
-		s->fd = fd;
-	}
-	errno = e;
-	return rc;
-}
 
 struct stream_sink *
 stream_sink_open(const char *spec, int std_fd, char *err, size_t errlen)
 {
 	struct stream_sink *s = calloc(1, sizeof(*s));
-	const char *path = spec;
+	const char *target = spec;
+	size_t i;
 
 	if (s == NULL || (s->name = stream_name(spec)) == NULL) {
 		free(s);
-		set_err(err, errlen, "out of memory");
+		stream_set_err(err, errlen, "out of memory");
 		return NULL;
 	}
 	buf_init(&s->q, STREAM_SINK_MAX);
-	s->fd = -1;
-	s->log.fd = -1;
-	if (strcmp(spec, "-") == 0) {
-		s->fd = std_fd;
-		return s;
+	s->ops = &stream_file_sink_ops;
+	for (i = 0; sink_backends[i]; i++) {
+		size_t n = strlen(sink_backends[i]->prefix);
+		if (strncmp(spec, sink_backends[i]->prefix, n) == 0) {
+			s->ops = sink_backends[i];
+			target = spec + n;
+			break;
+		}
 	}
-	if (is_log_spec(spec))
-		path = spec + strlen(STREAM_LOG_PREFIX);
-	if ((s->path = strdup(path)) == NULL || sink_open_path(s) != 0) {
-		set_err(err, errlen, "%s: %s", path, s->path ? strerror(errno) : "out of memory");
+	if (s->ops->open(s, target, std_fd, err, errlen) == -1) {
+		int e = errno;
 		stream_sink_close(s);
+		errno = e;
 		return NULL;
 	}
 	return s;
@@ -476,17 +382,13 @@ stream_sink_open(const char *spec, int std_fd, char *err, size_t errlen)
 int
 stream_sink_close(struct stream_sink *s)
 {
-	int rc = 0, e = 0;
+	int rc, e;
 
 	if (s == NULL)
 		return 0;
-	if (s->is_file)
-		rc = linelog_writer_close(&s->log);
-	else if (s->path && s->fd > 2)
-		rc = close(s->fd);
+	rc = s->ops->close(s);
 	e = errno;
 	buf_free(&s->q);
-	free(s->path);
 	free(s->name);
 	free(s);
 	errno = e;
@@ -511,6 +413,36 @@ stream_sink_put_lines(struct stream_sink *s, const char *data, size_t len)
 	return buf_append(&s->q, data, len);
 }
 
+/* The line form of a binary record: its standard padded base64, then '\n' (collector.md §1). */
+int
+stream_sink_put_binary(struct stream_sink *s, const void *data, size_t len)
+{
+	size_t n;
+
+	if (s->ops->put_binary)
+		return s->ops->put_binary(s, data, len);
+	if (buf_reserve(&s->q, base64_encoded_len(len) + 2) == -1)
+		return -1;
+	n = base64_encode(data, len, s->q.data + s->q.len);
+	s->q.len += n;
+	s->q.data[s->q.len++] = '\n';
+	s->q.data[s->q.len] = '\0';
+	return 0;
+}
+
+int
+stream_sink_set_key(struct stream_sink *s, const char *key, size_t len)
+{
+	return s->ops->set_key ? s->ops->set_key(s, key, len) : 0;
+}
+
+int
+stream_sink_set_fields(struct stream_sink *s, const struct stream_sink_fields *f, char *err,
+    size_t errlen)
+{
+	return s->ops->set_fields ? s->ops->set_fields(s, f, err, errlen) : 0;
+}
+
 struct buf *
 stream_sink_queue(struct stream_sink *s)
 {
@@ -520,41 +452,9 @@ stream_sink_queue(struct stream_sink *s)
 enum stream_status
 stream_sink_flush(struct stream_sink *s)
 {
-	size_t off = 0;
-
-	if (s->q.len == 0)
+	if (s->q.len == 0 && s->ops->serve == NULL)
 		return STREAM_OK;
-	if (s->is_file) {
-		if (linelog_append(&s->log, s->q.data, s->q.len) == 0) {
-			buf_reset(&s->q);
-			return STREAM_OK;
-		}
-		snprintf(s->error, sizeof(s->error), "writing %s: %s", s->path, strerror(errno));
-		if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG || errno == EAGAIN)
-			return STREAM_BLOCKED;
-		return STREAM_ERROR;
-	}
-	/* a pipe, a FIFO, a terminal: block (that is the back-pressure), but never give up on
-	 * EINTR; a line longer than the pipe's buffer is still written whole, in order */
-	while (off < s->q.len) {
-		ssize_t n = write(s->fd, s->q.data + off, s->q.len - off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				struct pollfd p = { s->fd, POLLOUT, 0 };
-				poll(&p, 1, -1);
-				continue;
-			}
-			buf_consume(&s->q, off);
-			snprintf(s->error, sizeof(s->error), "writing %s: %s",
-			    s->path ? s->path : "standard output", strerror(errno));
-			return STREAM_ERROR;
-		}
-		off += (size_t)n;
-	}
-	buf_reset(&s->q);
-	return STREAM_OK;
+	return s->ops->flush(s);
 }
 
 size_t
@@ -563,37 +463,54 @@ stream_sink_pending(const struct stream_sink *s)
 	return s->q.len;
 }
 
+size_t
+stream_sink_unacked(const struct stream_sink *s)
+{
+	return s->ops->unacked ? s->ops->unacked(s) : 0;
+}
+
+void
+stream_sink_serve(struct stream_sink *s)
+{
+	if (s->ops->serve)
+		s->ops->serve(s);
+}
+
+size_t
+stream_sink_max_record(const struct stream_sink *s)
+{
+	return s->ops->max_record ? s->ops->max_record(s) : 0;
+}
+
 int
 stream_sink_fd(const struct stream_sink *s)
 {
-	(void)s;
-	return -1;
+	return s->ops->fd ? s->ops->fd(s) : -1;
 }
 
 int
 stream_sink_retry_ms(const struct stream_sink *s)
 {
-	(void)s;
-	return STREAM_RETRY_MS;
+	return s->ops->retry_ms(s);
 }
 
 int
 stream_sink_reopen(struct stream_sink *s)
 {
-	if (s->path == NULL)
-		return 0;
-	switch (sink_open_path(s)) {
-	case 0:
-		return 0;
-	case -1:
-		snprintf(s->error, sizeof(s->error), "reopening %s: %s (still writing to the old "
-		    "file)", s->path, strerror(errno));
-		return -1;
-	default:
-		snprintf(s->error, sizeof(s->error), "closing the old %s: %s (what was written to it "
-		    "may be lost)", s->path, strerror(errno));
-		return -2;
-	}
+	return s->ops->reopen ? s->ops->reopen(s) : 0;
+}
+
+size_t
+stream_sink_take_failed(struct stream_sink *s, struct buf *lines)
+{
+	return s->ops->take_failed ? s->ops->take_failed(s, lines) : 0;
+}
+
+void
+stream_sink_purge(struct stream_sink *s)
+{
+	if (s->ops->purge)
+		s->ops->purge(s);
 }
 
 const char *

@@ -850,23 +850,16 @@ enrich_line_too_long(struct enrich *e, const char *prefix, size_t prefix_len,
 	    (long long)actual_bytes, exp, prefix, prefix_len), bad);
 }
 
-int
-enrich_line(struct enrich *e, const char *line, size_t len, struct buf *good, struct buf *bad)
+/* One raw record's bytes (a Thrift CollectorPayload), counted in lines already. */
+static int
+enrich_raw(struct enrich *e, const uint8_t *raw, size_t rawlen, struct buf *good,
+    struct buf *bad)
 {
 	struct thrift_payload *tp = &e->tp;
 	char err[256];
 	json_t *msgs[8];
 	int nmsg = 0, i, rc = 0;
-	const uint8_t *raw;
-	size_t rawlen;
 
-	if (len > 0 && line[len - 1] == '\r')
-		len--;
-	if (len == 0) {
-		e->counts.empty++;
-		return 0;
-	}
-	e->counts.lines++;
 	arena_reset(&e->arena);
 	plist_reset(&e->qs);
 	plist_reset(&e->evp);
@@ -875,13 +868,6 @@ enrich_line(struct enrich *e, const char *line, size_t len, struct buf *good, st
 	e->etl_ms = e->fixed_ms ? e->fixed_ms : timefmt_now_ms();
 	timefmt_tsv(e->etl_ms, e->etl_ts);
 	e->fail_ts[0] = '\0';
-
-	buf_reset(&e->raw);
-	if (buf_reserve(&e->raw, base64_decoded_max(len) + 1) == -1)
-		return -1;
-	rawlen = base64_decode_lenient(line, len, (uint8_t *)e->raw.data);
-	e->raw.len = rawlen;
-	raw = (const uint8_t *)e->raw.data;
 
 	if (thrift_payload_decode(raw, rawlen, tp, err, sizeof(err)) == -1) {
 		char m[320];
@@ -959,4 +945,115 @@ enrich_line(struct enrich *e, const char *line, size_t len, struct buf *good, st
 	}
 
 	return enrich_adapt(e, good, bad);
+}
+
+int
+enrich_line(struct enrich *e, const char *line, size_t len, struct buf *good, struct buf *bad)
+{
+	size_t rawlen;
+
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	if (len == 0) {
+		e->counts.empty++;
+		return 0;
+	}
+	e->counts.lines++;
+	buf_reset(&e->raw);
+	if (buf_reserve(&e->raw, base64_decoded_max(len) + 1) == -1)
+		return -1;
+	rawlen = base64_decode_lenient(line, len, (uint8_t *)e->raw.data);
+	e->raw.len = rawlen;
+	return enrich_raw(e, (const uint8_t *)e->raw.data, rawlen, good, bad);
+}
+
+int
+enrich_payload(struct enrich *e, const uint8_t *raw, size_t len, struct buf *good,
+    struct buf *bad)
+{
+	if (len == 0) {
+		e->counts.empty++;
+		return 0;
+	}
+	e->counts.lines++;
+	return enrich_raw(e, raw, len, good, bad);
+}
+
+/* A Java String's length (UTF-16 units) of UTF-8 text: what Snowplow's actualSizeBytes counts. */
+static size_t
+utf16_units(const char *s, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c & 0xc0) != 0x80)
+			n += c >= 0xf0 ? 2 : 1;
+	}
+	return n;
+}
+
+/* Take the lines of out[from..) longer than max out, and write size_violation rows for them to
+ * viol. */
+static int
+fit_lines(struct enrich *e, struct buf *out, size_t from, size_t max, const char *what,
+    int count_good, struct buf *viol)
+{
+	size_t r = from, w = from;
+	char exp[200];
+
+	while (r < out->len) {
+		char *nl = memchr(out->data + r, '\n', out->len - r);
+		size_t len = nl ? (size_t)(nl - (out->data + r)) : out->len - r;
+		size_t whole = len + (nl ? 1 : 0);
+
+		if (len > max) {
+			json_t *row;
+			size_t keep = utf8_cut(out->data + r, len, max / 10);
+			int rc;
+
+			snprintf(exp, sizeof(exp), "%s exceeds the maximum allowed size of %zu bytes",
+			    what, max);
+			row = badrow_size_violation(ENRICH_ARTIFACT, (long long)max,
+			    (long long)utf16_units(out->data + r, len), exp, out->data + r, keep);
+			if (row == NULL)
+				return -1;
+			rc = badrow_write(row, viol);
+			json_decref(row);
+			if (rc == -1)
+				return -1;
+			e->counts.bad++;
+			if (count_good)
+				e->counts.good--;
+			else
+				e->counts.bad--;
+		} else {
+			if (w != r)
+				memmove(out->data + w, out->data + r, whole);
+			w += whole;
+		}
+		r += whole;
+	}
+	out->len = w;
+	if (out->data)
+		out->data[w] = '\0';
+	return 0;
+}
+
+int
+enrich_fit(struct enrich *e, struct buf *good, size_t good_from, size_t good_max,
+    struct buf *bad, size_t bad_from, size_t bad_max)
+{
+	struct buf viol;
+	int rc = 0;
+
+	/* Snowplow enrich, Processing.serializeBad and serializeEnriched */
+	buf_init(&viol, 0);
+	if ((bad_max && fit_lines(e, bad, bad_from, bad_max, "Event failed enrichment and "
+	    "resulting bad row", 0, &viol) == -1) ||
+	    (good_max && fit_lines(e, good, good_from, good_max, "Enriched event", 1, &viol) == -1) ||
+	    (viol.len && buf_append(bad, viol.data, viol.len) == -1))
+		rc = -1;
+	buf_free(&viol);
+	return rc;
 }

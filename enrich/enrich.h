@@ -47,6 +47,21 @@ void enrich_set_pii_output(struct enrich *e, struct buf *pii);
  * good, bad rows to bad. Returns 0, or -1 when an output buffer could not grow. */
 int enrich_line(struct enrich *e, const char *line, size_t len, struct buf *good, struct buf *bad);
 
+/* One raw record as a message carries it: the Thrift bytes themselves (a Kafka topic), where
+ * enrich_line takes their base64. An empty one is counted as an empty line. */
+int enrich_payload(struct enrich *e, const uint8_t *raw, size_t len, struct buf *good,
+    struct buf *bad);
+
+/*
+ * An output that takes records of at most good_max / bad_max bytes (0: no limit; a Kafka
+ * topic's message.max.bytes): the lines appended since good_from / bad_from that are longer
+ * become size_violation bad rows holding their first tenth, as Snowplow enrich makes them
+ * ("Enriched event exceeds ...", "Event failed enrichment and resulting bad row exceeds ...").
+ * Returns 0, or -1 when an output buffer could not grow.
+ */
+int enrich_fit(struct enrich *e, struct buf *good, size_t good_from, size_t good_max,
+    struct buf *bad, size_t bad_from, size_t bad_max);
+
 /* A raw line longer than max_bytes: a size_violation bad row holding its first max_bytes / 10
  * bytes. */
 int enrich_line_too_long(struct enrich *e, const char *prefix, size_t prefix_len,

@@ -11,6 +11,7 @@
 #include <sysexits.h>
 #include <time.h>
 
+#include "base64.h"
 #include "buf.h"
 #include "enrich.h"
 #include "log.h"
@@ -21,6 +22,7 @@
 
 #define LOOP_FLUSH_BYTES  (256u * 1024)
 #define LOOP_WAIT_LOG_S   30             /* repeat "waiting for room" this often */
+#define LOOP_SYNC_MS      30000          /* at the end, wait this long for acknowledgements */
 #define LOOP_SERVE_EVERY  256            /* records between two looks at the metrics socket */
 
 struct loop_state {
@@ -155,6 +157,39 @@ hand_on_wait(struct loop_state *st)
 	}
 }
 
+/* One record into the outputs. Returns 0, or -1 when an output buffer could not grow. */
+static int
+process(struct loop_state *st, enum stream_status s, const struct stream_rec *rec)
+{
+	struct enrich_loop *l = st->l;
+	struct buf *good = stream_sink_queue(l->good), *bad = stream_sink_queue(l->bad);
+	size_t good_from = good->len, bad_from = bad->len;
+	int r;
+
+	if (rec->bytes && (s == STREAM_TOOLONG || base64_encoded_len(rec->full_len) > l->max_line)) {
+		/* --max-line-bytes limits a raw record's line form, its base64, whatever carried
+		 * it: the bad row is the one the same record as a line gets */
+		struct buf b64;
+		size_t keep = rec->len < l->max_line / 10 ? rec->len : l->max_line / 10;
+		buf_init(&b64, 0);
+		r = buf_reserve(&b64, base64_encoded_len(keep) + 1);
+		if (r == 0) {
+			b64.len = base64_encode((const uint8_t *)rec->data, keep, b64.data);
+			r = enrich_line_too_long(l->e, b64.data, b64.len,
+			    base64_encoded_len(rec->full_len), l->max_line, bad);
+		}
+		buf_free(&b64);
+	} else if (s == STREAM_OK) {
+		r = rec->bytes ? enrich_payload(l->e, (const uint8_t *)rec->data, rec->len, good, bad) :
+		    enrich_line(l->e, rec->data, rec->len, good, bad);
+	} else {
+		r = enrich_line_too_long(l->e, rec->data, rec->len, rec->full_len, l->max_line, bad);
+	}
+	if (r == 0 && (l->good_max || l->bad_max))
+		r = enrich_fit(l->e, good, good_from, l->good_max, bad, bad_from, l->bad_max);
+	return r;
+}
+
 static void
 reopen_outputs(struct loop_state *st)
 {
@@ -179,6 +214,7 @@ enrich_loop_run(struct enrich_loop *l)
 	struct loop_state st;
 	struct stream_rec rec;
 	struct buf *good = stream_sink_queue(l->good), *bad = stream_sink_queue(l->bad);
+	char err[512];
 	struct buf *pii = l->pii ? stream_sink_queue(l->pii) : NULL;
 	unsigned since_serve = 0;
 	int status = 0;
@@ -216,10 +252,11 @@ enrich_loop_run(struct enrich_loop *l)
 		    stream_source_next(l->in, &rec);
 		switch (s) {
 		case STREAM_OK:
-			l->stats.bytes_in += rec.len + 1;
+		case STREAM_TOOLONG:
+			l->stats.bytes_in += (s == STREAM_OK ? rec.len : rec.full_len) + !rec.bytes;
 			if (l->md) {
 				double t0 = metrics_now();
-				r = enrich_line(l->e, rec.data, rec.len, good, bad);
+				r = process(&st, s, &rec);
 				metrics_hist_observe(&l->stats.latency, metrics_now() - t0);
 				/* busy: a look at the metrics socket now and then, without waiting */
 				if (++since_serve >= LOOP_SERVE_EVERY) {
@@ -227,12 +264,8 @@ enrich_loop_run(struct enrich_loop *l)
 					metricsd_poll(l->md, NULL, 0, 0);
 				}
 			} else {
-				r = enrich_line(l->e, rec.data, rec.len, good, bad);
+				r = process(&st, s, &rec);
 			}
-			break;
-		case STREAM_TOOLONG:
-			l->stats.bytes_in += rec.full_len + 1;
-			r = enrich_line_too_long(l->e, rec.data, rec.len, rec.full_len, l->max_line, bad);
 			break;
 		case STREAM_AGAIN:
 			/* about to wait: let downstream see what we have */
@@ -267,6 +300,12 @@ enrich_loop_run(struct enrich_loop *l)
 done:
 	if (hand_on_wait(&st) == -1)
 		goto out_error;
+	if (stream_source_sync(l->in, LOOP_SYNC_MS, err, sizeof(err)) == -1) {
+		/* not lost: what was not committed is read again at the next start */
+		log_error("%s", err);
+		log_counts(l->e);
+		goto out_error;
+	}
 	log_counts(l->e);
 	goto out;
 out_error:

@@ -5,6 +5,11 @@
  * log input is read again from there after a crash, and a full disk stops the reading until
  * there is room again (with a log line) instead of losing what was read.
  *
+ * A record that comes as a message (rec.bytes: a Kafka topic) is the Thrift payload itself; a line
+ * is its base64. Records too long for an output that limits them (a topic's message size)
+ * become size_violation bad rows. At the end the loop waits (at most LOOP_SYNC_MS) for the
+ * outputs to acknowledge what the last commits wait for.
+ *
  * Signals are blocked while a record is processed and delivered only while the loop waits, so a
  * SIGTERM or SIGHUP is never left unseen by a blocked wait.
  */
@@ -38,6 +43,8 @@ struct enrich_loop {
 	struct stream_sink   *bad;
 	struct stream_sink   *pii;              /* pii_transformation events, or NULL */
 	size_t                max_line;
+	size_t                good_max;         /* longest record the outputs take (0: any) */
+	size_t                bad_max;
 	long                  stats_interval;   /* seconds; 0: counts only at the end */
 	struct metricsd      *md;               /* NULL without --metrics-listen */
 	struct enrich_loop_stats stats;

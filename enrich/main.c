@@ -21,6 +21,7 @@
 #include "buf.h"
 #include "enrich.h"
 #include "enrichments.h"
+#include "event.h"
 #include "flagval.h"
 #include "iglu.h"
 #include "linelog.h"
@@ -34,6 +35,8 @@
 
 #define DEFAULT_MAX_LINE   (10u * 1024 * 1024)
 
+#define MAX_ATTRIBUTES     16
+
 /* furrow_enrich_processing_seconds: 10 µs to 1 s */
 static const double latency_bounds[] = {
 	0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.1, 1,
@@ -42,6 +45,11 @@ static const double latency_bounds[] = {
 struct opts {
 	const char *resolver, *schemas, *enrichments, *bad, *pii;
 	const char *source, *output, *group;
+	const char *kafka_brokers, *kafka_properties;
+	const char *partition_key;                  /* an enriched event field, or NULL */
+	const char *attr_names[MAX_ATTRIBUTES];
+	int attr_cols[MAX_ATTRIBUTES];
+	size_t n_attrs;
 	int reclaim;
 	long stats_interval;
 	long registry_timeout_ms;
@@ -58,12 +66,43 @@ usage(FILE *f)
 	    "              [--pii STREAM] [--source STREAM] [--output STREAM] [--group NAME]\n"
 	    "              [--reclaim]\n"
 	    "              [--stats-interval SECONDS] [--max-line-bytes N] [--registry-timeout MS]\n"
+	    "              [--kafka-brokers LIST] [--kafka-properties FILE]\n"
+	    "              [--partition-key FIELD] [--attributes FIELD[,FIELD...]]\n"
 	    "              [--metrics-listen ADDR:PORT] [--health-threshold SECONDS]\n"
 	    "              [-q] [-v] [-h] [-V]\n"
 	    "Reads raw collector records (base64 Thrift, one per line) on stdin, writes enriched\n"
 	    "events (131-column TSV) on stdout and bad rows (JSON lines) to --bad (default stderr).\n"
-	    "A STREAM is - (stdin/stdout), a file or FIFO path, or log:PATH (a durable line log:\n"
-	    "read from the offset group --group (default enrich) committed).\n");
+	    "A STREAM is - (stdin/stdout), a file or FIFO path, log:PATH (a durable line log:\n"
+	    "read from the offset group --group (default enrich) committed), or kafka:TOPIC\n"
+	    "(Snowplow's messages: raw Thrift, TSV, bad-row JSON; consumer group --group).\n");
+}
+
+/* An enriched event field by its TSV column name (Snowplow's partitionKey and attributes name
+ * EnrichedEvent's fields, which are these), or exit 64. */
+static const char *
+parse_field(const char *s, const char *flag, int *col)
+{
+	int c = event_col_by_name(s);
+
+	if (c < 0)
+		flagval_xusage("%s: %s is not an enriched event field (app_id, user_id, event_id, "
+		    "domain_userid, ...)", flag, s);
+	if (col)
+		*col = c;
+	return s;
+}
+
+static void
+parse_attributes(char *list, struct opts *o)
+{
+	char *save = NULL, *f;
+
+	for (f = strtok_r(list, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+		if (o->n_attrs == MAX_ATTRIBUTES)
+			flagval_xusage("--attributes: at most %d fields", MAX_ATTRIBUTES);
+		o->attr_names[o->n_attrs] = parse_field(f, "--attributes", &o->attr_cols[o->n_attrs]);
+		o->n_attrs++;
+	}
 }
 
 static void
@@ -82,6 +121,10 @@ parse_flags(int argc, char **argv, struct opts *o)
 		{ "output", required_argument, NULL, 'o' },
 		{ "group", required_argument, NULL, 'g' },
 		{ "reclaim", no_argument, NULL, 'R' },
+		{ "kafka-brokers", required_argument, NULL, 'K' },
+		{ "kafka-properties", required_argument, NULL, 'P' },
+		{ "partition-key", required_argument, NULL, 'k' },
+		{ "attributes", required_argument, NULL, 'a' },
 		{ "metrics-listen", required_argument, NULL, 'M' },
 		{ "health-threshold", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
@@ -126,6 +169,16 @@ parse_flags(int argc, char **argv, struct opts *o)
 			o->group = optarg;
 			break;
 		case 'R': o->reclaim = 1; break;
+		case 'K':
+			o->kafka_brokers = flagval_xstr("--kafka-brokers", optarg, 1, FLAGVAL_PATH_MAX,
+			    NULL);
+			break;
+		case 'P':
+			o->kafka_properties = flagval_xstr("--kafka-properties", optarg, 1,
+			    FLAGVAL_PATH_MAX, NULL);
+			break;
+		case 'k': o->partition_key = parse_field(optarg, "--partition-key", NULL); break;
+		case 'a': parse_attributes(optarg, o); break;
 		case 'M': {
 			char err[320];
 			if (metricsd_check_spec("--metrics-listen", optarg, err, sizeof(err)) == -1)
@@ -150,10 +203,9 @@ parse_flags(int argc, char **argv, struct opts *o)
 		default: usage(stderr); exit(EX_USAGE);
 		}
 	}
-	if (o->group && strncmp(o->source, "log:", 4) != 0) {
-		fprintf(stderr, "enrich: --group: a consumer group needs a log (--source log:PATH)\n");
-		exit(EX_USAGE);
-	}
+	if (o->group && !stream_spec_has_groups(o->source))
+		flagval_xusage("--group: a consumer group needs a log or a topic (--source log:PATH "
+		    "or kafka:TOPIC)");
 	if (o->group == NULL)
 		o->group = "enrich";
 	if (optind < argc) {
@@ -168,30 +220,74 @@ static int
 open_streams(const struct opts *o, struct enrich_loop *l)
 {
 	struct stream_source_opts so;
+	struct stream_sink_fields f;
 	char err[512];
-	int log_input = strncmp(o->source, "log:", 4) == 0;
 
 	memset(&so, 0, sizeof(so));
 	so.max_line = o->max_line;
 	so.toolong_keep = o->max_line / 10;     /* what a size_violation bad row keeps */
-	so.group = log_input ? o->group : NULL;
+	so.group = stream_spec_has_groups(o->source) ? o->group : NULL;
 	so.reclaim = o->reclaim;
 	if ((l->in = stream_source_open(o->source, &so, err, sizeof(err))) == NULL) {
 		log_error("--source %s", err);
-		return errno == ENOENT ? EX_NOINPUT : EX_IOERR;
+		return errno == ENOENT ? EX_NOINPUT : errno == EINVAL ? EX_CONFIG : EX_IOERR;
 	}
 	if ((l->good = stream_sink_open(o->output, STDOUT_FILENO, err, sizeof(err))) == NULL) {
 		log_error("--output %s", err);
-		return EX_IOERR;
+		return errno == EINVAL ? EX_CONFIG : EX_IOERR;
 	}
 	if ((l->bad = stream_sink_open(o->bad ? o->bad : "-", o->bad ? STDOUT_FILENO :
 	    STDERR_FILENO, err, sizeof(err))) == NULL) {
 		log_error("--bad %s", err);
-		return EX_IOERR;
+		return errno == EINVAL ? EX_CONFIG : EX_IOERR;
 	}
 	if (o->pii && (l->pii = stream_sink_open(o->pii, STDOUT_FILENO, err, sizeof(err))) == NULL) {
 		log_error("--pii %s", err);
-		return EX_IOERR;
+		return errno == EINVAL ? EX_CONFIG : EX_IOERR;
+	}
+	memset(&f, 0, sizeof(f));
+	f.key_column = -1;
+	if (o->partition_key)
+		f.key_column = event_col_by_name(o->partition_key);
+	f.attr_columns = o->attr_cols;
+	f.attr_names = o->attr_names;
+	f.n_attrs = o->n_attrs;
+	/* commits wait until every output has acknowledged what it was given */
+	if (stream_sink_set_fields(l->good, &f, err, sizeof(err)) == -1 ||
+	    stream_source_link(l->in, l->good, err, sizeof(err)) == -1 ||
+	    stream_source_link(l->in, l->bad, err, sizeof(err)) == -1 ||
+	    (l->pii && stream_source_link(l->in, l->pii, err, sizeof(err)) == -1)) {
+		log_error("%s", err);
+		return EX_SOFTWARE;
+	}
+	l->good_max = stream_sink_max_record(l->good);
+	l->bad_max = stream_sink_max_record(l->bad);
+	return 0;
+}
+
+/* Kafka settings, when a stream is a topic. Returns 0 or an exit status. */
+static int
+setup_kafka(const struct opts *o)
+{
+	const char *specs[4] = { o->source, o->output, o->bad, o->pii };
+	struct stream_kafka_conf kc;
+	struct stream_kinesis_conf kn;
+	char err[512];
+
+	memset(&kc, 0, sizeof(kc));
+	kc.brokers = o->kafka_brokers;
+	kc.properties = o->kafka_properties;
+	kc.client_id = "furrow-enrich";
+	kc.notify = log_line;
+	if (stream_kafka_prepare(specs, 4, &kc, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return EX_CONFIG;
+	}
+	memset(&kn, 0, sizeof(kn));
+	kn.notify = log_line;
+	if (stream_kinesis_prepare(specs, 4, &kn, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return EX_CONFIG;
 	}
 	return 0;
 }
@@ -243,7 +339,7 @@ main(int argc, char **argv)
 	if (getenv("FURROW_ENRICH_NOW_MS"))     /* tests: a fixed processing time */
 		enrich_set_clock(loop.e, strtoll(getenv("FURROW_ENRICH_NOW_MS"), NULL, 10));
 
-	if ((status = open_streams(&o, &loop)) != 0)
+	if ((status = setup_kafka(&o)) != 0 || (status = open_streams(&o, &loop)) != 0)
 		goto out;
 	metrics_hist_init(&loop.stats.latency, latency_bounds,
 	    sizeof(latency_bounds) / sizeof(latency_bounds[0]));

@@ -88,9 +88,10 @@ usage(FILE *fp)
 	    "       [--connect-timeout-ms N] [--max-line BYTES] [--dump] [-q] [-v] [-h] [-V]\n"
 	    "       [--source STREAM [--group NAME] [--reclaim]]\n"
 	    "       [--metrics-listen ADDR:PORT] [--health-threshold SECONDS]\n"
-	    "Reads enriched TSV (or bad rows, or JSON objects) on stdin (or --source: a file, a FIFO\n"
-	    "or log:PATH, a durable log read from group NAME's committed offset) and indexes them\n"
-	    "with _bulk.\n"
+	    "       [--kafka-brokers LIST] [--kafka-properties FILE]\n"
+	    "Reads enriched TSV (or bad rows, or JSON objects) on stdin (or --source: a file, a FIFO,\n"
+	    "log:PATH, a durable log read from group NAME's committed offset, or kafka:TOPIC, read\n"
+	    "in consumer group NAME) and indexes them with _bulk.\n"
 	    "Credentials: ES_USER/ES_PASSWORD, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/\n"
 	    "AWS_SESSION_TOKEN with --aws-sigv4. See es-sink(1).\n");
 }
@@ -117,7 +118,8 @@ parse_args(int argc, char **argv)
 	enum { O_URL = 256, O_INPUT, O_INDEX, O_SETUP, O_SETUP_ONLY, O_BDOCS, O_BBYTES, O_FLUSH,
 	    O_RBASE, O_RMAX, O_RDEAD, O_TERM, O_SPOOL, O_BAD, O_STATS, O_CACERT, O_CERT, O_KEY,
 	    O_INSECURE, O_SIGV4, O_REGION, O_TIMEOUT, O_CTIMEOUT, O_MAXLINE, O_DUMP, O_SHARDF,
-	    O_SHARDC, O_REFRESH, O_SOURCE, O_GROUP, O_RECLAIM, O_MLISTEN, O_HEALTH };
+	    O_SHARDC, O_REFRESH, O_SOURCE, O_GROUP, O_RECLAIM, O_KBROKERS, O_KPROPS, O_MLISTEN,
+	    O_HEALTH };
 	static const struct option lo[] = {
 		{ "url", required_argument, NULL, O_URL },
 		{ "input", required_argument, NULL, O_INPUT },
@@ -150,6 +152,8 @@ parse_args(int argc, char **argv)
 		{ "source", required_argument, NULL, O_SOURCE },
 		{ "group", required_argument, NULL, O_GROUP },
 		{ "reclaim", no_argument, NULL, O_RECLAIM },
+		{ "kafka-brokers", required_argument, NULL, O_KBROKERS },
+		{ "kafka-properties", required_argument, NULL, O_KPROPS },
 		{ "metrics-listen", required_argument, NULL, O_MLISTEN },
 		{ "health-threshold", required_argument, NULL, O_HEALTH },
 		{ "help", no_argument, NULL, 'h' },
@@ -231,6 +235,14 @@ parse_args(int argc, char **argv)
 				flagval_xusage("--group: must not start with '.'");
 			break;
 		case O_RECLAIM: opt.reclaim = 1; break;
+		case O_KBROKERS:
+			opt.kafka_brokers = flagval_xstr("--kafka-brokers", optarg, 1, FLAGVAL_PATH_MAX,
+			    NULL);
+			break;
+		case O_KPROPS:
+			opt.kafka_properties = flagval_xstr("--kafka-properties", optarg, 1,
+			    FLAGVAL_PATH_MAX, NULL);
+			break;
 		case O_MLISTEN: {
 			char err[320];
 			if (metricsd_check_spec("--metrics-listen", optarg, err, sizeof(err)) == -1)
@@ -308,8 +320,9 @@ parse_args(int argc, char **argv)
 			flagval_xusage("--shard-date-field: '%s' is not a timestamp column",
 			    shard_field);
 	}
-	if (opt.group && strncmp(opt.source, "log:", 4) != 0)
-		flagval_xusage("--group: a consumer group needs a log (--source log:PATH)");
+	if (opt.group && !stream_spec_has_groups(opt.source))
+		flagval_xusage("--group: a consumer group needs a log or a topic (--source log:PATH "
+		    "or kafka:TOPIC)");
 	if (opt.group == NULL)
 		opt.group = opt.input == ES_IN_ENRICHED ? "es-sink-good" : opt.input == ES_IN_BAD ?
 		    "es-sink-bad" : "es-sink";
@@ -381,17 +394,17 @@ open_streams(struct stream_source **in, struct stream_sink **bad, struct stream_
 	memset(&so, 0, sizeof(so));
 	so.max_line = opt.max_line;
 	so.toolong_keep = 65536;
-	so.group = strncmp(opt.source, "log:", 4) == 0 ? opt.group : NULL;
+	so.group = stream_spec_has_groups(opt.source) ? opt.group : NULL;
 	so.reclaim = opt.reclaim;
 	if ((*in = stream_source_open(opt.source, &so, err, sizeof(err))) == NULL) {
 		log_error("--source %s", err);
-		return errno == ENOENT ? EX_NOINPUT : EX_IOERR;
+		return errno == ENOENT ? EX_NOINPUT : errno == EINVAL ? EX_CONFIG : EX_IOERR;
 	}
 	*bad = stream_sink_open(opt.bad_path ? opt.bad_path : "-", opt.bad_path ? STDOUT_FILENO :
 	    STDERR_FILENO, err, sizeof(err));
 	if (*bad == NULL) {
 		log_error("--bad %s", err);
-		return EX_IOERR;
+		return errno == EINVAL ? EX_CONFIG : EX_IOERR;
 	}
 	if (opt.spool_path && (*spool = stream_sink_open(opt.spool_path, -1, err,
 	    sizeof(err))) == NULL) {
@@ -401,6 +414,38 @@ open_streams(struct stream_source **in, struct stream_sink **bad, struct stream_
 	if (opt.dump && (*dump = stream_sink_open("-", STDOUT_FILENO, err, sizeof(err))) == NULL) {
 		log_error("standard output: %s", err);
 		return EX_IOERR;
+	}
+	/* a batch's position is committed once its bad rows are acknowledged too */
+	if (stream_source_link(*in, *bad, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return EX_SOFTWARE;
+	}
+	return 0;
+}
+
+/* Kafka settings, when a stream is a topic. Returns 0 or an exit status. */
+static int
+setup_kafka(void)
+{
+	const char *specs[2] = { opt.source, opt.bad_path };
+	struct stream_kafka_conf kc;
+	struct stream_kinesis_conf kn;
+	char err[512];
+
+	memset(&kc, 0, sizeof(kc));
+	kc.brokers = opt.kafka_brokers;
+	kc.properties = opt.kafka_properties;
+	kc.client_id = "furrow-" PROG;
+	kc.notify = log_line;
+	if (stream_kafka_prepare(specs, 2, &kc, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return EX_CONFIG;
+	}
+	memset(&kn, 0, sizeof(kn));
+	kn.notify = log_line;
+	if (stream_kinesis_prepare(specs, 2, &kn, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return EX_CONFIG;
 	}
 	return 0;
 }
@@ -460,7 +505,7 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if ((status = open_streams(&in, &bad, &spool, &dump)) != 0)
+	if ((status = setup_kafka()) != 0 || (status = open_streams(&in, &bad, &spool, &dump)) != 0)
 		goto out;
 	if ((snd = sender_new(&opt, es, in, bad, spool, dump)) == NULL) {
 		log_error("out of memory");
@@ -470,6 +515,11 @@ main(int argc, char **argv)
 	sender_set_metrics(snd, md, health_threshold_s);
 	ms.snd = snd;
 	status = sender_run(snd);       /* ends with the exit line */
+	/* the last commits wait for the bad rows' acknowledgements (a Kafka --bad) */
+	if (stream_source_sync(in, (int)opt.term_timeout_s * 1000 + 1000, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		status = status ? status : EX_IOERR;
+	}
 out:
 	ms.snd = NULL;
 	if (snd == NULL)

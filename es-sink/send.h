@@ -32,6 +32,7 @@ struct es_opts {
 	long        retry_base_ms, retry_max_ms;
 	long        retry_deadline_s, term_timeout_s;
 	const char *bad_path, *spool_path, *source, *group;
+	const char *kafka_brokers, *kafka_properties;
 	int         reclaim;
 	long        stats_interval;
 	const char *shard_format;

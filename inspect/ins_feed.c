@@ -160,6 +160,7 @@ source_open(struct ins_feed *f, struct source *s, const char *spec, enum ins_kin
 	so.max_line = f->o.max_line;
 	so.toolong_keep = FEED_TOOLONG_KEEP;
 	so.tail_bytes = f->o.tail_bytes;
+	so.tail_records = f->o.tail_records;
 	s->f = f;
 	s->kind = kind;
 	if ((s->src = stream_source_open(spec, &so, err, errlen)) == NULL)

@@ -1,8 +1,8 @@
 /*
  * ins_feed: the enriched stream and the bad stream, read into the store inside the event loop.
  *
- * Sources are common/stream specs: "-" (standard input), a file or FIFO, or log:PATH, a line
- * log followed as it grows without a consumer group (inspect commits nothing: it is a viewer,
+ * Sources are common/stream specs: "-" (standard input), a file or FIFO, log:PATH, a line
+ * log followed as it grows without a consumer group, or kafka:TOPIC, likewise without one (inspect commits nothing: it is a viewer,
  * and must never hold space a real reader has to reclaim). A log source starts at the first
  * line of its last tail_bytes, so a restarted inspect shows the most recent events again.
  *
@@ -29,6 +29,7 @@ struct ins_feed_opts {
 	const char *bad_spec;        /* NULL: none */
 	size_t      max_line;
 	uint64_t    tail_bytes;      /* log sources: start this far from the end (0: the beginning) */
+	uint64_t    tail_records;    /* topics: start this many records before each partition's end */
 	int         exit_on_eof;     /* leave the loop when every finite source has ended */
 	void      (*on_added)(void *arg);
 	void       *arg;

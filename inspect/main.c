@@ -37,6 +37,7 @@
 #include "metricsd_ev.h"
 #include "schemadir.h"
 #include "sig.h"
+#include "stream.h"
 #include "version.h"
 
 #define PROG "inspect"
@@ -47,6 +48,7 @@ struct opts {
 	const char *source, *bad_source, *bind, *ui, *resolver, *schemas, *collector_url;
 	const char *token_file;
 	const char *metrics_listen;
+	const char *kafka_brokers, *kafka_properties;
 	int port;
 	size_t max_events, max_bytes, max_line, max_held, max_header_bytes, max_body_bytes;
 	uint64_t tail_bytes;
@@ -78,7 +80,8 @@ enum {
 	O_SOURCE = 256, O_BAD_SOURCE, O_BIND, O_UI, O_NO_UI, O_RESOLVER, O_SCHEMAS, O_COLLECTOR,
 	O_TOKEN_FILE, O_MAX_EVENTS, O_MAX_BYTES, O_MAX_LINE, O_TAIL, O_MAX_HELD, O_DEFAULT_WAIT,
 	O_MAX_WAIT, O_MAX_CONNS, O_REQ_TIMEOUT, O_IDLE_TIMEOUT, O_MAX_HEADER, O_MAX_BODY,
-	O_CORS_MAX_AGE, O_STATS, O_EXIT_EOF, O_REGISTRY_TIMEOUT, O_METRICS_LISTEN,
+	O_CORS_MAX_AGE, O_STATS, O_EXIT_EOF, O_REGISTRY_TIMEOUT, O_KBROKERS, O_KPROPS,
+	O_METRICS_LISTEN,
 };
 
 static void
@@ -90,7 +93,8 @@ usage(FILE *f)
 	    "\n"
 	    "Keep the most recent enriched events and bad rows in memory and serve Snowplow Micro's\n"
 	    "REST API (/micro/...), the wait primitive and a web UI (/micro/ui). STREAM is - (standard\n"
-	    "input), a file or FIFO, or log:PATH (a line log, followed as it grows).\n"
+	    "input), a file or FIFO, log:PATH (a line log, followed as it grows), or kafka:TOPIC\n"
+	    "(read without a consumer group, from the last --max-events records of each partition).\n"
 	    "\n"
 	    "      --source STREAM          enriched TSV (-)\n"
 	    "      --bad-source STREAM      bad rows, one JSON object per line (none)\n"
@@ -118,6 +122,9 @@ usage(FILE *f)
 	    "      --max-body-bytes N       request body (1048576)\n"
 	    "      --cors-max-age SECONDS   (3600)\n"
 	    "      --exit-on-eof            exit when every source has ended (default: keep serving)\n"
+	    "      --kafka-brokers LIST     Kafka bootstrap brokers ($FURROW_KAFKA_BROKERS)\n"
+	    "      --kafka-properties FILE  librdkafka properties for TLS/SASL\n"
+	    "                               ($FURROW_KAFKA_PROPERTIES)\n"
 	    "      --stats-interval SECONDS counters on stderr every N seconds, 0: at exit (60)\n"
 	    "      --metrics-listen ADDR:PORT  /metrics and /health on their own port (off)\n"
 	    "  -q, -v                       less / more logging\n"
@@ -159,6 +166,8 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "stats-interval", required_argument, NULL, O_STATS },
 		{ "exit-on-eof", no_argument, NULL, O_EXIT_EOF },
 		{ "metrics-listen", required_argument, NULL, O_METRICS_LISTEN },
+		{ "kafka-brokers", required_argument, NULL, O_KBROKERS },
+		{ "kafka-properties", required_argument, NULL, O_KPROPS },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -189,6 +198,8 @@ parse_args(int argc, char **argv, struct opts *o)
 		case 'v': log_adjust(1); break;
 		case 'p': o->port = (int)flagval_xnum("--port", optarg, 0, 65535); break;
 		case O_SOURCE: o->source = optarg; break;
+		case O_KBROKERS: o->kafka_brokers = optarg; break;
+		case O_KPROPS: o->kafka_properties = optarg; break;
 		case O_BAD_SOURCE: o->bad_source = optarg; break;
 		case O_BIND: o->bind = optarg; break;
 		case O_UI: o->ui = optarg; break;
@@ -553,6 +564,33 @@ setup_loop(struct app *a)
 	return 0;
 }
 
+/* Kafka settings, when a source is a topic. Returns 0 or an exit status. */
+static int
+setup_kafka(const struct opts *o)
+{
+	const char *specs[2] = { o->source, o->bad_source };
+	struct stream_kafka_conf kc;
+	struct stream_kinesis_conf kn;
+	char err[512];
+
+	memset(&kc, 0, sizeof(kc));
+	kc.brokers = o->kafka_brokers;
+	kc.properties = o->kafka_properties;
+	kc.client_id = "furrow-" PROG;
+	kc.notify = log_line;
+	if (stream_kafka_prepare(specs, 2, &kc, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return EX_CONFIG;
+	}
+	memset(&kn, 0, sizeof(kn));
+	kn.notify = log_line;
+	if (stream_kinesis_prepare(specs, 2, &kn, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return EX_CONFIG;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -580,7 +618,10 @@ main(int argc, char **argv)
 		status = EX_SOFTWARE;
 		goto out;
 	}
+	if ((status = setup_kafka(&a.o)) != 0)
+		goto out;
 	memset(&fo, 0, sizeof(fo));
+	fo.tail_records = a.o.max_events;
 	fo.good_spec = a.o.source;
 	fo.bad_spec = a.o.bad_source;
 	fo.max_line = a.o.max_line;
@@ -590,7 +631,7 @@ main(int argc, char **argv)
 	fo.arg = &a;
 	if ((a.feed = ins_feed_new(a.base, a.store, &fo, err, sizeof(err))) == NULL) {
 		log_error("%s", err);
-		status = errno == ENOENT ? EX_NOINPUT : EX_IOERR;
+		status = errno == ENOENT ? EX_NOINPUT : errno == EINVAL ? EX_CONFIG : EX_IOERR;
 		goto out;
 	}
 	ins_feed_load(a.feed);

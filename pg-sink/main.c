@@ -76,8 +76,10 @@ usage(FILE *fp)
 	    "       [--spool PATH] [--bad PATH] [--stats-interval SECONDS] [--max-line BYTES]\n"
 	    "       [--dump] [-q] [-v] [-h] [-V] [--source STREAM [--group NAME] [--reclaim]]\n"
 	    "       [--metrics-listen ADDR:PORT] [--health-threshold SECONDS]\n"
-	    "Reads enriched TSV (or bad rows) on stdin (or --source: a file, a FIFO or log:PATH, a\n"
-	    "durable log read from group NAME's committed offset) and loads it into PostgreSQL:\n"
+	    "       [--kafka-brokers LIST] [--kafka-properties FILE]\n"
+	    "Reads enriched TSV (or bad rows) on stdin (or --source: a file, a FIFO, log:PATH, a\n"
+	    "durable log read from group NAME's committed offset, or kafka:TOPIC, read in consumer\n"
+	    "group NAME) and loads it into PostgreSQL:\n"
 	    "atomic.events and one table per self-describing schema (or atomic.bad_rows).\n"
 	    "--url is a libpq URI or keyword string without a password: the password comes from\n"
 	    "PGPASSWORD or a password file (~/.pgpass). See pg-sink(1).\n");
@@ -117,7 +119,7 @@ parse_args(int argc, char **argv)
 	enum { O_URL = 256, O_SCHEMA, O_INPUT, O_SETUP, O_SETUP_ONLY, O_RESOLVER, O_SCHEMAS,
 	    O_BROWS, O_BBYTES, O_FLUSH, O_MAXTAB, O_RBASE, O_RMAX, O_RDEAD, O_TERM, O_TIMEOUT,
 	    O_CTIMEOUT, O_SPOOL, O_BAD, O_STATS, O_MAXLINE, O_DUMP, O_SOURCE, O_GROUP, O_RECLAIM,
-	    O_MLISTEN, O_HEALTH };
+	    O_KBROKERS, O_KPROPS, O_MLISTEN, O_HEALTH };
 	static const struct option lo[] = {
 		{ "url", required_argument, NULL, O_URL },
 		{ "schema", required_argument, NULL, O_SCHEMA },
@@ -144,6 +146,8 @@ parse_args(int argc, char **argv)
 		{ "source", required_argument, NULL, O_SOURCE },
 		{ "group", required_argument, NULL, O_GROUP },
 		{ "reclaim", no_argument, NULL, O_RECLAIM },
+		{ "kafka-brokers", required_argument, NULL, O_KBROKERS },
+		{ "kafka-properties", required_argument, NULL, O_KPROPS },
 		{ "metrics-listen", required_argument, NULL, O_MLISTEN },
 		{ "health-threshold", required_argument, NULL, O_HEALTH },
 		{ "help", no_argument, NULL, 'h' },
@@ -217,6 +221,13 @@ parse_args(int argc, char **argv)
 				usage_error("--group: must not start with '.'");
 			break;
 		case O_RECLAIM: o->reclaim = 1; break;
+		case O_KBROKERS:
+			o->kafka_brokers = str_arg("--kafka-brokers", optarg, 1, MAX_PATH_FLAG, NULL);
+			break;
+		case O_KPROPS:
+			o->kafka_properties = str_arg("--kafka-properties", optarg, 1, MAX_PATH_FLAG,
+			    NULL);
+			break;
 		case O_MLISTEN: {
 			char err[320];
 			if (metricsd_check_spec("--metrics-listen", optarg, err, sizeof(err)) == -1)
@@ -243,8 +254,9 @@ parse_args(int argc, char **argv)
 		    "no --setup with it");
 	if (o->input == PG_IN_BAD && (opt.resolver || opt.schemas))
 		usage_error("--resolver and --schemas are for --input enriched");
-	if (o->group && strncmp(o->source, "log:", 4) != 0)
-		usage_error("--group: a consumer group needs a log (--source log:PATH)");
+	if (o->group && !stream_spec_has_groups(o->source))
+		usage_error("--group: a consumer group needs a log or a topic (--source log:PATH or "
+		    "kafka:TOPIC)");
 	if (o->group == NULL)
 		o->group = o->input == PG_IN_ENRICHED ? "pg-sink-good" : "pg-sink-bad";
 	if (o->retry_max_ms < o->retry_base_ms)
@@ -280,17 +292,17 @@ open_streams(struct stream_source **in, struct stream_sink **bad, struct stream_
 	memset(&so, 0, sizeof(so));
 	so.max_line = o->max_line;
 	so.toolong_keep = 65536;
-	so.group = strncmp(o->source, "log:", 4) == 0 ? o->group : NULL;
+	so.group = stream_spec_has_groups(o->source) ? o->group : NULL;
 	so.reclaim = o->reclaim;
 	if ((*in = stream_source_open(o->source, &so, err, sizeof(err))) == NULL) {
 		log_error("--source %s", err);
-		return errno == ENOENT ? EX_NOINPUT : EX_IOERR;
+		return errno == ENOENT ? EX_NOINPUT : errno == EINVAL ? EX_CONFIG : EX_IOERR;
 	}
 	*bad = stream_sink_open(o->bad_path ? o->bad_path : "-", o->bad_path ? STDOUT_FILENO :
 	    STDERR_FILENO, err, sizeof(err));
 	if (*bad == NULL) {
 		log_error("--bad %s", err);
-		return EX_IOERR;
+		return errno == EINVAL ? EX_CONFIG : EX_IOERR;
 	}
 	if (o->spool_path && (*spool = stream_sink_open(o->spool_path, -1, err,
 	    sizeof(err))) == NULL) {
@@ -300,6 +312,38 @@ open_streams(struct stream_source **in, struct stream_sink **bad, struct stream_
 	if (o->dump && (*dump = stream_sink_open("-", STDOUT_FILENO, err, sizeof(err))) == NULL) {
 		log_error("standard output: %s", err);
 		return EX_IOERR;
+	}
+	/* a batch's position is committed once its bad rows are acknowledged too (a Kafka --bad) */
+	if (stream_source_link(*in, *bad, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return EX_SOFTWARE;
+	}
+	return 0;
+}
+
+/* Kafka settings, when a stream is a topic. Returns 0 or an exit status. */
+static int
+setup_kafka(void)
+{
+	const char *specs[2] = { opt.pg.source, opt.pg.bad_path };
+	struct stream_kafka_conf kc;
+	struct stream_kinesis_conf kn;
+	char err[512];
+
+	memset(&kc, 0, sizeof(kc));
+	kc.brokers = opt.pg.kafka_brokers;
+	kc.properties = opt.pg.kafka_properties;
+	kc.client_id = "furrow-" PROG;
+	kc.notify = log_line;
+	if (stream_kafka_prepare(specs, 2, &kc, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return EX_CONFIG;
+	}
+	memset(&kn, 0, sizeof(kn));
+	kn.notify = log_line;
+	if (stream_kinesis_prepare(specs, 2, &kn, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return EX_CONFIG;
 	}
 	return 0;
 }
@@ -360,7 +404,7 @@ main(int argc, char **argv)
 		    opt.pg.setup_only)
 			goto out;
 	}
-	if ((status = open_streams(&in, &bad, &spool, &dump)) != 0)
+	if ((status = setup_kafka()) != 0 || (status = open_streams(&in, &bad, &spool, &dump)) != 0)
 		goto out;
 	if ((loader = pgloader_new(&opt.pg, conn, tables, in, bad, spool, dump)) == NULL) {
 		log_error("out of memory");
@@ -370,6 +414,12 @@ main(int argc, char **argv)
 	pgloader_set_metrics(loader, md, health_threshold_s);
 	ms.loader = loader;
 	status = pgloader_run(loader);
+	/* the last commits wait for the bad rows' acknowledgements (a Kafka --bad) */
+	if (in && stream_source_sync(in, (int)opt.pg.term_timeout_s * 1000 + 1000, err,
+	    sizeof(err)) == -1) {
+		log_error("%s", err);
+		status = status ? status : EX_IOERR;
+	}
 out:
 	ms.loader = NULL;
 	ms.conn = NULL;

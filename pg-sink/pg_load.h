@@ -42,6 +42,7 @@ struct pg_opts {
 	long               retry_deadline_s, term_timeout_s;
 	long               stats_interval;
 	const char        *bad_path, *spool_path, *source, *group;
+	const char        *kafka_brokers, *kafka_properties;   /* for kafka: streams */
 	int                reclaim;
 };
 

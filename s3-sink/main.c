@@ -67,9 +67,12 @@ usage(FILE *f)
 	    "  --print-keys             print each uploaded key on stdout\n"
 	    "  --bad PATH               bad rows (file, FIFO or - for stdout; default stderr)\n"
 	    "  --stats-interval S       log counters every S s (60; 0: only at exit)\n"
-	    "  --source STREAM          read from STREAM instead of stdin: a file, a FIFO, or\n"
+	    "  --source STREAM          read from STREAM instead of stdin: a file, a FIFO,\n"
 	    "                           log:PATH (a durable log, from --group's committed offset)\n"
-	    "  --group NAME             consumer group of a log source (s3-sink-<input>)\n"
+	    "                           or kafka:TOPIC (in consumer group --group)\n"
+	    "  --group NAME             consumer group of a log or topic (s3-sink-<input>)\n"
+	    "  --kafka-brokers LIST     Kafka bootstrap brokers (FURROW_KAFKA_BROKERS)\n"
+	    "  --kafka-properties FILE  librdkafka properties, TLS/SASL (FURROW_KAFKA_PROPERTIES)\n"
 	    "  --reclaim                give back the space of what every group has read\n"
 	    "  --metrics-listen ADDR:PORT  serve /metrics and /health there (off)\n"
 	    "  --health-threshold S     unhealthy after S s of failed uploads or a full spool (30)\n"
@@ -104,7 +107,7 @@ enum {
 	O_BUCKET = 256, O_PREFIX, O_ENDPOINT, O_REGION, O_PATH_STYLE, O_INPUT, O_SPOOL, O_ROT_BYTES,
 	O_ROT_RECORDS, O_ROT_SECONDS, O_PARTITION, O_SPOOL_MAX, O_LEVEL, O_MP_THRESHOLD, O_PART_SIZE,
 	O_RETRY_BASE, O_RETRY_MAX, O_RETRY_DEADLINE, O_DRAIN, O_CONNECT, O_MAX_LINE, O_PRINT_KEYS,
-	O_BAD, O_STATS, O_SOURCE, O_GROUP, O_RECLAIM, O_MLISTEN, O_HEALTH,
+	O_BAD, O_STATS, O_SOURCE, O_GROUP, O_RECLAIM, O_KBROKERS, O_KPROPS, O_MLISTEN, O_HEALTH,
 };
 
 /* Returns -1 to exit 0 (help, version), 0 to go on, or an exit status. */
@@ -139,6 +142,8 @@ parse_opts(int argc, char **argv, struct s3sink_opts *o)
 		{ "source", required_argument, NULL, O_SOURCE },
 		{ "group", required_argument, NULL, O_GROUP },
 		{ "reclaim", no_argument, NULL, O_RECLAIM },
+		{ "kafka-brokers", required_argument, NULL, O_KBROKERS },
+		{ "kafka-properties", required_argument, NULL, O_KPROPS },
 		{ "metrics-listen", required_argument, NULL, O_MLISTEN },
 		{ "health-threshold", required_argument, NULL, O_HEALTH },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -220,6 +225,14 @@ parse_opts(int argc, char **argv, struct s3sink_opts *o)
 			o->group = optarg;
 			break;
 		case O_RECLAIM: o->reclaim = 1; break;
+		case O_KBROKERS:
+			rc = flagval_str(flag, optarg, 1, MAX_PATH_FLAG, NULL, err, sizeof(err));
+			o->kafka_brokers = optarg;
+			break;
+		case O_KPROPS:
+			rc = flagval_str(flag, optarg, 1, MAX_PATH_FLAG, NULL, err, sizeof(err));
+			o->kafka_properties = optarg;
+			break;
 		case O_BAD:
 			rc = flagval_str(flag, optarg, 1, MAX_PATH_FLAG, NULL, err, sizeof(err));
 			o->bad_path = optarg;
@@ -274,8 +287,9 @@ parse_opts(int argc, char **argv, struct s3sink_opts *o)
 	}
 	if (o->source == NULL)
 		o->source = "-";
-	if (o->group && strncmp(o->source, "log:", 4) != 0)
-		return usage_error("--group: a consumer group needs a log (--source log:PATH)");
+	if (o->group && !stream_spec_has_groups(o->source))
+		return usage_error("--group: a consumer group needs a log or a topic (--source "
+		    "log:PATH or kafka:TOPIC)");
 	if (o->group == NULL)
 		o->group = o->input == IN_BAD ? "s3-sink-bad" : o->input == IN_RAW ? "s3-sink-raw" :
 		    "s3-sink-good";
@@ -359,16 +373,35 @@ configure(struct s3sink *s)
 static int
 open_source(struct s3sink *s)
 {
+	const char *specs[1] = { s->o.source };
 	struct stream_source_opts so;
+	struct stream_kafka_conf kc;
+	struct stream_kinesis_conf kn;
 	char err[512];
 
+	memset(&kc, 0, sizeof(kc));
+	kc.brokers = s->o.kafka_brokers;
+	kc.properties = s->o.kafka_properties;
+	kc.client_id = "furrow-" PROG;
+	kc.notify = log_line;
+	if (stream_kafka_prepare(specs, 1, &kc, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return EX_CONFIG;
+	}
+	memset(&kn, 0, sizeof(kn));
+	kn.notify = log_line;
+	if (stream_kinesis_prepare(specs, 1, &kn, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return EX_CONFIG;
+	}
 	memset(&so, 0, sizeof(so));
 	so.max_line = READ_CHUNK;
-	so.group = strncmp(s->o.source, "log:", 4) == 0 ? s->o.group : NULL;
+	so.group = stream_spec_has_groups(s->o.source) ? s->o.group : NULL;
 	so.reclaim = s->o.reclaim;
+	so.binary = s->o.input == IN_RAW;     /* a topic's raw records are binary Thrift */
 	if ((s->in = stream_source_open(s->o.source, &so, err, sizeof(err))) == NULL) {
 		log_error("--source %s", err);
-		return errno == ENOENT ? EX_NOINPUT : EX_IOERR;
+		return errno == ENOENT ? EX_NOINPUT : errno == EINVAL ? EX_CONFIG : EX_IOERR;
 	}
 	return 0;
 }

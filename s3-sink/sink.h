@@ -31,6 +31,7 @@ enum s3sink_input { IN_ENRICHED, IN_RAW, IN_BAD };
 struct s3sink_opts {
 	const char *bucket, *prefix, *endpoint, *region, *spool, *partition, *bad_path;
 	const char *source, *group;
+	const char *kafka_brokers, *kafka_properties;
 	int reclaim;
 	enum s3sink_input input;
 	int path_style, print_keys, level;

@@ -4,12 +4,12 @@
 # As root this runs apt-get; otherwise it prints the exact command and fails if anything is missing.
 set -eu
 mode=${1:-build}
-pkgs="make gcc pkg-config libevent-dev libjansson-dev libcurl4-openssl-dev zlib1g-dev libpcre2-dev libyaml-dev libmaxminddb-dev libssl-dev libpq-dev"
+pkgs="make gcc pkg-config libevent-dev libjansson-dev libcurl4-openssl-dev zlib1g-dev libpcre2-dev libyaml-dev libmaxminddb-dev libssl-dev libpq-dev librdkafka-dev"
 # duktape-dev: the source of the JavaScript enrichment's engine (built by the Makefile)
 pkgs="$pkgs duktape-dev"
 if [ "$mode" = test ]; then
 	pkgs="$pkgs check curl jq python3 clang libclang-rt-14-dev uap-core libmaxmind-db-writer-perl
-	      nodejs npm default-jre-headless maven unzip chromium nginx-light wrk procps psmisc xxd strace postgresql openssl libnss3-tools prometheus"
+	      nodejs npm default-jre-headless maven unzip chromium nginx-light wrk procps psmisc xxd strace postgresql kcat openssl libnss3-tools prometheus"
 fi
 missing=""
 for p in $pkgs; do

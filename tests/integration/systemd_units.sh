@@ -1,11 +1,13 @@
 #!/bin/bash
 # The systemd units in systemd/ run the same graph as fifo-setup.sh, on line logs in
-# /var/lib/furrow:
+# /var/lib/furrow (furrow.target), or on Kafka topics with several instances per machine
+# (furrow-kafka.target, template units NAME@.service), or on Kinesis streams (furrow-kinesis.target,
+# furrow-kinesis-NAME@.service):
 #  - systemd-analyze verify accepts each unit (paths pointed at this build);
 #  - every flag a unit passes to a stage is one that stage's --help documents;
-#  - the wiring: no FIFO, tee or line merger is left; every log a unit reads (--source log:X) is
-#    written by another unit (--output/--bad log:X); each reader of a log has its own consumer
-#    group; what they write is in their StateDirectory; the collector is stopped before enrich,
+#  - the wiring: no FIFO, tee or line merger is left; every log or topic a unit reads (--source
+#    log:X, kafka:T) is written by another unit (--output/--bad); each reader of a log or topic
+#    has its own consumer group (a template's instances share theirs); what they write is in their StateDirectory; the collector is stopped before enrich,
 #    and enrich before the sinks (units stop in the reverse order of After=);
 #  - the collector's and enrich's ExecStart lines, run as written (paths pointed at this build
 #    and a temporary state directory), carry an event from HTTP to good.tsv.
@@ -25,6 +27,19 @@ for u in "$units"/*.service; do
 	unit=$(basename "$u")
 	group=$(flag_values "$u" --group)
 	for src in $(flag_values "$u" --source; flag_values "$u" --bad-source); do
+		if [ "${src#kafka:}" != "$src" ] || [ "${src#kinesis:}" != "$src" ]; then
+			# a template on Kafka or Kinesis (furrow-kafka.target, furrow-kinesis.target): its
+			# topic or stream is written by another
+			writers=""
+			for w in "$units"/*.service; do
+				flag_values "$w" --output | grep -qxF -- "$src" && writers="$writers $(basename "$w")"
+				flag_values "$w" --bad | grep -qxF -- "$src" && writers="$writers $(basename "$w")"
+			done
+			check "$unit reads $src, which$writers write" test -n "$writers"
+			check "$unit has a consumer group" test -n "$group"
+			readers="$readers $src:$group"
+			continue
+		fi
 		log=${src#log:}
 		writers=$(grep -l -E -- "--(output|bad) log:$log( |$)" "$units"/*.service | xargs -n1 basename | tr '\n' ' ' | sed 's/ $//')
 		check "$unit reads $log, which $writers write" test -n "$writers"
@@ -59,7 +74,7 @@ else
 	for u in "$T_TMP"/units/*.service; do
 		sed -i "s|/usr/local/bin/|$FURROW_BIN/|g; s|/usr/local/share/furrow/|$FURROW_ROOT/|g" "$u"
 	done
-	for u in "$T_TMP"/units/*.service "$T_TMP"/units/furrow.target; do
+	for u in "$T_TMP"/units/*.service "$T_TMP"/units/*.target; do
 		name=$(basename "$u")
 		out=$(cd "$T_TMP/units" && systemd-analyze verify --man=no "./$name" 2>&1)
 		rc=$?
