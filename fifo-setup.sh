@@ -471,20 +471,16 @@ add_stage() {
 }
 
 # FURROW_METRICS_PORT: every stage serves /metrics and /health on its own port, base + a fixed
-# offset per stage (fifo-setup.sh(1)); the collector serves them on its own port (--metrics).
-declare -A metrics_offset=([enrich]=1 [es-sink-good]=2 [es-sink-bad]=3 [s3-sink-good]=4
-	[s3-sink-bad]=5 [pg-sink-good]=6 [pg-sink-bad]=7)
+# offset per stage (fifo-setup.sh(1)), the collector's at the base itself.
+declare -A metrics_offset=([collector]=0 [enrich]=1 [es-sink-good]=2 [es-sink-bad]=3 [s3-sink-good]=4
+	[s3-sink-bad]=5 [pg-sink-good]=6 [pg-sink-bad]=7 [inspect]=8
+	[iglu-server]=9)
 stage_metrics=""
 # metrics_for NAME: the flags for NAME into mflags (none without FURROW_METRICS_PORT), and
 # stage_metrics for the stage table.
 metrics_for() {
 	mflags=()
 	[ -n "$FURROW_METRICS_PORT" ] || return 0
-	if [ "$1" = collector ]; then
-		mflags=(--metrics)
-		stage_metrics=$(local_addr "$FURROW_BIND"):$FURROW_PORT
-		return 0
-	fi
 	[ -n "${metrics_offset[$1]:-}" ] || return 0
 	local port=$(( FURROW_METRICS_PORT + metrics_offset[$1] )) b l
 	b=$FURROW_METRICS_BIND l=$(local_addr "$FURROW_METRICS_BIND")
@@ -567,7 +563,8 @@ metrics_for enrich
 add_stage enrich "$raw" enrich "$(exe enrich)" "${mflags[@]}" --source "$raw_s" --group enrich "${reclaim[@]}" \
 	--output "$good_s" --bad "$bad_s" "${enrich_flags[@]}" "${stats[@]}" "${enrich_args[@]}"
 
-add_stage iglu-server - - "$(exe iglu-server)" "${iglu_flags[@]}" "${stats[@]}"
+metrics_for iglu-server
+add_stage iglu-server - - "$(exe iglu-server)" "${mflags[@]}" "${iglu_flags[@]}" "${stats[@]}"
 
 if [ -n "$FURROW_ES_URL" ]; then
 	metrics_for es-sink-good
@@ -631,7 +628,8 @@ case "$FURROW_INSPECT_BIND" in
 	fi
 	;;
 esac
-add_stage inspect - - "$(exe inspect)" "${inspect_flags[@]}" "${stats[@]}"
+metrics_for inspect
+add_stage inspect - - "$(exe inspect)" "${mflags[@]}" "${inspect_flags[@]}" "${stats[@]}"
 
 # ---- start: launching and supervising ----
 

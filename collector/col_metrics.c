@@ -63,7 +63,6 @@ col_metrics_render(const struct col_metrics *ms, struct buf *b)
 {
 	size_t i, k;
 
-	buf_reset(b);
 	buf_append_str(b, "# HELP http_requests_total Total count of requests\n"
 	    "# TYPE http_requests_total counter\n");
 	for (i = 0; i < ms->n; i++) {

@@ -33,7 +33,7 @@ struct col_metrics {
  * A series beyond COL_METRIC_MAX is not counted. */
 void col_metrics_record(struct col_metrics *ms, int route, const char *method, size_t method_len,
     int code, double seconds);
-/* The metrics page into out (reset first). */
+/* The collector's own series, appended to out. */
 void col_metrics_render(const struct col_metrics *ms, struct buf *out);
 
 #endif

@@ -21,6 +21,7 @@
 #include "col_query.h"
 #include "col_queue.h"
 #include "col_split.h"
+#include "metricsd.h"
 #include "pct.h"
 #include "utf8.h"
 #include "uuid.h"
@@ -70,6 +71,7 @@ col_ctx_init(struct col_ctx *ctx, const struct col_config *cfg, struct event_bas
 	buf_init(&ctx->scratch, 0);
 	buf_init(&ctx->tmp, 0);
 	buf_init(&ctx->alt, 0);
+	ctx->start_time = metrics_wall_now();
 	ctx->ev_group = event_new(base, -1, 0, group_cb, ctx);
 	return ctx->ev_group ? 0 : -1;
 }
@@ -930,7 +932,11 @@ classify(struct col_ctx *ctx, const struct httpd_request *req, struct httpd_resp
 		return ROUTE_CROSSDOMAIN;
 	}
 	if (get && path_is(&t, "/metrics") && cfg->metrics) {
+		buf_reset(&ctx->tmp);
 		col_metrics_render(&ctx->metrics, &ctx->tmp);
+		buf_reset(&ctx->scratch);
+		metrics_common(&ctx->tmp, "collector", ctx->start_time,
+		    col_route_health(&ctx->scratch, ctx));
 		answer_text(resp, 200, "text/plain; version=0.0.4", ctx->tmp.data, ctx->tmp.len);
 		return ROUTE_METRICS;
 	}
@@ -1020,7 +1026,7 @@ account(struct col_ctx *ctx, int route, const char *method, int status,
 	if (cls < 0 || cls > 5)
 		cls = 0;
 	ctx->st.by_route[route][cls]++;
-	if (ctx->cfg->metrics) {
+	if (ctx->cfg->count_metrics) {
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		col_metrics_record(&ctx->metrics, route, method, strlen(method), status,
 		    (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9);
@@ -1086,7 +1092,7 @@ col_route_handle(const struct httpd_request *req, struct httpd_response *resp, v
 	const char *method = method_name(req);
 	int route;
 
-	if (ctx->cfg->metrics)
+	if (ctx->cfg->count_metrics)
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 	route = classify(ctx, req, resp);
 	if (resp->hold) {
@@ -1099,4 +1105,28 @@ col_route_handle(const struct httpd_request *req, struct httpd_response *resp, v
 		return;
 	}
 	account(ctx, route, method, resp->status, &t0);
+}
+
+void
+col_route_metrics(struct buf *out, void *arg)
+{
+	const struct col_ctx *ctx = arg;
+
+	col_metrics_render(&ctx->metrics, out);
+}
+
+int
+col_route_health(struct buf *why, void *arg)
+{
+	const struct col_ctx *ctx = arg;
+
+	if (!col_queue_healthy(ctx->good)) {
+		buf_append_str(why, "the good log refuses appends (requests get 503)");
+		return 0;
+	}
+	if (!col_queue_healthy(ctx->bad)) {
+		buf_append_str(why, "the bad log refuses appends (requests get 503)");
+		return 0;
+	}
+	return 1;
 }

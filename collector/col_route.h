@@ -68,6 +68,7 @@ struct col_config {
 	int          root_status;           /* 0: GET / is a 404 */
 	const char  *root_location;
 	int          metrics;               /* serve GET /metrics (Prometheus text format) */
+	int          count_metrics;         /* keep col_metrics: --metrics or --metrics-listen */
 };
 
 enum col_route_id {
@@ -116,6 +117,7 @@ struct col_ctx {
 	struct buf alt;
 	struct event *ev_group;
 	uint64_t groups;                    /* appends of a group */
+	double start_time;                  /* process_start_time_seconds */
 };
 
 /* Returns 0, or -1 when the group-commit event cannot be made. */
@@ -128,6 +130,12 @@ void col_route_handle(const struct httpd_request *req, struct httpd_response *re
     void *arg);
 
 const char *col_route_name(int route);
+
+/* The /metrics page's series (metricsd_render_cb; arg: struct col_ctx): the Snowplow-named
+ * ones of col_metrics. */
+void col_route_metrics(struct buf *out, void *arg);
+/* Healthy while both logs accept appends, as /sink-health says (metricsd_health_cb). */
+int col_route_health(struct buf *why, void *arg);
 
 /* The 43-byte pixel of collector.md §3. */
 extern const unsigned char col_route_pixel[43];

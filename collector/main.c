@@ -28,6 +28,8 @@
 #include "col_route.h"
 #include "flagval.h"
 #include "log.h"
+#include "metricsd.h"
+#include "metricsd_ev.h"
 #include "sig.h"
 #include "stream.h"
 #include "timefmt.h"
@@ -56,6 +58,7 @@ struct opts {
 	const char *tls_cert;       /* PEM chain; with tls_key: a TLS listener on tls_port */
 	const char *tls_key;
 	int tls_port;
+	const char *metrics_listen; /* --metrics-listen: /metrics and /health on their own port */
 };
 
 struct app {
@@ -65,6 +68,8 @@ struct app {
 	struct tlsctx *tls;
 	struct col_queue *good, *bad;
 	struct col_ctx ctx;
+	struct metricsd *md;            /* NULL without --metrics-listen */
+	struct metricsd_ev *md_ev;
 	struct opts o;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_stats, *ev_tick;
 	int stopping;
@@ -81,6 +86,7 @@ enum {
 	OPT_MAX_RECORD, OPT_QUEUE_BYTES, OPT_CORS_MAX_AGE, OPT_HSTS, OPT_CROSSDOMAIN,
 	OPT_CROSSDOMAIN_INSECURE, OPT_ROOT_RESPONSE, OPT_MAX_LINE, OPT_MAX_HEADERS,
 	OPT_REQ_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_MAX_CONNS, OPT_DRAIN_TIMEOUT, OPT_METRICS,
+	OPT_METRICS_LISTEN,
 	OPT_SPILL, OPT_KBROKERS, OPT_KPROPS, OPT_IP_KEY, OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_PORT,
 };
 
@@ -133,6 +139,7 @@ static const struct option longopts[] = {
 	{ "kafka-properties", required_argument, NULL, OPT_KPROPS },
 	{ "ip-partition-key", no_argument, NULL, OPT_IP_KEY },
 	{ "metrics", no_argument, NULL, OPT_METRICS },
+	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
 	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
 	{ "tls-port", required_argument, NULL, OPT_TLS_PORT },
@@ -192,6 +199,7 @@ usage(FILE *f)
 	    "      --spill PATH             what a drain could not write goes here (and PATH.bad),\n"
 	    "                               and is written out first at the next start\n"
 	    "      --metrics                serve Prometheus counters on GET /metrics (off)\n"
+	    "      --metrics-listen ADDR:PORT  /metrics and /health on their own port (off)\n"
 	    "      --kafka-brokers LIST     Kafka bootstrap brokers ($FURROW_KAFKA_BROKERS)\n"
 	    "      --kafka-properties FILE  librdkafka properties for TLS/SASL\n"
 	    "                               ($FURROW_KAFKA_PROPERTIES)\n"
@@ -408,11 +416,20 @@ parse_args(int argc, char **argv, struct opts *o, struct col_config *cfg)
 			break;
 		case OPT_IP_KEY: o->ip_partition_key = 1; break;
 		case OPT_METRICS: cfg->metrics = 1; break;
+		case OPT_METRICS_LISTEN: {
+			char err[300];
+
+			if (metricsd_check_spec("--metrics-listen", optarg, err, sizeof(err)) == -1)
+				flagval_xusage("%s", err);
+			o->metrics_listen = optarg;
+			break;
+		}
 		default: usage(stderr); exit(EX_USAGE);
 		}
 	}
 	if (optind != argc)
 		flagval_xusage("unexpected argument: %s", argv[optind]);
+	cfg->count_metrics = cfg->metrics || o->metrics_listen != NULL;
 	if (o->request_timeout == 0 || o->idle_timeout == 0 || o->max_connections == 0)
 		flagval_xusage("timeouts and --max-connections must be positive");
 	if (o->bad && strcmp(o->bad, "-") == 0 && (o->output == NULL || strcmp(o->output, "-") == 0))
@@ -674,6 +691,28 @@ start_tls(struct app *a, const struct httpd_config *plain)
 	return 0;
 }
 
+/* --metrics-listen: the same /metrics page as the main port's (--metrics), and /health from
+ * both logs, served by metricsd as on every other stage. Exits 69 for a port that cannot be
+ * bound. */
+static int
+start_metrics(struct app *a)
+{
+	char err[512];
+
+	a->md = metricsd_open(a->o.metrics_listen, PROG, col_route_metrics, col_route_health,
+	    &a->ctx, err, sizeof(err));
+	if (a->md == NULL) {
+		log_error("--metrics-listen %s", err);
+		return EX_UNAVAILABLE;
+	}
+	if ((a->md_ev = metricsd_ev_new(a->base, a->md)) == NULL) {
+		log_error("--metrics-listen: out of memory");
+		return EX_SOFTWARE;
+	}
+	log_info("metrics on port %d", metricsd_port(a->md));
+	return 0;
+}
+
 /* Kafka settings, when an output is a topic. Returns 0 or an exit status. */
 static int
 setup_kafka(const struct opts *o)
@@ -784,6 +823,8 @@ main(int argc, char **argv)
 	}
 	if (a.o.tls_cert && (a.exit_code = start_tls(&a, &hc)) != 0)
 		return a.exit_code;
+	if (a.o.metrics_listen && (a.exit_code = start_metrics(&a)) != 0)
+		return a.exit_code;
 
 	tv.tv_sec = 0;
 	tv.tv_usec = 20000;
@@ -802,6 +843,8 @@ main(int argc, char **argv)
 	log_stats(&a, " at exit");
 	httpd_server_free(a.srv);
 	httpd_server_free(a.tls_srv);
+	metricsd_ev_free(a.md_ev);
+	metricsd_close(a.md);
 	tlsctx_free(a.tls);
 	col_ctx_free(&a.ctx);
 	col_queue_free(a.good);

@@ -164,11 +164,7 @@ metricsd_open(const char *spec, const char *prog, metricsd_render_cb render,
 	m->render = render;
 	m->health = health;
 	m->arg = arg;
-	{
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		m->start_time = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-	}
+	m->start_time = metrics_wall_now();
 	for (i = 0; i < METRICSD_MAX_CONN; i++) {
 		m->c[i].fd = -1;
 		buf_init(&m->c[i].out, 0);
@@ -350,82 +346,116 @@ metrics_hist_render(struct buf *b, const char *name, const char *labels,
 
 /* ---- serving ---- */
 
-static void
-render_all(struct metricsd *m, int healthy)
+void
+metrics_common(struct buf *b, const char *prog, double start_time, int healthy)
 {
 	struct rusage ru;
-	char lab[160];
+	char lab[160], esc[80];
 
-	buf_reset(&m->body);
-	if (m->render)
-		m->render(&m->body, m->arg);
-	metrics_head(&m->body, "furrow_build_info", "gauge",
+	metrics_head(b, "furrow_build_info", "gauge",
 	    "Always 1; the labels name the stage and its version");
-	snprintf(lab, sizeof(lab), "program=\"%s\",version=\"%s\"", m->prog, FURROW_VERSION);
-	metrics_u64(&m->body, "furrow_build_info", lab, 1);
-	metrics_gauge(&m->body, "furrow_healthy",
+	snprintf(lab, sizeof(lab), "program=\"%s\",version=\"%s\"",
+	    metrics_label_escape(prog, esc, sizeof(esc)), FURROW_VERSION);
+	metrics_u64(b, "furrow_build_info", lab, 1);
+	metrics_gauge(b, "furrow_healthy",
 	    "1 when /health answers 200, 0 when it answers 503", healthy);
-	metrics_gauge(&m->body, "process_start_time_seconds",
-	    "Start time of the process since unix epoch in seconds", m->start_time);
+	metrics_gauge(b, "process_start_time_seconds",
+	    "Start time of the process since unix epoch in seconds", start_time);
 	getrusage(RUSAGE_SELF, &ru);
-	metrics_head(&m->body, "process_cpu_seconds_total", "counter",
+	metrics_head(b, "process_cpu_seconds_total", "counter",
 	    "Total user and system CPU time spent in seconds");
-	metrics_f64(&m->body, "process_cpu_seconds_total", NULL,
+	metrics_f64(b, "process_cpu_seconds_total", NULL,
 	    (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
+}
+
+double
+metrics_wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int
+metricsd_parse(const char *head, size_t len, int *head_only)
+{
+	const char *line_end = memchr(head, '\r', len), *nl = memchr(head, '\n', len);
+	const char *sp1, *sp2, *path, *q;
+	size_t llen, ml, pl;
+	int get;
+
+	*head_only = 0;
+	if (nl && (line_end == NULL || nl < line_end))
+		line_end = nl;
+	llen = line_end ? (size_t)(line_end - head) : len;
+	sp1 = memchr(head, ' ', llen);
+	sp2 = sp1 ? memchr(sp1 + 1, ' ', llen - (size_t)(sp1 + 1 - head)) : NULL;
+	if (sp1 == NULL || sp2 == NULL)
+		return METRICSD_BAD_REQUEST;
+	ml = (size_t)(sp1 - head);
+	pl = (size_t)(sp2 - sp1 - 1);
+	path = sp1 + 1;
+	if ((q = memchr(path, '?', pl)) != NULL)
+		pl = (size_t)(q - path);
+	get = ml == 3 && memcmp(head, "GET", 3) == 0;
+	*head_only = ml == 4 && memcmp(head, "HEAD", 4) == 0;
+	if (!get && !*head_only)
+		return METRICSD_BAD_METHOD;
+	if (pl == 8 && memcmp(path, "/metrics", 8) == 0)
+		return METRICSD_METRICS;
+	if (pl == 7 && memcmp(path, "/health", 7) == 0)
+		return METRICSD_HEALTH;
+	return METRICSD_NOT_FOUND;
 }
 
 /* The answer to the request head in c->head, into c->out. */
 static void
 respond(struct metricsd *m, struct md_conn *c)
 {
-	const char *line_end = memchr(c->head, '\r', c->head_len);
-	const char *sp1, *sp2, *ctype = "text/plain; charset=utf-8";
-	size_t llen = line_end ? (size_t)(line_end - c->head) : c->head_len;
-	int status = 404, head_only = 0, healthy;
-	const char *body = "not found\n";
-	size_t blen = strlen(body);
+	const char *ctype = "text/plain; charset=utf-8", *body;
+	int status, head_only, healthy;
+	size_t blen;
 
-	sp1 = memchr(c->head, ' ', llen);
-	sp2 = sp1 ? memchr(sp1 + 1, ' ', llen - (size_t)(sp1 + 1 - c->head)) : NULL;
-	if (sp1 == NULL || sp2 == NULL) {
+	switch (metricsd_parse(c->head, c->head_len, &head_only)) {
+	case METRICSD_BAD_REQUEST:
 		status = 400;
 		body = "bad request\n";
-		blen = strlen(body);
-	} else {
-		size_t ml = (size_t)(sp1 - c->head), pl = (size_t)(sp2 - sp1 - 1);
-		const char *path = sp1 + 1, *q = memchr(path, '?', pl);
-		int get = ml == 3 && memcmp(c->head, "GET", 3) == 0;
-
-		head_only = ml == 4 && memcmp(c->head, "HEAD", 4) == 0;
-		if (q)
-			pl = (size_t)(q - path);
-		if (!get && !head_only) {
-			status = 405;
-			body = "method not allowed\n";
-			blen = strlen(body);
-		} else if (pl == 8 && memcmp(path, "/metrics", 8) == 0) {
-			buf_reset(&m->why);
-			healthy = m->health ? m->health(&m->why, m->arg) : 1;
-			render_all(m, healthy);
+		break;
+	case METRICSD_BAD_METHOD:
+		status = 405;
+		body = "method not allowed\n";
+		break;
+	case METRICSD_METRICS:
+		buf_reset(&m->why);
+		healthy = m->health ? m->health(&m->why, m->arg) : 1;
+		buf_reset(&m->body);
+		if (m->render)
+			m->render(&m->body, m->arg);
+		metrics_common(&m->body, m->prog, m->start_time, healthy);
+		status = 200;
+		ctype = "text/plain; version=0.0.4; charset=utf-8";
+		body = m->body.data ? m->body.data : "";
+		break;
+	case METRICSD_HEALTH:
+		buf_reset(&m->why);
+		healthy = m->health ? m->health(&m->why, m->arg) : 1;
+		if (healthy) {
 			status = 200;
-			ctype = "text/plain; version=0.0.4; charset=utf-8";
-			body = m->body.data ? m->body.data : "";
-			blen = m->body.len;
-		} else if (pl == 7 && memcmp(path, "/health", 7) == 0) {
-			buf_reset(&m->why);
-			healthy = m->health ? m->health(&m->why, m->arg) : 1;
-			if (healthy) {
-				status = 200;
-				body = "OK\n";
-			} else {
-				status = 503;
-				buf_append_byte(&m->why, '\n');
-				body = m->why.data ? m->why.data : "unhealthy\n";
-			}
-			blen = strlen(body);
+			body = "OK\n";
+		} else {
+			status = 503;
+			buf_append_byte(&m->why, '\n');
+			body = m->why.data ? m->why.data : "unhealthy\n";
 		}
+		break;
+	default:
+		status = 404;
+		body = "not found\n";
+		break;
 	}
+	blen = body == m->body.data ? m->body.len : strlen(body);
 	buf_reset(&c->out);
 	buf_printf(&c->out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 	    "Cache-Control: no-store\r\nConnection: close\r\n\r\n", status,

@@ -95,5 +95,27 @@ void metrics_hist_render(struct buf *b, const char *name, const char *labels,
 
 /* Seconds on the monotonic clock, for latencies. */
 double metrics_now(void);
+/* Seconds since the epoch, for process_start_time_seconds. */
+double metrics_wall_now(void);
+
+/* The series every stage has (what metricsd appends to a stage's page): furrow_build_info
+ * (program=prog), furrow_healthy, process_start_time_seconds (start_time, from
+ * metrics_wall_now) and process_cpu_seconds_total. For a stage that serves /metrics itself too
+ * (the collector on its main port). */
+void metrics_common(struct buf *b, const char *prog, double start_time, int healthy);
+
+/* ---- request handling ---- */
+
+enum metricsd_route {
+	METRICSD_METRICS,
+	METRICSD_HEALTH,
+	METRICSD_NOT_FOUND,           /* 404 */
+	METRICSD_BAD_METHOD,          /* 405: neither GET nor HEAD */
+	METRICSD_BAD_REQUEST          /* 400: no "METHOD SP TARGET SP" on the first line */
+};
+
+/* What the request head[0..len) (any bytes; the first line counts, up to CR or LF) asks for;
+ * *head_only set for HEAD. The query string is ignored. */
+int metricsd_parse(const char *head, size_t len, int *head_only);
 
 #endif

@@ -27,9 +27,12 @@
 #include "igs_api.h"
 #include "igs_auth.h"
 #include "igs_lint.h"
+#include "igs_metrics.h"
 #include "igs_store.h"
 #include "flagval.h"
 #include "log.h"
+#include "metricsd.h"
+#include "metricsd_ev.h"
 #include "sig.h"
 #include "version.h"
 
@@ -52,6 +55,7 @@ struct opts {
 	unsigned request_timeout;
 	unsigned idle_timeout;
 	unsigned max_connections;
+	const char *metrics_listen;
 };
 
 struct app {
@@ -63,6 +67,9 @@ struct app {
 	struct igs_lint *lint;
 	struct igs_api *api;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_stats, *ev_tick;
+	struct igs_metrics metrics;
+	struct metricsd *md;            /* NULL without --metrics-listen */
+	struct metricsd_ev *md_ev;
 	int stopping;
 	char keys_path[PATH_MAX];
 };
@@ -70,6 +77,7 @@ struct app {
 enum {
 	OPT_BIND = 256, OPT_KEYS, OPT_SUPER_FILE, OPT_CREATE_SUPER, OPT_PATCHES, OPT_MAX_PAYLOAD,
 	OPT_MAX_DEPTH, OPT_MAX_HEADERS, OPT_STATS, OPT_REQ_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_MAX_CONNS,
+	OPT_METRICS_LISTEN,
 };
 
 static const struct option longopts[] = {
@@ -89,6 +97,7 @@ static const struct option longopts[] = {
 	{ "max-json-depth", required_argument, NULL, OPT_MAX_DEPTH },
 	{ "max-header-bytes", required_argument, NULL, OPT_MAX_HEADERS },
 	{ "stats-interval", required_argument, NULL, OPT_STATS },
+	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 	{ "request-timeout", required_argument, NULL, OPT_REQ_TIMEOUT },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNS },
@@ -115,6 +124,7 @@ usage(FILE *f)
 	    "      --max-json-depth N       deepest request JSON (40)\n"
 	    "      --max-header-bytes N     larger request heads get 431 (16384)\n"
 	    "      --stats-interval SECONDS counters on stderr every N seconds, 0: at exit (60)\n"
+	    "      --metrics-listen ADDR:PORT  /metrics and /health on their own port (off)\n"
 	    "      --request-timeout SECONDS  (30)   --idle-timeout SECONDS (60)\n"
 	    "      --max-connections N      (1024)\n"
 	    "  -n, --check                  load the keys and the folder, then exit\n"
@@ -172,6 +182,14 @@ parse_args(int argc, char **argv, struct opts *o)
 		case OPT_MAX_CONNS:
 			o->max_connections = (unsigned)flagval_xnum("--max-connections", optarg, 1, 1 << 20);
 			break;
+		case OPT_METRICS_LISTEN: {
+			char merr[300];
+
+			if (metricsd_check_spec("--metrics-listen", optarg, merr, sizeof(merr)) == -1)
+				flagval_xusage("%s", merr);
+			o->metrics_listen = optarg;
+			break;
+		}
 		default: usage(stderr); exit(EX_USAGE);
 		}
 	}
@@ -343,6 +361,20 @@ main(int argc, char **argv)
 		return EX_UNAVAILABLE;
 	}
 
+	if (a.o.metrics_listen) {
+		a.metrics.api = a.api;
+		a.metrics.srv = a.srv;
+		a.md = metricsd_open(a.o.metrics_listen, PROG, igs_metrics_render, NULL, &a.metrics,
+		    err, sizeof(err));
+		if (a.md == NULL) {
+			log_error("--metrics-listen %s", err);
+			return EX_UNAVAILABLE;
+		}
+		if ((a.md_ev = metricsd_ev_new(a.base, a.md)) == NULL) {
+			log_error("out of memory");
+			return EX_SOFTWARE;
+		}
+	}
 	a.ev_term = sig_event_add(a.base, SIGTERM, term_cb, &a);
 	a.ev_int = sig_event_add(a.base, SIGINT, term_cb, &a);
 	a.ev_hup = sig_event_add(a.base, SIGHUP, hup_cb, &a);
@@ -364,6 +396,8 @@ main(int argc, char **argv)
 	event_base_dispatch(a.base);
 
 	log_stats(&a, " at exit");
+	metricsd_ev_free(a.md_ev);
+	metricsd_close(a.md);
 	httpd_server_free(a.srv);
 	event_free(a.ev_term);
 	event_free(a.ev_int);

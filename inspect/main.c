@@ -28,10 +28,13 @@
 #include "ins_api.h"
 #include "ins_feed.h"
 #include "ins_http.h"
+#include "ins_metrics.h"
 #include "ins_store.h"
 #include "ins_wait.h"
 #include "flagval.h"
 #include "log.h"
+#include "metricsd.h"
+#include "metricsd_ev.h"
 #include "schemadir.h"
 #include "sig.h"
 #include "stream.h"
@@ -44,6 +47,7 @@
 struct opts {
 	const char *source, *bad_source, *bind, *ui, *resolver, *schemas, *collector_url;
 	const char *token_file;
+	const char *metrics_listen;
 	const char *kafka_brokers, *kafka_properties;
 	int port;
 	size_t max_events, max_bytes, max_line, max_held, max_header_bytes, max_body_bytes;
@@ -65,6 +69,9 @@ struct app {
 	struct ins_http *http;
 	struct ins_wait *wait;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_stats;
+	struct ins_metrics metrics;
+	struct metricsd *md;            /* NULL without --metrics-listen */
+	struct metricsd_ev *md_ev;
 	char token[TOKEN_MAX + 1];
 	char ui_dir[PATH_MAX];
 };
@@ -74,6 +81,7 @@ enum {
 	O_TOKEN_FILE, O_MAX_EVENTS, O_MAX_BYTES, O_MAX_LINE, O_TAIL, O_MAX_HELD, O_DEFAULT_WAIT,
 	O_MAX_WAIT, O_MAX_CONNS, O_REQ_TIMEOUT, O_IDLE_TIMEOUT, O_MAX_HEADER, O_MAX_BODY,
 	O_CORS_MAX_AGE, O_STATS, O_EXIT_EOF, O_REGISTRY_TIMEOUT, O_KBROKERS, O_KPROPS,
+	O_METRICS_LISTEN,
 };
 
 static void
@@ -118,6 +126,7 @@ usage(FILE *f)
 	    "      --kafka-properties FILE  librdkafka properties for TLS/SASL\n"
 	    "                               ($FURROW_KAFKA_PROPERTIES)\n"
 	    "      --stats-interval SECONDS counters on stderr every N seconds, 0: at exit (60)\n"
+	    "      --metrics-listen ADDR:PORT  /metrics and /health on their own port (off)\n"
 	    "  -q, -v                       less / more logging\n"
 	    "  -h, --help, -V, --version\n");
 }
@@ -156,6 +165,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "cors-max-age", required_argument, NULL, O_CORS_MAX_AGE },
 		{ "stats-interval", required_argument, NULL, O_STATS },
 		{ "exit-on-eof", no_argument, NULL, O_EXIT_EOF },
+		{ "metrics-listen", required_argument, NULL, O_METRICS_LISTEN },
 		{ "kafka-brokers", required_argument, NULL, O_KBROKERS },
 		{ "kafka-properties", required_argument, NULL, O_KPROPS },
 		{ NULL, 0, NULL, 0 },
@@ -200,6 +210,14 @@ parse_args(int argc, char **argv, struct opts *o)
 			o->registry_timeout_ms = (long)flagval_xnum("--registry-timeout", optarg, 10, 600000);
 			break;
 		case O_COLLECTOR: o->collector_url = optarg; break;
+		case O_METRICS_LISTEN: {
+			char err[300];
+
+			if (metricsd_check_spec("--metrics-listen", optarg, err, sizeof(err)) == -1)
+				flagval_xusage("%s", err);
+			o->metrics_listen = optarg;
+			break;
+		}
 		case O_TOKEN_FILE: o->token_file = optarg; break;
 		case O_MAX_EVENTS:
 			o->max_events = flagval_xnum("--max-events", optarg, 1, 100000000);
@@ -521,6 +539,22 @@ setup_loop(struct app *a)
 		log_error("cannot install signal events");
 		return EX_SOFTWARE;
 	}
+	if (a->o.metrics_listen) {
+		a->metrics.store = a->store;
+		a->metrics.api = a->api;
+		a->metrics.wait = a->wait;
+		a->metrics.http = a->http;
+		a->md = metricsd_open(a->o.metrics_listen, PROG, ins_metrics_render, NULL,
+		    &a->metrics, err, sizeof(err));
+		if (a->md == NULL) {
+			log_error("--metrics-listen %s", err);
+			return EX_UNAVAILABLE;
+		}
+		if ((a->md_ev = metricsd_ev_new(a->base, a->md)) == NULL) {
+			log_error("out of memory");
+			return EX_SOFTWARE;
+		}
+	}
 	if (a->o.stats_interval) {
 		tv.tv_sec = (time_t)a->o.stats_interval;
 		tv.tv_usec = 0;
@@ -627,6 +661,8 @@ main(int argc, char **argv)
 	log_stats(&a, "at exit: ");
 	status = 0;
 out:
+	metricsd_ev_free(a.md_ev);
+	metricsd_close(a.md);
 	ins_wait_free(a.wait);
 	ins_http_free(a.http);
 	ins_api_free(a.api);

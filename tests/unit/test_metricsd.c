@@ -152,6 +152,48 @@ exchange(struct metricsd *m, const char *req, char *out, size_t outlen)
 	close(fd);
 }
 
+START_TEST(parse_routes)
+{
+	static const struct { const char *head; int route, head_only; } cases[] = {
+		{ "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", METRICSD_METRICS, 0 },
+		{ "HEAD /metrics HTTP/1.1\r\n\r\n", METRICSD_METRICS, 1 },
+		{ "GET /metrics?x=1 HTTP/1.0\n\n", METRICSD_METRICS, 0 },
+		{ "GET /health HTTP/1.1\r\n\r\n", METRICSD_HEALTH, 0 },
+		{ "GET /healthz HTTP/1.1\r\n\r\n", METRICSD_NOT_FOUND, 0 },
+		{ "GET /metrics/ HTTP/1.1\r\n\r\n", METRICSD_NOT_FOUND, 0 },
+		{ "POST /metrics HTTP/1.1\r\n\r\n", METRICSD_BAD_METHOD, 0 },
+		{ "get /metrics HTTP/1.1\r\n\r\n", METRICSD_BAD_METHOD, 0 },
+		{ "GET /metrics\r\nX: a b\r\n\r\n", METRICSD_BAD_REQUEST, 0 },
+		{ "GET /metrics\nX: a b\n\n", METRICSD_BAD_REQUEST, 0 },
+		{ "", METRICSD_BAD_REQUEST, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int ho = -1;
+
+		ck_assert_int_eq(metricsd_parse(cases[i].head, strlen(cases[i].head), &ho),
+		    cases[i].route);
+		ck_assert_int_eq(ho, cases[i].head_only);
+	}
+}
+END_TEST
+
+START_TEST(common_series)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	metrics_common(&b, "col\"lector", 1700000000.5, 0);
+	buf_append_byte(&b, '\0');
+	ck_assert_ptr_nonnull(strstr(b.data, "furrow_build_info{program=\"col\\\"lector\",version=\""));
+	ck_assert_ptr_nonnull(strstr(b.data, "\nfurrow_healthy 0\n"));
+	ck_assert_ptr_nonnull(strstr(b.data, "\nprocess_start_time_seconds 1700000000.5\n"));
+	ck_assert_ptr_nonnull(strstr(b.data, "# TYPE process_cpu_seconds_total counter\n"));
+	buf_free(&b);
+}
+END_TEST
+
 START_TEST(server_round_trips)
 {
 	char err[256], ans[8192];
@@ -263,6 +305,8 @@ main(void)
 	tcase_add_test(tc, histogram_cumulative);
 	tcase_add_test(tc, samples_and_escaping);
 	tcase_add_test(tc, badrow_types);
+	tcase_add_test(tc, parse_routes);
+	tcase_add_test(tc, common_series);
 	tcase_add_test(tc, server_round_trips);
 	tcase_add_test(tc, many_clients_displace_the_oldest);
 	tcase_add_test(tc, open_errors);

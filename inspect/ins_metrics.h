@@ -1,0 +1,26 @@
+/*
+ * ins_metrics: inspect's /metrics series (--metrics-listen, common/metricsd), from the counters
+ * its store, API, wait registry and server keep anyway: events in, stored, evicted and rejected
+ * by kind, store bytes, requests by status class, held requests by outcome, connections.
+ */
+#ifndef INS_METRICS_H
+#define INS_METRICS_H
+
+#include "buf.h"
+
+struct ins_store;
+struct ins_api;
+struct ins_wait;
+struct ins_http;
+
+struct ins_metrics {
+	struct ins_store *store;
+	struct ins_api   *api;
+	struct ins_wait  *wait;
+	struct ins_http  *http;
+};
+
+/* metricsd_render_cb; arg: struct ins_metrics. */
+void ins_metrics_render(struct buf *out, void *arg);
+
+#endif
