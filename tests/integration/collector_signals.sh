@@ -7,7 +7,7 @@
 C="$FURROW_BIN/collector"
 out=$("$C" --help); rc=$?
 eq "--help: exit 0" 0 "$rc"
-check "--help: usage on stdout" sh -c "echo '$out' | grep -q '^usage: collector'"
+check "--help: usage on stdout" sh -c 'printf "%s\n" "$1" | grep -q "^usage: collector"' _ "$out"
 eq "--version" "collector 0.1.0" "$("$C" --version)"
 eq "-V" "collector 0.1.0" "$("$C" -V)"
 "$C" --no-such-flag >/dev/null 2>&1; eq "unknown flag: 64" 64 "$?"
