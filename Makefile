@@ -104,7 +104,7 @@ unit: $(UNIT_BIN)
 
 test: all unit
 	FURROW_BIN=$(abspath $(BIN)) FURROW_UNIT=$(abspath $(BUILD)/tests) \
-	    sh tests/run.sh $(UNIT_BIN) $(sort $(wildcard tests/integration/*.sh)) $(TEST_EXTRA)
+	    bash tests/run.sh $(UNIT_BIN) $(sort $(wildcard tests/integration/*.sh)) $(TEST_EXTRA)
 
 # The whole suite on an AddressSanitizer + UndefinedBehaviorSanitizer build.
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

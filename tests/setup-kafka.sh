@@ -27,6 +27,7 @@
 # there are no fixed sleeps. Topics are created explicitly by kafka_topic (auto-creation is off,
 # as in Snowplow's reference configurations, so a typo in a topic name is an error).
 
+. "$(dirname "${BASH_SOURCE[0]}")/fetchlock.sh"
 _kafka_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 KAFKA_VERSION=${FURROW_KAFKA_VERSION:-4.0.0}
 _kafka_cache=${FURROW_CACHE:-$_kafka_root/.cache}/kafka
@@ -40,7 +41,7 @@ _kafka_cport=
 _kafka_log() { echo "setup-kafka: $*" >&2; }
 
 # kafka_fetch: the broker and its dependencies, once; later calls use the cache.
-kafka_fetch() {
+_kafka_fetch_unlocked() {
 	[ -f "$KAFKA_LIBS/.complete" ] && return 0
 	command -v mvn >/dev/null 2>&1 || { _kafka_log "mvn not found"; return 1; }
 	local d=$_kafka_cache/$KAFKA_VERSION
@@ -200,3 +201,6 @@ kafka_group_offsets() {
 	    --bootstrap-server "$KAFKA_BROKERS" --describe --group "$1" 2>/dev/null |
 	    awk -v t="$2" '$2 == t { print $3, $4 }' | sort -n
 }
+
+# kafka_fetch: the one-time download, serialised between tests running at once.
+kafka_fetch() { fetch_locked _kafka_fetch_unlocked; }
