@@ -28,6 +28,7 @@
 #include "mapping.h"
 #include "send.h"
 #include "sig.h"
+#include "sinkout.h"
 #include "timefmt.h"
 #include "version.h"
 
@@ -164,7 +165,7 @@ parse_args(int argc, char **argv)
 	int c;
 
 	opt.input = ES_IN_ENRICHED;
-	opt.source = "-";
+	opt.io.source = "-";
 	opt.batch_docs = 500;
 	opt.batch_bytes = 1000000;
 	opt.flush_ms = 200;
@@ -172,9 +173,11 @@ parse_args(int argc, char **argv)
 	opt.retry_max_ms = 30000;
 	opt.term_timeout_s = 10;
 	opt.stats_interval = 60;
-	opt.max_line = 1 << 20;
+	opt.io.max_line = 1 << 20;
 	opt.es.timeout_ms = 60000;
 	opt.es.connect_timeout_ms = 5000;
+	opt.io.artifact = "furrow-" PROG;
+	opt.io.notify = log_line;
 	while ((c = getopt_long(argc, argv, "hVqv", lo, NULL)) != -1) {
 		switch (c) {
 		case O_URL: {
@@ -221,26 +224,26 @@ parse_args(int argc, char **argv)
 			opt.term_timeout_s = flagval_xnum("--term-timeout", optarg, 0, 86400);
 			break;
 		case O_SPOOL:
-			opt.spool_path = flagval_xstr("--spool", optarg, 1, FLAGVAL_PATH_MAX, NULL);
+			opt.io.spool_path = flagval_xstr("--spool", optarg, 1, FLAGVAL_PATH_MAX, NULL);
 			break;
 		case O_BAD:
-			opt.bad_path = flagval_xstr("--bad", optarg, 1, FLAGVAL_PATH_MAX, NULL);
+			opt.io.bad_path = flagval_xstr("--bad", optarg, 1, FLAGVAL_PATH_MAX, NULL);
 			break;
 		case O_SOURCE:
-			opt.source = flagval_xstr("--source", optarg, 1, FLAGVAL_PATH_MAX, NULL);
+			opt.io.source = flagval_xstr("--source", optarg, 1, FLAGVAL_PATH_MAX, NULL);
 			break;
 		case O_GROUP:
-			opt.group = flagval_xstr("--group", optarg, 1, LINELOG_GROUP_MAX, "-_.");
+			opt.io.group = flagval_xstr("--group", optarg, 1, LINELOG_GROUP_MAX, "-_.");
 			if (!linelog_group_valid(optarg))
 				flagval_xusage("--group: must not start with '.'");
 			break;
-		case O_RECLAIM: opt.reclaim = 1; break;
+		case O_RECLAIM: opt.io.reclaim = 1; break;
 		case O_KBROKERS:
-			opt.kafka_brokers = flagval_xstr("--kafka-brokers", optarg, 1, FLAGVAL_PATH_MAX,
+			opt.io.kafka_brokers = flagval_xstr("--kafka-brokers", optarg, 1, FLAGVAL_PATH_MAX,
 			    NULL);
 			break;
 		case O_KPROPS:
-			opt.kafka_properties = flagval_xstr("--kafka-properties", optarg, 1,
+			opt.io.kafka_properties = flagval_xstr("--kafka-properties", optarg, 1,
 			    FLAGVAL_PATH_MAX, NULL);
 			break;
 		case O_MLISTEN: {
@@ -281,9 +284,9 @@ parse_args(int argc, char **argv)
 			opt.es.connect_timeout_ms = flagval_xnum("--connect-timeout-ms", optarg, 10, 600000);
 			break;
 		case O_MAXLINE:
-			opt.max_line = (size_t)flagval_xnum("--max-line", optarg, 1024, 1L << 30);
+			opt.io.max_line = (size_t)flagval_xnum("--max-line", optarg, 1024, 1L << 30);
 			break;
-		case O_DUMP: opt.dump = 1; break;
+		case O_DUMP: opt.io.dump = 1; break;
 		case O_SHARDF:
 			opt.shard_format = flagval_xstr("--shard-date-format", optarg, 1, 64, NULL);
 			break;
@@ -320,11 +323,11 @@ parse_args(int argc, char **argv)
 			flagval_xusage("--shard-date-field: '%s' is not a timestamp column",
 			    shard_field);
 	}
-	if (opt.group && !stream_spec_has_groups(opt.source))
+	if (opt.io.group && !stream_spec_has_groups(opt.io.source))
 		flagval_xusage("--group: a consumer group needs a log or a topic (--source log:PATH "
 		    "or kafka:TOPIC)");
-	if (opt.group == NULL)
-		opt.group = opt.input == ES_IN_ENRICHED ? "es-sink-good" : opt.input == ES_IN_BAD ?
+	if (opt.io.group == NULL)
+		opt.io.group = opt.input == ES_IN_ENRICHED ? "es-sink-good" : opt.input == ES_IN_BAD ?
 		    "es-sink-bad" : "es-sink";
 	if (opt.retry_max_ms < opt.retry_base_ms)
 		opt.retry_max_ms = opt.retry_base_ms;
@@ -383,99 +386,17 @@ run_setup(struct esclient *es, struct metricsd *md)
 	}
 }
 
-/* Open the input and the outputs named on the command line. Returns 0 or an exit status. */
-static int
-open_streams(struct stream_source **in, struct stream_sink **bad, struct stream_sink **spool,
-    struct stream_sink **dump)
-{
-	struct stream_source_opts so;
-	char err[512];
-
-	memset(&so, 0, sizeof(so));
-	so.max_line = opt.max_line;
-	so.toolong_keep = 65536;
-	so.group = stream_spec_has_groups(opt.source) ? opt.group : NULL;
-	so.reclaim = opt.reclaim;
-	if ((*in = stream_source_open(opt.source, &so, err, sizeof(err))) == NULL) {
-		log_error("--source %s", err);
-		return errno == ENOENT ? EX_NOINPUT : errno == EINVAL ? EX_CONFIG : EX_IOERR;
-	}
-	*bad = stream_sink_open(opt.bad_path ? opt.bad_path : "-", opt.bad_path ? STDOUT_FILENO :
-	    STDERR_FILENO, err, sizeof(err));
-	if (*bad == NULL) {
-		log_error("--bad %s", err);
-		return errno == EINVAL ? EX_CONFIG : EX_IOERR;
-	}
-	if (opt.spool_path && (*spool = stream_sink_open(opt.spool_path, -1, err,
-	    sizeof(err))) == NULL) {
-		log_error("--spool %s", err);
-		return EX_IOERR;
-	}
-	if (opt.dump && (*dump = stream_sink_open("-", STDOUT_FILENO, err, sizeof(err))) == NULL) {
-		log_error("standard output: %s", err);
-		return EX_IOERR;
-	}
-	/* a batch's position is committed once its bad rows are acknowledged too */
-	if (stream_source_link(*in, *bad, err, sizeof(err)) == -1) {
-		log_error("%s", err);
-		return EX_SOFTWARE;
-	}
-	return 0;
-}
-
-/* Kafka settings, when a stream is a topic. Returns 0 or an exit status. */
-static int
-setup_kafka(void)
-{
-	const char *specs[2] = { opt.source, opt.bad_path };
-	struct stream_kafka_conf kc;
-	struct stream_kinesis_conf kn;
-	char err[512];
-
-	memset(&kc, 0, sizeof(kc));
-	kc.brokers = opt.kafka_brokers;
-	kc.properties = opt.kafka_properties;
-	kc.client_id = "furrow-" PROG;
-	kc.notify = log_line;
-	if (stream_kafka_prepare(specs, 2, &kc, err, sizeof(err)) == -1) {
-		log_error("%s", err);
-		return EX_CONFIG;
-	}
-	memset(&kn, 0, sizeof(kn));
-	kn.notify = log_line;
-	if (stream_kinesis_prepare(specs, 2, &kn, err, sizeof(err)) == -1) {
-		log_error("%s", err);
-		return EX_CONFIG;
-	}
-	return 0;
-}
-
-/* Close an output; a failure reported at close is a lost write. */
-static int
-close_sink(struct stream_sink *s)
-{
-	char name[512];
-
-	if (s == NULL)
-		return 0;
-	snprintf(name, sizeof(name), "%s", stream_sink_name(s));
-	if (stream_sink_close(s) == 0)
-		return 0;
-	log_error("%s: write failed: %s", name, strerror(errno));
-	return -1;
-}
-
 int
 main(int argc, char **argv)
 {
 	struct esclient *es = NULL;
-	struct stream_source *in = NULL;
-	struct stream_sink *bad = NULL, *spool = NULL, *dump = NULL;
+	struct sinkout io;
 	struct sender *snd = NULL;
 	struct metricsd *md = NULL;
-	char err[512];
+	char err[1024];
 	int status;
 
+	memset(&io, 0, sizeof(io));
 	log_init(PROG);
 	parse_args(argc, argv);
 	sig_flags_install();
@@ -486,7 +407,7 @@ main(int argc, char **argv)
 		status = EX_UNAVAILABLE;
 		goto out;
 	}
-	if (!opt.dump) {
+	if (!opt.io.dump) {
 		es = esclient_new(&opt.es, err, sizeof(err));
 		if (es == NULL) {
 			log_error("Elasticsearch client: %s", err);
@@ -505,9 +426,11 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if ((status = setup_kafka()) != 0 || (status = open_streams(&in, &bad, &spool, &dump)) != 0)
+	if ((status = sinkout_open(&io, &opt.io, err, sizeof(err))) != 0) {
+		log_error("%s", err);
 		goto out;
-	if ((snd = sender_new(&opt, es, in, bad, spool, dump)) == NULL) {
+	}
+	if ((snd = sender_new(&opt, es, &io)) == NULL) {
 		log_error("out of memory");
 		status = EX_SOFTWARE;
 		goto out;
@@ -516,7 +439,7 @@ main(int argc, char **argv)
 	ms.snd = snd;
 	status = sender_run(snd);       /* ends with the exit line */
 	/* the last commits wait for the bad rows' acknowledgements (a Kafka --bad) */
-	if (stream_source_sync(in, (int)opt.term_timeout_s * 1000 + 1000, err, sizeof(err)) == -1) {
+	if (stream_source_sync(io.in, (int)opt.term_timeout_s * 1000 + 1000, err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		status = status ? status : EX_IOERR;
 	}
@@ -526,8 +449,7 @@ out:
 		sender_log_stats(NULL, "exit");
 	sender_free(snd);
 	metricsd_close(md);
-	stream_source_close(in);
-	if (close_sink(bad) == -1 || close_sink(spool) == -1 || close_sink(dump) == -1)
+	if (sinkout_close(&io) != 0)
 		status = status ? status : EX_IOERR;
 	esclient_free(es);
 	return status;

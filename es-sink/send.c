@@ -15,20 +15,17 @@
 #include <unistd.h>
 
 #include "badrewrite.h"
-#include "badrow.h"
 #include "buf.h"
 #include "bulk.h"
 #include "log.h"
 #include "metricsd.h"
 #include "sdkjson.h"
 #include "sig.h"
+#include "sinkout.h"
 #include "stream.h"
 #include "timefmt.h"
 #include "utf8.h"
 
-#define ARTIFACT          "furrow-es-sink"
-#define PAYLOAD_CUT_CHARS 20000          /* sinks.md §2.7, as ESL2 */
-#define WAIT_LOG_S        30             /* repeat "waiting for room" this often */
 #define DUMP_SETTLE_BYTES ((size_t)4 << 20) /* --dump: written out this often */
 
 /* Why a bulk request failed (furrow_es_sink_bulk_failures_total{cause}). */
@@ -59,22 +56,21 @@ struct batch {
 };
 
 struct stats {
-	uint64_t in, indexed, conflicts, bad, spooled, retried, requests, failed_requests;
+	uint64_t in, indexed, conflicts, retried, requests, failed_requests;
 	uint64_t lat_sum_ms, lat_max_ms;
 	/* for /metrics */
 	uint64_t bytes_in, bytes_sent;
 	uint64_t failures[ES_FAIL_N];      /* failed bulk requests, by cause */
 	struct metrics_hist bulk_seconds;
 	int64_t  peer_failing_since;       /* monotonic ms of the first failure in a row; 0: ok */
-	int64_t  output_blocked_since;     /* monotonic ms; 0: outputs writable */
 	char     last_error[256];
 };
 
 struct sender {
 	const struct es_opts *o;
 	struct esclient      *es;
-	struct stream_source *in;
-	struct stream_sink   *bad, *spool, *dump;
+	struct sinkout       *io;             /* the input, --bad, --spool, --dump */
+	struct stream_source *in;             /* io->in */
 	struct stats          st;
 	struct batch          cur;            /* the batch being filled */
 	struct batch          fly;            /* the batch whose first request is in flight */
@@ -105,100 +101,6 @@ fail(struct sender *s, int status)
 		s->status = status;
 }
 
-/* ---- outputs: bad rows, spool, --dump ---- */
-
-/*
- * Hand on what the output sinks hold. A full disk is waited out (nothing is read meanwhile);
- * returns 0, or -1 when an output is broken (the sender is failed).
- */
-static int
-flush_outputs(struct sender *s)
-{
-	struct stream_sink *sinks[3] = { s->bad, s->spool, s->dump };
-	time_t since = 0, logged = 0;
-	int i;
-
-	for (i = 0; i < 3; i++) {
-		enum stream_status r;
-
-		if (sinks[i] == NULL)
-			continue;
-		while ((r = stream_sink_flush(sinks[i])) == STREAM_BLOCKED) {
-			time_t now = time(NULL);
-			if (since == 0) {
-				since = now;
-				s->st.output_blocked_since = timefmt_mono_ms();
-			}
-			if (now - logged >= WAIT_LOG_S) {
-				log_warn("%s; not reading more input until it can be written (waiting %lds)",
-				    stream_sink_error(sinks[i]), (long)(now - since));
-				logged = now;
-			}
-			if (sig_terminate && stream_source_follows(s->in))
-				return -1;       /* uncommitted: read again at the next start */
-			metricsd_poll(s->md, NULL, 0, stream_sink_retry_ms(sinks[i]));
-		}
-		if (r == STREAM_ERROR) {
-			log_error("%s", stream_sink_error(sinks[i]));
-			fail(s, EX_IOERR);
-			return -1;
-		}
-	}
-	if (since)
-		log_info("output written again after %lds", (long)(time(NULL) - since));
-	s->st.output_blocked_since = 0;
-	return 0;
-}
-
-/* SIGHUP: reopen --bad and --spool (log rotation). A failed close of the old file is a lost bad
- * row, as fatal as any other failed write. */
-static void
-reopen_outputs(struct sender *s)
-{
-	struct stream_sink *sinks[2] = { s->bad, s->spool };
-	int i;
-
-	if (flush_outputs(s) == -1)
-		return;
-	for (i = 0; i < 2; i++) {
-		int r = sinks[i] ? stream_sink_reopen(sinks[i]) : 0;
-		if (r == 0)
-			continue;
-		log_error("%s", stream_sink_error(sinks[i]));
-		if (r == -2)
-			fail(s, EX_IOERR);
-	}
-}
-
-static void
-write_bad(struct sender *s, const char *line, size_t len, int cut, const char *error)
-{
-	json_t *row;
-	struct buf *q = stream_sink_queue(s->bad);
-
-	if (cut)
-		len = utf8_cut(line, len, PAYLOAD_CUT_CHARS);   /* item-level bad rows */
-	row = badrow_generic_error(ARTIFACT, line, len, error);
-	if (row == NULL || badrow_write(row, q) == -1) {
-		log_error("cannot build a bad row (out of memory)");
-		fail(s, EX_SOFTWARE);
-	} else {
-		s->st.bad++;
-	}
-	json_decref(row);
-}
-
-static void
-write_spool(struct sender *s, const char *line, size_t len)
-{
-	if (stream_sink_put(s->spool, line, len) == -1) {
-		log_error("%s: out of memory", stream_sink_name(s->spool));
-		fail(s, EX_SOFTWARE);
-		return;
-	}
-	s->st.spooled++;
-}
-
 static size_t
 batch_pending(const struct sender *s)
 {
@@ -209,12 +111,15 @@ void
 sender_log_stats(const struct sender *s, const char *when)
 {
 	static const struct stats none;
+	static const struct sinkout none_io;
 	const struct stats *st = s ? &s->st : &none;
+	const struct sinkout *io = s ? s->io : &none_io;
 
 	log_info("%s: in=%" PRIu64 " indexed=%" PRIu64 " bad=%" PRIu64 " spooled=%" PRIu64
 	    " pending=%zu retried=%" PRIu64 " conflicts=%" PRIu64 " requests=%" PRIu64
 	    " failed_requests=%" PRIu64 " bulk_ms_avg=%.1f bulk_ms_max=%" PRIu64, when, st->in,
-	    st->indexed, st->bad, st->spooled, s ? batch_pending(s) : 0, st->retried, st->conflicts,
+	    st->indexed, io->bad_rows, io->spooled, s ? batch_pending(s) : 0, st->retried,
+	    st->conflicts,
 	    st->requests, st->failed_requests,
 	    st->requests ? (double)st->lat_sum_ms / (double)st->requests : 0.0, st->lat_max_ms);
 }
@@ -295,14 +200,15 @@ give_up(struct sender *s, struct batch *b, int at_shutdown, unsigned attempts,
 		struct doc *d = &b->docs[i];
 		if (d->done)
 			continue;
-		if (at_shutdown && s->spool)
-			write_spool(s, b->lines.data + d->line_off, d->line_len);
+		if (at_shutdown && s->io->spool)
+			sinkout_spool(s->io, b->lines.data + d->line_off, d->line_len, &s->status);
 		else
-			write_bad(s, b->lines.data + d->line_off, d->line_len, 1, msg);
+			sinkout_bad(s->io, b->lines.data + d->line_off, d->line_len, 1, msg,
+			    &s->status);
 		d->done = 1;
 		s->undelivered = 1;
 	}
-	log_error("%s (documents diverted to %s)", msg, at_shutdown && s->spool ? "the spool" :
+	log_error("%s (documents diverted to %s)", msg, at_shutdown && s->io->spool ? "the spool" :
 	    "--bad");
 }
 
@@ -323,7 +229,7 @@ settle(struct sender *s, struct batch *b)
 {
 	char err[512];
 
-	if (flush_outputs(s) == 0 && b->has_pos && !b->abandoned && !s->no_commit &&
+	if (sinkout_flush(s->io, &s->status) == 0 && b->has_pos && !b->abandoned && !s->no_commit &&
 	    stream_source_commit(s->in, b->end_pos, err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		fail(s, EX_IOERR);
@@ -352,7 +258,8 @@ read_items(struct sender *s, struct batch *b, size_t k, int *need_backoff, char 
 		case BULK_REJECTED:
 			snprintf(msg, sizeof(msg), "Elasticsearch rejected record with message %s",
 			    s->items[i].reason);
-			write_bad(s, b->lines.data + d->line_off, d->line_len, 1, msg);
+			sinkout_bad(s->io, b->lines.data + d->line_off, d->line_len, 1, msg,
+			    &s->status);
 			d->done = 1;
 			settled++;
 			break;
@@ -449,8 +356,9 @@ send_batch(struct sender *s, struct batch *b, int have_first, int rc0, long stat
 			case BULK_REQ_SPLIT:
 				if (k == 1) {
 					struct doc *d = &b->docs[s->sent_idx[0]];
-					write_bad(s, b->lines.data + d->line_off, d->line_len, 1,
-					    "Elasticsearch rejected record: request too large (HTTP 413)");
+					sinkout_bad(s->io, b->lines.data + d->line_off, d->line_len, 1,
+					    "Elasticsearch rejected record: request too large (HTTP 413)",
+					    &s->status);
 					d->done = 1;
 					pending--;
 				} else {
@@ -645,7 +553,8 @@ transform(struct sender *s, const char *line, size_t len, char *index, size_t in
 	case ES_IN_ENRICHED:
 		/* the document first (to learn event_id), then the action line in front */
 		if (sdkjson_enriched(line, len, s->o->shard_col, &s->scratch, &res, &s->errbuf) == -1) {
-			write_bad(s, line, len, 0, s->errbuf.data ? s->errbuf.data : "transform failed");
+			sinkout_bad(s->io, line, len, 0,
+			    s->errbuf.data ? s->errbuf.data : "transform failed", &s->status);
 			return -1;
 		}
 		memcpy(id, res.event_id, SDKJSON_EVENT_ID_LEN + 1);
@@ -657,7 +566,7 @@ transform(struct sender *s, const char *line, size_t len, char *index, size_t in
 		return 0;
 	case ES_IN_BAD:
 		if (badrewrite_line(line, len, &s->scratch, err, sizeof(err)) == -1) {
-			write_bad(s, line, len, 0, err);
+			sinkout_bad(s->io, line, len, 0, err, &s->status);
 			return -1;
 		}
 		return 0;
@@ -678,7 +587,7 @@ transform(struct sender *s, const char *line, size_t len, char *index, size_t in
 		if (!json_is_object(j)) {
 			snprintf(err, sizeof(err), "cannot parse line as JSON: %s",
 			    j ? "not an object" : jerr.text);
-			write_bad(s, line, len, 0, err);
+			sinkout_bad(s->io, line, len, 0, err, &s->status);
 			json_decref(j);
 			buf_free(&fixed);
 			return -1;
@@ -706,8 +615,8 @@ handle_line(struct sender *s, const char *line, size_t len)
 	buf_reset(&s->errbuf);
 	if (transform(s, line, len, index, sizeof(index), id) == -1)
 		return;
-	if (s->dump) {
-		if (stream_sink_put(s->dump, s->scratch.data, s->scratch.len) == -1) {
+	if (s->io->dump) {
+		if (stream_sink_put(s->io->dump, s->scratch.data, s->scratch.len) == -1) {
 			log_error("standard output: out of memory");
 			fail(s, EX_SOFTWARE);
 		}
@@ -733,8 +642,8 @@ handle_toolong(struct sender *s, const char *line, size_t len, uint64_t full_len
 
 	s->st.in++;
 	snprintf(msg, sizeof(msg), "line of %llu bytes, longer than the limit of %zu bytes "
-	    "(--max-line)", (unsigned long long)full_len, s->o->max_line);
-	write_bad(s, line, len, 1, msg);
+	    "(--max-line)", (unsigned long long)full_len, s->o->io.max_line);
+	sinkout_bad(s->io, line, len, 1, msg, &s->status);
 }
 
 /* SIGTERM with part of a line in hand: its writer had not finished it, so it is not a record.
@@ -748,7 +657,7 @@ handle_partial(struct sender *s, const char *line, size_t len, uint64_t total)
 	snprintf(msg, sizeof(msg), "unterminated line at shutdown: %llu bytes without a newline, "
 	    "not indexed", (unsigned long long)total);
 	log_warn("%s", msg);
-	write_bad(s, line, len, 1, msg);
+	sinkout_bad(s->io, line, len, 1, msg, &s->status);
 }
 
 /* One record into the batch. Returns 1 to go on reading, 0 when nothing more can be read now
@@ -797,8 +706,7 @@ settle_dump(struct sender *s)
 }
 
 struct sender *
-sender_new(const struct es_opts *o, struct esclient *es, struct stream_source *in,
-    struct stream_sink *bad, struct stream_sink *spool, struct stream_sink *dump)
+sender_new(const struct es_opts *o, struct esclient *es, struct sinkout *io)
 {
 	struct sender *s = calloc(1, sizeof(*s));
 
@@ -806,10 +714,8 @@ sender_new(const struct es_opts *o, struct esclient *es, struct stream_source *i
 		return NULL;
 	s->o = o;
 	s->es = es;
-	s->in = in;
-	s->bad = bad;
-	s->spool = spool;
-	s->dump = dump;
+	s->io = io;
+	s->in = io->in;
 	buf_init(&s->scratch, 0);
 	buf_init(&s->errbuf, 0);
 	buf_init(&s->reqbody, 0);
@@ -881,7 +787,7 @@ sender_run(struct sender *s)
 
 		if (sig_reopen) {
 			sig_reopen = 0;
-			reopen_outputs(s);
+			sinkout_reopen(s->io, &s->status);
 			if (s->status)
 				break;
 		}
@@ -898,15 +804,15 @@ sender_run(struct sender *s)
 		}
 		/* --dump fills no batch: it stops at DUMP_SETTLE_BYTES of documents instead, so that
 		 * a file read in one go does not pile up in the queue past its cap */
-		while (!s->eof && !batch_full(s) && s->status == 0 && !(s->dump &&
-		    stream_sink_queue(s->dump)->len >= DUMP_SETTLE_BYTES)) {
+		while (!s->eof && !batch_full(s) && s->status == 0 && !(s->io->dump &&
+		    stream_sink_queue(s->io->dump)->len >= DUMP_SETTLE_BYTES)) {
 			int r = read_one(s);
 			if (r == 0)
 				break;
 			if (r == -1)
 				s->eof = 1;
 		}
-		if (s->dump) {
+		if (s->io->dump) {
 			settle_dump(s);
 			if (s->eof)
 				break;
@@ -935,7 +841,7 @@ sender_run(struct sender *s)
 		}
 		if (s->cur.n == 0 && s->cur.has_pos && !s->flying)
 			settle(s, &s->cur);    /* only bad rows since the last batch */
-		else if (flush_outputs(s) == -1)
+		else if (sinkout_flush(s->io, &s->status) == -1)
 			break;
 		if (s->cur.n != logged_n) {
 			log_debug("%zu documents in the batch", s->cur.n);
@@ -957,7 +863,7 @@ sender_run(struct sender *s)
 	wait_inflight(s);
 	if (s->cur.has_pos)
 		settle(s, &s->cur);
-	flush_outputs(s);
+	sinkout_flush(s->io, &s->status);
 	sender_log_stats(s, "exit");
 	if (s->undelivered && s->status == 0)
 		s->status = EX_UNAVAILABLE;
@@ -989,9 +895,10 @@ sender_metrics_render(struct buf *b, void *arg)
 	metrics_counter(b, "furrow_es_sink_documents_conflicts_total",
 	    "Documents already indexed under their _id (a re-send after a restart)", st->conflicts);
 	metrics_counter(b, "furrow_es_sink_bad_rows_total",
-	    "Bad rows written: lines that cannot be documents, documents rejected, given up", st->bad);
+	    "Bad rows written: lines that cannot be documents, documents rejected, given up",
+	    s->io->bad_rows);
 	metrics_counter(b, "furrow_es_sink_documents_spooled_total",
-	    "Documents diverted to --spool at shutdown", st->spooled);
+	    "Documents diverted to --spool at shutdown", s->io->spooled);
 	metrics_counter(b, "furrow_es_sink_documents_retried_total",
 	    "Documents sent again after a failed request or a retryable item status", st->retried);
 	metrics_counter(b, "furrow_es_sink_bulk_requests_total", "_bulk requests made", st->requests);
@@ -1015,8 +922,7 @@ sender_metrics_render(struct buf *b, void *arg)
 	    0.0);
 	metrics_gauge(b, "furrow_es_sink_output_blocked_seconds",
 	    "How long --bad or --spool has been unable to take more now (full disk; 0: not)",
-	    st->output_blocked_since ?
-	    (double)(timefmt_mono_ms() - st->output_blocked_since) / 1000.0 : 0.0);
+	    sinkout_blocked_seconds(s->io, timefmt_mono_ms()));
 }
 
 int
@@ -1031,10 +937,5 @@ sender_health(struct buf *why, void *arg)
 		    s->st.last_error);
 		return 0;
 	}
-	if (s->st.output_blocked_since && now - s->st.output_blocked_since >= limit) {
-		buf_printf(why, "--bad or --spool blocked (full disk) for %llds (threshold %lds)",
-		    (long long)((now - s->st.output_blocked_since) / 1000), s->health_threshold_s);
-		return 0;
-	}
-	return 1;
+	return sinkout_health(s->io, s->health_threshold_s, now, why);
 }

@@ -19,21 +19,20 @@
 #include <stdint.h>
 
 #include "esclient.h"
+#include "sinkout.h"
 
 enum es_input { ES_IN_ENRICHED, ES_IN_BAD, ES_IN_JSON };
 
 struct es_opts {
 	struct esclient_opts es;
 	enum es_input input;
+	struct sinkout_conf io;            /* --source, --bad, --spool, --dump, ... */
 	const char *index;
-	int         setup, setup_only, dump;
-	size_t      batch_docs, batch_bytes, max_line;
+	int         setup, setup_only;
+	size_t      batch_docs, batch_bytes;
 	long        flush_ms;
 	long        retry_base_ms, retry_max_ms;
 	long        retry_deadline_s, term_timeout_s;
-	const char *bad_path, *spool_path, *source, *group;
-	const char *kafka_brokers, *kafka_properties;
-	int         reclaim;
 	long        stats_interval;
 	const char *shard_format;
 	int         shard_col;
@@ -41,14 +40,10 @@ struct es_opts {
 };
 
 struct sender;
-struct stream_source;
-struct stream_sink;
 
-/* The sender for these options, streams and client (es is NULL with --dump; spool may be
- * NULL). Returns NULL when out of memory. */
-struct sender *sender_new(const struct es_opts *o, struct esclient *es,
-    struct stream_source *in, struct stream_sink *bad, struct stream_sink *spool,
-    struct stream_sink *dump);
+/* The sender for these options, streams (sinkout_open) and client (es is NULL with --dump).
+ * Returns NULL when out of memory. */
+struct sender *sender_new(const struct es_opts *o, struct esclient *es, struct sinkout *io);
 void sender_free(struct sender *s);
 /* Run until the input ends or SIGTERM/SIGINT and the batches in hand are settled. Returns an
  * exit status (sysexits.h). */

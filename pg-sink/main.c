@@ -26,6 +26,7 @@
 #include "pg_tables.h"
 #include "schemadir.h"
 #include "sig.h"
+#include "sinkout.h"
 #include "stream.h"
 
 #define PROG          "pg-sink"
@@ -159,7 +160,7 @@ parse_args(int argc, char **argv)
 
 	o->input = PG_IN_ENRICHED;
 	o->schema = "atomic";
-	o->source = "-";
+	o->io.source = "-";
 	o->batch_rows = 5000;
 	o->batch_bytes = 16 << 20;
 	o->flush_ms = 200;
@@ -168,10 +169,12 @@ parse_args(int argc, char **argv)
 	o->retry_max_ms = 30000;
 	o->term_timeout_s = 10;
 	o->stats_interval = 60;
-	o->max_line = 1 << 20;
+	o->io.max_line = 1 << 20;
 	o->conn.url = "";
 	o->conn.timeout_ms = 300000;
 	o->conn.connect_timeout_ms = 10000;
+	o->io.artifact = "furrow-" PROG;
+	o->io.notify = log_line;
 	while ((c = getopt_long(argc, argv, "hVqv", lo, NULL)) != -1) {
 		switch (c) {
 		case O_URL: {
@@ -209,23 +212,23 @@ parse_args(int argc, char **argv)
 		case O_CTIMEOUT:
 			o->conn.connect_timeout_ms = num_arg("--connect-timeout-ms", optarg, 10, 600000);
 			break;
-		case O_SPOOL: o->spool_path = str_arg("--spool", optarg, 1, MAX_PATH_FLAG, NULL); break;
-		case O_BAD: o->bad_path = str_arg("--bad", optarg, 1, MAX_PATH_FLAG, NULL); break;
+		case O_SPOOL: o->io.spool_path = str_arg("--spool", optarg, 1, MAX_PATH_FLAG, NULL); break;
+		case O_BAD: o->io.bad_path = str_arg("--bad", optarg, 1, MAX_PATH_FLAG, NULL); break;
 		case O_STATS: o->stats_interval = num_arg("--stats-interval", optarg, 0, 86400); break;
-		case O_MAXLINE: o->max_line = (size_t)num_arg("--max-line", optarg, 1024, 1L << 30); break;
-		case O_DUMP: o->dump = 1; break;
-		case O_SOURCE: o->source = str_arg("--source", optarg, 1, MAX_PATH_FLAG, NULL); break;
+		case O_MAXLINE: o->io.max_line = (size_t)num_arg("--max-line", optarg, 1024, 1L << 30); break;
+		case O_DUMP: o->io.dump = 1; break;
+		case O_SOURCE: o->io.source = str_arg("--source", optarg, 1, MAX_PATH_FLAG, NULL); break;
 		case O_GROUP:
-			o->group = str_arg("--group", optarg, 1, LINELOG_GROUP_MAX, "-_.");
+			o->io.group = str_arg("--group", optarg, 1, LINELOG_GROUP_MAX, "-_.");
 			if (!linelog_group_valid(optarg))
 				usage_error("--group: must not start with '.'");
 			break;
-		case O_RECLAIM: o->reclaim = 1; break;
+		case O_RECLAIM: o->io.reclaim = 1; break;
 		case O_KBROKERS:
-			o->kafka_brokers = str_arg("--kafka-brokers", optarg, 1, MAX_PATH_FLAG, NULL);
+			o->io.kafka_brokers = str_arg("--kafka-brokers", optarg, 1, MAX_PATH_FLAG, NULL);
 			break;
 		case O_KPROPS:
-			o->kafka_properties = str_arg("--kafka-properties", optarg, 1, MAX_PATH_FLAG,
+			o->io.kafka_properties = str_arg("--kafka-properties", optarg, 1, MAX_PATH_FLAG,
 			    NULL);
 			break;
 		case O_MLISTEN: {
@@ -249,16 +252,16 @@ parse_args(int argc, char **argv)
 		fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
 		exit(EX_USAGE);
 	}
-	if (o->dump && o->setup)
+	if (o->io.dump && o->setup)
 		usage_error("--dump writes rows to standard output and does not use the database: "
 		    "no --setup with it");
 	if (o->input == PG_IN_BAD && (opt.resolver || opt.schemas))
 		usage_error("--resolver and --schemas are for --input enriched");
-	if (o->group && !stream_spec_has_groups(o->source))
+	if (o->io.group && !stream_spec_has_groups(o->io.source))
 		usage_error("--group: a consumer group needs a log or a topic (--source log:PATH or "
 		    "kafka:TOPIC)");
-	if (o->group == NULL)
-		o->group = o->input == PG_IN_ENRICHED ? "pg-sink-good" : "pg-sink-bad";
+	if (o->io.group == NULL)
+		o->io.group = o->input == PG_IN_ENRICHED ? "pg-sink-good" : "pg-sink-bad";
 	if (o->retry_max_ms < o->retry_base_ms)
 		o->retry_max_ms = o->retry_base_ms;
 	o->conn.abort_cb = pgloader_abort_cb;
@@ -280,101 +283,19 @@ open_resolver(void)
 	return r;
 }
 
-/* Open the input and the outputs named on the command line. Returns 0 or an exit status. */
-static int
-open_streams(struct stream_source **in, struct stream_sink **bad, struct stream_sink **spool,
-    struct stream_sink **dump)
-{
-	const struct pg_opts *o = &opt.pg;
-	struct stream_source_opts so;
-	char err[512];
-
-	memset(&so, 0, sizeof(so));
-	so.max_line = o->max_line;
-	so.toolong_keep = 65536;
-	so.group = stream_spec_has_groups(o->source) ? o->group : NULL;
-	so.reclaim = o->reclaim;
-	if ((*in = stream_source_open(o->source, &so, err, sizeof(err))) == NULL) {
-		log_error("--source %s", err);
-		return errno == ENOENT ? EX_NOINPUT : errno == EINVAL ? EX_CONFIG : EX_IOERR;
-	}
-	*bad = stream_sink_open(o->bad_path ? o->bad_path : "-", o->bad_path ? STDOUT_FILENO :
-	    STDERR_FILENO, err, sizeof(err));
-	if (*bad == NULL) {
-		log_error("--bad %s", err);
-		return errno == EINVAL ? EX_CONFIG : EX_IOERR;
-	}
-	if (o->spool_path && (*spool = stream_sink_open(o->spool_path, -1, err,
-	    sizeof(err))) == NULL) {
-		log_error("--spool %s", err);
-		return EX_IOERR;
-	}
-	if (o->dump && (*dump = stream_sink_open("-", STDOUT_FILENO, err, sizeof(err))) == NULL) {
-		log_error("standard output: %s", err);
-		return EX_IOERR;
-	}
-	/* a batch's position is committed once its bad rows are acknowledged too (a Kafka --bad) */
-	if (stream_source_link(*in, *bad, err, sizeof(err)) == -1) {
-		log_error("%s", err);
-		return EX_SOFTWARE;
-	}
-	return 0;
-}
-
-/* Kafka settings, when a stream is a topic. Returns 0 or an exit status. */
-static int
-setup_kafka(void)
-{
-	const char *specs[2] = { opt.pg.source, opt.pg.bad_path };
-	struct stream_kafka_conf kc;
-	struct stream_kinesis_conf kn;
-	char err[512];
-
-	memset(&kc, 0, sizeof(kc));
-	kc.brokers = opt.pg.kafka_brokers;
-	kc.properties = opt.pg.kafka_properties;
-	kc.client_id = "furrow-" PROG;
-	kc.notify = log_line;
-	if (stream_kafka_prepare(specs, 2, &kc, err, sizeof(err)) == -1) {
-		log_error("%s", err);
-		return EX_CONFIG;
-	}
-	memset(&kn, 0, sizeof(kn));
-	kn.notify = log_line;
-	if (stream_kinesis_prepare(specs, 2, &kn, err, sizeof(err)) == -1) {
-		log_error("%s", err);
-		return EX_CONFIG;
-	}
-	return 0;
-}
-
-static int
-close_sink(struct stream_sink *s)
-{
-	char name[512];
-
-	if (s == NULL)
-		return 0;
-	snprintf(name, sizeof(name), "%s", stream_sink_name(s));
-	if (stream_sink_close(s) == 0)
-		return 0;
-	log_error("%s: write failed: %s", name, strerror(errno));
-	return -1;
-}
-
 int
 main(int argc, char **argv)
 {
 	struct iglu_resolver *resolver = NULL;
 	struct pgconn *conn = NULL;
 	struct pgtables *tables = NULL;
-	struct stream_source *in = NULL;
-	struct stream_sink *bad = NULL, *spool = NULL, *dump = NULL;
+	struct sinkout io;
 	struct pgloader *loader = NULL;
 	struct metricsd *md = NULL;
-	char err[512];
+	char err[1024];
 	int status = 0, stopped = 0;
 
+	memset(&io, 0, sizeof(io));
 	log_init(PROG);
 	parse_args(argc, argv);
 	sig_flags_install();
@@ -393,7 +314,7 @@ main(int argc, char **argv)
 		status = EX_UNAVAILABLE;
 		goto out;
 	}
-	if (!opt.pg.dump) {
+	if (!opt.pg.io.dump) {
 		if ((conn = pgconn_new(&opt.pg.conn)) == NULL) {
 			status = EX_SOFTWARE;
 			goto out;
@@ -404,9 +325,11 @@ main(int argc, char **argv)
 		    opt.pg.setup_only)
 			goto out;
 	}
-	if ((status = setup_kafka()) != 0 || (status = open_streams(&in, &bad, &spool, &dump)) != 0)
+	if ((status = sinkout_open(&io, &opt.pg.io, err, sizeof(err))) != 0) {
+		log_error("%s", err);
 		goto out;
-	if ((loader = pgloader_new(&opt.pg, conn, tables, in, bad, spool, dump)) == NULL) {
+	}
+	if ((loader = pgloader_new(&opt.pg, conn, tables, &io)) == NULL) {
 		log_error("out of memory");
 		status = EX_SOFTWARE;
 		goto out;
@@ -415,7 +338,7 @@ main(int argc, char **argv)
 	ms.loader = loader;
 	status = pgloader_run(loader);
 	/* the last commits wait for the bad rows' acknowledgements (a Kafka --bad) */
-	if (in && stream_source_sync(in, (int)opt.pg.term_timeout_s * 1000 + 1000, err,
+	if (io.in && stream_source_sync(io.in, (int)opt.pg.term_timeout_s * 1000 + 1000, err,
 	    sizeof(err)) == -1) {
 		log_error("%s", err);
 		status = status ? status : EX_IOERR;
@@ -425,8 +348,7 @@ out:
 	ms.conn = NULL;
 	metricsd_close(md);
 	pgloader_free(loader);
-	stream_source_close(in);
-	if (close_sink(bad) == -1 || close_sink(spool) == -1 || close_sink(dump) == -1)
+	if (sinkout_close(&io) != 0)
 		status = status ? status : EX_IOERR;
 	pgtables_free(tables);
 	pgconn_free(conn);

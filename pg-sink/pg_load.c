@@ -14,7 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "badrow.h"
 #include "buf.h"
 #include "fnv.h"
 #include "iglu.h"
@@ -27,12 +26,10 @@
 #include "pg_schema.h"
 #include "pg_tables.h"
 #include "sig.h"
+#include "sinkout.h"
 #include "stream.h"
 #include "utf8.h"
 
-#define ARTIFACT          "furrow-pg-sink"
-#define PAYLOAD_CUT_CHARS 20000          /* as es-sink (sinks.md §2.7) */
-#define WAIT_LOG_S        30
 #define SEND_CHUNK        (256 * 1024)   /* COPY data handed to libpq at a time */
 #define MAX_ENTITIES      1000           /* entities of one event */
 /* Refused rows a batch takes out by the line PostgreSQL names, each costing one more COPY of
@@ -83,7 +80,7 @@ struct tally {                    /* what one transaction did, counted once it c
 };
 
 struct stats {
-	uint64_t in, loaded, entities, dups, bad, spooled, retried, batches, attempts;
+	uint64_t in, loaded, entities, dups, retried, batches, attempts;
 	uint64_t staged_batches, lat_sum_ms, lat_max_ms;
 	uint64_t bytes_in, failures;
 	struct metrics_hist batch_seconds;   /* per batch loaded, retries included */
@@ -101,8 +98,8 @@ struct pgloader {
 	const struct pg_opts *o;
 	struct pgconn        *c;
 	struct pgtables      *t;
-	struct stream_source *in;
-	struct stream_sink   *bad, *spool, *dump;
+	struct sinkout       *io;            /* the input, --bad, --spool, --dump */
+	struct stream_source *in;            /* io->in */
 	struct stats          st;
 	struct batch          b;
 	struct buf            fixed, err, send, sql, ptext;
@@ -117,7 +114,6 @@ struct pgloader {
 	uint64_t              rnd;
 	struct metricsd      *md;
 	long                  health_threshold_s;
-	int64_t               output_blocked_since;
 };
 
 static struct pgloader *abort_target;
@@ -168,93 +164,6 @@ rnd64(uint64_t *state)
 	return *state;
 }
 
-/* ---- outputs ---- */
-
-static int
-flush_outputs(struct pgloader *s)
-{
-	struct stream_sink *sinks[3] = { s->bad, s->spool, s->dump };
-	time_t since = 0, logged = 0;
-	int i;
-
-	for (i = 0; i < 3; i++) {
-		enum stream_status r;
-
-		if (sinks[i] == NULL)
-			continue;
-		while ((r = stream_sink_flush(sinks[i])) == STREAM_BLOCKED) {
-			time_t now = time(NULL);
-			if (since == 0)
-				since = now;
-			if (now - logged >= WAIT_LOG_S) {
-				log_warn("%s; not reading more input until it can be written (waiting %lds)",
-				    stream_sink_error(sinks[i]), (long)(now - since));
-				logged = now;
-			}
-			if (sig_terminate && stream_source_follows(s->in))
-				return -1;       /* uncommitted: read again at the next start */
-			if (s->output_blocked_since == 0)
-				s->output_blocked_since = now_ms();
-			metricsd_poll(s->md, NULL, 0, stream_sink_retry_ms(sinks[i]));
-		}
-		if (r == STREAM_ERROR) {
-			log_error("%s", stream_sink_error(sinks[i]));
-			fail(s, EX_IOERR);
-			return -1;
-		}
-	}
-	if (since)
-		log_info("output written again after %lds", (long)(time(NULL) - since));
-	s->output_blocked_since = 0;
-	return 0;
-}
-
-static void
-reopen_outputs(struct pgloader *s)
-{
-	struct stream_sink *sinks[2] = { s->bad, s->spool };
-	int i;
-
-	if (flush_outputs(s) == -1)
-		return;
-	for (i = 0; i < 2; i++) {
-		int r = sinks[i] ? stream_sink_reopen(sinks[i]) : 0;
-		if (r == 0)
-			continue;
-		log_error("%s", stream_sink_error(sinks[i]));
-		if (r == -2)
-			fail(s, EX_IOERR);
-	}
-}
-
-static void
-write_bad(struct pgloader *s, const char *line, size_t len, int cut, const char *error)
-{
-	json_t *row;
-
-	if (cut)
-		len = utf8_cut(line, len, PAYLOAD_CUT_CHARS);
-	row = badrow_generic_error(ARTIFACT, line, len, error);
-	if (row == NULL || badrow_write(row, stream_sink_queue(s->bad)) == -1) {
-		log_error("cannot build a bad row (out of memory)");
-		fail(s, EX_SOFTWARE);
-	} else {
-		s->st.bad++;
-	}
-	json_decref(row);
-}
-
-static void
-write_spool(struct pgloader *s, const char *line, size_t len)
-{
-	if (stream_sink_put(s->spool, line, len) == -1) {
-		log_error("%s: out of memory", stream_sink_name(s->spool));
-		fail(s, EX_SOFTWARE);
-		return;
-	}
-	s->st.spooled++;
-}
-
 static void
 log_stats(const struct pgloader *s, const char *when)
 {
@@ -264,8 +173,8 @@ log_stats(const struct pgloader *s, const char *when)
 	log_info("%s: in=%" PRIu64 " loaded=%" PRIu64 " entities=%" PRIu64 " duplicates=%" PRIu64
 	    " bad=%" PRIu64 " spooled=%" PRIu64 " pending=%zu retried=%" PRIu64 " batches=%" PRIu64
 	    " staged_batches=%" PRIu64 " tables=%zu created=%lu altered=%lu batch_ms_avg=%.1f "
-	    "batch_ms_max=%" PRIu64, when, st->in, st->loaded, st->entities, st->dups, st->bad,
-	    st->spooled, s->b.n, st->retried, st->batches, st->staged_batches,
+	    "batch_ms_max=%" PRIu64, when, st->in, st->loaded, st->entities, st->dups,
+	    s->io->bad_rows, s->io->spooled, s->b.n, st->retried, st->batches, st->staged_batches,
 	    s->t ? pgtables_count(s->t) : 0, ts ? ts->created : 0, ts ? ts->altered : 0,
 	    st->batches ? (double)st->lat_sum_ms / (double)st->batches : 0.0, st->lat_max_ms);
 }
@@ -653,7 +562,7 @@ batch_add(struct pgloader *s, const char *line, size_t len, size_t row_off, cons
 static void
 dump_line(struct pgloader *s, const char *table, const char *row, size_t len)
 {
-	struct buf *q = stream_sink_queue(s->dump);
+	struct buf *q = stream_sink_queue(s->io->dump);
 
 	if (buf_append_str(q, table) == -1 || buf_append_byte(q, '\t') == -1 ||
 	    buf_append(q, row, len) == -1) {
@@ -682,13 +591,14 @@ transform(struct pgloader *s, const char *line, size_t len)
 		char err[600];
 		r = pgbad_row(line, len, &b->rows, key, err, sizeof(err));
 		if (r == -1) {
-			write_bad(s, line, len, 0, err);
+			sinkout_bad(s->io, line, len, 0, err, &s->status);
 			return 0;
 		}
 	} else {
 		r = pgatomic_row(line, len, &b->rows, &ev, &s->err);
 		if (r == -1) {
-			write_bad(s, line, len, 0, s->err.data ? s->err.data : "not an enriched event");
+			sinkout_bad(s->io, line, len, 0,
+			    s->err.data ? s->err.data : "not an enriched event", &s->status);
 			return 0;
 		}
 		if (r == 0)
@@ -706,7 +616,7 @@ transform(struct pgloader *s, const char *line, size_t len)
 				continue;
 			r = shred_column(s, &ev, i, why, sizeof(why));
 			if (r == -1) {
-				write_bad(s, line, len, 0, why);
+				sinkout_bad(s->io, line, len, 0, why, &s->status);
 				goto drop;
 			}
 			if (r == -2) {
@@ -716,7 +626,7 @@ transform(struct pgloader *s, const char *line, size_t len)
 			}
 		}
 	}
-	if (s->dump) {
+	if (s->io->dump) {
 		size_t k;
 		dump_line(s, s->o->input == PG_IN_BAD ? PGBAD_TABLE : "events", b->rows.data + row_off,
 		    b->rows.len - row_off);
@@ -754,7 +664,8 @@ handle_line(struct pgloader *s, const char *line, size_t len)
 	if (utf8_valid_prefix(line, len) != len) {
 		buf_reset(&s->fixed);
 		if (utf8_repair(line, len, &s->fixed) == -1) {
-			write_bad(s, line, len, 1, "line too long to repair its UTF-8");
+			sinkout_bad(s->io, line, len, 1, "line too long to repair its UTF-8",
+			    &s->status);
 			return 1;
 		}
 		line = s->fixed.data;
@@ -769,10 +680,11 @@ handle_line(struct pgloader *s, const char *line, size_t len)
 		    rnd64(&s->rnd))) == -1) {
 			if (stream_source_follows(s->in))
 				return 0;
-			if (s->spool)
-				write_spool(s, line, len);
+			if (s->io->spool)
+				sinkout_spool(s->io, line, len, &s->status);
 			else
-				write_bad(s, line, len, 1, "an Iglu registry failed until shutdown");
+				sinkout_bad(s->io, line, len, 1,
+				    "an Iglu registry failed until shutdown", &s->status);
 			s->undelivered = 1;
 			return 1;
 		}
@@ -1254,15 +1166,17 @@ give_up(struct pgloader *s, struct batch *b, int at_shutdown, unsigned attempts,
 		struct rec *r = &b->recs[i];
 		if (r->bad)
 			continue;
-		if (at_shutdown && s->spool)
-			write_spool(s, b->lines.data + r->line_off, r->line_len);
+		if (at_shutdown && s->io->spool)
+			sinkout_spool(s->io, b->lines.data + r->line_off, r->line_len, &s->status);
 		else
-			write_bad(s, b->lines.data + r->line_off, r->line_len, 1, msg);
+			sinkout_bad(s->io, b->lines.data + r->line_off, r->line_len, 1, msg,
+			    &s->status);
 		r->bad = 1;
 		r->msg_off = (size_t)-2;       /* diverted: no bad row at settle */
 		s->undelivered = 1;
 	}
-	log_error("%s (events diverted to %s)", msg, at_shutdown && s->spool ? "the spool" : "--bad");
+	log_error("%s (events diverted to %s)", msg, at_shutdown && s->io->spool ? "the spool" :
+	    "--bad");
 }
 
 /* The batch is settled: bad rows written, then its input position committed. */
@@ -1277,11 +1191,11 @@ settle(struct pgloader *s, struct batch *b)
 			const struct rec *r = &b->recs[i];
 			if (!r->bad || r->msg_off == (size_t)-2)
 				continue;
-			write_bad(s, b->lines.data + r->line_off, r->line_len, 1,
+			sinkout_bad(s->io, b->lines.data + r->line_off, r->line_len, 1,
 			    r->msg_off == (size_t)-1 ? "PostgreSQL refused the row" :
-			    b->msgs.data + r->msg_off);
+			    b->msgs.data + r->msg_off, &s->status);
 		}
-	if (flush_outputs(s) == 0 && b->has_pos && !b->abandoned && !s->no_commit &&
+	if (sinkout_flush(s->io, &s->status) == 0 && b->has_pos && !b->abandoned && !s->no_commit &&
 	    stream_source_commit(s->in, b->end_pos, err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		fail(s, EX_IOERR);
@@ -1352,8 +1266,8 @@ handle_toolong(struct pgloader *s, const char *line, size_t len, uint64_t full_l
 	char msg[160];
 
 	snprintf(msg, sizeof(msg), "line of %llu bytes, longer than the limit of %zu bytes "
-	    "(--max-line)", (unsigned long long)full_len, s->o->max_line);
-	write_bad(s, line, len, 1, msg);
+	    "(--max-line)", (unsigned long long)full_len, s->o->io.max_line);
+	sinkout_bad(s->io, line, len, 1, msg, &s->status);
 }
 
 static void
@@ -1364,7 +1278,7 @@ handle_partial(struct pgloader *s, const char *line, size_t len, uint64_t total)
 	snprintf(msg, sizeof(msg), "unterminated line at shutdown: %llu bytes without a newline, "
 	    "not loaded", (unsigned long long)total);
 	log_warn("%s", msg);
-	write_bad(s, line, len, 1, msg);
+	sinkout_bad(s->io, line, len, 1, msg, &s->status);
 }
 
 /* 1: go on reading; 0: nothing more now; -1: the end of the input (or stop). */
@@ -1425,9 +1339,7 @@ wait_ms(const struct pgloader *s, int64_t next_stats)
 }
 
 struct pgloader *
-pgloader_new(const struct pg_opts *o, struct pgconn *c, struct pgtables *t,
-    struct stream_source *in, struct stream_sink *bad, struct stream_sink *spool,
-    struct stream_sink *dump)
+pgloader_new(const struct pg_opts *o, struct pgconn *c, struct pgtables *t, struct sinkout *io)
 {
 	struct pgloader *s = calloc(1, sizeof(*s));
 	struct buf q;
@@ -1437,10 +1349,8 @@ pgloader_new(const struct pg_opts *o, struct pgconn *c, struct pgtables *t,
 	s->o = o;
 	s->c = c;
 	s->t = t;
-	s->in = in;
-	s->bad = bad;
-	s->spool = spool;
-	s->dump = dump;
+	s->io = io;
+	s->in = io->in;
 	batch_init(&s->b);
 	metrics_hist_init(&s->st.batch_seconds, batch_bounds,
 	    sizeof(batch_bounds) / sizeof(batch_bounds[0]));
@@ -1493,7 +1403,7 @@ pgloader_run(struct pgloader *s)
 
 		if (sig_reopen) {
 			sig_reopen = 0;
-			reopen_outputs(s);
+			sinkout_reopen(s->io, &s->status);
 			if (s->status)
 				break;
 		}
@@ -1515,7 +1425,7 @@ pgloader_run(struct pgloader *s)
 			if (r == -1)
 				s->eof = 1;
 		}
-		if (s->dump) {
+		if (s->io->dump) {
 			if (s->b.has_pos)
 				settle(s, &s->b);
 			if (s->eof)
@@ -1530,7 +1440,7 @@ pgloader_run(struct pgloader *s)
 			break;
 		} else if (s->b.n == 0 && s->b.has_pos) {
 			settle(s, &s->b);
-		} else if (flush_outputs(s) == -1) {
+		} else if (sinkout_flush(s->io, &s->status) == -1) {
 			break;
 		}
 		p.fd = fd;
@@ -1542,7 +1452,7 @@ pgloader_run(struct pgloader *s)
 		give_up(s, &s->b, 0, 0, "not loaded: an earlier failure stopped pg-sink");
 	if (s->b.n > 0 || s->b.has_pos)
 		settle(s, &s->b);
-	flush_outputs(s);
+	sinkout_flush(s->io, &s->status);
 	log_stats(s, "exit");
 	if (s->undelivered && s->status == 0)
 		s->status = EX_UNAVAILABLE;
@@ -1661,9 +1571,9 @@ pgloader_metrics_render(struct buf *b, void *arg)
 	    "Rows loaded into the tables of self-describing entities", st->entities);
 	metrics_counter(b, "furrow_pg_sink_duplicates_total",
 	    "Events already loaded (a replay after a restart), not loaded twice", st->dups);
-	metrics_counter(b, "furrow_pg_sink_bad_rows_total", "Bad rows written", st->bad);
+	metrics_counter(b, "furrow_pg_sink_bad_rows_total", "Bad rows written", s->io->bad_rows);
 	metrics_counter(b, "furrow_pg_sink_events_spooled_total",
-	    "Events diverted to --spool at shutdown", st->spooled);
+	    "Events diverted to --spool at shutdown", s->io->spooled);
 	metrics_counter(b, "furrow_pg_sink_batches_total", "Batches loaded (one transaction each)",
 	    st->batches);
 	metrics_counter(b, "furrow_pg_sink_batch_failures_total",
@@ -1677,7 +1587,7 @@ pgloader_metrics_render(struct buf *b, void *arg)
 	pgloader_metrics_peer(b, s->c);
 	metrics_gauge(b, "furrow_pg_sink_output_blocked_seconds",
 	    "How long --bad or --spool has been unable to take more now (full disk; 0: not)",
-	    s->output_blocked_since ? (double)(now_ms() - s->output_blocked_since) / 1000.0 : 0.0);
+	    sinkout_blocked_seconds(s->io, now_ms()));
 }
 
 void
@@ -1711,11 +1621,5 @@ pgloader_health(struct buf *why, void *arg)
 
 	if (!pgloader_health_peer(why, s->c, s->health_threshold_s))
 		return 0;
-	if (s->output_blocked_since &&
-	    now_ms() - s->output_blocked_since >= (int64_t)s->health_threshold_s * 1000) {
-		buf_printf(why, "--bad or --spool blocked (full disk) for %llds (threshold %lds)",
-		    (long long)((now_ms() - s->output_blocked_since) / 1000), s->health_threshold_s);
-		return 0;
-	}
-	return 1;
+	return sinkout_health(s->io, s->health_threshold_s, now_ms(), why);
 }

@@ -28,28 +28,25 @@
 #include <stddef.h>
 
 #include "pg_conn.h"
+#include "sinkout.h"
 
 enum pg_input { PG_IN_ENRICHED, PG_IN_BAD };
 
 struct pg_opts {
 	struct pgconn_opts conn;
+	struct sinkout_conf io;                /* --source, --bad, --spool, --dump, ... */
 	enum pg_input      input;
 	const char        *schema;             /* database schema: "atomic" */
-	int                setup, setup_only, dump;
-	size_t             batch_rows, batch_bytes, max_line, max_tables;
+	int                setup, setup_only;
+	size_t             batch_rows, batch_bytes, max_tables;
 	long               flush_ms;
 	long               retry_base_ms, retry_max_ms;
 	long               retry_deadline_s, term_timeout_s;
 	long               stats_interval;
-	const char        *bad_path, *spool_path, *source, *group;
-	const char        *kafka_brokers, *kafka_properties;   /* for kafka: streams */
-	int                reclaim;
 };
 
 struct pgloader;
 struct pgtables;
-struct stream_source;
-struct stream_sink;
 
 /*
  * Before reading: connect (waiting for the database with back-off, like a batch) and create
@@ -59,11 +56,10 @@ struct stream_sink;
  */
 int pgload_prepare(const struct pg_opts *o, struct pgconn *c, int *stopped);
 
-/* The loader for these options, connection, tables and streams (c and t are NULL with
- * --dump; spool and dump may be NULL). NULL when out of memory. */
+/* The loader for these options, connection, tables and streams (sinkout_open; c and t are
+ * NULL with --dump). NULL when out of memory. */
 struct pgloader *pgloader_new(const struct pg_opts *o, struct pgconn *c, struct pgtables *t,
-    struct stream_source *in, struct stream_sink *bad, struct stream_sink *spool,
-    struct stream_sink *dump);
+    struct sinkout *io);
 void pgloader_free(struct pgloader *l);
 /* Run until the input ends, or SIGTERM/SIGINT and the batch in hand is settled. Returns an
  * exit status (sysexits.h). */
