@@ -874,6 +874,7 @@ void
 sender_set_metrics(struct sender *s, struct metricsd *md, long health_threshold_s)
 {
 	s->md = md;
+	s->io->md = md;          /* served while --bad or --spool is blocked */
 	s->health_threshold_s = health_threshold_s;
 	if (s->es)
 		esclient_set_metricsd(s->es, md);

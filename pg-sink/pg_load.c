@@ -1553,6 +1553,7 @@ void
 pgloader_set_metrics(struct pgloader *s, struct metricsd *md, long health_threshold_s)
 {
 	s->md = md;
+	s->io->md = md;          /* served while --bad or --spool is blocked */
 	s->health_threshold_s = health_threshold_s;
 }
 
