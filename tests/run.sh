@@ -10,19 +10,23 @@
 # processes draining), not computing, so a few at once fit even a 2-core machine. Every test
 # is independent: its own free ports, temporary directories, processes and log file
 # ($FURROW_TEST_LOGS/NAME.log); downloads shared between tests are serialised by
-# tests/fetchlock.sh. The slowest tests (real brokers and search engines, end-to-end runs)
-# start first so that they do not end the run alone; a test's line is printed when it ends.
+# tests/fetchlock.sh. A test's line is printed when it ends.
 passed=0 failed=0 skipped=0
 logdir=${FURROW_TEST_LOGS:-build/test-logs}
 jobs=${FURROW_TEST_JOBS:-4}
 mkdir -p "$logdir"
 failed_names=""
 
-# Slow tests first (by name), then the others in the order given.
-slow='kafka|kinesis|elasticsearch|opensearch|readme|e2e_|inspect_ui|inspect_tracker|fifo_setup|prometheus|s3_sink_(crash|outage|backpressure)|pg_sink|enrich_sql|sinks_kill'
-ordered=()
-for t in "$@"; do [[ $(basename "$t") =~ $slow ]] && ordered+=("$t"); done
-for t in "$@"; do [[ $(basename "$t") =~ $slow ]] || ordered+=("$t"); done
+# Two queues: heavy tests (a JVM broker or search engine, a whole pipeline) run at most
+# FURROW_TEST_HEAVY at a time (default 2), so that JVMs starting together on a small machine do
+# not all miss their start deadlines; the slow light tests go first among the others.
+heavy='kafka|kinesis|elasticsearch|opensearch|readme|e2e_|iglu_server_scala'
+slow='inspect_ui|inspect_tracker|fifo_setup|prometheus|s3_sink_(crash|outage|backpressure)|pg_sink|enrich_sql|sinks_kill'
+hjobs=${FURROW_TEST_HEAVY:-2}
+heavy_q=() light_q=()
+for t in "$@"; do [[ $(basename "$t") =~ $heavy ]] && heavy_q+=("$t"); done
+for t in "$@"; do n=$(basename "$t"); [[ $n =~ $heavy ]] || { [[ $n =~ $slow ]] && light_q+=("$t"); }; done
+for t in "$@"; do n=$(basename "$t"); [[ $n =~ $heavy || $n =~ $slow ]] || light_q+=("$t"); done
 
 # run_one TEST: run it, write its log and "passed failed skipped seconds" to NAME.result.
 run_one() {
@@ -73,26 +77,35 @@ report() {
 	fi
 }
 
-declare -A running=()   # pid -> test
-for t in "${ordered[@]}"; do
-	rm -f "$logdir/$(basename "$t").result"
-	while [ "${#running[@]}" -ge "$jobs" ]; do
-		wait -n -p done_pid
-		[ -n "${done_pid:-}" ] || break
-		report "${running[$done_pid]}"
-		unset "running[$done_pid]"
+declare -A running=() is_heavy=()   # pid -> test; pid -> 1 for a heavy test
+nheavy=0
+start_one() { # TEST HEAVY
+	rm -f "$logdir/$(basename "$1").result"
+	run_one "$1" &
+	running[$!]=$1
+	[ "$2" = 1 ] && { is_heavy[$!]=1; nheavy=$((nheavy + 1)); }
+}
+while :; do
+	while [ "${#running[@]}" -lt "$jobs" ]; do
+		if [ "${#heavy_q[@]}" -gt 0 ] && [ "$nheavy" -lt "$hjobs" ]; then
+			start_one "${heavy_q[0]}" 1; heavy_q=("${heavy_q[@]:1}")
+		elif [ "${#light_q[@]}" -gt 0 ]; then
+			start_one "${light_q[0]}" 0; light_q=("${light_q[@]:1}")
+		elif [ "${#heavy_q[@]}" -gt 0 ] && [ "${#running[@]}" -eq 0 ]; then
+			start_one "${heavy_q[0]}" 1; heavy_q=("${heavy_q[@]:1}")
+		else
+			break
+		fi
 	done
-	run_one "$t" &
-	running[$!]=$t
-done
-while [ "${#running[@]}" -gt 0 ]; do
+	[ "${#running[@]}" -gt 0 ] || break
+	done_pid=
 	wait -n -p done_pid
-	if [ -z "${done_pid:-}" ]; then
-		for pid in "${!running[@]}"; do report "${running[$pid]}"; done
-		break
+	if [ -z "$done_pid" ] || [ -z "${running[$done_pid]:-}" ]; then
+		continue
 	fi
 	report "${running[$done_pid]}"
 	unset "running[$done_pid]"
+	if [ -n "${is_heavy[$done_pid]:-}" ]; then unset "is_heavy[$done_pid]"; nheavy=$((nheavy - 1)); fi
 done
 
 [ -z "$failed_names" ] || echo "failed:$failed_names"

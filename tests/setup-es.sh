@@ -79,8 +79,10 @@ es_ready() {
 
 # es_start [DEADLINE_SECONDS]: start (fetching first if needed) and wait until ready.
 es_start() {
-	local deadline=$(( $(date +%s) + ${1:-120} )) jh user=""
+	local deadline jh user=""
 	es_fetch || return 1
+	# The deadline is for starting, not downloading (a fetch can wait for another test's).
+	deadline=$(( $(date +%s) + ${1:-120} ))
 	jh=$(_es_java_home) || { _es_log "java not found"; return 1; }
 	if [ -z "$ES_RUN_DIR" ]; then
 		ES_RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/furrow-$ES_ENGINE.XXXXXX")
