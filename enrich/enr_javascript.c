@@ -58,6 +58,38 @@
 #define JS_SPECIAL_COL(c) ((c) == COL_CONTEXTS || (c) == COL_UNSTRUCT_EVENT || \
 	(c) == COL_DERIVED_CONTEXTS)
 
+/* ---- allocator and budgets ---- */
+
+/*
+ * Duktape allocates and frees a few dozen small blocks for every call of process (strings,
+ * objects, their property tables), which cost glibc's malloc and free more than the script's
+ * own work on them. Blocks up to JS_POOL_MAX bytes come from free lists, one per 16-byte size
+ * class, which keep at most JS_POOL_KEEP bytes between events; larger ones are malloc's. Each
+ * block has a header with its size, so that the memory budget counts what the heap holds (a
+ * pooled block at its class's size). Under AddressSanitizer every block is malloc's, so that
+ * the sanitizer sees Duktape's use of its memory.
+ */
+#define JS_HDR        16                    /* size header, keeps malloc's alignment */
+#define JS_POOL_MAX   512
+#define JS_POOL_KEEP  ((size_t)4 << 20)
+#define JS_NCLASS     (JS_POOL_MAX / 16)
+
+#if defined(__SANITIZE_ADDRESS__)
+#define JS_POOL 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define JS_POOL 0
+#endif
+#endif
+#ifndef JS_POOL
+#define JS_POOL 1
+#endif
+
+struct js_pool {
+	void   *free[JS_NCLASS];   /* per class: blocks (their headers) linked through the body */
+	size_t  kept;              /* bytes on the lists */
+};
+
 struct js {
 	duk_context         *ctx;
 	char                *schema_uri;
@@ -67,26 +99,37 @@ struct js {
 	int                  timed_out;
 	struct enrich_event *ev;            /* the event process is looking at */
 	int                  erase;         /* eraseDerived_contexts() */
+	int                  stringifying;  /* process returned, JSON.stringify runs */
+	struct js_pool       pool;
 };
 
-/* ---- allocator and budgets ---- */
-
-#define JS_HDR 16    /* size header, keeps malloc's alignment */
+/* The bytes a block of size bytes takes from the budget: its class's size when pooled. */
+static size_t
+js_block_size(size_t size)
+{
+	return JS_POOL && size <= JS_POOL_MAX ? (size + 15) & ~(size_t)15 : size;
+}
 
 static void *
 js_alloc(void *udata, duk_size_t size)
 {
 	struct js *js = udata;
+	size_t bs = js_block_size(size);
 	char *p;
 
-	if (size > JS_MEMORY_BUDGET - js->mem_used) {
+	if (bs > JS_MEMORY_BUDGET - js->mem_used) {
 		js->mem_exceeded = 1;
 		return NULL;
 	}
-	if ((p = malloc(size + JS_HDR)) == NULL)
+	if (JS_POOL && size <= JS_POOL_MAX && size > 0 && js->pool.free[bs / 16 - 1] != NULL) {
+		p = js->pool.free[bs / 16 - 1];
+		memcpy(&js->pool.free[bs / 16 - 1], p + JS_HDR, sizeof(void *));
+		js->pool.kept -= bs;
+	} else if ((p = malloc((bs ? bs : 1) + JS_HDR)) == NULL) {
 		return NULL;
+	}
 	memcpy(p, &size, sizeof(size));
-	js->mem_used += size;
+	js->mem_used += bs;
 	return p + JS_HDR;
 }
 
@@ -95,13 +138,21 @@ js_free(void *udata, void *ptr)
 {
 	struct js *js = udata;
 	duk_size_t size;
+	size_t bs;
 	char *p;
 
 	if (ptr == NULL)
 		return;
 	p = (char *)ptr - JS_HDR;
 	memcpy(&size, p, sizeof(size));
-	js->mem_used -= size;
+	bs = js_block_size(size);
+	js->mem_used -= bs;
+	if (JS_POOL && size <= JS_POOL_MAX && size > 0 && js->pool.kept + bs <= JS_POOL_KEEP) {
+		memcpy(p + JS_HDR, &js->pool.free[bs / 16 - 1], sizeof(void *));
+		js->pool.free[bs / 16 - 1] = p;
+		js->pool.kept += bs;
+		return;
+	}
 	free(p);
 }
 
@@ -110,7 +161,8 @@ js_realloc(void *udata, void *ptr, duk_size_t size)
 {
 	struct js *js = udata;
 	duk_size_t old;
-	char *p;
+	size_t obs, nbs;
+	char *p, *n;
 
 	if (ptr == NULL)
 		return size ? js_alloc(udata, size) : NULL;
@@ -120,15 +172,43 @@ js_realloc(void *udata, void *ptr, duk_size_t size)
 	}
 	p = (char *)ptr - JS_HDR;
 	memcpy(&old, p, sizeof(old));
-	if (size > old && size - old > JS_MEMORY_BUDGET - js->mem_used) {
+	obs = js_block_size(old);
+	nbs = js_block_size(size);
+	if (nbs > obs && nbs - obs > JS_MEMORY_BUDGET - js->mem_used) {
 		js->mem_exceeded = 1;
 		return NULL;
+	}
+	if (JS_POOL && (old <= JS_POOL_MAX || size <= JS_POOL_MAX)) {
+		if (nbs == obs) {                       /* the same class: the same block */
+			memcpy(p, &size, sizeof(size));
+			return ptr;
+		}
+		if ((n = js_alloc(udata, size)) == NULL)
+			return NULL;
+		memcpy(n, ptr, old < size ? old : size);
+		js_free(udata, ptr);
+		return n;
 	}
 	if ((p = realloc(p, size + JS_HDR)) == NULL)
 		return NULL;
 	memcpy(p, &size, sizeof(size));
-	js->mem_used = js->mem_used - old + size;
+	js->mem_used = js->mem_used - obs + nbs;
 	return p + JS_HDR;
+}
+
+/* The pool's blocks back to malloc (the heap is gone). */
+static void
+js_pool_drain(struct js *js)
+{
+	size_t i;
+	char *p;
+
+	for (i = 0; i < JS_NCLASS; i++)
+		while ((p = js->pool.free[i]) != NULL) {
+			memcpy(&js->pool.free[i], p + JS_HDR, sizeof(void *));
+			free(p);
+		}
+	js->pool.kept = 0;
 }
 
 static void
@@ -592,6 +672,7 @@ js_free_state(void *state)
 		return;
 	if (js->ctx)
 		duk_destroy_heap(js->ctx);
+	js_pool_drain(js);
 	free(js->schema_uri);
 	free(js);
 }
@@ -1058,14 +1139,43 @@ js_read_json(const char *s, size_t len)
 	return j;
 }
 
-/* Safe call: JSON.stringify(result) on the value on top of the stack, called as upstream's
- * does (the global JSON's stringify, so a script that replaces it is honoured). Duktape's
- * stringify fast path (DUK_USE_JSON_STRINGIFY_FASTPATH, see the Makefile) walks plain data
- * without calling back into JavaScript; toJSON, getters and the rest take the standard path. */
+/* Safe call: process(event, params, headers), then JSON.stringify of its result, called as
+ * upstream's does (the global JSON's stringify, so a script that replaces it is honoured),
+ * unless the result is null or undefined. Leaves the text, or that null or undefined, or the
+ * error. Duktape's stringify fast path (DUK_USE_JSON_STRINGIFY_FASTPATH, see the Makefile)
+ * walks plain data without calling back into JavaScript; toJSON, getters and the rest take
+ * the standard path. */
 static duk_ret_t
-stringify_cb(duk_context *ctx, void *udata)
+call_cb(duk_context *ctx, void *udata)
 {
-	(void)udata;
+	struct js *js = udata;
+	struct enrich_event *ev = js->ev;
+	size_t i;
+
+	duk_get_global_literal(ctx, "process");
+	duk_push_global_stash(ctx);
+	duk_get_prop_literal(ctx, -1, "event");
+	duk_get_prop_literal(ctx, -2, "params");
+	duk_remove(ctx, -3);                      /* process event params */
+	duk_push_array(ctx);
+	for (i = 0; i < enr_n_headers(ev); i++) {
+		size_t hl;
+		const char *h = enr_header_at(ev, i, &hl);
+		if (utf8_valid_prefix(h, hl) == hl) {
+			duk_push_lstring(ctx, h, hl);
+		} else {
+			struct buf b;
+			buf_init(&b, 0);
+			utf8_repair(h, hl, &b);
+			duk_push_lstring(ctx, b.data ? b.data : "", b.len);
+			buf_free(&b);
+		}
+		duk_put_prop_index(ctx, -2, (duk_uarridx_t)i);
+	}
+	duk_call(ctx, 3);                         /* result */
+	if (duk_is_null_or_undefined(ctx, -1))
+		return 1;
+	js->stringifying = 1;
 	duk_get_global_literal(ctx, "JSON");      /* result JSON */
 	duk_get_prop_literal(ctx, -1, "stringify"); /* result JSON stringify */
 	duk_swap_top(ctx, -2);                    /* result stringify JSON */
@@ -1089,32 +1199,16 @@ js_apply(void *state, struct enrich_event *ev, json_t *failures)
 
 	js->ev = ev;
 	js->erase = 0;
+	js->stringifying = 0;
 	duk_push_global_stash(ctx);
-	duk_get_global_string(ctx, "process");
-	duk_get_prop_string(ctx, -2, "event");
-	duk_get_prop_string(ctx, -3, "params");
-	duk_push_array(ctx);
-	for (i = 0; i < enr_n_headers(ev); i++) {
-		size_t hl;
-		const char *h = enr_header_at(ev, i, &hl);
-		if (utf8_valid_prefix(h, hl) == hl) {
-			duk_push_lstring(ctx, h, hl);
-		} else {
-			struct buf b;
-			buf_init(&b, 0);
-			utf8_repair(h, hl, &b);
-			duk_push_lstring(ctx, b.data ? b.data : "", b.len);
-			buf_free(&b);
-		}
-		duk_put_prop_index(ctx, -2, (duk_uarridx_t)i);
-	}
 	js_arm(js);
-	rc = duk_pcall(ctx, 3);
+	rc = duk_safe_call(ctx, call_cb, js, 0, 1);    /* stash, text (or result, or error) */
+	js->deadline_ms = 0;
 	if (rc != DUK_EXEC_SUCCESS) {
 		int dropped;
-		js->deadline_ms = 0;
-		duk_get_prop_string(ctx, -2, "drop");
-		dropped = !js->timed_out && duk_strict_equals(ctx, -1, -2);
+		duk_get_prop_literal(ctx, -2, "drop");
+		/* drop() ends process; thrown from a toJSON while stringifying, it is an error */
+		dropped = !js->timed_out && !js->stringifying && duk_strict_equals(ctx, -1, -2);
 		duk_pop(ctx);
 		if (dropped) {
 			duk_pop_2(ctx);
@@ -1127,28 +1221,15 @@ js_apply(void *state, struct enrich_event *ev, json_t *failures)
 		snprintf(msg, sizeof(msg), "Error during execution of JavaScript function: [%s]", perr);
 		return js_failure(js, failures, msg);
 	}
-	/* the result: null or undefined is no context; anything else goes through JSON.stringify,
-	 * as upstream's does (still within the budget), and its text is parsed */
-	if (getenv("XNOCONV") || duk_is_null_or_undefined(ctx, -1)) {
+	/* the result: null or undefined is no context; anything else is JSON.stringify's text */
+	if (!js->stringifying) {
 		res = json_array();
 	} else {
-		/* stack: stash, result; the safe call leaves the text (or the error) in its place */
-		rc = duk_safe_call(ctx, stringify_cb, NULL, 1, 1);
-		if (rc != DUK_EXEC_SUCCESS) {
-			js->deadline_ms = 0;
-			js_error_text(js, -1, perr, sizeof(perr));
-			duk_pop_2(ctx);
-			js->ev = NULL;
-			snprintf(msg, sizeof(msg), "Error during execution of JavaScript function: [%s]",
-			    perr);
-			return js_failure(js, failures, msg);
-		}
 		/* JSON.stringify's text: a string, or undefined (a function, a symbol) */
 		rs = duk_is_string(ctx, -1) ? duk_get_lstring(ctx, -1, &rlen) : "undefined";
 		if (!duk_is_string(ctx, -1))
 			rlen = strlen(rs);
 		if (rlen > JS_RESULT_MAX) {
-			js->deadline_ms = 0;
 			duk_pop_2(ctx);
 			js->ev = NULL;
 			snprintf(msg, sizeof(msg), "Could not parse output JSON of Javascript "
@@ -1156,7 +1237,6 @@ js_apply(void *state, struct enrich_event *ev, json_t *failures)
 			return js_failure(js, failures, msg);
 		}
 		if (conv_json_depth(rs, rlen, ENRICH_MAX_DEPTH) > ENRICH_MAX_DEPTH) {
-			js->deadline_ms = 0;
 			duk_pop_2(ctx);
 			js->ev = NULL;
 			return js_failure(js, failures, "Could not parse output JSON of Javascript "
@@ -1166,7 +1246,6 @@ js_apply(void *state, struct enrich_event *ev, json_t *failures)
 		if (res == NULL)
 			res = json_loadb(rs, rlen, JSON_DECODE_ANY, &jerr);
 		if (res == NULL) {
-			js->deadline_ms = 0;
 			duk_pop_2(ctx);
 			js->ev = NULL;
 			snprintf(msg, sizeof(msg), "Could not parse output JSON of Javascript "
@@ -1174,7 +1253,6 @@ js_apply(void *state, struct enrich_event *ev, json_t *failures)
 			return js_failure(js, failures, msg);
 		}
 	}
-	js->deadline_ms = 0;
 	duk_pop_2(ctx);
 	js->ev = NULL;
 	list = json_array();
