@@ -85,12 +85,16 @@ struct ua_lit {
 	uint16_t  bg[UA_BG_PER_LIT];
 };
 
-struct ua_cache_entry {
-	uint64_t  h;
-	uint64_t  used;      /* u->clock at the last hit */
-	char     *ua;
-	size_t    len;
-	json_t   *ctx;
+/* One set of the user agent cache: the hashes first, so that a lookup reads one cache line
+ * before the one entry that matches (the table is larger than the CPU's caches). */
+struct ua_cache_set {
+	uint64_t h[UA_CACHE_WAYS];
+	struct ua_cache_entry {
+		uint64_t  used;      /* u->clock at the last hit */
+		char     *ua;
+		size_t    len;
+		json_t   *ctx;
+	} e[UA_CACHE_WAYS];
 };
 
 struct enr_ua_parser {
@@ -107,7 +111,7 @@ struct enr_ua_parser {
 	char                  *lower;     /* the current user agent, ASCII lower case */
 	size_t                 lowercap;
 	char                  *schema_uri;
-	struct ua_cache_entry *cache;
+	struct ua_cache_set   *cache;
 	uint64_t               clock;
 	json_t                *ctxs;      /* derived contexts by parse result */
 	int                    no_prefilter;
@@ -152,10 +156,11 @@ enr_ua_parser_free(struct enr_ua_parser *u)
 	free(u->lower);
 	pcre2_match_data_free(u->md);
 	if (u->cache) {
-		for (i = 0; i < (size_t)UA_CACHE_SETS * UA_CACHE_WAYS; i++) {
-			free(u->cache[i].ua);
-			json_decref(u->cache[i].ctx);
-		}
+		for (i = 0; i < UA_CACHE_SETS; i++)
+			for (j = 0; j < UA_CACHE_WAYS; j++) {
+				free(u->cache[i].e[j].ua);
+				json_decref(u->cache[i].e[j].ctx);
+			}
 		free(u->cache);
 	}
 	json_decref(u->ctxs);
@@ -712,7 +717,8 @@ make_context(struct enr_ua_parser *u, const char *ua, size_t len)
 json_t *
 enr_ua_parser_context(struct enr_ua_parser *u, const char *ua)
 {
-	struct ua_cache_entry *set, *e, *victim;
+	struct ua_cache_set *set;
+	struct ua_cache_entry *e, *victim;
 	size_t len = strlen(ua), w;
 	uint64_t h;
 	json_t *c;
@@ -723,35 +729,45 @@ enr_ua_parser_context(struct enr_ua_parser *u, const char *ua)
 		return make_context(u, ua, len);
 	/*
 	 * Set-associative, least recently used out: a direct-mapped or two-way cache loses a good
-	 * share of its hits to collisions with a few thousand user agents in rotation.
+	 * share of its hits to collisions with a few thousand user agents in rotation. A hash of 0
+	 * marks an empty way.
 	 */
-	h = fnv_bytes(FNV_OFFSET, ua, len);
-	set = &u->cache[(size_t)((h >> 32 ^ h) & (UA_CACHE_SETS - 1)) * UA_CACHE_WAYS];
-	victim = set;
+	h = fnv_bytes(FNV_OFFSET, ua, len) | 1;
+	set = &u->cache[(size_t)((h >> 32 ^ h) >> 1 & (UA_CACHE_SETS - 1))];
 	u->clock++;
 	for (w = 0; w < UA_CACHE_WAYS; w++) {
-		e = &set[w];
+		if (set->h[w] != h)
+			continue;
+		e = &set->e[w];
 		/* shared, not copied: nothing modifies a derived entity in place except the PII
 		 * enrichment, which copies an entity before it changes it */
-		if (e->ua && e->h == h && e->len == len && !memcmp(e->ua, ua, len)) {
+		if (e->len == len && !memcmp(e->ua, ua, len)) {
 			e->used = u->clock;
 			return json_incref(e->ctx);
 		}
-		if (victim->ua && (e->ua == NULL || e->used < victim->used))
-			victim = e;
 	}
 	if ((c = make_context(u, ua, len)) == NULL)
 		return NULL;
+	for (w = 0, victim = &set->e[0]; w < UA_CACHE_WAYS; w++) {
+		if (set->h[w] == 0) {
+			victim = &set->e[w];
+			break;
+		}
+		if (set->e[w].used < victim->used)
+			victim = &set->e[w];
+	}
+	w = (size_t)(victim - set->e);
 	free(victim->ua);
 	json_decref(victim->ctx);
 	victim->ctx = NULL;
+	set->h[w] = 0;
 	if ((victim->ua = malloc(len + 1)) != NULL) {
 		memcpy(victim->ua, ua, len);
 		victim->ua[len] = '\0';
-		victim->h = h;
 		victim->len = len;
 		victim->used = u->clock;
 		victim->ctx = json_incref(c);
+		set->h[w] = h;
 	}
 	return c;
 }
@@ -782,7 +798,7 @@ ua_parser_load(const struct enr_ctx *ctx, char *err, size_t errlen)
 		return NULL;
 	}
 	if ((u->schema_uri = strdup(ctx->schema_uri)) == NULL ||
-	    (u->cache = calloc((size_t)UA_CACHE_SETS * UA_CACHE_WAYS, sizeof(*u->cache))) == NULL ||
+	    (u->cache = calloc(UA_CACHE_SETS, sizeof(*u->cache))) == NULL ||
 	    (u->ctxs = json_object()) == NULL) {
 		enr_ua_parser_free(u);
 		snprintf(err, errlen, "Failed to initialize ua parser: [out of memory]");
