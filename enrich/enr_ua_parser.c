@@ -125,6 +125,27 @@ struct ua_subject {
 	uint64_t    bits[UA_BG_BITS / 64], lbits[UA_BG_BITS / 64];
 };
 
+/*
+ * The cache's hash of a user agent: eight bytes a step. FNV-1a, a byte a step with a multiply
+ * in the chain, cost ~500 cycles on a 150-byte user agent: a tenth of the per-event cost of
+ * all of Mini's enrichments.
+ */
+static uint64_t
+ua_hash(const char *s, size_t len)
+{
+	uint64_t h = 0x9E3779B97F4A7C15ULL ^ len, w;
+
+	for (; len >= 8; s += 8, len -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	w = 0;
+	memcpy(&w, s, len);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+	return h ^ h >> 29;
+}
+
 static unsigned
 ua_bg(unsigned char a, unsigned char b)
 {
@@ -732,7 +753,7 @@ enr_ua_parser_context(struct enr_ua_parser *u, const char *ua)
 	 * share of its hits to collisions with a few thousand user agents in rotation. A hash of 0
 	 * marks an empty way.
 	 */
-	h = fnv_bytes(FNV_OFFSET, ua, len) | 1;
+	h = ua_hash(ua, len) | 1;
 	set = &u->cache[(size_t)((h >> 32 ^ h) >> 1 & (UA_CACHE_SETS - 1))];
 	u->clock++;
 	for (w = 0; w < UA_CACHE_WAYS; w++) {
