@@ -375,7 +375,14 @@ check_chars(const char *s, size_t from, size_t to, int cl, int *bad_escape)
 
 	*bad_escape = 0;
 	while (i < to) {
-		unsigned char c = (unsigned char)s[i];
+		unsigned char c;
+		/* the run of plain class characters first ('%', NUL and non-ASCII are never in a
+		 * class): this loop is where check_chars spends its time on long parameters */
+		while (i < to && (c = (unsigned char)s[i]) < 128 && (uri_class[c] >> cl & 1))
+			i++;
+		if (i >= to)
+			break;
+		c = (unsigned char)s[i];
 		if (c == '%') {
 			if (i + 2 >= to || !is_hex(s[i + 1]) || !is_hex(s[i + 2])) {
 				*bad_escape = 1;
@@ -998,8 +1005,19 @@ conv_json_compact(const char *s, size_t len, struct buf *out)
 int
 conv_json_get(const char *s, size_t len, const char *key, const char **vs, size_t *vlen)
 {
+	size_t n;
+
+	return conv_json_get_counted(s, len, key, vs, vlen, &n);
+}
+
+int
+conv_json_get_counted(const char *s, size_t len, const char *key, const char **vs, size_t *vlen,
+    size_t *nkeys)
+{
 	size_t i = skip_ws(s, 0, len), ks, ke, klen = strlen(key), v;
 	int found = 0;
+
+	*nkeys = 0;
 
 	if (i >= len || s[i] != '{')
 		return -1;
@@ -1016,6 +1034,7 @@ conv_json_get(const char *s, size_t len, const char *key, const char **vs, size_
 			break;
 		v = skip_ws(s, i + 1, len);
 		i = skip_value(s, v, len);
+		(*nkeys)++;
 		if (ke >= ks && ke - ks == klen && memcmp(s + ks, key, klen) == 0) {
 			*vs = s + v;
 			*vlen = i - v;
