@@ -18,8 +18,20 @@ pct_decode(struct buf *out, const char *s, size_t n, unsigned flags)
 		return -1;
 	o = (unsigned char *)out->data + out->len;
 	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+		unsigned char c;
+		size_t run = i;
 
+		/* copy the run of bytes that decode to themselves in one go */
+		while (run < n && s[run] != '%' && s[run] != '+')
+			high |= (unsigned char)s[run++];
+		if (run > i) {
+			memcpy(o, s + i, run - i);
+			o += run - i;
+			i = run;
+			if (i >= n)
+				break;
+		}
+		c = (unsigned char)s[i];
 		if (c == '%') {
 			if (i + 2 < n && (h = pct_hexval(s[i + 1])) >= 0 &&
 			    (l = pct_hexval(s[i + 2])) >= 0) {
