@@ -1,7 +1,7 @@
 #!/bin/bash
 # Benchmark: s3-sink against plain zlib deflate at the same level, in CPU-seconds.
 #
-#   bench/s3-sink.sh [MB] [REPS]          (defaults 200 MB of input, 3 repetitions)
+#   bench/s3-sink.sh [MB] [REPS]          (defaults 100 MB of input, 3 repetitions)
 #
 # Input: enriched TSV lines (131 columns, generated here). Compared, interleaved in each
 # repetition, each process's CPU time (user + sys, /usr/bin/time):
@@ -16,7 +16,7 @@
 # and s3-sink's peak RSS. Everything is written under a mktemp directory (BENCH_DIR to choose).
 set -eu
 cd "$(dirname "$0")/.."
-MB=${1:-200}
+MB=${1:-100}
 REPS=${2:-3}
 ROOT=$(pwd)
 W=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/furrow-bench-s3.XXXXXX")}
