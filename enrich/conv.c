@@ -431,7 +431,18 @@ conv_qs_split(const char *qs, size_t len,
 
 	while (i < len) {
 		const char *eq;
-		for (j = i; j < len && qs[j] != '&' && qs[j] != ';'; j++)
+		/* 8 bytes a step while none is a separator (long base64 values), then byte by byte */
+		for (j = i; j + 8 <= len; j += 8) {
+			uint64_t w, a, b;
+
+			memcpy(&w, qs + j, 8);
+			a = w ^ 0x2626262626262626ULL;   /* '&' */
+			b = w ^ 0x3b3b3b3b3b3b3b3bULL;   /* ';' */
+			if (((a - 0x0101010101010101ULL) & ~a & 0x8080808080808080ULL) |
+			    ((b - 0x0101010101010101ULL) & ~b & 0x8080808080808080ULL))
+				break;
+		}
+		for (; j < len && qs[j] != '&' && qs[j] != ';'; j++)
 			;
 		if (j > i) {
 			eq = memchr(qs + i, '=', j - i);
