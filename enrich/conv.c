@@ -783,6 +783,41 @@ conv_header_ip(const char *const *hdr, const size_t *hlen, size_t n, char *out, 
 
 /* ---- JSON texts ---- */
 
+/* The index of the first '"' or '\\' in s[i..len), or len: 8 bytes a step, since most of a
+ * JSON text's bytes are inside strings and these walks run several times over every context. */
+static size_t
+str_stop(const char *s, size_t i, size_t len)
+{
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w, a, b;
+
+		memcpy(&w, s + i, 8);
+		a = w ^ 0x2222222222222222ULL;   /* '"' */
+		b = w ^ 0x5c5c5c5c5c5c5c5cULL;   /* '\\' */
+		if (((a - 0x0101010101010101ULL) & ~a & 0x8080808080808080ULL) |
+		    ((b - 0x0101010101010101ULL) & ~b & 0x8080808080808080ULL))
+			break;
+	}
+	while (i < len && s[i] != '"' && s[i] != '\\')
+		i++;
+	return i;
+}
+
+/* The index of the closing '"' of the string whose contents start at s[i], or len (or past it,
+ * after a final backslash) when it is not closed. */
+static size_t
+str_close(const char *s, size_t i, size_t len)
+{
+	for (;;) {
+		if (i >= len)
+			return i;
+		i = str_stop(s, i, len);
+		if (i >= len || s[i] == '"')
+			return i;
+		i += 2;   /* a backslash and the character it escapes */
+	}
+}
+
 int
 conv_json_depth(const char *s, size_t len, int limit)
 {
@@ -792,9 +827,7 @@ conv_json_depth(const char *s, size_t len, int limit)
 	for (i = 0; i < len; i++) {
 		char c = s[i];
 		if (c == '"') {
-			for (i++; i < len && s[i] != '"'; i++)
-				if (s[i] == '\\')
-					i++;
+			i = str_close(s, i + 1, len);
 		} else if (c == '{' || c == '[') {
 			if (++depth > max) {
 				max = depth;
@@ -820,9 +853,7 @@ skip_ws(const char *s, size_t i, size_t len)
 static size_t
 skip_string(const char *s, size_t i, size_t len)
 {
-	for (i++; i < len && s[i] != '"'; i++)
-		if (s[i] == '\\')
-			i++;
+	i = str_close(s, i + 1, len);
 	return i < len ? i + 1 : len;
 }
 
