@@ -1139,23 +1139,12 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	conn_list_push_front(c);
 	s->stats.open++;
 	s->stats.connections++;
+	event_add(c->ev_read, NULL);
 	/* nothing sent yet: the request deadline, not the keep-alive one */
 	conn_arm_timer(c, s->cfg.request_timeout_s);
 	/* the new one is idle, but it must get its chance to send a request rather than be pushed
 	 * out by the next */
 	server_pause_if_full(s, c);
-	if (s->cfg.tls) {
-		event_add(c->ev_read, NULL);
-		return;
-	}
-	/* The request is usually there already: read it now, before the socket is registered
-	 * with epoll. A request answered and closed at once (Connection: close) then costs no
-	 * epoll_ctl at all (the add and the delete were two of its nine system calls); otherwise
-	 * the socket is registered as before, unless reading was paused or the connection ended
-	 * meanwhile. */
-	conn_read_cb(fd, EV_READ, c);
-	if (c->fd == fd && !c->reading_paused && !c->peer_failed)
-		event_add(c->ev_read, NULL);
 }
 
 static void
