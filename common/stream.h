@@ -221,7 +221,8 @@ void stream_sink_purge(struct stream_sink *s);
 
 /*
  * Kinesis settings for the whole process (every kinesis: stream uses them). Credentials come
- * from the environment or a profile file (aws.h), never from flags. Call before opening a
+ * from the environment, a profile file or the instance metadata service (aws.h), never from
+ * flags. Call before opening a
  * kinesis: stream.
  */
 struct stream_kinesis_conf {

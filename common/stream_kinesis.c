@@ -169,6 +169,9 @@ stream_kinesis_setup(const struct stream_kinesis_conf *conf, char *err, size_t e
 	}
 	if (aws_creds_load(&kin.creds, err, errlen) == -1)
 		return -1;
+	if (kin.creds.role[0])
+		kin_msg(2, "kinesis: credentials of role %s from the instance metadata service, "
+		    "renewed before they expire", kin.creds.role);
 	kin.configured = 1;
 	return 0;
 }
