@@ -69,6 +69,7 @@ static struct {
 	int                configured;
 	char              *brokers;
 	char              *client_id;
+	char               linger_ms[24];
 	char              *props_path;
 	struct kafka_prop *props;
 	size_t             nprops;
@@ -234,6 +235,8 @@ stream_kafka_setup(const struct stream_kafka_conf *conf, char *err, size_t errle
 
 	kcfg_clear();
 	kcfg.notify = conf->notify;
+	snprintf(kcfg.linger_ms, sizeof(kcfg.linger_ms), "%ld",
+	    conf->linger_ms > 0 ? conf->linger_ms : (long)STREAM_KAFKA_LINGER_MS);
 	if ((conf->brokers && (kcfg.brokers = strdup(conf->brokers)) == NULL) ||
 	    (kcfg.client_id = strdup(conf->client_id ? conf->client_id : "furrow")) == NULL ||
 	    (conf->properties && (kcfg.props_path = strdup(conf->properties)) == NULL)) {
@@ -307,13 +310,13 @@ kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 static rd_kafka_conf_t *
 kafka_conf_new(int consumer, const char *group, char *err, size_t errlen)
 {
-	static const char *const producer_defaults[][2] = {
+	const char *const producer_defaults[][2] = {
 		{ "acks", "all" },
 		{ "enable.idempotence", "true" },
 		{ "message.timeout.ms", "0" },          /* never give up on an accepted record */
 		{ "partitioner", "murmur2_random" },    /* the Java producer's partitioning */
 		{ "queue.buffering.max.kbytes", "65536" },
-		{ "linger.ms", "5" },
+		{ "linger.ms", kcfg.linger_ms },       /* the stage's (stream_kafka_conf) */
 	};
 	static const char *const consumer_defaults[][2] = {
 		{ "auto.offset.reset", "earliest" },
