@@ -60,11 +60,12 @@ check "the secret is in no log" sh -c "! grep -q profile-secret '$T_TMP/profile.
 
 # ---- credentials from the instance metadata service ----
 # A stand-in for EC2's instance metadata service (there is no EC2 here): IMDSv2 only, a new
-# credential set at every ask, each expiring 304 s after it is issued, so that the refresh
-# window (aws.h: AWS_CREDS_REFRESH_S, 300 s before the expiry) opens four seconds later. A pass-through
-# proxy before kinesalite notes which access key signed each request (kinesalite does not check).
+# credential set at every ask, each expiring 330 s after it is issued, so that the refresh
+# window (aws.h: AWS_CREDS_REFRESH_S, 300 s before the expiry) opens 30 s later (room for a
+# slow start on a loaded machine). A pass-through proxy before kinesalite notes which access key
+# signed each request (kinesalite does not check).
 iport=$(free_port) sport=$(free_port) port=$(free_port)
-python3 "$FURROW_ROOT/tests/tools/imds.py" "$iport" 304 "$T_TMP/imds.json" &
+python3 "$FURROW_ROOT/tests/tools/imds.py" "$iport" 330 "$T_TMP/imds.json" &
 T_PIDS="$T_PIDS $!"
 python3 "$FURROW_ROOT/tests/tools/kinesis_throttle.py" "$sport" "$FURROW_KINESIS_ENDPOINT" \
     "$T_TMP/signers.json" pass &
@@ -86,7 +87,15 @@ imds_in() { [ "$($K count imds)" -ge 100 ]; }
 check "the first 100 records are in" wait_for 30 imds_in
 # the first set's refresh window opens (the clock passing the stand-in's expiry - 300 s)
 window_open() { [ "$(date +%s)" -gt "$(( $(jq .expires "$T_TMP/imds.json") - 300 ))" ]; }
-check "the refresh window opens" wait_for 30 window_open
+if window_open; then
+	skip "the first set signed the first records" "this machine took 30 s to start and send"
+	first_ok=1
+else
+	first_ok=$(jq -r '.akids | index("ASIAFURROWIMDS1") != null' "$T_TMP/signers.json")
+	eq "the first set signed the first records, with its session token" "true 0" \
+	    "$first_ok $(jq .without_token "$T_TMP/signers.json")"
+fi
+check "the refresh window opens" wait_for 60 window_open
 python3 "$FURROW_ROOT/tests/tools/send_events.py" "$port" 100 imdsb 2000 >"$T_TMP/sent-imds"
 read -r sent2 _ <"$T_TMP/sent-imds"
 argv_clean() { ! tr '\0' ' ' </proc/$pc/cmdline | grep -qE 'imds-secret|imds-session|ASIAFURROW'; }
@@ -96,9 +105,8 @@ eq "200 events answered 200 and the collector stops with 0" "100 100 0" "$sent1 
 eq "every record on kinesis:imds" 200 "$($K count imds)"
 eq "the stand-in gave a session token before each of two credential sets, no request without one" \
     "2 2 0" "$(jq -r '"\(.tokens) \(.creds) \(.refused)"' "$T_TMP/imds.json")"
-eq "the first set signed, then the renewed one, each with its session token" \
-    "ASIAFURROWIMDS1 ASIAFURROWIMDS2 0" \
-    "$(jq -r '"\(.akids | join(" ")) \(.without_token)"' "$T_TMP/signers.json")"
+eq "then the renewed set signed, with its session token" "ASIAFURROWIMDS2 0" \
+    "$(jq -r '"\(.akids[-1]) \(.without_token)"' "$T_TMP/signers.json")"
 check "the collector names the role" grep -q "credentials of role furrow-test-role from the instance metadata service" "$T_TMP/collector-imds.err"
 check "no secret, session token or IMDS token in the log" sh -c \
     "! grep -qE 'imds-secret|imds-session|furrow-imds-token' '$T_TMP/collector-imds.err'"
