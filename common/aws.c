@@ -126,6 +126,28 @@ creds_from_file(struct aws_creds *c, const char *path, const char *profile, char
 	return found ? 0 : 1;
 }
 
+/* Perform the request set up on c and free its headers h: the HTTP status, or 0 with msg
+ * filled when there was no answer. */
+static long
+aws_perform(CURL *c, struct curl_slist *h, char *msg, size_t msglen)
+{
+	char curlerr[CURL_ERROR_SIZE];
+	long status = 0;
+	CURLcode cc;
+
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curlerr);
+	curlerr[0] = '\0';
+	cc = curl_easy_perform(c);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+	curl_slist_free_all(h);
+	if (cc != CURLE_OK) {
+		snprintf(msg, msglen, "%s", curlerr[0] ? curlerr : curl_easy_strerror(cc));
+		return 0;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	return status;
+}
+
 /* One request to the metadata service: PUT (the token) or GET with the token. Returns the HTTP
  * status (0: no answer, msg says why). */
 static long
@@ -133,10 +155,9 @@ imds_request(CURL *c, const char *base, const char *path, const char *token, str
     char *msg, size_t msglen)
 {
 	struct curl_slist *h = NULL;
-	char url[AWS_URL_MAX], hdr[AWS_TOKEN_MAX + 64], curlerr[CURL_ERROR_SIZE];
+	char url[AWS_URL_MAX], hdr[AWS_TOKEN_MAX + 64];
 	long status = 0;
 	size_t bl = strlen(base);
-	CURLcode cc;
 
 	while (bl > 0 && base[bl - 1] == '/')
 		bl--;
@@ -164,15 +185,8 @@ imds_request(CURL *c, const char *base, const char *path, const char *token, str
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, AWS_IMDS_TIMEOUT_MS);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, aws_write_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curlerr);
-	curlerr[0] = '\0';
-	cc = curl_easy_perform(c);
-	curl_slist_free_all(h);
-	if (cc != CURLE_OK) {
-		snprintf(msg, msglen, "%s", curlerr[0] ? curlerr : curl_easy_strerror(cc));
+	if ((status = aws_perform(c, h, msg, msglen)) == 0)
 		return 0;
-	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 200)
 		snprintf(msg, msglen, "HTTP %ld", status);
 	return status;
@@ -395,13 +409,10 @@ aws_region(const char *flag)
 	return "us-east-1";
 }
 
-/* The signing secrets of a->creds into a->userpwd and a->token. aws_creds_mu is held. */
-static int
-call_take_creds(struct aws_call *a)
+/* Wipe and free a client's copy of the signing secrets. */
+static void
+call_forget_creds(struct aws_call *a)
 {
-	const struct aws_creds *c = a->creds;
-	size_t n = strlen(c->akid) + strlen(c->secret) + 2;
-
 	if (a->userpwd) {
 		explicit_bzero(a->userpwd, strlen(a->userpwd));
 		free(a->userpwd);
@@ -410,7 +421,17 @@ call_take_creds(struct aws_call *a)
 		explicit_bzero(a->token, strlen(a->token));
 		free(a->token);
 	}
-	a->token = NULL;
+	a->userpwd = a->token = NULL;
+}
+
+/* The signing secrets of a->creds into a->userpwd and a->token. aws_creds_mu is held. */
+static int
+call_take_creds(struct aws_call *a)
+{
+	const struct aws_creds *c = a->creds;
+	size_t n = strlen(c->akid) + strlen(c->secret) + 2;
+
+	call_forget_creds(a);
 	if ((a->userpwd = malloc(n)) == NULL ||
 	    (c->token[0] && (a->token = malloc(strlen(c->token) + 32)) == NULL))
 		return -1;
@@ -496,14 +517,7 @@ aws_call_free(struct aws_call *a)
 		return;
 	if (a->curl)
 		curl_easy_cleanup(a->curl);
-	if (a->userpwd) {
-		explicit_bzero(a->userpwd, strlen(a->userpwd));
-		free(a->userpwd);
-	}
-	if (a->token) {
-		explicit_bzero(a->token, strlen(a->token));
-		free(a->token);
-	}
+	call_forget_creds(a);
 	free(a->url);
 	free(a);
 }
@@ -574,9 +588,8 @@ aws_call_json(struct aws_call *a, const char *op, const char *body, size_t len,
     struct buf *resp, char type[AWS_TYPE_MAX], char *msg, size_t msglen)
 {
 	struct curl_slist *h = NULL, *t;
-	char target[160], curlerr[CURL_ERROR_SIZE];
+	char target[160];
 	long status = 0;
-	CURLcode cc;
 	CURL *c = a->curl;
 
 	type[0] = '\0';
@@ -616,15 +629,8 @@ aws_call_json(struct aws_call *a, const char *op, const char *body, size_t len,
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, aws_progress_cb);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)a->abort);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curlerr);
-	curlerr[0] = '\0';
-	cc = curl_easy_perform(c);
-	curl_slist_free_all(h);
-	if (cc != CURLE_OK) {
-		snprintf(msg, msglen, "%s", curlerr[0] ? curlerr : curl_easy_strerror(cc));
+	if ((status = aws_perform(c, h, msg, msglen)) == 0)
 		return AWS_RETRY;
-	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	if (status == 200)
 		return AWS_OK;
 	error_of(resp, type, msg, msglen);
