@@ -10,10 +10,11 @@
 #       └──────────> bad.json <─┘ ──> es-sink (bad index), s3-sink (bad/)
 #
 # With FURROW_KAFKA_BROKERS set, Kafka topics take the logs' places (furrow-raw, furrow-enriched,
-# furrow-bad unless FURROW_KAFKA_TOPIC_RAW / _ENRICHED / _BAD say otherwise): the same graph,
+# furrow-bad, and furrow-pii for the PII enrichment's events, unless FURROW_KAFKA_TOPIC_RAW /
+# _ENRICHED / _BAD / _PII say otherwise): the same graph,
 # with the consumer groups' offsets kept by Kafka, and no data files. With FURROW_KINESIS_REGION
 # (or FURROW_KINESIS_ENDPOINT) set, Kinesis streams take them (the same names, or
-# FURROW_KINESIS_STREAM_RAW / _ENRICHED / _BAD), each group's leases and checkpoints in the
+# FURROW_KINESIS_STREAM_RAW / _ENRICHED / _BAD / _PII), each group's leases and checkpoints in the
 # DynamoDB table named after the group.
 #
 # `start` starts the readers before the writers, each stage in its own session (a terminal's
@@ -107,12 +108,14 @@ FURROW_KAFKA_PROPERTIES=${FURROW_KAFKA_PROPERTIES:-}
 FURROW_KAFKA_TOPIC_RAW=${FURROW_KAFKA_TOPIC_RAW:-furrow-raw}
 FURROW_KAFKA_TOPIC_ENRICHED=${FURROW_KAFKA_TOPIC_ENRICHED:-furrow-enriched}
 FURROW_KAFKA_TOPIC_BAD=${FURROW_KAFKA_TOPIC_BAD:-furrow-bad}
+FURROW_KAFKA_TOPIC_PII=${FURROW_KAFKA_TOPIC_PII:-furrow-pii}
 FURROW_KINESIS_REGION=${FURROW_KINESIS_REGION:-}
 FURROW_KINESIS_ENDPOINT=${FURROW_KINESIS_ENDPOINT:-}
 FURROW_DYNAMODB_ENDPOINT=${FURROW_DYNAMODB_ENDPOINT:-}
 FURROW_KINESIS_STREAM_RAW=${FURROW_KINESIS_STREAM_RAW:-furrow-raw}
 FURROW_KINESIS_STREAM_ENRICHED=${FURROW_KINESIS_STREAM_ENRICHED:-furrow-enriched}
 FURROW_KINESIS_STREAM_BAD=${FURROW_KINESIS_STREAM_BAD:-furrow-bad}
+FURROW_KINESIS_STREAM_PII=${FURROW_KINESIS_STREAM_PII:-furrow-pii}
 FURROW_METRICS_PORT=${FURROW_METRICS_PORT:-}
 FURROW_METRICS_BIND=${FURROW_METRICS_BIND:-127.0.0.1}
 if [ -z "$FURROW_ENRICHMENTS" ]; then
@@ -507,15 +510,28 @@ stats=(--stats-interval "$FURROW_STATS_INTERVAL")
 # The streams between the stages: the logs, or Kafka topics (then what the collector's drain
 # could not hand to the broker at a stop is spilled to the data directory and sent first at the
 # next start).
-raw_s=log:$raw good_s=log:$good bad_s=log:$bad spill=()
+# On a topic or a stream, enrich also writes the PII enrichment's pii_transformation events
+# (enrich(1) --pii) to furrow-pii, as Snowplow's enrich-kafka and enrich-kinesis write them to
+# their pii output, when an enrichment configuration has the PII enrichment's emitEvent on (so
+# a pipeline without it needs no such topic or stream); the logs have no reader for them.
+pii_events=0
+if [ "$FURROW_ENRICHMENTS" != none ]; then
+	for f in "$FURROW_ENRICHMENTS"/*.json; do
+		[ -f "$f" ] && grep -q pii_enrichment_config "$f" &&
+			grep -qE '"emitEvent"[[:space:]]*:[[:space:]]*true' "$f" && pii_events=1
+	done
+fi
+raw_s=log:$raw good_s=log:$good bad_s=log:$bad spill=() pii=()
 if [ -n "$FURROW_KAFKA_BROKERS" ]; then
 	raw=kafka:$FURROW_KAFKA_TOPIC_RAW good=kafka:$FURROW_KAFKA_TOPIC_ENRICHED
 	bad=kafka:$FURROW_KAFKA_TOPIC_BAD
 	raw_s=$raw good_s=$good bad_s=$bad reclaim=() spill=(--spill "$data/collector.spill")
+	[ "$pii_events" = 0 ] || pii=(--pii "kafka:$FURROW_KAFKA_TOPIC_PII")
 elif [ -n "$kinesis" ]; then
 	raw=kinesis:$FURROW_KINESIS_STREAM_RAW good=kinesis:$FURROW_KINESIS_STREAM_ENRICHED
 	bad=kinesis:$FURROW_KINESIS_STREAM_BAD
 	raw_s=$raw good_s=$good bad_s=$bad reclaim=() spill=(--spill "$data/collector.spill")
+	[ "$pii_events" = 0 ] || pii=(--pii "kinesis:$FURROW_KINESIS_STREAM_PII")
 fi
 
 tls=()
@@ -561,7 +577,7 @@ enrich_flags=(--resolver "$resolver")
 [ "$FURROW_ENRICHMENTS" = none ] || enrich_flags+=(--enrichments "$FURROW_ENRICHMENTS")
 metrics_for enrich
 add_stage enrich "$raw" enrich "$(exe enrich)" "${mflags[@]}" --source "$raw_s" --group enrich "${reclaim[@]}" \
-	--output "$good_s" --bad "$bad_s" "${enrich_flags[@]}" "${stats[@]}" "${enrich_args[@]}"
+	--output "$good_s" --bad "$bad_s" "${pii[@]}" "${enrich_flags[@]}" "${stats[@]}" "${enrich_args[@]}"
 
 metrics_for iglu-server
 add_stage iglu-server - - "$(exe iglu-server)" "${mflags[@]}" "${iglu_flags[@]}" "${stats[@]}"

@@ -1,20 +1,30 @@
 #!/bin/bash
-# Benchmark: enriched TSV lines (131 columns, generated here) through s3-sink into a local S3 API
-# server (S3Proxy, tests/setup-s3.sh), against `gzip -1 > file; curl --aws-sigv4 -T file` of the
-# same data in the same run. Prints MB/s of input for each, the ratio, and s3-sink's peak RSS.
-#   bench/s3-sink.sh [MB]          (default 200 MB of input)
-# S3 requires a Content-Length, so the baseline compresses to a file and then uploads it with
-# x-amz-content-sha256: UNSIGNED-PAYLOAD (no hashing: the cheapest upload S3 accepts); s3-sink
-# hashes the body (SHA-256 and MD5) and spools it durably. Timings are wall clock.
+# Benchmark: s3-sink against plain zlib deflate at the same level, in CPU-seconds.
+#
+#   bench/s3-sink.sh [MB] [REPS]          (defaults 100 MB of input, 3 repetitions)
+#
+# Input: enriched TSV lines (131 columns, generated here). Compared, interleaved in each
+# repetition, each process's CPU time (user + sys, /usr/bin/time):
+#   - s3-sink --compression-level L into a local S3 API server (S3Proxy, tests/setup-s3.sh), one
+#     object per run: gzip, SHA-256 and MD5 of the body, durable spool, signed upload;
+#   - zdeflate L (bench/zdeflate.c): zlib deflate with s3-sink's own settings (gzip wrapper,
+#     windowBits 15 + 16, memLevel 8, 64 KiB buffers) to a file, nothing else: the bound;
+#   - zdeflate L then curl --aws-sigv4 -T of its output (UNSIGNED-PAYLOAD: the cheapest upload S3
+#     accepts), the CPU of both processes summed: the transport-included baseline.
+# L is s3-sink's default 6, and 1. Prints the exact commands, min and median CPU-seconds of each,
+# the ratios bound / s3-sink (1.0 = as cheap as plain zlib), wall-clock medians for reference,
+# and s3-sink's peak RSS. Everything is written under a mktemp directory (BENCH_DIR to choose).
 set -eu
 cd "$(dirname "$0")/.."
-MB=${1:-200}
+MB=${1:-100}
+REPS=${2:-3}
 ROOT=$(pwd)
-W=$(mktemp -d "${TMPDIR:-/tmp}/furrow-bench-s3.XXXXXX")
+W=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/furrow-bench-s3.XXXXXX")}
+mkdir -p "$W"
 S3_WORKDIR=$W/s3
 FURROW_ROOT=$ROOT
 . tests/setup-s3.sh
-trap 's3_stop; rm -rf "$W"' EXIT
+if [ -n "${BENCH_DIR:-}" ]; then trap 's3_stop || :' EXIT; else trap 's3_stop || :; rm -rf "$W"' EXIT; fi
 [ -x bin/s3-sink ] || make -s bin/s3-sink
 
 # Realistic enriched events: 131 tab-separated columns with page views, contexts and UAs.
@@ -58,40 +68,58 @@ gen >"$W/in.tsv"
 cols=$(head -n1 "$W/in.tsv" | awk -F'\t' '{print NF}')
 bytes=$(stat -c %s "$W/in.tsv"); lines=$(wc -l <"$W/in.tsv")
 echo "input: $lines lines, $bytes bytes, $cols columns" >&2
+cc -O2 -o "$W/zdeflate" bench/zdeflate.c -lz
 s3_start >/dev/null
 s3_mb bench
-mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", b / 1048576 / s }'; }
 
-# s3-sink, one object per run (rotation far above the input size), default level 6 and level 1.
-run_sink() {
+# run NAME CMD...: one timed run of CMD (stdin from the input), "user+sys wall maxrss" appended
+# to $W/t.NAME.
+run() {
+	name=$1; shift
+	/usr/bin/time -f '%U %S %e %M' -o "$W/time" "$@" <"$W/in.tsv" >/dev/null
+	awk '{ printf "%.3f %.3f %d\n", $1 + $2, $3, $4 }' "$W/time" >>"$W/t.$name"
+}
+sink() {   # sink LEVEL
 	rm -rf "$W/spool"
-	/usr/bin/time -f '%e %M' -o "$W/time" bin/s3-sink --bucket bench --endpoint "$S3_ENDPOINT" \
-	    --path-style --spool "$W/spool" --prefix "sink-l$1/" --compression-level "$1" \
-	    --rotate-bytes 0 --multipart-threshold 0 -q <"$W/in.tsv"
-	read -r secs rss_kb <"$W/time"
-	echo "$secs $rss_kb"
+	run "sink$1" bin/s3-sink --bucket bench --endpoint "$S3_ENDPOINT" --path-style \
+	    --spool "$W/spool" --prefix "sink-l$1/" --compression-level "$1" \
+	    --rotate-bytes 0 --multipart-threshold 0 -q
 }
-# Baseline: gzip -1 then one signed PUT of the file.
-run_base() {
-	start=$(date +%s.%N)
-	gzip -1 <"$W/in.tsv" >"$W/base.gz"
-	code=$(curl -sS -o /dev/null -w '%{http_code}' --aws-sigv4 "aws:amz:$S3_REGION:s3" \
-	    -u "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
-	    -T "$W/base.gz" "$S3_ENDPOINT/bench/base/x.gz")
-	end=$(date +%s.%N)
-	[ "$code" = 200 ] || { echo "baseline upload failed: $code" >&2; exit 1; }
-	awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }'
+zlib() {   # zlib LEVEL: zdeflate alone, then its upload with curl (CPU of both summed)
+	run "zlib$1" sh -c '"$1" "$2" >"$3"' sh "$W/zdeflate" "$1" "$W/base.gz"
+	/usr/bin/time -f '%U %S %e' -o "$W/time.curl" curl -sS -o /dev/null -w '%{http_code}' \
+	    --aws-sigv4 "aws:amz:$S3_REGION:s3" -u "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+	    -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -T "$W/base.gz" \
+	    "$S3_ENDPOINT/bench/base/x$1.gz" >"$W/code"
+	[ "$(cat "$W/code")" = 200 ] || { echo "baseline upload failed: $(cat "$W/code")" >&2; exit 1; }
+	tail -n1 "$W/t.zlib$1" | awk -v f="$W/time.curl" 'BEGIN { getline c <f; split(c, a, " ") }
+	    { printf "%.3f %.3f %d\n", $1 + a[1] + a[2], $2 + a[3], $3 }' >>"$W/t.zcurl$1"
+	stat -c %s "$W/base.gz" >"$W/size.zlib$1"
 }
-# Warm up the server's JIT and the page cache, then measure.
-run_base >/dev/null; run_sink 1 >/dev/null
-base=$(run_base)
-read -r s1 r1 <<<"$(run_sink 1)"
-read -r s6 r6 <<<"$(run_sink 6)"
-base2=$(run_base)
-bavg=$(awk -v a="$base" -v b="$base2" 'BEGIN { printf "%.3f", (a + b) / 2 }')
-printf 'baseline gzip -1 | curl --aws-sigv4:  %s MB/s (%s s, mean of 2 runs)\n' "$(mbps "$bytes" "$bavg")" "$bavg"
-printf 's3-sink --compression-level 1:       %s MB/s (%s s), ratio %.2f, peak RSS %d KiB\n' \
-    "$(mbps "$bytes" "$s1")" "$s1" "$(awk -v a="$bavg" -v b="$s1" 'BEGIN { print a / b }')" "$r1"
-printf 's3-sink default (level 6):           %s MB/s (%s s), ratio %.2f, peak RSS %d KiB\n' \
-    "$(mbps "$bytes" "$s6")" "$s6" "$(awk -v a="$bavg" -v b="$s6" 'BEGIN { print a / b }')" "$r6"
-printf 'compressed: gzip -1 %d bytes\n' "$(stat -c %s "$W/base.gz")"
+echo "commands (stdin: $W/in.tsv, $MB MB; L = 6 and 1):"
+echo "  bin/s3-sink --bucket bench --endpoint $S3_ENDPOINT --path-style --spool $W/spool --prefix sink-lL/ --compression-level L --rotate-bytes 0 --multipart-threshold 0 -q"
+echo "  $W/zdeflate L >$W/base.gz          (cc -O2 -o $W/zdeflate bench/zdeflate.c -lz)"
+echo "  curl -sS --aws-sigv4 aws:amz:$S3_REGION:s3 -u KEY:SECRET -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -T $W/base.gz $S3_ENDPOINT/bench/base/xL.gz"
+# Warm up the server's JIT and the page cache (not counted).
+sink 1; zlib 1; rm -f "$W"/t.*
+for rep in $(seq "$REPS"); do
+	# alternate the order between repetitions so neither side always runs first
+	if [ $((rep % 2)) = 1 ]; then sink 6; zlib 6; sink 1; zlib 1; else zlib 6; sink 6; zlib 1; sink 1; fi
+done
+stats() {   # stats NAME: "min median wallmedian maxrss" over the repetitions
+	sort -n "$W/t.$1" | awk '{ c[NR] = $1; w[NR] = $2; if ($3 > m) m = $3 }
+	    END { n = NR; med = (n % 2) ? c[(n + 1) / 2] : (c[n / 2] + c[n / 2 + 1]) / 2
+	          printf "%.3f %.3f %.3f %d\n", c[1], med, w[int((n + 1) / 2)], m }'
+}
+echo "CPU-seconds over $REPS interleaved repetitions (min / median; wall median):"
+for l in 6 1; do
+	read -r smin smed swall srss <<<"$(stats "sink$l")"
+	read -r zmin zmed zwall _ <<<"$(stats "zlib$l")"
+	read -r cmin cmed cwall _ <<<"$(stats "zcurl$l")"
+	printf '  level %d  s3-sink             %6.3f / %6.3f s  (wall %.3f s, peak RSS %d KiB)\n' "$l" "$smin" "$smed" "$swall" "$srss"
+	printf '  level %d  zlib deflate        %6.3f / %6.3f s  (wall %.3f s, %d bytes out)\n' "$l" "$zmin" "$zmed" "$zwall" "$(cat "$W/size.zlib$l")"
+	printf '  level %d  zlib deflate + curl %6.3f / %6.3f s\n' "$l" "$cmin" "$cmed"
+	awk -v l="$l" -v s="$smed" -v z="$zmed" -v c="$cmed" -v sm="$smin" -v zm="$zmin" 'BEGIN {
+	    printf "  level %d  ratio zlib / s3-sink: %.2f (medians), %.2f (mins); zlib+curl / s3-sink: %.2f\n",
+	        l, z / s, zm / sm, c / s }'
+done

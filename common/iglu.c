@@ -166,6 +166,7 @@ entry_found(struct iglu_resolver *r, struct iglu_entry *e, json_t *schema,
 	if (!jsonschema_check_self_describing(schema, &e->issues))
 		return;
 	e->compiled = jsonschema_compile(schema, ref_cb, r, err, sizeof(err));
+	r->schema_gen++;
 	if (e->compiled == NULL)
 		e->issues = json_pack("[{s:s, s:s}]", "path", "$", "message", err);
 }
@@ -332,12 +333,13 @@ ref_cb(const char *uri, void *arg)
 	return s;
 }
 
-int
-iglu_validate(struct iglu_resolver *r, const struct iglu_key *key, const json_t *data,
-    json_t **client_error)
+static int
+validate(struct iglu_resolver *r, const struct iglu_key *key, const json_t *data,
+    const char *text, size_t len, json_t **client_error)
 {
 	const struct jsonschema *s;
 	json_t *reports = NULL, *err = NULL;
+	uint64_t gen;
 	int rc;
 
 	if (client_error != NULL)
@@ -350,11 +352,17 @@ iglu_validate(struct iglu_resolver *r, const struct iglu_key *key, const json_t 
 			json_decref(err);
 		return -1;
 	}
+	if (text != NULL && iglu_vcache_hit(r, s, text, len))
+		return 0;
+	gen = r->schema_gen;
 	r->depth++;
 	rc = jsonschema_validate(s, data, client_error ? &reports : NULL);
 	r->depth--;
-	if (rc == 1)
+	if (rc == 1) {
+		if (text != NULL && gen == r->schema_gen)   /* no $ref changed under it */
+			iglu_vcache_put(r, s, text, len);
 		return 0;
+	}
 	if (client_error != NULL) {
 		if (rc < 0)
 			reports = json_pack("[{s:s, s:s, s:s, s:[]}]", "message",
@@ -364,6 +372,20 @@ iglu_validate(struct iglu_resolver *r, const struct iglu_key *key, const json_t 
 		    reports ? reports : json_array());
 	}
 	return -1;
+}
+
+int
+iglu_validate(struct iglu_resolver *r, const struct iglu_key *key, const json_t *data,
+    json_t **client_error)
+{
+	return validate(r, key, data, NULL, 0, client_error);
+}
+
+int
+iglu_validate_text(struct iglu_resolver *r, const struct iglu_key *key, const json_t *data,
+    const char *text, size_t len, json_t **client_error)
+{
+	return validate(r, key, data, text, len, client_error);
 }
 
 /* §15.6: the version named by the schema's "$supersededBy", when it is greater than key's. */
@@ -390,6 +412,14 @@ int
 iglu_validate_superseding(struct iglu_resolver *r, const struct iglu_key *key, const json_t *data,
     json_t **client_error, struct iglu_key *used)
 {
+	return iglu_validate_superseding_text(r, key, data, NULL, 0, client_error, used);
+}
+
+int
+iglu_validate_superseding_text(struct iglu_resolver *r, const struct iglu_key *key,
+    const json_t *data, const char *text, size_t len, json_t **client_error,
+    struct iglu_key *used)
+{
 	struct iglu_key cur = *key, next;
 	const json_t *schema;
 	int hops, rc;
@@ -405,7 +435,7 @@ iglu_validate_superseding(struct iglu_resolver *r, const struct iglu_key *key, c
 	}
 	if (used != NULL)
 		*used = cur;
-	rc = iglu_validate(r, &cur, data, client_error);
+	rc = validate(r, &cur, data, text, len, client_error);
 	if (rc < 0 && client_error != NULL && *client_error != NULL &&
 	    (cur.revision != key->revision || cur.addition != key->addition) &&
 	    json_object_get(*client_error, "dataReports") != NULL) {
@@ -460,6 +490,7 @@ iglu_resolver_free(struct iglu_resolver *r)
 	if (r->buckets != NULL)
 		iglu_cache_clear(r);
 	iglu_cache_collect(r, 1);
+	iglu_vcache_free(r);
 	for (i = 0; i < r->n_repos; i++)
 		iglu_config_repo_free(&r->repos[i]);
 	free(r->repos);

@@ -53,6 +53,18 @@ int iglu_validate(struct iglu_resolver *r, const struct iglu_key *key, const jso
  * ValidationError then carries "supersededBy":"M-R-A". */
 int iglu_validate_superseding(struct iglu_resolver *r, const struct iglu_key *key,
     const json_t *data, json_t **client_error, struct iglu_key *used);
+/* iglu_validate and iglu_validate_superseding for data parsed from exactly the bytes
+ * text[0..len): data is the whole parse of text, or the part of it at a place the bytes fix, so
+ * that the same bytes always give the same data. A success is remembered by those bytes and the
+ * compiled schema (bounded; a hit compares the bytes, never only a hash; forgotten whenever a
+ * schema changes or leaves the resolver's cache), and the same text is then not validated again.
+ * Schema resolution (cacheTtl, superseding) runs as usual on every call. text may be NULL: no
+ * remembering. */
+int iglu_validate_text(struct iglu_resolver *r, const struct iglu_key *key, const json_t *data,
+    const char *text, size_t len, json_t **client_error);
+int iglu_validate_superseding_text(struct iglu_resolver *r, const struct iglu_key *key,
+    const json_t *data, const char *text, size_t len, json_t **client_error,
+    struct iglu_key *used);
 /* The schema document for key as fetched (borrowed), or NULL: for callers that need keywords
  * such as "$supersededBy". */
 const json_t *iglu_resolver_schema_json(struct iglu_resolver *r, const struct iglu_key *key);

@@ -23,6 +23,7 @@ iglu_cache_retire(struct iglu_resolver *r, struct jsonschema *s)
 
 	if (s == NULL)
 		return;
+	r->schema_gen++;   /* remembered validations against s are void (iglu_vcache.c) */
 	t = malloc(sizeof(*t));
 	if (t == NULL)
 		return;   /* leak rather than free something a caller may still hold */

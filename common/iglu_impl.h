@@ -89,6 +89,8 @@ struct iglu_resolver {
 	void                *now_arg;
 	struct buf           body;
 	struct iglu_stats    stats;
+	uint64_t             schema_gen;    /* moves whenever a compiled schema changes or leaves */
+	struct iglu_vcache  *vcache;        /* remembered validations (iglu_vcache.c), or NULL */
 };
 
 /* iglu_cache.c */
@@ -110,6 +112,13 @@ void iglu_cache_collect(struct iglu_resolver *r, int all);
 /* The cache key "vendor/name/format/M-R-A" into out (IGLU_URI_MAX bytes). */
 void iglu_cache_key(const struct iglu_key *k, char *out);
 
+/* iglu_vcache.c: whether text (the instance's exact bytes) was found valid against s since
+ * schema_gen last moved; remember that it is; free the table. */
+int iglu_vcache_hit(struct iglu_resolver *r, const struct jsonschema *s, const char *text,
+    size_t len);
+void iglu_vcache_put(struct iglu_resolver *r, const struct jsonschema *s, const char *text,
+    size_t len);
+void iglu_vcache_free(struct iglu_resolver *r);
 /* iglu_fetch.c: the schema for k from one repository into *out; msg says why it failed. */
 enum iglu_fetch_result iglu_fetch_embedded(struct iglu_resolver *r, const struct iglu_repo *p,
     const struct iglu_key *k, json_t **out, char *msg, size_t msglen);

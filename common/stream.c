@@ -86,6 +86,17 @@ stream_spec_is_kinesis(const char *spec)
 	    strlen(stream_kinesis_source_ops.prefix)) == 0;
 }
 
+int
+stream_specs_any(const char *const *specs, size_t n, int (*is)(const char *spec))
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (is(specs[i]))
+			return 1;
+	return 0;
+}
+
 static int64_t
 mono_ms(void)
 {
@@ -413,21 +424,186 @@ stream_sink_put_lines(struct stream_sink *s, const char *data, size_t len)
 	return buf_append(&s->q, data, len);
 }
 
-/* The line form of a binary record: its standard padded base64, then '\n' (collector.md §1). */
+size_t
+stream_line_form_len(size_t len, int binary)
+{
+	return (binary ? base64_encoded_len(len) : len) + 1;
+}
+
+long
+stream_line_form(struct buf *b, const void *data, size_t len, int binary)
+{
+	size_t need = stream_line_form_len(len, binary), i;
+	long blanks = 0;
+	char *p;
+
+	if (buf_reserve(b, need) == -1)
+		return -1;
+	p = b->data + b->len;
+	if (binary) {
+		base64_encode(data, len, p);
+	} else {
+		memcpy(p, data, len);
+		for (i = 0; i < len; i++)
+			if (p[i] == '\n') {
+				p[i] = ' ';
+				blanks++;
+			}
+	}
+	p[need - 1] = '\n';
+	b->len += need;
+	b->data[b->len] = '\0';
+	return blanks;
+}
+
 int
 stream_sink_put_binary(struct stream_sink *s, const void *data, size_t len)
 {
-	size_t n;
-
 	if (s->ops->put_binary)
 		return s->ops->put_binary(s, data, len);
-	if (buf_reserve(&s->q, base64_encoded_len(len) + 2) == -1)
-		return -1;
-	n = base64_encode(data, len, s->q.data + s->q.len);
-	s->q.len += n;
-	s->q.data[s->q.len++] = '\n';
-	s->q.data[s->q.len] = '\0';
+	return stream_line_form(&s->q, data, len, 1) == -1 ? -1 : 0;
+}
+
+/* ---- what the record backends' sinks and sources share ---- */
+
+void
+stream_key_init(struct stream_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->column = -1;
+}
+
+void
+stream_key_set(struct stream_key *k, const char *key, size_t len)
+{
+	if (key == NULL) {
+		k->set = 0;
+		return;
+	}
+	if (len > sizeof(k->key))
+		len = sizeof(k->key);
+	memcpy(k->key, key, len);
+	k->len = len;
+	k->set = 1;
+}
+
+const char *
+stream_tsv_field(const char *rec, size_t len, int col, size_t *flen)
+{
+	const char *p = rec, *end = rec + len, *tab;
+	int i;
+
+	for (i = 0; i < col; i++) {
+		if ((tab = memchr(p, '\t', (size_t)(end - p))) == NULL)
+			return NULL;
+		p = tab + 1;
+	}
+	tab = memchr(p, '\t', (size_t)(end - p));
+	*flen = (size_t)((tab ? tab : end) - p);
+	return *flen ? p : NULL;
+}
+
+int
+stream_key_of(const struct stream_key *k, const char *data, size_t len, int binary,
+    char uuid[UUID_STR_LEN + 1], const char **key, size_t *keylen)
+{
+	*key = NULL;
+	*keylen = 0;
+	if (k->set) {
+		*key = k->key;
+		*keylen = k->len;
+	} else if (k->column >= 0 && !binary) {
+		*key = stream_tsv_field(data, len, k->column, keylen);
+	}
+	if (*key == NULL) {
+		if (uuid_v4(uuid) == -1)
+			return -1;
+		*key = uuid;
+		*keylen = UUID_STR_LEN;
+	}
 	return 0;
+}
+
+#define STREAM_RECS_MAX_LINE  ((size_t)10 << 20)
+#define STREAM_RECS_KEEP      65536
+
+void
+stream_recs_init(struct stream_recs *r, const struct stream_source_opts *o)
+{
+	memset(r, 0, sizeof(*r));
+	r->binary = o->binary;
+	r->max_line = o->max_line ? o->max_line : STREAM_RECS_MAX_LINE;
+	r->keep = o->toolong_keep ? o->toolong_keep : STREAM_RECS_KEEP;
+	if (r->keep > r->max_line)
+		r->keep = r->max_line;
+	buf_init(&r->line, 0);
+}
+
+void
+stream_recs_free(struct stream_recs *r)
+{
+	buf_free(&r->line);
+}
+
+enum stream_status
+stream_recs_next(struct stream_recs *r, struct stream_rec *rec, const void *data, size_t len)
+{
+	r->pos += stream_line_form_len(len, r->binary);
+	rec->data = data ? data : "";
+	rec->len = len;
+	rec->full_len = len;
+	rec->pos = r->pos;
+	rec->bytes = 1;
+	if (len > r->max_line) {
+		rec->len = r->keep;
+		return STREAM_TOOLONG;
+	}
+	return STREAM_OK;
+}
+
+int
+stream_recs_drain(struct stream_recs *r, char *buf, size_t cap, size_t *n)
+{
+	size_t left = r->line.len - r->line_off;
+
+	if (left > 0) {
+		if (left > cap - *n && *n > 0)
+			return 0;
+		if (left > cap - *n)
+			left = cap - *n;
+		memcpy(buf + *n, r->line.data + r->line_off, left);
+		r->line_off += left;
+		*n += left;
+		r->pos += left;
+	}
+	return r->line_off == r->line.len && *n < cap;
+}
+
+long
+stream_recs_form(struct stream_recs *r, const void *data, size_t len)
+{
+	long blanks;
+
+	buf_reset(&r->line);
+	r->line_off = 0;
+	if ((blanks = stream_line_form(&r->line, data, len, r->binary)) > 0)
+		r->newlines++;
+	return blanks;
+}
+
+enum stream_status
+stream_recs_next_buffered(struct stream_source *s, struct stream_rec *rec)
+{
+	(void)s;
+	(void)rec;
+	return STREAM_EOF;
+}
+
+int
+stream_recs_follows(const struct stream_source *s)
+{
+	(void)s;
+	return 1;
 }
 
 int

@@ -194,10 +194,13 @@ const char *stream_sink_name(const struct stream_sink *s);
  * and a file of librdkafka properties (key=value lines, '#' comments) for TLS and SASL, so that
  * secrets are never in argv. Flags win over the file. Call before opening a kafka: stream.
  */
+#define STREAM_KAFKA_LINGER_MS  5   /* librdkafka's own default */
 struct stream_kafka_conf {
 	const char *brokers;        /* bootstrap.servers; NULL: from the properties file */
 	const char *properties;     /* a file, or NULL */
 	const char *client_id;      /* client.id: the program's name */
+	long        linger_ms;      /* the producer's linger.ms unless the properties file sets
+	                             * it; 0: STREAM_KAFKA_LINGER_MS */
 	/* where the client's notices go (assignments, broker errors, librdkafka's log): levels
 	 * as log.h's (0 error .. 3 debug); NULL: nowhere */
 	void      (*notify)(int level, const char *msg);
@@ -221,7 +224,8 @@ void stream_sink_purge(struct stream_sink *s);
 
 /*
  * Kinesis settings for the whole process (every kinesis: stream uses them). Credentials come
- * from the environment or a profile file (aws.h), never from flags. Call before opening a
+ * from the environment, a profile file or the instance metadata service (aws.h), never from
+ * flags. Call before opening a
  * kinesis: stream.
  */
 struct stream_kinesis_conf {

@@ -45,7 +45,6 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include "base64.h"
 #include "props.h"
 #include "uuid.h"
 
@@ -60,8 +59,6 @@
 #define KAFKA_RING_MAX       (1u << 22)
 #define KAFKA_RECORD_SLACK   1024     /* message.max.bytes minus this: the longest record */
 #define KAFKA_FAILED_MAX     ((size_t)256 << 20)
-#define KAFKA_TOOLONG_KEEP   65536
-#define KAFKA_KEY_MAX        256
 #define KAFKA_TOPIC_MAX      249      /* Kafka's own limit on a topic name */
 
 /* ---- process-wide settings ---- */
@@ -75,6 +72,7 @@ static struct {
 	int                configured;
 	char              *brokers;
 	char              *client_id;
+	char               linger_ms[24];
 	char              *props_path;
 	struct kafka_prop *props;
 	size_t             nprops;
@@ -240,6 +238,8 @@ stream_kafka_setup(const struct stream_kafka_conf *conf, char *err, size_t errle
 
 	kcfg_clear();
 	kcfg.notify = conf->notify;
+	snprintf(kcfg.linger_ms, sizeof(kcfg.linger_ms), "%ld",
+	    conf->linger_ms > 0 ? conf->linger_ms : (long)STREAM_KAFKA_LINGER_MS);
 	if ((conf->brokers && (kcfg.brokers = strdup(conf->brokers)) == NULL) ||
 	    (kcfg.client_id = strdup(conf->client_id ? conf->client_id : "furrow")) == NULL ||
 	    (conf->properties && (kcfg.props_path = strdup(conf->properties)) == NULL)) {
@@ -268,12 +268,7 @@ int
 stream_kafka_prepare(const char *const *specs, size_t n, struct stream_kafka_conf *conf,
     char *err, size_t errlen)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (stream_spec_is_kafka(specs[i]))
-			break;
-	if (i == n)
+	if (!stream_specs_any(specs, n, stream_spec_is_kafka))
 		return 0;
 	stream_kafka_conf_env(conf);
 	return stream_kafka_setup(conf, err, errlen);
@@ -318,13 +313,13 @@ kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 static rd_kafka_conf_t *
 kafka_conf_new(int consumer, const char *group, char *err, size_t errlen)
 {
-	static const char *const producer_defaults[][2] = {
+	const char *const producer_defaults[][2] = {
 		{ "acks", "all" },
 		{ "enable.idempotence", "false" },    /* see the top of this file */
 		{ "message.timeout.ms", "0" },          /* never give up on an accepted record */
 		{ "partitioner", "murmur2_random" },    /* the Java producer's partitioning */
 		{ "queue.buffering.max.kbytes", "65536" },
-		{ "linger.ms", "5" },
+		{ "linger.ms", kcfg.linger_ms },       /* the stage's (stream_kafka_conf) */
 	};
 	static const char *const consumer_defaults[][2] = {
 		{ "auto.offset.reset", "earliest" },
@@ -498,9 +493,7 @@ struct kafka_sink {
 	size_t              unacked;      /* bytes produced and not yet reported */
 	struct buf          failed;       /* line forms of records that failed for good */
 	size_t              nfailed, failed_dropped;
-	char                key[KAFKA_KEY_MAX];
-	size_t              keylen;
-	int                 key_set;
+	struct stream_key   key;
 	struct stream_sink_fields fields;
 	int                *attr_cols;
 	char              **attr_names;
@@ -516,20 +509,11 @@ struct kafka_sink {
 static void
 sink_keep_failed(struct kafka_sink *k, const rd_kafka_message_t *m, int binary)
 {
-	size_t need = binary ? base64_encoded_len(m->len) + 2 : m->len + 1;
-
-	if (k->failed.len + need > KAFKA_FAILED_MAX || buf_reserve(&k->failed, need) == -1) {
+	if (k->failed.len + stream_line_form_len(m->len, binary) > KAFKA_FAILED_MAX ||
+	    stream_line_form(&k->failed, m->payload, m->len, binary) == -1) {
 		k->failed_dropped++;
 		return;
 	}
-	if (binary) {
-		k->failed.len += base64_encode(m->payload, m->len, k->failed.data + k->failed.len);
-	} else {
-		memcpy(k->failed.data + k->failed.len, m->payload, m->len);
-		k->failed.len += m->len;
-	}
-	k->failed.data[k->failed.len++] = '\n';
-	k->failed.data[k->failed.len] = '\0';
 	k->nfailed++;
 }
 
@@ -669,7 +653,7 @@ kafka_sink_open(struct stream_sink *ss, const char *topic, int std_fd, char *err
 	}
 	k->ss = ss;
 	k->fail_seq = UINT64_MAX;
-	k->fields.key_column = -1;
+	stream_key_init(&k->key);
 	buf_init(&k->failed, KAFKA_FAILED_MAX + 1);
 	if (producer_get(err, errlen) == -1) {
 		sink_free(k);
@@ -724,23 +708,6 @@ kafka_sink_close(struct stream_sink *ss)
 	return 0;
 }
 
-/* A tab-separated field of a record (column col), or NULL when it is absent or empty. */
-static const char *
-tsv_field(const char *rec, size_t len, int col, size_t *flen)
-{
-	const char *p = rec, *end = rec + len, *tab;
-	int i;
-
-	for (i = 0; i < col; i++) {
-		if ((tab = memchr(p, '\t', (size_t)(end - p))) == NULL)
-			return NULL;
-		p = tab + 1;
-	}
-	tab = memchr(p, '\t', (size_t)(end - p));
-	*flen = (size_t)((tab ? tab : end) - p);
-	return *flen ? p : NULL;
-}
-
 /*
  * Produce one record. Returns 0, or -1 with errno EAGAIN (the producer's queue or our ring is
  * full: flush later) or EIO (s->error says why).
@@ -750,8 +717,8 @@ sink_produce(struct stream_sink *ss, const char *data, size_t len, int binary)
 {
 	struct kafka_sink *k = ss->impl;
 	char uuid[UUID_STR_LEN + 1];
-	const char *key = NULL;
-	size_t keylen = 0, i;
+	const char *key;
+	size_t keylen, i;
 	rd_kafka_headers_t *hdrs = NULL;
 	rd_kafka_resp_err_t e;
 
@@ -765,28 +732,17 @@ sink_produce(struct stream_sink *ss, const char *data, size_t len, int binary)
 		errno = EAGAIN;
 		return -1;
 	}
-	if (k->key_set) {
-		key = k->key;
-		keylen = k->keylen;
-	} else if (k->fields.key_column >= 0 && !binary) {
-		key = tsv_field(data, len, k->fields.key_column, &keylen);
-	}
-	if (key == NULL) {
-		/* Snowplow's default: a random UUID */
-		if (uuid_v4(uuid) == -1) {
-			snprintf(ss->error, sizeof(ss->error), "%s: getrandom: %s", ss->name,
-			    strerror(errno));
-			errno = EIO;
-			return -1;
-		}
-		key = uuid;
-		keylen = UUID_STR_LEN;
+	if (stream_key_of(&k->key, data, len, binary, uuid, &key, &keylen) == -1) {
+		snprintf(ss->error, sizeof(ss->error), "%s: getrandom: %s", ss->name,
+		    strerror(errno));
+		errno = EIO;
+		return -1;
 	}
 	if (k->fields.n_attrs > 0 && !binary) {
 		hdrs = rd_kafka_headers_new(k->fields.n_attrs);
 		for (i = 0; i < k->fields.n_attrs; i++) {
 			size_t vl;
-			const char *v = tsv_field(data, len, k->attr_cols[i], &vl);
+			const char *v = stream_tsv_field(data, len, k->attr_cols[i], &vl);
 			if (v)
 				rd_kafka_header_add(hdrs, k->attr_names[i], -1, v, (ssize_t)vl);
 		}
@@ -911,17 +867,7 @@ kafka_sink_max_record(const struct stream_sink *ss)
 static int
 kafka_sink_set_key(struct stream_sink *ss, const char *key, size_t len)
 {
-	struct kafka_sink *k = ss->impl;
-
-	if (key == NULL) {
-		k->key_set = 0;
-		return 0;
-	}
-	if (len > sizeof(k->key))
-		len = sizeof(k->key);
-	memcpy(k->key, key, len);
-	k->keylen = len;
-	k->key_set = 1;
+	stream_key_set(&KS(ss)->key, key, len);
 	return 0;
 }
 
@@ -932,7 +878,7 @@ kafka_sink_set_fields(struct stream_sink *ss, const struct stream_sink_fields *f
 	struct kafka_sink *k = ss->impl;
 	size_t i;
 
-	k->fields.key_column = f->key_column;
+	k->key.column = f->key_column;
 	if (f->n_attrs == 0)
 		return 0;
 	k->attr_cols = calloc(f->n_attrs, sizeof(*k->attr_cols));
@@ -1025,7 +971,7 @@ struct kafka_source {
 	char                 *topic;
 	int                   grouped;
 	rd_kafka_message_t   *held;       /* the record returned last */
-	uint64_t              pos;
+	struct stream_recs    recs;       /* the records' line forms and the position */
 	struct kafka_mark    *marks;      /* a ring */
 	size_t                mcap, mhead, mcount;
 	int64_t              *next_off;   /* by partition: the offset to commit */
@@ -1034,11 +980,6 @@ struct kafka_source {
 	int                   ndirty;
 	int                   idle;       /* the last next() found nothing */
 	int64_t               last_commit_ms;
-	size_t                max_line, keep;
-	int                   binary;     /* read(): line forms in base64 */
-	struct buf            line;       /* read(): the line form being handed out */
-	size_t                line_off;
-	uint64_t              newlines;   /* records whose newlines read() replaced */
 	char                  fatal[200];
 };
 
@@ -1227,7 +1168,7 @@ kafka_source_close(struct stream_source *ss)
 		close(k->wake[0]);
 	if (k->wake[1] >= 0)
 		close(k->wake[1]);
-	buf_free(&k->line);
+	stream_recs_free(&k->recs);
 	free(k->marks);
 	free(k->next_off);
 	free(k->dirty);
@@ -1257,12 +1198,7 @@ kafka_source_open(struct stream_source *ss, const char *topic,
 	k->ss = ss;
 	k->wake[0] = k->wake[1] = -1;
 	k->grouped = o->group != NULL;
-	k->max_line = o->max_line ? o->max_line : 10u << 20;
-	k->keep = o->toolong_keep ? o->toolong_keep : KAFKA_TOOLONG_KEEP;
-	if (k->keep > k->max_line)
-		k->keep = k->max_line;
-	k->binary = o->binary;
-	buf_init(&k->line, 0);
+	stream_recs_init(&k->recs, o);
 	if (o->group) {
 		snprintf(group, sizeof(group), "%s", o->group);
 	} else {
@@ -1376,18 +1312,12 @@ commit_due(struct kafka_source *k)
 	return k->ndirty > 0 && (k->idle || mono_ms() - k->last_commit_ms >= KAFKA_COMMIT_MS);
 }
 
-/* The length of a record's line form. */
-static size_t
-line_form_len(const struct kafka_source *k, size_t len)
-{
-	return (k->binary ? base64_encoded_len(len) : len) + 1;
-}
-
 static enum stream_status
 kafka_source_next(struct stream_source *ss, struct stream_rec *rec)
 {
 	struct kafka_source *k = ss->impl;
 	rd_kafka_message_t *m;
+	enum stream_status status;
 
 	if (k->held) {
 		rd_kafka_message_destroy(k->held);
@@ -1405,64 +1335,30 @@ kafka_source_next(struct stream_source *ss, struct stream_rec *rec)
 	}
 	k->idle = 0;
 	k->held = m;
-	k->pos += line_form_len(k, m->len);
+	status = stream_recs_next(&k->recs, rec, m->payload, m->len);
 	if (k->grouped && (ensure_partition(k, m->partition) == -1 ||
-	    mark_push(k, k->pos, m->offset, m->partition) == -1)) {
+	    mark_push(k, k->recs.pos, m->offset, m->partition) == -1)) {
 		snprintf(ss->error, sizeof(ss->error), "%s: out of memory", ss->name);
 		return STREAM_ERROR;
 	}
-	rec->data = m->payload ? m->payload : "";
-	rec->len = m->len;
-	rec->full_len = m->len;
-	rec->pos = k->pos;
-	rec->bytes = 1;
-	if (m->len > k->max_line) {
-		rec->len = k->keep;
-		return STREAM_TOOLONG;
-	}
-	return STREAM_OK;
+	return status;
 }
 
-static enum stream_status
-kafka_source_next_buffered(struct stream_source *ss, struct stream_rec *rec)
-{
-	/* nothing is buffered that a restart would not read again from the committed offsets */
-	(void)ss;
-	(void)rec;
-	return STREAM_EOF;
-}
-
-/* The line form of message m into k->line: the record (or its base64) and '\n'. A newline
- * inside a text record would split it in two lines: it becomes a blank. */
+/* The line form of message m (stream_recs_form), and its commit mark when grouped. */
 static int
 line_form(struct kafka_source *k, const rd_kafka_message_t *m)
 {
-	size_t need = line_form_len(k, m->len), i;
-	char *p;
+	long blanks = stream_recs_form(&k->recs, m->payload, m->len);
 
-	buf_reset(&k->line);
-	k->line_off = 0;
-	if (buf_reserve(&k->line, need + 1) == -1)
+	if (blanks == -1)
 		return -1;
-	p = k->line.data;
-	if (k->binary) {
-		base64_encode(m->payload, m->len, p);
-	} else {
-		int fixed = 0;
-		memcpy(p, m->payload, m->len);
-		for (i = 0; i < m->len; i++)
-			if (p[i] == '\n') {
-				p[i] = ' ';
-				fixed = 1;
-			}
-		k->newlines += (uint64_t)fixed;
-		if (fixed)
-			notify(1, "kafka:%s: partition %d offset %lld: a record with a newline; the "
-			    "newline is written as a blank", k->topic, (int)m->partition,
-			    (long long)m->offset);
-	}
-	p[need - 1] = '\n';
-	k->line.len = need;
+	if (blanks > 0)
+		notify(1, "kafka:%s: partition %d offset %lld: a record with a newline; the "
+		    "newline is written as a blank", k->topic, (int)m->partition,
+		    (long long)m->offset);
+	if (k->grouped && (ensure_partition(k, m->partition) == -1 ||
+	    mark_push(k, k->recs.pos + k->recs.line.len, m->offset, m->partition) == -1))
+		return -1;
 	return 0;
 }
 
@@ -1471,28 +1367,12 @@ kafka_source_read(struct stream_source *ss, char *buf, size_t cap, uint64_t *pos
 {
 	struct kafka_source *k = ss->impl;
 	size_t n = 0;
+	rd_kafka_message_t *m;
 
-	while (n < cap) {
-		size_t left = k->line.len - k->line_off;
-		rd_kafka_message_t *m;
-
-		if (left > 0) {
-			/* whole lines only, unless one line is longer than cap: then in parts */
-			if (left > cap - n && n > 0)
-				break;
-			if (left > cap - n)
-				left = cap - n;
-			memcpy(buf + n, k->line.data + k->line_off, left);
-			k->line_off += left;
-			n += left;
-			k->pos += left;
-			continue;
-		}
+	while (stream_recs_drain(&k->recs, buf, cap, &n)) {
 		if ((m = source_poll(k)) == NULL)
 			break;
-		if (line_form(k, m) == -1 ||
-		    (k->grouped && (ensure_partition(k, m->partition) == -1 ||
-		    mark_push(k, k->pos + k->line.len, m->offset, m->partition) == -1))) {
+		if (line_form(k, m) == -1) {
 			rd_kafka_message_destroy(m);
 			snprintf(ss->error, sizeof(ss->error), "%s: out of memory", ss->name);
 			errno = ENOMEM;
@@ -1513,7 +1393,7 @@ kafka_source_read(struct stream_source *ss, char *buf, size_t cap, uint64_t *pos
 		return -1;
 	}
 	k->idle = 0;
-	*pos = k->pos;
+	*pos = k->recs.pos;
 	return (ssize_t)n;
 }
 
@@ -1549,21 +1429,14 @@ kafka_source_fd(const struct stream_source *ss)
 	return KSRC(ss)->wake[0];
 }
 
-static int
-kafka_source_follows(const struct stream_source *ss)
-{
-	(void)ss;
-	return 1;
-}
-
 const struct stream_source_ops stream_kafka_source_ops = {
 	.prefix = KAFKA_PREFIX,
 	.open = kafka_source_open,
 	.close = kafka_source_close,
 	.next = kafka_source_next,
-	.next_buffered = kafka_source_next_buffered,
+	.next_buffered = stream_recs_next_buffered,   /* a restart reads from the commits */
 	.read = kafka_source_read,
 	.commit = kafka_source_commit,
 	.fd = kafka_source_fd,
-	.follows = kafka_source_follows,
+	.follows = stream_recs_follows,
 };

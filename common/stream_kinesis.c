@@ -169,6 +169,9 @@ stream_kinesis_setup(const struct stream_kinesis_conf *conf, char *err, size_t e
 	}
 	if (aws_creds_load(&kin.creds, err, errlen) == -1)
 		return -1;
+	if (kin.creds.role[0])
+		kin_msg(2, "kinesis: credentials of role %s from the instance metadata service, "
+		    "renewed before they expire", kin.creds.role);
 	kin.configured = 1;
 	return 0;
 }
@@ -177,12 +180,7 @@ int
 stream_kinesis_prepare(const char *const *specs, size_t n, struct stream_kinesis_conf *conf,
     char *err, size_t errlen)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (stream_spec_is_kinesis(specs[i]))
-			break;
-	if (i == n)
+	if (!stream_specs_any(specs, n, stream_spec_is_kinesis))
 		return 0;
 	stream_kinesis_conf_env(conf);
 	return stream_kinesis_setup(conf, err, errlen);
@@ -271,24 +269,6 @@ json_str(struct buf *b, const char *s, size_t n)
 	return jsonw_string(b, s, n);
 }
 
-/* A tab-separated field of a record (column col), or NULL when it is absent or empty: the same
- * rule as the Kafka sink's key column (stream_kafka.c). */
-static const char *
-tsv_field(const char *rec, size_t len, int col, size_t *flen)
-{
-	const char *p = rec, *end = rec + len, *tab;
-	int i;
-
-	for (i = 0; i < col; i++) {
-		if ((tab = memchr(p, '\t', (size_t)(end - p))) == NULL)
-			return NULL;
-		p = tab + 1;
-	}
-	tab = memchr(p, '\t', (size_t)(end - p));
-	*flen = (size_t)((tab ? tab : end) - p);
-	return *flen ? p : NULL;
-}
-
 /* ---- sinks ---- */
 
 struct kin_rec {
@@ -322,10 +302,7 @@ struct kin_sink {
 	int                 wake[2];
 	struct buf          failed;
 	size_t              nfailed;
-	char                key[KIN_KEY_MAX];
-	size_t              keylen;
-	int                 key_set;
-	int                 key_column;
+	struct stream_key   key;
 };
 
 #define KINS(s) ((struct kin_sink *)(s)->impl)
@@ -539,7 +516,7 @@ kin_sink_open(struct stream_sink *ss, const char *stream, int std_fd, char *err,
 	}
 	k->ss = ss;
 	k->wake[0] = k->wake[1] = -1;
-	k->key_column = -1;
+	stream_key_init(&k->key);
 	pthread_mutex_init(&k->mu, NULL);
 	pthread_cond_init(&k->cv, NULL);
 	buf_init(&k->failed, KIN_FAILED_MAX + 1);
@@ -582,8 +559,8 @@ sink_produce(struct stream_sink *ss, const char *data, size_t len, int binary)
 {
 	struct kin_sink *k = ss->impl;
 	char uuid[UUID_STR_LEN + 1];
-	const char *key = NULL;
-	size_t keylen = 0;
+	const char *key;
+	size_t keylen;
 	struct kin_rec *r;
 
 	pthread_mutex_lock(&k->mu);
@@ -595,22 +572,11 @@ sink_produce(struct stream_sink *ss, const char *data, size_t len, int binary)
 		return -1;
 	}
 	pthread_mutex_unlock(&k->mu);
-	if (k->key_set) {
-		key = k->key;
-		keylen = k->keylen;
-	} else if (k->key_column >= 0 && !binary) {
-		key = tsv_field(data, len, k->key_column, &keylen);
-	}
-	if (key == NULL) {
-		/* Snowplow's default: a random UUID */
-		if (uuid_v4(uuid) == -1) {
-			snprintf(ss->error, sizeof(ss->error), "%s: getrandom: %s", ss->name,
-			    strerror(errno));
-			errno = EIO;
-			return -1;
-		}
-		key = uuid;
-		keylen = UUID_STR_LEN;
+	if (stream_key_of(&k->key, data, len, binary, uuid, &key, &keylen) == -1) {
+		snprintf(ss->error, sizeof(ss->error), "%s: getrandom: %s", ss->name,
+		    strerror(errno));
+		errno = EIO;
+		return -1;
 	}
 	if (keylen > KIN_KEY_MAX)
 		keylen = KIN_KEY_MAX;
@@ -739,17 +705,7 @@ kin_sink_max_record(const struct stream_sink *ss)
 static int
 kin_sink_set_key(struct stream_sink *ss, const char *key, size_t len)
 {
-	struct kin_sink *k = ss->impl;
-
-	if (key == NULL) {
-		k->key_set = 0;
-		return 0;
-	}
-	if (len > sizeof(k->key))
-		len = sizeof(k->key);
-	memcpy(k->key, key, len);
-	k->keylen = len;
-	k->key_set = 1;
+	stream_key_set(&KINS(ss)->key, key, len);
 	return 0;
 }
 
@@ -760,7 +716,7 @@ kin_sink_set_fields(struct stream_sink *ss, const struct stream_sink_fields *f, 
 	(void)err;
 	(void)errlen;
 	/* Kinesis records have no headers: the attributes have no place to go */
-	KINS(ss)->key_column = f->key_column;
+	KINS(ss)->key.column = f->key_column;
 	return 0;
 }
 
@@ -794,19 +750,9 @@ kin_sink_purge(struct stream_sink *ss)
 		k->th_started = 0;
 	}
 	while ((r = k->head) != NULL) {
-		size_t need = r->binary ? base64_encoded_len(r->len) + 2 : r->len + 1;
 		k->head = r->next;
-		if (!r->done && buf_reserve(&k->failed, need) == 0) {
-			if (r->binary)
-				k->failed.len += base64_encode(r->data, r->len,
-				    k->failed.data + k->failed.len);
-			else {
-				memcpy(k->failed.data + k->failed.len, r->data, r->len);
-				k->failed.len += r->len;
-			}
-			k->failed.data[k->failed.len++] = '\n';
+		if (!r->done && stream_line_form(&k->failed, r->data, r->len, r->binary) != -1)
 			k->nfailed++;
-		}
 		k->low = r->seq + 1;
 		free(r);
 	}
@@ -936,13 +882,9 @@ struct kin_source {
 	/* the stage's thread only: */
 	int                   wake[2];
 	struct kin_in        *held;
-	uint64_t              pos;
+	struct stream_recs    recs;         /* the records' line forms and the position */
 	struct kin_mark      *marks;        /* a ring */
 	size_t                mcap, mhead, mcount;
-	size_t                max_line, keep;
-	int                   binary;
-	struct buf            line;
-	size_t                line_off;
 	/* the worker only: */
 	int64_t               shards_ms, lease_ms, ckpt_ms;
 	struct buf            body, resp;
@@ -1719,7 +1661,7 @@ kin_source_close(struct stream_source *ss)
 		close(k->wake[0]);
 	if (k->wake[1] >= 0)
 		close(k->wake[1]);
-	buf_free(&k->line);
+	stream_recs_free(&k->recs);
 	buf_free(&k->body);
 	buf_free(&k->resp);
 	free(k->marks);
@@ -1769,12 +1711,7 @@ kin_source_open(struct stream_source *ss, const char *stream,
 	k->ss = ss;
 	k->wake[0] = k->wake[1] = -1;
 	k->from_end = o->from_end;
-	k->max_line = o->max_line ? o->max_line : 10u << 20;
-	k->keep = o->toolong_keep ? o->toolong_keep : 65536;
-	if (k->keep > k->max_line)
-		k->keep = k->max_line;
-	k->binary = o->binary;
-	buf_init(&k->line, 0);
+	stream_recs_init(&k->recs, o);
 	buf_init(&k->body, 0);
 	buf_init(&k->resp, (size_t)64 << 20);
 	pthread_mutex_init(&k->mu, NULL);
@@ -1809,8 +1746,9 @@ kin_source_open(struct stream_source *ss, const char *stream,
 	return 0;
 }
 
+/* A commit mark: the record in ends at position end. */
 static int
-src_mark_push(struct kin_source *k, const struct kin_in *in)
+src_mark_push(struct kin_source *k, const struct kin_in *in, uint64_t end)
 {
 	struct kin_mark *m;
 
@@ -1827,18 +1765,12 @@ src_mark_push(struct kin_source *k, const struct kin_in *in)
 		k->mhead = 0;
 	}
 	m = &k->marks[(k->mhead + k->mcount) % k->mcap];
-	m->end = k->pos;
+	m->end = end;
 	m->shard = in->shard;
 	m->epoch = in->epoch;
 	memcpy(m->seq, in->seq, sizeof(m->seq));
 	k->mcount++;
 	return 0;
-}
-
-static size_t
-src_line_len(const struct kin_source *k, size_t len)
-{
-	return (k->binary ? base64_encoded_len(len) : len) + 1;
 }
 
 /* The next record from the worker's queue, or NULL (then: fatal, or nothing now). */
@@ -1882,6 +1814,7 @@ kin_source_next(struct stream_source *ss, struct stream_rec *rec)
 {
 	struct kin_source *k = ss->impl;
 	struct kin_in *in;
+	enum stream_status status;
 
 	free(k->held);
 	k->held = NULL;
@@ -1889,30 +1822,12 @@ kin_source_next(struct stream_source *ss, struct stream_rec *rec)
 	if ((in = src_pop(k)) == NULL)
 		return src_fatal(ss) ? STREAM_ERROR : STREAM_AGAIN;
 	k->held = in;
-	k->pos += src_line_len(k, in->len);
-	if (src_mark_push(k, in) == -1) {
+	status = stream_recs_next(&k->recs, rec, in->data, in->len);
+	if (src_mark_push(k, in, k->recs.pos) == -1) {
 		snprintf(ss->error, sizeof(ss->error), "%s: out of memory", ss->name);
 		return STREAM_ERROR;
 	}
-	rec->data = (const char *)in->data;
-	rec->len = in->len;
-	rec->full_len = in->len;
-	rec->pos = k->pos;
-	rec->bytes = 1;
-	if (in->len > k->max_line) {
-		rec->len = k->keep;
-		return STREAM_TOOLONG;
-	}
-	return STREAM_OK;
-}
-
-static enum stream_status
-kin_source_next_buffered(struct stream_source *ss, struct stream_rec *rec)
-{
-	/* nothing is buffered that a restart would not read again from the checkpoints */
-	(void)ss;
-	(void)rec;
-	return STREAM_EOF;
+	return status;
 }
 
 static ssize_t
@@ -1920,54 +1835,23 @@ kin_source_read(struct stream_source *ss, char *buf, size_t cap, uint64_t *pos)
 {
 	struct kin_source *k = ss->impl;
 	size_t n = 0;
+	struct kin_in *in;
+	long blanks;
 
 	kin_msgs_flush();
-	while (n < cap) {
-		size_t left = k->line.len - k->line_off, i;
-		struct kin_in *in;
-
-		if (left > 0) {
-			/* whole lines only, unless one line is longer than cap: then in parts */
-			if (left > cap - n && n > 0)
-				break;
-			if (left > cap - n)
-				left = cap - n;
-			memcpy(buf + n, k->line.data + k->line_off, left);
-			k->line_off += left;
-			n += left;
-			k->pos += left;
-			continue;
-		}
+	while (stream_recs_drain(&k->recs, buf, cap, &n)) {
 		if ((in = src_pop(k)) == NULL)
 			break;
-		buf_reset(&k->line);
-		k->line_off = 0;
-		if (buf_reserve(&k->line, src_line_len(k, in->len) + 1) == -1) {
+		if ((blanks = stream_recs_form(&k->recs, in->data, in->len)) == -1 ||
+		    src_mark_push(k, in, k->recs.pos + k->recs.line.len) == -1) {
 			free(in);
 			snprintf(ss->error, sizeof(ss->error), "%s: out of memory", ss->name);
 			errno = ENOMEM;
 			return -1;
 		}
-		if (k->binary) {
-			k->line.len = base64_encode(in->data, in->len, k->line.data);
-		} else {
-			memcpy(k->line.data, in->data, in->len);
-			for (i = 0; i < in->len; i++)
-				if (k->line.data[i] == '\n')
-					k->line.data[i] = ' ';
-			k->line.len = in->len;
-		}
-		k->line.data[k->line.len++] = '\n';
-		{
-			uint64_t save = k->pos;
-			k->pos += k->line.len;
-			if (src_mark_push(k, in) == -1) {
-				free(in);
-				errno = ENOMEM;
-				return -1;
-			}
-			k->pos = save;
-		}
+		if (blanks > 0)
+			kin_msg(1, "kinesis:%s: a record with a newline; the newline is written as a "
+			    "blank", k->stream);
 		free(in);
 	}
 	if (n == 0) {
@@ -1978,7 +1862,7 @@ kin_source_read(struct stream_source *ss, char *buf, size_t cap, uint64_t *pos)
 		errno = EAGAIN;
 		return -1;
 	}
-	*pos = k->pos;
+	*pos = k->recs.pos;
 	return (ssize_t)n;
 }
 
@@ -2015,21 +1899,14 @@ kin_source_fd(const struct stream_source *ss)
 	return KSRC(ss)->wake[0];
 }
 
-static int
-kin_source_follows(const struct stream_source *ss)
-{
-	(void)ss;
-	return 1;
-}
-
 const struct stream_source_ops stream_kinesis_source_ops = {
 	.prefix = KIN_PREFIX,
 	.open = kin_source_open,
 	.close = kin_source_close,
 	.next = kin_source_next,
-	.next_buffered = kin_source_next_buffered,
+	.next_buffered = stream_recs_next_buffered,   /* a restart reads from the checkpoints */
 	.read = kin_source_read,
 	.commit = kin_source_commit,
 	.fd = kin_source_fd,
-	.follows = kin_source_follows,
+	.follows = stream_recs_follows,
 };

@@ -375,7 +375,14 @@ check_chars(const char *s, size_t from, size_t to, int cl, int *bad_escape)
 
 	*bad_escape = 0;
 	while (i < to) {
-		unsigned char c = (unsigned char)s[i];
+		unsigned char c;
+		/* the run of plain class characters first ('%', NUL and non-ASCII are never in a
+		 * class): this loop is where check_chars spends its time on long parameters */
+		while (i < to && (c = (unsigned char)s[i]) < 128 && (uri_class[c] >> cl & 1))
+			i++;
+		if (i >= to)
+			break;
+		c = (unsigned char)s[i];
 		if (c == '%') {
 			if (i + 2 >= to || !is_hex(s[i + 1]) || !is_hex(s[i + 2])) {
 				*bad_escape = 1;
@@ -424,7 +431,18 @@ conv_qs_split(const char *qs, size_t len,
 
 	while (i < len) {
 		const char *eq;
-		for (j = i; j < len && qs[j] != '&' && qs[j] != ';'; j++)
+		/* 8 bytes a step while none is a separator (long base64 values), then byte by byte */
+		for (j = i; j + 8 <= len; j += 8) {
+			uint64_t w, a, b;
+
+			memcpy(&w, qs + j, 8);
+			a = w ^ 0x2626262626262626ULL;   /* '&' */
+			b = w ^ 0x3b3b3b3b3b3b3b3bULL;   /* ';' */
+			if (((a - 0x0101010101010101ULL) & ~a & 0x8080808080808080ULL) |
+			    ((b - 0x0101010101010101ULL) & ~b & 0x8080808080808080ULL))
+				break;
+		}
+		for (; j < len && qs[j] != '&' && qs[j] != ';'; j++)
 			;
 		if (j > i) {
 			eq = memchr(qs + i, '=', j - i);
@@ -765,6 +783,41 @@ conv_header_ip(const char *const *hdr, const size_t *hlen, size_t n, char *out, 
 
 /* ---- JSON texts ---- */
 
+/* The index of the first '"' or '\\' in s[i..len), or len: 8 bytes a step, since most of a
+ * JSON text's bytes are inside strings and these walks run several times over every context. */
+static size_t
+str_stop(const char *s, size_t i, size_t len)
+{
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w, a, b;
+
+		memcpy(&w, s + i, 8);
+		a = w ^ 0x2222222222222222ULL;   /* '"' */
+		b = w ^ 0x5c5c5c5c5c5c5c5cULL;   /* '\\' */
+		if (((a - 0x0101010101010101ULL) & ~a & 0x8080808080808080ULL) |
+		    ((b - 0x0101010101010101ULL) & ~b & 0x8080808080808080ULL))
+			break;
+	}
+	while (i < len && s[i] != '"' && s[i] != '\\')
+		i++;
+	return i;
+}
+
+/* The index of the closing '"' of the string whose contents start at s[i], or len (or past it,
+ * after a final backslash) when it is not closed. */
+static size_t
+str_close(const char *s, size_t i, size_t len)
+{
+	for (;;) {
+		if (i >= len)
+			return i;
+		i = str_stop(s, i, len);
+		if (i >= len || s[i] == '"')
+			return i;
+		i += 2;   /* a backslash and the character it escapes */
+	}
+}
+
 int
 conv_json_depth(const char *s, size_t len, int limit)
 {
@@ -774,9 +827,7 @@ conv_json_depth(const char *s, size_t len, int limit)
 	for (i = 0; i < len; i++) {
 		char c = s[i];
 		if (c == '"') {
-			for (i++; i < len && s[i] != '"'; i++)
-				if (s[i] == '\\')
-					i++;
+			i = str_close(s, i + 1, len);
 		} else if (c == '{' || c == '[') {
 			if (++depth > max) {
 				max = depth;
@@ -802,9 +853,7 @@ skip_ws(const char *s, size_t i, size_t len)
 static size_t
 skip_string(const char *s, size_t i, size_t len)
 {
-	for (i++; i < len && s[i] != '"'; i++)
-		if (s[i] == '\\')
-			i++;
+	i = str_close(s, i + 1, len);
 	return i < len ? i + 1 : len;
 }
 
@@ -998,8 +1047,19 @@ conv_json_compact(const char *s, size_t len, struct buf *out)
 int
 conv_json_get(const char *s, size_t len, const char *key, const char **vs, size_t *vlen)
 {
+	size_t n;
+
+	return conv_json_get_counted(s, len, key, vs, vlen, &n);
+}
+
+int
+conv_json_get_counted(const char *s, size_t len, const char *key, const char **vs, size_t *vlen,
+    size_t *nkeys)
+{
 	size_t i = skip_ws(s, 0, len), ks, ke, klen = strlen(key), v;
 	int found = 0;
+
+	*nkeys = 0;
 
 	if (i >= len || s[i] != '{')
 		return -1;
@@ -1016,6 +1076,7 @@ conv_json_get(const char *s, size_t len, const char *key, const char **vs, size_
 			break;
 		v = skip_ws(s, i + 1, len);
 		i = skip_value(s, v, len);
+		(*nkeys)++;
 		if (ke >= ks && ke - ks == klen && memcmp(s + ks, key, klen) == 0) {
 			*vs = s + v;
 			*vlen = i - v;

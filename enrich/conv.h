@@ -82,6 +82,11 @@ int conv_json_compact(const char *s, size_t len, struct buf *out);
 /* Within a valid JSON value at s[0..len), find the value of key in an object (the last
  * occurrence). Returns 0 with *vs and *vlen set, or -1. */
 int conv_json_get(const char *s, size_t len, const char *key, const char **vs, size_t *vlen);
+/* conv_json_get that also counts the object's members as written (*nkeys): when that is the
+ * parsed object's size, no other member (a duplicate, or the key written with escapes) can have
+ * given the parsed value of key, so the span found is exactly the text it was parsed from. */
+int conv_json_get_counted(const char *s, size_t len, const char *key, const char **vs,
+    size_t *vlen, size_t *nkeys);
 /* Elements of a valid JSON array: call cb for each element's span; returns the count or -1. */
 long conv_json_array_each(const char *s, size_t len,
     int (*cb)(const char *, size_t, void *), void *arg);

@@ -63,14 +63,49 @@ entity_out_cb(const char *s, size_t len, void *arg)
 	return buf_append_byte(x->out, '}');
 }
 
+/* The text of each element of the contexts array, in order (see spans_of). */
+struct spans {
+	const char **s;
+	size_t *n;
+	size_t count, cap;
+};
+
+static int
+span_cb(const char *s, size_t len, void *arg)
+{
+	struct spans *sp = arg;
+
+	if (sp->count == sp->cap)
+		return -1;
+	sp->s[sp->count] = s;
+	sp->n[sp->count++] = len;
+	return 0;
+}
+
+/* Fill sp with the spans of the n elements of the array at dv[0..dl) in the arena; 0 when the
+ * text has exactly n elements, -1 otherwise (then the spans are not to be trusted). */
+static int
+spans_of(struct enrich *e, const char *dv, size_t dl, size_t n, struct spans *sp)
+{
+	sp->count = 0;
+	sp->cap = n;
+	sp->s = arena_alloc(&e->arena, (n ? n : 1) * sizeof(*sp->s));
+	sp->n = arena_alloc(&e->arena, (n ? n : 1) * sizeof(*sp->n));
+	if (sp->s == NULL || sp->n == NULL)
+		return -1;
+	return conv_json_array_each(dv, dl, span_cb, sp) == (long)n ? 0 : -1;
+}
+
 void
 phase1_msg(struct evctx *c, json_t *m)
 {
 	json_array_append_new(c->phase1, m);
 }
 
+/* text[0..len): the entity's exact JSON text when known (validations are then remembered by
+ * it, iglu_validate_superseding_text), or NULL. */
 static int
-check_entity(struct evctx *c, json_t *ent)
+check_entity(struct evctx *c, json_t *ent, const char *text, size_t len)
 {
 	struct iglu_key key;
 	const char *code = NULL, *uri;
@@ -89,7 +124,7 @@ check_entity(struct evctx *c, json_t *ent)
 	}
 	if (c->e->resolver == NULL)
 		return 0;
-	if (iglu_validate_superseding(c->e->resolver, &key, data, &ce, &used) == -1) {
+	if (iglu_validate_superseding_text(c->e->resolver, &key, data, text, len, &ce, &used) == -1) {
 		phase1_msg(c, json_pack("{s:s,s:o}", "schemaKey", uri, "error", ce ? ce : json_null()));
 		return -1;
 	}
@@ -117,8 +152,9 @@ extract_sdj(struct evctx *c, int is_ctx, const char *text, size_t len)
 	json_t *j, *schema, *data, *ce = NULL;
 	const char *code = NULL, *uri, *dv;
 	char msg[300];
-	size_t dl, i;
-	int bad = 0;
+	size_t dl, i, n = 0, nkeys;
+	struct spans sp;
+	int bad = 0, exact;
 
 	if (conv_json_depth(text, len, ENRICH_MAX_DEPTH) > ENRICH_MAX_DEPTH) {
 		phase1_msg(c, json_pack("{s:s,s:o,s:s}", "field", field, "value", jstrn(text, len),
@@ -150,7 +186,8 @@ extract_sdj(struct evctx *c, int is_ctx, const char *text, size_t len)
 		json_decref(j);
 		return;
 	}
-	if (e->resolver && iglu_validate(e->resolver, &key, data, &ce) == -1) {
+	/* text is exactly what j was parsed from: the validation may be remembered by it */
+	if (e->resolver && iglu_validate_text(e->resolver, &key, data, text, len, &ce) == -1) {
 		phase1_msg(c, json_pack("{s:s,s:o}", "schemaKey", uri, "error", ce ? ce : json_null()));
 		json_decref(j);
 		return;
@@ -162,27 +199,40 @@ extract_sdj(struct evctx *c, int is_ctx, const char *text, size_t len)
 			json_decref(j);
 			return;
 		}
-		for (i = 0; i < json_array_size(data); i++)
-			if (check_entity(c, json_array_get(data, i)) == -1)
+	}
+	/* The text of "data" (the column is written from the tracker's text, so that numbers keep
+	 * their form). It is known to be what data was parsed from when the object has as many
+	 * members written as parsed (no duplicate or escaped "data"): only then are the entities'
+	 * texts handed to the validation as theirs. */
+	if (conv_json_get_counted(text, len, "data", &dv, &dl, &nkeys) == -1) {
+		dv = NULL;
+		dl = 0;
+	}
+	exact = dv != NULL && nkeys == json_object_size(j);
+	if (is_ctx) {
+		n = json_array_size(data);
+		exact = exact && spans_of(e, dv, dl, n, &sp) == 0;
+		for (i = 0; i < n; i++)
+			if (check_entity(c, json_array_get(data, i), exact ? sp.s[i] : NULL,
+			    exact ? sp.n[i] : 0) == -1)
 				bad = 1;
 	} else {
-		bad = check_entity(c, data) == -1;
+		bad = check_entity(c, data, exact ? dv : NULL, dl) == -1;
 	}
-	if (bad) {
-		json_decref(j);
-		return;
-	}
-	/* the column, from the tracker's text so that numbers keep their form */
-	if (conv_json_get(text, len, "data", &dv, &dl) == -1) {
+	if (bad || dv == NULL) {
 		json_decref(j);
 		return;
 	}
 	buf_reset(&e->col);
 	if (is_ctx) {
 		struct entity_ctx x = { &e->col, 1, data, 0 };
-		if (json_array_size(data) > 0) {
+		if (n > 0) {
 			buf_append_str(&e->col, "{\"schema\":\"" CONTEXTS_OUT "\",\"data\":[");
-			conv_json_array_each(dv, dl, entity_out_cb, &x);
+			if (exact)
+				for (i = 0; i < n; i++)
+					entity_out_cb(sp.s[i], sp.n[i], &x);
+			else
+				conv_json_array_each(dv, dl, entity_out_cb, &x);
 			buf_append_str(&e->col, "]}");
 			enrich_event_set(&c->ev, COL_CONTEXTS, e->col.data, e->col.len);
 		}

@@ -7,6 +7,9 @@
 # atomic.events exactly once, every bad event is a row of atomic.bad_rows, each group
 # committed the end of its topic, no data file (raw.log, good.tsv, bad.json) was written, and
 # neither the brokers' properties nor the database password are in a command line or a log.
+# The PII enrichment (emitEvent, user_ipaddress pseudonymised) runs beside the default ones:
+# the launcher gives enrich --pii kafka:furrow-pii, and every good event answered 200 has a
+# pii_transformation event there naming it as its parent.
 . "$(dirname "$0")/../lib.sh"
 . "$FURROW_ROOT/tests/tools/launcher.sh"
 . "$FURROW_ROOT/tests/setup-kafka.sh"
@@ -18,7 +21,7 @@ unavailable() {
 }
 kafka_start >"$T_TMP/kafka.log" 2>&1 || unavailable "Kafka" "$(tail -n 3 "$T_TMP/kafka.log")"
 PG_FSYNC=off pg_setup >"$T_TMP/pg.log" 2>&1 || unavailable "PostgreSQL" "$(tail -n 3 "$T_TMP/pg.log")"
-for t in furrow-raw:3 furrow-enriched:3 furrow-bad:1; do
+for t in furrow-raw:3 furrow-enriched:3 furrow-bad:1 furrow-pii:1; do
 	kafka_topic "${t%%:*}" "${t#*:}" || unavailable "topic ${t%%:*}" "cannot create it"
 done
 ok "Kafka at $KAFKA_BROKERS, PostgreSQL on $PG_PORT"
@@ -31,12 +34,24 @@ export FURROW_KAFKA_BROKERS=$KAFKA_BROKERS FURROW_KAFKA_PROPERTIES=$T_TMP/kafka.
 export FURROW_BIND=127.0.0.1 FURROW_STATS_INTERVAL=1 FURROW_PG_URL=$PG_URL FURROW_BIN
 export FURROW_INSPECT_PORT=$(free_port) FURROW_IGLU_PORT=$(free_port)
 unset FURROW_ES_URL FURROW_S3_BUCKET FURROW_PORT
+mkdir -p "$T_TMP/enrichments"
+cp -r "$FURROW_ROOT/enrichments/default" "$FURROW_ROOT/enrichments/data" "$T_TMP/enrichments/"
+cat >"$T_TMP/enrichments/default/pii_enrichment_config.json" <<'JSON'
+{"schema":"iglu:com.snowplowanalytics.snowplow.enrichments/pii_enrichment_config/jsonschema/2-0-0",
+ "data":{"vendor":"com.snowplowanalytics.snowplow.enrichments","name":"pii_enrichment_config",
+  "emitEvent":true,"enabled":true,
+  "parameters":{"pii":[{"pojo":{"field":"user_ipaddress"}}],
+   "strategy":{"pseudonymize":{"hashFunction":"SHA-256","salt":"furrow-test"}}}}}
+JSON
+export FURROW_ENRICHMENTS=$T_TMP/enrichments/default
 
 d=$T_TMP/data
 check "the pipeline starts on Kafka" launcher_start "$d"
 for s in collector enrich pg-sink-good pg-sink-bad; do
 	check "$s runs" running "$s"
 done
+pii_flag() { tr '\0' ' ' <"/proc/$(pid_of enrich)/cmdline" | grep -q -- "--pii kafka:furrow-pii "; }
+check "enrich writes the PII events to furrow-pii" pii_flag
 LOAD_BAD_EVERY=10 load_start "$T_TMP/acked"
 acked_grows "$T_TMP/acked" 300
 for s in enrich pg-sink-good; do
@@ -77,6 +92,22 @@ for g in enrich:furrow-raw:3 pg-sink-good:furrow-enriched:3 pg-sink-bad:furrow-b
 	eq "group $grp committed the end of $top" "$(end_of "$top" "$np")" \
 	    "$(kafka_group_offsets "$grp" "$top" | tr '\n' ' ')"
 done
+# the PII enrichment's events: one a good event (more after enrich's SIGKILL: at least once)
+kcat -b "$KAFKA_BROKERS" -C -t furrow-pii -e -q -f '%s\n' >"$T_TMP/pii.tsv" 2>/dev/null
+python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    c = line.rstrip("\n").split("\t")
+    if c[5] != "pii_transformation":
+        continue
+    for ctx in json.loads(c[52])["data"]:
+        if ctx["schema"].startswith("iglu:com.snowplowanalytics.snowplow/parent_event/"):
+            print(ctx["data"]["parentEventId"])' "$T_TMP/pii.tsv" | sort -u >"$T_TMP/pii-parents"
+diag "pii_transformation events on furrow-pii: $(wc -l <"$T_TMP/pii.tsv"), parents: $(wc -l <"$T_TMP/pii-parents")"
+eq "every good event answered 200 has a pii_transformation event on furrow-pii" "" \
+    "$(comm -23 "$T_TMP/acked.sorted" "$T_TMP/pii-parents" | head -n 5)"
+check "its user_ipaddress is pseudonymised in atomic.events" test \
+    "$(pg_sql "SELECT count(*) FROM atomic.events WHERE user_ipaddress = '127.0.0.1'")" = 0
 eq "no data files: the topics hold the streams" "" "$(cd "$d" && ls raw.log good.tsv bad.json 2>/dev/null)"
 check "the properties' value is in no log" sh -c "! grep -rqF '$secret' '$d' '$d.launcher.log'"
 check "the password is in no log" sh -c "! grep -rqF '$PGPASSWORD' '$d/run' '$d.launcher.log'"

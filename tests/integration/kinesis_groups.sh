@@ -5,6 +5,8 @@
 #  - two instances split the raw stream's four shards between them (lease stealing);
 #  - a shard is split mid-stream: its parent is read to its end and checkpointed SHARD_END
 #    before its children are leased, and the children are read;
+#  - two adjacent shards are merged mid-stream: both parents are read to their ends and
+#    checkpointed SHARD_END before the merged child is leased, and the child is read;
 #  - one instance is killed with SIGKILL: after the failover time the other takes its leases
 #    over from their checkpoints; every event id answered 200 is on the enriched stream (zero
 #    loss), and duplicates are bounded by what was read and not yet checkpointed;
@@ -66,11 +68,31 @@ diag "parent ended at $end_at, first child leased at $child_at"
 check "the parent ended before a child was taken" test -n "$end_at" -a -n "$child_at" -a \
     ! "$child_at" \< "$end_at"
 
+# ---- a merge mid-stream ----
+# the parents' records so far and the child's records later are all checked by event id below
+read -r m1 m2 <<<"$($K merge raw)"
+merged=$($K shards raw | awk -v a="$m1" -v b="$m2" '$2 == a && $4 == b {print $1}')
+check "the merge of $m1 and $m2 made one child" test -n "$merged"
+parents_end() { $K leases enrich-grp | grep -q "^$m1 .* SHARD_END$" &&
+    $K leases enrich-grp | grep -q "^$m2 .* SHARD_END$"; }
+check "both parents are read to their ends and checkpointed SHARD_END" wait_for 60 parents_end
+merged_leased() { $K leases enrich-grp | awk -v c="$merged" '$1 == c && $2 != "-"' | grep -q .; }
+check "the merged child is leased" wait_for 60 merged_leased
+ends_at=$( (ts "shard $m1: read to its end"; ts "shard $m2: read to its end") | sort | tail -1)
+merged_at=$(ts "shard $merged: lease taken")
+diag "parents ended by $ends_at, merged child leased at $merged_at"
+check "both parents ended before the child was taken" test -n "$ends_at" -a -n "$merged_at" -a \
+    ! "$merged_at" \< "$ends_at"
+merged_read() { $K leases enrich-grp | awk -v c="$merged" '$1 == c {print $4}' |
+    grep -qvE '^(TRIM_HORIZON|LATEST)$'; }
+check "the merged child is read and checkpointed" wait_for 60 merged_read
+
 # ---- SIGKILL one instance ----
 n0=$(wc -l <"$T_TMP/acked")
+open_shards=$($K shards raw | awk '$3 == "open"' | wc -l)
 kill -KILL $pa; wait $pa 2>/dev/null
 t0=$(date +%s%N)
-check "b takes a's leases over after the failover time" wait_for 60 holds b 5
+check "b takes a's leases over after the failover time" wait_for 60 holds b "$open_shards"
 t1=$(date +%s%N)
 diag "lease failover: $(( (t1 - t0) / 1000000 )) ms after SIGKILL (failover time 3000 ms)"
 eq "a holds nothing" 0 "$(owned_by a)"

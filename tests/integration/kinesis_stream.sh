@@ -9,7 +9,10 @@
 #    a fault proxy: kinesalite never throttles), is retried after a back-off: every record on the
 #    stream exactly once;
 #  - a group's checkpoints in the lease table are the last sequence numbers after a clean stop,
-#    and the leases are given back.
+#    and the leases are given back;
+#  - credentials from the EC2 instance metadata service (IMDSv2) when neither the environment nor
+#    a profile has them, renewed before they expire. There is no EC2 here: tests/tools/imds.py
+#    stands in for the service at AWS_EC2_METADATA_SERVICE_ENDPOINT, as the AWS SDKs honour it.
 . "$(dirname "$0")/../lib.sh"
 . "$FURROW_ROOT/tests/setup-kinesis.sh"
 trap 'kinesis_cleanup >/dev/null 2>&1; t_cleanup' EXIT
@@ -22,7 +25,7 @@ kinesis_start >"$T_TMP/kinesis-start.log" 2>&1 ||
     unavailable "kinesalite and dynalite" "$(tail -n 3 "$T_TMP/kinesis-start.log")"
 ok "kinesalite at $FURROW_KINESIS_ENDPOINT, dynalite at $FURROW_DYNAMODB_ENDPOINT"
 K="python3 $FURROW_ROOT/tests/tools/kinesis.py"
-for s in raw:2 enriched:2 bad:1 thr:1 ipraw:1; do
+for s in raw:2 enriched:2 bad:1 thr:1 ipraw:1 imds:1; do
 	kinesis_stream "${s%%:*}" "${s#*:}" || unavailable "stream ${s%%:*}" "cannot create it"
 done
 
@@ -33,11 +36,19 @@ eq "kinesalite refuses an unsigned request" MissingAuthenticationTokenException 
     "$(curl -s -X POST -H 'Content-Type: application/x-amz-json-1.1' \
         -H 'X-Amz-Target: Kinesis_20131202.ListStreams' -d '{}' "$FURROW_KINESIS_ENDPOINT" |
         jq -r '.__type' | sed 's/.*#//')"
+closed=$(free_port)
 env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY HOME="$T_TMP/nohome" \
+    AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$closed \
     "$FURROW_BIN/enrich" --source kinesis:raw --group no-creds --output /dev/null \
     2>"$T_TMP/nocreds.err"
 eq "without credentials enrich stops at startup (78)" 78 $?
-check "and says where it looked" grep -q "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or profile default in $T_TMP/nohome/.aws/credentials" "$T_TMP/nocreds.err"
+check "and says where it looked" grep -q "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or profile default in $T_TMP/nohome/.aws/credentials; instance metadata at http://127.0.0.1:$closed: no session token: " "$T_TMP/nocreds.err"
+env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY HOME="$T_TMP/nohome" \
+    AWS_EC2_METADATA_DISABLED=true \
+    "$FURROW_BIN/enrich" --source kinesis:raw --group no-creds --output /dev/null \
+    2>"$T_TMP/nocreds-off.err"
+eq "AWS_EC2_METADATA_DISABLED=true: the service is not asked (78)" "78 1" \
+    "$? $(grep -c "instance metadata off (AWS_EC2_METADATA_DISABLED)" "$T_TMP/nocreds-off.err")"
 mkdir -p "$T_TMP/home/.aws"; : >"$T_TMP/nothing"
 printf '[furrow]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = profile-secret-%s\n' $$ \
     >"$T_TMP/home/.aws/credentials"
@@ -46,6 +57,59 @@ env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY HOME="$T_TMP/home" AWS_PROFILE
     2>"$T_TMP/profile.err" </dev/null
 eq "credentials from a profile of ~/.aws/credentials" 0 $?
 check "the secret is in no log" sh -c "! grep -q profile-secret '$T_TMP/profile.err'"
+
+# ---- credentials from the instance metadata service ----
+# A stand-in for EC2's instance metadata service (there is no EC2 here): IMDSv2 only, a new
+# credential set at every ask, each expiring 330 s after it is issued, so that the refresh
+# window (aws.h: AWS_CREDS_REFRESH_S, 300 s before the expiry) opens 30 s later (room for a
+# slow start on a loaded machine). A pass-through proxy before kinesalite notes which access key
+# signed each request (kinesalite does not check).
+iport=$(free_port) sport=$(free_port) port=$(free_port)
+python3 "$FURROW_ROOT/tests/tools/imds.py" "$iport" 330 "$T_TMP/imds.json" &
+T_PIDS="$T_PIDS $!"
+python3 "$FURROW_ROOT/tests/tools/kinesis_throttle.py" "$sport" "$FURROW_KINESIS_ENDPOINT" \
+    "$T_TMP/signers.json" pass &
+T_PIDS="$T_PIDS $!"
+imds_up() { curl -sf "http://127.0.0.1:$iport/furrow-stand-in-ready"; }
+signers_up() { curl -s -o /dev/null "http://127.0.0.1:$sport/"; }
+both_up() { imds_up && signers_up; }
+check "instance metadata stand-in and signer proxy ready" wait_for 30 both_up
+env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY HOME="$T_TMP/nohome" \
+    AWS_EC2_METADATA_SERVICE_ENDPOINT="http://127.0.0.1:$iport" \
+    FURROW_KINESIS_ENDPOINT="http://127.0.0.1:$sport/" \
+    "$FURROW_BIN/collector" -p "$port" --bind 127.0.0.1 -o kinesis:imds --bad kinesis:bad \
+    --no-cookie 2>"$T_TMP/collector-imds.err" &
+pc=$!
+check "collector on instance-metadata credentials ready" wait_for 30 curl -sf "http://127.0.0.1:$port/health"
+python3 "$FURROW_ROOT/tests/tools/send_events.py" "$port" 100 imdsa 2000 >"$T_TMP/sent-imds"
+read -r sent1 _ <"$T_TMP/sent-imds"
+imds_in() { [ "$($K count imds)" -ge 100 ]; }
+check "the first 100 records are in" wait_for 30 imds_in
+# the first set's refresh window opens (the clock passing the stand-in's expiry - 300 s)
+window_open() { [ "$(date +%s)" -gt "$(( $(jq .expires "$T_TMP/imds.json") - 300 ))" ]; }
+if window_open; then
+	skip "the first set signed the first records" "this machine took 30 s to start and send"
+	first_ok=1
+else
+	first_ok=$(jq -r '.akids | index("ASIAFURROWIMDS1") != null' "$T_TMP/signers.json")
+	eq "the first set signed the first records, with its session token" "true 0" \
+	    "$first_ok $(jq .without_token "$T_TMP/signers.json")"
+fi
+check "the refresh window opens" wait_for 60 window_open
+python3 "$FURROW_ROOT/tests/tools/send_events.py" "$port" 100 imdsb 2000 >"$T_TMP/sent-imds"
+read -r sent2 _ <"$T_TMP/sent-imds"
+argv_clean() { ! tr '\0' ' ' </proc/$pc/cmdline | grep -qE 'imds-secret|imds-session|ASIAFURROW'; }
+check "no secret on the collector's command line" argv_clean
+kill -TERM $pc; wait $pc
+eq "200 events answered 200 and the collector stops with 0" "100 100 0" "$sent1 $sent2 $?"
+eq "every record on kinesis:imds" 200 "$($K count imds)"
+eq "the stand-in gave a session token before each of two credential sets, no request without one" \
+    "2 2 0" "$(jq -r '"\(.tokens) \(.creds) \(.refused)"' "$T_TMP/imds.json")"
+eq "then the renewed set signed, with its session token" "ASIAFURROWIMDS2 0" \
+    "$(jq -r '"\(.akids[-1]) \(.without_token)"' "$T_TMP/signers.json")"
+check "the collector names the role" grep -q "credentials of role furrow-test-role from the instance metadata service" "$T_TMP/collector-imds.err"
+check "no secret, session token or IMDS token in the log" sh -c \
+    "! grep -qE 'imds-secret|imds-session|furrow-imds-token' '$T_TMP/collector-imds.err'"
 
 # ---- the collector's records and keys ----
 port=$(free_port)

@@ -9,7 +9,9 @@ a placeholder signature (the furrow binaries sign for real with libcurl).
   kinesis.py dumpkeys STREAM               "partitionkey<TAB>base64 data" per record
   kinesis.py count STREAM                  the number of records in all shards
   kinesis.py split STREAM                  split the first open shard in two at its middle
-  kinesis.py shards STREAM                 "shardId parent open|closed" per shard
+  kinesis.py merge STREAM                  merge the first two adjacent open shards (by hash
+                                           key range); prints "shard adjacentshard"
+  kinesis.py shards STREAM                 "shardId parent open|closed adjacentparent" per shard
   kinesis.py lastseq STREAM                "shardId sequence" of each shard's last record ("-")
   kinesis.py put STREAM < lines             put each base64 line as one record (random keys)
   kinesis.py leases TABLE                  "leaseKey owner counter checkpoint" per lease
@@ -89,7 +91,8 @@ def main():
     elif cmd == "shards":
         for s in shards(arg):
             print(s["ShardId"], s.get("ParentShardId", "-"),
-                  "closed" if "EndingSequenceNumber" in s["SequenceNumberRange"] else "open")
+                  "closed" if "EndingSequenceNumber" in s["SequenceNumberRange"] else "open",
+                  s.get("AdjacentParentShardId", "-"))
     elif cmd == "split":
         s = [s for s in shards(arg) if "EndingSequenceNumber" not in s["SequenceNumberRange"]][0]
         lo, hi = int(s["HashKeyRange"]["StartingHashKey"]), int(s["HashKeyRange"]["EndingHashKey"])
@@ -101,6 +104,23 @@ def main():
             if time.time() > deadline:
                 raise SystemExit("kinesis.py: %s not ACTIVE after the split" % arg)
             time.sleep(0.05)
+    elif cmd == "merge":
+        op = sorted((s for s in shards(arg) if "EndingSequenceNumber" not in s["SequenceNumberRange"]),
+                    key=lambda s: int(s["HashKeyRange"]["StartingHashKey"]))
+        pair = [(a, b) for a, b in zip(op, op[1:]) if int(a["HashKeyRange"]["EndingHashKey"]) + 1 ==
+                int(b["HashKeyRange"]["StartingHashKey"])]
+        if not pair:
+            raise SystemExit("kinesis.py: %s has no two adjacent open shards" % arg)
+        a, b = pair[0]
+        call("kinesis", "MergeShards", {"StreamName": arg, "ShardToMerge": a["ShardId"],
+             "AdjacentShardToMerge": b["ShardId"]})
+        deadline = time.time() + 30
+        while call("kinesis", "DescribeStream", {"StreamName": arg})[
+                "StreamDescription"]["StreamStatus"] != "ACTIVE":
+            if time.time() > deadline:
+                raise SystemExit("kinesis.py: %s not ACTIVE after the merge" % arg)
+            time.sleep(0.05)
+        print(a["ShardId"], b["ShardId"])
     elif cmd == "lastseq":
         for s in shards(arg):
             last = "-"

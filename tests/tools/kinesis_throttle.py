@@ -3,7 +3,7 @@
 (kinesalite never answers ProvisionedThroughputExceeded: the fault the real service gives under
 load is made here, and only here).
 
-usage: kinesis_throttle.py PORT UPSTREAM STATS
+usage: kinesis_throttle.py PORT UPSTREAM STATS [pass]
 
 Every request goes to UPSTREAM unchanged, except PutRecords: every third request is refused whole
 (HTTP 400, ProvisionedThroughputExceededException, nothing written); of the others, every
@@ -11,14 +11,21 @@ second record is left out of the request sent upstream and answered with ErrorCo
 ProvisionedThroughputExceededException (a partial failure: those records were not written). So
 exactly the records answered without an error are on the stream. STATS gets a JSON line of
 counts after every PutRecords.
+
+With "pass", nothing is refused: the proxy only notes, per request, the access key id of the
+SigV4 Authorization header and whether an X-Amz-Security-Token came with it (kinesalite does not
+check either), so a test can see which credentials signed.
 """
 import http.server
 import json
+import re
 import sys
 import urllib.request
 
 port, upstream, stats_path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-stats = {"requests": 0, "refused": 0, "records_failed": 0, "records_ok": 0}
+passing = len(sys.argv) > 4 and sys.argv[4] == "pass"
+stats = {"requests": 0, "refused": 0, "records_failed": 0, "records_ok": 0,
+         "akids": [], "with_token": 0, "without_token": 0}
 
 
 def forward(headers, body):
@@ -46,6 +53,15 @@ class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         hdrs = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+        if passing:
+            m = re.search(r"Credential=([^/]+)/", self.headers.get("Authorization", ""))
+            akid = m.group(1) if m else "-"
+            if akid not in stats["akids"]:
+                stats["akids"].append(akid)
+            stats["with_token" if self.headers.get("X-Amz-Security-Token") else "without_token"] += 1
+            self.save()
+            self.reply(*forward(hdrs, body))
+            return
         if not self.headers.get("X-Amz-Target", "").endswith(".PutRecords"):
             self.reply(*forward(hdrs, body))
             return

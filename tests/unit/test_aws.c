@@ -32,6 +32,9 @@ clear_env(void)
 	unsetenv("AWS_SESSION_TOKEN");
 	unsetenv("AWS_PROFILE");
 	unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+	/* the chain's last resort is not asked here (tests/integration/kinesis_stream.sh has a
+	 * stand-in for it) */
+	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
 }
 
 START_TEST(env_wins)
@@ -82,6 +85,7 @@ START_TEST(profiles)
 	setenv("AWS_PROFILE", "default", 1);
 	ck_assert_int_eq(aws_creds_load(&c, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "no AWS credentials"));
+	ck_assert_ptr_nonnull(strstr(err, "instance metadata off (AWS_EC2_METADATA_DISABLED)"));
 }
 END_TEST
 

@@ -1,6 +1,8 @@
 /* Unit tests for common/linelog and common/stream: whole-line appends from several writers, a
  * killed writer's fragment, a full disk (RLIMIT_FSIZE gives EFBIG the way a full disk gives
- * ENOSPC), committed offsets and resuming, over-long records in a row, reclaiming read space. */
+ * ENOSPC), committed offsets and resuming, over-long records in a row, reclaiming read space;
+ * what the record backends (Kafka, Kinesis) share: line forms, read()'s whole lines and the
+ * position, partition keys. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +18,7 @@
 
 #include "linelog.h"
 #include "stream.h"
+#include "stream_impl.h"
 
 static char dir[256];
 
@@ -429,10 +432,94 @@ START_TEST(names_mask_credentials)
 }
 END_TEST
 
+START_TEST(record_line_forms)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	ck_assert_int_eq(stream_line_form(&b, "\x01\x02\x03", 3, 1), 0);
+	ck_assert_str_eq(b.data, "AQID\n");
+	ck_assert_uint_eq(stream_line_form_len(3, 1), 5);
+	ck_assert_int_eq(stream_line_form(&b, "a\nb\nc", 5, 0), 2);
+	ck_assert_str_eq(b.data, "AQID\na b c\n");
+	ck_assert_uint_eq(stream_line_form_len(5, 0), 6);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(record_reads_and_positions)
+{
+	struct stream_source_opts o = { .max_line = 8, .toolong_keep = 4 };
+	struct stream_recs r;
+	struct stream_rec rec;
+	char out[16];
+	size_t n = 0;
+
+	stream_recs_init(&r, &o);
+	/* next(): the position counts line forms; a record past max_line keeps keep bytes */
+	ck_assert_int_eq(stream_recs_next(&r, &rec, "abc", 3), STREAM_OK);
+	ck_assert_uint_eq(rec.pos, 4);
+	ck_assert_int_eq(stream_recs_next(&r, &rec, "0123456789", 10), STREAM_TOOLONG);
+	ck_assert_uint_eq(rec.len, 4);
+	ck_assert_uint_eq(rec.full_len, 10);
+	ck_assert_uint_eq(rec.pos, 15);
+	/* read(): whole lines, unless a line is longer than an empty buffer */
+	r.pos = 0;
+	ck_assert_int_eq(stream_recs_drain(&r, out, 10, &n), 1);
+	ck_assert_int_eq(stream_recs_form(&r, "abcd", 4), 0);
+	ck_assert_int_eq(stream_recs_drain(&r, out, 10, &n), 1);
+	ck_assert_uint_eq(n, 5);
+	ck_assert_int_eq(stream_recs_form(&r, "e\nfgh", 5), 1);
+	ck_assert_int_eq(stream_recs_drain(&r, out, 10, &n), 0);   /* 6 more do not fit: next call */
+	ck_assert_uint_eq(n, 5);
+	ck_assert_uint_eq(r.pos, 5);
+	n = 0;
+	ck_assert_int_eq(stream_recs_drain(&r, out, 4, &n), 0);    /* longer than the buffer: parts */
+	ck_assert_uint_eq(n, 4);
+	n = 0;
+	ck_assert_int_eq(stream_recs_drain(&r, out, 4, &n), 1);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(r.pos, 11);
+	ck_assert_uint_eq(r.newlines, 1);
+	ck_assert_int_eq(stream_recs_next_buffered(NULL, &rec), STREAM_EOF);
+	stream_recs_free(&r);
+}
+END_TEST
+
+START_TEST(record_partition_keys)
+{
+	struct stream_key k;
+	char uuid[UUID_STR_LEN + 1], long_key[STREAM_KEY_MAX + 10];
+	const char *key;
+	size_t len;
+
+	stream_key_init(&k);
+	ck_assert_int_eq(stream_key_of(&k, "a\tb", 3, 0, uuid, &key, &len), 0);
+	ck_assert_ptr_eq(key, uuid);
+	ck_assert_uint_eq(len, UUID_STR_LEN);
+	k.column = 1;
+	ck_assert_int_eq(stream_key_of(&k, "a\tbc\td", 6, 0, uuid, &key, &len), 0);
+	ck_assert_int_eq(strncmp(key, "bc", len), 0);
+	ck_assert_uint_eq(len, 2);
+	ck_assert_int_eq(stream_key_of(&k, "a\t\td", 4, 0, uuid, &key, &len), 0);
+	ck_assert_ptr_eq(key, uuid);                              /* an empty column: random */
+	ck_assert_int_eq(stream_key_of(&k, "a\tbc", 4, 1, uuid, &key, &len), 0);
+	ck_assert_ptr_eq(key, uuid);                              /* binary: no columns */
+	memset(long_key, 'x', sizeof(long_key));
+	stream_key_set(&k, long_key, sizeof(long_key));
+	ck_assert_int_eq(stream_key_of(&k, "a\tbc", 4, 0, uuid, &key, &len), 0);
+	ck_assert_uint_eq(len, STREAM_KEY_MAX);
+	stream_key_set(&k, NULL, 0);
+	ck_assert_int_eq(stream_key_of(&k, "a\tbc", 4, 0, uuid, &key, &len), 0);
+	ck_assert_uint_eq(len, 2);
+}
+END_TEST
+
 int
 main(void)
 {
-	Suite *s = suite_create("stream");
+	
+Suite *s = suite_create("stream");
 	TCase *tc = tcase_create("core");
 	SRunner *sr;
 	int nf;
@@ -448,6 +535,9 @@ main(void)
 	tcase_add_test(tc, reclaim_and_late_group);
 	tcase_add_test(tc, group_names);
 	tcase_add_test(tc, names_mask_credentials);
+	tcase_add_test(tc, record_line_forms);
+	tcase_add_test(tc, record_reads_and_positions);
+	tcase_add_test(tc, record_partition_keys);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
