@@ -13,6 +13,7 @@
 #include "timefmt.h"
 #include "uuid.h"
 #include "utf8.h"
+#include "pct.h"
 
 /* ---- TSV-safe strings (ConversionUtils.fixTabsNewlines) ---- */
 
@@ -296,12 +297,6 @@ static int
 is_hex(int c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static int
-hexval(int c)
-{
-	return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
 }
 
 static int
@@ -896,7 +891,7 @@ hex4(const char *s, size_t i, size_t len, uint32_t *v)
 	for (k = 0; k < 4; k++) {
 		if (!is_hex(s[i + k]))
 			return -1;
-		*v = *v << 4 | (uint32_t)hexval(s[i + k]);
+		*v = *v << 4 | (uint32_t)pct_hexval(s[i + k]);
 	}
 	return 0;
 }

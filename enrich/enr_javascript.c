@@ -46,6 +46,7 @@
 #include "jsonw.h"
 #include "timefmt.h"
 #include "utf8.h"
+#include "pct.h"
 
 #define JS_TIME_BUDGET_MS   1000                  /* per call of process (and at startup) */
 #define JS_MEMORY_BUDGET    ((size_t)64 << 20)    /* bytes the script's heap may hold */
@@ -845,18 +846,6 @@ struct js_reader {
 
 static json_t *js_read_value(struct js_reader *r, int depth);
 
-static int
-js_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* 1 when s starts with a surrogate pair in CESU-8: ED A0-AF xx, ED B0-BF xx. */
 static int
 js_cesu_pair(const unsigned char *s, size_t left)
@@ -938,8 +927,8 @@ js_read_string(struct js_reader *r, const char **s, size_t *len)
 		case 'u': {
 			int h, l;
 			/* what stringify writes: control characters, \u0001 to \u001f */
-			if (r->end - q < 5 || q[1] != '0' || q[2] != '0' || (h = js_hexval(q[3])) < 0 ||
-			    h > 1 || (l = js_hexval(q[4])) < 0 || (h == 0 && l == 0))
+			if (r->end - q < 5 || q[1] != '0' || q[2] != '0' || (h = pct_hexval(q[3])) < 0 ||
+			    h > 1 || (l = pct_hexval(q[4])) < 0 || (h == 0 && l == 0))
 				return -1;
 			if (buf_append_byte(&r->tmp, (char)(h << 4 | l)) < 0)
 				return -1;

@@ -5,17 +5,7 @@
 
 #include <string.h>
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "pct.h"
 
 /* Decode src[0..n) into t->store at *pos, NUL-terminated. Returns the decoded length or -1 (bad
  * escape), -2 (no room). */
@@ -34,8 +24,8 @@ decode(struct igs_target *t, size_t *pos, const char *src, size_t n, int plus_sp
 
 			if (i + 2 >= n)
 				return -1;
-			hi = hexval(src[i + 1]);
-			lo = hexval(src[i + 2]);
+			hi = pct_hexval(src[i + 1]);
+			lo = pct_hexval(src[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			c = (char)(hi * 16 + lo);

@@ -14,6 +14,7 @@
 
 #include "sdkjson.h"
 #include "timefmt.h"
+#include "pct.h"
 
 #define QS_MAX_PARAMS   256
 #define JSON_MAX_DEPTH  64
@@ -618,17 +619,6 @@ dupn(const char *s, size_t n)
 	return d;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Form-decode s[0..n) ('+' is a space, %XX a byte). NULL on a bad escape or a NUL byte. */
 static char *
 form_decode(const char *s, size_t n)
@@ -643,8 +633,8 @@ form_decode(const char *s, size_t n)
 			*o++ = ' ';
 		} else if (s[i] == '%') {
 			int h, l;
-			if (i + 2 >= n || (h = hexval((unsigned char)s[i + 1])) < 0 ||
-			    (l = hexval((unsigned char)s[i + 2])) < 0 || (h == 0 && l == 0)) {
+			if (i + 2 >= n || (h = pct_hexval((unsigned char)s[i + 1])) < 0 ||
+			    (l = pct_hexval((unsigned char)s[i + 2])) < 0 || (h == 0 && l == 0)) {
 				free(d);
 				return NULL;
 			}

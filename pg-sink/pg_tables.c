@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "pct.h"
 
 /* The loader's metadata columns (storage/definitions.scala metaColumns). */
 static const char *const pgt_meta[PGTABLES_META_COLS][2] = {
@@ -341,12 +342,6 @@ pgt_mark_broken(struct pgtable *tb, const struct pgerr *e)
 	log_error("%s; its entities become bad rows", msg);
 }
 
-static int
-hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* The column names listed one per line in hex (encode(...,'hex')): 1 when name is one. */
 static int
 hex_list_has(const char *list, const char *name)
@@ -360,7 +355,7 @@ hex_list_has(const char *list, const char *name)
 		int match = len == 2 * n;
 
 		for (i = 0; match && i < n; i++)
-			match = hexval(p[2 * i]) * 16 + hexval(p[2 * i + 1]) == (unsigned char)name[i];
+			match = pct_hexval(p[2 * i]) * 16 + pct_hexval(p[2 * i + 1]) == (unsigned char)name[i];
 		if (match)
 			return 1;
 		if (eol == NULL)
