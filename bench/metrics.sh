@@ -5,17 +5,17 @@
 #   bench/metrics.sh [REPS]                        # default 5 (at least 3)
 #   BENCH_STAGES="es-sink pg-sink" bench/metrics.sh 5
 #   ES_URL=http://host:9200 bench/metrics.sh       # a running engine for es-sink
-# Sizes: ENRICH_RECORDS (60000), ES_EVENTS (100000), S3_LINES (300000), PG_EVENTS (30000).
+# Sizes: ENRICH_RECORDS (60000), ES_EVENTS (40000), S3_LINES (200000), PG_EVENTS (20000).
 #
 # The measure is the stage's own CPU time (user + system of the process and its threads, from
-# /usr/bin/time), never wall time: the machine is shared, and the peers (Elasticsearch,
+# wait4(2)), never wall time: the machine is shared, and the peers (Elasticsearch,
 # S3Proxy, PostgreSQL) run on it too. For each stage, one server is started, the same input
 # runs REPS times without the flag and REPS times with it, interleaved in ABBA order (off on,
 # on off, off on, ...) so that a slow spell of the machine hits both alike and neither always
 # runs second, then the server is stopped before the next stage's starts. With the flag, a
 # scraper fetches /metrics every 0.2 s for the whole run: 75 times Prometheus's default 15 s
 # interval, an upper bound of the serving cost. Every run starts from the same state, prepared
-# untimed: a fresh index (es-sink), an empty spool and a new object prefix (s3-sink), emptied
+# untimed: a fresh index (es-sink), an empty spool (s3-sink; it writes the same keys again), emptied
 # tables (pg-sink).
 #
 # The report gives each run, the median of each side, and two costs: the median of the REPS
@@ -33,10 +33,10 @@ set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 REPS=${1:-5}
 NE=${ENRICH_RECORDS:-60000}
-NS=${ES_EVENTS:-100000}
-N3=${S3_LINES:-300000}
-NP=${PG_EVENTS:-30000}
-STAGES=${BENCH_STAGES:-enrich es-sink s3-sink pg-sink}
+NS=${ES_EVENTS:-40000}
+N3=${S3_LINES:-200000}
+NP=${PG_EVENTS:-20000}
+STAGES=${BENCH_STAGES:-enrich s3-sink pg-sink es-sink}
 BIN=${FURROW_BIN:-$root/bin}
 [ "$REPS" -ge 3 ] 2>/dev/null || { echo "bench: REPS must be at least 3" >&2; exit 64; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/furrow-bench.XXXXXX")
@@ -52,20 +52,30 @@ trap cleanup EXIT
 for s in $STAGES; do
 	[ -x "$BIN/$s" ] || { echo "bench: no $BIN/$s: build first (make)" >&2; exit 1; }
 done
-command -v /usr/bin/time >/dev/null || { echo "bench: needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 has() { [[ " $STAGES " == *" $1 "* ]]; }
 P=$(free_port)
 
 # scrape PORT: fetch /metrics every 0.2 s until killed
 scrape() { while :; do curl -s -o /dev/null -m 1 "http://127.0.0.1:$1/metrics"; sleep 0.2; done; }
-# cpu OUT IN CMD...: run CMD < IN > /dev/null, append its user+sys seconds to OUT; a failed
-# run stops the benchmark (its time would mean nothing)
+# cpu OUT IN CMD...: run CMD < IN > /dev/null, append its user+sys seconds to OUT (from wait4's
+# rusage, to the microsecond: /usr/bin/time prints hundredths, 1 % of a one-second run); a
+# failed run stops the benchmark (its time would mean nothing)
 cpu() {
-	local out=$1 in=$2; shift 2
-	/usr/bin/time -f '%U %S' -o "$tmp/time" "$@" <"$in" >/dev/null 2>>"$tmp/stage.err" ||
-	    { echo "bench: failed: $*" >&2; tail -n 5 "$tmp/stage.err" >&2; exit 1; }
-	awk '{ printf "%.3f\n", $1 + $2 }' "$tmp/time" >>"$out"
+	python3 -c '
+import os, sys
+out, inp, cmd = sys.argv[1], sys.argv[2], sys.argv[3:]
+pid = os.fork()
+if pid == 0:
+    os.dup2(os.open(inp, os.O_RDONLY), 0)
+    os.dup2(os.open("/dev/null", os.O_WRONLY), 1)
+    os.execvp(cmd[0], cmd)
+_, status, ru = os.wait4(pid, 0)
+if status != 0:
+    sys.exit(1)
+with open(out, "a") as f:
+    f.write("%.4f\n" % (ru.ru_utime + ru.ru_stime))
+' "$@" 2>>"$tmp/stage.err" || { echo "bench: failed: ${*:3}" >&2; tail -n 5 "$tmp/stage.err" >&2; exit 1; }
 }
 # measure NAME PREPARE IN CMD...: REPS pairs, ABBA; PREPARE (a function, untimed) runs before
 # each run
