@@ -52,7 +52,7 @@ feeder=$!
 check "/health 503 with PostgreSQL stopped past the threshold" wait_for 60 status_is "$U" 503
 curl -s "$U/health" >"$T_TMP/why"
 check "the 503 says PostgreSQL is failing" grep -q "PostgreSQL failing for" "$T_TMP/why"
-check "failures counted" metric_pos "$U" furrow_pg_sink_batch_failures_total
+check "failures counted, as connection failures (PostgreSQL is down)" metric_pos "$U" 'furrow_pg_sink_batch_failures_total{cause="connection"}'
 check "peer failing seconds > 0" metric_pos "$U" furrow_pg_sink_peer_failing_seconds
 pg_start 3>&-
 check "/health 200 again after PostgreSQL is back" wait_for 60 status_is "$U" 200
