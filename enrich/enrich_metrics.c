@@ -38,8 +38,9 @@ enrich_metrics_render(struct buf *b, void *arg)
 	}
 	metrics_counter(b, "furrow_enrich_empty_lines_total", "Empty input lines, ignored",
 	    c->empty);
-	metrics_counter(b, "furrow_enrich_dropped_total",
-	    "Events a JavaScript enrichment discarded (drop())", c->dropped);
+	metrics_counter(b, "snowplow_enrich_dropped_total",
+	    "Events a JavaScript enrichment discarded (Snowplow enrich's dropped counter)",
+	    c->dropped);
 	metrics_counter(b, "furrow_enrich_pii_events_total",
 	    "pii_transformation events written (PII enrichment's emitEvent)", c->pii);
 	metrics_counter(b, "furrow_enrich_input_bytes_total",
