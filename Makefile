@@ -104,7 +104,7 @@ unit: $(UNIT_BIN)
 
 test: all unit
 	FURROW_BIN=$(abspath $(BIN)) FURROW_UNIT=$(abspath $(BUILD)/tests) \
-	    sh tests/run.sh $(UNIT_BIN) $(sort $(wildcard tests/integration/*.sh)) $(TEST_EXTRA)
+	    bash tests/run.sh $(UNIT_BIN) $(sort $(wildcard tests/integration/*.sh)) $(TEST_EXTRA)
 
 # The whole suite on an AddressSanitizer + UndefinedBehaviorSanitizer build.
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -119,10 +119,12 @@ test-deps:
 	sh tests/install-deps.sh test
 
 # The README's second command: everything needed, a -Werror build, the tests, the sanitizers.
+# The builds use every core; tests/run.sh runs the tests FURROW_TEST_JOBS at a time.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 check: test-deps
-	$(MAKE) WERROR=1 all
+	$(MAKE) -j$(JOBS) WERROR=1 all unit
 	$(MAKE) WERROR=1 test TEST_EXTRA="$(sort $(wildcard tests/e2e/*.sh))"
-	$(MAKE) WERROR=1 sanitize
+	$(MAKE) -j$(JOBS) WERROR=1 sanitize
 
 # The README's first command. The launcher is a bash script (/bin/sh is dash on Debian), and
 # make runs this line without a shell, so Ctrl-C reaches make and the launcher, which stops the

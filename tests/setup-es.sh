@@ -25,6 +25,7 @@
 # user nobody, since both engines refuse to run as root. Readiness is polled
 # (GET /_cluster/health?wait_for_status=yellow) against a deadline; there are no fixed sleeps.
 
+. "$(dirname "${BASH_SOURCE[0]}")/fetchlock.sh"
 _es_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ES_ENGINE=${FURROW_ES_ENGINE:-elasticsearch}
 if [ "$ES_ENGINE" = opensearch ]; then
@@ -44,7 +45,7 @@ ES_RUN_DIR=${ES_RUN_DIR:-}
 _es_log() { echo "setup-es: $*" >&2; }
 
 # es_fetch: download and unpack once; later calls use the cache.
-es_fetch() {
+_es_fetch_unlocked() {
 	[ -x "$ES_HOME_DIR/bin/$ES_ENGINE" ] && return 0
 	command -v mvn >/dev/null 2>&1 || { _es_log "mvn not found"; return 1; }
 	command -v unzip >/dev/null 2>&1 || { _es_log "unzip not found"; return 1; }
@@ -78,8 +79,10 @@ es_ready() {
 
 # es_start [DEADLINE_SECONDS]: start (fetching first if needed) and wait until ready.
 es_start() {
-	local deadline=$(( $(date +%s) + ${1:-120} )) jh user=""
+	local deadline jh user=""
 	es_fetch || return 1
+	# The deadline is for starting, not downloading (a fetch can wait for another test's).
+	deadline=$(( $(date +%s) + ${1:-120} ))
 	jh=$(_es_java_home) || { _es_log "java not found"; return 1; }
 	if [ -z "$ES_RUN_DIR" ]; then
 		ES_RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/furrow-$ES_ENGINE.XXXXXX")
@@ -169,3 +172,6 @@ es_count() {
 		curl -fsS "$ES_URL/$1/_count" | jq -r .count
 	fi
 }
+
+# es_fetch: the one-time download, serialised between tests running at once.
+es_fetch() { fetch_locked _es_fetch_unlocked; }

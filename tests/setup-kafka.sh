@@ -27,6 +27,7 @@
 # there are no fixed sleeps. Topics are created explicitly by kafka_topic (auto-creation is off,
 # as in Snowplow's reference configurations, so a typo in a topic name is an error).
 
+. "$(dirname "${BASH_SOURCE[0]}")/fetchlock.sh"
 _kafka_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 KAFKA_VERSION=${FURROW_KAFKA_VERSION:-4.0.0}
 _kafka_cache=${FURROW_CACHE:-$_kafka_root/.cache}/kafka
@@ -40,7 +41,7 @@ _kafka_cport=
 _kafka_log() { echo "setup-kafka: $*" >&2; }
 
 # kafka_fetch: the broker and its dependencies, once; later calls use the cache.
-kafka_fetch() {
+_kafka_fetch_unlocked() {
 	[ -f "$KAFKA_LIBS/.complete" ] && return 0
 	command -v mvn >/dev/null 2>&1 || { _kafka_log "mvn not found"; return 1; }
 	local d=$_kafka_cache/$KAFKA_VERSION
@@ -103,9 +104,11 @@ _kafka_launch() {
 # kafka_start [DEADLINE_SECONDS]: start (fetching and formatting first if needed), wait until
 # ready.
 kafka_start() {
-	local deadline=$(( $(date +%s) + ${1:-120} ))
+	local deadline
 	command -v kcat >/dev/null 2>&1 || { _kafka_log "kcat not found"; return 1; }
 	kafka_fetch || return 1
+	# The deadline is for starting, not downloading (a fetch can wait for another test's).
+	deadline=$(( $(date +%s) + ${1:-120} ))
 	if [ -z "$KAFKA_RUN_DIR" ]; then
 		KAFKA_RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/furrow-kafka.XXXXXX")
 	fi
@@ -200,3 +203,6 @@ kafka_group_offsets() {
 	    --bootstrap-server "$KAFKA_BROKERS" --describe --group "$1" 2>/dev/null |
 	    awk -v t="$2" '$2 == t { print $3, $4 }' | sort -n
 }
+
+# kafka_fetch: the one-time download, serialised between tests running at once.
+kafka_fetch() { fetch_locked _kafka_fetch_unlocked; }

@@ -13,6 +13,7 @@
 # throughput limits and ProvisionedThroughputExceeded (a test that needs them puts a fault
 # proxy in front), resharding's delays (a split is instant here), iterator expiry after five
 # minutes, DynamoDB's capacity limits and eventual consistency.
+. "$(dirname "${BASH_SOURCE[0]}")/fetchlock.sh"
 _kin_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 KIN_PREFIX=${FURROW_CACHE:-$_kin_root/.cache}/npm-kinesis
 KIN_PACKAGES="kinesalite@3.3.3 dynalite@4.0.0"
@@ -20,7 +21,7 @@ KIN_PIDS=
 
 _kin_log() { echo "setup-kinesis: $*" >&2; }
 
-kinesis_install() {
+_kinesis_install_unlocked() {
 	local stamp="$KIN_PREFIX/.furrow-installed"
 	mkdir -p "$KIN_PREFIX"
 	if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$KIN_PACKAGES" ]; then
@@ -77,3 +78,6 @@ kinesis_cleanup() {
 	for p in $KIN_PIDS; do wait "$p" 2>/dev/null; done
 	KIN_PIDS=
 }
+
+# kinesis_install: the one-time download, serialised between tests running at once.
+kinesis_install() { fetch_locked _kinesis_install_unlocked; }

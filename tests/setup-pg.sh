@@ -66,8 +66,14 @@ pg_stop() {
 	pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 60 stop >/dev/null 2>&1
 }
 
+# pg_sql SQL: run one statement; with no argument, read the SQL from stdin (a statement longer
+# than an argument may be, e.g. thousands of event ids in an IN list).
 pg_sql() {
-	$PSQL -d furrow -A -t -v ON_ERROR_STOP=1 -c "$1"
+	if [ $# -gt 0 ]; then
+		$PSQL -d furrow -A -t -v ON_ERROR_STOP=1 -c "$1"
+	else
+		$PSQL -d furrow -A -t -v ON_ERROR_STOP=1 -f -
+	fi
 }
 
 pg_cleanup() {

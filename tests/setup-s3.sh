@@ -24,6 +24,7 @@
 #   s3_put BUCKET KEY INFILE
 #   s3_curl ARGS...     curl signed with the test credentials (GET/DELETE without a body)
 # Variables read: S3_WORKDIR (where data and logs go; default a mktemp dir), FURROW_ROOT.
+. "$(dirname "${BASH_SOURCE[0]}")/fetchlock.sh"
 S3_PROXY_VERSION=${S3_PROXY_VERSION:-2.1.0}
 S3_REGION=${S3_REGION:-us-east-1}
 AWS_ACCESS_KEY_ID=${S3_TEST_KEY_ID:-AKIDFURROWTEST}
@@ -33,7 +34,7 @@ _s3_root=${FURROW_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 S3_EMPTY_SHA=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
 
 # The jar, fetched once into .cache/s3proxy (idempotent).
-s3_jar() {
+_s3_jar_unlocked() {
 	jar="$_s3_root/.cache/s3proxy/s3proxy-$S3_PROXY_VERSION-jar-with-dependencies.jar"
 	if [ ! -s "$jar" ]; then
 		mkdir -p "$_s3_root/.cache/s3proxy"
@@ -131,3 +132,6 @@ s3_put() {
 	    -T "$3" "$S3_ENDPOINT/$1/$(_s3_path "$2")")
 	[ "$code" = 200 ]
 }
+
+# s3_jar: the one-time download, serialised between tests running at once.
+s3_jar() { fetch_locked _s3_jar_unlocked; }

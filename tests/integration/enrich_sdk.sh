@@ -1,20 +1,18 @@
 #!/bin/sh
 # Compatibility: every good event of the golden set (and of a fresh run of its requests) parses
-# with Snowplow's JavaScript Analytics SDK (npm snowplow-analytics-sdk, installed into .cache/npm
-# by this test, once).
+# with Snowplow's JavaScript Analytics SDK (npm snowplow-analytics-sdk, installed once by
+# tests/setup-npm.sh).
 . "$(dirname "$0")/../lib.sh"
 
-NPM_DIR=$FURROW_ROOT/.cache/npm
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	skip "sdk" "node/npm not installed"
 	done_testing
 	exit 0
 fi
-if [ ! -d "$NPM_DIR/node_modules/snowplow-analytics-sdk" ]; then
-	mkdir -p "$NPM_DIR"
-	npm install --prefix "$NPM_DIR" --no-audit --no-fund snowplow-analytics-sdk >"$T_TMP/npm.log" 2>&1 ||
-	    { sed 's/^/# /' "$T_TMP/npm.log"; }
-fi
+# The pinned npm test clients (tests/setup-npm.sh), installed once for every test that uses them.
+. "$FURROW_ROOT/tests/setup-npm.sh"
+npm_setup >"$T_TMP/npm.log" 2>&1 || sed 's/^/# /' "$T_TMP/npm.log"
+NPM_DIR=$NPM_PREFIX
 check "snowplow-analytics-sdk is installed" test -d "$NPM_DIR/node_modules/snowplow-analytics-sdk"
 
 G=$FURROW_ROOT/tests/golden/enrich

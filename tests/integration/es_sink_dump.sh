@@ -6,7 +6,6 @@
 
 SINK=$FURROW_BIN/es-sink
 GOLD=$FURROW_ROOT/tests/golden/es-sink
-NPM_DIR=$FURROW_ROOT/.cache/npm
 
 "$SINK" --dump --bad "$T_TMP/bad.json" <"$GOLD/good.tsv" >"$T_TMP/good.jsonl" 2>"$T_TMP/err"
 check "--dump good.tsv: exit 0" [ $? -eq 0 ]
@@ -37,10 +36,10 @@ eq "se_value is a double" 12.5 "$(sed -n 13p "$T_TMP/good.jsonl" | jq -c .se_val
 eq "pp offsets: +120 → 120" 120 "$(sed -n 6p "$T_TMP/good.jsonl" | jq -c .pp_xoffset_max)"
 
 # ---- the JavaScript Analytics SDK ----
-if [ ! -d "$NPM_DIR/node_modules/snowplow-analytics-sdk" ] && command -v npm >/dev/null; then
-	mkdir -p "$NPM_DIR"
-	npm install --prefix "$NPM_DIR" --no-audit --no-fund --silent snowplow-analytics-sdk >/dev/null 2>&1
-fi
+# The pinned npm test clients (tests/setup-npm.sh), installed once for every test that uses them.
+. "$FURROW_ROOT/tests/setup-npm.sh"
+command -v npm >/dev/null && npm_setup >/dev/null 2>&1
+NPM_DIR=$NPM_PREFIX
 if [ -d "$NPM_DIR/node_modules/snowplow-analytics-sdk" ] && command -v node >/dev/null; then
 	node "$FURROW_ROOT/tests/integration/es_sink_sdk_compare.js" "$NPM_DIR" "$GOLD/good.tsv" \
 	    "$T_TMP/good.jsonl" >"$T_TMP/sdk.out"

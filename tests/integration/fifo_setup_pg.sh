@@ -43,7 +43,7 @@ diag "good events answered 200: $N_ACKED, in good.tsv: $N_DELIVERED, lost: $N_LO
 eq "every good event answered 200 reached good.tsv" 0 "$N_LOST"
 ids=$(sort -u "$T_TMP/acked" | sed "s/.*/'&'/" | paste -sd, -)
 eq "... and each is in atomic.events" "$N_ACKED" \
-    "$(pg_sql "SELECT count(DISTINCT event_id) FROM atomic.events WHERE event_id IN ($ids)")"
+    "$(echo "SELECT count(DISTINCT event_id) FROM atomic.events WHERE event_id IN ($ids)" | pg_sql)"
 eq "the bad rows are in atomic.bad_rows" "$(wc -l <"$d/bad.json")" \
     "$(pg_sql 'SELECT count(*) FROM atomic.bad_rows')"
 check "some bad rows were sent" test "$(wc -l <"$d/bad.json")" -gt 0

@@ -18,7 +18,9 @@ if ! command -v mvn >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1; then
 fi
 mkdir -p "$JB"
 cp -R "$FURROW_ROOT/tests/jvm/iglu-client/pom.xml" "$FURROW_ROOT/tests/jvm/iglu-client/src" "$JB/"
-if ! (cd "$JB" && mvn -q -B dependency:resolve >"$T_TMP/mvn-deps.log" 2>&1); then
+# Downloads into ~/.m2 are serialised with the other tests' (tests run concurrently).
+. "$FURROW_ROOT/tests/fetchlock.sh"
+if ! fetch_locked sh -c 'cd "$1" && mvn -q -B dependency:resolve dependency:resolve-plugins' _ "$JB" >"$T_TMP/mvn-deps.log" 2>&1; then
 	skip "Snowplow's iglu-scala-client" "Maven Central unreachable: $(grep -m1 ERROR "$T_TMP/mvn-deps.log")"
 	done_testing; exit
 fi
