@@ -69,9 +69,10 @@ $(DUK_OBJ): $(DUK_SRC)/duktape.c $(DUK_SRC)/duk_config.h
 	cp $(DUK_SRC)/duktape.c $(DUK_SRC)/duktape.h $(dir $@)
 	sed -e 's|^#undef DUK_USE_EXEC_TIMEOUT_CHECK$$|#define DUK_USE_EXEC_TIMEOUT_CHECK(u) enr_js_timeout_check(u)\nint enr_js_timeout_check(void *);|' \
 	    -e 's|^#undef DUK_USE_INTERRUPT_COUNTER$$|#define DUK_USE_INTERRUPT_COUNTER|' \
+	    -e 's|^#undef DUK_USE_JSON_STRINGIFY_FASTPATH$$|#define DUK_USE_JSON_STRINGIFY_FASTPATH|' \
 	    $(DUK_SRC)/duk_config.h >$(dir $@)duk_config.h
 	grep -q enr_js_timeout_check $(dir $@)duk_config.h
-	$(CC) -std=c99 -O2 -g -w -c $(dir $@)duktape.c -o $@
+	$(CC) -std=c99 -O3 -g -w -c $(dir $@)duktape.c -o $@
 enrich_EXTRA_OBJ := $(DUK_OBJ)
 
 # One block per stage: lib<stage>.a from its modules, bin/<stage> from main.c.

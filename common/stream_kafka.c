@@ -9,8 +9,11 @@
  * with the configured fields as message headers), partitioned with murmur2 like the Java
  * producer, so that one key lands on the same partition whoever produced it.
  *
- * Sinks: every sink of a process shares one producer (acks=all, idempotent, no delivery
- * timeout: a record is retried until the broker takes it or the stage gives up on it at a stop).
+ * Sinks: every sink of a process shares one producer (acks=all, no delivery timeout: a record is
+ * retried until the broker takes it or the stage gives up on it at a stop). Not idempotent: an
+ * idempotent librdkafka producer turns a broker that lost unflushed records in a crash into a
+ * fatal "out of order sequence number" error, which would stop the stage; at least once only
+ * needs retries, and a retried record at worst comes twice (es-sink dedupes by _id).
  * Each produced record gets a sequence number; delivery reports mark it, and a sink's low
  * watermark is the first record not yet acknowledged, so a ticket (stream_sink_mark) is
  * acknowledged once the watermark passes it. Delivery reports are served on the stage's thread
@@ -317,7 +320,7 @@ kafka_conf_new(int consumer, const char *group, char *err, size_t errlen)
 {
 	static const char *const producer_defaults[][2] = {
 		{ "acks", "all" },
-		{ "enable.idempotence", "true" },
+		{ "enable.idempotence", "false" },    /* see the top of this file */
 		{ "message.timeout.ms", "0" },          /* never give up on an accepted record */
 		{ "partitioner", "murmur2_random" },    /* the Java producer's partitioning */
 		{ "queue.buffering.max.kbytes", "65536" },

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
 #include "enr.h"
 
 struct fingerprint {
@@ -74,37 +73,52 @@ fingerprint_load(const struct enr_ctx *ctx, char *err, size_t errlen)
 }
 
 struct param_ref {
-	const struct raw_param *p;
-	size_t                  order;
+	const char *name, *value;
+	size_t      nlen;
+	size_t      order;
 };
 
-/* By name, then by arrival, so that the last of equal names ends each run. */
+/* By name (as strcmp orders them), then by arrival, so the last of equal names ends each run. */
 static int
-cmp_param(const void *a, const void *b)
+cmp_param(const struct param_ref *x, const struct param_ref *y)
 {
-	const struct param_ref *x = a, *y = b;
-	int c = strcmp(x->p->name, y->p->name);
+	size_t m = x->nlen < y->nlen ? x->nlen : y->nlen;
+	int c = (unsigned char)x->name[0] - (unsigned char)y->name[0];
 
+	if (c == 0 && m > 0 && (c = memcmp(x->name, y->name, m)) == 0)
+		c = x->nlen < y->nlen ? -1 : x->nlen > y->nlen;
 	if (c)
 		return c;
 	return x->order < y->order ? -1 : x->order > y->order;
 }
+
+static int
+cmp_param_cb(const void *a, const void *b)
+{
+	return cmp_param(a, b);
+}
+
+#define FP_TEXT_BYTES 4096   /* the text hashed, when it fits: no allocation per event */
+static char fp_text[FP_TEXT_BYTES];   /* one, reused: enrich is single-threaded */
 
 int
 enr_fingerprint_compute(const char *algo, char *const *exclude, size_t n_exclude,
     const struct raw_param *params, size_t n_params, char out[129])
 {
 	struct param_ref stackv[64], *v = stackv;
-	struct buf b;
-	size_t i, j, n = 0;
+	char *text = fp_text;
+	size_t i, j, n = 0, len = 0, need = 0;
 	int rc = -1;
 
 	if (n_params > 64 && (v = calloc(n_params, sizeof(*v))) == NULL)
 		return -1;
 	for (i = 0; i < n_params; i++)
 		if (params[i].name != NULL && params[i].value != NULL) {
-			v[n].p = &params[i];
+			v[n].name = params[i].name;
+			v[n].value = params[i].value;
+			v[n].nlen = strlen(params[i].name);
 			v[n].order = i;
+			need += v[n].nlen + strlen(params[i].value) + 2;
 			n++;
 		}
 	if (n <= 64) {                  /* insertion sort: a handful of parameters */
@@ -115,30 +129,31 @@ enr_fingerprint_compute(const char *algo, char *const *exclude, size_t n_exclude
 			v[j] = t;
 		}
 	} else {
-		qsort(v, n, sizeof(*v), cmp_param);
+		qsort(v, n, sizeof(*v), cmp_param_cb);
 	}
-	buf_init(&b, 0);
+	if (need > sizeof(fp_text) && (text = malloc(need)) == NULL)
+		goto out;
 	for (i = 0; i < n; i++) {
-		int skip = i + 1 < n && !strcmp(v[i + 1].p->name, v[i].p->name);  /* a later value wins */
-		size_t nl, vl;
+		/* a later value of the same name wins */
+		int skip = i + 1 < n && v[i + 1].nlen == v[i].nlen &&
+		    !memcmp(v[i + 1].name, v[i].name, v[i].nlen);
+		size_t vl;
 		for (j = 0; j < n_exclude && !skip; j++)
-			skip = !strcmp(exclude[j], v[i].p->name);
+			skip = exclude[j][0] == v[i].name[0] && !strcmp(exclude[j], v[i].name);
 		if (skip)
 			continue;
-		nl = strlen(v[i].p->name);
-		vl = strlen(v[i].p->value);
-		if (buf_reserve(&b, nl + vl + 2) < 0)
-			goto out;
-		memcpy(b.data + b.len, v[i].p->name, nl);
-		b.data[b.len + nl] = 0x1f;
-		memcpy(b.data + b.len + nl + 1, v[i].p->value, vl);
-		b.data[b.len + nl + 1 + vl] = 0x1f;
-		b.len += nl + vl + 2;
+		vl = strlen(v[i].value);
+		memcpy(text + len, v[i].name, v[i].nlen);
+		text[len + v[i].nlen] = 0x1f;
+		memcpy(text + len + v[i].nlen + 1, v[i].value, vl);
+		text[len + v[i].nlen + 1 + vl] = 0x1f;
+		len += v[i].nlen + vl + 2;
 	}
-	if (enr_hex_digest(algo, b.data ? b.data : "", b.len, out) > 0)
+	if (enr_hex_digest(algo, len ? text : "", len, out) > 0)
 		rc = 0;
 out:
-	buf_free(&b);
+	if (text != fp_text)
+		free(text);
 	if (v != stackv)
 		free(v);
 	return rc;

@@ -30,6 +30,7 @@
  * classes (Java.type, java.*) do not exist here.
  */
 #include <duktape.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,38 @@
 #define JS_SPECIAL_COL(c) ((c) == COL_CONTEXTS || (c) == COL_UNSTRUCT_EVENT || \
 	(c) == COL_DERIVED_CONTEXTS)
 
+/* ---- allocator and budgets ---- */
+
+/*
+ * Duktape allocates and frees a few dozen small blocks for every call of process (strings,
+ * objects, their property tables), which cost glibc's malloc and free more than the script's
+ * own work on them. Blocks up to JS_POOL_MAX bytes come from free lists, one per 16-byte size
+ * class, which keep at most JS_POOL_KEEP bytes between events; larger ones are malloc's. Each
+ * block has a header with its size, so that the memory budget counts what the heap holds (a
+ * pooled block at its class's size). Under AddressSanitizer every block is malloc's, so that
+ * the sanitizer sees Duktape's use of its memory.
+ */
+#define JS_HDR        16                    /* size header, keeps malloc's alignment */
+#define JS_POOL_MAX   512
+#define JS_POOL_KEEP  ((size_t)4 << 20)
+#define JS_NCLASS     (JS_POOL_MAX / 16)
+
+#if defined(__SANITIZE_ADDRESS__)
+#define JS_POOL 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define JS_POOL 0
+#endif
+#endif
+#ifndef JS_POOL
+#define JS_POOL 1
+#endif
+
+struct js_pool {
+	void   *free[JS_NCLASS];   /* per class: blocks (their headers) linked through the body */
+	size_t  kept;              /* bytes on the lists */
+};
+
 struct js {
 	duk_context         *ctx;
 	char                *schema_uri;
@@ -66,26 +99,37 @@ struct js {
 	int                  timed_out;
 	struct enrich_event *ev;            /* the event process is looking at */
 	int                  erase;         /* eraseDerived_contexts() */
+	int                  stringifying;  /* process returned, JSON.stringify runs */
+	struct js_pool       pool;
 };
 
-/* ---- allocator and budgets ---- */
-
-#define JS_HDR 16    /* size header, keeps malloc's alignment */
+/* The bytes a block of size bytes takes from the budget: its class's size when pooled. */
+static size_t
+js_block_size(size_t size)
+{
+	return JS_POOL && size <= JS_POOL_MAX ? (size + 15) & ~(size_t)15 : size;
+}
 
 static void *
 js_alloc(void *udata, duk_size_t size)
 {
 	struct js *js = udata;
+	size_t bs = js_block_size(size);
 	char *p;
 
-	if (size > JS_MEMORY_BUDGET - js->mem_used) {
+	if (bs > JS_MEMORY_BUDGET - js->mem_used) {
 		js->mem_exceeded = 1;
 		return NULL;
 	}
-	if ((p = malloc(size + JS_HDR)) == NULL)
+	if (JS_POOL && size <= JS_POOL_MAX && size > 0 && js->pool.free[bs / 16 - 1] != NULL) {
+		p = js->pool.free[bs / 16 - 1];
+		memcpy(&js->pool.free[bs / 16 - 1], p + JS_HDR, sizeof(void *));
+		js->pool.kept -= bs;
+	} else if ((p = malloc((bs ? bs : 1) + JS_HDR)) == NULL) {
 		return NULL;
+	}
 	memcpy(p, &size, sizeof(size));
-	js->mem_used += size;
+	js->mem_used += bs;
 	return p + JS_HDR;
 }
 
@@ -94,13 +138,21 @@ js_free(void *udata, void *ptr)
 {
 	struct js *js = udata;
 	duk_size_t size;
+	size_t bs;
 	char *p;
 
 	if (ptr == NULL)
 		return;
 	p = (char *)ptr - JS_HDR;
 	memcpy(&size, p, sizeof(size));
-	js->mem_used -= size;
+	bs = js_block_size(size);
+	js->mem_used -= bs;
+	if (JS_POOL && size <= JS_POOL_MAX && size > 0 && js->pool.kept + bs <= JS_POOL_KEEP) {
+		memcpy(p + JS_HDR, &js->pool.free[bs / 16 - 1], sizeof(void *));
+		js->pool.free[bs / 16 - 1] = p;
+		js->pool.kept += bs;
+		return;
+	}
 	free(p);
 }
 
@@ -109,7 +161,8 @@ js_realloc(void *udata, void *ptr, duk_size_t size)
 {
 	struct js *js = udata;
 	duk_size_t old;
-	char *p;
+	size_t obs, nbs;
+	char *p, *n;
 
 	if (ptr == NULL)
 		return size ? js_alloc(udata, size) : NULL;
@@ -119,15 +172,43 @@ js_realloc(void *udata, void *ptr, duk_size_t size)
 	}
 	p = (char *)ptr - JS_HDR;
 	memcpy(&old, p, sizeof(old));
-	if (size > old && size - old > JS_MEMORY_BUDGET - js->mem_used) {
+	obs = js_block_size(old);
+	nbs = js_block_size(size);
+	if (nbs > obs && nbs - obs > JS_MEMORY_BUDGET - js->mem_used) {
 		js->mem_exceeded = 1;
 		return NULL;
+	}
+	if (JS_POOL && (old <= JS_POOL_MAX || size <= JS_POOL_MAX)) {
+		if (nbs == obs) {                       /* the same class: the same block */
+			memcpy(p, &size, sizeof(size));
+			return ptr;
+		}
+		if ((n = js_alloc(udata, size)) == NULL)
+			return NULL;
+		memcpy(n, ptr, old < size ? old : size);
+		js_free(udata, ptr);
+		return n;
 	}
 	if ((p = realloc(p, size + JS_HDR)) == NULL)
 		return NULL;
 	memcpy(p, &size, sizeof(size));
-	js->mem_used = js->mem_used - old + size;
+	js->mem_used = js->mem_used - obs + nbs;
 	return p + JS_HDR;
+}
+
+/* The pool's blocks back to malloc (the heap is gone). */
+static void
+js_pool_drain(struct js *js)
+{
+	size_t i;
+	char *p;
+
+	for (i = 0; i < JS_NCLASS; i++)
+		while ((p = js->pool.free[i]) != NULL) {
+			memcpy(&js->pool.free[i], p + JS_HDR, sizeof(void *));
+			free(p);
+		}
+	js->pool.kept = 0;
 }
 
 static void
@@ -550,11 +631,6 @@ def_field(duk_context *ctx, const char *name, duk_c_function get, duk_c_function
 	    DUK_DEFPROP_SET_ENUMERABLE);
 }
 
-/* How upstream calls the script (the result through JSON.stringify), used when the result is
- * not plain data that to_json converts directly (a Date, a toJSON method ...). */
-static const char JS_STRINGIFY[] =
-    "(function (result) { return JSON.stringify(result); })";
-
 /* Set up the heap's stash: the event object, params, the wrapper, the drop marker. Runs as a
  * safe call (an out-of-memory error is an error, not a fatal one). Input: the params JSON text
  * at index 0. */
@@ -583,18 +659,6 @@ setup_cb(duk_context *ctx, void *udata)
 	duk_put_prop_string(ctx, -2, "event");
 	duk_push_error_object(ctx, DUK_ERR_ERROR, "JavascriptRejectionException: event dropped");
 	duk_put_prop_string(ctx, -2, "drop");
-	duk_push_string(ctx, "furrow-stringify");
-	duk_compile_lstring_filename(ctx, DUK_COMPILE_EVAL, JS_STRINGIFY, sizeof(JS_STRINGIFY) - 1);
-	duk_call(ctx, 0);
-	duk_put_prop_string(ctx, -2, "stringify");
-	duk_push_object(ctx);
-	duk_get_prototype(ctx, -1);
-	duk_put_prop_string(ctx, -3, "objproto");
-	duk_pop(ctx);
-	duk_push_array(ctx);
-	duk_get_prototype(ctx, -1);
-	duk_put_prop_string(ctx, -3, "arrproto");
-	duk_pop(ctx);
 	duk_pop(ctx);
 	return 0;
 }
@@ -608,6 +672,7 @@ js_free_state(void *state)
 		return;
 	if (js->ctx)
 		duk_destroy_heap(js->ctx);
+	js_pool_drain(js);
 	free(js->schema_uri);
 	free(js);
 }
@@ -758,145 +823,364 @@ parse_contexts(json_t *arr, json_t *out, char *err, size_t errlen)
 }
 
 /*
- * The result as JSON.stringify would write it, converted straight into jansson (the common
- * case: plain objects, arrays, strings, numbers, booleans, null). Anything JSON.stringify
- * treats specially (toJSON, symbols, objects that are not plain, deeper than enrich reads, more
- * than JS_RESULT_MAX bytes of JSON, keys jansson refuses) sets fallback and the real
- * JSON.stringify runs instead, its text checked as before.
- *
- * A getter may throw in the middle (a longjmp past these frames): every container is put into
- * its parent before it is filled, and the root into out, so out alone owns all there is.
+ * The text JSON.stringify wrote, into jansson without jansson's parser (which costs more than
+ * the script in the common case). Only the compact form Duktape's stringify writes is read
+ * here: no whitespace, escapes \" \\ \/ \b \f \n \r \t and \u00XX, numbers as JSON writes
+ * them. Anything else, and anything jansson would refuse or read otherwise (\u0000, other
+ * \u escapes, an integer beyond int64, a real beyond double, nesting deeper than
+ * ENRICH_MAX_DEPTH), stops the reader with NULL and the text goes to json_loadb, which decides
+ * and words the error: whatever the reader returns is what json_loadb(text, JSON_DECODE_ANY)
+ * returns (test_enr_javascript compares the two on the same results and texts), with two
+ * exceptions, where
+ * json_loadb would refuse the text and upstream's circe does not. An integer beyond int64
+ * (JSON.stringify(1e20) is "100000000000000000000") becomes a real. Duktape keeps a string
+ * written with surrogate escapes ('\ud83d\ude00') in CESU-8 and stringify copies those
+ * bytes, which are not UTF-8: the reader writes a pair as its character (what upstream's
+ * UTF-16 strings give) and any other invalid sequence as U+FFFD.
  */
-struct js_conv {
-	json_t *out;        /* [the result], once started */
-	int     fallback;
-	size_t  size;       /* roughly the JSON text's bytes so far */
+struct js_reader {
+	const char *p, *end;
+	struct buf  tmp;        /* an unescaped string */
 };
 
-/* Put v (a new reference, or NULL: out of memory) into parent: an array, or an object at key. */
+static json_t *js_read_value(struct js_reader *r, int depth);
+
 static int
-conv_put(json_t *parent, const char *key, size_t kl, json_t *v)
+js_hexval(char c)
 {
-	if (v == NULL)
-		return -1;
-	if (key == NULL)
-		return json_array_append_new(parent, v);
-	return json_object_setn_new(parent, key, kl, v);
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }
 
+/* 1 when s starts with a surrogate pair in CESU-8: ED A0-AF xx, ED B0-BF xx. */
 static int
-to_json(duk_context *ctx, duk_idx_t idx, int depth, struct js_conv *c, json_t *parent,
-    const char *key, size_t kl)
+js_cesu_pair(const unsigned char *s, size_t left)
 {
-	json_t *o;
-	double d;
-	int arr;
+	return left >= 6 && s[0] == 0xed && (s[1] & 0xf0) == 0xa0 && (s[2] & 0xc0) == 0x80 &&
+	    s[3] == 0xed && (s[4] & 0xf0) == 0xb0 && (s[5] & 0xc0) == 0x80;
+}
 
-	idx = duk_normalize_index(ctx, idx);
-	if ((c->size += 8 + kl) > JS_RESULT_MAX)
-		return c->fallback = 1, -1;
-	switch (duk_get_type(ctx, idx)) {
-	case DUK_TYPE_NULL:
-		return conv_put(parent, key, kl, json_null());
-	case DUK_TYPE_BOOLEAN:
-		return conv_put(parent, key, kl, json_boolean(duk_get_boolean(ctx, idx)));
-	case DUK_TYPE_NUMBER:
-		d = duk_get_number(ctx, idx);
-		if (!isfinite(d))
-			return conv_put(parent, key, kl, json_null());
-		/* an integral number is written without a fraction by JSON.stringify and read
-		 * back as an integer when it fits jansson's (int64) */
-		if (d == floor(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0)
-			return conv_put(parent, key, kl, json_integer((json_int_t)d));
-		return conv_put(parent, key, kl, json_real(d));
-	case DUK_TYPE_STRING: {
-		duk_size_t len;
-		const char *str;
-		if (duk_is_symbol(ctx, idx))
-			return c->fallback = 1, -1;
-		str = duk_get_lstring(ctx, idx, &len);
-		if ((c->size += len) > JS_RESULT_MAX)
-			return c->fallback = 1, -1;
-		return conv_put(parent, key, kl, jsonw_string_new(str, len));
+/* s (not valid UTF-8) into out: CESU-8 surrogate pairs as their code point, the rest through
+ * utf8_repair (U+FFFD for each invalid sequence). 0 or -1. */
+static int
+js_utf8_fix(const char *s, size_t len, struct buf *out)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, j;
+
+	while (i < len) {
+		for (j = i; j < len && !js_cesu_pair(u + j, len - j); j++)
+			;
+		if (utf8_repair(s + i, j - i, out) < 0)
+			return -1;
+		if (j == len)
+			break;
+		if (utf8_append(out, 0x10000 + ((((uint32_t)(u[j + 1] & 0x0f) << 6 |
+		    (u[j + 2] & 0x3f)) << 10) | ((uint32_t)(u[j + 4] & 0x0f) << 6 | (u[j + 5] & 0x3f)))) < 0)
+			return -1;
+		i = j + 6;
 	}
-	case DUK_TYPE_OBJECT:
-		break;
-	default:
-		return c->fallback = 1, -1;
-	}
-	if (depth >= ENRICH_MAX_DEPTH || duk_is_function(ctx, idx) ||
-	    duk_has_prop_string(ctx, idx, "toJSON"))
-		return c->fallback = 1, -1;
-	arr = duk_is_array(ctx, idx);
-	duk_push_global_stash(ctx);
-	duk_get_prototype(ctx, idx);
-	duk_get_prop_string(ctx, -2, arr ? "arrproto" : "objproto");
-	if (!duk_strict_equals(ctx, -1, -2)) {
-		duk_pop_3(ctx);
-		return c->fallback = 1, -1;
-	}
-	duk_pop_3(ctx);
-	o = arr ? json_array() : json_object();
-	if (o == NULL || conv_put(parent, key, kl, json_incref(o)) != 0) {
-		json_decref(o);
-		return c->fallback = 1, -1;
-	}
-	json_decref(o);         /* parent holds it */
-	if (arr) {
-		duk_size_t i, n = duk_get_length(ctx, idx);
-		for (i = 0; i < n; i++) {
-			int r;
-			duk_get_prop_index(ctx, idx, (duk_uarridx_t)i);
-			if (duk_is_undefined(ctx, -1) || duk_is_function(ctx, -1))
-				r = conv_put(o, NULL, 0, json_null());
-			else
-				r = to_json(ctx, -1, depth + 1, c, o, NULL, 0);
-			duk_pop(ctx);
-			if (r != 0)
-				return c->fallback = 1, -1;
-		}
+	return 0;
+}
+
+/* A string, r->p at its opening quote: its UTF-8 bytes in *s, *len (the text itself when it
+ * has no escapes and is valid, else r->tmp). 0, or -1: not read here. */
+static int
+js_read_string(struct js_reader *r, const char **s, size_t *len)
+{
+	const char *q = ++r->p, *run;
+	int high = 0;
+	size_t n;
+
+	while (q < r->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
+		high |= (unsigned char)*q++ & 0x80;
+	if (q < r->end && *q == '"') {             /* no escapes: the text itself */
+		*s = r->p;
+		*len = (size_t)(q - r->p);
+		r->p = q + 1;
+		if (!high || utf8_valid_prefix(*s, *len) == *len)
+			return 0;
+		buf_reset(&r->tmp);
+		if (js_utf8_fix(*s, *len, &r->tmp) < 0)
+			return -1;
+		*s = r->tmp.data ? r->tmp.data : "";
+		*len = r->tmp.len;
 		return 0;
 	}
-	duk_enum(ctx, idx, DUK_ENUM_OWN_PROPERTIES_ONLY | DUK_ENUM_SORT_ARRAY_INDICES);
-	while (duk_next(ctx, -1, 1)) {
-		if (!duk_is_undefined(ctx, -1) && !duk_is_function(ctx, -1) &&
-		    !duk_is_symbol(ctx, -1)) {
-			duk_size_t l;
-			const char *k = duk_get_lstring(ctx, -2, &l);
-			if (to_json(ctx, -1, depth + 1, c, o, k, l) != 0) {
-				duk_pop_3(ctx);
-				return c->fallback = 1, -1;
-			}
+	buf_reset(&r->tmp);
+	run = r->p;
+	for (;;) {
+		if (q >= r->end || (unsigned char)*q < 0x20)
+			return -1;
+		if (*q == '"')
+			break;
+		if (*q != '\\') {
+			high |= (unsigned char)*q++ & 0x80;
+			continue;
 		}
-		duk_pop_2(ctx);
+		if (buf_append(&r->tmp, run, (size_t)(q - run)) < 0 || ++q >= r->end)
+			return -1;
+		switch (*q) {
+		case '"': case '\\': case '/':
+			if (buf_append_byte(&r->tmp, *q) < 0)
+				return -1;
+			break;
+		case 'b': if (buf_append_byte(&r->tmp, '\b') < 0) return -1; break;
+		case 'f': if (buf_append_byte(&r->tmp, '\f') < 0) return -1; break;
+		case 'n': if (buf_append_byte(&r->tmp, '\n') < 0) return -1; break;
+		case 'r': if (buf_append_byte(&r->tmp, '\r') < 0) return -1; break;
+		case 't': if (buf_append_byte(&r->tmp, '\t') < 0) return -1; break;
+		case 'u': {
+			int h, l;
+			/* what stringify writes: control characters, \u0001 to \u001f */
+			if (r->end - q < 5 || q[1] != '0' || q[2] != '0' || (h = js_hexval(q[3])) < 0 ||
+			    h > 1 || (l = js_hexval(q[4])) < 0 || (h == 0 && l == 0))
+				return -1;
+			if (buf_append_byte(&r->tmp, (char)(h << 4 | l)) < 0)
+				return -1;
+			q += 4;
+			break;
+		}
+		default:
+			return -1;
+		}
+		run = ++q;
 	}
-	duk_pop(ctx);
+	if (buf_append(&r->tmp, run, (size_t)(q - run)) < 0)
+		return -1;
+	r->p = q + 1;
+	*s = r->tmp.data ? r->tmp.data : "";
+	*len = r->tmp.len;
+	if (!high || utf8_valid_prefix(*s, *len) == *len)
+		return 0;
+	/* escapes are ASCII: the invalid bytes are the text's own; fix a copy */
+	{
+		struct buf fixed;
+		buf_init(&fixed, 0);
+		if (js_utf8_fix(*s, *len, &fixed) < 0) {
+			buf_free(&fixed);
+			return -1;
+		}
+		buf_reset(&r->tmp);
+		n = fixed.len;
+		if (buf_append(&r->tmp, fixed.data ? fixed.data : "", n) < 0) {
+			buf_free(&fixed);
+			return -1;
+		}
+		buf_free(&fixed);
+	}
+	*s = r->tmp.data ? r->tmp.data : "";
+	*len = r->tmp.len;
 	return 0;
 }
 
-/* Safe call: the value on top of the stack into conv->out[0] (a getter may throw). A safe call
- * runs in its caller's activation: the argument is at -1, not at 0. */
-static duk_ret_t
-to_json_cb(duk_context *ctx, void *udata)
+/* A number as JSON's grammar has it; an integer (no fraction, no exponent) as jansson reads
+ * one, except that one beyond int64, which jansson refuses, becomes a real. */
+static json_t *
+js_read_number(struct js_reader *r)
 {
-	struct js_conv *c = udata;
+	const char *q = r->p;
+	char tmp[64], *e;
+	int real = 0;
+	size_t n;
 
-	if ((c->out = json_array()) == NULL)
-		c->fallback = 1;
+	if (q < r->end && *q == '-')
+		q++;
+	if (q >= r->end || *q < '0' || *q > '9')
+		return NULL;
+	if (*q == '0')
+		q++;
 	else
-		to_json(ctx, -1, 0, c, c->out, NULL, 0);
-	return 0;
+		while (q < r->end && *q >= '0' && *q <= '9')
+			q++;
+	if (q < r->end && *q == '.') {
+		real = 1;
+		if (++q >= r->end || *q < '0' || *q > '9')
+			return NULL;
+		while (q < r->end && *q >= '0' && *q <= '9')
+			q++;
+	}
+	if (q < r->end && (*q == 'e' || *q == 'E')) {
+		real = 1;
+		if (++q < r->end && (*q == '+' || *q == '-'))
+			q++;
+		if (q >= r->end || *q < '0' || *q > '9')
+			return NULL;
+		while (q < r->end && *q >= '0' && *q <= '9')
+			q++;
+	}
+	if ((n = (size_t)(q - r->p)) >= sizeof(tmp))
+		return NULL;
+	memcpy(tmp, r->p, n);
+	tmp[n] = '\0';
+	r->p = q;
+	errno = 0;
+	if (real) {
+		double d = strtod(tmp, &e);
+		if (e != tmp + n || !isfinite(d))
+			return NULL;
+		return json_real(d);
+	} else {
+		long long v = strtoll(tmp, &e, 10);
+		if (e != tmp + n)
+			return NULL;
+		if (errno == ERANGE)       /* beyond jansson's integers: a real, not a failure */
+			return json_real(strtod(tmp, NULL));
+		return json_integer((json_int_t)v);
+	}
 }
 
-/* Safe call: JSON.stringify of the value on top of the stack (the fallback). */
-static duk_ret_t
-stringify_cb(duk_context *ctx, void *udata)
+static json_t *
+js_read_value(struct js_reader *r, int depth)
 {
-	(void)udata;
+	json_t *c, *v;
+	const char *s;
+	size_t len;
+
+	if (r->p >= r->end)
+		return NULL;
+	switch (*r->p) {
+	case '"':
+		if (js_read_string(r, &s, &len) < 0)
+			return NULL;
+		return json_stringn_nocheck(s, len);
+	case 't':
+		if (r->end - r->p < 4 || memcmp(r->p, "true", 4) != 0)
+			return NULL;
+		r->p += 4;
+		return json_true();
+	case 'f':
+		if (r->end - r->p < 5 || memcmp(r->p, "false", 5) != 0)
+			return NULL;
+		r->p += 5;
+		return json_false();
+	case 'n':
+		if (r->end - r->p < 4 || memcmp(r->p, "null", 4) != 0)
+			return NULL;
+		r->p += 4;
+		return json_null();
+	case '[':
+		if (depth >= ENRICH_MAX_DEPTH || (c = json_array()) == NULL)
+			return NULL;
+		if (++r->p < r->end && *r->p == ']') {
+			r->p++;
+			return c;
+		}
+		for (;;) {
+			if ((v = js_read_value(r, depth + 1)) == NULL || json_array_append_new(c, v) < 0)
+				break;
+			if (r->p < r->end && *r->p == ',') {
+				r->p++;
+				continue;
+			}
+			if (r->p < r->end && *r->p == ']') {
+				r->p++;
+				return c;
+			}
+			break;
+		}
+		json_decref(c);
+		return NULL;
+	case '{':
+		if (depth >= ENRICH_MAX_DEPTH || (c = json_object()) == NULL)
+			return NULL;
+		if (++r->p < r->end && *r->p == '}') {
+			r->p++;
+			return c;
+		}
+		for (;;) {
+			char key[256];
+			if (r->p >= r->end || *r->p != '"' || js_read_string(r, &s, &len) < 0 ||
+			    len >= sizeof(key) || r->p >= r->end || *r->p++ != ':')
+				break;
+			memcpy(key, s, len);   /* the value's strings reuse r->tmp */
+			if ((v = js_read_value(r, depth + 1)) == NULL ||
+			    json_object_setn_new_nocheck(c, key, len, v) < 0)
+				break;
+			if (r->p < r->end && *r->p == ',') {
+				r->p++;
+				continue;
+			}
+			if (r->p < r->end && *r->p == '}') {
+				r->p++;
+				return c;
+			}
+			break;
+		}
+		json_decref(c);
+		return NULL;
+	default:
+		return js_read_number(r);
+	}
+}
+
+/* The whole text as one value, or NULL: let json_loadb decide. */
+static json_t *
+js_read_json(const char *s, size_t len)
+{
+	struct js_reader r;
+	json_t *j;
+
+	r.p = s;
+	r.end = s + len;
+	buf_init(&r.tmp, 0);
+	j = js_read_value(&r, 0);
+
+	buf_free(&r.tmp);
+	if (j != NULL && r.p != r.end) {
+		json_decref(j);
+		j = NULL;
+	}
+	return j;
+}
+
+/* Safe call: process(event, params, headers), then JSON.stringify of its result, called as
+ * upstream's does (the global JSON's stringify, so a script that replaces it is honoured),
+ * unless the result is null or undefined. Leaves the text, or that null or undefined, or the
+ * error. Duktape's stringify fast path (DUK_USE_JSON_STRINGIFY_FASTPATH, see the Makefile)
+ * walks plain data without calling back into JavaScript; toJSON, getters and the rest take
+ * the standard path. */
+static duk_ret_t
+call_cb(duk_context *ctx, void *udata)
+{
+	struct js *js = udata;
+	struct enrich_event *ev = js->ev;
+	size_t i;
+
+	duk_get_global_literal(ctx, "process");
 	duk_push_global_stash(ctx);
-	duk_get_prop_string(ctx, -1, "stringify");
-	duk_dup(ctx, -3);
-	duk_call(ctx, 1);
+	duk_get_prop_literal(ctx, -1, "event");
+	duk_get_prop_literal(ctx, -2, "params");
+	duk_remove(ctx, -3);                      /* process event params */
+	duk_push_array(ctx);
+	for (i = 0; i < enr_n_headers(ev); i++) {
+		size_t hl;
+		const char *h = enr_header_at(ev, i, &hl);
+		if (utf8_valid_prefix(h, hl) == hl) {
+			duk_push_lstring(ctx, h, hl);
+		} else {
+			struct buf b;
+			buf_init(&b, 0);
+			utf8_repair(h, hl, &b);
+			duk_push_lstring(ctx, b.data ? b.data : "", b.len);
+			buf_free(&b);
+		}
+		duk_put_prop_index(ctx, -2, (duk_uarridx_t)i);
+	}
+	duk_call(ctx, 3);                         /* result */
+	if (duk_is_null_or_undefined(ctx, -1))
+		return 1;
+	js->stringifying = 1;
+	duk_get_global_literal(ctx, "JSON");      /* result JSON */
+	duk_get_prop_literal(ctx, -1, "stringify"); /* result JSON stringify */
+	duk_swap_top(ctx, -2);                    /* result stringify JSON */
+	duk_dup(ctx, -3);                         /* result stringify JSON result */
+	duk_call_method(ctx, 1);                  /* result text */
 	return 1;
 }
 
@@ -915,32 +1199,16 @@ js_apply(void *state, struct enrich_event *ev, json_t *failures)
 
 	js->ev = ev;
 	js->erase = 0;
+	js->stringifying = 0;
 	duk_push_global_stash(ctx);
-	duk_get_global_string(ctx, "process");
-	duk_get_prop_string(ctx, -2, "event");
-	duk_get_prop_string(ctx, -3, "params");
-	duk_push_array(ctx);
-	for (i = 0; i < enr_n_headers(ev); i++) {
-		size_t hl;
-		const char *h = enr_header_at(ev, i, &hl);
-		if (utf8_valid_prefix(h, hl) == hl) {
-			duk_push_lstring(ctx, h, hl);
-		} else {
-			struct buf b;
-			buf_init(&b, 0);
-			utf8_repair(h, hl, &b);
-			duk_push_lstring(ctx, b.data ? b.data : "", b.len);
-			buf_free(&b);
-		}
-		duk_put_prop_index(ctx, -2, (duk_uarridx_t)i);
-	}
 	js_arm(js);
-	rc = duk_pcall(ctx, 3);
+	rc = duk_safe_call(ctx, call_cb, js, 0, 1);    /* stash, text (or result, or error) */
+	js->deadline_ms = 0;
 	if (rc != DUK_EXEC_SUCCESS) {
 		int dropped;
-		js->deadline_ms = 0;
-		duk_get_prop_string(ctx, -2, "drop");
-		dropped = !js->timed_out && duk_strict_equals(ctx, -1, -2);
+		duk_get_prop_literal(ctx, -2, "drop");
+		/* drop() ends process; thrown from a toJSON while stringifying, it is an error */
+		dropped = !js->timed_out && !js->stringifying && duk_strict_equals(ctx, -1, -2);
 		duk_pop(ctx);
 		if (dropped) {
 			duk_pop_2(ctx);
@@ -953,69 +1221,38 @@ js_apply(void *state, struct enrich_event *ev, json_t *failures)
 		snprintf(msg, sizeof(msg), "Error during execution of JavaScript function: [%s]", perr);
 		return js_failure(js, failures, msg);
 	}
-	/* the result: null or undefined is no context; plain data converts directly; anything
-	 * else goes through JSON.stringify, as upstream's does (still within the budget) */
-	if (duk_is_null_or_undefined(ctx, -1)) {
+	/* the result: null or undefined is no context; anything else is JSON.stringify's text */
+	if (!js->stringifying) {
 		res = json_array();
 	} else {
-		struct js_conv conv = { NULL, 0, 0 };
-		/* stack: stash, result; each safe call takes a copy of the result and leaves one value
-		 * in its place, so the stack is stash, result-or-text-or-error after either */
-		duk_dup_top(ctx);
-		rc = duk_safe_call(ctx, to_json_cb, &conv, 1, 1);
-		if (rc != DUK_EXEC_SUCCESS)
-			duk_remove(ctx, -2);            /* stash, error */
-		else
-			duk_pop(ctx);                   /* stash, result */
-		res = conv.out ? json_incref(json_array_get(conv.out, 0)) : NULL;
-		json_decref(conv.out);
-		if (rc == DUK_EXEC_SUCCESS && (conv.fallback || res == NULL)) {
-			json_decref(res);
-			res = NULL;
-			rc = duk_safe_call(ctx, stringify_cb, NULL, 1, 1);
-		}
-		if (rc != DUK_EXEC_SUCCESS) {
-			json_decref(res);
-			js->deadline_ms = 0;
-			js_error_text(js, -1, perr, sizeof(perr));
+		/* JSON.stringify's text: a string, or undefined (a function, a symbol) */
+		rs = duk_is_string(ctx, -1) ? duk_get_lstring(ctx, -1, &rlen) : "undefined";
+		if (!duk_is_string(ctx, -1))
+			rlen = strlen(rs);
+		if (rlen > JS_RESULT_MAX) {
 			duk_pop_2(ctx);
 			js->ev = NULL;
-			snprintf(msg, sizeof(msg), "Error during execution of JavaScript function: [%s]",
-			    perr);
+			snprintf(msg, sizeof(msg), "Could not parse output JSON of Javascript "
+			    "function. Error: [larger than %zu bytes]", JS_RESULT_MAX);
 			return js_failure(js, failures, msg);
 		}
-		if (res == NULL) {
-			/* JSON.stringify's text: a string, or undefined (a function, a symbol) */
-			rs = duk_is_string(ctx, -1) ? duk_get_lstring(ctx, -1, &rlen) : "undefined";
-			if (!duk_is_string(ctx, -1))
-				rlen = strlen(rs);
-			if (rlen > JS_RESULT_MAX) {
-				js->deadline_ms = 0;
-				duk_pop_2(ctx);
-				js->ev = NULL;
-				snprintf(msg, sizeof(msg), "Could not parse output JSON of Javascript "
-				    "function. Error: [larger than %zu bytes]", JS_RESULT_MAX);
-				return js_failure(js, failures, msg);
-			}
-			if (conv_json_depth(rs, rlen, ENRICH_MAX_DEPTH) > ENRICH_MAX_DEPTH) {
-				js->deadline_ms = 0;
-				duk_pop_2(ctx);
-				js->ev = NULL;
-				return js_failure(js, failures, "Could not parse output JSON of Javascript "
-				    "function. Error: [invalid json: maximum allowed JSON depth exceeded]");
-			}
+		if (conv_json_depth(rs, rlen, ENRICH_MAX_DEPTH) > ENRICH_MAX_DEPTH) {
+			duk_pop_2(ctx);
+			js->ev = NULL;
+			return js_failure(js, failures, "Could not parse output JSON of Javascript "
+			    "function. Error: [invalid json: maximum allowed JSON depth exceeded]");
+		}
+		res = js_read_json(rs, rlen);
+		if (res == NULL)
 			res = json_loadb(rs, rlen, JSON_DECODE_ANY, &jerr);
-			if (res == NULL) {
-				js->deadline_ms = 0;
-				duk_pop_2(ctx);
-				js->ev = NULL;
-				snprintf(msg, sizeof(msg), "Could not parse output JSON of Javascript "
-				    "function. Error: [%s]", jerr.text);
-				return js_failure(js, failures, msg);
-			}
+		if (res == NULL) {
+			duk_pop_2(ctx);
+			js->ev = NULL;
+			snprintf(msg, sizeof(msg), "Could not parse output JSON of Javascript "
+			    "function. Error: [%s]", jerr.text);
+			return js_failure(js, failures, msg);
 		}
 	}
-	js->deadline_ms = 0;
 	duk_pop_2(ctx);
 	js->ev = NULL;
 	list = json_array();

@@ -5,9 +5,11 @@
  * growth caught by the memory budget); line 2 is handed to every setter (setContexts,
  * setUnstruct_event, setDerived_contexts, setPii, string, integer, decimal and byte fields);
  * line 3 becomes the event's contexts when it is a JSON array; the rest are HTTP headers.
- * One compiled script serves every input, as in enrich. Every column the script writes must
- * stay TSV-safe and UTF-8, the contexts and unstruct_event columns JSON, and every derived
- * context a {schema,data} object.
+ * A line 1 starting with \x01 is instead the text JSON.stringify returns (arbitrary bytes for
+ * the result reader, which reads Duktape's compact stringify text and leaves the rest to
+ * json_loadb). One compiled script serves every input, as in enrich. Every column the script
+ * writes must stay TSV-safe and UTF-8, the contexts and unstruct_event columns JSON, and every
+ * derived context a {schema,data} object.
  */
 #include <jansson.h>
 #include <stdint.h>
@@ -26,8 +28,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct enrichments *fz_enr;
 
 static const char FZ_SCRIPT[] =
+    "var stringify0 = JSON.stringify;\n"
     "function process(event, params, headers) {\n"
-    "  var v = event.getUser_id(), r;\n"
+    "  var v = event.getUser_id(), r, a = event.getApp_id() || 'null';\n"
     "  try { event.setContexts(v); } catch (e) {}\n"
     "  try { event.setUnstruct_event(v); } catch (e) {}\n"
     "  try { event.setDerived_contexts(v); } catch (e) {}\n"
@@ -37,7 +40,12 @@ static const char FZ_SCRIPT[] =
     "  event.setSe_label(String(event.getUnstruct_event()) + event.getDerived_contexts());\n"
     "  event.setDomain_sessionidx(v);\n"
     "  if (v === 'drop') event.drop();\n"
-    "  r = eval(event.getApp_id() || 'null');\n"
+    "  JSON.stringify = stringify0;\n"
+    "  if (a.charAt(0) === '\\u0001') {\n"
+    "    JSON.stringify = function () { return a.substring(1); };\n"
+    "    return 1;\n"
+    "  }\n"
+    "  r = eval(a);\n"
     "  return r;\n"
     "}\n";
 

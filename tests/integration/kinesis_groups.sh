@@ -94,7 +94,11 @@ check "every event id answered 200 is on the enriched stream (zero loss)" wait_f
 eids >"$T_TMP/all"
 dups=$(( $(wc -l <"$T_TMP/all") - $(sort -u "$T_TMP/all" | wc -l) ))
 diag "duplicates: $dups of $(wc -l <"$T_TMP/all")"
-check "duplicates are bounded (< 1000: a's uncheckpointed window)" test "$dups" -lt 1000
+# a's uncheckpointed window is time (checkpoint interval + failover) times the rate, which a
+# loaded machine stretches (11.6 s failover and 2,957 of 26,799 seen under load 30), so the bound
+# is a share: reading a's shards again from their start would duplicate about half of them.
+total=$(wc -l <"$T_TMP/all")
+check "duplicates are bounded (< 20 % of the records: a's uncheckpointed window)" test "$dups" -lt $((total / 5))
 
 # every lease not at SHARD_END has the last sequence number of its shard (or TRIM_HORIZON for a
 # shard without records)

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../enrich/enr.h"
@@ -128,6 +130,47 @@ troot(void)
 	const char *r = getenv("FURROW_ROOT");
 
 	return r && *r ? r : ".";
+}
+
+/*
+ * Start tests/tools/api_server.py (serving DOCROOT's files if not NULL) and wait for the port it
+ * writes to a file (atomically: it renames it into place). Polls for up to 60 s, since a loaded
+ * machine can take seconds to start Python; stops early if the server dies. Exits the test
+ * program when the server does not start. Returns the server's pid; *port is its port.
+ */
+ENR_TEST_UNUSED static pid_t
+tapi_server_start(const char *docroot, int *port)
+{
+	char portfile[] = "/tmp/furrow-api-port.XXXXXX", script[4200];
+	int fd = mkstemp(portfile), i, status;
+	pid_t pid;
+	FILE *f = NULL;
+
+	if (fd < 0) {
+		perror("mkstemp");
+		exit(1);
+	}
+	close(fd);
+	unlink(portfile);
+	snprintf(script, sizeof(script), "%s/tests/tools/api_server.py", troot());
+	if ((pid = fork()) == 0) {
+		execlp("python3", "python3", script, portfile, docroot, (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 1200 && (f = fopen(portfile, "r")) == NULL; i++) {
+		struct timespec ts = { 0, 50000000 };
+
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	if (f == NULL || fscanf(f, "%d", port) != 1) {
+		fprintf(stderr, "api_server.py did not start\n");
+		exit(1);
+	}
+	fclose(f);
+	unlink(portfile);
+	return pid;
 }
 
 /* Load the one configuration text as DIR/name and return the enrichments (or NULL + err). */

@@ -394,31 +394,7 @@ END_TEST
 static void
 start_server(void)
 {
-	char portfile[] = "/tmp/furrow-api-port.XXXXXX", script[4200];
-	int fd = mkstemp(portfile), i;
-	FILE *f = NULL;
-
-	if (fd < 0) {
-		perror("mkstemp");
-		exit(1);
-	}
-	close(fd);
-	unlink(portfile);
-	snprintf(script, sizeof(script), "%s/tests/tools/api_server.py", troot());
-	if ((server = fork()) == 0) {
-		execlp("python3", "python3", script, portfile, (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 200 && (f = fopen(portfile, "r")) == NULL; i++) {
-		struct timespec ts = { 0, 50000000 };
-		nanosleep(&ts, NULL);
-	}
-	if (f == NULL || fscanf(f, "%d", &port) != 1) {
-		fprintf(stderr, "api_server.py did not start\n");
-		exit(1);
-	}
-	fclose(f);
-	unlink(portfile);
+	server = tapi_server_start(NULL, &port);
 }
 
 int

@@ -437,38 +437,70 @@ END_TEST
 
 /* A runaway script is a bad row, within the time budget, and the next event runs normally;
  * so is one that exhausts the memory budget. */
-/* The result is converted into JSON directly when it is plain data, through JSON.stringify
- * otherwise (upstream always stringifies). Each value here is returned twice: once plainly,
- * once in an array whose (non-callable) toJSON sends it through JSON.stringify; the contexts
- * must be the same text, member order included. */
+/* The result goes through JSON.stringify, as upstream's, and its text is read without
+ * jansson's parser when it is the compact text stringify writes (enr_javascript.c's reader),
+ * by json_loadb otherwise. Each value here is returned twice: once as it is, once with
+ * JSON.stringify replaced by one that indents, so that json_loadb reads it; the outcome (the
+ * context's text, member order included, or the failure) must be the same. */
 static char *
-derived_text_via(const char *data, int stringify)
+outcome_of(const char *script, const char *config)
 {
-	char script[4096], *text;
-	struct fixture f;
+	struct fixture f = load(script, config);
 	struct enrich_event *ev = tev_new();
 	json_t *fail;
+	char *text;
 
-	snprintf(script, sizeof(script), "function process(event) {\n"
-	    "  var r = [ { schema: 'iglu:com.acme/x/jsonschema/1-0-0', data: %s } ];\n"
-	    "  %s\n  return r;\n}\n", data, stringify ? "r.toJSON = null;" : "");
-	f = load(script, NULL);
-	ck_assert_int_eq(run(&f, ev, &fail), 0);
-	ck_assert_int_eq(json_array_size(fail), 0);
-	ck_assert_int_eq(json_array_size(ev->derived), 1);
-	text = json_dumps(json_array_get(ev->derived, 0), JSON_COMPACT | JSON_ENCODE_ANY);
+	if (run(&f, ev, &fail) == 0) {
+		ck_assert_int_eq(json_array_size(fail), 0);
+		ck_assert_int_eq(json_array_size(ev->derived), 1);
+		text = json_dumps(json_array_get(ev->derived, 0), JSON_COMPACT | JSON_ENCODE_ANY);
+	} else {
+		const char *m = failure_msg(fail);
+		text = malloc(strlen(m) + 7);
+		sprintf(text, "FAIL: %s", m);
+	}
 	json_decref(fail);
 	tev_free(ev);
 	unload(&f);
 	return text;
 }
 
-START_TEST(result_conversion_matches_stringify)
+static char *
+derived_text_via(const char *data, int indented)
+{
+	char script[4096];
+
+	snprintf(script, sizeof(script), "%sfunction process(event) {\n"
+	    "  return [ { schema: 'iglu:com.acme/x/jsonschema/1-0-0', data: %s } ];\n}\n",
+	    indented ? "var s0 = JSON.stringify;\n"
+	    "JSON.stringify = function (v) { return s0(v, null, 1); };\n" : "", data);
+	return outcome_of(script, NULL);
+}
+
+/* The outcome of a process whose JSON.stringify returns text (with a space before it when
+ * spaced, which only json_loadb reads). */
+static char *
+outcome_of_text(const char *text, int spaced)
+{
+	json_t *cfg = json_pack("{s:s}", "t", text);
+	char *c = json_dumps(cfg, JSON_COMPACT), *r;
+
+	r = outcome_of(spaced ?
+	    "function process(event, params) {\n"
+	    "  JSON.stringify = function () { return ' ' + params.t; }; return 1; }\n" :
+	    "function process(event, params) {\n"
+	    "  JSON.stringify = function () { return params.t; }; return 1; }\n", c);
+	free(c);
+	json_decref(cfg);
+	return r;
+}
+
+START_TEST(result_reader_matches_jansson)
 {
 	static const char *const data[] = {
 		"{ b: 1, a: 'x', '1': 3, '0': [1, , undefined, function () {}, null, true, 1.5, -0, "
-		    "1e21, 0.1, NaN, Infinity, -7], s: '\\u00e9\"\\\\\\n\\u0001', n: { d: { x: [ {}, [] ] } }, "
-		    "u: undefined, f: function () {} }",
+		    "1e21, 0.1, NaN, Infinity, -7], s: '\\u00e9\"\\\\\\n\\u0001/\\b\\f\\r\\t\\u001f\\u007f', "
+		    "n: { d: { x: [ {}, [] ] } }, u: undefined, f: function () {} }",
 		"{ d: new Date(0), e: { toJSON: function () { return 'T' } } }",
 		"{ sym: Symbol('x'), arr: [ Symbol('y') ] }",
 		"(function () { var o = Object.create(null); o.k = 1; return { o: o }; })()",
@@ -476,12 +508,46 @@ START_TEST(result_conversion_matches_stringify)
 		"(function () { var o = { a: 1 }; Object.defineProperty(o, 'hidden', { value: 2 }); return o; })()",
 		"'just a string'",
 		"[ 1, 'two', { three: 3 } ]",
+		"{ i64: 9223372036854775295, tiny: 5e-324, e: 1.5e-7, m: -9223372036854775295 }",
+		"{ nul: 'a\\u0000b' }",
+		"{ 'k\\u0001\"\\\\': 1, '\\u00e9\\u4e2d': '\\u4e2d\\u6587', long: new Array(300).join('k') }",
+		"(function () { var o = {}; o[new Array(300).join('k')] = 1; return o; })()",
+		"{ a: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]] }",
+	};
+	static const char *const texts[] = {
+		"[{\"schema\":\"iglu:com.acme/x/jsonschema/1-0-0\",\"data\":{\"a\":1}}]",
+		"[{\"schema\":\"iglu:com.acme/x/jsonschema/1-0-0\",\"data\":{\"a\":1,\"a\":2}}]",
+		"[{\"schema\":\"iglu:com.acme/x/jsonschema/1-0-0\",\"data\":\"\\u0041\\ud83d\\ude00\"}]",
+		"[{\"schema\":\"iglu:com.acme/x/jsonschema/1-0-0\",\"data\":\"\\ud800\"}]",
+		"[{\"schema\":\"iglu:com.acme/x/jsonschema/1-0-0\",\"data\":[01]}]",
+		"[{\"schema\":\"iglu:com.acme/x/jsonschema/1-0-0\",\"data\":[1.]}]",
+		"[{\"schema\":\"iglu:com.acme/x/jsonschema/1-0-0\",\"data\":[-]}]",
+		"[{\"schema\":\"iglu:com.acme/x/jsonschema/1-0-0\",\"data\":[1e400]}]",
+		"[{\"schema\":\"iglu:com.acme/x/jsonschema/1-0-0\",\"data\":[tru]}]",
+		"[{\"schema\":\"iglu:com.acme/x/jsonschema/1-0-0\",\"data\":\"\\x\"}]",
+		"[{\"schema\":\"iglu:com.acme/x/jsonschema/1-0-0\",\"data\":\"open}]",
+		"[{\"schema\":\"iglu:com.acme/x/jsonschema/1-0-0\",\"data\":{}}] x",
+		"[{\"schema\":\"iglu:com.acme/x/jsonschema/1-0-0\",\"data\":{\"a\" :1}}]",
+		"[{\"schema\":\"iglu:com.acme/x/jsonschema/1-0-0\",\"data\":\"\xc3\xa9\"}]",
+		"",
+		"{",
+		"[,]",
+		"[1,]",
+		"null",
+		"7",
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(data) / sizeof(data[0]); i++) {
 		char *direct = derived_text_via(data[i], 0), *via = derived_text_via(data[i], 1);
-		ck_assert_msg(strcmp(direct, via) == 0, "%s:\n direct %s\n stringify %s", data[i],
+		ck_assert_msg(strcmp(direct, via) == 0, "%s:\n reader %s\n json_loadb %s", data[i],
+		    direct, via);
+		free(direct);
+		free(via);
+	}
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		char *direct = outcome_of_text(texts[i], 0), *via = outcome_of_text(texts[i], 1);
+		ck_assert_msg(strcmp(direct, via) == 0, "%s:\n reader %s\n json_loadb %s", texts[i],
 		    direct, via);
 		free(direct);
 		free(via);
@@ -495,6 +561,29 @@ START_TEST(result_conversion_matches_stringify)
 	    "for (var i = 0; i < 80; i++) a.push(s); return [ { schema: 'iglu:com.acme/x/jsonschema/1-0-0', "
 	    "data: a } ] }",
 	    "Could not parse output JSON of Javascript function. Error: [larger than 4194304 bytes]");
+}
+END_TEST
+
+/* Where the reader differs from json_loadb, which refuses these texts. Duktape keeps a string
+ * written with surrogate escapes in CESU-8, which stringify copies: a pair becomes its
+ * character (as upstream's UTF-16 strings give), a lone surrogate U+FFFD for each byte that
+ * cannot start a sequence. An integer beyond int64 is a real. */
+START_TEST(result_surrogates_and_big_integers)
+{
+	char *s;
+
+	s = derived_text_via("{ over: 1e20, under: -1e20, max: 9223372036854775807 }", 0);
+	ck_assert_str_eq(s, "{\"schema\":\"iglu:com.acme/x/jsonschema/1-0-0\",\"data\":{\"over\":1e20,"
+	    "\"under\":-1e20,\"max\":9.2233720368547758e18}}");
+	free(s);
+
+	s = derived_text_via("{ e: '\\ud83d\\ude00', lone: 'a\\ud800b', k: { '\\ud83d\\ude00': 1 } }", 0);
+	ck_assert_str_eq(s, "{\"schema\":\"iglu:com.acme/x/jsonschema/1-0-0\",\"data\":{\"e\":\"\xf0\x9f\x98\x80\","
+	    "\"lone\":\"a\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "b\",\"k\":{\"\xf0\x9f\x98\x80\":1}}}");
+	free(s);
+	s = derived_text_via("{ esc: 'x\\n\\ud83d\\ude00' }", 0);
+	ck_assert_str_eq(s, "{\"schema\":\"iglu:com.acme/x/jsonschema/1-0-0\",\"data\":{\"esc\":\"x\\n\xf0\x9f\x98\x80\"}}");
+	free(s);
 }
 END_TEST
 
@@ -584,7 +673,8 @@ main(void)
 	tcase_add_test(tc, unstruct_and_contexts_round_trip);
 	tcase_add_test(tc, pii_setter);
 	tcase_add_test(tc, documentation_examples);
-	tcase_add_test(tc, result_conversion_matches_stringify);
+	tcase_add_test(tc, result_reader_matches_jansson);
+	tcase_add_test(tc, result_surrogates_and_big_integers);
 	tcase_add_test(tc, budgets);
 	tcase_add_test(tc, several_scripts);
 	suite_add_tcase(s, tc);
