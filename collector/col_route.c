@@ -933,7 +933,7 @@ classify(struct col_ctx *ctx, const struct httpd_request *req, struct httpd_resp
 	}
 	if (get && path_is(&t, "/metrics") && cfg->metrics) {
 		buf_reset(&ctx->tmp);
-		col_metrics_render(&ctx->metrics, &ctx->tmp);
+		col_route_metrics(&ctx->tmp, ctx);
 		buf_reset(&ctx->scratch);
 		metrics_common(&ctx->tmp, "collector", ctx->start_time,
 		    col_route_health(&ctx->scratch, ctx));
@@ -1107,12 +1107,42 @@ col_route_handle(const struct httpd_request *req, struct httpd_response *resp, v
 	account(ctx, route, method, resp->status, &t0);
 }
 
+/* A series of the good and the bad output, labelled output="good" and output="bad". */
+static void
+by_output(struct buf *b, const char *name, const char *type, const char *help, uint64_t good,
+    uint64_t bad)
+{
+	metrics_head(b, name, type, help);
+	metrics_u64(b, name, "output=\"good\"", good);
+	metrics_u64(b, name, "output=\"bad\"", bad);
+}
+
 void
 col_route_metrics(struct buf *out, void *arg)
 {
 	const struct col_ctx *ctx = arg;
+	const struct col_route_stats *st = &ctx->st;
+	const struct col_queue_stats *g = col_queue_stats(ctx->good);
+	const struct col_queue_stats *bq = col_queue_stats(ctx->bad);
 
 	col_metrics_render(&ctx->metrics, out);
+	metrics_counter(out, "furrow_collector_records_total",
+	    "Raw records (CollectorPayloads) accepted for the good output", st->records);
+	metrics_head(out, "furrow_collector_bad_rows_total", "counter",
+	    "Bad rows accepted for the bad output, by bad-row type");
+	metrics_u64(out, "furrow_collector_bad_rows_total", "type=\"size_violation\"",
+	    st->bad_rows);
+	metrics_counter(out, "furrow_collector_split_payloads_total",
+	    "POST payloads split into several records to fit the output", st->split_payloads);
+	metrics_counter(out, "furrow_collector_refused_total",
+	    "Tracking requests answered 503 because an output could not take them", st->refused_503);
+	by_output(out, "furrow_collector_output_bytes_total", "counter",
+	    "Bytes handed to an output", g->bytes_written, bq->bytes_written);
+	by_output(out, "furrow_collector_queue_bytes", "gauge",
+	    "Bytes accepted and not yet written (a log output: its unread backlog)",
+	    col_queue_backlog(ctx->good), col_queue_backlog(ctx->bad));
+	by_output(out, "furrow_collector_write_errors_total", "counter",
+	    "Failed writes or opens of an output", g->write_errors, bq->write_errors);
 }
 
 int

@@ -231,19 +231,56 @@ metricsd_pollfds(struct metricsd *m, struct pollfd *p, size_t cap)
 
 /* ---- exposition ---- */
 
+/*
+ * The samples are written with appends rather than printf: a scrape renders a hundred lines or
+ * more, and vsnprintf (floating point above all) was most of a scrape's CPU time.
+ */
+static void
+put_u64(struct buf *b, uint64_t v)
+{
+	char tmp[24];
+	size_t i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	buf_append(b, tmp + i, sizeof(tmp) - i);
+}
+
+/* name{labels} or name, then a space */
+static void
+put_name(struct buf *b, const char *name, const char *labels)
+{
+	buf_append_str(b, name);
+	if (labels && *labels) {
+		buf_append_byte(b, '{');
+		buf_append_str(b, labels);
+		buf_append_byte(b, '}');
+	}
+	buf_append_byte(b, ' ');
+}
+
 void
 metrics_head(struct buf *b, const char *name, const char *type, const char *help)
 {
-	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	buf_append(b, "# HELP ", 7);
+	buf_append_str(b, name);
+	buf_append_byte(b, ' ');
+	buf_append_str(b, help);
+	buf_append(b, "\n# TYPE ", 8);
+	buf_append_str(b, name);
+	buf_append_byte(b, ' ');
+	buf_append_str(b, type);
+	buf_append_byte(b, '\n');
 }
 
 void
 metrics_u64(struct buf *b, const char *name, const char *labels, uint64_t v)
 {
-	if (labels && *labels)
-		buf_printf(b, "%s{%s} %llu\n", name, labels, (unsigned long long)v);
-	else
-		buf_printf(b, "%s %llu\n", name, (unsigned long long)v);
+	put_name(b, name, labels);
+	put_u64(b, v);
+	buf_append_byte(b, '\n');
 }
 
 void
@@ -251,16 +288,21 @@ metrics_f64(struct buf *b, const char *name, const char *labels, double v)
 {
 	char num[40];
 
-	if (isnan(v))
-		snprintf(num, sizeof(num), "NaN");
-	else if (isinf(v))
-		snprintf(num, sizeof(num), v > 0 ? "+Inf" : "-Inf");
-	else
+	put_name(b, name, labels);
+	if (isnan(v)) {
+		buf_append_str(b, "NaN");
+	} else if (isinf(v)) {
+		buf_append_str(b, v > 0 ? "+Inf" : "-Inf");
+	} else if (v > -1e15 && v < 1e15 && v == (double)(int64_t)v) {
+		/* whole numbers (counts as gauges, 0, 1): what %.17g prints, without printf */
+		if (v < 0)
+			buf_append_byte(b, '-');
+		put_u64(b, (uint64_t)(v < 0 ? -(int64_t)v : (int64_t)v));
+	} else {
 		snprintf(num, sizeof(num), "%.17g", v);
-	if (labels && *labels)
-		buf_printf(b, "%s{%s} %s\n", name, labels, num);
-	else
-		buf_printf(b, "%s %s\n", name, num);
+		buf_append_str(b, num);
+	}
+	buf_append_byte(b, '\n');
 }
 
 void
@@ -302,9 +344,13 @@ metrics_label_escape(const char *v, char *out, size_t outlen)
 void
 metrics_hist_init(struct metrics_hist *h, const double *bounds, size_t nb)
 {
+	size_t i;
+
 	memset(h, 0, sizeof(*h));
 	h->bounds = bounds;
 	h->nb = nb > METRICS_HIST_MAX ? METRICS_HIST_MAX : nb;
+	for (i = 0; i < h->nb; i++)
+		snprintf(h->le[i], sizeof(h->le[i]), "%g", bounds[i]);
 }
 
 void
@@ -319,25 +365,38 @@ metrics_hist_observe(struct metrics_hist *h, double v)
 	h->sum += v;
 }
 
+/* name_bucket{labels,le="le"} cum */
+static void
+put_bucket(struct buf *b, const char *name, const char *labels, const char *le, uint64_t cum)
+{
+	buf_append_str(b, name);
+	buf_append(b, "_bucket{", 8);
+	if (*labels) {
+		buf_append_str(b, labels);
+		buf_append_byte(b, ',');
+	}
+	buf_append(b, "le=\"", 4);
+	buf_append_str(b, le);
+	buf_append(b, "\"} ", 3);
+	put_u64(b, cum);
+	buf_append_byte(b, '\n');
+}
+
 void
 metrics_hist_render(struct buf *b, const char *name, const char *labels,
     const struct metrics_hist *h)
 {
-	char lab[512], sname[160];
-	const char *sep = labels && *labels ? "," : "";
+	char sname[160];
 	uint64_t cum = 0;
 	size_t i;
 
 	if (!labels)
 		labels = "";
-	snprintf(sname, sizeof(sname), "%s_bucket", name);
 	for (i = 0; i < h->nb; i++) {
 		cum += h->counts[i];
-		snprintf(lab, sizeof(lab), "%s%sle=\"%g\"", labels, sep, h->bounds[i]);
-		metrics_u64(b, sname, lab, cum);
+		put_bucket(b, name, labels, h->le[i], cum);
 	}
-	snprintf(lab, sizeof(lab), "%s%sle=\"+Inf\"", labels, sep);
-	metrics_u64(b, sname, lab, h->n);
+	put_bucket(b, name, labels, "+Inf", h->n);
 	snprintf(sname, sizeof(sname), "%s_sum", name);
 	metrics_f64(b, sname, labels, h->sum);
 	snprintf(sname, sizeof(sname), "%s_count", name);

@@ -82,6 +82,8 @@ char *metrics_label_escape(const char *v, char *out, size_t outlen);
 struct metrics_hist {
 	const double *bounds;                    /* ascending upper bounds, not +Inf */
 	size_t        nb;                        /* <= METRICS_HIST_MAX */
+	char          le[METRICS_HIST_MAX][24];  /* the bounds as "%g", formatted once (a scrape
+	                                          * would otherwise spend most of its time there) */
 	uint64_t      counts[METRICS_HIST_MAX + 1]; /* per bucket, not cumulative; last: +Inf */
 	uint64_t      n;
 	double        sum;

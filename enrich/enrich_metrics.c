@@ -8,7 +8,7 @@
 #include "badrow.h"
 #include "enrich.h"
 #include "enrichments.h"
-#include "iglu.h"
+#include "iglu_metrics.h"
 #include "loop.h"
 #include "metricsd.h"
 #include "stream.h"
@@ -20,7 +20,6 @@ enrich_metrics_render(struct buf *b, void *arg)
 	const struct enrich_metrics *m = arg;
 	const struct enrich_loop *l = m->l;
 	const struct enrich_counts *c = enrich_counts(l->e);
-	const struct iglu_stats *is = iglu_resolver_stats(m->resolver);
 	const char *name;
 	unsigned long long n;
 	char lab[192], esc[128];
@@ -39,8 +38,9 @@ enrich_metrics_render(struct buf *b, void *arg)
 	}
 	metrics_counter(b, "furrow_enrich_empty_lines_total", "Empty input lines, ignored",
 	    c->empty);
-	metrics_counter(b, "furrow_enrich_dropped_total",
-	    "Events a JavaScript enrichment discarded (drop())", c->dropped);
+	metrics_counter(b, "snowplow_enrich_dropped_total",
+	    "Events a JavaScript enrichment discarded (Snowplow enrich's dropped counter)",
+	    c->dropped);
 	metrics_counter(b, "furrow_enrich_pii_events_total",
 	    "pii_transformation events written (PII enrichment's emitEvent)", c->pii);
 	metrics_counter(b, "furrow_enrich_input_bytes_total",
@@ -70,15 +70,7 @@ enrich_metrics_render(struct buf *b, void *arg)
 		    metrics_label_escape(name, esc, sizeof(esc)));
 		metrics_u64(b, "furrow_enrich_enrichment_failures_total", lab, n);
 	}
-	metrics_counter(b, "furrow_iglu_cache_hits_total",
-	    "Schema lookups answered from the resolver's cache", is->hits);
-	metrics_counter(b, "furrow_iglu_cache_misses_total",
-	    "Schema lookups that went to the registries", is->misses);
-	metrics_counter(b, "furrow_iglu_schema_not_found_total",
-	    "Registry answers that the schema is not there", is->not_found);
-	metrics_counter(b, "furrow_iglu_registry_errors_total",
-	    "Registry lookups that failed (unreachable, server error, unusable answer)",
-	    is->registry_errors);
+	iglu_metrics_render(b, m->resolver);
 }
 
 int

@@ -37,6 +37,12 @@
 
 enum repr { REPR_CANONICAL, REPR_URI, REPR_META };
 
+/* furrow_iglu_server_request_duration_seconds: a schema read from memory takes microseconds, a
+ * write (fsync) or a listing of many schemas milliseconds */
+static const double request_bounds[] = {
+	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
+};
+
 struct igs_api {
 	struct igs_store *store;
 	struct igs_keys *keys;
@@ -819,10 +825,9 @@ cors(struct call *c, int preflight)
 		    "Access-Control-Max-Age: 86400\r\n");
 }
 
-void
-igs_api_handle_cb(const struct httpd_request *req, struct httpd_response *resp, void *arg)
+static void
+route(struct igs_api *a, const struct httpd_request *req, struct httpd_response *resp)
 {
-	struct igs_api *a = arg;
 	struct call call, *c = &call;
 	enum igs_path_result pr;
 	int get, post, put, del, done = 0;
@@ -892,6 +897,16 @@ igs_api_handle_cb(const struct httpd_request *req, struct httpd_response *resp, 
 		reply_msg(c, 404, MSG_NO_ENDPOINT);
 }
 
+void
+igs_api_handle_cb(const struct httpd_request *req, struct httpd_response *resp, void *arg)
+{
+	struct igs_api *a = arg;
+	double t0 = metrics_now();
+
+	route(a, req, resp);
+	metrics_hist_observe(&a->stats.seconds, metrics_now() - t0);
+}
+
 /* ---------- life cycle ---------- */
 
 struct igs_api *
@@ -906,6 +921,8 @@ igs_api_new(struct igs_store *store, struct igs_keys *keys, struct igs_lint *lin
 	a->keys = keys;
 	a->lint = lint;
 	a->cfg = *cfg;
+	metrics_hist_init(&a->stats.seconds, request_bounds,
+	    sizeof(request_bounds) / sizeof(request_bounds[0]));
 	buf_init(&a->out, 0);
 	return a;
 }

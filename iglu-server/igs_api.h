@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "httpd.h"
+#include "metricsd.h"
 
 struct igs_store;
 struct igs_keys;
@@ -35,6 +36,7 @@ struct igs_api_config {
 
 struct igs_api_stats {
 	uint64_t requests, reads, not_found, published, refused, deleted, keys, errors;
+	struct metrics_hist seconds;   /* time in igs_api_handle_cb, per request */
 };
 
 struct igs_api;

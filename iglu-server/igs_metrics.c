@@ -16,6 +16,9 @@ igs_metrics_render(struct buf *b, void *arg)
 
 	metrics_counter(b, "furrow_iglu_server_requests_total", "API requests handled",
 	    s->requests);
+	metrics_head(b, "furrow_iglu_server_request_duration_seconds", "histogram",
+	    "Time to handle one API request, from its head and body read to its answer made");
+	metrics_hist_render(b, "furrow_iglu_server_request_duration_seconds", NULL, &s->seconds);
 	metrics_counter(b, "furrow_iglu_server_schema_reads_total",
 	    "Reads of one schema, found or not (the misses: furrow_iglu_server_not_found_total)",
 	    s->reads);

@@ -1,7 +1,7 @@
 /*
  * igs_metrics: iglu-server's /metrics series (--metrics-listen, common/metricsd), from the
- * counters its API and HTTP server keep anyway: requests, schema reads and misses, writes
- * (published, refused, deleted), keys issued, errors, connections.
+ * counters its API and HTTP server keep anyway: requests and their duration, schema reads and
+ * misses, writes (published, refused, deleted), keys issued, errors, connections.
  */
 #ifndef IGS_METRICS_H
 #define IGS_METRICS_H

@@ -34,6 +34,12 @@
 #define UI_FILE_MAX     (4u << 20)
 #define UI_NAME_MAX     64
 
+/* furrow_inspect_request_duration_seconds: answers from the store take microseconds to a few
+ * milliseconds; a full store streamed, longer */
+static const double request_bounds[] = {
+	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
+};
+
 static const char ENDPOINTS[] = "Supported endpoints: /micro/all, /micro/good, /micro/bad, "
     "/micro/events, /micro/reset, /micro/columns, /micro/columnStats, /micro/timeline, "
     "/micro/iglu, /micro/ui, /micro/stats, /micro/config";
@@ -52,6 +58,7 @@ struct ins_api {
 	struct ins_api_stats stats;
 	struct stream *streams;
 	int64_t started_ms;
+	double t_in;               /* metrics_now() when the request being handled came in; 0: none */
 };
 
 struct stream {
@@ -84,6 +91,8 @@ ins_api_new(struct event_base *base, struct ins_store *st, struct iglu_resolver 
 	a->resolver = resolver;
 	a->o = *o;
 	a->started_ms = timefmt_mono_ms();
+	metrics_hist_init(&a->stats.seconds, request_bounds,
+	    sizeof(request_bounds) / sizeof(request_bounds[0]));
 	ins_render_init(&a->rd);
 	return a;
 }
@@ -180,6 +189,8 @@ count_status(struct ins_api *a, int status)
 	int c = status / 100;
 
 	a->stats.by_class[c >= 0 && c < 6 ? c : 0]++;
+	if (a->t_in > 0)
+		metrics_hist_observe(&a->stats.seconds, metrics_now() - a->t_in);
 }
 
 static void
@@ -657,13 +668,16 @@ ins_api_answer(void *arg, struct evhttp_request *req, struct ins_query *q, int t
     int gone)
 {
 	struct ins_api *a = arg;
+	double outer = a->t_in;    /* set when answered from inside ins_api_handle */
 
+	if (outer == 0)
+		a->t_in = metrics_now();
 	/* the CORS headers were added when the request came in */
-	if (gone) {
+	if (gone)
 		send_body(a, req, 503, NULL, NULL, 0);
-		return;
-	}
-	respond(a, req, q, timed_out);
+	else
+		respond(a, req, q, timed_out);
+	a->t_in = outer;
 }
 
 /* Count the records q matches now, and when the newest of them arrived. */
@@ -915,10 +929,9 @@ authorized(struct ins_api *a, struct evhttp_request *req)
 	return diff == 0;
 }
 
-void
-ins_api_handle(struct evhttp_request *req, void *arg)
+static void
+route(struct ins_api *a, struct evhttp_request *req)
 {
-	struct ins_api *a = arg;
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 	enum evhttp_cmd_type m = evhttp_request_get_command(req);
@@ -983,4 +996,14 @@ ins_api_handle(struct evhttp_request *req, void *arg)
 		handle_iglu(a, req, path + 12);
 	else
 		send_json_message(a, req, 404, ENDPOINTS);
+}
+
+void
+ins_api_handle(struct evhttp_request *req, void *arg)
+{
+	struct ins_api *a = arg;
+
+	a->t_in = metrics_now();
+	route(a, req);
+	a->t_in = 0;
 }

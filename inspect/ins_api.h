@@ -22,6 +22,8 @@
 
 #include <stddef.h>
 
+#include "metricsd.h"
+
 struct event_base;
 struct evhttp_request;
 struct iglu_resolver;
@@ -40,6 +42,8 @@ struct ins_api_opts {
 
 struct ins_api_stats {
 	unsigned long long requests, by_class[6], unauthorized, streamed;
+	/* from a request handed to the API (or its wait ending) to its answer started */
+	struct metrics_hist seconds;
 };
 
 struct ins_api;

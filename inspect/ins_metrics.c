@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 
+#include "iglu_metrics.h"
 #include "ins_api.h"
 #include "ins_http.h"
 #include "ins_store.h"
@@ -49,6 +50,9 @@ ins_metrics_render(struct buf *b, void *arg)
 		snprintf(lab, sizeof(lab), "code=\"%dxx\"", k);
 		metrics_u64(b, "furrow_inspect_requests_total", lab, s->by_class[k]);
 	}
+	metrics_head(b, "furrow_inspect_request_duration_seconds", "histogram",
+	    "Time from a request coming in (a held one: its wait ending) to its answer starting");
+	metrics_hist_render(b, "furrow_inspect_request_duration_seconds", NULL, &s->seconds);
 	metrics_counter(b, "furrow_inspect_requests_unauthorized_total",
 	    "Requests refused for a missing or wrong token", s->unauthorized);
 	metrics_gauge(b, "furrow_inspect_waits_held", "Requests held waiting for events now",
@@ -62,4 +66,6 @@ ins_metrics_render(struct buf *b, void *arg)
 	metrics_gauge(b, "furrow_inspect_connections_open", "Open HTTP connections", h->open);
 	metrics_counter(b, "furrow_inspect_connections_total", "HTTP connections accepted",
 	    h->connections);
+	if (m->resolver)
+		iglu_metrics_render(b, m->resolver);
 }

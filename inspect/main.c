@@ -544,6 +544,7 @@ setup_loop(struct app *a)
 		a->metrics.api = a->api;
 		a->metrics.wait = a->wait;
 		a->metrics.http = a->http;
+		a->metrics.resolver = a->resolver;
 		a->md = metricsd_open(a->o.metrics_listen, PROG, ins_metrics_render, NULL,
 		    &a->metrics, err, sizeof(err));
 		if (a->md == NULL) {

@@ -18,6 +18,7 @@
 
 #include "flagval.h"
 #include "iglu.h"
+#include "iglu_metrics.h"
 #include "linelog.h"
 #include "log.h"
 #include "metricsd.h"
@@ -45,6 +46,7 @@ static long health_threshold_s = 30;
 static struct {
 	struct pgloader *loader;
 	struct pgconn   *conn;
+	struct iglu_resolver *resolver;   /* --input enriched: the furrow_iglu_ series */
 } ms;
 
 static void
@@ -55,6 +57,8 @@ metrics_render(struct buf *b, void *arg)
 		pgloader_metrics_render(b, ms.loader);
 	else
 		pgloader_metrics_peer(b, ms.conn);
+	if (ms.resolver)
+		iglu_metrics_render(b, ms.resolver);
 }
 
 static int
@@ -303,6 +307,7 @@ main(int argc, char **argv)
 	if (opt.pg.input == PG_IN_ENRICHED && !opt.pg.setup_only) {
 		if ((resolver = open_resolver()) == NULL)
 			return EX_CONFIG;
+		ms.resolver = resolver;
 		if ((tables = pgtables_new(resolver, opt.pg.schema, opt.pg.max_tables)) == NULL) {
 			status = EX_SOFTWARE;
 			goto out;
@@ -346,6 +351,7 @@ main(int argc, char **argv)
 out:
 	ms.loader = NULL;
 	ms.conn = NULL;
+	ms.resolver = NULL;
 	metricsd_close(md);
 	pgloader_free(loader);
 	if (sinkout_close(&io) != 0)

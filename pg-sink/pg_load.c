@@ -83,6 +83,7 @@ struct stats {
 	uint64_t in, loaded, entities, dups, retried, batches, attempts;
 	uint64_t staged_batches, lat_sum_ms, lat_max_ms;
 	uint64_t bytes_in, failures;
+	uint64_t failures_by[PGE_ABORTED + 1];   /* the same by enum pgerr_class */
 	struct metrics_hist batch_seconds;   /* per batch loaded, retries included */
 };
 
@@ -1228,6 +1229,7 @@ deliver(struct pgloader *s)
 		attempt++;
 		s->st.retried++;
 		s->st.failures++;
+		s->st.failures_by[e.cls <= PGE_ABORTED ? e.cls : PGE_TRANSIENT]++;
 		if (e.cls != PGE_ABORTED)
 			pgconn_note(s->c, 0, e.msg);
 		if (first_fail == 0)
@@ -1560,8 +1562,15 @@ pgloader_set_metrics(struct pgloader *s, struct metricsd *md, long health_thresh
 void
 pgloader_metrics_render(struct buf *b, void *arg)
 {
+	/* furrow_pg_sink_batch_failures_total{cause}, by enum pgerr_class */
+	static const char *const failure_names[PGE_ABORTED + 1] = {
+		[PGE_CONN] = "connection", [PGE_TRANSIENT] = "transient", [PGE_DATA] = "data",
+		[PGE_KEY] = "duplicate_key", [PGE_SCHEMA] = "schema", [PGE_ABORTED] = "aborted",
+	};
 	const struct pgloader *s = arg;
 	const struct stats *st = &s->st;
+	char lab[48];
+	int i;
 
 	metrics_counter(b, "furrow_pg_sink_records_in_total", "Input lines read", st->in);
 	metrics_counter(b, "furrow_pg_sink_input_bytes_total", "Input bytes read, newlines included",
@@ -1577,9 +1586,12 @@ pgloader_metrics_render(struct buf *b, void *arg)
 	    "Events diverted to --spool at shutdown", s->io->spooled);
 	metrics_counter(b, "furrow_pg_sink_batches_total", "Batches loaded (one transaction each)",
 	    st->batches);
-	metrics_counter(b, "furrow_pg_sink_batch_failures_total",
-	    "Batch attempts that failed and were retried (connection lost, transient errors)",
-	    st->failures);
+	metrics_head(b, "furrow_pg_sink_batch_failures_total", "counter",
+	    "Batch attempts that failed and were retried, by cause");
+	for (i = PGE_CONN; i <= PGE_ABORTED; i++) {
+		snprintf(lab, sizeof(lab), "cause=\"%s\"", failure_names[i]);
+		metrics_u64(b, "furrow_pg_sink_batch_failures_total", lab, st->failures_by[i]);
+	}
 	metrics_head(b, "furrow_pg_sink_batch_duration_seconds", "histogram",
 	    "Time to load one batch, retries included");
 	metrics_hist_render(b, "furrow_pg_sink_batch_duration_seconds", NULL, &st->batch_seconds);

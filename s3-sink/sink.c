@@ -769,6 +769,8 @@ s3sink_metrics_render(struct buf *b, void *arg)
 {
 	struct s3sink *s = arg;
 	struct s3work_counters w;
+	char lab[48];
+	size_t i;
 
 	s3work_counters(&s->work, &w);
 	metrics_counter(b, "furrow_s3_sink_records_in_total", "Input lines read", s->c.lines_in);
@@ -780,8 +782,12 @@ s3sink_metrics_render(struct buf *b, void *arg)
 	    "Objects the store confirmed", w.objects);
 	metrics_counter(b, "furrow_s3_sink_upload_bytes_total",
 	    "Object bytes sent, retries included", w.bytes_out);
-	metrics_counter(b, "furrow_s3_sink_upload_retries_total",
-	    "Failed upload attempts that were retried", w.retries);
+	metrics_head(b, "furrow_s3_sink_upload_retries_total", "counter",
+	    "Failed upload attempts that were retried, by cause");
+	for (i = 0; i < S3CAUSE_N; i++) {
+		snprintf(lab, sizeof(lab), "cause=\"%s\"", s3upload_cause_name((enum s3upload_cause)i));
+		metrics_u64(b, "furrow_s3_sink_upload_retries_total", lab, w.retries_by[i]);
+	}
 	metrics_head(b, "furrow_s3_sink_upload_duration_seconds", "histogram",
 	    "Time to upload one object, retries included");
 	metrics_hist_render(b, "furrow_s3_sink_upload_duration_seconds", NULL, &w.upload_seconds);

@@ -438,6 +438,7 @@ s3upload_request(struct s3upload *u, const char *method, const char *key, const 
 		return S3UPLOAD_LOCAL;
 	}
 	if (cc != CURLE_OK) {
+		u->cause = cc == CURLE_OPERATION_TIMEDOUT ? S3CAUSE_TIMEOUT : S3CAUSE_CONNECTION;
 		snprintf(msg, msglen, "%s", curlerr[0] ? curlerr : curl_easy_strerror(cc));
 		return cc == CURLE_URL_MALFORMAT || cc == CURLE_UNSUPPORTED_PROTOCOL ?
 		    S3UPLOAD_PERMANENT : S3UPLOAD_TRANSIENT;
@@ -446,9 +447,14 @@ s3upload_request(struct s3upload *u, const char *method, const char *key, const 
 	s3upload_error_parse(r->body, r->body_len, code, sizeof(code), text, sizeof(text));
 	st = s3upload_classify(r->status, code);
 	/* CompleteMultipartUpload can answer 200 with an <Error> body. */
-	if (st == S3UPLOAD_OK && code[0])
+	if (st == S3UPLOAD_OK && code[0]) {
 		st = s3upload_classify(500, code) == S3UPLOAD_TRANSIENT ? S3UPLOAD_TRANSIENT :
 		    S3UPLOAD_PERMANENT;
+		u->cause = S3CAUSE_BAD_RESPONSE;
+	} else if (st != S3UPLOAD_OK) {
+		u->cause = r->status == 429 || r->status == 503 || strcmp(code, "SlowDown") == 0 ?
+		    S3CAUSE_THROTTLED : r->status >= 500 ? S3CAUSE_HTTP_5XX : S3CAUSE_HTTP_4XX;
+	}
 	if (st != S3UPLOAD_OK)
 		snprintf(msg, msglen, "HTTP %ld %s: %s", r->status, code[0] ? code : "(no code)",
 		    text[0] ? text : "(no message)");
@@ -459,6 +465,16 @@ oom:
 	curl_slist_free_all(h);
 	snprintf(msg, msglen, "out of memory");
 	return S3UPLOAD_TRANSIENT;
+}
+
+const char *
+s3upload_cause_name(enum s3upload_cause c)
+{
+	static const char *const names[S3CAUSE_N] = {
+		"connection", "timeout", "throttled", "http_5xx", "http_4xx", "bad_response", "other",
+	};
+
+	return c < S3CAUSE_N ? names[c] : "other";
 }
 
 void
@@ -505,6 +521,7 @@ s3upload_multipart(struct s3upload *u, const char *key, int fd, uint64_t size, u
 			goto out;
 		if (s3upload_xml_field(r->body, "UploadId", u->mp_upload_id, sizeof(u->mp_upload_id)) == -1) {
 			snprintf(msg, msglen, "CreateMultipartUpload: no UploadId in the answer");
+			u->cause = S3CAUSE_BAD_RESPONSE;
 			st = S3UPLOAD_TRANSIENT;
 			goto out;
 		}
@@ -534,6 +551,7 @@ s3upload_multipart(struct s3upload *u, const char *key, int fd, uint64_t size, u
 			goto out;
 		if (r->etag[0] == '\0') {
 			snprintf(msg, msglen, "UploadPart %u: no ETag in the answer", i + 1);
+			u->cause = S3CAUSE_BAD_RESPONSE;
 			st = S3UPLOAD_TRANSIENT;
 			goto out;
 		}
@@ -579,6 +597,7 @@ s3upload_put_file(struct s3upload *u, const char *key, int fd, uint64_t size, ui
 	struct s3upload_resp *r;
 	enum s3upload_status st;
 
+	u->cause = S3CAUSE_OTHER;      /* until a failure says more */
 	if (u->cfg->multipart_threshold > 0 && size > u->cfg->multipart_threshold)
 		return s3upload_multipart(u, key, fd, size, sent, msg, msglen);
 	r = malloc(sizeof(*r));

@@ -45,8 +45,23 @@ enum s3upload_status {
 	S3UPLOAD_ABORTED,       /* the abort flag was raised during the transfer */
 };
 
+/* Why an attempt failed, for furrow_s3_sink_upload_retries_total{cause}. */
+enum s3upload_cause {
+	S3CAUSE_CONNECTION,     /* no answer: connection refused or lost, DNS, TLS */
+	S3CAUSE_TIMEOUT,        /* connect timeout or a stalled transfer */
+	S3CAUSE_THROTTLED,      /* 429, 503, SlowDown */
+	S3CAUSE_HTTP_5XX,       /* any other server error (InternalError...) */
+	S3CAUSE_HTTP_4XX,       /* a retryable client status (408, RequestTimeout) */
+	S3CAUSE_BAD_RESPONSE,   /* an answer without what it must carry (UploadId, ETag, an <Error>) */
+	S3CAUSE_OTHER,          /* out of memory, ... */
+	S3CAUSE_N
+};
+/* "connection", "timeout", "throttled", "http_5xx", "http_4xx", "bad_response", "other". */
+const char *s3upload_cause_name(enum s3upload_cause c);
+
 struct s3upload {
 	const struct s3upload_config *cfg;
+	enum s3upload_cause cause;     /* of the last failed attempt */
 	CURL        *curl;
 	atomic_int  *abort_flag;
 	char         userpwd[512];

@@ -229,6 +229,7 @@ s3work_upload(struct s3work *w, struct s3upload *up, const struct s3work_item *i
 		attempt++;
 		pthread_mutex_lock(&w->mu);
 		w->c.retries++;
+		w->c.retries_by[up->cause < S3CAUSE_N ? up->cause : S3CAUSE_OTHER]++;
 		pthread_mutex_unlock(&w->mu);
 		log_warn("upload of s3://%s/%s failed (attempt %u): %s; retrying in %llu ms",
 		    w->upcfg.bucket, key, attempt, msg, (unsigned long long)delay);

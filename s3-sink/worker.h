@@ -28,6 +28,7 @@ struct s3work_counters {
 	uint64_t objects;            /* objects confirmed by the store */
 	uint64_t bytes_out;          /* body bytes sent (retries included) */
 	uint64_t retries;            /* failed attempts that were retried */
+	uint64_t retries_by[S3CAUSE_N];   /* the same by cause */
 	uint64_t spool_bytes;        /* closed files waiting + open files' bytes */
 	uint64_t spool_files;        /* closed files waiting */
 	/* for /metrics and /health */

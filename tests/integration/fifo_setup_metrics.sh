@@ -52,6 +52,11 @@ check "promtool check metrics: enrich" promtool check metrics <"$T_TMP/enrich.pr
 curl -fsS "http://127.0.0.1:$base/metrics" >"$T_TMP/collector.prom"
 check "promtool check metrics: collector" promtool check metrics <"$T_TMP/collector.prom"
 check "the collector's page names it (furrow_build_info)" grep -q '^furrow_build_info{program="collector"' "$T_TMP/collector.prom"
+for s in inspect:8 iglu-server:9; do
+	curl -fsS "http://127.0.0.1:$((base + ${s#*:}))/metrics" >"$T_TMP/${s%:*}.prom"
+	check "promtool check metrics: ${s%:*}" promtool check metrics <"$T_TMP/${s%:*}.prom"
+	check "${s%:*}'s page names it (furrow_build_info)" grep -q "^furrow_build_info{program=\"${s%:*}\"" "$T_TMP/${s%:*}.prom"
+done
 eq "the collector's main port serves events only (no /metrics)" 404 \
     "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$FURROW_PORT/metrics")"
 

@@ -108,11 +108,19 @@ eq "/health on the metrics port: 503" 503 "$(code "$MURL/health")"
 check "it says why" sh -c "curl -s '$MURL/health' | grep -q 'good log refuses appends'"
 check "furrow_healthy 0" sh -c "curl -fsS '$MURL/metrics' | grep -qx 'furrow_healthy 0'"
 check "503s counted" sh -c "curl -fsS '$MURL/metrics' | grep -q '^http_requests_total{endpoint=\"pixel\",method=\"GET\",code=\"503\"} [1-9]'"
+check "refusals counted (furrow_collector_refused_total)" sh -c "curl -fsS '$MURL/metrics' | grep -q '^furrow_collector_refused_total [1-9]'"
+check "the good queue's depth shows (furrow_collector_queue_bytes)" sh -c "curl -fsS '$MURL/metrics' | grep -q '^furrow_collector_queue_bytes{output=\"good\"} [1-9]'"
 kill -CONT "$reader"
 check "/health 200 again once the reader drains" wait_for 20 sh -c "[ \$(curl -s -o /dev/null -w '%{http_code}' '$MURL/health') = 200 ]"
-n200=$(curl -fsS "$MURL/metrics" | awk '$1 ~ /^http_requests_total\{endpoint="(pixel|post)",.*code="200"/ { s += $2 } END { print s + 0 }')
+check "the queue drained (furrow_collector_queue_bytes 0)" wait_for 20 sh -c "curl -fsS '$MURL/metrics' | grep -qx 'furrow_collector_queue_bytes{output=\"good\"} 0'"
+curl -fsS "$MURL/metrics" >"$T_TMP/end.prom"
+n200=$(awk '$1 ~ /^http_requests_total\{endpoint="(pixel|post)",.*code="200"/ { s += $2 } END { print s + 0 }' "$T_TMP/end.prom")
+nrec=$(series "$T_TMP/end.prom" furrow_collector_records_total)
+nbytes=$(series "$T_TMP/end.prom" 'furrow_collector_output_bytes_total{output="good"}')
 stop_collector
 eq "clean exit" 0 "$CRC"
 wait "$reader" 2>/dev/null
 eq "lines written = requests answered 200 (by the metrics)" "$n200" "$(lines "$T_TMP/got.raw")"
+eq "lines written = furrow_collector_records_total" "$nrec" "$(lines "$T_TMP/got.raw")"
+eq "bytes read by the reader = furrow_collector_output_bytes_total{output=\"good\"}" "$nbytes" "$(wc -c <"$T_TMP/got.raw")"
 done_testing

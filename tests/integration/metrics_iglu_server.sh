@@ -45,4 +45,11 @@ check "requests counted (at least the 6 above)" sh -c "[ \"\$(curl -fsS '$MURL/m
 curl -fsS -m 5 "$MURL/metrics" >"$T_TMP/igs.prom"
 check "promtool check metrics: iglu-server" promtool check metrics <"$T_TMP/igs.prom"
 check "furrow_build_info names iglu-server" grep -q '^furrow_build_info{program="iglu-server",version="' "$T_TMP/igs.prom"
+# one observation of the request duration per request handled, each within the last bucket
+n=$(awk '$1 == "furrow_iglu_server_requests_total" { print $2 }' "$T_TMP/igs.prom")
+eq "request_duration_seconds_count = requests_total" "$n" \
+    "$(awk '$1 == "furrow_iglu_server_request_duration_seconds_count" { print $2 }' "$T_TMP/igs.prom")"
+eq "request_duration_seconds le=+Inf = requests_total" "$n" \
+    "$(awk '$1 == "furrow_iglu_server_request_duration_seconds_bucket{le=\"+Inf\"}" { print $2 }' "$T_TMP/igs.prom")"
+check "request durations sum to more than 0" awk '$1 == "furrow_iglu_server_request_duration_seconds_sum" && $2 > 0 { ok = 1 } END { exit !ok }' "$T_TMP/igs.prom"
 done_testing

@@ -41,6 +41,8 @@ check "200 events loaded (counter)" wait_for 60 metric_is "$U" furrow_pg_sink_ev
 eq "200 rows in atomic.events" 200 "$(pg_sql "SELECT count(*) FROM atomic.events WHERE event_id::text LIKE '00000077-%'")"
 eq "records in" 200 "$(metric "$U" furrow_pg_sink_records_in_total)"
 check "batch histogram has samples" metric_pos "$U" furrow_pg_sink_batch_duration_seconds_count
+check "the entities' schemas went through the Iglu resolver (misses)" metric_pos "$U" furrow_iglu_cache_misses_total
+check "and then its cache (hits)" metric_pos "$U" furrow_iglu_cache_hits_total
 curl -fsS "$U/metrics" >"$T_TMP/expo"
 check "promtool check metrics" promtool check metrics <"$T_TMP/expo"
 
@@ -50,7 +52,7 @@ feeder=$!
 check "/health 503 with PostgreSQL stopped past the threshold" wait_for 60 status_is "$U" 503
 curl -s "$U/health" >"$T_TMP/why"
 check "the 503 says PostgreSQL is failing" grep -q "PostgreSQL failing for" "$T_TMP/why"
-check "failures counted" metric_pos "$U" furrow_pg_sink_batch_failures_total
+check "failures counted, as connection failures (PostgreSQL is down)" metric_pos "$U" 'furrow_pg_sink_batch_failures_total{cause="connection"}'
 check "peer failing seconds > 0" metric_pos "$U" furrow_pg_sink_peer_failing_seconds
 pg_start 3>&-
 check "/health 200 again after PostgreSQL is back" wait_for 60 status_is "$U" 200

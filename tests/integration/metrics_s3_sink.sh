@@ -44,7 +44,7 @@ sed -n 301,600p "$T_TMP/in" >&3
 check "/health 503 with the store down past the threshold" wait_for 60 status_is "$U" 503
 curl -s "$U/health" >"$T_TMP/why"
 check "the 503 says uploads are failing" grep -q "uploads failing for" "$T_TMP/why"
-check "retries counted" metric_pos "$U" furrow_s3_sink_upload_retries_total
+check "retries counted, as connection failures (the store is down)" metric_pos "$U" 'furrow_s3_sink_upload_retries_total{cause="connection"}'
 check "spool files waiting" metric_pos "$U" furrow_s3_sink_spool_files
 curl -fsS "$U/metrics" >"$T_TMP/expo2"
 check "promtool check metrics while failing" promtool check metrics <"$T_TMP/expo2"

@@ -62,6 +62,26 @@ START_TEST(histogram_cumulative)
 }
 END_TEST
 
+/* metrics_f64 writes whole numbers without printf: the same text as %.17g */
+START_TEST(f64_as_printf)
+{
+	static const double v[] = { 0, 1, -3, 30, 4096, 123456789012345.0, -987654321.0, 0.25,
+	    1e20, 5e-7, 55.15, 1796311013.8155684 };
+	struct buf b;
+	char want[64];
+	size_t i;
+
+	buf_init(&b, 0);
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		buf_reset(&b);
+		metrics_f64(&b, "v", NULL, v[i]);
+		snprintf(want, sizeof(want), "v %.17g\n", v[i]);
+		ck_assert_str_eq(b.data, want);
+	}
+	buf_free(&b);
+}
+END_TEST
+
 START_TEST(samples_and_escaping)
 {
 	struct buf b;
@@ -304,6 +324,7 @@ main(void)
 	tcase_add_test(tc, spec_check);
 	tcase_add_test(tc, histogram_cumulative);
 	tcase_add_test(tc, samples_and_escaping);
+	tcase_add_test(tc, f64_as_printf);
 	tcase_add_test(tc, badrow_types);
 	tcase_add_test(tc, parse_routes);
 	tcase_add_test(tc, common_series);
