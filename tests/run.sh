@@ -25,8 +25,10 @@ slow='inspect_ui|inspect_tracker|fifo_setup|prometheus|s3_sink_(crash|outage|bac
 hjobs=${FURROW_TEST_HEAVY:-2}
 heavy_q=() light_q=()
 for t in "$@"; do [[ $(basename "$t") =~ $heavy ]] && heavy_q+=("$t"); done
-for t in "$@"; do n=$(basename "$t"); [[ $n =~ $heavy ]] || { [[ $n =~ $slow ]] && light_q+=("$t"); }; done
-for t in "$@"; do n=$(basename "$t"); [[ $n =~ $heavy || $n =~ $slow ]] || light_q+=("$t"); done
+first='sinks_kill|fifo_setup_kill'   # the longest (minutes of steady load): first of all
+for t in "$@"; do n=$(basename "$t"); [[ $n =~ $heavy ]] || { [[ $n =~ $first ]] && light_q+=("$t"); }; done
+for t in "$@"; do n=$(basename "$t"); [[ $n =~ $heavy || $n =~ $first ]] || { [[ $n =~ $slow ]] && light_q+=("$t"); }; done
+for t in "$@"; do n=$(basename "$t"); [[ $n =~ $heavy || $n =~ $first || $n =~ $slow ]] || light_q+=("$t"); done
 
 # run_one TEST: run it, write its log and "passed failed skipped seconds" to NAME.result.
 run_one() {
