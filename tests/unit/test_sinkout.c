@@ -22,9 +22,9 @@
 #include "sig.h"
 #include "sinkout.h"
 #include "stream.h"
+#include "tmpdir_test.h"
 #include "timefmt.h"
 
-static char dir[256];
 
 /* What the module notified, in order. */
 static struct {
@@ -58,8 +58,7 @@ noted(int level, const char *text)
 static void
 setup(void)
 {
-	strcpy(dir, "/tmp/furrow-sinkout.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tdir_make("sinkout");
 	nnotes = 0;
 	sig_terminate = 0;
 }
@@ -67,21 +66,7 @@ setup(void)
 static void
 teardown(void)
 {
-	char cmd[300];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-static char *
-path_in(const char *name)
-{
-	static char p[4][300];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(p[i], sizeof(p[i]), "%s/%s", dir, name);
-	return p[i];
+	tdir_remove();
 }
 
 static void
@@ -121,9 +106,9 @@ conf(void)
 	struct sinkout_conf c;
 
 	memset(&c, 0, sizeof(c));
-	write_file(path_in("in.tsv"), "");
-	c.source = path_in("in.tsv");
-	c.bad_path = path_in("bad.json");
+	write_file(tdir_path("in.tsv"), "");
+	c.source = tdir_path("in.tsv");
+	c.bad_path = tdir_path("bad.json");
 	c.max_line = 1 << 20;
 	c.artifact = "furrow-test-sink";
 	c.notify = note_cb;
@@ -145,13 +130,13 @@ START_TEST(open_errors_name_the_flag)
 	struct sinkout o;
 	char err[1024];
 
-	c.source = path_in("missing.tsv");
+	c.source = tdir_path("missing.tsv");
 	ck_assert_int_eq(sinkout_open(&o, &c, err, sizeof(err)), EX_NOINPUT);
 	ck_assert_msg(strncmp(err, "--source ", 9) == 0, "%s", err);
 	ck_assert_int_eq(sinkout_close(&o), 0);
 
 	c = conf();
-	c.bad_path = path_in("no/such/dir/bad.json");
+	c.bad_path = tdir_path("no/such/dir/bad.json");
 	ck_assert_int_eq(sinkout_open(&o, &c, err, sizeof(err)), EX_IOERR);
 	ck_assert_msg(strncmp(err, "--bad ", 6) == 0, "%s", err);
 	ck_assert_ptr_nonnull(o.in);             /* opened so far: closed by sinkout_close */
@@ -159,7 +144,7 @@ START_TEST(open_errors_name_the_flag)
 	ck_assert_ptr_null(o.in);
 
 	c = conf();
-	c.spool_path = path_in("no/such/dir/spool");
+	c.spool_path = tdir_path("no/such/dir/spool");
 	ck_assert_int_eq(sinkout_open(&o, &c, err, sizeof(err)), EX_IOERR);
 	ck_assert_msg(strncmp(err, "--spool ", 8) == 0, "%s", err);
 	ck_assert_ptr_nonnull(o.bad);
@@ -199,7 +184,7 @@ START_TEST(bad_rows_cut_items_only)
 	ck_assert_uint_eq(o.bad_rows, 2);
 	ck_assert_int_eq(sinkout_flush(&o, &status), 0);
 	ck_assert_int_eq(status, 0);
-	data = slurp(path_in("bad.json"), &flen);
+	data = slurp(tdir_path("bad.json"), &flen);
 	nl = strchr(data, '\n');
 	ck_assert_ptr_nonnull(nl);
 	ck_assert_int_eq(data[flen - 1], '\n');
@@ -232,7 +217,7 @@ START_TEST(bad_rows_cut_items_only)
 	ck_assert_int_eq(sinkout_flush(&o, &status), 0);
 	ck_assert_int_eq(sinkout_close(&o), 0);
 	free(data);
-	data = slurp(path_in("bad.json"), &flen);
+	data = slurp(tdir_path("bad.json"), &flen);
 	ck_assert_ptr_nonnull(strstr(data, "\"payload\":\"a\\tb\"}}\n"));
 	free(data);
 	free(line);
@@ -247,14 +232,14 @@ START_TEST(spool_takes_lines)
 	char *data;
 	int status = 0;
 
-	c.spool_path = path_in("spool.tsv");
+	c.spool_path = tdir_path("spool.tsv");
 	open_ok(&o, &c);
 	ck_assert_int_eq(sinkout_spool(&o, "one\tline", 8, &status), 0);
 	ck_assert_int_eq(sinkout_spool(&o, "two", 3, &status), 0);
 	ck_assert_uint_eq(o.spooled, 2);
 	ck_assert_uint_eq(o.bad_rows, 0);
 	ck_assert_int_eq(sinkout_flush(&o, &status), 0);
-	data = slurp(path_in("spool.tsv"), &len);
+	data = slurp(tdir_path("spool.tsv"), &len);
 	ck_assert_str_eq(data, "one\tline\ntwo\n");
 	free(data);
 	ck_assert_int_eq(sinkout_close(&o), 0);
@@ -341,7 +326,7 @@ START_TEST(full_disk_waited_out)
 	ck_assert_int_gt(noted(LOG_LVL_INFO, "output written again after "),
 	    noted(LOG_LVL_WARN, "not reading more input"));
 	ck_assert_int_eq(sinkout_health(&o, 0, timefmt_mono_ms(), &why), 1);
-	data = slurp(path_in("bad.json"), &len);
+	data = slurp(tdir_path("bad.json"), &len);
 	ck_assert_ptr_nonnull(strstr(data, "\"errors\":[\"full\"]"));
 	free(data);
 	buf_free(&why);
@@ -356,8 +341,8 @@ START_TEST(stop_while_blocked_on_a_log)
 	char spec[320];
 	int status = 0;
 
-	write_file(path_in("in.log"), "");
-	snprintf(spec, sizeof(spec), "log:%s", path_in("in.log"));
+	write_file(tdir_path("in.log"), "");
+	snprintf(spec, sizeof(spec), "log:%s", tdir_path("in.log"));
 	c.source = spec;
 	c.group = "g";
 	open_ok(&o, &c);
@@ -410,42 +395,42 @@ START_TEST(reopen_after_rotation)
 	char *data;
 	int status = 0;
 
-	c.spool_path = path_in("spool.tsv");
+	c.spool_path = tdir_path("spool.tsv");
 	open_ok(&o, &c);
 	ck_assert_int_eq(sinkout_bad(&o, "1", 1, 0, "first", &status), 0);
 	ck_assert_int_eq(sinkout_spool(&o, "s1", 2, &status), 0);
 	/* rotated away; what is queued is written to the old file before the new one opens */
-	ck_assert_int_eq(rename(path_in("bad.json"), path_in("bad.json.1")), 0);
-	ck_assert_int_eq(rename(path_in("spool.tsv"), path_in("spool.tsv.1")), 0);
+	ck_assert_int_eq(rename(tdir_path("bad.json"), tdir_path("bad.json.1")), 0);
+	ck_assert_int_eq(rename(tdir_path("spool.tsv"), tdir_path("spool.tsv.1")), 0);
 	sinkout_reopen(&o, &status);
 	ck_assert_int_eq(status, 0);
 	ck_assert_uint_eq(nnotes, 0);
 	ck_assert_int_eq(sinkout_bad(&o, "2", 1, 0, "second", &status), 0);
 	ck_assert_int_eq(sinkout_spool(&o, "s2", 2, &status), 0);
 	ck_assert_int_eq(sinkout_flush(&o, &status), 0);
-	data = slurp(path_in("bad.json.1"), &len);
+	data = slurp(tdir_path("bad.json.1"), &len);
 	ck_assert_ptr_nonnull(strstr(data, "\"first\""));
 	ck_assert_ptr_null(strstr(data, "\"second\""));
 	free(data);
-	data = slurp(path_in("bad.json"), &len);
+	data = slurp(tdir_path("bad.json"), &len);
 	ck_assert_ptr_nonnull(strstr(data, "\"second\""));
 	free(data);
-	data = slurp(path_in("spool.tsv.1"), &len);
+	data = slurp(tdir_path("spool.tsv.1"), &len);
 	ck_assert_str_eq(data, "s1\n");
 	free(data);
-	data = slurp(path_in("spool.tsv"), &len);
+	data = slurp(tdir_path("spool.tsv"), &len);
 	ck_assert_str_eq(data, "s2\n");
 	free(data);
 
 	/* a path that cannot be opened again: said, and the old file kept (not a failure) */
-	ck_assert_int_eq(rename(path_in("bad.json"), path_in("bad.json.2")), 0);
-	ck_assert_int_eq(mkdir(path_in("bad.json"), 0700), 0);
+	ck_assert_int_eq(rename(tdir_path("bad.json"), tdir_path("bad.json.2")), 0);
+	ck_assert_int_eq(mkdir(tdir_path("bad.json"), 0700), 0);
 	sinkout_reopen(&o, &status);
 	ck_assert_int_eq(status, 0);
 	ck_assert_int_ge(noted(LOG_LVL_ERROR, "still writing to the old file"), 0);
 	ck_assert_int_eq(sinkout_bad(&o, "3", 1, 0, "third", &status), 0);
 	ck_assert_int_eq(sinkout_flush(&o, &status), 0);
-	data = slurp(path_in("bad.json.2"), &len);
+	data = slurp(tdir_path("bad.json.2"), &len);
 	ck_assert_ptr_nonnull(strstr(data, "\"third\""));
 	free(data);
 	ck_assert_int_eq(sinkout_close(&o), 0);

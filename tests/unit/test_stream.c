@@ -18,35 +18,20 @@
 
 #include "linelog.h"
 #include "stream.h"
+#include "tmpdir_test.h"
 #include "stream_impl.h"
 
-static char dir[256];
 
 static void
 setup(void)
 {
-	strcpy(dir, "/tmp/furrow-stream.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tdir_make("stream");
 }
 
 static void
 teardown(void)
 {
-	char cmd[300];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-static char *
-path_in(const char *name)
-{
-	static char p[2][300];
-	static int i;
-
-	i ^= 1;
-	snprintf(p[i], sizeof(p[i]), "%s/%s", dir, name);
-	return p[i];
+	tdir_remove();
 }
 
 static char *
@@ -85,7 +70,7 @@ make_line(char *out, int w, int i)
 START_TEST(four_writers_whole_lines)
 {
 	const int writers = 4, lines = 500;
-	char *log = path_in("shared.log");
+	char *log = tdir_path("shared.log");
 	int w, i, status;
 	size_t len, off, count[4] = { 0 };
 	char *data;
@@ -130,7 +115,7 @@ END_TEST
 
 START_TEST(killed_writer_fragment_cut)
 {
-	char *log = path_in("frag.log");
+	char *log = tdir_path("frag.log");
 	struct linelog_writer lw;
 	int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 	size_t len;
@@ -150,7 +135,7 @@ END_TEST
 
 START_TEST(full_disk_blocks_then_resumes)
 {
-	char *log = path_in("full.log");
+	char *log = tdir_path("full.log");
 	struct stream_sink *sink;
 	struct rlimit rl;
 	char err[256], line[3000];
@@ -158,7 +143,7 @@ START_TEST(full_disk_blocks_then_resumes)
 	char *data;
 
 	signal(SIGXFSZ, SIG_IGN);
-	sink = stream_sink_open(path_in("full.log"), 1, err, sizeof(err));
+	sink = stream_sink_open(tdir_path("full.log"), 1, err, sizeof(err));
 	ck_assert_ptr_nonnull(sink);
 	memset(line, 'x', sizeof(line));
 	ck_assert_int_eq(stream_sink_put(sink, line, 2000), 0);
@@ -221,7 +206,7 @@ next(struct stream_source *s, struct stream_rec *r, char *text, size_t textlen)
 
 START_TEST(follow_commit_resume)
 {
-	char *log = path_in("r.log");
+	char *log = tdir_path("r.log");
 	struct stream_source *s;
 	struct stream_rec r;
 	char t[100], err[200];
@@ -266,7 +251,7 @@ END_TEST
 
 START_TEST(toolong_records_in_a_row)
 {
-	char *log = path_in("long.log");
+	char *log = tdir_path("long.log");
 	struct stream_source *s;
 	struct stream_rec r;
 	char t[100];
@@ -305,7 +290,7 @@ END_TEST
 
 START_TEST(plain_file_reads_to_eof)
 {
-	char *f = path_in("plain.txt");
+	char *f = tdir_path("plain.txt");
 	struct stream_source_opts o = { 0 };
 	struct stream_source *s;
 	struct stream_rec r;
@@ -333,7 +318,7 @@ END_TEST
 
 START_TEST(reclaim_and_late_group)
 {
-	char *log = path_in("big.log");
+	char *log = tdir_path("big.log");
 	struct stream_source_opts o = { 0 };
 	struct stream_source *s;
 	struct stream_rec r;
@@ -412,9 +397,9 @@ START_TEST(names_mask_credentials)
 	char spec[400], err[512];
 
 	/* a path that reads like a URL with a password: "DIR/a:" then "/u:s3cr3t@h" */
-	snprintf(spec, sizeof(spec), "%s/a:", dir);
+	snprintf(spec, sizeof(spec), "%s/a:", tdir);
 	ck_assert_int_eq(mkdir(spec, 0700), 0);
-	snprintf(spec, sizeof(spec), "%s/a://u:s3cr3t@h", dir);
+	snprintf(spec, sizeof(spec), "%s/a://u:s3cr3t@h", tdir);
 	snk = stream_sink_open(spec, 1, err, sizeof(err));
 	ck_assert_msg(snk != NULL, "%s", err);
 	ck_assert_ptr_null(strstr(stream_sink_name(snk), "s3cr3t"));
@@ -425,7 +410,7 @@ START_TEST(names_mask_credentials)
 	ck_assert_ptr_null(strstr(stream_source_name(src), "s3cr3t"));
 	stream_source_close(src);
 	/* an error about it */
-	snprintf(spec, sizeof(spec), "%s/a://u:s3cr3t@missing", dir);
+	snprintf(spec, sizeof(spec), "%s/a://u:s3cr3t@missing", tdir);
 	ck_assert_ptr_null(stream_source_open(spec, &o, err, sizeof(err)));
 	ck_assert_ptr_null(strstr(err, "s3cr3t"));
 	ck_assert_ptr_nonnull(strstr(err, "***@missing"));
