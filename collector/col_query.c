@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pct.h"
+#include "swar.h"
 
 /* Does the raw name n[0..nlen) decode to name? Names are compared after form decoding. */
 static int
@@ -28,19 +29,7 @@ col_query_get(const char *q, size_t len, const char *name, struct buf *out)
 	while (i <= len) {
 		size_t s = i, e, eq;
 
-		/* 8 bytes a step while none is a separator (long values), then byte by byte */
-		for (; i + 8 <= len; i += 8) {
-			uint64_t w, a, b;
-
-			memcpy(&w, q + i, 8);
-			a = w ^ 0x2626262626262626ULL;   /* '&' */
-			b = w ^ 0x3b3b3b3b3b3b3b3bULL;   /* ';' */
-			if (((a - 0x0101010101010101ULL) & ~a & 0x8080808080808080ULL) |
-			    ((b - 0x0101010101010101ULL) & ~b & 0x8080808080808080ULL))
-				break;
-		}
-		while (i < len && q[i] != '&' && q[i] != ';')
-			i++;
+		i = swar_find2(q, i, len, '&', ';');   /* long values 8 bytes a step */
 		e = i;
 		i++;
 		if (e == s)

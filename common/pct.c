@@ -6,16 +6,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "swar.h"
 #include "utf8.h"
-
-/* Whether a byte of w may be b (exact when it is; may say so wrongly only after a byte that is). */
-static inline uint64_t
-has_byte(uint64_t w, unsigned char b)
-{
-	uint64_t y = w ^ (0x0101010101010101ULL * b);
-
-	return (y - 0x0101010101010101ULL) & ~y & 0x8080808080808080ULL;
-}
 
 int
 pct_decode(struct buf *out, const char *s, size_t n, unsigned flags)
@@ -37,7 +29,7 @@ pct_decode(struct buf *out, const char *s, size_t n, unsigned flags)
 			uint64_t w;
 
 			memcpy(&w, s + run, 8);
-			if (has_byte(w, '%') | has_byte(w, '+'))
+			if (swar_has_byte(w, '%') | swar_has_byte(w, '+'))
 				break;
 			if (w & 0x8080808080808080ULL)
 				high = 0x80;

@@ -14,6 +14,7 @@
 #include "uuid.h"
 #include "utf8.h"
 #include "pct.h"
+#include "swar.h"
 
 /* ---- TSV-safe strings (ConversionUtils.fixTabsNewlines) ---- */
 
@@ -426,19 +427,7 @@ conv_qs_split(const char *qs, size_t len,
 
 	while (i < len) {
 		const char *eq;
-		/* 8 bytes a step while none is a separator (long base64 values), then byte by byte */
-		for (j = i; j + 8 <= len; j += 8) {
-			uint64_t w, a, b;
-
-			memcpy(&w, qs + j, 8);
-			a = w ^ 0x2626262626262626ULL;   /* '&' */
-			b = w ^ 0x3b3b3b3b3b3b3b3bULL;   /* ';' */
-			if (((a - 0x0101010101010101ULL) & ~a & 0x8080808080808080ULL) |
-			    ((b - 0x0101010101010101ULL) & ~b & 0x8080808080808080ULL))
-				break;
-		}
-		for (; j < len && qs[j] != '&' && qs[j] != ';'; j++)
-			;
+		j = swar_find2(qs, i, len, '&', ';');   /* long base64 values 8 bytes a step */
 		if (j > i) {
 			eq = memchr(qs + i, '=', j - i);
 			if (eq)
@@ -783,19 +772,7 @@ conv_header_ip(const char *const *hdr, const size_t *hlen, size_t n, char *out, 
 static size_t
 str_stop(const char *s, size_t i, size_t len)
 {
-	for (; i + 8 <= len; i += 8) {
-		uint64_t w, a, b;
-
-		memcpy(&w, s + i, 8);
-		a = w ^ 0x2222222222222222ULL;   /* '"' */
-		b = w ^ 0x5c5c5c5c5c5c5c5cULL;   /* '\\' */
-		if (((a - 0x0101010101010101ULL) & ~a & 0x8080808080808080ULL) |
-		    ((b - 0x0101010101010101ULL) & ~b & 0x8080808080808080ULL))
-			break;
-	}
-	while (i < len && s[i] != '"' && s[i] != '\\')
-		i++;
-	return i;
+	return swar_find2(s, i, len, '"', '\\');
 }
 
 /* The index of the closing '"' of the string whose contents start at s[i], or len (or past it,

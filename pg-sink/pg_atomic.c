@@ -11,12 +11,9 @@
 #include "jsonw.h"
 #include "pg_copy.h"
 #include "sdkjson.h"
+#include "swar.h"
 #include "uuid.h"
 
-/* A byte b in the word w (the "haszero" bit trick on w ^ b...b). */
-#define PGA_ONES           0x0101010101010101ULL
-#define PGA_HAS_BYTE(w, b) ((((w) ^ (PGA_ONES * (b))) - PGA_ONES) & ~((w) ^ (PGA_ONES * (b))) & \
-    (PGA_ONES * 0x80))
 
 /* storage/definitions.scala atomicColumns, in TSV order (the three JSON columns are not
  * columns); NOT NULL where the loader says so. */
@@ -233,8 +230,8 @@ pgatomic_row(const char *line, size_t len, struct buf *row, struct pgatomic_even
 			while (end - q >= 8) {
 				uint64_t w;
 				memcpy(&w, q, 8);
-				if (PGA_HAS_BYTE(w, '\t') | PGA_HAS_BYTE(w, '\\') | PGA_HAS_BYTE(w, '\n') |
-				    PGA_HAS_BYTE(w, '\r'))
+				if (swar_has_byte(w, '\t') | swar_has_byte(w, '\\') | swar_has_byte(w, '\n') |
+				    swar_has_byte(w, '\r'))
 					break;
 				memcpy(o, q, 8);
 				o += 8;
