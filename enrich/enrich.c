@@ -78,6 +78,7 @@ enrich_free(struct enrich *e)
 	}
 	thrift_payload_free(&e->tp);
 	arena_free(&e->arena);
+	arena_free(&e->evmem);
 	plist_free(&e->qs);
 	plist_free(&e->evp);
 	free(e);
@@ -643,8 +644,9 @@ evctx_free(struct evctx *c)
 {
 	int i;
 
-	for (i = 0; i < EVENT_NCOLS; i++)
-		free(c->ev.col[i]);
+	if (c->ev.colmem == NULL)
+		for (i = 0; i < EVENT_NCOLS; i++)
+			free(c->ev.col[i]);
 	json_decref(c->ev.contexts);
 	json_decref(c->ev.unstruct);
 	json_decref(c->ev.derived);
@@ -666,7 +668,9 @@ enrich_event_run(struct enrich *e, struct buf *good, struct buf *bad)
 	int k, rc;
 
 	memset(&c, 0, sizeof(c));
+	arena_reset(&e->evmem);
 	c.e = e;
+	c.ev.colmem = &e->evmem;
 	c.ev.payload = tp;
 	c.ev.params = e->evp.p;
 	c.ev.n_params = e->evp.n;

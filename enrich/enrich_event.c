@@ -4,6 +4,8 @@
  */
 #include "enrich_event.h"
 
+#include "arena.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,13 +17,14 @@ enrich_event_set(struct enrich_event *ev, int col, const char *s, size_t len)
 	if (col < 0 || col >= EVENT_NCOLS)
 		return -1;
 	if (s != NULL && len > 0) {
-		p = malloc(len + 1);
+		p = ev->colmem ? arena_alloc(ev->colmem, len + 1) : malloc(len + 1);
 		if (p == NULL)
 			return -1;
 		memcpy(p, s, len);
 		p[len] = '\0';
 	}
-	free(ev->col[col]);
+	if (ev->colmem == NULL)
+		free(ev->col[col]);
 	ev->col[col] = p;
 	if (col == COL_USERAGENT)
 		ev->useragent_empty = 0;   /* set again (the ua parameter): "" becomes null */

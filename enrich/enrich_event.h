@@ -15,6 +15,8 @@
 #include "event.h"
 #include "thrift.h"
 
+struct arena;
+
 /* The wrappers of the contexts/derived_contexts and unstruct_event columns (enriched-event.md
  * §8): the core writes them, an enrichment that changes an entity writes its column again. */
 #define ENRICH_CONTEXTS_SCHEMA "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1"
@@ -27,7 +29,13 @@ struct raw_param {
 };
 
 struct enrich_event {
-	char *col[EVENT_NCOLS];               /* owned, NUL-terminated; NULL = empty column */
+	char *col[EVENT_NCOLS];               /* NUL-terminated; NULL = empty column; set them
+	                                         through enrich_event_set */
+	struct arena *colmem;                 /* where the columns live: enrich's per-event arena
+	                                         (a column set again leaves the old text there
+	                                         until the event ends), or NULL: each column is
+	                                         malloc'd, owned by the event and freed by the
+	                                         setter (an event built by hand, as in tests) */
 	const struct thrift_payload *payload; /* the collector payload: headers, IP, UA, ... */
 	struct raw_param *params;             /* the event's raw parameters, in arrival order */
 	size_t n_params;

@@ -76,6 +76,7 @@ struct enrich {
 	struct buf col;                 /* column assembly */
 	struct thrift_payload tp;
 	struct arena arena;
+	struct arena evmem;             /* one event's columns (enrich_event.colmem) */
 	struct plist qs;                /* query string pairs, null values kept */
 	struct plist evp;               /* one event's parameters */
 
