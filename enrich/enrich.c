@@ -31,6 +31,7 @@
 #include "iglu.h"
 #include "jsonw.h"
 #include "pct.h"
+#include "swar.h"
 #include "thrift.h"
 #include "timefmt.h"
 #include "utf8.h"
@@ -109,30 +110,66 @@ struct qs_ctx {
 	int err;
 };
 
+/* s[0..n) form-decoded (PCT_PLUS | PCT_UTF8) into the arena, its length in *len; NULL when
+ * out of memory. ASCII without '%' or '+' (most names and values, base64 payloads too) decodes
+ * to itself and is copied 8 bytes a step; anything else goes through pct_decode. */
+static char *
+qs_decode(struct enrich *e, const char *s, size_t n, size_t *len)
+{
+	char *p = arena_alloc(&e->arena, n + 1);
+	size_t i = 0;
+
+	if (p == NULL)
+		return NULL;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		if (swar_has_byte(w, '%') | swar_has_byte(w, '+') | (w & 0x8080808080808080ULL))
+			break;
+		memcpy(p + i, &w, 8);
+	}
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '%' || c == '+' || c >= 0x80)
+			break;
+		p[i] = (char)c;
+	}
+	if (i == n) {
+		p[n] = '\0';
+		*len = n;
+		return p;
+	}
+	buf_reset(&e->tmp);
+	if (pct_decode(&e->tmp, s, n, PCT_PLUS | PCT_UTF8) == -1)
+		return NULL;
+	if (e->tmp.len > n && (p = arena_alloc(&e->arena, e->tmp.len + 1)) == NULL)
+		return NULL;        /* UTF-8 repair made it longer */
+	if (e->tmp.len)
+		memcpy(p, e->tmp.data, e->tmp.len);
+	p[e->tmp.len] = '\0';
+	*len = e->tmp.len;
+	return p;
+}
+
 static void
 qs_pair_cb(const char *n, size_t nlen, const char *v, size_t vlen, void *arg)
 {
 	struct qs_ctx *c = arg;
 	struct enrich *e = c->e;
 	char *name, *value = NULL;
+	size_t len;
 
-	buf_reset(&e->tmp);
-	if (pct_decode(&e->tmp, n, nlen, PCT_PLUS | PCT_UTF8) == -1) {
+	if ((name = qs_decode(e, n, nlen, &len)) == NULL) {
 		c->err = 1;
 		return;
 	}
-	if (e->tmp.len == 0)
+	if (len == 0)
 		return;                      /* empty names are dropped */
-	name = arena_strndup(&e->arena, e->tmp.data, e->tmp.len);
-	if (v) {
-		buf_reset(&e->tmp);
-		if (pct_decode(&e->tmp, v, vlen, PCT_PLUS | PCT_UTF8) == -1) {
-			c->err = 1;
-			return;
-		}
-		value = arena_strndup(&e->arena, e->tmp.data ? e->tmp.data : "", e->tmp.len);
+	if (v && (value = qs_decode(e, v, vlen, &len)) == NULL) {
+		c->err = 1;
+		return;
 	}
-	if (name == NULL || (v && value == NULL) || plist_put(&e->qs, name, value, 1) == -1)
+	if (plist_put(&e->qs, name, value, 1) == -1)
 		c->err = 1;
 }
 

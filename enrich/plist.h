@@ -22,6 +22,7 @@ struct plist_slot {
 
 struct plist {
 	struct raw_param *p;
+	uint32_t *h;               /* the names' hashes (FNV-1a, low 32 bits), as p */
 	size_t n, cap;
 	struct plist_slot *slot;   /* nslot (a power of two) slots, or NULL */
 	size_t nslot, hashed;      /* entries [0, hashed) are in the table */

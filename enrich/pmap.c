@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "event.h"
+#include "fnv.h"
 
 const struct pmap PMAP[PK_N] = {
 	[PK_E]       = { "e", CV_SPECIAL, COL_EVENT, -1 },
@@ -86,42 +87,37 @@ const struct pmap PMAP[PK_N] = {
 	[PK_TNUID]   = { "tnuid", CV_S, COL_NETWORK_USERID, -1 },
 };
 
-/* Names sorted for bsearch, built once. */
-static int pmap_sorted[PK_N];
+/* The names in an open-addressing table (index + 1, 0 = empty) by FNV-1a, built once: a
+ * lookup is one hash of a short name and, nearly always, one strcmp. */
+#define PMAP_SLOTS 256
+static unsigned char pmap_slot[PMAP_SLOTS];
 static int pmap_ready;
-
-static int
-pmap_cmp(const void *a, const void *b)
-{
-	return strcmp(PMAP[*(const int *)a].name, PMAP[*(const int *)b].name);
-}
 
 void
 pmap_init(void)
 {
 	int i;
+	size_t k;
 
 	if (pmap_ready)
 		return;
-	for (i = 0; i < PK_N; i++)
-		pmap_sorted[i] = i;
-	qsort(pmap_sorted, PK_N, sizeof(int), pmap_cmp);
+	for (i = 0; i < PK_N; i++) {
+		for (k = (size_t)fnv_str(PMAP[i].name) & (PMAP_SLOTS - 1); pmap_slot[k];
+		    k = (k + 1) & (PMAP_SLOTS - 1))
+			;
+		pmap_slot[k] = (unsigned char)(i + 1);
+	}
 	pmap_ready = 1;
 }
 
 int
 pmap_find(const char *name)
 {
-	int lo = 0, hi = PK_N - 1;
+	size_t k;
 
-	while (lo <= hi) {
-		int mid = (lo + hi) / 2, c = strcmp(name, PMAP[pmap_sorted[mid]].name);
-		if (c == 0)
-			return pmap_sorted[mid];
-		if (c < 0)
-			hi = mid - 1;
-		else
-			lo = mid + 1;
-	}
+	for (k = (size_t)fnv_str(name) & (PMAP_SLOTS - 1); pmap_slot[k];
+	    k = (k + 1) & (PMAP_SLOTS - 1))
+		if (strcmp(name, PMAP[pmap_slot[k] - 1].name) == 0)
+			return pmap_slot[k] - 1;
 	return -1;
 }
