@@ -315,7 +315,7 @@ enum { CL_URIC, CL_PATH, CL_USERINFO, CL_REGNAME };
  * uric ;/?:@&=+$,[]  path :@&=+$,;/  userinfo ;:&=+$,  reg_name $,;:@&=+
  * (a table rather than strchr calls: check_chars runs on every URL and query string).
  */
-static const unsigned char uri_class[128] = {
+static const unsigned char uri_class[256] = {   /* non-ASCII: 0 */
 	 0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
 	 0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
 	 0, 15,  0,  0, 15,  0, 15, 15, 15, 15, 15, 15, 15, 15, 15,  3,
@@ -374,7 +374,13 @@ check_chars(const char *s, size_t from, size_t to, int cl, int *bad_escape)
 		unsigned char c;
 		/* the run of plain class characters first ('%', NUL and non-ASCII are never in a
 		 * class): this loop is where check_chars spends its time on long parameters */
-		while (i < to && (c = (unsigned char)s[i]) < 128 && (uri_class[c] >> cl & 1))
+		const unsigned char *u = (const unsigned char *)s;
+		unsigned m = 1u << cl;
+		while (i + 8 <= to && (uri_class[u[i]] & uri_class[u[i + 1]] & uri_class[u[i + 2]] &
+		    uri_class[u[i + 3]] & uri_class[u[i + 4]] & uri_class[u[i + 5]] &
+		    uri_class[u[i + 6]] & uri_class[u[i + 7]] & m))
+			i += 8;
+		while (i < to && (uri_class[u[i]] & m))
 			i++;
 		if (i >= to)
 			break;
