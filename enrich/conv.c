@@ -846,8 +846,11 @@ skip_value(const char *s, size_t i, size_t len)
 	if (s[i] == '"')
 		return skip_string(s, i, len);
 	if (s[i] != '{' && s[i] != '[') {
-		while (i < len && !strchr(",]} \t\r\n", s[i]))
-			i++;
+		for (; i < len; i++)
+			switch (s[i]) {
+			case ',': case ']': case '}': case ' ': case '\t': case '\r': case '\n': case '\0':
+				return i;
+			}
 		return i;
 	}
 	for (; i < len; i++) {
@@ -889,10 +892,22 @@ compact_string(const char *s, size_t i, size_t len, struct buf *out, int *rc)
 		*rc = -1;
 	i++;
 	run = i;
-	while (i < len && s[i] != '"') {
-		unsigned char c = (unsigned char)s[i];
+	for (;;) {
+		unsigned char c;
 		int c1;
 
+		/* 8 bytes a step while none may need attention: below 0x20, '"', '\\', 0x7f and
+		 * above (a false alarm, only after a byte that does, just ends the step) */
+		for (; i + 8 <= len; i += 8) {
+			uint64_t w;
+			memcpy(&w, s + i, 8);
+			if ((swar_has_byte(w, '"') | swar_has_byte(w, '\\') |
+			    ((w - SWAR_ONES * 0x20) & ~w) | ((w + SWAR_ONES) | w)) & (SWAR_ONES * 0x80))
+				break;
+		}
+		if (i >= len || s[i] == '"')
+			break;
+		c = (unsigned char)s[i];
 		if (!jsonw_special(c) || c == '"') {   /* '"' ends the loop */
 			i++;
 			continue;
