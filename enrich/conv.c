@@ -739,6 +739,11 @@ conv_header_ip(const char *const *hdr, const size_t *hlen, size_t n, char *out, 
 	size_t i, k, l, alen, remembered = 0;
 
 	for (i = 0; i < n; i++) {
+		/* neither prefix can match unless the header starts with x or f */
+		if (hlen[i] == 0 || ((hdr[i][0] | 0x20) != 'x' && (hdr[i][0] | 0x20) != 'f')) {
+			remembered = 0;
+			continue;
+		}
 		l = hlen[i] < sizeof(line) ? hlen[i] : sizeof(line) - 1;
 		for (k = 0; k < l; k++) {
 			char c = hdr[i][k];
