@@ -1036,7 +1036,23 @@ compact_value(const char *s, size_t i, size_t len, struct buf *out, int *rc, int
 int
 conv_json_compact(const char *s, size_t len, struct buf *out)
 {
+	size_t i;
 	int rc = 0;
+
+	/* A valid text without whitespace or control bytes (so none between tokens), without a
+	 * backslash (so no escape to rewrite) and without 0x7f and above (so no character circe
+	 * escapes) is its own compact form: one copy, checked 8 bytes a step. */
+	for (i = 0; i + 8 <= len; i += 8) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		if ((swar_has_byte(w, '\\') | ((w - SWAR_ONES * 0x21) & ~w) | ((w + SWAR_ONES) | w)) &
+		    (SWAR_ONES * 0x80))
+			break;
+	}
+	while (i < len && (unsigned char)s[i] > 0x20 && (unsigned char)s[i] < 0x7f && s[i] != '\\')
+		i++;
+	if (i == len && len > 0)
+		return buf_append(out, s, len);
 
 	compact_value(s, 0, len, out, &rc, 0);
 	return rc;
