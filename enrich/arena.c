@@ -6,24 +6,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* arena_alloc's slow path: a new block at the head. */
 void *
-arena_alloc(struct arena *a, size_t n)
+arena_alloc_block(struct arena *a, size_t n)
 {
-	struct arena_block *b = a->head;
-	size_t need = (n + 7) & ~(size_t)7;
+	struct arena_block *b;
+	size_t need = (n + 7) & ~(size_t)7, sz = need > 65536 ? need : 65536;
 
-	if (b == NULL || b->size - b->used < need) {
-		size_t sz = need > 65536 ? need : 65536;
-		b = malloc(sizeof(*b) + sz);
-		if (b == NULL)
-			return NULL;
-		b->size = sz;
-		b->used = 0;
-		b->next = a->head;
-		a->head = b;
-	}
-	b->used += need;
-	return b->data + b->used - need;
+	b = malloc(sizeof(*b) + sz);
+	if (b == NULL)
+		return NULL;
+	b->size = sz;
+	b->used = need;
+	b->next = a->head;
+	a->head = b;
+	return b->data;
 }
 
 char *

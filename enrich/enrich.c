@@ -503,6 +503,15 @@ derived_tstamp(struct evctx *c)
 	enrich_event_set_str(&c->ev, COL_DERIVED_TSTAMP, ts);
 }
 
+/* Add a phase-3 message (the array is made at the first: most events have none). */
+static void
+phase3_msg(struct evctx *c, json_t *m)
+{
+	if (c->phase3 == NULL)
+		c->phase3 = json_array();
+	json_array_append_new(c->phase3, m);
+}
+
 /* Phase 3 for contexts or unstruct_event that an enrichment replaced (the JavaScript
  * enrichment's setContexts / setUnstruct_event): validated again, as upstream's
  * validateEnriched does. */
@@ -515,13 +524,13 @@ phase3_entity(struct evctx *c, json_t *ent)
 
 	if (!json_is_string(s) ||
 	    iglu_key_parsen(json_string_value(s), json_string_length(s), &k, &code) == -1) {
-		json_array_append_new(c->phase3, json_pack("{s:O,s:s}", "json", ent, "error",
+		phase3_msg(c, json_pack("{s:O,s:s}", "json", ent, "error",
 		    code ? code : "INVALID_DATA_PAYLOAD"));
 		return;
 	}
 	if (c->e->resolver && iglu_validate(c->e->resolver, &k, json_object_get(ent, "data"),
 	    &ce) == -1)
-		json_array_append_new(c->phase3, json_pack("{s:s,s:o}", "schemaKey",
+		phase3_msg(c, json_pack("{s:s,s:o}", "schemaKey",
 		    json_string_value(s), "error", ce ? ce : json_null()));
 }
 
@@ -558,13 +567,13 @@ phase3(struct evctx *c)
 				continue;        /* written by enrich itself (§15.6) */
 			if (!json_is_string(s) ||
 			    iglu_key_parsen(json_string_value(s), json_string_length(s), &k, &code) == -1) {
-				json_array_append_new(c->phase3, json_pack("{s:O,s:s}", "json", ent, "error",
+				phase3_msg(c, json_pack("{s:O,s:s}", "json", ent, "error",
 				    code ? code : "INVALID_DATA_PAYLOAD"));
 				continue;
 			}
 			if (e->resolver && iglu_validate(e->resolver, &k,
 			    json_object_get(ent, "data"), &ce) == -1) {
-				json_array_append_new(c->phase3, json_pack("{s:s,s:o}", "schemaKey",
+				phase3_msg(c, json_pack("{s:s,s:o}", "schemaKey",
 				    json_string_value(s), "error", ce ? ce : json_null()));
 				ok = 0;
 			}
@@ -606,7 +615,7 @@ phase3(struct evctx *c)
 		    event_cols[col].name, "keyword", "atomic_field_length_exceeded", "targets"));
 	}
 	if (reports)
-		json_array_append_new(c->phase3, json_pack("{s:s,s:{s:s,s:o}}", "schemaKey",
+		phase3_msg(c, json_pack("{s:s,s:{s:s,s:o}}", "schemaKey",
 		    ATOMIC_SCHEMA, "error", "error", "ValidationError", "dataReports", reports));
 }
 
@@ -734,9 +743,7 @@ enrich_event_run(struct enrich *e, struct buf *good, struct buf *bad)
 	c.ev.n_params = e->evp.n;
 	c.ev.collector_tstamp_ms = tp->timestamp;
 	c.ev.etl_ms = e->etl_ms;
-	c.phase1 = json_array();
 	c.failures = json_array();
-	c.phase3 = json_array();
 
 	/* fields set from the payload before the parameters (EnrichmentManager.setupEnrichedEvent) */
 	enrich_event_set_str(&c.ev, COL_ETL_TSTAMP, e->etl_ts);

@@ -99,6 +99,8 @@ spans_of(struct enrich *e, const char *dv, size_t dl, size_t n, struct spans *sp
 void
 phase1_msg(struct evctx *c, json_t *m)
 {
+	if (c->phase1 == NULL)        /* made at the first message: most events have none */
+		c->phase1 = json_array();
 	json_array_append_new(c->phase1, m);
 }
 
