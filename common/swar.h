@@ -26,11 +26,18 @@ static inline size_t
 swar_find2(const char *s, size_t i, size_t len, unsigned char a, unsigned char b)
 {
 	for (; i + 8 <= len; i += 8) {
-		uint64_t w;
+		uint64_t w, m;
 
 		memcpy(&w, s + i, 8);
-		if (swar_has_byte(w, a) | swar_has_byte(w, b))
+		m = swar_has_byte(w, a) | swar_has_byte(w, b);
+		if (m) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			/* the lowest flagged byte is the first match (exact, see swar_has_byte) */
+			return i + (size_t)__builtin_ctzll(m) / 8;
+#else
 			break;
+#endif
+		}
 	}
 	while (i < len && (unsigned char)s[i] != a && (unsigned char)s[i] != b)
 		i++;
