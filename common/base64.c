@@ -90,11 +90,58 @@ load_be64(uint64_t w)
 #endif
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define B64_SSSE3 1
+
+/*
+ * 12 bytes a step into 16 characters with SSSE3 (W. Mula and D. Lemire, "Faster Base64 Encoding
+ * and Decoding Using AVX2 Instructions", 2018): a byte shuffle puts each 3-byte group into a
+ * 32-bit lane, two multiplies move its four 6-bit fields into bytes, and a 16-entry shuffle
+ * table adds the offset of each field's range of the alphabet ('A', 'a' - 26, '0' - 52, and the
+ * two last characters). Reads 16 bytes per step; returns the bytes consumed (a multiple of 12).
+ */
+__attribute__((target("ssse3"))) static size_t
+b64_encode_ssse3(int url, const uint8_t *in, size_t n, char *out)
+{
+	const __m128i shuf = _mm_set_epi8(10, 11, 9, 10, 7, 8, 6, 7, 4, 5, 3, 4, 1, 2, 0, 1);
+	const __m128i lut = _mm_setr_epi8('a' - 26, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
+	    '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
+	    url ? '-' - 62 : '+' - 62, url ? '_' - 63 : '/' - 63, 'A', 0, 0);
+	size_t i = 0, o = 0;
+
+	for (; i + 16 <= n; i += 12, o += 16) {
+		__m128i v = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)(in + i)),
+		    shuf);
+		__m128i hi = _mm_mulhi_epu16(_mm_and_si128(v, _mm_set1_epi32(0x0fc0fc00)),
+		    _mm_set1_epi32(0x04000040));
+		__m128i lo = _mm_mullo_epi16(_mm_and_si128(v, _mm_set1_epi32(0x003f03f0)),
+		    _mm_set1_epi32(0x01000010));
+		__m128i idx = _mm_or_si128(hi, lo);           /* 16 values 0..63 */
+		/* which range: 51..63 -> 1..12 ('0'-'9', the two last), 26..51 -> 0, 0..25 -> 13 */
+		__m128i r = _mm_subs_epu8(idx, _mm_set1_epi8(51));
+
+		r = _mm_or_si128(r, _mm_and_si128(_mm_cmpgt_epi8(_mm_set1_epi8(26), idx),
+		    _mm_set1_epi8(13)));
+		r = _mm_add_epi8(_mm_shuffle_epi8(lut, r), idx);
+		_mm_storeu_si128((__m128i *)(void *)(out + o), r);
+	}
+	return i;
+}
+#endif
+
 static size_t
 b64_encode_with(const char *alpha, const char *pairs, int pad, const uint8_t *in, size_t n,
     char *out)
 {
 	size_t i = 0, o = 0;
+
+#ifdef B64_SSSE3
+	if (n >= 16 && __builtin_cpu_supports("ssse3")) {
+		i = b64_encode_ssse3(alpha == b64_url, in, n, out);
+		o = i / 3 * 4;
+	}
+#endif
 
 	/* 6 bytes a step: one 8-byte load (its last 2 bytes unused) as a big-endian word, and one
 	 * 8-byte store (locals, so that writing out cannot alias the next reads) */
