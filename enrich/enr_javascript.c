@@ -40,6 +40,7 @@
 #include "buf.h"
 #include "conv.h"
 #include "enr.h"
+#include "enr_js_re.h"
 #include "enrich.h"
 #include "iglu.h"
 #include "jnum.h"
@@ -632,6 +633,16 @@ def_field(duk_context *ctx, const char *name, duk_c_function get, duk_c_function
 	    DUK_DEFPROP_SET_ENUMERABLE);
 }
 
+/* Duktape's builtins as furrow runs them, before the script can see them: RegExp's test
+ * with a literal path (enr_js_re.c). A safe call. */
+static duk_ret_t
+builtins_cb(duk_context *ctx, void *udata)
+{
+	(void)udata;
+	js_re_install(ctx);
+	return 0;
+}
+
 /* Set up the heap's stash: the event object, params, the wrapper, the drop marker. Runs as a
  * safe call (an out-of-memory error is an error, not a fatal one). Input: the params JSON text
  * at index 0. */
@@ -727,6 +738,12 @@ js_load(const struct enr_ctx *ctx, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	if (duk_safe_call(js->ctx, builtins_cb, NULL, 0, 1) != DUK_EXEC_SUCCESS) {
+		js_error_text(js, -1, msg, sizeof(msg));
+		snprintf(err, errlen, "cannot set up the script's environment: %s", msg);
+		goto fail;
+	}
+	duk_pop(js->ctx);
 	/* compile and run the script's top level: an error is upstream's compile error */
 	js_arm(js);
 	duk_push_string(js->ctx, JS_FILENAME);
