@@ -40,8 +40,9 @@
 #include "buf.h"
 #include "conv.h"
 #include "enr.h"
-#include "enr_js_re.h"
+#include "enr_js_fast.h"
 #include "enrich.h"
+#include "fnv.h"
 #include "iglu.h"
 #include "jnum.h"
 #include "jsonw.h"
@@ -92,6 +93,24 @@ struct js_pool {
 	size_t  kept;              /* bytes on the lists */
 };
 
+/*
+ * Results by their JSON.stringify text. Scripts return the same contexts for many events (a
+ * category, a flag, a campaign), and reading the text into jansson and checking it costs more
+ * than the script's own work on them. The same text gives the same contexts, so a text seen
+ * before gets the same entities again: shared and never modified (enrich_impl.h's phase-3
+ * cache relies on that too, and skips validating and writing an entity it has seen), which
+ * also spares enrich validating them again. Direct-mapped by the text's hash; only texts that
+ * were read without error and are at most JS_RCACHE_MAXTEXT bytes.
+ */
+#define JS_RCACHE_SLOTS   256
+#define JS_RCACHE_MAXTEXT 2048
+
+struct js_rcache_slot {
+	char   *text;
+	size_t  len;
+	json_t *list;      /* the contexts (normalized), an array */
+};
+
 struct js {
 	duk_context         *ctx;
 	char                *schema_uri;
@@ -103,6 +122,7 @@ struct js {
 	int                  erase;         /* eraseDerived_contexts() */
 	int                  stringifying;  /* process returned, JSON.stringify runs */
 	struct js_pool       pool;
+	struct js_rcache_slot rcache[JS_RCACHE_SLOTS];
 };
 
 /* The bytes a block of size bytes takes from the budget: its class's size when pooled. */
@@ -634,12 +654,12 @@ def_field(duk_context *ctx, const char *name, duk_c_function get, duk_c_function
 }
 
 /* Duktape's builtins as furrow runs them, before the script can see them: RegExp's test
- * with a literal path (enr_js_re.c). A safe call. */
+ * with a literal path (enr_js_fast.c). A safe call. */
 static duk_ret_t
 builtins_cb(duk_context *ctx, void *udata)
 {
 	(void)udata;
-	js_re_install(ctx);
+	js_fast_install(ctx);
 	return 0;
 }
 
@@ -679,12 +699,17 @@ static void
 js_free_state(void *state)
 {
 	struct js *js = state;
+	size_t i;
 
 	if (js == NULL)
 		return;
 	if (js->ctx)
 		duk_destroy_heap(js->ctx);
 	js_pool_drain(js);
+	for (i = 0; i < JS_RCACHE_SLOTS; i++) {
+		free(js->rcache[i].text);
+		json_decref(js->rcache[i].list);
+	}
 	free(js->schema_uri);
 	free(js);
 }
@@ -1200,6 +1225,8 @@ js_apply(void *state, struct enrich_event *ev, json_t *failures)
 	const char *rs;
 	json_t *res, *list;
 	json_error_t jerr;
+	struct js_rcache_slot *slot = NULL;
+	char *text = NULL;
 	size_t i;
 	int rc;
 
@@ -1248,12 +1275,26 @@ js_apply(void *state, struct enrich_event *ev, json_t *failures)
 			return js_failure(js, failures, "Could not parse output JSON of Javascript "
 			    "function. Error: [invalid json: maximum allowed JSON depth exceeded]");
 		}
+		if (rlen <= JS_RCACHE_MAXTEXT) {
+			slot = &js->rcache[fnv_bytes(FNV_OFFSET, rs, rlen) % JS_RCACHE_SLOTS];
+			if (slot->list != NULL && slot->len == rlen && memcmp(slot->text, rs, rlen) == 0) {
+				duk_pop_2(ctx);
+				js->ev = NULL;
+				list = json_incref(slot->list);
+				goto add;
+			}
+			if ((text = malloc(rlen + 1)) != NULL) {
+				memcpy(text, rs, rlen);
+				text[rlen] = '\0';
+			}
+		}
 		res = js_read_json(rs, rlen);
 		if (res == NULL)
 			res = json_loadb(rs, rlen, JSON_DECODE_ANY, &jerr);
 		if (res == NULL) {
 			duk_pop_2(ctx);
 			js->ev = NULL;
+			free(text);
 			snprintf(msg, sizeof(msg), "Could not parse output JSON of Javascript "
 			    "function. Error: [%s]", jerr.text);
 			return js_failure(js, failures, msg);
@@ -1265,9 +1306,18 @@ js_apply(void *state, struct enrich_event *ev, json_t *failures)
 	if (parse_contexts(res, list, msg, sizeof(msg)) < 0) {
 		json_decref(res);
 		json_decref(list);
+		free(text);
 		return js_failure(js, failures, msg);
 	}
 	json_decref(res);
+	if (text != NULL) {                       /* a text read without error: keep its contexts */
+		free(slot->text);
+		json_decref(slot->list);
+		slot->text = text;
+		slot->len = rlen;
+		slot->list = json_incref(list);
+	}
+add:
 	if (js->erase && ev->derived)
 		json_array_clear(ev->derived);
 	for (i = 0; i < json_array_size(list); i++)

@@ -1,11 +1,12 @@
 /*
- * enr_js_re: a literal path for RegExp.prototype.test in the JavaScript enrichment's heaps.
+ * enr_js_fast: faster paths for RegExp.prototype.test and String.prototype.split in the
+ * JavaScript enrichment's heaps, giving what Duktape's own give.
  *
- * Duktape matches a regular expression with a backtracking bytecode interpreter that decodes
- * the subject one code point at a time, at every start position, for every alternative: on the
- * benchmark's /Mobile|Android|iPhone/.test(useragent) that was a fifth of the enrichment's
- * cost. The regexps scripts test user agents and URLs with are mostly literal strings, so
- * test() looks at the compiled regexp's source text and flags: when the source is
+ * test. Duktape matches a regular expression with a backtracking bytecode interpreter that
+ * decodes the subject one code point at a time, at every start position, for every
+ * alternative: on the benchmark's /Mobile|Android|iPhone/.test(useragent) that was a fifth of
+ * the enrichment's cost. The regexps scripts test user agents and URLs with are mostly literal
+ * strings, so test() looks at the compiled regexp's source text and flags: when the source is
  * alternatives of plain printable ASCII characters (or \ before one of ^$\.*+?()[]{}|/),
  * each optionally anchored with a leading ^ and a trailing $, the flags are at most i and m
  * (and m only without anchors), and the subject is valid UTF-8, the answer is whether one of
@@ -18,25 +19,34 @@
  * keeps in the heap stash. The observable steps are the native ones in the native order: the
  * class check, ToString of the argument, ToInteger of lastIndex, lastIndex set to 0 when
  * nothing matches (ES5 15.10.6.2 step 9.a, which Duktape applies to non-global regexps too).
- * test_enr_js_re compares the two on many patterns and subjects; fuzz_js_re does so on
+ *
+ * split. With a string separator Duktape calls memcmp at every byte of the subject; here a
+ * string this, a non-empty string separator and no limit take memmem, which finds the same
+ * leftmost non-overlapping byte matches (Duktape's own search is bytewise too), and the
+ * pieces go into the array as Duktape puts them. Anything else is Duktape's own split.
+ *
+ * test_enr_js_fast compares each with Duktape's own on many inputs; fuzz_js_fast does so on
  * arbitrary ones.
  */
 #include <string.h>
 
-#include "enr_js_re.h"
+#include "enr_js_fast.h"
 #include "utf8.h"
 
 #define JS_RE_STASH_KEY  "\xff" "furrowRegExpTest"
+#define JS_SPLIT_STASH_KEY "\xff" "furrowStringSplit"
 #define JS_RE_PROTO_KEY  "\xff" "furrowRegExpProto"
 #define JS_RE_BYTECODE   "\x82" "Bytecode"          /* Duktape's internal properties */
 #define JS_RE_SOURCE     "\x82" "Source"
 
-static unsigned long js_re_literal_calls;    /* tests: how often the literal path answered */
+static unsigned long js_re_literal_calls;    /* for the tests: how often the faster paths */
+static unsigned long js_split_fast_calls;    /* answered */
 
-unsigned long
-js_re_literal_count(void)
+void
+js_fast_counts(unsigned long *test, unsigned long *split)
 {
-	return js_re_literal_calls;
+	*test = js_re_literal_calls;
+	*split = js_split_fast_calls;
 }
 
 static int
@@ -45,11 +55,17 @@ js_re_lower(int c)
 	return c >= 'A' && c <= 'Z' ? c + 32 : c;
 }
 
-/* 1 when c is a character that stands for itself in a pattern. */
+/* 1 when c is a pattern's special character. */
 static int
-js_re_plain(int c)
+js_re_special(int c)
 {
-	return c >= 0x20 && c <= 0x7e && strchr("^$\\.*+?()[]{}|/", c) == NULL;
+	switch (c) {
+	case '^': case '$': case '\\': case '.': case '*': case '+': case '?': case '(': case ')':
+	case '[': case ']': case '{': case '}': case '|': case '/':
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 int
@@ -81,10 +97,10 @@ js_re_lit_compile(struct js_re_lit *re, const char *src, size_t len, unsigned fl
 				break;
 			}
 			if (c == '\\') {
-				if (i + 1 == len || strchr("^$\\.*+?()[]{}|/", src[i + 1]) == NULL)
+				if (i + 1 == len || !js_re_special((unsigned char)src[i + 1]))
 					return -1;
 				c = (unsigned char)src[++i];
-			} else if (!js_re_plain(c)) {
+			} else if (c < 0x20 || c > 0x7e || js_re_special(c)) {
 				return -1;
 			}
 			re->buf[n++] = (char)(re->icase ? js_re_lower(c) : c);
@@ -218,24 +234,78 @@ js_re_test_cb(duk_context *ctx)
 	return 1;
 }
 
-void
-js_re_install(duk_context *ctx)
+/* String.prototype.split: Duktape's own, on this and the arguments at 0 and 1. */
+static duk_ret_t
+js_split_native(duk_context *ctx)
 {
-	duk_get_global_literal(ctx, "RegExp");
-	duk_get_prop_literal(ctx, -1, "prototype");           /* [ RegExp proto ] */
 	duk_push_heap_stash(ctx);
-	duk_get_prop_literal(ctx, -2, "test");
-	duk_put_prop_literal(ctx, -2, JS_RE_STASH_KEY);
-	duk_dup(ctx, -2);
-	duk_put_prop_literal(ctx, -2, JS_RE_PROTO_KEY);
+	duk_get_prop_literal(ctx, -1, JS_SPLIT_STASH_KEY);
+	duk_push_this(ctx);
+	duk_dup(ctx, 0);
+	duk_dup(ctx, 1);
+	duk_call_method(ctx, 2);
+	return 1;
+}
+
+static duk_ret_t
+js_split_cb(duk_context *ctx)
+{
+	const char *s, *sep, *p, *m;
+	duk_size_t len, seplen;
+	duk_uarridx_t n = 0;
+
+	duk_push_this(ctx);                                   /* [ sep limit this ] */
+	if (!duk_is_string(ctx, 2) || duk_is_symbol(ctx, 2) || !duk_is_string(ctx, 0) ||
+	    duk_is_symbol(ctx, 0) || !duk_is_undefined(ctx, 1))
+		return js_split_native(ctx);
+	s = duk_get_lstring(ctx, 2, &len);
+	sep = duk_get_lstring(ctx, 0, &seplen);
+	if (s == NULL || sep == NULL || seplen == 0)
+		return js_split_native(ctx);
+	duk_push_array(ctx);                                  /* [ sep limit this result ] */
+	js_split_fast_calls++;
+	p = s;
+	while ((size_t)(s + len - p) >= seplen &&
+	    (m = memmem(p, (size_t)(s + len - p), sep, seplen)) != NULL) {
+		duk_push_lstring(ctx, p, (size_t)(m - p));
+		duk_put_prop_index(ctx, 3, n++);
+		p = m + seplen;
+	}
+	duk_push_lstring(ctx, p, (size_t)(s + len - p));      /* the rest, also of "" */
+	duk_put_prop_index(ctx, 3, n);
+	return 1;
+}
+
+/* Replace proto[name] by fn (nargs arguments), keeping the old one in the stash under key. */
+static void
+js_fast_replace(duk_context *ctx, const char *ctor, const char *name, duk_c_function fn,
+    duk_idx_t nargs, const char *key)
+{
+	duk_get_global_string(ctx, ctor);
+	duk_get_prop_literal(ctx, -1, "prototype");           /* [ ctor proto ] */
+	duk_push_heap_stash(ctx);
+	duk_get_prop_string(ctx, -2, name);
+	duk_put_prop_string(ctx, -2, key);
 	duk_pop(ctx);
-	duk_push_literal(ctx, "test");
-	duk_push_c_function(ctx, js_re_test_cb, 1);
+	duk_push_string(ctx, name);
+	duk_push_c_function(ctx, fn, nargs);
 	duk_push_literal(ctx, "name");
-	duk_push_literal(ctx, "test");
+	duk_push_string(ctx, name);
 	duk_def_prop(ctx, -3, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_CLEAR_WRITABLE |
 	    DUK_DEFPROP_CLEAR_ENUMERABLE | DUK_DEFPROP_SET_CONFIGURABLE | DUK_DEFPROP_FORCE);
 	duk_def_prop(ctx, -3, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_WRITABLE |
 	    DUK_DEFPROP_CLEAR_ENUMERABLE | DUK_DEFPROP_SET_CONFIGURABLE);
 	duk_pop_2(ctx);
+}
+
+void
+js_fast_install(duk_context *ctx)
+{
+	duk_push_heap_stash(ctx);
+	duk_get_global_literal(ctx, "RegExp");
+	duk_get_prop_literal(ctx, -1, "prototype");
+	duk_put_prop_literal(ctx, -3, JS_RE_PROTO_KEY);
+	duk_pop_2(ctx);
+	js_fast_replace(ctx, "RegExp", "test", js_re_test_cb, 1, JS_RE_STASH_KEY);
+	js_fast_replace(ctx, "String", "split", js_split_cb, 2, JS_SPLIT_STASH_KEY);
 }

@@ -1,12 +1,13 @@
-/* Unit tests for enrich/enr_js_re.c, the literal path of RegExp.prototype.test: which sources
- * it takes, and a differential test against Duktape's own test (kept from before the
- * replacement) on fixed and generated patterns, subjects and flags, and on the class check,
- * coercion order, lastIndex and attribute details. */
+/* Unit tests for enrich/enr_js_fast.c: which regexp sources the literal path of
+ * RegExp.prototype.test takes, and differential tests of test and String.prototype.split
+ * against Duktape's own (kept from before the replacement) on fixed and generated patterns,
+ * separators, subjects and flags, and on the class check, coercion order, lastIndex and
+ * attribute details. */
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "../../enrich/enr_js_re.h"
+#include "../../enrich/enr_js_fast.h"
 
 static int
 compiles(const char *src, unsigned flags)
@@ -68,7 +69,11 @@ static const char JS_BEFORE[] =
     "var nativeTest = RegExp.prototype.test;\n"
     "var nativeDesc = JSON.stringify(Object.getOwnPropertyDescriptor(RegExp.prototype, 'test'));\n"
     "var nativeMeta = [nativeTest.length, nativeTest.name, JSON.stringify("
-    "Object.getOwnPropertyDescriptor(nativeTest, 'name'))].join();\n";
+    "Object.getOwnPropertyDescriptor(nativeTest, 'name'))].join();\n"
+    "var nativeSplit = String.prototype.split;\n"
+    "var splitDesc = JSON.stringify(Object.getOwnPropertyDescriptor(String.prototype, 'split'));\n"
+    "var splitMeta = [nativeSplit.length, nativeSplit.name, JSON.stringify("
+    "Object.getOwnPropertyDescriptor(nativeSplit, 'name'))].join();\n";
 
 /* The comparison; its value is "<cases> cases" followed by the differences, one a line. */
 static const char JS_COMPARE[] =
@@ -146,6 +151,39 @@ static const char JS_COMPARE[] =
     "      JSON.stringify(Object.getOwnPropertyDescriptor(RegExp.prototype, 'test')).replace(/\"value\":[^,]*,/, ''));\n"
     "  same('length, name', nativeMeta, [RegExp.prototype.test.length, RegExp.prototype.test.name,\n"
     "      JSON.stringify(Object.getOwnPropertyDescriptor(RegExp.prototype.test, 'name'))].join());\n"
+    "  /* split */\n"
+    "  function sp(t, s, a) { return run(function () { return t.apply(s, a); }); }\n"
+    "  function scmp(s, a) { same('split ' + show(s) + ' ' + show(a), sp(nativeSplit, s, a), sp(String.prototype.split, s, a)); }\n"
+    "  var seps = ['?', '&', '=', 'a', 'aa', 'ab', '', ' ', '\\u00e9', '\\ud83d', '\\ude00', '\\ud83d\\ude00', '//', 'x'];\n"
+    "  var strs = ['', 'a', 'aa', 'aaa', 'aaaa', 'abab', 'https://a.example/p?utm_source=news&utm_campaign=spring',\n"
+    "    'k=v', 'k=', '=v', '&&', '?', 'caf\\u00e9\\u00e9', '\\ud83d\\ude00x\\ud83d\\ude00', '\\ud83d', 'x\\ude00y', 'a b  c'];\n"
+    "  for (i = 0; i < strs.length; i++)\n"
+    "    for (j = 0; j < seps.length; j++) {\n"
+    "      scmp(strs[i], [seps[j]]);\n"
+    "      scmp(strs[i], [seps[j], 2]);\n"
+    "      scmp(strs[i], [seps[j], undefined]);\n"
+    "    }\n"
+    "  for (i = 0; i < 20000; i++) {\n"
+    "    var t = '', sep = '', nt = rnd(12), nsep = 1 + rnd(3);\n"
+    "    for (j = 0; j < nt; j++) t += chars[rnd(chars.length)];\n"
+    "    for (j = 0; j < nsep; j++) sep += chars[rnd(chars.length)];\n"
+    "    scmp(t, [sep]);\n"
+    "    scmp(t, [t.charAt(rnd(t.length + 1))]);\n"
+    "  }\n"
+    "  var sthis = [null, undefined, 1, new String('a,b'), Symbol('s'), {toString: function () { return 'a,b'; }}];\n"
+    "  for (i = 0; i < sthis.length; i++) scmp(sthis[i], [',']);\n"
+    "  scmp('a,b', [/,/]);\n"
+    "  scmp('a,b', [{ toString: function () { return ','; } }]);\n"
+    "  scmp('a,b', [',', { valueOf: function () { return 1; } }]);\n"
+    "  scmp('a,b', [Symbol(',')]);\n"
+    "  scmp('a,b', []);\n"
+    "  scmp('a1b1c', [1]);\n"
+    "  same('split descriptor', splitDesc.replace(/\"value\":[^,]*,/, ''),\n"
+    "      JSON.stringify(Object.getOwnPropertyDescriptor(String.prototype, 'split')).replace(/\"value\":[^,]*,/, ''));\n"
+    "  same('split length, name', splitMeta, [String.prototype.split.length, String.prototype.split.name,\n"
+    "      JSON.stringify(Object.getOwnPropertyDescriptor(String.prototype.split, 'name'))].join());\n"
+    "  var r = 'a,b'.split(','); r.push('c');\n"
+    "  same('split result array', '[\"a\",\"b\",\"c\"] 3 true', JSON.stringify(r) + ' ' + r.length + ' ' + Array.isArray(r));\n"
     "  return n + ' cases\\n' + fails.slice(0, 20).join('\\n');\n"
     "})()";
 
@@ -153,7 +191,7 @@ static duk_ret_t
 install_cb(duk_context *ctx, void *udata)
 {
 	(void)udata;
-	js_re_install(ctx);
+	js_fast_install(ctx);
 	return 0;
 }
 
@@ -162,6 +200,7 @@ START_TEST(same_as_duktape)
 	duk_context *ctx = duk_create_heap_default();
 	const char *out;
 	long cases;
+	unsigned long ntest, nsplit;
 
 	ck_assert_ptr_nonnull(ctx);
 	ck_assert_int_eq(duk_peval_string(ctx, JS_BEFORE), 0);
@@ -175,9 +214,9 @@ START_TEST(same_as_duktape)
 	cases = strtol(out, NULL, 10);
 	ck_assert_msg(strchr(out, '\n')[1] == '\0', "differences:\n%s", out);
 	ck_assert_msg(cases > 20000, "only %ld cases", cases);
-	ck_assert_msg(js_re_literal_count() > 5000, "the literal path answered %lu times",
-	    js_re_literal_count());
-	fprintf(stderr, "\n%ld cases, %lu on the literal path\n", cases, js_re_literal_count());
+	js_fast_counts(&ntest, &nsplit);
+	ck_assert_msg(ntest > 5000, "the literal path of test answered %lu times", ntest);
+	ck_assert_msg(nsplit > 20000, "the faster split answered %lu times", nsplit);
 	duk_destroy_heap(ctx);
 }
 END_TEST
@@ -185,7 +224,7 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("enr_js_re");
+	Suite *s = suite_create("enr_js_fast");
 	TCase *tc = tcase_create("core");
 	SRunner *sr;
 	int nf;

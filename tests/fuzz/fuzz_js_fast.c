@@ -1,17 +1,18 @@
 /*
- * libFuzzer target: the literal path of RegExp.prototype.test (enrich/enr_js_re.c) against
- * Duktape's own test, in one heap where both exist. The input is split on the first two '\n':
- * the pattern (new RegExp's source), the flags (any of g, i, m; others make RegExp throw, which
- * is skipped), the subject (any bytes: what is not valid UTF-8 goes to Duktape's own test).
- * Both are called on fresh regexps with the same lastIndex; their results, thrown errors and
- * lastIndex afterwards must be the same.
+ * libFuzzer target: the faster paths of RegExp.prototype.test and String.prototype.split
+ * (enrich/enr_js_fast.c) against Duktape's own, in one heap where both exist. The input is
+ * split on the first two '\n': a pattern (new RegExp's source, and split's separator), the
+ * flags (any of g, i, m; others make RegExp throw, which skips test), the subject (any bytes:
+ * what is not valid UTF-8 goes to Duktape's own test). test is called on fresh regexps with
+ * the same lastIndex; their results, thrown errors and lastIndex afterwards must be the same,
+ * and so must split's pieces.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../enrich/enr_js_re.h"
+#include "../../enrich/enr_js_fast.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -22,7 +23,9 @@ static const char FZ_COMPARE[] =
     "  function run(f) {\n"
     "    try { return 'ok:' + f(); } catch (e) { return 'throw:' + e.name + ':' + e.message; }\n"
     "  }\n"
-    "  var a, b;\n"
+    "  var a, b, p = run(function () { return nativeSplit.call(s, src).join('\\u0001'); }),\n"
+    "      q = run(function () { return String.prototype.split.call(s, src).join('\\u0001'); });\n"
+    "  if (p !== q) return 'split: native ' + p + ', replaced ' + q;\n"
     "  try { a = new RegExp(src, flags); b = new RegExp(src, flags); } catch (e) { return ''; }\n"
     "  a.lastIndex = b.lastIndex = s.length % 3;\n"
     "  var x = run(function () { return nativeTest.call(a, s); }) + ' lastIndex=' + a.lastIndex;\n"
@@ -34,7 +37,7 @@ static duk_ret_t
 fz_install_cb(duk_context *ctx, void *udata)
 {
 	(void)udata;
-	js_re_install(ctx);
+	js_fast_install(ctx);
 	return 0;
 }
 
@@ -42,7 +45,7 @@ static void
 fz_init(void)
 {
 	if ((fz_ctx = duk_create_heap_default()) == NULL ||
-	    duk_peval_string(fz_ctx, "var nativeTest = RegExp.prototype.test;") != 0)
+	    duk_peval_string(fz_ctx, "var nativeTest = RegExp.prototype.test, nativeSplit = String.prototype.split;") != 0)
 		abort();
 	duk_pop(fz_ctx);
 	if (duk_safe_call(fz_ctx, fz_install_cb, NULL, 0, 1) != 0)
@@ -70,7 +73,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();             /* the comparison catches everything it calls */
 	out = duk_get_string(fz_ctx, -1);
 	if (out == NULL || *out != '\0') {
-		fprintf(stderr, "fuzz_js_re: %s\n", out ? out : "?");
+		fprintf(stderr, "fuzz_js_fast: %s\n", out ? out : "?");
 		abort();
 	}
 	duk_pop(fz_ctx);

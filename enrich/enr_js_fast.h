@@ -1,10 +1,12 @@
 /*
- * enr_js_re: RegExp.prototype.test without Duktape's backtracking matcher for the regular
- * expressions that are literal strings: alternatives of plain characters, each optionally
- * anchored with ^ and $ (/Mobile|Android|iPhone/, /^bot$/i). See enr_js_re.c.
+ * enr_js_fast: faster paths for two Duktape builtins the enrichment's scripts lean on, with
+ * Duktape's results: RegExp.prototype.test for the regular expressions that are literal
+ * strings (alternatives of plain characters, each optionally anchored with ^ and $:
+ * /Mobile|Android|iPhone/, /^bot$/i), String.prototype.split with a string separator. See
+ * enr_js_fast.c.
  */
-#ifndef ENR_JS_RE_H
-#define ENR_JS_RE_H
+#ifndef ENR_JS_FAST_H
+#define ENR_JS_FAST_H
 
 #include <stddef.h>
 
@@ -39,11 +41,12 @@ int js_re_lit_compile(struct js_re_lit *re, const char *src, size_t len, unsigne
 /* 1 when the regexp matches somewhere in s (len bytes of valid UTF-8), else 0. */
 int js_re_lit_test(const struct js_re_lit *re, const char *s, size_t len);
 
-/* Replace RegExp.prototype.test in ctx's heap by one that takes the literal path where it
- * can and calls Duktape's own otherwise. Call it in a protected call (it allocates). */
-void js_re_install(duk_context *ctx);
+/* Replace RegExp.prototype.test and String.prototype.split in ctx's heap by functions that
+ * take the faster path where they can and call Duktape's own otherwise. Call it in a
+ * protected call (it allocates), before any script runs. */
+void js_fast_install(duk_context *ctx);
 
-/* How many test() calls the literal path answered (for the tests). */
-unsigned long js_re_literal_count(void);
+/* How many calls of test and split the faster paths answered (for the tests). */
+void js_fast_counts(unsigned long *test, unsigned long *split);
 
 #endif
