@@ -1269,12 +1269,6 @@ js_apply(void *state, struct enrich_event *ev, json_t *failures)
 			    "function. Error: [larger than %zu bytes]", JS_RESULT_MAX);
 			return js_failure(js, failures, msg);
 		}
-		if (conv_json_depth(rs, rlen, ENRICH_MAX_DEPTH) > ENRICH_MAX_DEPTH) {
-			duk_pop_2(ctx);
-			js->ev = NULL;
-			return js_failure(js, failures, "Could not parse output JSON of Javascript "
-			    "function. Error: [invalid json: maximum allowed JSON depth exceeded]");
-		}
 		if (rlen <= JS_RCACHE_MAXTEXT) {
 			slot = &js->rcache[fnv_bytes(FNV_OFFSET, rs, rlen) % JS_RCACHE_SLOTS];
 			if (slot->list != NULL && slot->len == rlen && memcmp(slot->text, rs, rlen) == 0) {
@@ -1287,6 +1281,13 @@ js_apply(void *state, struct enrich_event *ev, json_t *failures)
 				memcpy(text, rs, rlen);
 				text[rlen] = '\0';
 			}
+		}
+		if (conv_json_depth(rs, rlen, ENRICH_MAX_DEPTH) > ENRICH_MAX_DEPTH) {
+			duk_pop_2(ctx);
+			js->ev = NULL;
+			free(text);
+			return js_failure(js, failures, "Could not parse output JSON of Javascript "
+			    "function. Error: [invalid json: maximum allowed JSON depth exceeded]");
 		}
 		res = js_read_json(rs, rlen);
 		if (res == NULL)
