@@ -56,6 +56,9 @@
 #define JS_RESULT_MAX       ((size_t)4 << 20)     /* JSON text process may return */
 #define JS_FILENAME         "<eval>"
 #define JS_IDENTIFIER       "Javascript enrichment"
+#define JS_IDX_STASH        0     /* the heap's value stack between calls: the global stash */
+#define JS_IDX_EVENT        1     /* the event object */
+#define JS_IDX_PARAMS       2     /* params */
 
 /* Columns that are not plain bean properties: upstream keeps them as parsed JSON. */
 #define JS_SPECIAL_COL(c) ((c) == COL_CONTEXTS || (c) == COL_UNSTRUCT_EVENT || \
@@ -799,6 +802,15 @@ js_load(const struct enr_ctx *ctx, char *err, size_t errlen)
 		goto fail;
 	}
 	duk_pop(js->ctx);
+	/* the stash, the event object and params stay at the bottom of the value stack, where
+	 * each call finds them without a lookup */
+	duk_push_global_stash(js->ctx);
+	duk_get_prop_literal(js->ctx, JS_IDX_STASH, "event");
+	duk_get_prop_literal(js->ctx, JS_IDX_STASH, "params");
+	if (duk_get_top(js->ctx) != 3) {
+		snprintf(err, errlen, "cannot set up the script's environment: value stack");
+		goto fail;
+	}
 	free(cfg);
 	free(src);
 	return js;
@@ -1170,12 +1182,12 @@ js_read_json(const char *s, size_t len)
 	return j;
 }
 
-/* Safe call: process(event, params, headers), then JSON.stringify of its result, called as
- * upstream's does (the global JSON's stringify, so a script that replaces it is honoured),
- * unless the result is null or undefined. Leaves the text, or that null or undefined, or the
- * error. Duktape's stringify fast path (DUK_USE_JSON_STRINGIFY_FASTPATH, see the Makefile)
- * walks plain data without calling back into JavaScript; toJSON, getters and the rest take
- * the standard path. */
+/* Safe call, with the event object and params as its arguments: process(event, params,
+ * headers), then JSON.stringify of its result, called as upstream's does (the global JSON's
+ * stringify, so a script that replaces it is honoured), unless the result is null or
+ * undefined. Leaves the text, or that null or undefined, or the error. Duktape's stringify
+ * fast path (DUK_USE_JSON_STRINGIFY_FASTPATH, see the Makefile) walks plain data without
+ * calling back into JavaScript; toJSON, getters and the rest take the standard path. */
 static duk_ret_t
 call_cb(duk_context *ctx, void *udata)
 {
@@ -1183,11 +1195,8 @@ call_cb(duk_context *ctx, void *udata)
 	struct enrich_event *ev = js->ev;
 	size_t i;
 
-	duk_get_global_literal(ctx, "process");
-	duk_push_global_stash(ctx);
-	duk_get_prop_literal(ctx, -1, "event");
-	duk_get_prop_literal(ctx, -2, "params");
-	duk_remove(ctx, -3);                      /* process event params */
+	duk_get_global_literal(ctx, "process");   /* event params process */
+	duk_insert(ctx, -3);                      /* process event params */
 	duk_push_array(ctx);
 	for (i = 0; i < enr_n_headers(ev); i++) {
 		size_t hl;
@@ -1233,9 +1242,11 @@ js_apply(void *state, struct enrich_event *ev, json_t *failures)
 	js->ev = ev;
 	js->erase = 0;
 	js->stringifying = 0;
-	duk_push_global_stash(ctx);
+	duk_dup(ctx, JS_IDX_STASH);
+	duk_dup(ctx, JS_IDX_EVENT);
+	duk_dup(ctx, JS_IDX_PARAMS);
 	js_arm(js);
-	rc = duk_safe_call(ctx, call_cb, js, 0, 1);    /* stash, text (or result, or error) */
+	rc = duk_safe_call(ctx, call_cb, js, 2, 1);    /* stash, text (or result, or error) */
 	js->deadline_ms = 0;
 	if (rc != DUK_EXEC_SUCCESS) {
 		int dropped;
