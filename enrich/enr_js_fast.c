@@ -185,10 +185,51 @@ js_re_native(duk_context *ctx)
 	return 1;
 }
 
+/*
+ * The last few sources compiled, by their text and flags (compiling is a pure function of
+ * them, so the cache serves every heap of the thread), including those outside the literal
+ * subset.
+ */
+#define JS_RE_CACHE 8
+
+struct js_re_cache_ent {
+	int              used, ok;
+	unsigned         flags;
+	size_t           len;
+	char             src[JS_RE_MAXSRC];
+	struct js_re_lit re;
+};
+
+static _Thread_local struct js_re_cache_ent js_re_cache[JS_RE_CACHE];
+static _Thread_local unsigned js_re_cache_next;
+
+/* The source compiled, or NULL: not a literal pattern. */
+static const struct js_re_lit *
+js_re_cached(const char *src, size_t len, unsigned flags)
+{
+	struct js_re_cache_ent *c;
+	unsigned i;
+
+	if (len > JS_RE_MAXSRC)
+		return NULL;
+	for (i = 0; i < JS_RE_CACHE; i++) {
+		c = &js_re_cache[i];
+		if (c->used && c->len == len && c->flags == flags && memcmp(c->src, src, len) == 0)
+			return c->ok ? &c->re : NULL;
+	}
+	c = &js_re_cache[js_re_cache_next++ % JS_RE_CACHE];
+	c->used = 1;
+	c->flags = flags;
+	c->len = len;
+	memcpy(c->src, src, len);
+	c->ok = js_re_lit_compile(&c->re, src, len, flags) == 0;
+	return c->ok ? &c->re : NULL;
+}
+
 static duk_ret_t
 js_re_test_cb(duk_context *ctx)
 {
-	struct js_re_lit re;
+	const struct js_re_lit *re;
 	const char *bc, *src, *s;
 	duk_size_t bclen, srclen, len;
 	int hit;
@@ -210,21 +251,21 @@ js_re_test_cb(duk_context *ctx)
 	duk_get_prop_literal(ctx, 1, JS_RE_BYTECODE);         /* [ input this bc ] */
 	if (!duk_is_string(ctx, 2))
 		return js_re_native(ctx);
-	duk_pop(ctx);
+	/* the bytecode and source properties are neither writable nor configurable: what
+	 * ToString may run cannot change them */
 	s = duk_to_lstring(ctx, 0, &len);                     /* ToString(input), in place */
 	if (utf8_valid_prefix(s, len) != len)
 		return js_re_native(ctx);
-	duk_get_prop_literal(ctx, 1, JS_RE_BYTECODE);         /* [ input this bc ] */
 	duk_get_prop_literal(ctx, 1, JS_RE_SOURCE);           /* [ input this bc src ] */
 	bc = duk_get_lstring(ctx, 2, &bclen);
 	src = duk_get_lstring(ctx, 3, &srclen);
 	if (bc == NULL || bclen == 0 || (unsigned char)bc[0] >= 0x80 || src == NULL ||
-	    js_re_lit_compile(&re, src, srclen, (unsigned char)bc[0]) < 0)
+	    (re = js_re_cached(src, srclen, (unsigned char)bc[0])) == NULL)
 		return js_re_native(ctx);
 	duk_get_prop_literal(ctx, 1, "lastIndex");            /* read and coerced, unused */
 	(void)duk_to_int(ctx, -1);
 	duk_pop(ctx);
-	hit = js_re_lit_test(&re, s, len);
+	hit = js_re_lit_test(re, s, len);
 	js_re_literal_calls++;
 	if (!hit) {
 		duk_push_int(ctx, 0);
