@@ -1,6 +1,6 @@
 /*
- * enr_js_fast: faster paths for RegExp.prototype.test and String.prototype.split in the
- * JavaScript enrichment's heaps, giving what Duktape's own give.
+ * enr_js_fast: faster paths for RegExp.prototype.test, String.prototype.split and
+ * decodeURIComponent in the JavaScript enrichment's heaps, giving what Duktape's own give.
  *
  * test. Duktape matches a regular expression with a backtracking bytecode interpreter that
  * decodes the subject one code point at a time, at every start position, for every
@@ -25,6 +25,9 @@
  * leftmost non-overlapping byte matches (Duktape's own search is bytewise too), and the
  * pieces go into the array as Duktape puts them. Anything else is Duktape's own split.
  *
+ * decodeURIComponent. A string without % (most query values) decodes to itself; Duktape's
+ * own decodes it a code point at a time. Anything else is Duktape's own.
+ *
  * test_enr_js_fast compares each with Duktape's own on many inputs; fuzz_js_fast does so on
  * arbitrary ones.
  */
@@ -35,18 +38,21 @@
 
 #define JS_RE_STASH_KEY  "\xff" "furrowRegExpTest"
 #define JS_SPLIT_STASH_KEY "\xff" "furrowStringSplit"
+#define JS_DECODE_STASH_KEY "\xff" "furrowDecodeURIComponent"
 #define JS_RE_PROTO_KEY  "\xff" "furrowRegExpProto"
 #define JS_RE_BYTECODE   "\x82" "Bytecode"          /* Duktape's internal properties */
 #define JS_RE_SOURCE     "\x82" "Source"
 
 static unsigned long js_re_literal_calls;    /* for the tests: how often the faster paths */
 static unsigned long js_split_fast_calls;    /* answered */
+static unsigned long js_decode_fast_calls;
 
 void
-js_fast_counts(unsigned long *test, unsigned long *split)
+js_fast_counts(unsigned long *test, unsigned long *split, unsigned long *decode)
 {
 	*test = js_re_literal_calls;
 	*split = js_split_fast_calls;
+	*decode = js_decode_fast_calls;
 }
 
 static int
@@ -317,13 +323,41 @@ js_split_cb(duk_context *ctx)
 	return 1;
 }
 
-/* Replace proto[name] by fn (nargs arguments), keeping the old one in the stash under key. */
+/* decodeURIComponent: a string without % decodes to itself (ES5 15.1.3.2: only % starts an
+ * escape); Duktape's own walks it a code point at a time. The rest goes to Duktape's. */
+static duk_ret_t
+js_decode_uric_cb(duk_context *ctx)
+{
+	const char *s;
+	duk_size_t len;
+
+	if (duk_is_string(ctx, 0) && !duk_is_symbol(ctx, 0) &&
+	    (s = duk_get_lstring(ctx, 0, &len)) != NULL && memchr(s, '%', len) == NULL &&
+	    utf8_valid_prefix(s, len) == len) {
+		js_decode_fast_calls++;
+		duk_dup(ctx, 0);
+		return 1;
+	}
+	duk_push_heap_stash(ctx);
+	duk_get_prop_literal(ctx, -1, JS_DECODE_STASH_KEY);
+	duk_dup(ctx, 0);
+	duk_call(ctx, 1);
+	return 1;
+}
+
+/* Replace proto[name] by fn (nargs arguments), keeping the old one in the stash under key;
+ * ctor NULL: the global object's property. */
 static void
 js_fast_replace(duk_context *ctx, const char *ctor, const char *name, duk_c_function fn,
     duk_idx_t nargs, const char *key)
 {
-	duk_get_global_string(ctx, ctor);
-	duk_get_prop_literal(ctx, -1, "prototype");           /* [ ctor proto ] */
+	if (ctor != NULL) {
+		duk_get_global_string(ctx, ctor);
+		duk_get_prop_literal(ctx, -1, "prototype");   /* [ ctor proto ] */
+	} else {
+		duk_push_global_object(ctx);
+		duk_dup_top(ctx);                             /* [ global global ] */
+	}
 	duk_push_heap_stash(ctx);
 	duk_get_prop_string(ctx, -2, name);
 	duk_put_prop_string(ctx, -2, key);
@@ -349,4 +383,5 @@ js_fast_install(duk_context *ctx)
 	duk_pop_2(ctx);
 	js_fast_replace(ctx, "RegExp", "test", js_re_test_cb, 1, JS_RE_STASH_KEY);
 	js_fast_replace(ctx, "String", "split", js_split_cb, 2, JS_SPLIT_STASH_KEY);
+	js_fast_replace(ctx, NULL, "decodeURIComponent", js_decode_uric_cb, 1, JS_DECODE_STASH_KEY);
 }

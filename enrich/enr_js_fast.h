@@ -2,7 +2,8 @@
  * enr_js_fast: faster paths for two Duktape builtins the enrichment's scripts lean on, with
  * Duktape's results: RegExp.prototype.test for the regular expressions that are literal
  * strings (alternatives of plain characters, each optionally anchored with ^ and $:
- * /Mobile|Android|iPhone/, /^bot$/i), String.prototype.split with a string separator. See
+ * /Mobile|Android|iPhone/, /^bot$/i), String.prototype.split with a string separator,
+ * decodeURIComponent of a string without escapes. See
  * enr_js_fast.c.
  */
 #ifndef ENR_JS_FAST_H
@@ -41,12 +42,13 @@ int js_re_lit_compile(struct js_re_lit *re, const char *src, size_t len, unsigne
 /* 1 when the regexp matches somewhere in s (len bytes of valid UTF-8), else 0. */
 int js_re_lit_test(const struct js_re_lit *re, const char *s, size_t len);
 
-/* Replace RegExp.prototype.test and String.prototype.split in ctx's heap by functions that
+/* Replace RegExp.prototype.test, String.prototype.split and decodeURIComponent in ctx's heap by functions that
  * take the faster path where they can and call Duktape's own otherwise. Call it in a
  * protected call (it allocates), before any script runs. */
 void js_fast_install(duk_context *ctx);
 
-/* How many calls of test and split the faster paths answered (for the tests). */
-void js_fast_counts(unsigned long *test, unsigned long *split);
+/* How many calls of test, split and decodeURIComponent the faster paths answered (for the
+ * tests). */
+void js_fast_counts(unsigned long *test, unsigned long *split, unsigned long *decode);
 
 #endif

@@ -1,11 +1,11 @@
 /*
- * libFuzzer target: the faster paths of RegExp.prototype.test and String.prototype.split
- * (enrich/enr_js_fast.c) against Duktape's own, in one heap where both exist. The input is
- * split on the first two '\n': a pattern (new RegExp's source, and split's separator), the
- * flags (any of g, i, m; others make RegExp throw, which skips test), the subject (any bytes:
- * what is not valid UTF-8 goes to Duktape's own test). test is called on fresh regexps with
- * the same lastIndex; their results, thrown errors and lastIndex afterwards must be the same,
- * and so must split's pieces.
+ * libFuzzer target: the faster paths of RegExp.prototype.test, String.prototype.split and
+ * decodeURIComponent (enrich/enr_js_fast.c) against Duktape's own, in one heap where both
+ * exist. The input is split on the first two '\n': a pattern (new RegExp's source, and split's
+ * separator), the flags (any of g, i, m; others make RegExp throw, which skips test), the
+ * subject (any bytes: what is not valid UTF-8 goes to Duktape's own test). test is called on
+ * fresh regexps with the same lastIndex; their results, thrown errors and lastIndex afterwards
+ * must be the same, and so must split's pieces and decodeURIComponent's result for the subject.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +26,8 @@ static const char FZ_COMPARE[] =
     "  var a, b, p = run(function () { return nativeSplit.call(s, src).join('\\u0001'); }),\n"
     "      q = run(function () { return String.prototype.split.call(s, src).join('\\u0001'); });\n"
     "  if (p !== q) return 'split: native ' + p + ', replaced ' + q;\n"
+    "  p = run(function () { return nativeDecode(s); }); q = run(function () { return decodeURIComponent(s); });\n"
+    "  if (p !== q) return 'decodeURIComponent: native ' + p + ', replaced ' + q;\n"
     "  try { a = new RegExp(src, flags); b = new RegExp(src, flags); } catch (e) { return ''; }\n"
     "  a.lastIndex = b.lastIndex = s.length % 3;\n"
     "  var x = run(function () { return nativeTest.call(a, s); }) + ' lastIndex=' + a.lastIndex;\n"
@@ -45,7 +47,8 @@ static void
 fz_init(void)
 {
 	if ((fz_ctx = duk_create_heap_default()) == NULL ||
-	    duk_peval_string(fz_ctx, "var nativeTest = RegExp.prototype.test, nativeSplit = String.prototype.split;") != 0)
+	    duk_peval_string(fz_ctx, "var nativeTest = RegExp.prototype.test, nativeSplit = String.prototype.split, "
+	    "nativeDecode = decodeURIComponent;") != 0)
 		abort();
 	duk_pop(fz_ctx);
 	if (duk_safe_call(fz_ctx, fz_install_cb, NULL, 0, 1) != 0)

@@ -1,8 +1,8 @@
 /* Unit tests for enrich/enr_js_fast.c: which regexp sources the literal path of
- * RegExp.prototype.test takes, and differential tests of test and String.prototype.split
- * against Duktape's own (kept from before the replacement) on fixed and generated patterns,
- * separators, subjects and flags, and on the class check, coercion order, lastIndex and
- * attribute details. */
+ * RegExp.prototype.test takes, and differential tests of test, String.prototype.split and
+ * decodeURIComponent against Duktape's own (kept from before the replacement) on fixed and
+ * generated patterns, separators, subjects and flags, and on the class check, coercion
+ * order, lastIndex and attribute details. */
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
@@ -73,7 +73,11 @@ static const char JS_BEFORE[] =
     "var nativeSplit = String.prototype.split;\n"
     "var splitDesc = JSON.stringify(Object.getOwnPropertyDescriptor(String.prototype, 'split'));\n"
     "var splitMeta = [nativeSplit.length, nativeSplit.name, JSON.stringify("
-    "Object.getOwnPropertyDescriptor(nativeSplit, 'name'))].join();\n";
+    "Object.getOwnPropertyDescriptor(nativeSplit, 'name'))].join();\n"
+    "var nativeDecode = decodeURIComponent;\n"
+    "var decodeDesc = JSON.stringify(Object.getOwnPropertyDescriptor(this, 'decodeURIComponent'));\n"
+    "var decodeMeta = [nativeDecode.length, nativeDecode.name, JSON.stringify("
+    "Object.getOwnPropertyDescriptor(nativeDecode, 'name'))].join();\n";
 
 /* The comparison; its value is "<cases> cases" followed by the differences, one a line. */
 static const char JS_COMPARE[] =
@@ -184,6 +188,22 @@ static const char JS_COMPARE[] =
     "      JSON.stringify(Object.getOwnPropertyDescriptor(String.prototype.split, 'name'))].join());\n"
     "  var r = 'a,b'.split(','); r.push('c');\n"
     "  same('split result array', '[\"a\",\"b\",\"c\"] 3 true', JSON.stringify(r) + ' ' + r.length + ' ' + Array.isArray(r));\n"
+    "  /* decodeURIComponent */\n"
+    "  function dcmp(a) { same('decode ' + show(a), run(function () { return nativeDecode.apply(null, a); }),\n"
+    "      run(function () { return decodeURIComponent.apply(null, a); })); }\n"
+    "  var dargs = [[], [undefined], [null], [1.5], [true], ['spring'], [''], ['a%20b'], ['%'], ['%zz'], ['%C3%A9'],\n"
+    "    ['%C3'], ['caf\\u00e9'], ['\\ud83d'], ['\\ud83d\\ude00'], ['a+b'], [{ toString: function () { return 'x%41'; } }],\n"
+    "    [{ toString: function () { return 'plain'; } }], [Symbol('x')], [new String('s')]];\n"
+    "  for (i = 0; i < dargs.length; i++) dcmp(dargs[i]);\n"
+    "  for (i = 0; i < 5000; i++) {\n"
+    "    var d = '', nd = rnd(8), dc = ['a', '%', '2', '0', 'C', '3', 'A', '9', '\\u00e9', '\\ud83d', '+', ' '];\n"
+    "    for (j = 0; j < nd; j++) d += dc[rnd(dc.length)];\n"
+    "    dcmp([d]);\n"
+    "  }\n"
+    "  same('decode descriptor', decodeDesc.replace(/\"value\":[^,]*,/, ''),\n"
+    "      JSON.stringify(Object.getOwnPropertyDescriptor(this, 'decodeURIComponent')).replace(/\"value\":[^,]*,/, ''));\n"
+    "  same('decode length, name', decodeMeta, [decodeURIComponent.length, decodeURIComponent.name,\n"
+    "      JSON.stringify(Object.getOwnPropertyDescriptor(decodeURIComponent, 'name'))].join());\n"
     "  return n + ' cases\\n' + fails.slice(0, 20).join('\\n');\n"
     "})()";
 
@@ -200,7 +220,7 @@ START_TEST(same_as_duktape)
 	duk_context *ctx = duk_create_heap_default();
 	const char *out;
 	long cases;
-	unsigned long ntest, nsplit;
+	unsigned long ntest, nsplit, ndecode;
 
 	ck_assert_ptr_nonnull(ctx);
 	ck_assert_int_eq(duk_peval_string(ctx, JS_BEFORE), 0);
@@ -214,9 +234,10 @@ START_TEST(same_as_duktape)
 	cases = strtol(out, NULL, 10);
 	ck_assert_msg(strchr(out, '\n')[1] == '\0', "differences:\n%s", out);
 	ck_assert_msg(cases > 20000, "only %ld cases", cases);
-	js_fast_counts(&ntest, &nsplit);
+	js_fast_counts(&ntest, &nsplit, &ndecode);
 	ck_assert_msg(ntest > 5000, "the literal path of test answered %lu times", ntest);
 	ck_assert_msg(nsplit > 20000, "the faster split answered %lu times", nsplit);
+	ck_assert_msg(ndecode > 1000, "the faster decodeURIComponent answered %lu times", ndecode);
 	duk_destroy_heap(ctx);
 }
 END_TEST
