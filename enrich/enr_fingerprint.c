@@ -101,15 +101,6 @@ cmp_param_cb(const void *a, const void *b)
 #define FP_TEXT_BYTES 4096   /* the text hashed, when it fits: no allocation per event */
 static char fp_text[FP_TEXT_BYTES];   /* one, reused: enrich is single-threaded */
 
-/*
- * The sorted order of the last event's parameters (their indexes in params[]). Events from
- * one tracker send the same parameters in the same order, so starting the insertion sort
- * from that order leaves it one comparison per parameter instead of some seventy, each a
- * branch the CPU cannot predict. Only a starting point: the sort decides the order.
- */
-#define FP_LAST_MAX 64
-static size_t fp_last[FP_LAST_MAX], fp_last_n, fp_last_nparams;
-
 int
 enr_fingerprint_compute(const char *algo, char *const *exclude, size_t n_exclude,
     const struct raw_param *params, size_t n_params, char out[129])
@@ -131,34 +122,12 @@ enr_fingerprint_compute(const char *algo, char *const *exclude, size_t n_exclude
 			n++;
 		}
 	if (n <= 64) {                  /* insertion sort: a handful of parameters */
-		if (n == fp_last_n && n_params == fp_last_nparams && n > 1) {
-			/* start from the last event's order when it is a permutation of these */
-			struct param_ref w[64];
-			unsigned char at[64];
-			for (i = 0; i < n && v[i].order < 64; i++)
-				;
-			if (i == n && n_params <= 64) {
-				memset(at, 0xff, n_params);
-				for (i = 0; i < n; i++)
-					at[v[i].order] = (unsigned char)i;
-				for (i = 0; i < n && fp_last[i] < n_params && at[fp_last[i]] != 0xff; i++) {
-					w[i] = v[at[fp_last[i]]];
-					at[fp_last[i]] = 0xff;   /* each index once */
-				}
-				if (i == n)
-					memcpy(v, w, n * sizeof(*v));
-			}
-		}
 		for (i = 1; i < n; i++) {
 			struct param_ref t = v[i];
 			for (j = i; j > 0 && cmp_param(&v[j - 1], &t) > 0; j--)
 				v[j] = v[j - 1];
 			v[j] = t;
 		}
-		for (i = 0; i < n; i++)
-			fp_last[i] = v[i].order;
-		fp_last_n = n;
-		fp_last_nparams = n_params;
 	} else {
 		qsort(v, n, sizeof(*v), cmp_param_cb);
 	}
