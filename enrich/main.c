@@ -339,6 +339,12 @@ main(int argc, char **argv)
 	if (getenv("FURROW_ENRICH_NOW_MS"))     /* tests: a fixed processing time */
 		enrich_set_clock(loop.e, strtoll(getenv("FURROW_ENRICH_NOW_MS"), NULL, 10));
 
+	if (o.pii && !enrichments_emit_pii(enrichments)) {
+		/* nothing would ever be written there: left closed, so that a unit or the launcher
+		 * may name a topic or stream that is created only with emitEvent */
+		log_info("--pii %s: no PII enrichment with emitEvent: not opened", o.pii);
+		o.pii = NULL;
+	}
 	if ((status = setup_kafka(&o)) != 0 || (status = open_streams(&o, &loop)) != 0)
 		goto out;
 	metrics_hist_init(&loop.stats.latency, latency_bounds,
