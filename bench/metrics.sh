@@ -5,24 +5,30 @@
 #   bench/metrics.sh [REPS]                        # default 5 (at least 3)
 #   BENCH_STAGES="es-sink pg-sink" bench/metrics.sh 5
 #   ES_URL=http://host:9200 bench/metrics.sh       # a running engine for es-sink
+#   SCRAPE_INTERVALS="15 0.2" bench/metrics.sh     # seconds between scrapes (the default)
 # Sizes: ENRICH_RECORDS (60000), ES_EVENTS (40000), S3_LINES (200000), PG_EVENTS (20000).
 #
 # The measure is the stage's own CPU time (user + system of the process and its threads, from
 # wait4(2)), never wall time: the machine is shared, and the peers (Elasticsearch,
 # S3Proxy, PostgreSQL) run on it too. For each stage, one server is started, the same input
-# runs REPS times without the flag and REPS times with it, interleaved in ABBA order (off on,
-# on off, off on, ...) so that a slow spell of the machine hits both alike and neither always
-# runs second, then the server is stopped before the next stage's starts. With the flag, a
-# scraper fetches /metrics every 0.2 s for the whole run: 75 times Prometheus's default 15 s
-# interval, an upper bound of the serving cost. Every run starts from the same state, prepared
-# untimed: a fresh index (es-sink), an empty spool (s3-sink; it writes the same keys again), emptied
-# tables (pg-sink).
+# runs REPS times without the flag and REPS times with it for each scrape interval, interleaved
+# (off, on at each interval; the order reversed every other repetition, ABBA-like) so that a slow
+# spell of the machine hits every side alike and none always runs first, then the server is
+# stopped before the next stage's starts. With the flag, a scraper fetches /metrics over ONE
+# kept-alive HTTP/1.1 connection, as Prometheus does, every SCRAPE_INTERVALS seconds for the
+# whole run (the first scrape as soon as the port is up): 15 s is Prometheus's usual interval
+# (the real case: a run of a few seconds sees one scrape); 0.2 s, 75 times that, is a stress
+# figure, an upper bound of the serving cost. The scraper reports its scrapes and connections
+# (one connection per run when keep-alive works). Every run starts from the same state,
+# prepared untimed: a fresh index (es-sink), an empty spool (s3-sink; it writes the same keys
+# again), emptied tables (pg-sink).
 #
-# The report gives each run, the median of each side, and two costs: the median of the REPS
-# paired ratios (each "on" run over the "off" run beside it, which cancels drift between
-# pairs) and the ratio of the medians, and the spread of the "off" runs (max/min - 1): the
-# noise floor. PASS when both costs are within 2 %, OVER when both exceed it, UNRESOLVED when
-# they disagree (the noise is larger than the budget: more reps, a quieter machine).
+# The report gives each run, the median of each side, and for each interval two costs: the
+# median of the REPS paired ratios (each "on" run over the "off" run of the same repetition,
+# which cancels drift between repetitions) and the ratio of the medians, and the spread of the
+# "off" runs (max/min - 1): the noise floor. PASS when both costs are within 2 %, OVER when both
+# exceed it, UNRESOLVED when they disagree (the noise is larger than the budget: more reps, a
+# quieter machine).
 #   enrich:  raw records from the golden requests (tests/golden/enrich/requests.jsonl, mkraw),
 #            repeated; output and bad rows to /dev/null.
 #   es-sink: distinct golden events (tests/golden/es-sink/good.tsv) into a real Elasticsearch
@@ -39,8 +45,12 @@ NS=${ES_EVENTS:-40000}
 N3=${S3_LINES:-200000}
 NP=${PG_EVENTS:-20000}
 STAGES=${BENCH_STAGES:-enrich s3-sink pg-sink es-sink}
+INTERVALS=${SCRAPE_INTERVALS:-15 0.2}
 BIN=${FURROW_BIN:-$root/bin}
 [ "$REPS" -ge 3 ] 2>/dev/null || { echo "bench: REPS must be at least 3" >&2; exit 64; }
+for i in $INTERVALS; do
+	awk -v i="$i" 'BEGIN { exit !(i + 0 > 0) }' || { echo "bench: bad scrape interval '$i'" >&2; exit 64; }
+done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/furrow-bench.XXXXXX")
 scraper="" es_up=0 s3_up=0 pg_up=0
 cleanup() {
@@ -58,8 +68,41 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 has() { [[ " $STAGES " == *" $1 "* ]]; }
 P=$(free_port)
 
-# scrape PORT: fetch /metrics every 0.2 s until killed
-scrape() { while :; do curl -s -o /dev/null -m 1 "http://127.0.0.1:$1/metrics"; sleep 0.2; done; }
+# scrape PORT INTERVAL OUT: fetch /metrics over one kept-alive connection every INTERVAL
+# seconds until SIGTERM, then write "SCRAPES CONNECTIONS" to OUT. Waits for the port to open;
+# reconnects (and counts it) only when the server closes the connection.
+scrape() {
+	exec python3 -c '
+import http.client, signal, sys, time
+port, interval, out = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+scrapes = conns = 0
+def done(*_):
+    with open(out, "w") as f:
+        f.write("%d %d\n" % (scrapes, conns))
+    sys.exit(0)
+signal.signal(signal.SIGTERM, done)
+c = None
+while True:
+    try:
+        if c is None:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            c.connect()
+            conns += 1
+        c.request("GET", "/metrics")
+        r = c.getresponse()
+        r.read()
+        if r.status != 200:
+            raise SystemExit("scrape: HTTP %d" % r.status)
+        scrapes += 1
+        if r.will_close:
+            c.close(); c = None
+        time.sleep(interval)
+    except (ConnectionError, OSError, http.client.HTTPException):
+        if c is not None:
+            c.close(); c = None
+        time.sleep(0.005)          # not up yet (or closed): retry soon
+' "$@"
+}
 # cpu OUT IN CMD...: run CMD < IN > /dev/null, append its user+sys seconds to OUT (from wait4's
 # rusage, to the microsecond: /usr/bin/time prints hundredths, 1 % of a one-second run); a
 # failed run stops the benchmark (its time would mean nothing)
@@ -79,45 +122,52 @@ with open(out, "a") as f:
     f.write("%.4f\n" % (ru.ru_utime + ru.ru_stime))
 ' "$@" 2>>"$tmp/stage.err" || { echo "bench: failed: ${*:3}" >&2; tail -n 5 "$tmp/stage.err" >&2; exit 1; }
 }
-# measure NAME PREPARE IN CMD...: REPS pairs, ABBA; PREPARE (a function, untimed) runs before
-# each run
+# measure NAME PREPARE IN CMD...: REPS repetitions of off and on at each interval, the order
+# reversed every other repetition; PREPARE (a function, untimed) runs before each run
 measure() {
-	local name=$1 prep=$2 in=$3 r; shift 3
-	: >"$tmp/$name.off"; : >"$tmp/$name.on"
-	echo "$name: + $* < $(basename "$in") > /dev/null   (on: + --metrics-listen 127.0.0.1:$P, scraped every 0.2 s)"
+	local name=$1 prep=$2 in=$3 r side sides; shift 3
+	: >"$tmp/$name.off"
+	for i in $INTERVALS; do : >"$tmp/$name.on$i"; : >"$tmp/$name.scrapes$i"; done
+	echo "$name: + $* < $(basename "$in") > /dev/null   (on: + --metrics-listen 127.0.0.1:$P, scraped every $(echo $INTERVALS | sed 's/ / or /g') s over one kept-alive connection)"
+	sides="off $INTERVALS"
 	for r in $(seq 1 "$REPS"); do
-		if [ $((r % 2)) = 1 ]; then
-			$prep; cpu "$tmp/$name.off" "$in" "$@"
-			$prep; run_on "$name" "$in" "$@"
-		else
-			$prep; run_on "$name" "$in" "$@"
-			$prep; cpu "$tmp/$name.off" "$in" "$@"
-		fi
+		[ $((r % 2)) = 0 ] && sides=$(echo $sides | tr ' ' '\n' | tac | tr '\n' ' ')
+		for side in $sides; do
+			$prep
+			if [ "$side" = off ]; then cpu "$tmp/$name.off" "$in" "$@"
+			else run_on "$name" "$side" "$in" "$@"; fi
+		done
+		[ $((r % 2)) = 0 ] && sides="off $INTERVALS"
 	done
 }
-run_on() {
-	local name=$1 in=$2; shift 2
-	scrape "$P" & scraper=$!
-	cpu "$tmp/$name.on" "$in" "$@" --metrics-listen "127.0.0.1:$P"
+run_on() {  # run_on NAME INTERVAL IN CMD...
+	local name=$1 iv=$2 in=$3; shift 3
+	rm -f "$tmp/scraped"
+	scrape "$P" "$iv" "$tmp/scraped" & scraper=$!
+	cpu "$tmp/$name.on$iv" "$in" "$@" --metrics-listen "127.0.0.1:$P"
 	kill "$scraper"; wait "$scraper" 2>/dev/null; scraper=""
+	cat "$tmp/scraped" >>"$tmp/$name.scrapes$iv" 2>/dev/null || echo "? ?" >>"$tmp/$name.scrapes$iv"
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 report() {  # report NAME UNITS N
-	local off on pair spread
-	off=$(median <"$tmp/$1.off") on=$(median <"$tmp/$1.on")
-	pair=$(paste "$tmp/$1.on" "$tmp/$1.off" | awk '{ print $1 / $2 - 1 }' | median)
-	echo "$1 CPU-s off: $(tr '\n' ' ' <"$tmp/$1.off")"
-	echo "$1 CPU-s on:  $(tr '\n' ' ' <"$tmp/$1.on")"
+	local off on pair spread i
+	off=$(median <"$tmp/$1.off")
+	echo "$1 CPU-s off:        $(tr '\n' ' ' <"$tmp/$1.off")"
 	spread=$(sort -n "$tmp/$1.off" | awk '{ v[NR] = $1 } END { print v[NR] / v[1] - 1 }')
-	awk -v off="$off" -v on="$on" -v pair="$pair" -v spread="$spread" -v n="$3" -v u="$2" -v name="$1" 'BEGIN {
-	    v = (pair <= 0.02 && on / off - 1 <= 0.02) ? "PASS" : (pair > 0.02 && on / off - 1 > 0.02) ? "OVER" : "UNRESOLVED (the two measures disagree)"
-	    printf "%s: median %.3f CPU-s off, %.3f on (%.0f vs %.0f %s per CPU-second); cost: paired median %+.2f %%, of medians %+.2f %%; noise: off runs spread %.1f %% (budget <= 2 %%) %s\n",
-	        name, off, on, n / off, n / on, u, pair * 100, (on / off - 1) * 100, spread * 100, v }' |
-	    tee -a "$tmp/summary"
+	for i in $INTERVALS; do
+		on=$(median <"$tmp/$1.on$i")
+		pair=$(paste "$tmp/$1.on$i" "$tmp/$1.off" | awk '{ print $1 / $2 - 1 }' | median)
+		echo "$1 CPU-s on ${i}s: $(tr '\n' ' ' <"$tmp/$1.on$i")  (scrapes/connections per run: $(tr ' \n' '/ ' <"$tmp/$1.scrapes$i"))"
+		awk -v off="$off" -v on="$on" -v pair="$pair" -v spread="$spread" -v n="$3" -v u="$2" -v name="$1" -v iv="$i" 'BEGIN {
+		    v = (pair <= 0.02 && on / off - 1 <= 0.02) ? "PASS" : (pair > 0.02 && on / off - 1 > 0.02) ? "OVER" : "UNRESOLVED (the two measures disagree)"
+		    printf "%s, scraped every %s s: median %.3f CPU-s off, %.3f on (%.0f vs %.0f %s per CPU-second); cost: paired median %+.2f %%, of medians %+.2f %%; noise: off runs spread %.1f %% (budget <= 2 %%) %s\n",
+		        name, iv, off, on, n / off, n / on, u, pair * 100, (on / off - 1) * 100, spread * 100, v }' |
+		    tee -a "$tmp/summary"
+	done
 }
 nothing() { :; }
 
-echo "reps: $REPS per side, ABBA; $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "reps: $REPS per side, order reversed every other repetition; scrape intervals: $INTERVALS s; $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- enrich ----
 if has enrich; then

@@ -140,39 +140,56 @@ col_cookie_find(const char *v, size_t len, const char *name, const char **val, s
 	return 0;
 }
 
-/* RFC 6265 cookie-octet: 0x21, 0x23-0x2B, 0x2D-0x3A, 0x3C-0x5B, 0x5D-0x7E. */
-static int
-cookie_octet(unsigned char c)
-{
-	return c == 0x21 || (c >= 0x23 && c <= 0x2b) || (c >= 0x2d && c <= 0x3a) ||
-	    (c >= 0x3c && c <= 0x5b) || (c >= 0x5d && c <= 0x7e);
-}
+/* The bytes of a Cookie header value by class: 0 an RFC 6265 cookie-octet (0x21, 0x23-0x2B,
+ * 0x2D-0x3A, 0x3C-0x5B, 0x5D-0x7E), 1 a space, 2 ';', 3 anything else. */
+enum { CK_OCTET, CK_SPACE, CK_SEMI, CK_OTHER };
+static const unsigned char cookie_class[256] = {
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	1, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+};
 
 long
 col_cookie_rerender(const char *v, size_t len, struct buf *out)
 {
-	size_t start = out->len, i = 0, kept = 0, pend_empty = 0;
+	size_t start = out->len, i = 0, pend_empty = 0;
 	int first = 1;
 
 	/* Pieces are the ';'-separated runs with spaces removed. Java's split drops trailing
 	 * empty pieces, so empty pieces are held back until a non-empty one follows. */
 	while (i <= len) {
-		size_t s = i, e;
-		int ok = 1, empty = 1;
+		size_t s = i, e, spaces = 0;
+		int ok = 1;
 
-		while (i < len && v[i] != ';')
-			i++;
-		e = i;
-		for (size_t k = s; k < e; k++) {
-			if (v[k] == ' ')
+		for (; i < len; i++) {
+			unsigned char k = cookie_class[(unsigned char)v[i]];
+
+			if (k == CK_OCTET)
 				continue;
-			empty = 0;
-			if (!cookie_octet((unsigned char)v[k]))
+			if (k == CK_SEMI)
+				break;
+			if (k == CK_SPACE)
+				spaces++;
+			else
 				ok = 0;
 		}
-		if (empty) {
+		e = i;
+		i++;
+		if (spaces == e - s) {
 			pend_empty++;
-			i++;
 			continue;
 		}
 		/* a non-empty piece follows: the held-back empty pieces were not trailing */
@@ -181,19 +198,27 @@ col_cookie_rerender(const char *v, size_t len, struct buf *out)
 				return -1;
 			first = 0;
 		}
-		if (ok) {
-			if (!first && buf_append_byte(out, ';') == -1)
+		if (!ok)
+			continue;          /* a dropped piece vanishes entirely */
+		if (!first && buf_append_byte(out, ';') == -1)
+			return -1;
+		first = 0;
+		if (spaces == 0) {
+			if (buf_append(out, v + s, e - s) == -1)
 				return -1;
-			first = 0;
-			for (size_t k = s; k < e; k++)
-				if (v[k] != ' ' && buf_append_byte(out, (uint8_t)v[k]) == -1)
-					return -1;
-			kept++;
+			continue;
 		}
-		/* a dropped piece vanishes entirely */
-		i++;
+		/* the runs between the spaces */
+		while (s < e) {
+			size_t r = s;
+
+			while (r < e && v[r] != ' ')
+				r++;
+			if (r > s && buf_append(out, v + s, r - s) == -1)
+				return -1;
+			s = r + 1;
+		}
 	}
-	(void)kept;
 	return (long)(out->len - start);
 }
 
@@ -201,9 +226,14 @@ int
 col_cookie_set_header(struct buf *out, const char *name, const char *value, size_t vlen,
     const struct col_cookie_attrs *a)
 {
-	char date[TIMEFMT_BUFSZ];
+	/* the expiry moves once a second (now + the cookie's lifetime): format it then only */
+	static char date[TIMEFMT_BUFSZ];
+	static time_t date_of = (time_t)-1;
 
-	timefmt_http(a->expires, date);
+	if (a->expires != date_of || date[0] == '\0') {
+		timefmt_http(a->expires, date);
+		date_of = a->expires;
+	}
 	if (buf_append_str(out, "Set-Cookie: ") == -1 || buf_append_str(out, name) == -1 ||
 	    buf_append_byte(out, '=') == -1 || buf_append(out, value, vlen) == -1 ||
 	    buf_append_str(out, "; Expires=") == -1 || buf_append_str(out, date) == -1)

@@ -25,6 +25,7 @@ int
 col_query_get(const char *q, size_t len, const char *name, struct buf *out)
 {
 	size_t i = 0;
+	unsigned char first = (unsigned char)name[0];
 
 	while (i <= len) {
 		size_t s = i, e, eq;
@@ -33,6 +34,10 @@ col_query_get(const char *q, size_t len, const char *name, struct buf *out)
 		e = i;
 		i++;
 		if (e == s)
+			continue;
+		/* most names differ in their first byte, which decodes to itself unless it is '%'
+		 * or '+': those are passed over without decoding */
+		if (first && (unsigned char)q[s] != first && q[s] != '%' && q[s] != '+')
 			continue;
 		for (eq = s; eq < e && q[eq] != '='; eq++)
 			;

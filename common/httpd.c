@@ -92,6 +92,7 @@ struct httpd_server {
 	int freeing;                /* httpd_server_free: held connections close too */
 	int port;
 	int paused;
+	int nodelay_inherited;      /* accepted sockets get TCP_NODELAY from the listener */
 	unsigned n_held;
 	struct httpd_stats stats;
 	struct buf hdrs;            /* the handler's header scratch, reused */
@@ -1067,8 +1068,10 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 		s->n_free--;
 		conn_free(c);
 	}
-	/* the listener hands over non-blocking, close-on-exec sockets */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* the listener hands over non-blocking, close-on-exec sockets, with TCP_NODELAY where it
+	 * is inherited from the listening socket (httpd_server_new): one system call less */
+	if (!s->nodelay_inherited)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (s->free_conns) {
 		c = s->free_conns;
 		s->free_conns = c->next;
@@ -1207,6 +1210,15 @@ httpd_server_new(struct event_base *base, const char *bind_addr, int port,
 		return NULL;
 	}
 	evconnlistener_set_error_cb(s->listener, accept_error_cb);
+#ifdef __linux__
+	{
+		int one = 1;
+
+		/* Linux copies it to every connection accepted from the socket */
+		s->nodelay_inherited = setsockopt(evconnlistener_get_fd(s->listener), IPPROTO_TCP,
+		    TCP_NODELAY, &one, sizeof(one)) == 0;
+	}
+#endif
 	sslen = sizeof(ss);
 	if (getsockname(evconnlistener_get_fd(s->listener), (struct sockaddr *)&ss, &sslen) == 0)
 		s->port = ntohs(ss.ss_family == AF_INET ? sin->sin_port : sin6->sin6_port);

@@ -25,6 +25,34 @@ static const unsigned char httpd_tchar[256] = {
 	['y'] = 1, ['z'] = 1,
 };
 
+/* Is there a byte below n (n <= 128) in w? Exact (unlike a search for the first such byte). */
+#define SWAR_ONES8 0x0101010101010101ULL
+#define HAS_BELOW(w, n) (((w) - SWAR_ONES8 * (n)) & ~(w) & (SWAR_ONES8 * 0x80))
+#define HAS_7F(w) ((((w) ^ (SWAR_ONES8 * 0x7f)) - SWAR_ONES8) & ~((w) ^ (SWAR_ONES8 * 0x7f)) & \
+    (SWAR_ONES8 * 0x80))
+
+/* Does [p, e) hold a control character or DEL? below is 0x21 for a request-target (space is a
+ * control there: it ends the target), 0x20 for a field value (where a tab is allowed too).
+ * Long request-targets and values go 8 bytes a step. */
+static int
+has_ctl(const char *p, const char *e, unsigned below)
+{
+	for (; e - p >= 8; p += 8) {
+		uint64_t w;
+
+		memcpy(&w, p, 8);
+		if (HAS_BELOW(w, below) | HAS_7F(w))
+			break;
+	}
+	for (; p < e; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if ((c < below && !(below == 0x20 && c == '\t')) || c == 0x7f)
+			return 1;
+	}
+	return 0;
+}
+
 static int
 ieq(const char *a, size_t alen, const char *b)
 {
@@ -163,11 +191,8 @@ httpd_parse_head(const char *buf, size_t len, const struct httpd_limits *lim,
 	sp2 = memchr(sp1 + 1, ' ', (size_t)(line_end - sp1 - 1));
 	if (sp2 == NULL || sp2 == sp1 + 1)
 		return 400;
-	for (const char *q = sp1 + 1; q < sp2; q++) {
-		unsigned char c = (unsigned char)*q;
-		if (c <= 0x20 || c == 0x7f)
-			return 400;
-	}
+	if (has_ctl(sp1 + 1, sp2, 0x21))
+		return 400;
 	if (line_end - sp2 - 1 != 8 || memcmp(sp2 + 1, "HTTP/", 5) != 0 ||
 	    sp2[6] < '0' || sp2[6] > '9' || sp2[7] != '.' || sp2[8] < '0' || sp2[8] > '9')
 		return 400;
@@ -208,11 +233,8 @@ httpd_parse_head(const char *buf, size_t len, const struct httpd_limits *lim,
 				return 400;
 		v = colon + 1;
 		ve = le;
-		for (const char *q = v; q < ve; q++) {
-			unsigned char c = (unsigned char)*q;
-			if ((c < 0x20 && c != '\t') || c == 0x7f)
-				return 400;
-		}
+		if (has_ctl(v, ve, 0x20))
+			return 400;
 		while (v < ve && (*v == ' ' || *v == '\t'))
 			v++;
 		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))

@@ -20,10 +20,14 @@
 struct md_conn {
 	int        fd;                 /* -1: free */
 	int64_t    deadline_ms;
-	uint64_t   seq;                /* age, to displace the oldest */
-	char       head[METRICSD_HEAD_MAX];
-	size_t     head_len;
+	uint64_t   seq;                /* last activity, to displace the least recently active */
+	char       in[METRICSD_HEAD_MAX];  /* bytes read: the request head, pipelined ones after */
+	size_t     in_len;
+	size_t     head_len;           /* the head being answered, consumed once it is */
+	unsigned   served;             /* requests answered on this connection */
+	int        idle;               /* between requests: the idle deadline runs */
 	int        writing;
+	int        closing;            /* close once the answer is written */
 	struct buf out;
 	size_t     out_off;
 };
@@ -36,6 +40,7 @@ struct metricsd {
 	metricsd_health_cb  health;
 	void               *arg;
 	double              start_time;    /* seconds since the epoch */
+	int                 request_ms, idle_ms;
 	uint64_t            seq;
 	struct md_conn      c[METRICSD_MAX_CONN];
 	struct buf          body, why;
@@ -165,6 +170,8 @@ metricsd_open(const char *spec, const char *prog, metricsd_render_cb render,
 	m->health = health;
 	m->arg = arg;
 	m->start_time = metrics_wall_now();
+	m->request_ms = METRICSD_TIMEOUT_MS;
+	m->idle_ms = METRICSD_IDLE_MS;
 	for (i = 0; i < METRICSD_MAX_CONN; i++) {
 		m->c[i].fd = -1;
 		buf_init(&m->c[i].out, 0);
@@ -180,8 +187,12 @@ conn_close(struct md_conn *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+	c->in_len = 0;
 	c->head_len = 0;
+	c->served = 0;
+	c->idle = 0;
 	c->writing = 0;
+	c->closing = 0;
 	c->out_off = 0;
 	buf_reset(&c->out);
 }
@@ -207,6 +218,17 @@ int
 metricsd_port(const struct metricsd *m)
 {
 	return m ? m->port : 0;
+}
+
+void
+metricsd_set_timeouts(struct metricsd *m, int request_ms, int idle_ms)
+{
+	if (m == NULL)
+		return;
+	if (request_ms > 0)
+		m->request_ms = request_ms;
+	if (idle_ms > 0)
+		m->idle_ms = idle_ms;
 }
 
 size_t
@@ -469,7 +491,92 @@ metricsd_parse(const char *head, size_t len, int *head_only)
 	return METRICSD_NOT_FOUND;
 }
 
-/* The answer to the request head in c->head, into c->out. */
+static int
+lower(int ch)
+{
+	return ch >= 'A' && ch <= 'Z' ? ch + ('a' - 'A') : ch;
+}
+
+/* p[0..n) equals the lower-case word w, ignoring case */
+static int
+word_is(const char *p, size_t n, const char *w)
+{
+	size_t i;
+
+	for (i = 0; i < n && w[i]; i++)
+		if (lower((unsigned char)p[i]) != w[i])
+			return 0;
+	return i == n && w[i] == '\0';
+}
+
+/* The value v[0..n) of a Connection header holds the token "close". */
+static int
+has_close(const char *v, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t a, b;
+
+		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		a = i;
+		while (i < n && v[i] != ',')
+			i++;
+		b = i;
+		while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t'))
+			b--;
+		if (word_is(v + a, b - a, "close"))
+			return 1;
+	}
+	return 0;
+}
+
+int
+metricsd_keep_alive(const char *head, size_t len)
+{
+	const char *p = head, *end = head + len, *eol;
+	size_t ll;
+
+	/* the request line ends with " HTTP/1.1" */
+	if ((eol = memchr(p, '\n', len)) == NULL)
+		return 0;
+	ll = (size_t)(eol - p);
+	if (ll && p[ll - 1] == '\r')
+		ll--;
+	if (ll < 9 || memcmp(p + ll - 9, " HTTP/1.1", 9) != 0)
+		return 0;
+	for (p = eol + 1; p < end; p = eol + 1) {
+		const char *colon, *v, *ve;
+
+		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			eol = end;
+		ve = eol;
+		if (ve > p && ve[-1] == '\r')
+			ve--;
+		if (ve == p)
+			break;                            /* the empty line: end of the head */
+		if ((colon = memchr(p, ':', (size_t)(ve - p))) == NULL)
+			return 0;                         /* not a header: do not guess */
+		for (v = colon + 1; v < ve && (*v == ' ' || *v == '\t'); v++)
+			;
+		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+			ve--;
+		if (word_is(p, (size_t)(colon - p), "connection") && has_close(v, (size_t)(ve - v)))
+			return 0;
+		if (word_is(p, (size_t)(colon - p), "transfer-encoding"))
+			return 0;                         /* a body: not worth reading */
+		if (word_is(p, (size_t)(colon - p), "content-length") &&
+		    (ve - v != 1 || *v != '0'))
+			return 0;
+		if (eol == end)
+			break;
+	}
+	return 1;
+}
+
+/* The answer to the request head c->in[0..c->head_len), into c->out; c->closing set when the
+ * connection ends with it. */
 static void
 respond(struct metricsd *m, struct md_conn *c)
 {
@@ -477,14 +584,18 @@ respond(struct metricsd *m, struct md_conn *c)
 	int status, head_only, healthy;
 	size_t blen;
 
-	switch (metricsd_parse(c->head, c->head_len, &head_only)) {
+	c->closing = !metricsd_keep_alive(c->in, c->head_len) ||
+	    c->served + 1 >= METRICSD_MAX_REQUESTS;
+	switch (metricsd_parse(c->in, c->head_len, &head_only)) {
 	case METRICSD_BAD_REQUEST:
 		status = 400;
 		body = "bad request\n";
+		c->closing = 1;
 		break;
 	case METRICSD_BAD_METHOD:
 		status = 405;
 		body = "method not allowed\n";
+		c->closing = 1;
 		break;
 	case METRICSD_METRICS:
 		buf_reset(&m->why);
@@ -517,20 +628,63 @@ respond(struct metricsd *m, struct md_conn *c)
 	blen = body == m->body.data ? m->body.len : strlen(body);
 	buf_reset(&c->out);
 	buf_printf(&c->out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-	    "Cache-Control: no-store\r\nConnection: close\r\n\r\n", status,
+	    "Cache-Control: no-store\r\nConnection: %s\r\n\r\n", status,
 	    status == 200 ? "OK" : status == 503 ? "Service Unavailable" : status == 400 ?
-	    "Bad Request" : status == 405 ? "Method Not Allowed" : "Not Found", ctype, blen);
+	    "Bad Request" : status == 405 ? "Method Not Allowed" : "Not Found", ctype, blen,
+	    c->closing ? "close" : "keep-alive");
 	if (!head_only)
 		buf_append(&c->out, body, blen);
 	c->writing = 1;
 	c->out_off = 0;
 }
 
+/* The length of the whole head at the start of p[0..n) (up to and with its empty line, CRLF
+ * or bare LF), 0 when it has not all arrived. */
+static size_t
+head_end(const char *p, size_t n)
+{
+	const char *nl = p, *end = p + n;
+
+	while ((nl = memchr(nl, '\n', (size_t)(end - nl))) != NULL) {
+		nl++;
+		if (nl < end && *nl == '\n')
+			return (size_t)(nl + 1 - p);
+		if (nl + 1 < end && nl[0] == '\r' && nl[1] == '\n')
+			return (size_t)(nl + 2 - p);
+	}
+	return 0;
+}
+
+/* Answer the next request in c->in when its head is all there: 1 when an answer is now
+ * waiting to be written, 0 when more bytes are needed, -1 when the connection is closed. */
+static int
+next_request(struct metricsd *m, struct md_conn *c)
+{
+	size_t skip = 0;
+
+	/* empty lines before a request line are ignored (RFC 9112 2.2) */
+	while (skip < c->in_len && (c->in[skip] == '\r' || c->in[skip] == '\n'))
+		skip++;
+	if (skip) {
+		memmove(c->in, c->in + skip, c->in_len - skip);
+		c->in_len -= skip;
+	}
+	if ((c->head_len = head_end(c->in, c->in_len)) != 0) {
+		respond(m, c);
+		return 1;
+	}
+	if (c->in_len == sizeof(c->in)) {
+		conn_close(c);                    /* an over-long head: not a scraper */
+		return -1;
+	}
+	return 0;
+}
+
 static void
 conn_read(struct metricsd *m, struct md_conn *c)
 {
 	for (;;) {
-		ssize_t n = read(c->fd, c->head + c->head_len, sizeof(c->head) - 1 - c->head_len);
+		ssize_t n = read(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -542,36 +696,55 @@ conn_read(struct metricsd *m, struct md_conn *c)
 			conn_close(c);
 			return;
 		}
-		c->head_len += (size_t)n;
-		c->head[c->head_len] = '\0';
-		if (strstr(c->head, "\r\n\r\n") || strstr(c->head, "\n\n")) {
-			respond(m, c);
-			return;
+		if (c->idle) {                    /* a new request: its own deadline */
+			c->idle = 0;
+			c->deadline_ms = mono_ms() + m->request_ms;
 		}
-		if (c->head_len == sizeof(c->head) - 1) {
-			conn_close(c);            /* an over-long head: not a scraper */
+		c->in_len += (size_t)n;
+		if (next_request(m, c) != 0)
 			return;
-		}
 	}
 }
 
 static void
-conn_write(struct md_conn *c)
+conn_write(struct metricsd *m, struct md_conn *c)
 {
-	while (c->out_off < c->out.len) {
-		ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
-		    MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				conn_close(c);
+	for (;;) {
+		while (c->out_off < c->out.len) {
+			ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
+			    MSG_NOSIGNAL);
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				if (errno != EAGAIN && errno != EWOULDBLOCK)
+					conn_close(c);
+				return;
+			}
+			c->out_off += (size_t)n;
+		}
+		if (c->closing) {
+			shutdown(c->fd, SHUT_WR);
+			conn_close(c);
 			return;
 		}
-		c->out_off += (size_t)n;
+		/* answered: on to the next request, pipelined or still to come */
+		memmove(c->in, c->in + c->head_len, c->in_len - c->head_len);
+		c->in_len -= c->head_len;
+		c->head_len = 0;
+		c->writing = 0;
+		c->out_off = 0;
+		buf_reset(&c->out);
+		c->seq = ++m->seq;
+		c->served++;
+		if (c->in_len == 0) {
+			c->idle = 1;
+			c->deadline_ms = mono_ms() + m->idle_ms;
+			return;
+		}
+		c->deadline_ms = mono_ms() + m->request_ms;
+		if (next_request(m, c) != 1)
+			return;
 	}
-	shutdown(c->fd, SHUT_WR);
-	conn_close(c);
 }
 
 static void
@@ -595,7 +768,7 @@ accept_all(struct metricsd *m)
 		conn_close(c);                   /* the oldest, when all are taken */
 		c->fd = fd;
 		c->seq = ++m->seq;
-		c->deadline_ms = mono_ms() + METRICSD_TIMEOUT_MS;
+		c->deadline_ms = mono_ms() + m->request_ms;
 	}
 }
 
@@ -621,7 +794,7 @@ metricsd_serve(struct metricsd *m, const struct pollfd *p, size_t n)
 			if (!c->writing)
 				conn_read(m, c);
 			if (c->fd >= 0 && c->writing)
-				conn_write(c);
+				conn_write(m, c);
 			break;
 		}
 	}
@@ -635,9 +808,12 @@ metricsd_serve(struct metricsd *m, const struct pollfd *p, size_t n)
 static int
 cap_timeout(const struct metricsd *m, int timeout_ms)
 {
-	int64_t now = mono_ms();
+	int64_t now;
 	size_t i;
 
+	if (m == NULL)
+		return timeout_ms;
+	now = mono_ms();
 	for (i = 0; i < METRICSD_MAX_CONN; i++) {
 		int64_t left;
 		if (m->c[i].fd < 0)
@@ -649,6 +825,12 @@ cap_timeout(const struct metricsd *m, int timeout_ms)
 			timeout_ms = (int)left;
 	}
 	return timeout_ms;
+}
+
+int
+metricsd_timeout_ms(const struct metricsd *m)
+{
+	return cap_timeout(m, -1);
 }
 
 static int

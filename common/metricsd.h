@@ -4,11 +4,17 @@
  * are read where they are written). A stage without the flag never calls metricsd_open and
  * opens no socket; every call here takes a NULL server and then does what plain poll(2) would.
  *
- * The server is deliberately tiny: GET or HEAD of /metrics or /health, one request per
- * connection (Connection: close), at most METRICSD_MAX_CONN connections (a new one displaces the
- * oldest), METRICSD_TIMEOUT_MS for the whole exchange, a request head of at most
- * METRICSD_HEAD_MAX bytes. Sockets are non-blocking: a slow or silent scraper never holds the
- * stage up.
+ * The server is deliberately tiny: GET or HEAD of /metrics or /health over HTTP/1.1 with
+ * keep-alive (Prometheus keeps its scrape connections open: a new TCP connection per scrape
+ * would cost a stage more than rendering the page). A connection carries requests one after
+ * the other, pipelined ones answered in order, until the client closes it, asks
+ * "Connection: close", speaks HTTP/1.0, sends a request with a body or a malformed one (400,
+ * 405), has made METRICSD_MAX_REQUESTS requests, or stays idle METRICSD_IDLE_MS between
+ * requests. Each request has METRICSD_TIMEOUT_MS from its first byte until its answer is
+ * written, a head of at most METRICSD_HEAD_MAX bytes. At most METRICSD_MAX_CONN connections:
+ * a new one displaces the one least recently active (a silent client before a live
+ * scraper's kept connection). Sockets are non-blocking: a slow or silent scraper never holds
+ * the stage up.
  *
  * The stage renders its own series with the metrics_ helpers (one family: metrics_head, then
  * metrics_u64/metrics_f64 samples; histograms: metrics_hist). metricsd adds the series every
@@ -31,7 +37,9 @@
 
 #define METRICSD_MAX_CONN    8
 #define METRICSD_NFDS        (METRICSD_MAX_CONN + 1)
-#define METRICSD_TIMEOUT_MS  5000
+#define METRICSD_TIMEOUT_MS  5000       /* a request: first byte to answer written */
+#define METRICSD_IDLE_MS     120000     /* between requests (over Prometheus's default 1m) */
+#define METRICSD_MAX_REQUESTS 1000      /* per connection, then Connection: close */
 #define METRICSD_HEAD_MAX    4096
 #define METRICS_HIST_MAX     16          /* finite buckets of a histogram */
 
@@ -49,6 +57,11 @@ struct metricsd *metricsd_open(const char *spec, const char *prog, metricsd_rend
 void metricsd_close(struct metricsd *m);
 /* The port bound. */
 int metricsd_port(const struct metricsd *m);
+/* Change the request and idle timeouts (milliseconds, > 0; for tests). */
+void metricsd_set_timeouts(struct metricsd *m, int request_ms, int idle_ms);
+/* Milliseconds until the nearest connection deadline (0 when one is past), -1 when none:
+ * the longest a loop may sleep before metricsd_serve must drop a late connection. */
+int metricsd_timeout_ms(const struct metricsd *m);
 /* Check a --metrics-listen value (usage errors: err filled). 0 or -1. */
 int metricsd_check_spec(const char *flag, const char *spec, char *err, size_t errlen);
 
@@ -119,5 +132,9 @@ enum metricsd_route {
 /* What the request head[0..len) (any bytes; the first line counts, up to CR or LF) asks for;
  * *head_only set for HEAD. The query string is ignored. */
 int metricsd_parse(const char *head, size_t len, int *head_only);
+/* 1 when the connection may carry another request after the one with head[0..len) (a whole
+ * head, ending with its empty line): HTTP/1.1, no "close" token in Connection, no body
+ * (no Transfer-Encoding, no Content-Length other than 0). 0 otherwise. */
+int metricsd_keep_alive(const char *head, size_t len);
 
 #endif

@@ -5,14 +5,12 @@
 
 #include <stdlib.h>
 
-/* A connection's events wake the loop at least this often, so that one past its deadline is
- * dropped (metricsd_serve does it) even when its peer stays silent. */
-#define MDEV_TICK_S 1
-
 struct metricsd_ev {
 	struct event_base *base;
 	struct metricsd   *m;
 	struct event      *ev[METRICSD_NFDS];
+	struct event      *timer;         /* the nearest connection deadline, so that a late
+	                                   * connection is dropped though its peer stays silent */
 	size_t             n;
 };
 
@@ -23,20 +21,24 @@ static void
 mdev_arm(struct metricsd_ev *e)
 {
 	struct pollfd p[METRICSD_NFDS];
-	struct timeval tick = { MDEV_TICK_S, 0 };
 	size_t i, n = metricsd_pollfds(e->m, p, METRICSD_NFDS);
+	int ms = metricsd_timeout_ms(e->m);
 
 	for (i = 0; i < n; i++) {
 		short what = (p[i].events & POLLOUT) ? EV_WRITE : EV_READ;
 
 		event_del(e->ev[i]);
 		event_assign(e->ev[i], e->base, p[i].fd, what, mdev_cb, e);
-		/* the listener alone needs no tick */
-		event_add(e->ev[i], n > 1 ? &tick : NULL);
+		event_add(e->ev[i], NULL);
 	}
 	for (; i < e->n; i++)
 		event_del(e->ev[i]);
 	e->n = n;
+	event_del(e->timer);
+	if (ms >= 0) {
+		struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+		event_add(e->timer, &tv);
+	}
 }
 
 static void
@@ -49,6 +51,7 @@ mdev_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	for (i = 0; i < e->n; i++)
 		event_del(e->ev[i]);
+	event_del(e->timer);
 	/* a poll that does not wait: accepts, reads, writes what is ready; drops the late */
 	metricsd_poll(e->m, NULL, 0, 0);
 	mdev_arm(e);
@@ -71,6 +74,10 @@ metricsd_ev_new(struct event_base *base, struct metricsd *m)
 			return NULL;
 		}
 	}
+	if ((e->timer = evtimer_new(base, mdev_cb, e)) == NULL) {
+		metricsd_ev_free(e);
+		return NULL;
+	}
 	mdev_arm(e);
 	return e;
 }
@@ -85,5 +92,7 @@ metricsd_ev_free(struct metricsd_ev *e)
 	for (i = 0; i < METRICSD_NFDS; i++)
 		if (e->ev[i])
 			event_free(e->ev[i]);
+	if (e->timer)
+		event_free(e->timer);
 	free(e);
 }

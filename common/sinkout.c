@@ -50,21 +50,10 @@ static int
 prepare_brokers(const struct sinkout_conf *c, char *err, size_t errlen)
 {
 	const char *specs[2] = { c->source, c->bad_path };
-	struct stream_kafka_conf kc;
-	struct stream_kinesis_conf kn;
+	struct stream_kafka_conf kc = { .brokers = c->kafka_brokers,
+	    .properties = c->kafka_properties, .client_id = c->artifact, .notify = c->notify };
 
-	memset(&kc, 0, sizeof(kc));
-	kc.brokers = c->kafka_brokers;
-	kc.properties = c->kafka_properties;
-	kc.client_id = c->artifact;
-	kc.notify = c->notify;
-	if (stream_kafka_prepare(specs, 2, &kc, err, errlen) == -1)
-		return EX_CONFIG;
-	memset(&kn, 0, sizeof(kn));
-	kn.notify = c->notify;
-	if (stream_kinesis_prepare(specs, 2, &kn, err, errlen) == -1)
-		return EX_CONFIG;
-	return 0;
+	return stream_prepare(specs, 2, &kc, err, errlen) == -1 ? EX_CONFIG : 0;
 }
 
 int

@@ -700,3 +700,16 @@ stream_sink_name(const struct stream_sink *s)
 {
 	return s->name;
 }
+
+int
+stream_prepare(const char *const *specs, size_t n, struct stream_kafka_conf *kc, char *err,
+    size_t errlen)
+{
+	struct stream_kinesis_conf kn;
+
+	if (stream_kafka_prepare(specs, n, kc, err, errlen) == -1)
+		return -1;
+	memset(&kn, 0, sizeof(kn));
+	kn.notify = kc->notify;
+	return stream_kinesis_prepare(specs, n, &kn, err, errlen);
+}

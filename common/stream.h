@@ -249,4 +249,12 @@ int stream_kinesis_prepare(const char *const *specs, size_t n, struct stream_kin
 /* 1 when a spec names a Kinesis stream. */
 int stream_spec_is_kinesis(const char *spec);
 
+/* A stage's whole Kafka and Kinesis setup in one call, before opening its streams:
+ * stream_kafka_prepare with kc (the flags: brokers, properties file, client id, linger, notify),
+ * then stream_kinesis_prepare with a conf from the environment and kc's notify. Either does
+ * nothing unless one of the n specs (NULL ones skipped) is of its kind. Returns 0, or -1 with
+ * err filled (a configuration error: EX_CONFIG for the stage). */
+int stream_prepare(const char *const *specs, size_t n, struct stream_kafka_conf *kc, char *err,
+    size_t errlen);
+
 #endif

@@ -32,8 +32,8 @@ swar_find2(const char *s, size_t i, size_t len, unsigned char a, unsigned char b
 		m = swar_has_byte(w, a) | swar_has_byte(w, b);
 		if (m) {
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-			/* the lowest flagged byte is the first in memory, and a true match */
-			return i + ((size_t)__builtin_ctzll(m) >> 3);
+			/* the lowest flagged byte is the first match (exact, see swar_has_byte) */
+			return i + (size_t)__builtin_ctzll(m) / 8;
 #else
 			break;
 #endif

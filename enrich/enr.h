@@ -41,6 +41,9 @@ struct enr_module {
 
 #define ENR_DROP 1
 
+/* The PII enrichment's state (enr_pii.load) has emitEvent on. */
+int enr_pii_emits_event(const void *state);
+
 extern const struct enr_module enr_anon_ip, enr_campaign, enr_referer, enr_ua_parser,
     enr_ip_lookups, enr_fingerprint, enr_cookie, enr_header, enr_pii, enr_iab,
     enr_javascript, enr_api_request, enr_sql_query, enr_currency;

@@ -7,11 +7,13 @@
  * mkt_network (enriched-event.md §6.4). The query is split on '&' and ';' and decoded as
  * Apache's URLEncodedUtils does; when a name repeats, its last value counts.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "enr.h"
+#include "utf8.h"
 
 struct strlist {
 	char  **v;
@@ -142,6 +144,101 @@ oom:
 	return NULL;
 }
 
+/*
+ * The query's parameters as enr_query_parse splits them, undecoded: a name is decoded only
+ * when decoding could change it, a value only when it is the one a column gets. A page URL
+ * carries a few parameters and the enrichment reads at most six; decoding them all cost a
+ * third of its instructions in allocations. (Without PCT_STRICT, decoding fails only out of
+ * memory, so decoding fewer values loses no failure that mattered.)
+ */
+#define QV_MAX 64
+
+struct qview {
+	const char *name;    /* raw bytes, or dname when decoding changes them */
+	size_t      nlen;
+	char       *dname;
+	const char *val;
+	size_t      vlen;
+};
+
+/* The views of query into v (at most QV_MAX); the count, -1 when there are more or out of
+ * memory (then use enr_query_parse). Splitting and trimming as enr_query_parse does. */
+static long
+qview_split(const char *query, struct qview *v)
+{
+	const char *p = query;
+	long n = 0;
+
+	if (query == NULL)
+		return 0;
+	while (*p) {
+		size_t tl = strcspn(p, "&;"), nl;
+		const char *t = p, *eq;
+
+		p += tl;
+		if (*p)
+			p++;
+		while (tl && isspace((unsigned char)*t)) {
+			t++;
+			tl--;
+		}
+		while (tl && isspace((unsigned char)t[tl - 1]))
+			tl--;
+		if (tl == 0)
+			continue;
+		if (n == QV_MAX)
+			goto fail;
+		eq = memchr(t, '=', tl);
+		nl = eq ? (size_t)(eq - t) : tl;
+		v[n].name = t;
+		v[n].nlen = nl;
+		v[n].dname = NULL;
+		v[n].val = eq ? eq + 1 : "";
+		v[n].vlen = eq ? tl - nl - 1 : 0;
+		if (memchr(t, '%', nl) != NULL || memchr(t, '+', nl) != NULL ||
+		    utf8_valid_prefix(t, nl) != nl) {
+			if ((v[n].dname = enr_url_decode(t, nl, 1)) == NULL)
+				goto fail;
+		}
+		n++;
+	}
+	return n;
+fail:
+	while (n > 0)
+		free(v[--n].dname);
+	return -1;
+}
+
+/* The index of the last occurrence of name, or -1. */
+static long
+qview_get(const struct qview *v, long n, const char *name)
+{
+	size_t len = strlen(name);
+	long i;
+
+	for (i = n - 1; i >= 0; i--)
+		if (v[i].dname ? !strcmp(v[i].dname, name) :
+		    v[i].nlen == len && !memcmp(v[i].name, name, len))
+			return i;
+	return -1;
+}
+
+/* Set col to the decoded value of parameter i (-1: none); -1 out of memory. */
+static int
+qview_set(struct enrich_event *ev, int col, const struct qview *v, long i)
+{
+	char *d;
+	int rc;
+
+	if (i < 0)
+		return enr_set_tsv_safe(ev, col, NULL, 0);
+	if ((d = enr_url_decode(v[i].val, v[i].vlen, 1)) == NULL)
+		return -1;
+	rc = enr_set_tsv_safe(ev, col, d, strlen(d));
+	free(d);
+	return rc;
+}
+
 /* The value of the last occurrence of name, or NULL. */
 static const char *
 qs_get(const struct enr_qparam *q, long n, const char *name)
@@ -154,17 +251,14 @@ qs_get(const struct enr_qparam *q, long n, const char *name)
 	return NULL;
 }
 
+/* campaign_apply with every parameter decoded first: for queries of more than QV_MAX. */
 static int
-campaign_apply(void *state, struct enrich_event *ev, json_t *failures)
+campaign_apply_decoded(struct campaign *c, struct enrich_event *ev)
 {
-	struct campaign *c = state;
 	struct enr_qparam *q;
 	long n;
 	size_t i, j;
 
-	(void)failures;
-	if (ev->col[COL_PAGE_URL] == NULL)
-		return 0;                       /* no page URI: nothing to attribute */
 	n = enr_query_parse(ev->col[COL_PAGE_URLQUERY], "&;", 1, &q);
 	if (n < 0)
 		return 0;
@@ -188,6 +282,44 @@ campaign_apply(void *state, struct enrich_event *ev, json_t *failures)
 		enrich_event_set(ev, COL_MKT_NETWORK, NULL, 0);
 	}
 	enr_query_free(q, n);
+	return 0;
+}
+
+static int
+campaign_apply(void *state, struct enrich_event *ev, json_t *failures)
+{
+	struct campaign *c = state;
+	struct qview v[QV_MAX];
+	long n, found[6];
+	size_t i, j, click = 0;
+
+	(void)failures;
+	if (ev->col[COL_PAGE_URL] == NULL)
+		return 0;                       /* no page URI: nothing to attribute */
+	if ((n = qview_split(ev->col[COL_PAGE_URLQUERY], v)) < 0)
+		return campaign_apply_decoded(c, ev);
+	/* which parameter each column gets, then their values */
+	for (i = 0; i < 5; i++)
+		for (j = 0, found[i] = -1; j < c->fields[i].n && found[i] < 0; j++)
+			found[i] = qview_get(v, n, c->fields[i].v[j]);
+	for (click = 0, found[5] = -1; click < c->n_click; click++)
+		if ((found[5] = qview_get(v, n, c->click[click].param)) >= 0)
+			break;
+	for (i = 0; i < 5; i++)
+		if (qview_set(ev, campaign_cols[i], v, found[i]) < 0)
+			goto out;
+	if (found[5] >= 0) {
+		if (qview_set(ev, COL_MKT_CLICKID, v, found[5]) < 0)
+			goto out;
+		enr_set_tsv_safe(ev, COL_MKT_NETWORK, c->click[click].network,
+		    strlen(c->click[click].network));
+	} else {
+		enrich_event_set(ev, COL_MKT_CLICKID, NULL, 0);
+		enrich_event_set(ev, COL_MKT_NETWORK, NULL, 0);
+	}
+out:
+	while (n > 0)
+		free(v[--n].dname);
 	return 0;
 }
 

@@ -40,7 +40,9 @@
 #include "buf.h"
 #include "conv.h"
 #include "enr.h"
+#include "enr_js_fast.h"
 #include "enrich.h"
+#include "fnv.h"
 #include "iglu.h"
 #include "jnum.h"
 #include "jsonw.h"
@@ -54,6 +56,9 @@
 #define JS_RESULT_MAX       ((size_t)4 << 20)     /* JSON text process may return */
 #define JS_FILENAME         "<eval>"
 #define JS_IDENTIFIER       "Javascript enrichment"
+#define JS_IDX_STASH        0     /* the heap's value stack between calls: the global stash */
+#define JS_IDX_EVENT        1     /* the event object */
+#define JS_IDX_PARAMS       2     /* params */
 
 /* Columns that are not plain bean properties: upstream keeps them as parsed JSON. */
 #define JS_SPECIAL_COL(c) ((c) == COL_CONTEXTS || (c) == COL_UNSTRUCT_EVENT || \
@@ -91,6 +96,24 @@ struct js_pool {
 	size_t  kept;              /* bytes on the lists */
 };
 
+/*
+ * Results by their JSON.stringify text. Scripts return the same contexts for many events (a
+ * category, a flag, a campaign), and reading the text into jansson and checking it costs more
+ * than the script's own work on them. The same text gives the same contexts, so a text seen
+ * before gets the same entities again: shared and never modified (enrich_impl.h's phase-3
+ * cache relies on that too, and skips validating and writing an entity it has seen), which
+ * also spares enrich validating them again. Direct-mapped by the text's hash; only texts that
+ * were read without error and are at most JS_RCACHE_MAXTEXT bytes.
+ */
+#define JS_RCACHE_SLOTS   256
+#define JS_RCACHE_MAXTEXT 2048
+
+struct js_rcache_slot {
+	char   *text;
+	size_t  len;
+	json_t *list;      /* the contexts (normalized), an array */
+};
+
 struct js {
 	duk_context         *ctx;
 	char                *schema_uri;
@@ -102,6 +125,7 @@ struct js {
 	int                  erase;         /* eraseDerived_contexts() */
 	int                  stringifying;  /* process returned, JSON.stringify runs */
 	struct js_pool       pool;
+	struct js_rcache_slot rcache[JS_RCACHE_SLOTS];
 };
 
 /* The bytes a block of size bytes takes from the budget: its class's size when pooled. */
@@ -632,6 +656,16 @@ def_field(duk_context *ctx, const char *name, duk_c_function get, duk_c_function
 	    DUK_DEFPROP_SET_ENUMERABLE);
 }
 
+/* Duktape's builtins as furrow runs them, before the script can see them: RegExp's test
+ * with a literal path (enr_js_fast.c). A safe call. */
+static duk_ret_t
+builtins_cb(duk_context *ctx, void *udata)
+{
+	(void)udata;
+	js_fast_install(ctx);
+	return 0;
+}
+
 /* Set up the heap's stash: the event object, params, the wrapper, the drop marker. Runs as a
  * safe call (an out-of-memory error is an error, not a fatal one). Input: the params JSON text
  * at index 0. */
@@ -668,12 +702,17 @@ static void
 js_free_state(void *state)
 {
 	struct js *js = state;
+	size_t i;
 
 	if (js == NULL)
 		return;
 	if (js->ctx)
 		duk_destroy_heap(js->ctx);
 	js_pool_drain(js);
+	for (i = 0; i < JS_RCACHE_SLOTS; i++) {
+		free(js->rcache[i].text);
+		json_decref(js->rcache[i].list);
+	}
 	free(js->schema_uri);
 	free(js);
 }
@@ -727,6 +766,12 @@ js_load(const struct enr_ctx *ctx, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	if (duk_safe_call(js->ctx, builtins_cb, NULL, 0, 1) != DUK_EXEC_SUCCESS) {
+		js_error_text(js, -1, msg, sizeof(msg));
+		snprintf(err, errlen, "cannot set up the script's environment: %s", msg);
+		goto fail;
+	}
+	duk_pop(js->ctx);
 	/* compile and run the script's top level: an error is upstream's compile error */
 	js_arm(js);
 	duk_push_string(js->ctx, JS_FILENAME);
@@ -757,6 +802,15 @@ js_load(const struct enr_ctx *ctx, char *err, size_t errlen)
 		goto fail;
 	}
 	duk_pop(js->ctx);
+	/* the stash, the event object and params stay at the bottom of the value stack, where
+	 * each call finds them without a lookup */
+	duk_push_global_stash(js->ctx);
+	duk_get_prop_literal(js->ctx, JS_IDX_STASH, "event");
+	duk_get_prop_literal(js->ctx, JS_IDX_STASH, "params");
+	if (duk_get_top(js->ctx) != 3) {
+		snprintf(err, errlen, "cannot set up the script's environment: value stack");
+		goto fail;
+	}
 	free(cfg);
 	free(src);
 	return js;
@@ -1128,12 +1182,12 @@ js_read_json(const char *s, size_t len)
 	return j;
 }
 
-/* Safe call: process(event, params, headers), then JSON.stringify of its result, called as
- * upstream's does (the global JSON's stringify, so a script that replaces it is honoured),
- * unless the result is null or undefined. Leaves the text, or that null or undefined, or the
- * error. Duktape's stringify fast path (DUK_USE_JSON_STRINGIFY_FASTPATH, see the Makefile)
- * walks plain data without calling back into JavaScript; toJSON, getters and the rest take
- * the standard path. */
+/* Safe call, with the event object and params as its arguments: process(event, params,
+ * headers), then JSON.stringify of its result, called as upstream's does (the global JSON's
+ * stringify, so a script that replaces it is honoured), unless the result is null or
+ * undefined. Leaves the text, or that null or undefined, or the error. Duktape's stringify
+ * fast path (DUK_USE_JSON_STRINGIFY_FASTPATH, see the Makefile) walks plain data without
+ * calling back into JavaScript; toJSON, getters and the rest take the standard path. */
 static duk_ret_t
 call_cb(duk_context *ctx, void *udata)
 {
@@ -1141,11 +1195,8 @@ call_cb(duk_context *ctx, void *udata)
 	struct enrich_event *ev = js->ev;
 	size_t i;
 
-	duk_get_global_literal(ctx, "process");
-	duk_push_global_stash(ctx);
-	duk_get_prop_literal(ctx, -1, "event");
-	duk_get_prop_literal(ctx, -2, "params");
-	duk_remove(ctx, -3);                      /* process event params */
+	duk_get_global_literal(ctx, "process");   /* event params process */
+	duk_insert(ctx, -3);                      /* process event params */
 	duk_push_array(ctx);
 	for (i = 0; i < enr_n_headers(ev); i++) {
 		size_t hl;
@@ -1183,15 +1234,19 @@ js_apply(void *state, struct enrich_event *ev, json_t *failures)
 	const char *rs;
 	json_t *res, *list;
 	json_error_t jerr;
+	struct js_rcache_slot *slot = NULL;
+	char *text = NULL;
 	size_t i;
 	int rc;
 
 	js->ev = ev;
 	js->erase = 0;
 	js->stringifying = 0;
-	duk_push_global_stash(ctx);
+	duk_dup(ctx, JS_IDX_STASH);
+	duk_dup(ctx, JS_IDX_EVENT);
+	duk_dup(ctx, JS_IDX_PARAMS);
 	js_arm(js);
-	rc = duk_safe_call(ctx, call_cb, js, 0, 1);    /* stash, text (or result, or error) */
+	rc = duk_safe_call(ctx, call_cb, js, 2, 1);    /* stash, text (or result, or error) */
 	js->deadline_ms = 0;
 	if (rc != DUK_EXEC_SUCCESS) {
 		int dropped;
@@ -1225,9 +1280,23 @@ js_apply(void *state, struct enrich_event *ev, json_t *failures)
 			    "function. Error: [larger than %zu bytes]", JS_RESULT_MAX);
 			return js_failure(js, failures, msg);
 		}
+		if (rlen <= JS_RCACHE_MAXTEXT) {
+			slot = &js->rcache[fnv_bytes(FNV_OFFSET, rs, rlen) % JS_RCACHE_SLOTS];
+			if (slot->list != NULL && slot->len == rlen && memcmp(slot->text, rs, rlen) == 0) {
+				duk_pop_2(ctx);
+				js->ev = NULL;
+				list = json_incref(slot->list);
+				goto add;
+			}
+			if ((text = malloc(rlen + 1)) != NULL) {
+				memcpy(text, rs, rlen);
+				text[rlen] = '\0';
+			}
+		}
 		if (conv_json_depth(rs, rlen, ENRICH_MAX_DEPTH) > ENRICH_MAX_DEPTH) {
 			duk_pop_2(ctx);
 			js->ev = NULL;
+			free(text);
 			return js_failure(js, failures, "Could not parse output JSON of Javascript "
 			    "function. Error: [invalid json: maximum allowed JSON depth exceeded]");
 		}
@@ -1237,6 +1306,7 @@ js_apply(void *state, struct enrich_event *ev, json_t *failures)
 		if (res == NULL) {
 			duk_pop_2(ctx);
 			js->ev = NULL;
+			free(text);
 			snprintf(msg, sizeof(msg), "Could not parse output JSON of Javascript "
 			    "function. Error: [%s]", jerr.text);
 			return js_failure(js, failures, msg);
@@ -1248,9 +1318,18 @@ js_apply(void *state, struct enrich_event *ev, json_t *failures)
 	if (parse_contexts(res, list, msg, sizeof(msg)) < 0) {
 		json_decref(res);
 		json_decref(list);
+		free(text);
 		return js_failure(js, failures, msg);
 	}
 	json_decref(res);
+	if (text != NULL) {                       /* a text read without error: keep its contexts */
+		free(slot->text);
+		json_decref(slot->list);
+		slot->text = text;
+		slot->len = rlen;
+		slot->list = json_incref(list);
+	}
+add:
 	if (js->erase && ev->derived)
 		json_array_clear(ev->derived);
 	for (i = 0; i < json_array_size(list); i++)

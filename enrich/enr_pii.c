@@ -542,3 +542,11 @@ const struct enr_module enr_pii = {
 	"com.snowplowanalytics.snowplow.enrichments", "pii_enrichment_config", 2, ENRICH_STAGE_LATE,
 	30, "pii", pii_load, pii_apply, pii_free,
 };
+
+int
+enr_pii_emits_event(const void *state)
+{
+	const struct pii *p = state;
+
+	return p != NULL && p->emit_event;
+}

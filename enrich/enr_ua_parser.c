@@ -85,16 +85,23 @@ struct ua_lit {
 	uint16_t  bg[UA_BG_PER_LIT];
 };
 
-/* One set of the user agent cache: the hashes first, so that a lookup reads one cache line
- * before the one entry that matches (the table is larger than the CPU's caches). */
+/*
+ * One set of the user agent cache, three cache lines (the table is aligned to them): the
+ * hashes, the entries, their contexts. With user agents in random order a hit misses the CPU's
+ * caches on the set, on the entry (one allocation, the user agent after its header) and on the
+ * context whose count it raises; the context's address is in the set so that the last two
+ * misses overlap instead of following one another.
+ */
+struct ua_cache_entry {
+	uint64_t  used;      /* u->clock at the last hit */
+	size_t    len;
+	char      ua[];
+};
+
 struct ua_cache_set {
-	uint64_t h[UA_CACHE_WAYS];
-	struct ua_cache_entry {
-		uint64_t  used;      /* u->clock at the last hit */
-		char     *ua;
-		size_t    len;
-		json_t   *ctx;
-	} e[UA_CACHE_WAYS];
+	uint64_t               h[UA_CACHE_WAYS];
+	struct ua_cache_entry *e[UA_CACHE_WAYS];
+	json_t                *ctx[UA_CACHE_WAYS];
 };
 
 struct enr_ua_parser {
@@ -178,10 +185,11 @@ enr_ua_parser_free(struct enr_ua_parser *u)
 	pcre2_match_data_free(u->md);
 	if (u->cache) {
 		for (i = 0; i < UA_CACHE_SETS; i++)
-			for (j = 0; j < UA_CACHE_WAYS; j++) {
-				free(u->cache[i].e[j].ua);
-				json_decref(u->cache[i].e[j].ctx);
-			}
+			for (j = 0; j < UA_CACHE_WAYS; j++)
+				if (u->cache[i].e[j]) {
+					json_decref(u->cache[i].ctx[j]);
+					free(u->cache[i].e[j]);
+				}
 		free(u->cache);
 	}
 	json_decref(u->ctxs);
@@ -739,8 +747,8 @@ json_t *
 enr_ua_parser_context(struct enr_ua_parser *u, const char *ua)
 {
 	struct ua_cache_set *set;
-	struct ua_cache_entry *e, *victim;
-	size_t len = strlen(ua), w;
+	struct ua_cache_entry *e;
+	size_t len = strlen(ua), w, victim;
 	uint64_t h;
 	json_t *c;
 
@@ -759,36 +767,40 @@ enr_ua_parser_context(struct enr_ua_parser *u, const char *ua)
 	for (w = 0; w < UA_CACHE_WAYS; w++) {
 		if (set->h[w] != h)
 			continue;
-		e = &set->e[w];
+		e = set->e[w];
+		__builtin_prefetch(set->ctx[w], 1);
 		/* shared, not copied: nothing modifies a derived entity in place except the PII
 		 * enrichment, which copies an entity before it changes it */
 		if (e->len == len && !memcmp(e->ua, ua, len)) {
 			e->used = u->clock;
-			return json_incref(e->ctx);
+			return json_incref(set->ctx[w]);
 		}
 	}
 	if ((c = make_context(u, ua, len)) == NULL)
 		return NULL;
-	for (w = 0, victim = &set->e[0]; w < UA_CACHE_WAYS; w++) {
+	for (w = 0, victim = 0; w < UA_CACHE_WAYS; w++) {
 		if (set->h[w] == 0) {
-			victim = &set->e[w];
+			victim = w;
 			break;
 		}
-		if (set->e[w].used < victim->used)
-			victim = &set->e[w];
+		if (set->e[w]->used < set->e[victim]->used)
+			victim = w;
 	}
-	w = (size_t)(victim - set->e);
-	free(victim->ua);
-	json_decref(victim->ctx);
-	victim->ctx = NULL;
-	set->h[w] = 0;
-	if ((victim->ua = malloc(len + 1)) != NULL) {
-		memcpy(victim->ua, ua, len);
-		victim->ua[len] = '\0';
-		victim->len = len;
-		victim->used = u->clock;
-		victim->ctx = json_incref(c);
-		set->h[w] = h;
+	if ((e = set->e[victim]) != NULL) {
+		json_decref(set->ctx[victim]);
+		free(e);
+	}
+	set->e[victim] = NULL;
+	set->ctx[victim] = NULL;
+	set->h[victim] = 0;
+	if ((e = malloc(sizeof(*e) + len + 1)) != NULL) {
+		memcpy(e->ua, ua, len);
+		e->ua[len] = '\0';
+		e->len = len;
+		e->used = u->clock;
+		set->ctx[victim] = json_incref(c);
+		set->e[victim] = e;
+		set->h[victim] = h;
 	}
 	return c;
 }
@@ -818,8 +830,10 @@ ua_parser_load(const struct enr_ctx *ctx, char *err, size_t errlen)
 		snprintf(err, errlen, "Failed to initialize ua parser: [%s]", why);
 		return NULL;
 	}
-	if ((u->schema_uri = strdup(ctx->schema_uri)) == NULL ||
-	    (u->cache = calloc(UA_CACHE_SETS, sizeof(*u->cache))) == NULL ||
+	/* sets on cache lines (64 bytes): sizeof(*u->cache) is a multiple of that */
+	if ((u->cache = aligned_alloc(64, UA_CACHE_SETS * sizeof(*u->cache))) != NULL)
+		memset(u->cache, 0, UA_CACHE_SETS * sizeof(*u->cache));
+	if (u->cache == NULL || (u->schema_uri = strdup(ctx->schema_uri)) == NULL ||
 	    (u->ctxs = json_object()) == NULL) {
 		enr_ua_parser_free(u);
 		snprintf(err, errlen, "Failed to initialize ua parser: [out of memory]");

@@ -325,6 +325,17 @@ enrichments_apply(struct enrichments *e, enum enrich_stage stage, struct enrich_
 }
 
 int
+enrichments_emit_pii(const struct enrichments *e)
+{
+	size_t i;
+
+	for (i = 0; e != NULL && i < e->n; i++)
+		if (e->v[i].m == &enr_pii && enr_pii_emits_event(e->v[i].state))
+			return 1;
+	return 0;
+}
+
+int
 enrichments_failures(const struct enrichments *e, size_t i, const char **name,
     unsigned long long *failures)
 {

@@ -44,6 +44,10 @@ void enrichments_free(struct enrichments *e);
 int  enrichments_failures(const struct enrichments *e, size_t i, const char **name,
     unsigned long long *failures);
 
+/* 1 when a loaded PII enrichment has emitEvent on (pii_transformation events are made for
+ * --pii), else 0 (also for NULL). */
+int  enrichments_emit_pii(const struct enrichments *e);
+
 #define ENRICHMENTS_DROPPED 1
 
 /* 0, -1 when some enrichment failed, or ENRICHMENTS_DROPPED. */

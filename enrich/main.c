@@ -270,22 +270,11 @@ static int
 setup_kafka(const struct opts *o)
 {
 	const char *specs[4] = { o->source, o->output, o->bad, o->pii };
-	struct stream_kafka_conf kc;
-	struct stream_kinesis_conf kn;
+	struct stream_kafka_conf kc = { .brokers = o->kafka_brokers,
+	    .properties = o->kafka_properties, .client_id = "furrow-enrich", .notify = log_line };
 	char err[512];
 
-	memset(&kc, 0, sizeof(kc));
-	kc.brokers = o->kafka_brokers;
-	kc.properties = o->kafka_properties;
-	kc.client_id = "furrow-enrich";
-	kc.notify = log_line;
-	if (stream_kafka_prepare(specs, 4, &kc, err, sizeof(err)) == -1) {
-		log_error("%s", err);
-		return EX_CONFIG;
-	}
-	memset(&kn, 0, sizeof(kn));
-	kn.notify = log_line;
-	if (stream_kinesis_prepare(specs, 4, &kn, err, sizeof(err)) == -1) {
+	if (stream_prepare(specs, 4, &kc, err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		return EX_CONFIG;
 	}
@@ -339,6 +328,12 @@ main(int argc, char **argv)
 	if (getenv("FURROW_ENRICH_NOW_MS"))     /* tests: a fixed processing time */
 		enrich_set_clock(loop.e, strtoll(getenv("FURROW_ENRICH_NOW_MS"), NULL, 10));
 
+	if (o.pii && !enrichments_emit_pii(enrichments)) {
+		/* nothing would ever be written there: left closed, so that a unit or the launcher
+		 * may name a topic or stream that is created only with emitEvent */
+		log_info("--pii %s: no PII enrichment with emitEvent: not opened", o.pii);
+		o.pii = NULL;
+	}
 	if ((status = setup_kafka(&o)) != 0 || (status = open_streams(&o, &loop)) != 0)
 		goto out;
 	metrics_hist_init(&loop.stats.latency, latency_bounds,

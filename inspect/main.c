@@ -570,22 +570,11 @@ static int
 setup_kafka(const struct opts *o)
 {
 	const char *specs[2] = { o->source, o->bad_source };
-	struct stream_kafka_conf kc;
-	struct stream_kinesis_conf kn;
+	struct stream_kafka_conf kc = { .brokers = o->kafka_brokers,
+	    .properties = o->kafka_properties, .client_id = "furrow-" PROG, .notify = log_line };
 	char err[512];
 
-	memset(&kc, 0, sizeof(kc));
-	kc.brokers = o->kafka_brokers;
-	kc.properties = o->kafka_properties;
-	kc.client_id = "furrow-" PROG;
-	kc.notify = log_line;
-	if (stream_kafka_prepare(specs, 2, &kc, err, sizeof(err)) == -1) {
-		log_error("%s", err);
-		return EX_CONFIG;
-	}
-	memset(&kn, 0, sizeof(kn));
-	kn.notify = log_line;
-	if (stream_kinesis_prepare(specs, 2, &kn, err, sizeof(err)) == -1) {
+	if (stream_prepare(specs, 2, &kc, err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		return EX_CONFIG;
 	}

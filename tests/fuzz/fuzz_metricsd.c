@@ -6,9 +6,10 @@
  *    "GET|HEAD /metrics|/health[?...] ...";
  *  - the bytes sent over a real loopback connection to a real server (metricsd_open on port 0,
  *    served by metricsd_poll as a stage does), the client half-closing after them: the exchange
- *    must end (an answer then close, or a close) within a bounded number of loop turns, and an
- *    answer must be a whole HTTP/1.1 response with a known status and a Content-Length that
- *    matches its body (none for HEAD).
+ *    must end (answers then close, or a close) within a bounded number of loop turns, and the
+ *    answers (several when the bytes hold several requests: keep-alive, pipelining) must each
+ *    be a whole HTTP/1.1 response with a known status and a Content-Length that matches its
+ *    body (none for HEAD), none after one that says "Connection: close".
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -89,28 +90,42 @@ check_parse(const uint8_t *data, size_t size)
 		__builtin_trap();
 }
 
-/* The response in r[0..n): a status line, headers, and a body of Content-Length bytes. */
+/* The answers in r[0..n), one after the other (keep-alive, pipelining): each a status line,
+ * headers, and a body of Content-Length bytes (none for HEAD: the next answer or the end
+ * follows the head); only the last may say "Connection: close". */
 static void
 check_response(const char *r, size_t n)
 {
-	const char *end, *cl;
-	unsigned long len;
-	int status;
+	while (n > 0) {
+		const char *end, *cl, *conn;
+		unsigned long len;
+		size_t hl;
+		int status;
 
-	if (n == 0)
-		return;                                   /* closed without an answer */
-	if (n < 12 || memcmp(r, "HTTP/1.1 ", 9) != 0)
-		__builtin_trap();
-	status = atoi(r + 9);
-	if (status != 200 && status != 400 && status != 404 && status != 405 && status != 503)
-		__builtin_trap();
-	end = memmem(r, n, "\r\n\r\n", 4);
-	cl = memmem(r, n, "Content-Length: ", 16);
-	if (end == NULL || cl == NULL || cl > end)
-		__builtin_trap();
-	len = strtoul(cl + 16, NULL, 10);
-	if ((size_t)(end + 4 - r) + len != n && (size_t)(end + 4 - r) != n)
-		__builtin_trap();                         /* the body, or none (HEAD) */
+		if (n < 12 || memcmp(r, "HTTP/1.1 ", 9) != 0)
+			__builtin_trap();
+		status = atoi(r + 9);
+		if (status != 200 && status != 400 && status != 404 && status != 405 &&
+		    status != 503)
+			__builtin_trap();
+		end = memmem(r, n, "\r\n\r\n", 4);
+		cl = memmem(r, n, "Content-Length: ", 16);
+		conn = memmem(r, n, "Connection: ", 12);
+		if (end == NULL || cl == NULL || cl > end || conn == NULL || conn > end)
+			__builtin_trap();
+		len = strtoul(cl + 16, NULL, 10);
+		hl = (size_t)(end + 4 - r);
+		if (hl == n || (n - hl >= 9 && memcmp(end + 4, "HTTP/1.1 ", 9) == 0))
+			len = 0;                          /* HEAD */
+		else if (hl + len > n)
+			__builtin_trap();                 /* a body cut short */
+		if (memcmp(conn + 12, "close", 5) == 0 && hl + len != n)
+			__builtin_trap();                 /* an answer after "close" */
+		if ((status == 400 || status == 405) && memcmp(conn + 12, "close", 5) != 0)
+			__builtin_trap();                 /* an error answer ends the connection */
+		r += hl + len;
+		n -= hl + len;
+	}
 }
 
 static void
@@ -119,7 +134,8 @@ check_server(const uint8_t *data, size_t size)
 	static struct metricsd *m;
 	static int flip;
 	struct sockaddr_in sa;
-	char err[256], resp[65536];
+	static char resp[1 << 20];
+	char err[256];
 	size_t got = 0, sent = 0;
 	int fd, turns;
 

@@ -3,7 +3,8 @@
 # something was pseudonymised is followed on the pii stream by a pii_transformation event as
 # enrich 5.x's getPiiEvent builds it (platform srv, the parent's app_id, etl and collector
 # timestamps, a parent_event context, the changes as its unstruct_event); none for an event
-# with nothing to change or one that became a bad row; without --pii, none at all.
+# with nothing to change or one that became a bad row; without --pii, none at all. Without
+# emitEvent, --pii is not even opened (it may name a topic or file that does not exist).
 . "$(dirname "$0")/../lib.sh"
 
 check "mkraw builds" cc -I"$FURROW_ROOT/common" -o "$T_TMP/mkraw" \
@@ -50,4 +51,20 @@ rm -f "$T_TMP/bad.jsonl"
 run >"$T_TMP/good2.tsv" 2>/dev/null
 eq "without --pii: the same good events, no second event" "2" "$(wc -l <"$T_TMP/good2.tsv")"
 check "without --pii: no pii_transformation anywhere" sh -c '! grep -q pii_transformation "$1"' _ "$T_TMP/good2.tsv"
+
+# without emitEvent, --pii names a stream enrich never opens (a systemd unit always passes it):
+# a path in a missing directory is no error, and nothing is made there
+mkdir -p "$T_TMP/conf-off"
+sed 's/"emitEvent":true/"emitEvent":false/' "$T_TMP/conf/pii_enrichment_config.json" \
+    >"$T_TMP/conf-off/pii_enrichment_config.json"
+FURROW_ENRICH_NOW_MS=1700000100000 "$FURROW_BIN/enrich" --schemas "$FURROW_ROOT/schemas" \
+    --enrichments "$T_TMP/conf-off" --bad /dev/null --pii "$T_TMP/no/such/dir/pii.tsv" \
+    <"$T_TMP/in.raw" >"$T_TMP/good3.tsv" 2>"$T_TMP/err3"
+eq "emitEvent off: --pii not opened, enrich runs" 0 $?
+eq "emitEvent off: the good events" 2 "$(wc -l <"$T_TMP/good3.tsv")"
+check "emitEvent off: a notice says --pii is not opened" grep -q -- "--pii .*no PII enrichment with emitEvent: not opened" "$T_TMP/err3"
+check "emitEvent off: nothing made at --pii" test ! -e "$T_TMP/no"
+run --pii "$T_TMP/no/such/dir/pii.tsv" >/dev/null 2>"$T_TMP/err4"
+check "emitEvent on: a --pii that cannot be opened stops enrich at startup" test $? -ne 0
+check "emitEvent on: the error names --pii" grep -q -- "--pii" "$T_TMP/err4"
 done_testing

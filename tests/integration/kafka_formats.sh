@@ -11,6 +11,8 @@
 #    attributes fields as headers (common-streams kafka/sink/KafkaSink.scala toProducerRecord).
 #  - poison on the raw topic (garbage, a truncated record, an over-long record) becomes bad rows
 #    and the group's committed offset reaches the end: no stuck partition.
+#  - enrich --pii naming a missing topic: not opened without the PII enrichment's emitEvent (no
+#    error), a clear startup error with it.
 #  - inspect reads the topics without a group; a properties file's secrets never reach the logs.
 . "$(dirname "$0")/../lib.sh"
 . "$FURROW_ROOT/tests/setup-kafka.sh"
@@ -68,7 +70,7 @@ eq "kcat produced every record as one binary message" "$records" "$(topic_end ra
 FURROW_ENRICH_NOW_MS=$NOW "$FURROW_BIN/enrich" --resolver "$G/resolver.json" \
     --max-line-bytes 250000 --source kafka:raw --output kafka:enriched --bad kafka:bad \
     --group fmt --kafka-brokers "$B" --partition-key app_id --attributes app_id,platform \
-    2>"$T_TMP/enrich.err" &
+    --pii kafka:no-such-pii 2>"$T_TMP/enrich.err" &
 epid=$!
 if wait_for 60 at_least enriched "$ref_good" && wait_for 30 at_least bad "$ref_bad"; then
 	ok "enrich read the raw topic and wrote both topics"
@@ -80,6 +82,25 @@ eq "enrich stops with 0 on SIGTERM" 0 $?
 check "enrich counted every message" grep -q "lines $records, empty 0, good $ref_good, bad $ref_bad" "$T_TMP/enrich.err"
 eq "the group committed the end of the raw topic (poison did not stick)" "0 $records" \
     "$(kafka_group_offsets fmt raw)"
+# --pii names a topic that does not exist (the systemd units always pass it): without the PII
+# enrichment's emitEvent it is never opened, no error, nothing waits for it; with it, enrich
+# stops at startup saying so
+check "no PII enrichment: --pii kafka:no-such-pii not opened, not an error" \
+    sh -c "grep -q 'no-such-pii: no PII enrichment with emitEvent: not opened' '$T_TMP/enrich.err' && ! grep -i 'error' '$T_TMP/enrich.err'"
+mkdir -p "$T_TMP/pii-conf"
+cat >"$T_TMP/pii-conf/pii_enrichment_config.json" <<'JSON'
+{"schema":"iglu:com.snowplowanalytics.snowplow.enrichments/pii_enrichment_config/jsonschema/2-0-0",
+ "data":{"vendor":"com.snowplowanalytics.snowplow.enrichments","name":"pii_enrichment_config",
+  "emitEvent":true,"enabled":true,
+  "parameters":{"pii":[{"pojo":{"field":"user_id"}}],
+   "strategy":{"pseudonymize":{"hashFunction":"SHA-256","salt":"pepper123"}}}}}
+JSON
+timeout 60 "$FURROW_BIN/enrich" --resolver "$G/resolver.json" --enrichments "$T_TMP/pii-conf" \
+    --source kafka:raw --output kafka:enriched --bad kafka:bad --group fmt-pii --kafka-brokers "$B" \
+    --pii kafka:no-such-pii </dev/null >/dev/null 2>"$T_TMP/pii.err"
+rc=$?
+check "emitEvent on, no such --pii topic: enrich stops at startup (not 0, not killed)" test "$rc" -ne 0 -a "$rc" -ne 124
+check "and says which" grep -q -- "--pii kafka:no-such-pii: no such topic" "$T_TMP/pii.err"
 
 kcat -C -b "$B" -t enriched -e -q -f '%R%s' >"$T_TMP/enriched.frames"
 check "enriched messages: no newline inside, none added" \

@@ -9,6 +9,7 @@
 #  - counts reconcile with the requests sent; without --metrics the main port has no /metrics
 #  - /health on the metrics port follows the logs: 503 with the reason while the output FIFO is
 #    full (requests get 503 too, as /sink-health says), 200 once a reader drains it
+#  - keep-alive on the libevent loop: curl's scrapes share one connection;
 #  - metricsd's limits on the libevent loop: a silent connection is dropped at its deadline,
 #    more connections than METRICSD_MAX_CONN displace the oldest, a POST is 405
 . "$(dirname "$0")/../lib.sh"
@@ -65,6 +66,9 @@ code -X POST -H 'Content-Type: application/json' --data '{"schema":"iglu:com.sno
 curl -fsS -m 5 "$MURL/metrics" >"$T_TMP/sep.prom"
 curl -fsS -m 5 "$URL/metrics" >"$T_TMP/main.prom"
 check "promtool check metrics: the metrics port's page" promtool check metrics <"$T_TMP/sep.prom"
+# keep-alive on the libevent loop too (metricsd_ev): curl's transfers share one connection
+eq "two scrapes on one kept-alive connection" "1 0" \
+    "$(curl -s -m 5 -o /dev/null -o /dev/null -w '%{num_connects} ' "$MURL/metrics" "$MURL/health" | sed 's/ $//')"
 check "promtool check metrics: the main port's --metrics page" promtool check metrics <"$T_TMP/main.prom"
 eq "7 pixel requests counted (SSC name and labels)" 7 \
     "$(series "$T_TMP/sep.prom" 'http_requests_total{endpoint="pixel",method="GET",code="200"}')"

@@ -1,5 +1,6 @@
 #!/bin/bash
 # /metrics and /health of enrich and es-sink (--metrics-listen, common/metricsd), issue 16:
+#  - scrapes share one kept-alive connection (HTTP/1.1), HTTP/1.0 closes after each answer;
 #  - no socket without the flag; a bad ADDR:PORT is a usage error (64)
 #  - every exposition passes `promtool check metrics` (Prometheus from Debian)
 #  - counters reconcile with what went in and out (raw = good + bad rows; indexed = events)
@@ -89,6 +90,11 @@ curl -s -m 5 -o /dev/null -w '%{http_code}' "$EU/nope" >"$T_TMP/code"
 eq "enrich: another path is 404" 404 "$(cat "$T_TMP/code")"
 curl -s -m 5 -o /dev/null -w '%{http_code}' -X POST "$EU/metrics" >"$T_TMP/code"
 eq "enrich: POST is 405" 405 "$(cat "$T_TMP/code")"
+# keep-alive, as Prometheus scrapes: curl's transfers in one invocation share one connection
+eq "enrich: two scrapes on one kept-alive connection" "1 0" \
+    "$(curl -s -m 5 -o /dev/null -o /dev/null -w '%{num_connects} ' "$EU/metrics" "$EU/health" | sed 's/ $//')"
+eq "enrich: HTTP/1.0 closes after each answer" "1 1" \
+    "$(curl -s -0 -m 5 -o /dev/null -o /dev/null -w '%{num_connects} ' "$EU/metrics" "$EU/health" | sed 's/ $//')"
 # a silent client does not hold the loop up: a scrape still answers while it is connected
 exec 8<>/dev/tcp/127.0.0.1/$EP
 check "enrich: a scrape is served while another client stays silent" status_is "$EU" 200

@@ -8,7 +8,8 @@
 #  - the wiring: no FIFO, tee or line merger is left; every log or topic a unit reads (--source
 #    log:X, kafka:T) is written by another unit (--output/--bad); each reader of a log or topic
 #    has its own consumer group (a template's instances share theirs); what they write is in their StateDirectory; the collector is stopped before enrich,
-#    and enrich before the sinks (units stop in the reverse order of After=);
+#    and enrich before the sinks (units stop in the reverse order of After=); every topic or
+#    stream named has a default in its unit; enrich's templates pass --pii as fifo-setup.sh does;
 #  - the collector's and enrich's ExecStart lines, run as written (paths pointed at this build
 #    and a temporary state directory), carry an event from HTTP to good.tsv.
 . "$(dirname "$0")/../lib.sh"
@@ -59,6 +60,21 @@ for u in "$units"/*.service; do
 	fi
 done
 eq "each reader of a log has its own group" "" "$(echo "$readers" | tr ' ' '\n' | sed '/^$/d' | sort | uniq -d)"
+# every topic or stream a unit names has a default in the unit (kafka.env/kinesis.env may
+# change it), and enrich's templates pass --pii as fifo-setup.sh does, with its default name
+for u in "$units"/*.service; do
+	for v in $(execstart "$u" | grep -o '${FURROW_\(KAFKA_TOPIC\|KINESIS_STREAM\)_[A-Z]*}' | tr -d '${}' | sort -u); do
+		check "$(basename "$u"): a default for $v" grep -q "^Environment=.*\b$v=" "$u"
+	done
+done
+eq "furrow-enrich@: --pii as fifo-setup.sh" 'kafka:${FURROW_KAFKA_TOPIC_PII}' \
+	"$(flag_values "$units/furrow-enrich@.service" --pii)"
+eq "furrow-kinesis-enrich@: --pii as fifo-setup.sh" 'kinesis:${FURROW_KINESIS_STREAM_PII}' \
+	"$(flag_values "$units/furrow-kinesis-enrich@.service" --pii)"
+check "furrow-enrich@: fifo-setup.sh's PII topic by default" grep -q "^Environment=.*FURROW_KAFKA_TOPIC_PII=furrow-pii\b" "$units/furrow-enrich@.service"
+check "fifo-setup.sh's PII topic is furrow-pii" grep -q 'FURROW_KAFKA_TOPIC_PII:-furrow-pii}' "$FURROW_ROOT/fifo-setup.sh"
+check "furrow-kinesis-enrich@: fifo-setup.sh's PII stream by default" grep -q "^Environment=.*FURROW_KINESIS_STREAM_PII=furrow-pii\b" "$units/furrow-kinesis-enrich@.service"
+check "fifo-setup.sh's PII stream is furrow-pii" grep -q 'FURROW_KINESIS_STREAM_PII:-furrow-pii}' "$FURROW_ROOT/fifo-setup.sh"
 check "the collector stops before enrich (After=furrow-enrich.service)" \
 	grep -q '^After=.*furrow-enrich.service' "$units/furrow-collector.service"
 for s in es-sink-good es-sink-bad s3-sink-good s3-sink-bad pg-sink-good pg-sink-bad; do

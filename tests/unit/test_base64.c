@@ -74,7 +74,13 @@ START_TEST(roundtrip_all_lengths)
 		n = base64_decode_lenient(enc, strlen(enc), back);
 		ck_assert_uint_eq(n, len);
 		ck_assert(memcmp(in, back, len) == 0);
+		/* one alphabet each (the decoder takes both): the 6-bytes-a-step encoder's pair
+		 * tables must not mix them */
+		ck_assert_uint_eq(strlen(enc), base64_encoded_len(len));
+		ck_assert(strpbrk(enc, "-_") == NULL);
 		base64url_encode(in, len, enc);
+		ck_assert(strpbrk(enc, "+/=") == NULL);
+		ck_assert_uint_eq(strlen(enc), (len * 4 + 2) / 3);
 		n = base64_decode_lenient(enc, strlen(enc), back);
 		ck_assert_uint_eq(n, len);
 		ck_assert(memcmp(in, back, len) == 0);

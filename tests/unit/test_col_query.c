@@ -35,6 +35,15 @@ START_TEST(query_lookup)
 	ck_assert_str_eq(v, "1");
 	ck_assert_int_eq(get("n%75id=enc", "nuid", v), 1);     /* names are decoded too */
 	ck_assert_str_eq(v, "enc");
+	/* a first byte that decodes to the name's ('%', not '+') is not passed over */
+	ck_assert_int_eq(get("a=1&%6Euid=pct", "nuid", v), 1);
+	ck_assert_str_eq(v, "pct");
+	ck_assert_int_eq(get("+nuid=1&Nuid=2&nuid=3", "nuid", v), 1);
+	ck_assert_str_eq(v, "3");
+	ck_assert_int_eq(get("a=1&+b=sp", " b", v), 1);
+	ck_assert_str_eq(v, "sp");
+	ck_assert_int_eq(get("x=1&=empty", "", v), 1);
+	ck_assert_str_eq(v, "empty");
 	ck_assert_int_eq(get("u=%zz%4", "u", v), 1);            /* malformed escapes kept */
 	ck_assert_str_eq(v, "%zz%4");
 	ck_assert_int_eq(get("u=%", "u", v), 1);

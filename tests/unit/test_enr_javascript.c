@@ -654,6 +654,46 @@ START_TEST(several_scripts)
 }
 END_TEST
 
+/* The same result text for two events gives the same (shared) entities; another text other
+ * ones; a text that fails fails every time. */
+START_TEST(same_result_same_entities)
+{
+	struct fixture f = load("function process(e) {\n"
+	    "  if (e.getApp_id() === 'bad') return [{data: 1}];\n"
+	    "  return [{schema: 'iglu:com.acme/a/jsonschema/1-0-0', data: {v: e.getApp_id()}},\n"
+	    "          {schema: 'iglu:com.acme/b/jsonschema/1-0-0', data: {}}];\n"
+	    "}", NULL);
+	const char *apps[] = { "x", "x", "y", "x", "bad", "bad" };
+	struct enrich_event *ev[6];
+	json_t *fail;
+	char *t;
+	size_t i;
+
+	for (i = 0; i < 6; i++) {
+		ev[i] = tev_new();
+		tev_set(ev[i], COL_APP_ID, apps[i]);
+		ck_assert_int_eq(run(&f, ev[i], &fail), i < 4 ? 0 : -1);
+		if (i >= 4)
+			ck_assert_ptr_nonnull(strstr(failure_msg(fail), "Resulting contexts are not "
+			    "self-desribing"));
+		json_decref(fail);
+	}
+	ck_assert_int_eq(json_array_size(ev[0]->derived), 2);
+	ck_assert_ptr_eq(json_array_get(ev[0]->derived, 0), json_array_get(ev[1]->derived, 0));
+	ck_assert_ptr_eq(json_array_get(ev[0]->derived, 1), json_array_get(ev[3]->derived, 1));
+	ck_assert_ptr_ne(json_array_get(ev[0]->derived, 0), json_array_get(ev[2]->derived, 0));
+	t = tderived(ev[1], 0);
+	ck_assert_str_eq(t, "{\"data\":{\"v\":\"x\"},\"schema\":\"iglu:com.acme/a/jsonschema/1-0-0\"}");
+	free(t);
+	t = tderived(ev[2], 0);
+	ck_assert_str_eq(t, "{\"data\":{\"v\":\"y\"},\"schema\":\"iglu:com.acme/a/jsonschema/1-0-0\"}");
+	free(t);
+	for (i = 0; i < 6; i++)
+		tev_free(ev[i]);
+	unload(&f);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -677,6 +717,7 @@ main(void)
 	tcase_add_test(tc, result_surrogates_and_big_integers);
 	tcase_add_test(tc, budgets);
 	tcase_add_test(tc, several_scripts);
+	tcase_add_test(tc, same_result_same_entities);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -2,15 +2,19 @@
  * metricsd: the --metrics-listen address check, the exposition helpers (histogram buckets are
  * cumulative, label escaping) and the server itself over a real loopback socket, driven by
  * metricsd_poll as a stage's loop drives it: /metrics, /health 200 and 503, 404, 405, a client
- * that sends its request in pieces, and one that never sends anything (dropped at its deadline,
- * without holding the others up).
+ * that sends its request in pieces, and one that never sends anything (without holding the
+ * others up); keep-alive: several requests on one connection, pipelined ones answered in order,
+ * Connection: close / HTTP/1.0 / errors closing, the idle timeout, a slow client answered and a
+ * stalled one dropped at the request timeout, the requests-per-connection limit.
  */
 #include <check.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "badrow.h"
@@ -145,18 +149,41 @@ connect_to(int port)
 	return fd;
 }
 
-/* Send req (in two pieces), serve until the server closes, return the whole answer. */
-static void
-exchange(struct metricsd *m, const char *req, char *out, size_t outlen)
+/* The whole answers at the start of r[0..n): each a head with its Content-Length body (none
+ * when another answer follows right after the head: HEAD). */
+static int
+answers_in(const char *r, size_t n)
 {
-	int fd = connect_to(metricsd_port(m));
-	size_t half = strlen(req) / 2, got = 0;
+	int k = 0;
+
+	for (;;) {
+		const char *end = memmem(r, n, "\r\n\r\n", 4), *cl;
+		size_t hl, bl;
+
+		if (end == NULL || (cl = memmem(r, (size_t)(end - r), "Content-Length: ", 16)) == NULL)
+			return k;
+		hl = (size_t)(end + 4 - r);
+		bl = strtoul(cl + 16, NULL, 10);
+		if (n - hl >= 9 && memcmp(end + 4, "HTTP/1.1 ", 9) == 0)
+			bl = 0;
+		if (n - hl < bl)
+			return k;
+		k++;
+		r += hl + bl;
+		n -= hl + bl;
+	}
+}
+
+/* Serve m while reading from fd until want answers are in out (or the server closed, or 3 s
+ * passed); *closed set when the server closed. Returns the bytes read. */
+static size_t
+pump(struct metricsd *m, int fd, char *out, size_t outlen, int want, int *closed)
+{
+	size_t got = 0;
 	int i;
 
-	ck_assert_int_eq(write(fd, req, half), (ssize_t)half);
-	metricsd_poll(m, NULL, 0, 100);
-	ck_assert_int_eq(write(fd, req + half, strlen(req) - half), (ssize_t)(strlen(req) - half));
-	for (i = 0; i < 200; i++) {
+	*closed = 0;
+	for (i = 0; i < 300 && answers_in(out, got) < want; i++) {
 		struct pollfd p = { fd, POLLIN, 0 };
 		ssize_t n;
 
@@ -164,11 +191,54 @@ exchange(struct metricsd *m, const char *req, char *out, size_t outlen)
 		if (poll(&p, 1, 0) <= 0)
 			continue;
 		n = read(fd, out + got, outlen - 1 - got);
-		if (n <= 0)
+		if (n <= 0) {
+			*closed = 1;
 			break;
+		}
 		got += (size_t)n;
+		out[got] = '\0';
 	}
 	out[got] = '\0';
+	return got;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The server closes fd within ms of wall time (serving it meanwhile): 1, else 0. */
+static int
+closed_within(struct metricsd *m, int fd, int ms)
+{
+	int64_t end = now_ms() + ms;
+
+	do {
+		struct pollfd p = { fd, POLLIN, 0 };
+		char c;
+
+		metricsd_poll(m, NULL, 0, 10);
+		if (poll(&p, 1, 0) > 0)
+			return read(fd, &c, 1) == 0;
+	} while (now_ms() < end);
+	return 0;
+}
+
+/* Send req (in two pieces) on a new connection, read its answer, close. */
+static void
+exchange(struct metricsd *m, const char *req, char *out, size_t outlen)
+{
+	int fd = connect_to(metricsd_port(m)), closed;
+	size_t half = strlen(req) / 2;
+
+	ck_assert_int_eq(write(fd, req, half), (ssize_t)half);
+	metricsd_poll(m, NULL, 0, 100);
+	ck_assert_int_eq(write(fd, req + half, strlen(req) - half), (ssize_t)(strlen(req) - half));
+	pump(m, fd, out, outlen, 1, &closed);
 	close(fd);
 }
 
@@ -290,6 +360,180 @@ START_TEST(many_clients_displace_the_oldest)
 }
 END_TEST
 
+START_TEST(keep_alive_rules)
+{
+	static const struct { const char *head; int keep; } cases[] = {
+		{ "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", 1 },
+		{ "GET /metrics HTTP/1.1\n\n", 1 },
+		{ "GET /metrics HTTP/1.1\r\nConnection: keep-alive\r\n\r\n", 1 },
+		{ "GET /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n", 1 },
+		{ "GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n", 0 },
+		{ "GET /metrics HTTP/1.1\r\nconnection:  Upgrade, CLOSE \r\n\r\n", 0 },
+		{ "GET /metrics HTTP/1.1\r\nConnection: closed\r\n\r\n", 1 },
+		{ "GET /metrics HTTP/1.0\r\n\r\n", 0 },
+		{ "GET /metrics HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 0 },
+		{ "GET /metrics HTTP/2\r\n\r\n", 0 },
+		{ "GET /metrics\r\n\r\n", 0 },
+		{ "GET /metrics HTTP/1.1\r\nContent-Length: 5\r\n\r\n", 0 },
+		{ "GET /metrics HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 0 },
+		{ "GET /metrics HTTP/1.1\r\nno colon\r\n\r\n", 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_msg(metricsd_keep_alive(cases[i].head, strlen(cases[i].head)) ==
+		    cases[i].keep, "%s", cases[i].head);
+}
+END_TEST
+
+START_TEST(several_requests_on_one_connection)
+{
+	char err[256], ans[8192];
+	struct metricsd *m = metricsd_open("127.0.0.1:0", "test", render, health, NULL, err,
+	    sizeof(err));
+	int fd, closed, i;
+
+	ck_assert(m != NULL);
+	fd = connect_to(metricsd_port(m));
+	for (i = 0; i < 5; i++) {
+		const char *req = i % 2 ? "GET /health HTTP/1.1\r\n\r\n" :
+		    "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+		ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+		pump(m, fd, ans, sizeof(ans), 1, &closed);
+		ck_assert_int_eq(closed, 0);
+		ck_assert_int_eq(answers_in(ans, strlen(ans)), 1);
+		ck_assert(strncmp(ans, "HTTP/1.1 200 OK\r\n", 17) == 0);
+		ck_assert(strstr(ans, "\r\nConnection: keep-alive\r\n") != NULL);
+		ck_assert(strstr(ans, i % 2 ? "\r\n\r\nOK\n" : "\nt_things_total 42\n") != NULL);
+	}
+	/* Connection: close ends it after the answer */
+	ck_assert_int_eq(write(fd, "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n", 43), 43);
+	pump(m, fd, ans, sizeof(ans), 2, &closed);
+	ck_assert_int_eq(closed, 1);
+	ck_assert_int_eq(answers_in(ans, strlen(ans)), 1);
+	ck_assert(strstr(ans, "\r\nConnection: close\r\n") != NULL);
+	close(fd);
+
+	/* HTTP/1.0 and error answers close too */
+	fd = connect_to(metricsd_port(m));
+	ck_assert_int_eq(write(fd, "GET /metrics HTTP/1.0\r\n\r\n", 25), 25);
+	pump(m, fd, ans, sizeof(ans), 2, &closed);
+	ck_assert(closed && answers_in(ans, strlen(ans)) == 1);
+	close(fd);
+	fd = connect_to(metricsd_port(m));
+	ck_assert_int_eq(write(fd, "POST /metrics HTTP/1.1\r\n\r\n", 26), 26);
+	pump(m, fd, ans, sizeof(ans), 2, &closed);
+	ck_assert(closed && strncmp(ans, "HTTP/1.1 405 ", 13) == 0);
+	close(fd);
+	metricsd_close(m);
+}
+END_TEST
+
+START_TEST(pipelined_requests_in_order)
+{
+	static const char reqs[] =
+	    "GET /metrics HTTP/1.1\r\n\r\n"
+	    "HEAD /metrics HTTP/1.1\r\n\r\n"
+	    "\r\nGET /nope HTTP/1.1\r\n\r\n"           /* a stray empty line before it */
+	    "GET /health HTTP/1.1\r\n\r\n"
+	    "GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n"
+	    "GET /health HTTP/1.1\r\n\r\n";            /* after close: never answered */
+	char err[256], ans[16384], *p;
+	struct metricsd *m = metricsd_open("127.0.0.1:0", "test", render, health, NULL, err,
+	    sizeof(err));
+	int fd, closed;
+
+	ck_assert(m != NULL);
+	fd = connect_to(metricsd_port(m));
+	ck_assert_int_eq(write(fd, reqs, strlen(reqs)), (ssize_t)strlen(reqs));
+	pump(m, fd, ans, sizeof(ans), 6, &closed);
+	ck_assert_int_eq(closed, 1);
+	ck_assert_int_eq(answers_in(ans, strlen(ans)), 5);
+	ck_assert(strncmp(ans, "HTTP/1.1 200 OK\r\n", 17) == 0);
+	ck_assert((p = strstr(ans, "\nt_things_total 42\n")) != NULL);
+	ck_assert((p = strstr(p, "HTTP/1.1 200 OK\r\n")) != NULL);        /* HEAD: no body */
+	ck_assert((p = strstr(p, "\r\n\r\nHTTP/1.1 404 ")) != NULL);
+	ck_assert((p = strstr(p, "HTTP/1.1 200 OK\r\n")) != NULL);
+	ck_assert((p = strstr(p, "\r\n\r\nOK\n")) != NULL);
+	ck_assert((p = strstr(p, "Connection: close\r\n")) != NULL);
+	ck_assert((p = strstr(p, "\nt_things_total 42\n")) != NULL);
+	ck_assert(strstr(p, "HTTP/1.1") == NULL);
+	close(fd);
+	metricsd_close(m);
+}
+END_TEST
+
+START_TEST(idle_and_slow_clients)
+{
+	static const char req[] = "GET /metrics HTTP/1.1\r\n\r\n";
+	char err[256], ans[8192];
+	struct metricsd *m = metricsd_open("127.0.0.1:0", "test", render, health, NULL, err,
+	    sizeof(err));
+	int fd, slow, stalled, closed;
+	size_t i;
+
+	ck_assert(m != NULL);
+	metricsd_set_timeouts(m, 1500, 2000);
+	ck_assert_int_eq(metricsd_timeout_ms(m), -1);
+
+	/* kept open between requests, closed once idle longer than the idle timeout */
+	fd = connect_to(metricsd_port(m));
+	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	pump(m, fd, ans, sizeof(ans), 1, &closed);
+	ck_assert(!closed && answers_in(ans, strlen(ans)) == 1);
+	ck_assert_int_le(metricsd_timeout_ms(m), 2000);
+	ck_assert_int_gt(metricsd_timeout_ms(m), 1500);           /* the idle deadline */
+	ck_assert_int_eq(closed_within(m, fd, 300), 0);          /* not yet */
+	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	pump(m, fd, ans, sizeof(ans), 1, &closed);                /* the idle clock restarts */
+	ck_assert(!closed && answers_in(ans, strlen(ans)) == 1);
+	ck_assert_int_eq(closed_within(m, fd, 4000), 1);
+	close(fd);
+
+	/* a slow client sending a byte at a time within the request timeout is answered, one
+	 * that stalls mid-request is dropped at it, neither holding up a third */
+	slow = connect_to(metricsd_port(m));
+	stalled = connect_to(metricsd_port(m));
+	ck_assert_int_eq(write(stalled, "GET /met", 8), 8);
+	for (i = 0; i < strlen(req); i++) {
+		ck_assert_int_eq(write(slow, req + i, 1), 1);
+		metricsd_poll(m, NULL, 0, 5);
+	}
+	pump(m, slow, ans, sizeof(ans), 1, &closed);
+	ck_assert(!closed && strstr(ans, "\nt_things_total 42\n") != NULL);
+	exchange(m, "GET /health HTTP/1.1\r\n\r\n", ans, sizeof(ans));
+	ck_assert(strstr(ans, "\r\n\r\nOK\n") != NULL);
+	ck_assert_int_eq(closed_within(m, stalled, 4000), 1);
+	close(stalled);
+	close(slow);
+	metricsd_close(m);
+}
+END_TEST
+
+START_TEST(requests_per_connection_limited)
+{
+	static const char req[] = "GET /health HTTP/1.1\r\n\r\n";
+	char err[256], ans[8192];
+	struct metricsd *m = metricsd_open("127.0.0.1:0", "test", render, health, NULL, err,
+	    sizeof(err));
+	int fd, closed, i;
+
+	ck_assert(m != NULL);
+	fd = connect_to(metricsd_port(m));
+	for (i = 1; i <= METRICSD_MAX_REQUESTS; i++) {
+		ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+		pump(m, fd, ans, sizeof(ans), 1, &closed);
+		ck_assert_int_eq(answers_in(ans, strlen(ans)), 1);
+		if (i < METRICSD_MAX_REQUESTS)
+			ck_assert(!closed && strstr(ans, "Connection: keep-alive") != NULL);
+	}
+	ck_assert(strstr(ans, "Connection: close") != NULL);
+	ck_assert_int_eq(closed_within(m, fd, 1000), 1);
+	close(fd);
+	metricsd_close(m);
+}
+END_TEST
+
 START_TEST(open_errors)
 {
 	char err[256];
@@ -330,6 +574,11 @@ main(void)
 	tcase_add_test(tc, common_series);
 	tcase_add_test(tc, server_round_trips);
 	tcase_add_test(tc, many_clients_displace_the_oldest);
+	tcase_add_test(tc, keep_alive_rules);
+	tcase_add_test(tc, several_requests_on_one_connection);
+	tcase_add_test(tc, pipelined_requests_in_order);
+	tcase_add_test(tc, idle_and_slow_clients);
+	tcase_add_test(tc, requests_per_connection_limited);
 	tcase_add_test(tc, open_errors);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
