@@ -73,9 +73,9 @@ enrich_free(struct enrich *e)
 	buf_free(&e->tmp2);
 	buf_free(&e->norm);
 	buf_free(&e->col);
-	for (i = 0; i < DCACHE_SLOTS; i++) {
-		json_decref(e->dcache[i].ent);
-		free(e->dcache[i].text);
+	for (i = 0; i < DCACHE_SETS * DCACHE_WAYS; i++) {
+		json_decref(e->dcache[i / DCACHE_WAYS].ent[i % DCACHE_WAYS]);
+		free(e->dcache[i / DCACHE_WAYS].text[i % DCACHE_WAYS]);
 	}
 	thrift_payload_free(&e->tp);
 	arena_free(&e->arena);
@@ -534,6 +534,30 @@ phase3_entity(struct evctx *c, json_t *ent)
 		    json_string_value(s), "error", ce ? ce : json_null()));
 }
 
+/* The phase-3 cache's set for entity pointer ent: the pointer's bits above malloc's 16-byte
+ * alignment, folded so that entities 64 KB apart do not share a set. */
+static struct dcache_set *
+dcache_set_of(struct enrich *e, const json_t *ent)
+{
+	uintptr_t p = (uintptr_t)ent >> 4;
+
+	return &e->dcache[(p ^ (p >> 12) ^ (p >> 24)) % DCACHE_SETS];
+}
+
+/* The way of set that holds ent, or -1. */
+static int
+dcache_way(const struct dcache_set *set, const json_t *ent)
+{
+	int w;
+
+	if (ent == NULL)
+		return -1;
+	for (w = 0; w < DCACHE_WAYS; w++)
+		if (set->ent[w] == ent)
+			return w;
+	return -1;
+}
+
 /* Phase 3: derived contexts and field lengths. */
 static void
 phase3(struct evctx *c)
@@ -548,19 +572,19 @@ phase3(struct evctx *c)
 		buf_reset(&e->col);
 		buf_append_str(&e->col, "{\"schema\":\"" CONTEXTS_OUT "\",\"data\":[");
 		for (i = 0; i < json_array_size(c->ev.derived); i++) {
-			json_t *ent = json_array_get(c->ev.derived, i), *ce = NULL;
-			json_t *s = json_object_get(ent, "schema");
-			struct dcache_slot *slot = &e->dcache[((uintptr_t)ent >> 4) % DCACHE_SLOTS];
+			json_t *ent = json_array_get(c->ev.derived, i), *ce = NULL, *s;
+			struct dcache_set *set = dcache_set_of(e, ent);
 			struct iglu_key k;
 			const char *code = NULL;
 			size_t start;
-			int ok = 1;
+			int ok = 1, w;
 			if (i)
 				buf_append_byte(&e->col, ',');
-			if (ent != NULL && slot->ent == ent) {
-				buf_append(&e->col, slot->text, slot->len);
+			if ((w = dcache_way(set, ent)) >= 0) {
+				buf_append(&e->col, set->text[w], set->len[w]);
 				continue;
 			}
+			s = json_object_get(ent, "schema");
 			start = e->col.len;
 			jsonw_value(&e->col, ent);
 			if (json_is_string(s) && strcmp(json_string_value(s), VALIDATION_INFO) == 0)
@@ -577,16 +601,18 @@ phase3(struct evctx *c)
 				    json_string_value(s), "error", ce ? ce : json_null()));
 				ok = 0;
 			}
-			if (ok && e->col.len - start <= DCACHE_MAXTEXT) {
+			if (ok && ent != NULL && e->col.len - start <= DCACHE_MAXTEXT) {
 				char *t = malloc(e->col.len - start + 1);
 				if (t != NULL) {
 					memcpy(t, e->col.data + start, e->col.len - start);
 					t[e->col.len - start] = '\0';
-					json_decref(slot->ent);
-					free(slot->text);
-					slot->ent = json_incref(ent);
-					slot->text = t;
-					slot->len = e->col.len - start;
+					w = (int)set->next;
+					set->next = (set->next + 1) % DCACHE_WAYS;
+					json_decref(set->ent[w]);
+					free(set->text[w]);
+					set->ent[w] = json_incref(ent);
+					set->text[w] = t;
+					set->len[w] = (uint32_t)(e->col.len - start);
 				}
 			}
 		}
