@@ -82,6 +82,11 @@ struct api {
 	CURL              *curl;
 	struct curl_slist *headers;
 	struct buf         resp;
+	/* api_apply's working buffers, made at the first event and kept (no allocation a lookup) */
+	struct buf        *vals;
+	int               *have;
+	struct buf         url, body, key;
+	json_t            *made;
 };
 
 static void
@@ -105,6 +110,14 @@ api_free(void *state)
 			json_decref(a->out[i].memo[m].ctx);
 		}
 	}
+	for (i = 0; a->vals && i < a->n_in; i++)
+		buf_free(&a->vals[i]);
+	free(a->vals);
+	free(a->have);
+	buf_free(&a->url);
+	buf_free(&a->body);
+	buf_free(&a->key);
+	json_decref(a->made);
 	free(a->in);
 	free(a->out);
 	free(a->schema_uri);
@@ -197,6 +210,9 @@ api_load(const struct enr_ctx *ctx, char *err, size_t errlen)
 		return NULL;
 	}
 	buf_init(&a->resp, API_RESPONSE_MAX);
+	buf_init(&a->url, 0);
+	buf_init(&a->body, 0);
+	buf_init(&a->key, 0);
 	a->schema_uri = strdup(ctx->schema_uri);
 	json_array_foreach(inputs, i, it) {
 		struct api_input *in = &a->in[a->n_in];
@@ -563,23 +579,33 @@ static int
 api_apply(void *state, struct enrich_event *ev, json_t *failures)
 {
 	struct api *a = state;
-	struct buf *vals, url, body, key;
+	struct buf *vals, *url = &a->url, *body = &a->body, *key = &a->key;
 	int *have, r;
-	json_t *answer = NULL, *made = json_array();
+	json_t *answer = NULL, *made;
 	char err[2048];
 	const char *cerr;
 	size_t i;
 	int nfail = 0, rc = 0;
 
-	vals = calloc(a->n_in + 1, sizeof(*vals));
-	have = calloc(a->n_in + 1, sizeof(*have));
-	buf_init(&url, 0);
-	buf_init(&body, 0);
-	buf_init(&key, 0);
-	if (vals == NULL || have == NULL || made == NULL)
+	if (a->vals == NULL) {
+		if ((a->vals = calloc(a->n_in + 1, sizeof(*a->vals))) == NULL)
+			goto oom;
+		for (i = 0; i < a->n_in; i++)
+			buf_init(&a->vals[i], 0);
+	}
+	if (a->have == NULL && (a->have = calloc(a->n_in + 1, sizeof(*a->have))) == NULL)
 		goto oom;
+	if (a->made == NULL && (a->made = json_array()) == NULL)
+		goto oom;
+	vals = a->vals;
+	have = a->have;
+	made = a->made;
+	memset(have, 0, (a->n_in + 1) * sizeof(*have));
+	json_array_clear(made);
+	buf_reset(url);
+	buf_reset(body);
+	buf_reset(key);
 	for (i = 0; i < a->n_in; i++) {
-		buf_init(&vals[i], 0);
 		r = input_value(&a->in[i], ev, &vals[i]);
 		if (r < 0)
 			goto oom;
@@ -587,24 +613,24 @@ api_apply(void *state, struct enrich_event *ev, json_t *failures)
 			goto done;      /* a missing input: no lookup */
 		have[i] = 1;
 	}
-	if ((r = build_url(a, vals, have, &url)) < 0)
+	if ((r = build_url(a, vals, have, url)) < 0)
 		goto oom;
 	if (r == 1)
 		goto done;
-	if (strcmp(a->method, "GET") != 0 && build_body(a, vals, have, &body) < 0)
+	if (strcmp(a->method, "GET") != 0 && build_body(a, vals, have, body) < 0)
 		goto oom;
 	/* the cache key: the URI and the body (upstream hashes the two into a UUID) */
-	buf_append(&key, url.data, url.len);
-	buf_append_byte(&key, '\n');
-	if (body.len)
-		buf_append(&key, body.data, body.len);
+	buf_append(key, url->data, url->len);
+	buf_append_byte(key, '\n');
+	if (body->len)
+		buf_append(key, body->data, body->len);
 	for (i = 0; i < a->n_out; i++) {
 		json_t *ctx;
 		if (answer == NULL) {
 			const char *e = NULL;
-			if (enr_cache_get(a->cache, key.data, enr_cache_now_s(), &answer, &e) == 0) {
-				json_t *fresh = call_api(a, url.data, &body, err, sizeof(err));
-				answer = enr_cache_put(a->cache, key.data, enr_cache_now_s(), fresh, fresh ? NULL : err,
+			if (enr_cache_get(a->cache, key->data, enr_cache_now_s(), &answer, &e) == 0) {
+				json_t *fresh = call_api(a, url->data, body, err, sizeof(err));
+				answer = enr_cache_put(a->cache, key->data, enr_cache_now_s(), fresh, fresh ? NULL : err,
 				    &cerr);
 				e = answer ? NULL : cerr;
 			}
@@ -638,15 +664,9 @@ oom:
 	    "out of memory"));
 	rc = -1;
 done:
-	for (i = 0; vals && i < a->n_in; i++)
-		buf_free(&vals[i]);
-	free(vals);
-	free(have);
-	buf_free(&url);
-	buf_free(&body);
-	buf_free(&key);
+	if (a->made)
+		json_array_clear(a->made);      /* the contexts' references go with the event */
 	json_decref(answer);
-	json_decref(made);
 	return rc;
 }
 

@@ -102,6 +102,10 @@ struct sql {
 	enum sql_rows     rows;
 	struct enr_cache *cache;
 	int               ignore_on_error;
+	/* sql_apply's working values, kept from one event to the next (no allocation a lookup) */
+	struct sql_value  v[SQL_MAX_PLACEHOLDERS + 1];
+	struct sql_value  tmp;
+	struct buf        key;
 };
 
 static void
@@ -134,6 +138,10 @@ sql_free(void *state)
 			memset(s->val[i], 0, strlen(s->val[i]));
 		free(s->val[i]);
 	}
+	for (i = 0; i <= SQL_MAX_PLACEHOLDERS; i++)
+		buf_free(&s->v[i].text);
+	buf_free(&s->tmp.text);
+	buf_free(&s->key);
 	free(s->schema_uri);
 	free(s->query);
 	free(s->out_schema);
@@ -276,6 +284,10 @@ sql_load(const struct enr_ctx *ctx, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	for (i = 0; i <= SQL_MAX_PLACEHOLDERS; i++)
+		buf_init(&s->v[i].text, 0);
+	buf_init(&s->tmp.text, 0);
+	buf_init(&s->key, 0);
 	s->schema_uri = strdup(ctx->schema_uri);
 	s->out_schema = strdup(schema);
 	s->every_row = !strcmp(describes, "EVERY_ROW");
@@ -788,36 +800,35 @@ static int
 sql_apply(void *state, struct enrich_event *ev, json_t *failures)
 {
 	struct sql *s = state;
-	struct sql_value v[SQL_MAX_PLACEHOLDERS + 1];
-	struct buf key;
+	struct sql_value *v = s->v;
+	struct buf *key = &s->key;
 	char err[1024];
 	const char *e = NULL;
 	json_t *answer = NULL;
 	int filled[SQL_MAX_PLACEHOLDERS + 1] = { 0 }, nfilled = 0, i, rc = 0;
 	size_t k;
 
-	memset(v, 0, sizeof(v));
-	for (i = 0; i <= SQL_MAX_PLACEHOLDERS; i++)
-		buf_init(&v[i].text, 0);
-	buf_init(&key, 0);
+	for (i = 0; i <= SQL_MAX_PLACEHOLDERS; i++) {
+		v[i].oid = 0;
+		buf_reset(&v[i].text);
+	}
+	buf_reset(key);
 	for (k = 0; k < s->n_in; k++) {
-		struct sql_value tmp;
+		struct sql_value *tmp = &s->tmp;
 		int ph = s->in[k].placeholder;
-		buf_init(&tmp.text, 0);
-		if (input_value(&s->in[k], ev, &tmp) < 0) {
-			buf_free(&tmp.text);
+		buf_reset(&tmp->text);
+		if (input_value(&s->in[k], ev, tmp) < 0) {
 			rc = sql_fail(s, failures, "Error while building the map of placeholders",
 			    "out of memory");
 			goto out;
 		}
-		if (tmp.oid != 0) {     /* a later input for the same placeholder wins */
-			v[ph - 1].oid = tmp.oid;
+		if (tmp->oid != 0) {     /* a later input for the same placeholder wins */
+			v[ph - 1].oid = tmp->oid;
 			buf_reset(&v[ph - 1].text);
-			buf_append(&v[ph - 1].text, tmp.text.data ? tmp.text.data : "", tmp.text.len);
+			buf_append(&v[ph - 1].text, tmp->text.data ? tmp->text.data : "", tmp->text.len);
 			nfilled += !filled[ph];
 			filled[ph] = 1;
 		}
-		buf_free(&tmp.text);
 	}
 	/* Input.isConsistent and allPlaceholdersAreFilled: exactly 1..n, n the query's count */
 	if (nfilled != s->n_params)
@@ -825,11 +836,17 @@ sql_apply(void *state, struct enrich_event *ev, json_t *failures)
 	for (i = 1; i <= s->n_params; i++)
 		if (!filled[i])
 			goto out;
-	for (i = 0; i < s->n_params; i++)
-		buf_printf(&key, "%u:%s%c", v[i].oid, v[i].text.data ? v[i].text.data : "", 0x1f);
-	if (key.data == NULL)
-		buf_append(&key, "", 0);
-	if (enr_cache_get(s->cache, key.data ? key.data : "", enr_cache_now_s(), &answer, &e) == 0) {
+	for (i = 0; i < s->n_params; i++) {     /* "oid:text\x1f" each */
+		char num[16];
+		int n = snprintf(num, sizeof(num), "%u:", v[i].oid);
+		buf_append(key, num, (size_t)n);
+		if (v[i].text.data)     /* as %s: up to a NUL */
+			buf_append_str(key, v[i].text.data);
+		buf_append_byte(key, 0x1f);
+	}
+	if (key->data == NULL)
+		buf_append(key, "", 0);
+	if (enr_cache_get(s->cache, key->data ? key->data : "", enr_cache_now_s(), &answer, &e) == 0) {
 		json_t *fresh = NULL;
 		PGresult *r;
 		int broken;
@@ -842,7 +859,7 @@ sql_apply(void *state, struct enrich_event *ev, json_t *failures)
 			fresh = envelope(s, r, err, sizeof(err));
 			PQclear(r);
 		}
-		answer = enr_cache_put(s->cache, key.data ? key.data : "", enr_cache_now_s(), fresh,
+		answer = enr_cache_put(s->cache, key->data ? key->data : "", enr_cache_now_s(), fresh,
 		    fresh ? NULL : err, &e);
 	}
 	if (answer == NULL) {
@@ -852,9 +869,6 @@ sql_apply(void *state, struct enrich_event *ev, json_t *failures)
 	for (k = 0; k < json_array_size(answer); k++)
 		enrich_event_add_derived(ev, json_incref(json_array_get(answer, k)));  /* shared */
 out:
-	for (i = 0; i <= SQL_MAX_PLACEHOLDERS; i++)
-		buf_free(&v[i].text);
-	buf_free(&key);
 	json_decref(answer);
 	return rc;
 }
