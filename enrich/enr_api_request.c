@@ -405,9 +405,12 @@ build_url(const struct api *a, struct buf *vals, const int *have, struct buf *ur
 	while (*p) {
 		const char *q = p, *k, *ke;
 		size_t kl;
-		if (p[0] != '{' || p[1] != '{') {
-			if (buf_append_byte(url, (unsigned char)*p++) < 0)
+		if (p[0] != '{' || p[1] != '{') {     /* a run up to the next brace, as it is */
+			const char *b = strchr(p + 1, '{');
+			size_t run = b ? (size_t)(b - p) : strlen(p);
+			if (buf_append(url, p, run) < 0)
 				return -1;
+			p += run;
 			continue;
 		}
 		q += 2;
