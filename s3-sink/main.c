@@ -376,7 +376,6 @@ open_source(struct s3sink *s)
 	const char *specs[1] = { s->o.source };
 	struct stream_source_opts so;
 	struct stream_kafka_conf kc;
-	struct stream_kinesis_conf kn;
 	char err[512];
 
 	memset(&kc, 0, sizeof(kc));
@@ -384,13 +383,7 @@ open_source(struct s3sink *s)
 	kc.properties = s->o.kafka_properties;
 	kc.client_id = "furrow-" PROG;
 	kc.notify = log_line;
-	if (stream_kafka_prepare(specs, 1, &kc, err, sizeof(err)) == -1) {
-		log_error("%s", err);
-		return EX_CONFIG;
-	}
-	memset(&kn, 0, sizeof(kn));
-	kn.notify = log_line;
-	if (stream_kinesis_prepare(specs, 1, &kn, err, sizeof(err)) == -1) {
+	if (stream_prepare(specs, 1, &kc, err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		return EX_CONFIG;
 	}
