@@ -32,7 +32,7 @@ for t in "$@"; do n=$(basename "$t"); [[ $n =~ $heavy || $n =~ $first || $n =~ $
 
 # run_one TEST: run it, write its log and "passed failed skipped seconds" to NAME.result.
 run_one() {
-	local t=$1 name log start rc secs p s f c
+	local t=$1 name log start rc secs p s f c tap
 	name=$(basename "$t")
 	log="$logdir/$name.log"
 	start=$(date +%s)
@@ -44,9 +44,11 @@ run_one() {
 	secs=$(( $(date +%s) - start ))
 	case "$t" in
 	*.sh)
-		p=$(grep -E '^ok [0-9]+' "$log" | grep -vc '# SKIP')
-		s=$(grep -E '^ok [0-9]+.*# SKIP' "$log" | wc -l)
-		f=$(grep -Ec '^not ok [0-9]+' "$log")
+		# colour codes a background server (a JVM's logger) left on the line are not the test's
+		tap=$(sed 's/\x1b\[[0-9;]*m//g' "$log")
+		p=$(grep -E '^ok [0-9]+' <<<"$tap" | grep -vc '# SKIP')
+		s=$(grep -E '^ok [0-9]+.*# SKIP' <<<"$tap" | wc -l)
+		f=$(grep -Ec '^not ok [0-9]+' <<<"$tap")
 		;;
 	*)
 		c=$(sed -n 's/.*Checks: \([0-9]*\), Failures: \([0-9]*\), Errors: \([0-9]*\).*/\1 \2 \3/p' "$log" |
